@@ -1,0 +1,341 @@
+//! What every endpoint knows about itself: method, path, query, body, auth, success codes,
+//! and how to decode an answer. The transport needs nothing else.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::error::EdgegapError;
+use super::ids::{RequestId, Secret};
+
+/// HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name, upper-case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// The organisation API token: `Authorization: token <key>`.
+    ApiToken,
+    /// An injected token sent as-is: `Authorization: <token>` (self-stop, context).
+    Raw(Secret),
+}
+
+/// Rate-limit class of an endpoint; Edgegap documents a limit for the first five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EndpointClass {
+    /// `POST /v2/deployments`, `POST /v1/deploy`: 40 req/s.
+    Deploy,
+    /// `GET /v1/status/{id}`: 20 req/s.
+    Status,
+    /// `GET /v1/deployments`: 10 req/s.
+    List,
+    /// Private-fleet deploy: 40 req/s.
+    FleetDeploy,
+    /// `GET /v2/private-fleets/{fleet}/hosts`: 10 req/s.
+    FleetHosts,
+    /// Everything else (no documented limit).
+    Other,
+}
+
+impl EndpointClass {
+    /// Edgegap's documented limit for this class, in requests per second.
+    pub fn documented_limit(self) -> Option<u32> {
+        match self {
+            Self::Deploy | Self::FleetDeploy => Some(40),
+            Self::Status => Some(20),
+            Self::List | Self::FleetHosts => Some(10),
+            Self::Other => None,
+        }
+    }
+}
+
+/// Where a request goes: a path below the configured base URL, or a full URL (the injected
+/// `ARBITRIUM_DELETE_URL` / `ARBITRIUM_CONTEXT_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A path such as `/v1/status/a69f8e3e0555`, joined to the base URL.
+    Path(String),
+    /// A full URL, used as is.
+    Url(String),
+}
+
+/// An HTTP request ready to send. Contains the token in `headers`: never log it whole
+/// (its `Debug` redacts `Authorization`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Method.
+    pub method: Method,
+    /// Full URL, query string included.
+    pub url: String,
+    /// Headers (name, value).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes (empty for none).
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                if k.eq_ignore_ascii_case("authorization") {
+                    (k.as_str(), "***")
+                } else {
+                    (k.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}
+
+/// An HTTP answer as the decoders see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers (name, value); names compared case-insensitively by [`HttpResponse::header`].
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with no headers.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `Retry-After`, in delay-seconds form (the HTTP-date form is read as "unknown").
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 86_400.0)
+            .map(Duration::from_secs_f64)
+    }
+}
+
+/// One Edgegap endpoint call: a value that knows how to become an [`HttpRequest`] and how to
+/// decode the answer.
+pub trait Endpoint: Send + Sync + 'static {
+    /// What a success decodes to.
+    type Output: Send + Sync + 'static;
+
+    /// HTTP method.
+    fn method(&self) -> Method;
+    /// Path below the base URL, or a full injected URL.
+    fn target(&self) -> Target;
+    /// Query parameters (unencoded).
+    fn query(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// JSON body, if any.
+    fn body(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// How the request authenticates.
+    fn auth(&self) -> Auth {
+        Auth::ApiToken
+    }
+    /// Rate-limit class.
+    fn class(&self) -> EndpointClass {
+        EndpointClass::Other
+    }
+    /// Whether sending it twice is harmless (GETs, stops, deletes). Non-idempotent calls
+    /// are retried only when they certainly were not processed.
+    fn idempotent(&self) -> bool {
+        !matches!(self.method(), Method::Post | Method::Patch)
+    }
+    /// Whether `status` means success for this endpoint.
+    fn is_success(&self, status: u16) -> bool {
+        (200..300).contains(&status)
+    }
+    /// Client-side checks, run before anything is sent.
+    fn validate(&self) -> Result<(), EdgegapError> {
+        Ok(())
+    }
+    /// Decodes a success answer's body.
+    fn decode_success(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError>;
+
+    /// Decodes any answer: success codes through [`Endpoint::decode_success`], the rest as
+    /// [`EdgegapError::Api`].
+    fn decode(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError> {
+        if self.is_success(response.status) {
+            self.decode_success(response)
+        } else {
+            Err(api_error(response))
+        }
+    }
+
+    /// Builds the request against `base_url` with `api_token`, after [`Endpoint::validate`].
+    fn to_request(&self, base_url: &str, api_token: &Secret) -> Result<HttpRequest, EdgegapError> {
+        self.validate()?;
+        let mut url = match self.target() {
+            Target::Path(path) => {
+                let base = base_url.trim_end_matches('/');
+                if base.is_empty() {
+                    return Err(EdgegapError::Config("the base URL is empty".into()));
+                }
+                if !(base.starts_with("http://") || base.starts_with("https://")) {
+                    return Err(EdgegapError::Config(format!(
+                        "the base URL `{base}` must start with http:// or https://"
+                    )));
+                }
+                format!("{base}{path}")
+            }
+            Target::Url(url) => url,
+        };
+        let query = self.query();
+        if !query.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&encode_query(&query));
+        }
+        let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
+        match self.auth() {
+            Auth::ApiToken => {
+                if api_token.is_empty() {
+                    return Err(EdgegapError::Config(
+                        "no API token: set EDGEGAP_TOKEN or EdgegapConfig's token".into(),
+                    ));
+                }
+                headers.push((
+                    "Authorization".to_owned(),
+                    format!("token {}", api_token.expose().trim()),
+                ));
+            }
+            Auth::Raw(token) => {
+                if token.is_empty() {
+                    return Err(EdgegapError::Config("the injected token is empty".into()));
+                }
+                headers.push(("Authorization".to_owned(), token.expose().to_owned()));
+            }
+        }
+        let body = match self.body() {
+            Some(json) => {
+                headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+                serde_json::to_vec(&json)
+                    .map_err(|e| EdgegapError::invalid("body", e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        Ok(HttpRequest {
+            method: self.method(),
+            url,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Decodes a JSON success body into `T`, keeping status and raw body on failure.
+pub fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, EdgegapError> {
+    serde_json::from_slice(&response.body)
+        .map_err(|e| EdgegapError::decode(response.status, &response.body, e))
+}
+
+/// Turns a non-success answer into [`EdgegapError::Api`]. Reads Edgegap's `{"message"}` (and the
+/// v2 422 `request_id`) when the body is JSON; otherwise keeps the raw text (an HTML 502 from a
+/// proxy still yields its status code and body).
+pub fn api_error(response: &HttpResponse) -> EdgegapError {
+    let body = String::from_utf8_lossy(&response.body).into_owned();
+    let json = serde_json::from_slice::<serde_json::Value>(&response.body).ok();
+    let field = |name: &str| {
+        json.as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let message = field("message")
+        .or_else(|| field("detail"))
+        .or_else(|| field("error"))
+        .unwrap_or_else(|| {
+            let trimmed = body.trim();
+            if trimmed.is_empty() {
+                format!("HTTP {} with an empty body", response.status)
+            } else {
+                trimmed.chars().take(200).collect()
+            }
+        });
+    EdgegapError::Api {
+        status: response.status,
+        message,
+        body,
+        retry_after: response.retry_after(),
+        request_id: field("request_id").map(RequestId::from),
+    }
+}
+
+/// Percent-encodes one URL component (RFC 3986 unreserved characters are kept).
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// `k1=v1&k2=v2`, each side percent-encoded.
+pub fn encode_query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -1,0 +1,359 @@
+//! Deployment status: [`Status`], [`DeploymentStatus`] (the `/v1/status` object) and the models
+//! it shares with other endpoints ([`PortMapping`], [`Location`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::error::EdgegapError;
+use super::ids::RequestId;
+use super::lenient;
+
+/// A deployment's lifecycle state, sent by Edgegap as `"Status.READY"` and so on.
+///
+/// Parsing is lenient: the `Status.` prefix and letter case are optional, and any value not
+/// listed lands in [`Status::Other`] with the original text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Status {
+    /// `Status.INITIALIZING`
+    #[default]
+    Initializing,
+    /// `Status.SEEKING`: choosing a location.
+    Seeking,
+    /// `Status.SEEKED`: a location was chosen.
+    Seeked,
+    /// `Status.SCANNING`
+    Scanning,
+    /// `Status.DEPLOYING`: pulling and starting the container.
+    Deploying,
+    /// `Status.READY`: the server runs and can be connected to.
+    Ready,
+    /// `Status.TERMINATING`
+    Terminating,
+    /// `Status.TERMINATED`
+    Terminated,
+    /// `Status.ERROR`
+    Error,
+    /// Any other value, as sent.
+    Other(String),
+}
+
+impl Status {
+    /// Parses `"Status.READY"`, `"READY"` or `"ready"`.
+    pub fn parse(value: &str) -> Self {
+        let bare = value.trim();
+        let bare = bare
+            .strip_prefix("Status.")
+            .or_else(|| bare.strip_prefix("status."))
+            .unwrap_or(bare);
+        match bare.to_ascii_uppercase().as_str() {
+            "INITIALIZING" => Self::Initializing,
+            "SEEKING" => Self::Seeking,
+            "SEEKED" => Self::Seeked,
+            "SCANNING" => Self::Scanning,
+            "DEPLOYING" => Self::Deploying,
+            "READY" => Self::Ready,
+            "TERMINATING" => Self::Terminating,
+            "TERMINATED" => Self::Terminated,
+            "ERROR" => Self::Error,
+            _ => Self::Other(value.to_owned()),
+        }
+    }
+
+    /// The wire form, `"Status.READY"` (an [`Status::Other`] keeps its original text).
+    pub fn as_wire(&self) -> &str {
+        match self {
+            Self::Initializing => "Status.INITIALIZING",
+            Self::Seeking => "Status.SEEKING",
+            Self::Seeked => "Status.SEEKED",
+            Self::Scanning => "Status.SCANNING",
+            Self::Deploying => "Status.DEPLOYING",
+            Self::Ready => "Status.READY",
+            Self::Terminating => "Status.TERMINATING",
+            Self::Terminated => "Status.TERMINATED",
+            Self::Error => "Status.ERROR",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// `READY`.
+    pub fn is_ready(&self) -> bool {
+        *self == Self::Ready
+    }
+
+    /// `ERROR` or `TERMINATED`: nothing more will happen.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Error | Self::Terminated)
+    }
+
+    /// Still on the way to READY.
+    pub fn is_starting(&self) -> bool {
+        matches!(
+            self,
+            Self::Initializing | Self::Seeking | Self::Seeked | Self::Scanning | Self::Deploying
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_wire())
+    }
+}
+
+impl From<&str> for Status {
+    fn from(value: &str) -> Self {
+        Self::parse(value)
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_wire())
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(Self::parse(&s))
+    }
+}
+
+/// One entry of a deployment's `ports` map.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// Public port players connect to.
+    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    pub external: Option<u16>,
+    /// Port the server listens on inside the container.
+    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    pub internal: Option<u16>,
+    /// `UDP`, `TCP`, `TCP/UDP`, `HTTP`, `HTTPS`, `WS`, `WSS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Port name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether Edgegap terminates TLS in front of it.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub tls_upgrade: Option<bool>,
+    /// `<fqdn>:<external>` (with `https://` for TLS-upgraded ports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Internal proxy mapping (older API).
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_u16",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub proxy: Option<u16>,
+}
+
+/// Where a deployment runs (`location` in status and context, `ARBITRIUM_DEPLOYMENT_LOCATION`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Location {
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Country.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Continent.
+    #[serde(default)]
+    pub continent: Option<String>,
+    /// State, province, …
+    #[serde(default)]
+    pub administrative_division: Option<String>,
+    /// Time zone name.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Latitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub latitude: Option<f64>,
+    /// Longitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub longitude: Option<f64>,
+}
+
+/// The `GET /v1/status/{request_id}` object (also the stop answer's `deployment_summary` and
+/// the webhook body). Every field but `request_id` and `current_status` is optional, since
+/// the model changed across API versions; unknown fields are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentStatus {
+    /// Deployment id.
+    pub request_id: RequestId,
+    /// Current state.
+    pub current_status: Status,
+    /// Previous state.
+    #[serde(default)]
+    pub last_status: Option<Status>,
+    /// `<request_id>.pr.edgegap.net`.
+    #[serde(default)]
+    pub fqdn: Option<String>,
+    /// Application name.
+    #[serde(default)]
+    pub app_name: Option<String>,
+    /// Application version name.
+    #[serde(default)]
+    pub app_version: Option<String>,
+    /// True only when READY for connections.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub running: Option<bool>,
+    /// Whether the access-control list is active (2024 API).
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub whitelisting_active: Option<bool>,
+    /// When it became READY (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// When it stopped.
+    #[serde(default)]
+    pub removal_time: Option<String>,
+    /// Seconds since READY.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub elapsed_time: Option<u64>,
+    /// Minutes before Edgegap stops it on its own.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub max_duration: Option<i64>,
+    /// Whether it is in error.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub error: Option<bool>,
+    /// What went wrong, when in error.
+    #[serde(default)]
+    pub error_detail: Option<String>,
+    /// Ports by name.
+    #[serde(default, deserialize_with = "lenient::map_or_null")]
+    pub ports: BTreeMap<String, PortMapping>,
+    /// Public IP of the host.
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    /// Sessions (session-based apps).
+    #[serde(default)]
+    pub sessions: Option<Vec<serde_json::Value>>,
+    /// Where it runs.
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// Deployment tags.
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    pub tags: Vec<String>,
+    /// Session capacity.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub sockets: Option<u64>,
+    /// Sessions in use.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub sockets_usage: Option<u64>,
+    /// Container command override.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Container arguments override.
+    #[serde(default)]
+    pub arguments: Option<String>,
+    /// Fields this crate does not model, as sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl DeploymentStatus {
+    /// `current_status` is READY.
+    pub fn is_ready(&self) -> bool {
+        self.current_status.is_ready()
+    }
+
+    /// The port named `name`. Falls back to a mapping whose `name` field matches, for maps keyed
+    /// by something else.
+    pub fn port(&self, name: &str) -> Option<&PortMapping> {
+        self.ports.get(name).or_else(|| {
+            self.ports
+                .values()
+                .find(|p| p.name.as_deref() == Some(name))
+        })
+    }
+
+    /// Host to connect to: the public IP, else the FQDN.
+    pub fn host(&self) -> Option<&str> {
+        self.public_ip
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.fqdn.as_deref().filter(|s| !s.is_empty()))
+    }
+
+    /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
+    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
+        let port = self.port(port_name)?.external?;
+        Some(ConnectAddress {
+            host: self.host()?.to_owned(),
+            port,
+        })
+    }
+}
+
+/// A host (IP or DNS name) and port to connect to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConnectAddress {
+    /// Public IP or FQDN.
+    pub host: String,
+    /// External port.
+    pub port: u16,
+}
+
+impl ConnectAddress {
+    /// The address as a [`SocketAddr`] when the host is an IP literal (no DNS lookup).
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        self.host
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, self.port))
+    }
+}
+
+impl fmt::Display for ConnectAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// `GET /v1/status/{request_id}`. Rate limit 20/s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetStatus {
+    /// The deployment.
+    pub request_id: RequestId,
+}
+
+impl GetStatus {
+    /// Status of `request_id`.
+    pub fn new(request_id: impl Into<RequestId>) -> Self {
+        Self {
+            request_id: request_id.into(),
+        }
+    }
+}
+
+impl Endpoint for GetStatus {
+    type Output = DeploymentStatus;
+
+    fn method(&self) -> Method {
+        Method::Get
+    }
+    fn target(&self) -> Target {
+        Target::Path(format!(
+            "/v1/status/{}",
+            super::endpoint::encode_component(self.request_id.as_str())
+        ))
+    }
+    fn class(&self) -> EndpointClass {
+        EndpointClass::Status
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        super::validate::request_id(&self.request_id)
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
+        decode_json(response)
+    }
+}

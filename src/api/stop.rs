@@ -1,0 +1,189 @@
+//! Stop (`DELETE /v1/stop/{id}`) and self-stop (the injected `ARBITRIUM_DELETE_URL`).
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoint::{
+    Auth, Endpoint, HttpResponse, Method, Target, decode_json, encode_component,
+};
+use super::error::EdgegapError;
+use super::ids::{RequestId, Secret};
+use super::status::DeploymentStatus;
+use super::validate;
+
+/// What to do with the container logs on stop (`container_log_storage` query parameter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerLogStorage {
+    /// `true`: use the endpoint storage linked to the app version.
+    Enabled,
+    /// `false`: do not store logs for this stop.
+    Disabled,
+    /// The name of an endpoint storage to upload the logs to.
+    Endpoint(String),
+}
+
+impl ContainerLogStorage {
+    fn as_query(&self) -> String {
+        match self {
+            Self::Enabled => "true".into(),
+            Self::Disabled => "false".into(),
+            Self::Endpoint(name) => name.clone(),
+        }
+    }
+}
+
+/// The answer of a stop or self-stop: `200` with a summary, or `202` (applied once the
+/// deployment reaches READY or ERROR).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StopResponse {
+    /// E.g. `"Instance 93924761ccde will be deleted"`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The deployment's status when the stop was accepted (200 only).
+    #[serde(default)]
+    pub deployment_summary: Option<DeploymentStatus>,
+    /// The HTTP status: 200 (stopping now) or 202 (stop deferred until READY/ERROR).
+    #[serde(skip)]
+    pub http_status: u16,
+}
+
+impl StopResponse {
+    /// `202`: the deployment was not READY yet; Edgegap stops it once READY or ERROR.
+    pub fn is_deferred(&self) -> bool {
+        self.http_status == 202
+    }
+}
+
+fn decode_stop(response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
+    let mut out = if response.body.iter().all(u8::is_ascii_whitespace) {
+        StopResponse::default()
+    } else {
+        decode_json::<StopResponse>(response)?
+    };
+    out.http_status = response.status;
+    Ok(out)
+}
+
+/// `DELETE /v1/stop/{request_id}`. `410` (already terminated) decodes as an
+/// [`EdgegapError::Api`] for which [`EdgegapError::is_already_terminated`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopDeployment {
+    /// The deployment.
+    pub request_id: RequestId,
+    /// Log storage for this stop.
+    pub container_log_storage: Option<ContainerLogStorage>,
+}
+
+impl StopDeployment {
+    /// Stop `request_id`.
+    pub fn new(request_id: impl Into<RequestId>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            container_log_storage: None,
+        }
+    }
+
+    /// Sets `container_log_storage`.
+    #[must_use]
+    pub fn container_log_storage(mut self, storage: ContainerLogStorage) -> Self {
+        self.container_log_storage = Some(storage);
+        self
+    }
+}
+
+impl Endpoint for StopDeployment {
+    type Output = StopResponse;
+
+    fn method(&self) -> Method {
+        Method::Delete
+    }
+    fn target(&self) -> Target {
+        Target::Path(format!(
+            "/v1/stop/{}",
+            encode_component(self.request_id.as_str())
+        ))
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        self.container_log_storage
+            .iter()
+            .map(|s| ("container_log_storage".to_owned(), s.as_query()))
+            .collect()
+    }
+    fn is_success(&self, status: u16) -> bool {
+        status == 200 || status == 202
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        validate::request_id(&self.request_id)
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
+        decode_stop(response)
+    }
+}
+
+/// `DELETE $ARBITRIUM_DELETE_URL` with `Authorization: $ARBITRIUM_DELETE_TOKEN` (raw), from
+/// inside the deployment. Needs no API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfStop {
+    /// The injected `ARBITRIUM_DELETE_URL`.
+    pub url: String,
+    /// The injected `ARBITRIUM_DELETE_TOKEN`.
+    pub token: Secret,
+    /// Log storage for this stop.
+    pub container_log_storage: Option<ContainerLogStorage>,
+}
+
+impl SelfStop {
+    /// A self-stop through the injected `url` and `token`.
+    pub fn new(url: impl Into<String>, token: impl Into<Secret>) -> Self {
+        Self {
+            url: url.into(),
+            token: token.into(),
+            container_log_storage: None,
+        }
+    }
+}
+
+impl Endpoint for SelfStop {
+    type Output = StopResponse;
+
+    fn method(&self) -> Method {
+        Method::Delete
+    }
+    fn target(&self) -> Target {
+        Target::Url(self.url.clone())
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        self.container_log_storage
+            .iter()
+            .map(|s| ("container_log_storage".to_owned(), s.as_query()))
+            .collect()
+    }
+    fn auth(&self) -> Auth {
+        Auth::Raw(self.token.clone())
+    }
+    fn is_success(&self, status: u16) -> bool {
+        status == 200 || status == 202
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        validate::non_empty("ARBITRIUM_DELETE_URL", &self.url)?;
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(EdgegapError::invalid(
+                "ARBITRIUM_DELETE_URL",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if self.token.is_empty() {
+            return Err(EdgegapError::invalid(
+                "ARBITRIUM_DELETE_TOKEN",
+                "must not be empty",
+            ));
+        }
+        Ok(())
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
+        // OAS1 leaves the 200 schema `{}`; anything undecodable still means "accepted".
+        Ok(decode_stop(response).unwrap_or(StopResponse {
+            http_status: response.status,
+            ..StopResponse::default()
+        }))
+    }
+}

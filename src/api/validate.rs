@@ -1,0 +1,80 @@
+//! Client-side checks that fail before anything is sent.
+
+use super::error::EdgegapError;
+use super::ids::RequestId;
+
+/// Longest deployment tag name: 40 characters (OAS1 2026; the 2024 docs said 20).
+pub const MAX_TAG_NAME_LEN: usize = 40;
+
+/// Largest environment variable value: 4 KiB (OAS1 2026; a 2024 book said 255 bytes).
+pub const MAX_ENV_VALUE_BYTES: usize = 4096;
+
+/// `value` must not be empty or whitespace.
+pub fn non_empty(field: &str, value: &str) -> Result<(), EdgegapError> {
+    if value.trim().is_empty() {
+        Err(EdgegapError::invalid(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A deployment id must be non-empty and free of whitespace and control characters.
+pub fn request_id(id: &RequestId) -> Result<(), EdgegapError> {
+    non_empty("request_id", id.as_str())?;
+    if id
+        .as_str()
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(EdgegapError::invalid(
+            "request_id",
+            "must not contain whitespace or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A deployment tag name: 1 to [`MAX_TAG_NAME_LEN`] characters.
+pub fn tag_name(field: &str, name: &str) -> Result<(), EdgegapError> {
+    non_empty(field, name)?;
+    let len = name.chars().count();
+    if len > MAX_TAG_NAME_LEN {
+        return Err(EdgegapError::invalid(
+            field,
+            format!("is {len} characters long; Edgegap allows at most {MAX_TAG_NAME_LEN}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An environment variable: non-empty key, value at most [`MAX_ENV_VALUE_BYTES`].
+pub fn env_var(field: &str, key: &str, value: &str) -> Result<(), EdgegapError> {
+    non_empty(&format!("{field}.key"), key)?;
+    if value.len() > MAX_ENV_VALUE_BYTES {
+        return Err(EdgegapError::invalid(
+            format!("{field}.value"),
+            format!(
+                "of `{key}` is {} bytes; Edgegap allows at most {MAX_ENV_VALUE_BYTES}",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Latitude in −90..=90 and longitude in −180..=180.
+pub fn coordinates(field: &str, latitude: f64, longitude: f64) -> Result<(), EdgegapError> {
+    if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
+        return Err(EdgegapError::invalid(
+            format!("{field}.latitude"),
+            format!("must be within -90..=90, got {latitude}"),
+        ));
+    }
+    if !longitude.is_finite() || !(-180.0..=180.0).contains(&longitude) {
+        return Err(EdgegapError::invalid(
+            format!("{field}.longitude"),
+            format!("must be within -180..=180, got {longitude}"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Client plugin (filled by its own issue).

@@ -1,0 +1,28 @@
+//! # bevy_edgegap
+//!
+//! [Edgegap](https://edgegap.com) dedicated-server hosting for [Bevy](https://bevy.org) 0.19.
+//!
+//! - [`api`]: engine-free typed models and endpoint definitions, [`api::EdgegapError`].
+#![cfg_attr(
+    feature = "client",
+    doc = "- [`client`]: `EdgegapClientPlugin` — deploy, track, stop."
+)]
+#![cfg_attr(
+    feature = "server",
+    doc = "- [`server`]: `EdgegapServerPlugin` — injected environment, self-stop, SIGTERM."
+)]
+#![warn(missing_docs)]
+
+pub mod api;
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "server")]
+pub mod server;
+
+/// `use bevy_edgegap::prelude::*;` brings in everything a game needs.
+pub mod prelude {
+    pub use crate::api::{
+        ConnectAddress, DeployRequest, DeployResponse, DeploymentStatus, EdgegapError,
+        FleetDeployRequest, PortMapping, RequestId, Status,
+    };
+}

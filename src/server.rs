@@ -1,0 +1,1 @@
+//! Server plugin (filled by its own issue).
