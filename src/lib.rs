@@ -16,6 +16,8 @@
 pub mod api;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(any(feature = "client", feature = "server"))]
+pub mod http;
 #[cfg(feature = "server")]
 pub mod server;
 
@@ -25,4 +27,6 @@ pub mod prelude {
         ConnectAddress, DeployRequest, DeployResponse, DeploymentStatus, EdgegapError,
         FleetDeployRequest, PortMapping, RequestId, Status,
     };
+    #[cfg(any(feature = "client", feature = "server"))]
+    pub use crate::http::RetryPolicy;
 }
