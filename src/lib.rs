@@ -20,12 +20,21 @@ pub mod client;
 pub mod http;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "client")]
+mod transport;
 
 /// `use bevy_edgegap::prelude::*;` brings in everything a game needs.
 pub mod prelude {
     pub use crate::api::{
         ConnectAddress, DeployRequest, DeployResponse, DeploymentStatus, EdgegapError,
         FleetDeployRequest, PortMapping, RequestId, Status,
+    };
+    #[cfg(feature = "client")]
+    pub use crate::client::{
+        Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
+        DeploymentTerminated, Edgegap, EdgegapAppExt, EdgegapCall, EdgegapClientPlugin,
+        EdgegapConfig, EdgegapResponse, EdgegapStats, EdgegapSystems, FailureReason, KeepCall,
+        PollPolicy, RateLimits, StopOnDespawn, StopOnExit,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;
