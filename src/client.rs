@@ -72,7 +72,7 @@
 //! - Nothing is ever dropped: a call over [`EdgegapConfig::max_in_flight`] or over its
 //!   class's rate budget waits in a FIFO queue. Every call resolves exactly once: an answer,
 //!   a typed [`EdgegapError`](crate::api::EdgegapError), or a silent cancel.
-//! - Deadlines, backoff and rate windows use the wall clock ([`Instant`](bevy::platform::time::Instant)),
+//! - Deadlines, backoff and rate windows use the wall clock (`std::time::Instant`),
 //!   not Bevy's `Time`.
 //! - A missing token or a bad base URL is not a panic: each call resolves with
 //!   [`EdgegapError::Config`](crate::api::EdgegapError::Config).
