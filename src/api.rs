@@ -16,18 +16,38 @@
 //! assert_eq!(answer.unwrap().request_id.as_str(), "a69f8e3e0555");
 //! ```
 
+mod bulk_stop;
 mod deploy;
+mod deploy_v1;
 mod endpoint;
 mod error;
+mod filter;
+mod fleet;
 mod ids;
 pub mod lenient;
+mod list;
+mod locations;
+mod logs;
+mod metrics;
+mod pagination;
 mod status;
 mod stop;
+mod tags;
 pub mod validate;
 
+pub use bulk_stop::*;
 pub use deploy::*;
+pub use deploy_v1::*;
 pub use endpoint::*;
 pub use error::*;
+pub use filter::*;
+pub use fleet::*;
 pub use ids::*;
+pub use list::*;
+pub use locations::*;
+pub use logs::*;
+pub use metrics::*;
+pub use pagination::*;
 pub use status::*;
 pub use stop::*;
+pub use tags::*;

@@ -101,3 +101,81 @@ where
 {
     Ok(Option::<std::collections::BTreeMap<K, V>>::deserialize(d)?.unwrap_or_default())
 }
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrOne<T> {
+    List(Vec<T>),
+    One(T),
+}
+
+/// A list of strings, a single string (read as a one-item list), or `null` read as empty.
+/// Numbers and bools in the list are kept as their text.
+pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Option::<ListOrOne<Scalar>>::deserialize(d)? {
+        None => Vec::new(),
+        Some(ListOrOne::List(items)) => items.into_iter().filter_map(Scalar::into_text).collect(),
+        Some(ListOrOne::One(item)) => item.into_text().into_iter().collect(),
+    })
+}
+
+/// A scalar JSON value as text; `null` items are dropped.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Str(String),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Null(()),
+}
+
+impl Scalar {
+    fn into_text(self) -> Option<String> {
+        match self {
+            Self::Str(s) => Some(s),
+            Self::Int(i) => Some(i.to_string()),
+            Self::UInt(u) => Some(u.to_string()),
+            Self::Float(f) => Some(f.to_string()),
+            Self::Bool(b) => Some(b.to_string()),
+            Self::Null(()) => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumItem {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Null(()),
+}
+
+/// A list of numbers or numeric strings, or `null` read as empty. A `null` (or empty string)
+/// item becomes `NaN`, so parallel arrays keep their alignment.
+pub fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    use serde::de::Error;
+    let items = Option::<Vec<NumItem>>::deserialize(d)?.unwrap_or_default();
+    items
+        .into_iter()
+        .map(|item| match item {
+            NumItem::Int(i) => Ok(i as f64),
+            NumItem::UInt(u) => Ok(u as f64),
+            NumItem::Float(f) => Ok(f),
+            NumItem::Null(()) => Ok(f64::NAN),
+            NumItem::Str(s) if s.trim().is_empty() => Ok(f64::NAN),
+            NumItem::Str(s) => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| D::Error::custom(format!("expected a number, got {s:?}"))),
+        })
+        .collect()
+}
+
+/// A string, or `null`/absent; numbers are kept as their text.
+pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Scalar>::deserialize(d)?.and_then(Scalar::into_text))
+}
