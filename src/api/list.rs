@@ -150,7 +150,8 @@ impl ListDeployments {
         Self::default()
     }
 
-    /// Sets the whole query.
+    /// Sets the whole query. (This builder shadows [`Endpoint::query`] on a concrete
+    /// `ListDeployments`; call `Endpoint::query(&list)` for the query-string pairs.)
     #[must_use]
     pub fn query(mut self, query: DeploymentQuery) -> Self {
         self.query = Some(query);
