@@ -465,3 +465,69 @@ fn tag_get_create_update_and_delete() {
         "only 204 is documented"
     );
 }
+
+#[test]
+fn stop_200_with_summary_in_an_unexpected_shape_is_still_a_stop() {
+    let r = StopDeployment::new("93924761ccde")
+        .decode(&ok(
+            200,
+            r#"{"message": "Instance 93924761ccde will be deleted", "deployment_summary": {"current_status": 7}}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        r.message.as_deref(),
+        Some("Instance 93924761ccde will be deleted")
+    );
+    assert!(r.deployment_summary.is_none());
+    assert_eq!(r.http_status, 200);
+    // A body that is not JSON at all is still a decode error.
+    assert!(matches!(
+        StopDeployment::new("a").decode(&ok(200, "<html>")),
+        Err(EdgegapError::Decode { .. })
+    ));
+}
+
+#[test]
+fn large_integers_keep_every_digit_and_fractions_are_refused() {
+    let s = GetStatus::new("a")
+        .decode(&ok(
+            200,
+            r#"{"request_id": "a", "current_status": "Status.READY", "elapsed_time": 9007199254740993, "sockets": "9007199254740993"}"#,
+        ))
+        .unwrap();
+    assert_eq!(s.elapsed_time, Some(9_007_199_254_740_993));
+    assert_eq!(s.sockets, Some(9_007_199_254_740_993));
+    let s = GetStatus::new("a")
+        .decode(&ok(
+            200,
+            r#"{"request_id": "a", "current_status": "Status.READY", "elapsed_time": 12.0, "sockets": "3.0"}"#,
+        ))
+        .unwrap();
+    assert_eq!((s.elapsed_time, s.sockets), (Some(12), Some(3)));
+    for bad in [r#""1.5""#, "1.5", "-1", "true"] {
+        let body = format!(r#"{{"request_id": "a", "current_status": "READY", "sockets": {bad}}}"#);
+        assert!(
+            matches!(
+                GetStatus::new("a").decode(&ok(200, &body)),
+                Err(EdgegapError::Decode { .. })
+            ),
+            "sockets {bad} must not decode"
+        );
+    }
+}
+
+#[test]
+fn tags_as_a_single_string_and_hidden_flag_as_text() {
+    let s = GetStatus::new("a")
+        .decode(&ok(
+            200,
+            r#"{"request_id": "a", "current_status": "READY", "tags": "solo"}"#,
+        ))
+        .unwrap();
+    assert_eq!(s.tags, ["solo"]);
+    let var: EnvVar =
+        serde_json::from_str(r#"{"key": "K", "value": "v", "is_hidden": "true"}"#).unwrap();
+    assert!(var.is_hidden);
+    let var: EnvVar = serde_json::from_str(r#"{"key": "K", "value": "v"}"#).unwrap();
+    assert!(!var.is_hidden);
+}

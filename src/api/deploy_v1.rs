@@ -26,15 +26,11 @@ pub struct GeoIp {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ContainerLogStorageConfig {
     /// Whether logs are stored.
-    #[serde(default, deserialize_with = "lenient_bool")]
+    #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub enabled: bool,
     /// The endpoint storage's name (`None`: the one linked to the app version).
     #[serde(default)]
     pub endpoint_storage: Option<String>,
-}
-
-fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(lenient::opt_bool(d)?.unwrap_or(false))
 }
 
 /// `POST /v1/deploy` (deprecated; 40 req/s). Build with [`DeployV1Request::new`], add at least

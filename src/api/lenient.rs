@@ -39,14 +39,36 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 
 fn integral<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<T>, D::Error> {
     use serde::de::Error;
-    match num(d)? {
-        None => Ok(None),
-        Some(f) if f.fract() == 0.0 && f.is_finite() => T::try_from(f as i128)
-            .map(Some)
-            .map_err(|_| D::Error::custom(format!("{f} is out of range"))),
-        Some(f) => Err(D::Error::custom(format!(
-            "expected a whole number, got {f}"
-        ))),
+    // Integers (and integral strings) go through i128 so large values keep every digit;
+    // only fractional forms go through f64.
+    let wide: Option<i128> = match Option::<NumOrStr>::deserialize(d)? {
+        None => None,
+        Some(NumOrStr::Int(i)) => Some(i128::from(i)),
+        Some(NumOrStr::UInt(u)) => Some(i128::from(u)),
+        Some(NumOrStr::Str(s)) if s.trim().is_empty() => None,
+        Some(NumOrStr::Str(s)) => match s.trim().parse::<i128>() {
+            Ok(i) => Some(i),
+            Err(_) => Some(
+                whole(s.trim().parse::<f64>().map_err(|_| {
+                    D::Error::custom(format!("expected a whole number, got {s:?}"))
+                })?)
+                .map_err(D::Error::custom)?,
+            ),
+        },
+        Some(NumOrStr::Float(f)) => Some(whole(f).map_err(D::Error::custom)?),
+        Some(NumOrStr::Bool(b)) => {
+            return Err(D::Error::custom(format!("expected a number, got {b}")));
+        }
+    };
+    wide.map(|i| T::try_from(i).map_err(|_| D::Error::custom(format!("{i} is out of range"))))
+        .transpose()
+}
+
+fn whole(f: f64) -> Result<i128, String> {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e30 {
+        Ok(f as i128)
+    } else {
+        Err(format!("expected a whole number, got {f}"))
     }
 }
 
@@ -83,6 +105,11 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
             return Err(D::Error::custom(format!("expected a bool, got {f}")));
         }
     })
+}
+
+/// A bool, `"true"`/`"false"`, or null/absent read as `false`.
+pub fn bool_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(opt_bool(d)?.unwrap_or(false))
 }
 
 /// A list, or `null` read as empty.

@@ -237,7 +237,7 @@ pub struct DeploymentStatus {
     #[serde(default)]
     pub location: Option<Location>,
     /// Deployment tags.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "lenient::strings")]
     pub tags: Vec<String>,
     /// Session capacity.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
