@@ -531,3 +531,66 @@ fn tags_as_a_single_string_and_hidden_flag_as_text() {
     let var: EnvVar = serde_json::from_str(r#"{"key": "K", "value": "v"}"#).unwrap();
     assert!(!var.is_hidden);
 }
+
+#[test]
+fn deployment_summary_connect_address() {
+    let list = ListDeployments::new()
+        .decode(&ok(200, include_str!("fixtures/deployments_list.json")))
+        .unwrap();
+    let d = &list.data[0];
+    assert!(d.is_ready());
+    assert_eq!(
+        d.address("gameport"),
+        Some(ConnectAddress {
+            host: "100.10.0.85".into(),
+            port: 31669
+        })
+    );
+    assert_eq!(d.address("missing"), None);
+    let list = ListDeployments::new()
+        .decode(&ok(
+            200,
+            r#"{"data": [{"request_id": "a", "fqdn": "a.pr.edgegap.net", "public_ip": " ",
+                "ports": {"7777": {"name": "game", "external": 30000}}}]}"#,
+        ))
+        .unwrap();
+    let d = &list.data[0];
+    assert!(!d.is_ready());
+    assert_eq!(
+        d.address("game").unwrap().to_string(),
+        "a.pr.edgegap.net:30000",
+        "falls back to the FQDN and to the port's name field"
+    );
+}
+
+#[test]
+fn pagination_next_page() {
+    let page = |json: &str| serde_json::from_str::<Pagination>(json).unwrap();
+    assert_eq!(
+        page(r#"{"number": 1, "next_page_number": 2, "has_next": true}"#).next_page(),
+        Some(2)
+    );
+    assert_eq!(
+        page(r#"{"number": 3, "has_next": true}"#).next_page(),
+        Some(4)
+    );
+    assert_eq!(
+        page(r#"{"number": 3, "next_page_number": 4, "has_next": false}"#).next_page(),
+        None
+    );
+    assert_eq!(page(r#"{"next_page_number": 5}"#).next_page(), Some(5));
+    assert_eq!(page("{}").next_page(), None);
+    assert!(!page("{}").has_more());
+}
+
+#[test]
+fn filter_type_reads_any_case() {
+    let f: LocationFilter =
+        serde_json::from_str(r#"{"field": "city", "values": "Paris", "filter_type": "NOT"}"#)
+            .unwrap();
+    assert_eq!(f, LocationFilter::city(FilterType::Not, ["Paris"]));
+    assert!(
+        serde_json::from_str::<FilterType>(r#""some""#).is_err(),
+        "an unknown filter type is an error, not a silent `any`"
+    );
+}

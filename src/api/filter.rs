@@ -7,7 +7,9 @@ use super::lenient;
 use super::validate;
 
 /// How a filter matches its `values` (`filter_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Serialized lower-case; read case-insensitively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FilterType {
     /// `any`: matches one of the values.
@@ -16,6 +18,21 @@ pub enum FilterType {
     All,
     /// `not`: matches none of the values.
     Not,
+}
+
+impl<'de> Deserialize<'de> for FilterType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let s = String::deserialize(deserializer)?;
+        match s.trim().to_ascii_lowercase().as_str() {
+            "any" => Ok(Self::Any),
+            "all" => Ok(Self::All),
+            "not" => Ok(Self::Not),
+            _ => Err(D::Error::custom(format!(
+                "unknown filter_type {s:?}, expected any, all or not"
+            ))),
+        }
+    }
 }
 
 /// A location filter of the legacy deploy (`filters[]` in `POST /v1/deploy`).

@@ -9,7 +9,7 @@ use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
 use super::pagination::{Pagination, page_query, validate_page};
-use super::status::PortMapping;
+use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
 use super::validate;
 
 /// A comparison in a list query (`operator`).
@@ -263,6 +263,28 @@ pub struct DeploymentSummary {
     /// Fields this crate does not model (e.g. a `status` some clients read), as sent.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl DeploymentSummary {
+    /// Whether it accepts players (`ready`).
+    pub fn is_ready(&self) -> bool {
+        self.ready == Some(true)
+    }
+
+    /// The port named `name` (map key, else a mapping whose `name` matches).
+    pub fn port(&self, name: &str) -> Option<&PortMapping> {
+        find_port(&self.ports, name)
+    }
+
+    /// Host to connect to: the public IP, else the FQDN.
+    pub fn host(&self) -> Option<&str> {
+        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
+    }
+
+    /// Where players connect for port `port_name`.
+    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
+        connect_address(self.host(), self.port(port_name))
+    }
 }
 
 /// The answer of `GET /v1/deployments`.

@@ -54,6 +54,19 @@ impl Pagination {
         self.has_next
             .unwrap_or_else(|| self.next_page_number.is_some())
     }
+
+    /// The page to ask for next, if any: `next_page_number`, else `number + 1` when
+    /// `has_next` says there is one.
+    pub fn next_page(&self) -> Option<u64> {
+        if self.has_next == Some(false) {
+            return None;
+        }
+        self.next_page_number.or_else(|| {
+            (self.has_next == Some(true))
+                .then(|| self.number.map(|n| n.saturating_add(1)))
+                .flatten()
+        })
+    }
 }
 
 /// `pagination.paginator`.
