@@ -118,7 +118,11 @@ pub use crate::transport::RateLimits;
 
 use self::call::EdgegapTransport;
 use self::deployment::Tracker;
-use crate::api::{DeployRequest, FleetDeployRequest, GetStatus, StopDeployment};
+use crate::api::{
+    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FleetDeployRequest,
+    GetContainerLogs, GetMetrics, GetStatus, GetTag, ListDeployments, ListFleetHosts,
+    ListLocations, ListTags, StopDeployment, UpdateTag,
+};
 
 /// Adds the Edgegap client: the [`Edgegap`] system parameter, the transport, deployment
 /// tracking and the orphan guard. See the [module docs](self).
@@ -170,6 +174,18 @@ impl Plugin for EdgegapClientPlugin {
             .add_edgegap_endpoint::<FleetDeployRequest>()
             .add_edgegap_endpoint::<GetStatus>()
             .add_edgegap_endpoint::<StopDeployment>()
+            .add_edgegap_endpoint::<DeployV1Request>()
+            .add_edgegap_endpoint::<BulkStop>()
+            .add_edgegap_endpoint::<ListDeployments>()
+            .add_edgegap_endpoint::<ListLocations>()
+            .add_edgegap_endpoint::<GetContainerLogs>()
+            .add_edgegap_endpoint::<GetMetrics>()
+            .add_edgegap_endpoint::<ListFleetHosts>()
+            .add_edgegap_endpoint::<ListTags>()
+            .add_edgegap_endpoint::<GetTag>()
+            .add_edgegap_endpoint::<CreateTag>()
+            .add_edgegap_endpoint::<UpdateTag>()
+            .add_edgegap_endpoint::<DeleteTag>()
             .add_message::<DeploymentCreated>()
             .add_message::<DeploymentStatusChanged>()
             .add_message::<DeploymentReady>()

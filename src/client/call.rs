@@ -14,8 +14,9 @@ use bevy::platform::time::Instant;
 use super::config::EdgegapConfig;
 use super::deployment::{self, Deployment, StopOnExit};
 use crate::api::{
-    DeployRequest, EdgegapError, Endpoint, FleetDeployRequest, GetStatus, HttpResponse, RequestId,
-    StopDeployment,
+    BulkStop, CreateTag, DeleteTag, DeployRequest, EdgegapError, Endpoint, FleetDeployRequest,
+    GetContainerLogs, GetMetrics, GetStatus, GetTag, HttpResponse, ListDeployments, ListFleetHosts,
+    ListLocations, ListTags, RequestId, StopDeployment, UpdateTag,
 };
 use crate::http::RetryPolicy;
 use crate::transport::{Delivery, Job, Transport};
@@ -348,6 +349,76 @@ impl<'w, 's> Edgegap<'w, 's> {
             deployment::stop_entity(world, deployment, call);
         });
         call
+    }
+
+    /// `POST /v1/deployments/bulk-stop`: stops every deployment matching the filters.
+    /// Deployment entities tracking stopped ids notice on their next poll.
+    pub fn bulk_stop(&mut self, request: BulkStop) -> Entity {
+        self.send(request)
+    }
+
+    /// `GET /v1/deployments` with the query's filters and page.
+    pub fn list_deployments(&mut self, request: ListDeployments) -> Entity {
+        self.send(request)
+    }
+
+    /// `GET /v1/locations` with the request's filters.
+    pub fn locations(&mut self, request: ListLocations) -> Entity {
+        self.send(request)
+    }
+
+    /// `GET /v1/deployment/{request_id}/container-logs`.
+    pub fn container_logs(&mut self, request_id: impl Into<RequestId>) -> Entity {
+        self.send(GetContainerLogs::new(request_id))
+    }
+
+    /// `GET /v1/metrics/deployment/{request_id}` over the deployment's whole life (use
+    /// [`Edgegap::send`] with a [`GetMetrics`] for a time range or steps).
+    pub fn metrics(&mut self, request_id: impl Into<RequestId>) -> Entity {
+        self.send(GetMetrics::new(request_id))
+    }
+
+    /// `GET /v2/private-fleets/{fleet}/hosts`.
+    pub fn fleet_hosts(&mut self, fleet: impl Into<String>) -> Entity {
+        self.send(ListFleetHosts::new(fleet))
+    }
+
+    /// `GET /v1/deployments/{request_id}/tags`.
+    pub fn list_tags(&mut self, request_id: impl Into<RequestId>) -> Entity {
+        self.send(ListTags::new(request_id))
+    }
+
+    /// `GET /v1/deployments/{request_id}/tags/{name}`.
+    pub fn get_tag(&mut self, request_id: impl Into<RequestId>, name: impl Into<String>) -> Entity {
+        self.send(GetTag::new(request_id, name))
+    }
+
+    /// `POST /v1/deployments/{request_id}/tags`: adds tag `name`.
+    pub fn create_tag(
+        &mut self,
+        request_id: impl Into<RequestId>,
+        name: impl Into<String>,
+    ) -> Entity {
+        self.send(CreateTag::new(request_id, name))
+    }
+
+    /// `PATCH /v1/deployments/{request_id}/tags/{name}`: renames tag `name` to `new_name`.
+    pub fn update_tag(
+        &mut self,
+        request_id: impl Into<RequestId>,
+        name: impl Into<String>,
+        new_name: impl Into<String>,
+    ) -> Entity {
+        self.send(UpdateTag::new(request_id, name, new_name))
+    }
+
+    /// `DELETE /v1/deployments/{request_id}/tags/{name}`.
+    pub fn delete_tag(
+        &mut self,
+        request_id: impl Into<RequestId>,
+        name: impl Into<String>,
+    ) -> Entity {
+        self.send(DeleteTag::new(request_id, name))
     }
 
     /// Follows a deployment made elsewhere: returns a new deployment entity whose

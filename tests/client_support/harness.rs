@@ -100,3 +100,29 @@ pub fn call(
     app.world_mut().flush();
     entity
 }
+
+/// Issues one call and runs frames until its [`EdgegapResponse<E>`] arrives; returns it.
+pub fn result_of<E>(
+    app: &mut App,
+    f: impl FnOnce(&mut Edgegap) -> Entity + Send + Sync + 'static,
+) -> Result<E::Output, bevy_edgegap::api::EdgegapError>
+where
+    E: bevy_edgegap::api::Endpoint,
+    E::Output: Clone,
+{
+    if !app.world().contains_resource::<Seen<EdgegapResponse<E>>>() {
+        collect::<EdgegapResponse<E>>(app);
+    }
+    let entity = call(app, f);
+    let what = std::any::type_name::<E>();
+    run_until(app, Duration::from_secs(15), what, |w| {
+        w.resource::<Seen<EdgegapResponse<E>>>()
+            .0
+            .iter()
+            .any(|r| r.entity == entity)
+    });
+    let seen = &app.world().resource::<Seen<EdgegapResponse<E>>>().0;
+    let mine: Vec<_> = seen.iter().filter(|r| r.entity == entity).collect();
+    assert_eq!(mine.len(), 1, "{what}: one result per call");
+    mine[0].result.clone()
+}
