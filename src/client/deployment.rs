@@ -359,6 +359,7 @@ pub(crate) fn start_tracking(world: &mut World, entity: Entity, request_id: Requ
     let Some(mut deployment) = world.get_mut::<Deployment>(entity).map(|d| d.clone()) else {
         return;
     };
+    deployment.poll_interval = world.resource::<EdgegapConfig>().poll.initial;
     let mut tracker = world.resource_mut::<Tracker>();
     tracker.index.insert(request_id, entity);
     // First poll right away.
@@ -549,6 +550,11 @@ fn on_poll_answer(
     };
     let now = now();
     deployment.polling = false;
+    if deployment.status.is_terminal() {
+        // Already seen terminated (a stop's 410): a late poll changes nothing.
+        world.entity_mut(entity).insert(deployment);
+        return;
+    }
     match result {
         Ok(status) => {
             deployment.last_polled_at = Some(now);
