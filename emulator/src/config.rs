@@ -1,5 +1,7 @@
 //! What the emulator serves: app versions, locations, private fleets, and the builder settings.
 
+pub(crate) mod file;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -104,6 +104,20 @@ impl Emulator {
             settings: Settings::default(),
         }
     }
+
+    /// A builder configured by a TOML file (the binary's `--config`; format in the README).
+    /// Relative command paths resolve against the file's folder.
+    pub fn from_config_file(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<EmulatorBuilder, EmulatorError> {
+        config::file::load_file(path.as_ref())
+    }
+
+    /// A builder configured by TOML text; relative command paths resolve against the current
+    /// directory.
+    pub fn from_config_str(text: &str) -> Result<EmulatorBuilder, EmulatorError> {
+        config::file::parse(text, std::path::Path::new("."))
+    }
 }
 
 /// Configures and starts an emulator.

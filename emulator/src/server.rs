@@ -13,7 +13,7 @@ use hyper::header::AUTHORIZATION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Request};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -62,7 +62,9 @@ pub(crate) async fn serve(
                     let service = service_fn(move |request| {
                         handle(Arc::clone(&shared), Arc::clone(&service_kill), request)
                     });
+                    // The timer enables hyper's 30 s limit on reading a request's headers.
                     let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), service);
                     tokio::select! {

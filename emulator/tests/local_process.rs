@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{api, deploy, deploy_body, wait_status, wait_until};
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use serde_json::Value;
 
 fn script(version: &str, body: &str) -> AppVersion {
     AppVersion::command("game", version, "/bin/sh", ["-c", body])
@@ -296,4 +297,43 @@ fn shutdown_ends_launched_processes() {
             "process {pid} outlived the emulator or was not reaped"
         );
     }
+}
+
+#[test]
+fn metrics_sample_the_real_process() {
+    let emu = emulator(vec![script("busy", "while :; do :; done")]);
+    let id = deploy(&emu, &deploy_body("game", "busy"));
+    wait_status(&emu, &id, "Status.READY");
+    let path = format!("/v1/metrics/deployment/{id}?raw=true");
+    let mut answer = api(&emu, "GET", &path, None);
+    wait_until("two CPU/memory samples", Duration::from_secs(10), || {
+        answer = api(&emu, "GET", &path, None);
+        answer.json["mem"]["datasets"]
+            .as_array()
+            .is_some_and(|d| d.len() >= 2)
+    });
+    assert_eq!(answer.status, 200);
+    let mem: Vec<f64> = answer.json["mem"]["datasets"]
+        .as_array()
+        .expect("mem")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    let cpu: Vec<f64> = answer.json["cpu"]["datasets"]
+        .as_array()
+        .expect("cpu")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert!(mem.iter().all(|m| *m > 0.0), "RSS in MB: {mem:?}");
+    assert!(
+        cpu.last().is_some_and(|c| *c > 20.0),
+        "a busy loop uses CPU: {cpu:?}"
+    );
+    assert_eq!(
+        answer.json["total"]["receive_total"]["datasets"]
+            .as_array()
+            .map(Vec::len),
+        Some(mem.len())
+    );
 }
