@@ -16,6 +16,7 @@
 //! assert_eq!(answer.unwrap().request_id.as_str(), "a69f8e3e0555");
 //! ```
 
+mod context;
 mod deploy;
 mod endpoint;
 mod error;
@@ -25,6 +26,7 @@ mod status;
 mod stop;
 pub mod validate;
 
+pub use context::*;
 pub use deploy::*;
 pub use endpoint::*;
 pub use error::*;

@@ -290,7 +290,13 @@ mod tests {
         };
         let error = futures_lite::future::block_on(send(request)).unwrap_err();
         assert!(
-            matches!(error, EdgegapError::Transport { may_have_been_sent: false, .. }),
+            matches!(
+                error,
+                EdgegapError::Transport {
+                    may_have_been_sent: false,
+                    ..
+                }
+            ),
             "{error:?}"
         );
     }
