@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bevy::log::debug;
+use bevy::log::{debug, trace};
 
 use crate::api::{EdgegapError, Endpoint, HttpRequest, Secret};
 use crate::http::{PendingResponse, RetryPolicy, spawn_request};
@@ -58,6 +58,8 @@ impl<E: Endpoint> Call<E> {
             self.next_at = None;
             self.attempts += 1;
             debug!("{}: attempt `{}`", self.what, self.attempts);
+            // `HttpRequest`'s Debug redacts `Authorization`.
+            trace!("{}: sending {:?}", self.what, self.request);
             self.pending = Some((
                 spawn_request(self.request.clone()),
                 now + self.attempt_timeout,
@@ -65,7 +67,18 @@ impl<E: Endpoint> Call<E> {
         }
         let (pending, deadline) = self.pending.as_ref()?;
         let result = match pending.try_take() {
-            Some(Ok(response)) => self.endpoint.decode(&response),
+            Some(Ok(response)) => {
+                trace!(
+                    "{}: answer `{}`: {}",
+                    self.what,
+                    response.status,
+                    String::from_utf8_lossy(&response.body)
+                        .chars()
+                        .take(1000)
+                        .collect::<String>()
+                );
+                self.endpoint.decode(&response)
+            }
             Some(Err(error)) => Err(error),
             None if now >= *deadline => Err(EdgegapError::Timeout),
             None => return None,
