@@ -24,8 +24,10 @@ pub mod server;
 /// `use bevy_edgegap::prelude::*;` brings in everything a game needs.
 pub mod prelude {
     pub use crate::api::{
-        ConnectAddress, DeployRequest, DeployResponse, DeploymentStatus, EdgegapError,
-        FleetDeployRequest, PortMapping, RequestId, Status,
+        BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
+        DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
+        FleetHost, ListDeployments, ListFleetHosts, PortMapping, QueryOperator, RequestId,
+        SortOrder, Status,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;

@@ -1,6 +1,6 @@
 //! The context API, called from inside a deployment through the injected
 //! `ARBITRIUM_CONTEXT_URL` with the raw `ARBITRIUM_CONTEXT_TOKEN`: read the deployment's own
-//! context ([`GetContext`]) and add or remove its tags ([`CreateContextTag`],
+//! context ([`GetContext`]) and add or remove its tags ([`CreateContextTag`] → [`DeploymentTag`],
 //! [`DeleteContextTag`]). No API token is needed.
 //!
 //! ```
@@ -26,7 +26,10 @@ use super::endpoint::{
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
 use super::lenient;
-use super::status::{Location, PortMapping, Status};
+use super::status::{
+    ConnectAddress, Location, PortMapping, Status, connect_address, find_port, pick_host,
+};
+use super::tags::DeploymentTag;
 use super::validate;
 
 /// The `GET $ARBITRIUM_CONTEXT_URL` object: the deployment as seen from inside it.
@@ -44,7 +47,7 @@ pub struct DeploymentContext {
     #[serde(default)]
     pub status: Status,
     /// Whether the deployment is READY.
-    #[serde(default, deserialize_with = "bool_or_null")]
+    #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub ready: bool,
     /// Whether the access-control list is active.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
@@ -59,7 +62,7 @@ pub struct DeploymentContext {
     #[serde(default)]
     pub location: Option<Location>,
     /// The deployment's tags, as they are now (unlike `ARBITRIUM_DEPLOYMENT_TAGS`, fixed at start).
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "lenient::strings")]
     pub tags: Vec<String>,
     /// Session capacity.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
@@ -78,31 +81,18 @@ pub struct DeploymentContext {
 impl DeploymentContext {
     /// The port named `name` (by map key, then by the entry's `name` field).
     pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        self.ports.get(name).or_else(|| {
-            self.ports
-                .values()
-                .find(|p| p.name.as_deref() == Some(name))
-        })
+        find_port(&self.ports, name)
     }
-}
 
-/// A tag as the context API returns it (`{"name", "create_time", "last_updated"}`,
-/// timestamps as sent, `YYYY-MM-DD HH:MM:SS.ffffff` UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ContextTag {
-    /// Tag name.
-    pub name: String,
-    /// When it was created.
-    #[serde(default)]
-    pub create_time: Option<String>,
-    /// When it last changed.
-    #[serde(default)]
-    pub last_updated: Option<String>,
-}
+    /// Host to connect to: the public IP, else the FQDN.
+    pub fn host(&self) -> Option<&str> {
+        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
+    }
 
-/// A bool, `"true"`/`"false"`, or null/absent read as `false`.
-fn bool_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(lenient::opt_bool(d)?.unwrap_or(false))
+    /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
+    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
+        connect_address(self.host(), self.port(port_name))
+    }
 }
 
 fn check_injected(
@@ -166,7 +156,8 @@ impl Endpoint for GetContext {
     }
 }
 
-/// `POST $ARBITRIUM_CONTEXT_URL/tags` with `{"name"}`: tags the deployment itself.
+/// `POST $ARBITRIUM_CONTEXT_URL/tags` with `{"name"}`: tags the deployment itself. Answers the
+/// same `{"name", "create_time", "last_updated"}` as the organisation-side tag endpoints.
 /// `409` when the tag exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateContextTag {
@@ -190,7 +181,7 @@ impl CreateContextTag {
 }
 
 impl Endpoint for CreateContextTag {
-    type Output = ContextTag;
+    type Output = DeploymentTag;
 
     fn method(&self) -> Method {
         Method::Post
@@ -208,11 +199,11 @@ impl Endpoint for CreateContextTag {
         check_injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
         validate::tag_name("name", &self.name)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<ContextTag, EdgegapError> {
+    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
         if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(ContextTag {
+            return Ok(DeploymentTag {
                 name: self.name.clone(),
-                ..ContextTag::default()
+                ..DeploymentTag::default()
             });
         }
         decode_json(response)

@@ -32,7 +32,8 @@ pub struct EnvVar {
     pub key: String,
     /// Value (at most 4 KiB).
     pub value: String,
-    /// Encrypted at rest and hidden in Edgegap's dashboard.
+    /// Encrypted at rest and hidden in Edgegap's dashboard (old docs sent `"true"` as text).
+    #[serde(default, deserialize_with = "super::lenient::bool_or_false")]
     pub is_hidden: bool,
 }
 

@@ -39,14 +39,36 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 
 fn integral<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<T>, D::Error> {
     use serde::de::Error;
-    match num(d)? {
-        None => Ok(None),
-        Some(f) if f.fract() == 0.0 && f.is_finite() => T::try_from(f as i128)
-            .map(Some)
-            .map_err(|_| D::Error::custom(format!("{f} is out of range"))),
-        Some(f) => Err(D::Error::custom(format!(
-            "expected a whole number, got {f}"
-        ))),
+    // Integers (and integral strings) go through i128 so large values keep every digit;
+    // only fractional forms go through f64.
+    let wide: Option<i128> = match Option::<NumOrStr>::deserialize(d)? {
+        None => None,
+        Some(NumOrStr::Int(i)) => Some(i128::from(i)),
+        Some(NumOrStr::UInt(u)) => Some(i128::from(u)),
+        Some(NumOrStr::Str(s)) if s.trim().is_empty() => None,
+        Some(NumOrStr::Str(s)) => match s.trim().parse::<i128>() {
+            Ok(i) => Some(i),
+            Err(_) => Some(
+                whole(s.trim().parse::<f64>().map_err(|_| {
+                    D::Error::custom(format!("expected a whole number, got {s:?}"))
+                })?)
+                .map_err(D::Error::custom)?,
+            ),
+        },
+        Some(NumOrStr::Float(f)) => Some(whole(f).map_err(D::Error::custom)?),
+        Some(NumOrStr::Bool(b)) => {
+            return Err(D::Error::custom(format!("expected a number, got {b}")));
+        }
+    };
+    wide.map(|i| T::try_from(i).map_err(|_| D::Error::custom(format!("{i} is out of range"))))
+        .transpose()
+}
+
+fn whole(f: f64) -> Result<i128, String> {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e30 {
+        Ok(f as i128)
+    } else {
+        Err(format!("expected a whole number, got {f}"))
     }
 }
 
@@ -85,6 +107,11 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     })
 }
 
+/// A bool, `"true"`/`"false"`, or null/absent read as `false`.
+pub fn bool_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(opt_bool(d)?.unwrap_or(false))
+}
+
 /// A list, or `null` read as empty.
 pub fn vec_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
@@ -100,4 +127,82 @@ where
     V: Deserialize<'de>,
 {
     Ok(Option::<std::collections::BTreeMap<K, V>>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrOne<T> {
+    List(Vec<T>),
+    One(T),
+}
+
+/// A list of strings, a single string (read as a one-item list), or `null` read as empty.
+/// Numbers and bools in the list are kept as their text.
+pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Option::<ListOrOne<Scalar>>::deserialize(d)? {
+        None => Vec::new(),
+        Some(ListOrOne::List(items)) => items.into_iter().filter_map(Scalar::into_text).collect(),
+        Some(ListOrOne::One(item)) => item.into_text().into_iter().collect(),
+    })
+}
+
+/// A scalar JSON value as text; `null` items are dropped.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Str(String),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Null(()),
+}
+
+impl Scalar {
+    fn into_text(self) -> Option<String> {
+        match self {
+            Self::Str(s) => Some(s),
+            Self::Int(i) => Some(i.to_string()),
+            Self::UInt(u) => Some(u.to_string()),
+            Self::Float(f) => Some(f.to_string()),
+            Self::Bool(b) => Some(b.to_string()),
+            Self::Null(()) => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumItem {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Null(()),
+}
+
+/// A list of numbers or numeric strings, or `null` read as empty. A `null` (or empty string)
+/// item becomes `NaN`, so parallel arrays keep their alignment.
+pub fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    use serde::de::Error;
+    let items = Option::<Vec<NumItem>>::deserialize(d)?.unwrap_or_default();
+    items
+        .into_iter()
+        .map(|item| match item {
+            NumItem::Int(i) => Ok(i as f64),
+            NumItem::UInt(u) => Ok(u as f64),
+            NumItem::Float(f) => Ok(f),
+            NumItem::Null(()) => Ok(f64::NAN),
+            NumItem::Str(s) if s.trim().is_empty() => Ok(f64::NAN),
+            NumItem::Str(s) => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| D::Error::custom(format!("expected a number, got {s:?}"))),
+        })
+        .collect()
+}
+
+/// A string, or `null`/absent; numbers are kept as their text.
+pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Scalar>::deserialize(d)?.and_then(Scalar::into_text))
 }

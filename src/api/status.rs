@@ -237,7 +237,7 @@ pub struct DeploymentStatus {
     #[serde(default)]
     pub location: Option<Location>,
     /// Deployment tags.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(default, deserialize_with = "lenient::strings")]
     pub tags: Vec<String>,
     /// Session capacity.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
@@ -265,29 +265,45 @@ impl DeploymentStatus {
     /// The port named `name`. Falls back to a mapping whose `name` field matches, for maps keyed
     /// by something else.
     pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        self.ports.get(name).or_else(|| {
-            self.ports
-                .values()
-                .find(|p| p.name.as_deref() == Some(name))
-        })
+        find_port(&self.ports, name)
     }
 
     /// Host to connect to: the public IP, else the FQDN.
     pub fn host(&self) -> Option<&str> {
-        self.public_ip
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .or(self.fqdn.as_deref().filter(|s| !s.is_empty()))
+        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
     }
 
     /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
     pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        let port = self.port(port_name)?.external?;
-        Some(ConnectAddress {
-            host: self.host()?.to_owned(),
-            port,
-        })
+        connect_address(self.host(), self.port(port_name))
     }
+}
+
+/// The port named `name`: the map key, else a mapping whose `name` field matches.
+pub(crate) fn find_port<'a>(
+    ports: &'a BTreeMap<String, PortMapping>,
+    name: &str,
+) -> Option<&'a PortMapping> {
+    ports
+        .get(name)
+        .or_else(|| ports.values().find(|p| p.name.as_deref() == Some(name)))
+}
+
+/// The public IP when non-empty, else the FQDN when non-empty.
+pub(crate) fn pick_host<'a>(public_ip: Option<&'a str>, fqdn: Option<&'a str>) -> Option<&'a str> {
+    public_ip
+        .filter(|s| !s.trim().is_empty())
+        .or(fqdn.filter(|s| !s.trim().is_empty()))
+}
+
+pub(crate) fn connect_address(
+    host: Option<&str>,
+    port: Option<&PortMapping>,
+) -> Option<ConnectAddress> {
+    Some(ConnectAddress {
+        port: port?.external?,
+        host: host?.to_owned(),
+    })
 }
 
 /// A host (IP or DNS name) and port to connect to.

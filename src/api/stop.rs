@@ -57,7 +57,21 @@ fn decode_stop(response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
     let mut out = if response.body.iter().all(u8::is_ascii_whitespace) {
         StopResponse::default()
     } else {
-        decode_json::<StopResponse>(response)?
+        match decode_json::<StopResponse>(response) {
+            Ok(out) => out,
+            // The stop was accepted; a summary in an unexpected shape must not turn that into
+            // an error. Keep the message, drop the summary.
+            Err(err) => match serde_json::from_slice::<serde_json::Value>(&response.body) {
+                Ok(serde_json::Value::Object(map)) => StopResponse {
+                    message: map
+                        .get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_owned),
+                    ..StopResponse::default()
+                },
+                _ => return Err(err),
+            },
+        }
     };
     out.http_status = response.status;
     Ok(out)

@@ -10,7 +10,7 @@ use super::ServerConfig;
 use super::call::{Call, Outcome};
 use super::env::ArbitriumEnv;
 use crate::api::{
-    ContextTag, CreateContextTag, DeleteContextTag, DeploymentContext, EdgegapError, Endpoint,
+    CreateContextTag, DeleteContextTag, DeploymentContext, DeploymentTag, EdgegapError, Endpoint,
     GetContext, Secret,
 };
 
@@ -48,7 +48,7 @@ pub struct ContextTagAdded {
     /// The tag asked for.
     pub name: String,
     /// The created tag, or the error.
-    pub result: Result<ContextTag, EdgegapError>,
+    pub result: Result<DeploymentTag, EdgegapError>,
 }
 
 /// Remove one of this deployment's tags (`DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}`); the

@@ -1,0 +1,241 @@
+//! Private-fleet hosts (`GET /v2/private-fleets/{fleet}/hosts`).
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::endpoint::{
+    Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json, encode_component,
+};
+use super::error::EdgegapError;
+use super::lenient;
+use super::pagination::Pagination;
+use super::validate;
+
+/// `GET /v2/private-fleets/{fleet}/hosts` (10 req/s): the hosts of a private fleet, whose
+/// `host_id`s go into [`FleetDeployRequest`](super::FleetDeployRequest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFleetHosts {
+    /// The fleet's name.
+    pub fleet: String,
+}
+
+impl ListFleetHosts {
+    /// Hosts of `fleet`.
+    pub fn new(fleet: impl Into<String>) -> Self {
+        Self {
+            fleet: fleet.into(),
+        }
+    }
+}
+
+impl Endpoint for ListFleetHosts {
+    type Output = FleetHostList;
+
+    fn method(&self) -> Method {
+        Method::Get
+    }
+    fn target(&self) -> Target {
+        Target::Path(format!(
+            "/v2/private-fleets/{}/hosts",
+            encode_component(&self.fleet)
+        ))
+    }
+    fn class(&self) -> EndpointClass {
+        EndpointClass::FleetHosts
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        validate::non_empty("fleet", &self.fleet)
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<FleetHostList, EdgegapError> {
+        decode_json(response)
+    }
+}
+
+/// A host's state. Only [`HostStatus::Active`] hosts accept deployments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HostStatus {
+    /// `PENDING`
+    Pending,
+    /// `ACTIVE`
+    Active,
+    /// Any other value, as sent.
+    Other(String),
+}
+
+impl HostStatus {
+    /// Parses `"ACTIVE"`, `"active"`, …
+    pub fn parse(value: &str) -> Self {
+        match value.trim().to_ascii_uppercase().as_str() {
+            "PENDING" => Self::Pending,
+            "ACTIVE" => Self::Active,
+            _ => Self::Other(value.to_owned()),
+        }
+    }
+
+    /// The wire form.
+    pub fn as_wire(&self) -> &str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Active => "ACTIVE",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for HostStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_wire())
+    }
+}
+
+impl Serialize for HostStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_wire())
+    }
+}
+
+impl<'de> Deserialize<'de> for HostStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(Self::parse(&s))
+    }
+}
+
+/// A host's beacon (when beacons are enabled).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HostBeacon {
+    /// TCP port.
+    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    pub tcp_port: Option<u16>,
+    /// UDP port.
+    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    pub udp_port: Option<u16>,
+    /// IP address.
+    #[serde(default)]
+    pub ip_address: Option<String>,
+}
+
+/// The area a fleet's hosts are placed around.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Centroid {
+    /// Label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Latitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub latitude: Option<f64>,
+    /// Longitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub longitude: Option<f64>,
+    /// Radius in km.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub radius_km: Option<f64>,
+    /// How many hosts are wanted there.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub desired_host_count: Option<u64>,
+}
+
+/// A scheduled deletion.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeleteSchedule {
+    /// Schedule id.
+    #[serde(default)]
+    pub uuid: Option<String>,
+    /// When (ISO 8601, UTC).
+    #[serde(default)]
+    pub scheduled_at: Option<String>,
+}
+
+/// A host's machine.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FleetHostSpecifications {
+    /// CPU units (1024 = 1 vCPU).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub cpu_units: Option<u64>,
+    /// Memory in MB.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub memory_mb: Option<u64>,
+    /// Base clock in MHz.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub base_clock_speed_mhz: Option<u64>,
+}
+
+/// One private-fleet host.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FleetHost {
+    /// Host id (e.g. `alpha-north-america-95fab093`).
+    pub host_id: String,
+    /// State.
+    #[serde(default)]
+    pub status: Option<HostStatus>,
+    /// IP address.
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// Latitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub latitude: Option<f64>,
+    /// Longitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub longitude: Option<f64>,
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Country.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Continent.
+    #[serde(default)]
+    pub continent: Option<String>,
+    /// CPU units in use.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub allocated_cpu_units: Option<u64>,
+    /// Memory in use, MB.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub allocated_memory_mb: Option<u64>,
+    /// CPU units available for deployments.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub allocatable_cpu_units: Option<u64>,
+    /// Memory available for deployments, MB.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub allocatable_memory_mb: Option<u64>,
+    /// Beacon.
+    #[serde(default)]
+    pub beacon: Option<HostBeacon>,
+    /// Created (ISO 8601, UTC).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Updated (ISO 8601, UTC).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// Placement area.
+    #[serde(default)]
+    pub centroid: Option<Centroid>,
+    /// Scheduled deletion.
+    #[serde(default)]
+    pub delete_schedule: Option<DeleteSchedule>,
+    /// Machine.
+    #[serde(default)]
+    pub fleet_host_specifications: Option<FleetHostSpecifications>,
+}
+
+impl FleetHost {
+    /// `ACTIVE`: accepts deployments.
+    pub fn is_active(&self) -> bool {
+        self.status == Some(HostStatus::Active)
+    }
+}
+
+/// The answer of `GET /v2/private-fleets/{fleet}/hosts`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FleetHostList {
+    /// The hosts.
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    pub data: Vec<FleetHost>,
+    /// Total (OAS2 since 2026-06).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub total_count: Option<u64>,
+    /// Pagination (OAS2 since 2026-06).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}

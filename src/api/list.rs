@@ -1,0 +1,315 @@
+//! List deployments (`GET /v1/deployments`) and its query language.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::error::EdgegapError;
+use super::ids::RequestId;
+use super::lenient;
+use super::pagination::{Pagination, page_query, validate_page};
+use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
+use super::validate;
+
+/// A comparison in a list query (`operator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryOperator {
+    /// `eq`
+    Eq,
+    /// `neq`
+    Neq,
+    /// `in` (the value is a list)
+    In,
+    /// `nin` (the value is a list)
+    Nin,
+    /// `lt`
+    Lt,
+    /// `lte`
+    Lte,
+    /// `gt`
+    Gt,
+    /// `gte`
+    Gte,
+}
+
+/// One `filters[]` entry of a list query, e.g. `{"field": "status", "operator": "eq", "value": "ready"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryFilter {
+    /// The field compared (`status`, `created_at`, …; Edgegap's vocabulary is not fully documented).
+    pub field: String,
+    /// The comparison.
+    pub operator: QueryOperator,
+    /// The value; a list for [`QueryOperator::In`] and [`QueryOperator::Nin`].
+    pub value: serde_json::Value,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// `asc`
+    Asc,
+    /// `desc`
+    Desc,
+}
+
+/// One `order_by[]` entry of a list query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderBy {
+    /// The field sorted on.
+    pub field: String,
+    /// The direction.
+    pub order: SortOrder,
+}
+
+/// The `query` parameter of `GET /v1/deployments`, sent as URL-encoded JSON.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentQuery {
+    /// Filters (ANDed).
+    #[serde(default)]
+    pub filters: Vec<QueryFilter>,
+    /// Sort keys (omitted when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_by: Vec<OrderBy>,
+}
+
+impl DeploymentQuery {
+    /// An empty query.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a filter.
+    #[must_use]
+    pub fn filter(
+        mut self,
+        field: impl Into<String>,
+        operator: QueryOperator,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.filters.push(QueryFilter {
+            field: field.into(),
+            operator,
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Adds a sort key.
+    #[must_use]
+    pub fn order_by(mut self, field: impl Into<String>, order: SortOrder) -> Self {
+        self.order_by.push(OrderBy {
+            field: field.into(),
+            order,
+        });
+        self
+    }
+
+    /// The query as the JSON text sent in the `query` parameter.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    fn validate(&self) -> Result<(), EdgegapError> {
+        for (i, filter) in self.filters.iter().enumerate() {
+            validate::non_empty(&format!("query.filters[{i}].field"), &filter.field)?;
+            if matches!(filter.operator, QueryOperator::In | QueryOperator::Nin)
+                && !filter.value.is_array()
+            {
+                return Err(EdgegapError::invalid(
+                    format!("query.filters[{i}].value"),
+                    "must be a list for the `in` and `nin` operators",
+                ));
+            }
+        }
+        for (i, order) in self.order_by.iter().enumerate() {
+            validate::non_empty(&format!("query.order_by[{i}].field"), &order.field)?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /v1/deployments` (10 req/s): the organisation's active deployments, one page at a time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListDeployments {
+    /// Filter and sort (`query`).
+    pub query: Option<DeploymentQuery>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+impl ListDeployments {
+    /// The first page, unfiltered.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the whole query. (This builder shadows [`Endpoint::query`] on a concrete
+    /// `ListDeployments`; call `Endpoint::query(&list)` for the query-string pairs.)
+    #[must_use]
+    pub fn query(mut self, query: DeploymentQuery) -> Self {
+        self.query = Some(query);
+        self
+    }
+
+    /// Adds a filter to the query.
+    #[must_use]
+    pub fn filter(
+        mut self,
+        field: impl Into<String>,
+        operator: QueryOperator,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.query = Some(
+            self.query
+                .unwrap_or_default()
+                .filter(field, operator, value),
+        );
+        self
+    }
+
+    /// Adds a sort key to the query.
+    #[must_use]
+    pub fn order_by(mut self, field: impl Into<String>, order: SortOrder) -> Self {
+        self.query = Some(self.query.unwrap_or_default().order_by(field, order));
+        self
+    }
+
+    /// Sets the page number (from 1).
+    #[must_use]
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// Sets the page size.
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+impl Endpoint for ListDeployments {
+    type Output = DeploymentList;
+
+    fn method(&self) -> Method {
+        Method::Get
+    }
+    fn target(&self) -> Target {
+        Target::Path("/v1/deployments".into())
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(query) = &self.query {
+            out.push(("query".to_owned(), query.to_json()));
+        }
+        out.extend(page_query(self.page, self.limit));
+        out
+    }
+    fn class(&self) -> EndpointClass {
+        EndpointClass::List
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        if let Some(query) = &self.query {
+            query.validate()?;
+        }
+        validate_page(self.page, self.limit)
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentList, EdgegapError> {
+        decode_json(response)
+    }
+}
+
+/// One entry of the deployment list (`DeploymentListData`). It has no status field: every
+/// listed deployment is active; `ready` says whether it accepts players.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    /// Deployment id.
+    pub request_id: RequestId,
+    /// `<request_id>.pr.edgegap.net`.
+    #[serde(default)]
+    pub fqdn: Option<String>,
+    /// When it started (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// Whether it is READY.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub ready: Option<bool>,
+    /// Public IP of the host.
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    /// Ports by name.
+    #[serde(default, deserialize_with = "lenient::map_or_null")]
+    pub ports: BTreeMap<String, PortMapping>,
+    /// Deployment tags.
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub tags: Vec<String>,
+    /// Session capacity.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub sockets: Option<u64>,
+    /// Sessions in use.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub sockets_usage: Option<u64>,
+    /// Whether sessions may join it.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub is_joinable_by_session: Option<bool>,
+    /// Fields this crate does not model (e.g. a `status` some clients read), as sent.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl DeploymentSummary {
+    /// Whether it accepts players (`ready`).
+    pub fn is_ready(&self) -> bool {
+        self.ready == Some(true)
+    }
+
+    /// The port named `name` (map key, else a mapping whose `name` matches).
+    pub fn port(&self, name: &str) -> Option<&PortMapping> {
+        find_port(&self.ports, name)
+    }
+
+    /// Host to connect to: the public IP, else the FQDN.
+    pub fn host(&self) -> Option<&str> {
+        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
+    }
+
+    /// Where players connect for port `port_name`.
+    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
+        connect_address(self.host(), self.port(port_name))
+    }
+}
+
+/// The answer of `GET /v1/deployments`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentList {
+    /// This page's deployments.
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    pub data: Vec<DeploymentSummary>,
+    /// Total across pages (OAS1).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub total_count: Option<u64>,
+    /// Count (older swagger).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub count: Option<u64>,
+    /// Pagination.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    /// Additional information about the query.
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub message: Vec<String>,
+}
+
+impl DeploymentList {
+    /// `total_count`, else `count`.
+    pub fn total(&self) -> Option<u64> {
+        self.total_count.or(self.count)
+    }
+}

@@ -1,0 +1,187 @@
+//! List locations (`GET /v1/locations`).
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json};
+use super::error::EdgegapError;
+use super::lenient;
+use super::pagination::{Pagination, page_query, validate_page};
+use super::validate;
+
+/// `GET /v1/locations`: where deployments can run, optionally only those with capacity for an
+/// app version.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListLocations {
+    /// Only locations with capacity for this app (`app`).
+    pub app: Option<String>,
+    /// … at this version (`version`).
+    pub version: Option<String>,
+    /// Location type (`type`, e.g. `standard`; 2024 swagger only).
+    pub location_type: Option<String>,
+    /// Include location tags (`tags=true`; 2024 swagger only).
+    pub tags: Option<bool>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+impl ListLocations {
+    /// Every location, first page.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only locations with capacity for `app`.
+    #[must_use]
+    pub fn app(mut self, app: impl Into<String>) -> Self {
+        self.app = Some(app.into());
+        self
+    }
+
+    /// … at `version`.
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Only locations of this type.
+    #[must_use]
+    pub fn location_type(mut self, location_type: impl Into<String>) -> Self {
+        self.location_type = Some(location_type.into());
+        self
+    }
+
+    /// Whether to include location tags.
+    #[must_use]
+    pub fn tags(mut self, include: bool) -> Self {
+        self.tags = Some(include);
+        self
+    }
+
+    /// Sets the page number (from 1).
+    #[must_use]
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    /// Sets the page size.
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+impl Endpoint for ListLocations {
+    type Output = LocationList;
+
+    fn method(&self) -> Method {
+        Method::Get
+    }
+    fn target(&self) -> Target {
+        Target::Path("/v1/locations".into())
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, value) in [
+            ("app", &self.app),
+            ("version", &self.version),
+            ("type", &self.location_type),
+        ] {
+            if let Some(value) = value {
+                out.push((name.to_owned(), value.clone()));
+            }
+        }
+        if let Some(tags) = self.tags {
+            out.push(("tags".to_owned(), tags.to_string()));
+        }
+        out.extend(page_query(self.page, self.limit));
+        out
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        if let Some(app) = &self.app {
+            validate::non_empty("app", app)?;
+        }
+        if let Some(version) = &self.version {
+            validate::non_empty("version", version)?;
+            if self.app.is_none() {
+                return Err(EdgegapError::invalid(
+                    "version",
+                    "needs `app` as well: a version belongs to an app",
+                ));
+            }
+        }
+        validate_page(self.page, self.limit)
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<LocationList, EdgegapError> {
+        decode_json(response)
+    }
+}
+
+/// A `{key, value}` location tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LocationTag {
+    /// Key.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub key: String,
+    /// Value.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub value: String,
+}
+
+fn opt_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(lenient::opt_string(d)?.unwrap_or_default())
+}
+
+/// One location of `GET /v1/locations`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LocationInfo {
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Country.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Continent.
+    #[serde(default)]
+    pub continent: Option<String>,
+    /// State, province, …
+    #[serde(default)]
+    pub administrative_division: Option<String>,
+    /// Time zone name.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Latitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub latitude: Option<f64>,
+    /// Longitude.
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    pub longitude: Option<f64>,
+    /// Location type (`type`, e.g. `standard`).
+    #[serde(default, rename = "type")]
+    pub location_type: Option<String>,
+    /// Location tags (when asked for with [`ListLocations::tags`]).
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    pub tags: Vec<LocationTag>,
+}
+
+/// The answer of `GET /v1/locations`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LocationList {
+    /// The locations.
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    pub locations: Vec<LocationInfo>,
+    /// Additional information.
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub messages: Vec<String>,
+    /// Total across pages.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub total_count: Option<u64>,
+    /// Pagination.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}

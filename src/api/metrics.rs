@@ -1,0 +1,247 @@
+//! Deployment metrics (`GET /v1/metrics/deployment/{request_id}`).
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::error::EdgegapError;
+use super::ids::RequestId;
+use super::lenient;
+use super::validate;
+
+/// `GET /v1/metrics/deployment/{request_id}`: CPU, memory, network and disk series.
+///
+/// Times are naive UTC strings `YYYY-MM-DD HH:MM:SS` with optional fraction
+/// (`2021-07-10 00:00:00.00`); [`Endpoint::validate`] checks their form and that `end_time`
+/// is after `start_time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetMetrics {
+    /// The deployment.
+    pub request_id: RequestId,
+    /// Start (default: the deployment's start).
+    pub start_time: Option<String>,
+    /// End (default: now, or when it stopped).
+    pub end_time: Option<String>,
+    /// Step such as `30s`, `1m`, `5m`, `1h` (values averaged per step).
+    pub steps: Option<String>,
+    /// Raw (unaveraged) data.
+    pub raw: Option<bool>,
+}
+
+impl GetMetrics {
+    /// Metrics of `request_id` over its whole life.
+    pub fn new(request_id: impl Into<RequestId>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            start_time: None,
+            end_time: None,
+            steps: None,
+            raw: None,
+        }
+    }
+
+    /// Sets the start (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC).
+    #[must_use]
+    pub fn start_time(mut self, time: impl Into<String>) -> Self {
+        self.start_time = Some(time.into());
+        self
+    }
+
+    /// Sets the end (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC).
+    #[must_use]
+    pub fn end_time(mut self, time: impl Into<String>) -> Self {
+        self.end_time = Some(time.into());
+        self
+    }
+
+    /// Sets the step (`30s`, `1m`, `5m`, `10m`, `1h`, …).
+    #[must_use]
+    pub fn steps(mut self, steps: impl Into<String>) -> Self {
+        self.steps = Some(steps.into());
+        self
+    }
+
+    /// Asks for raw data.
+    #[must_use]
+    pub fn raw(mut self, raw: bool) -> Self {
+        self.raw = Some(raw);
+        self
+    }
+}
+
+/// A parsed `YYYY-MM-DD HH:MM:SS[.f…]` time: fields in comparison order, the fraction in
+/// nanoseconds.
+type TimeKey = (u32, u32, u32, u32, u32, u32, u32);
+
+fn parse_time(field: &str, text: &str) -> Result<TimeKey, EdgegapError> {
+    let bad = || {
+        EdgegapError::invalid(
+            field,
+            format!("`{text}` is not a time of the form `YYYY-MM-DD HH:MM:SS[.ffffff]`"),
+        )
+    };
+    let (date, time) = text.trim().split_once(' ').ok_or_else(bad)?;
+    let num = |s: &str, len: usize| -> Result<u32, EdgegapError> {
+        if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<u32>().map_err(|_| bad())
+    };
+    let mut d = date.split('-');
+    let (Some(y), Some(mo), Some(day), None) = (d.next(), d.next(), d.next(), d.next()) else {
+        return Err(bad());
+    };
+    let (hms, frac) = match time.split_once('.') {
+        Some((hms, frac)) => (hms, Some(frac)),
+        None => (time, None),
+    };
+    let mut t = hms.split(':');
+    let (Some(h), Some(mi), Some(s), None) = (t.next(), t.next(), t.next(), t.next()) else {
+        return Err(bad());
+    };
+    let (y, mo, day, h, mi, s) = (
+        num(y, 4)?,
+        num(mo, 2)?,
+        num(day, 2)?,
+        num(h, 2)?,
+        num(mi, 2)?,
+        num(s, 2)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 {
+        return Err(bad());
+    }
+    let nanos = match frac {
+        None => 0,
+        Some(f) if f.is_empty() || f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(bad());
+        }
+        Some(f) => {
+            let digits: u32 = f.parse().map_err(|_| bad())?;
+            digits * 10u32.pow(9 - f.len() as u32)
+        }
+    };
+    Ok((y, mo, day, h, mi, s, nanos))
+}
+
+impl Endpoint for GetMetrics {
+    type Output = DeploymentMetrics;
+
+    fn method(&self) -> Method {
+        Method::Get
+    }
+    fn target(&self) -> Target {
+        Target::Path(format!(
+            "/v1/metrics/deployment/{}",
+            encode_component(self.request_id.as_str())
+        ))
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, value) in [
+            ("start_time", &self.start_time),
+            ("end_time", &self.end_time),
+            ("steps", &self.steps),
+        ] {
+            if let Some(value) = value {
+                out.push((name.to_owned(), value.trim().to_owned()));
+            }
+        }
+        if let Some(raw) = self.raw {
+            out.push(("raw".to_owned(), raw.to_string()));
+        }
+        out
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        validate::request_id(&self.request_id)?;
+        let start = self
+            .start_time
+            .as_deref()
+            .map(|t| parse_time("start_time", t))
+            .transpose()?;
+        let end = self
+            .end_time
+            .as_deref()
+            .map(|t| parse_time("end_time", t))
+            .transpose()?;
+        if let (Some(start), Some(end)) = (start, end)
+            && end <= start
+        {
+            return Err(EdgegapError::invalid(
+                "end_time",
+                "must be after start_time",
+            ));
+        }
+        if let Some(steps) = &self.steps {
+            validate::non_empty("steps", steps)?;
+        }
+        Ok(())
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentMetrics, EdgegapError> {
+        decode_json(response)
+    }
+}
+
+/// One series: parallel arrays of labels, values and timestamps (Edgegap's `MetricsModel`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MetricSeries {
+    /// Labels such as `"00:00:00"`.
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub labels: Vec<String>,
+    /// Values (numbers or numeric strings; a `null` item reads as `NaN`). Units are not
+    /// documented.
+    #[serde(default, deserialize_with = "lenient::f64_list")]
+    pub datasets: Vec<f64>,
+    /// Timestamps such as `"2021-07-14 14:17:37.711"`.
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub timestamps: Vec<String>,
+}
+
+/// `total`: cumulative network and disk counters.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MetricsTotal {
+    /// Bytes received.
+    #[serde(default)]
+    pub receive_total: Option<MetricSeries>,
+    /// Bytes sent.
+    #[serde(default)]
+    pub transmit_total: Option<MetricSeries>,
+    /// Disk reads.
+    #[serde(default)]
+    pub disk_read_total: Option<MetricSeries>,
+    /// Disk writes.
+    #[serde(default)]
+    pub disk_write_total: Option<MetricSeries>,
+}
+
+/// `network`: receive and transmit series.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct NetworkMetrics {
+    /// Received.
+    #[serde(default)]
+    pub receive: Option<MetricSeries>,
+    /// Sent.
+    #[serde(default)]
+    pub transmit: Option<MetricSeries>,
+}
+
+/// The answer of the metrics endpoint. Every key is optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentMetrics {
+    /// Cumulative counters.
+    #[serde(default)]
+    pub total: Option<MetricsTotal>,
+    /// CPU.
+    #[serde(default)]
+    pub cpu: Option<MetricSeries>,
+    /// CPU throttle rate (OAS1 2026 only).
+    #[serde(default)]
+    pub cpu_throttle_rate: Option<MetricSeries>,
+    /// CPU throttle total (OAS1 2026 only).
+    #[serde(default)]
+    pub cpu_throttle_total: Option<MetricSeries>,
+    /// Memory.
+    #[serde(default)]
+    pub mem: Option<MetricSeries>,
+    /// Network.
+    #[serde(default)]
+    pub network: Option<NetworkMetrics>,
+}

@@ -1,0 +1,565 @@
+//! Requests: every builder fully filled serializes to the documented JSON; paths, query
+//! strings, methods, rate-limit classes and the Authorization header are exact; invalid
+//! requests are refused before anything is built.
+
+use bevy_edgegap::api::*;
+use serde_json::json;
+
+const BASE: &str = "https://api.edgegap.com";
+
+fn key() -> Secret {
+    Secret::new("0b6c1c35-e458-4592-b607-c2c28afd8b62")
+}
+
+fn build<E: Endpoint>(endpoint: &E) -> HttpRequest {
+    endpoint.to_request(BASE, &key()).unwrap()
+}
+
+fn body(request: &HttpRequest) -> serde_json::Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Asserts `validate` and `to_request` both refuse `endpoint` and returns the field named.
+fn invalid_field<E: Endpoint>(endpoint: &E) -> String {
+    let err = endpoint.validate().unwrap_err();
+    assert!(!err.may_have_been_sent());
+    assert_eq!(endpoint.to_request(BASE, &key()).unwrap_err(), err);
+    match err {
+        EdgegapError::Invalid { field, .. } => field,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn v2_deploy_documented_body() {
+    let deploy = DeployRequest::new("my-game-server", "2024.01.30-16.23.00-UTC")
+        .require_cached_locations(false)
+        .user_ip("75.28.35.192")
+        .user_geo(45.508888, -73.561668)
+        .env("MY_ENVIRONMENT_VARIABLE", "my-value")
+        .tag("my-custom-tag")
+        .webhook_on_ready("https://my-webhook.com")
+        .webhook_on_error("https://my-webhook.com")
+        .webhook_on_terminated("https://my-webhook.com");
+    let request = build(&deploy);
+    assert_eq!(request.method, Method::Post);
+    assert_eq!(request.url, "https://api.edgegap.com/v2/deployments");
+    assert_eq!(
+        body(&request),
+        json!({
+          "application": "my-game-server",
+          "version": "2024.01.30-16.23.00-UTC",
+          "require_cached_locations": false,
+          "users": [
+            {"user_type": "ip_address", "user_data": {"ip_address": "75.28.35.192"}},
+            {"user_type": "geo_coordinates", "user_data": {"latitude": 45.508888, "longitude": -73.561668}}
+          ],
+          "environment_variables": [{"key": "MY_ENVIRONMENT_VARIABLE", "value": "my-value", "is_hidden": false}],
+          "tags": ["my-custom-tag"],
+          "webhook_on_ready": {"url": "https://my-webhook.com"},
+          "webhook_on_error": {"url": "https://my-webhook.com"},
+          "webhook_on_terminated": {"url": "https://my-webhook.com"}
+        })
+    );
+    assert_eq!(header(&request, "content-type"), Some("application/json"));
+    assert_eq!(deploy.class(), EndpointClass::Deploy);
+    assert!(!deploy.idempotent());
+}
+
+#[test]
+fn fleet_deploy_body_and_both_paths() {
+    let fleet = FleetDeployRequest::new(
+        DeployRequest::new("my-game-server", "v1")
+            .user_ip("75.28.35.192")
+            .hidden_env("SECRET", "s3cr3t")
+            .resources(1024, 2048),
+        ["alpha-north-america-95fab093"],
+    );
+    let request = build(&fleet);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v2/private-fleets/deployments"
+    );
+    assert_eq!(
+        body(&request),
+        json!({
+            "application": "my-game-server",
+            "version": "v1",
+            "users": [{"user_type": "ip_address", "user_data": {"ip_address": "75.28.35.192"}}],
+            "resources": {"cpu_units": 1024, "memory_mib": 2048},
+            "environment_variables": [{"key": "SECRET", "value": "s3cr3t", "is_hidden": true}],
+            "private_host_ids": ["alpha-north-america-95fab093"]
+        })
+    );
+    let colon = build(&fleet.clone().path(FleetDeployPath::ColonDeploy));
+    assert_eq!(
+        colon.url,
+        "https://api.edgegap.com/v2/private-fleets:deploy"
+    );
+    assert_eq!(fleet.class(), EndpointClass::FleetDeploy);
+}
+
+#[test]
+fn v1_deploy_fully_filled_body() {
+    let deploy = DeployV1Request::new("my-game-server")
+        .version_name("2024.01.30-16.23.00-UTC")
+        .ip("75.28.35.192")
+        .ip("1.2.3.4")
+        .env("MODE", "ranked")
+        .hidden_env("SECRET", "s3cr3t")
+        .tag("production")
+        .webhook_url("https://my-webhook.com")
+        .filter(LocationFilter::continent(
+            FilterType::Any,
+            ["Europe", "North America"],
+        ))
+        .filter(LocationFilter::country(FilterType::Not, ["France"]))
+        .container_log_storage(true, "my-s3")
+        .command("./server")
+        .arguments("--port 7777");
+    let request = build(&deploy);
+    assert_eq!(request.method, Method::Post);
+    assert_eq!(request.url, "https://api.edgegap.com/v1/deploy");
+    assert_eq!(
+        body(&request),
+        json!({
+            "app_name": "my-game-server",
+            "version_name": "2024.01.30-16.23.00-UTC",
+            "ip_list": ["75.28.35.192", "1.2.3.4"],
+            "env_vars": [
+                {"key": "MODE", "value": "ranked", "is_hidden": false},
+                {"key": "SECRET", "value": "s3cr3t", "is_hidden": true}
+            ],
+            "tags": ["production"],
+            "webhook_url": "https://my-webhook.com",
+            "filters": [
+                {"field": "continent", "values": ["Europe", "North America"], "filter_type": "any"},
+                {"field": "country", "values": ["France"], "filter_type": "not"}
+            ],
+            "container_log_storage": {"enabled": true, "endpoint_storage": "my-s3"},
+            "command": "./server",
+            "arguments": "--port 7777"
+        })
+    );
+    assert_eq!(deploy.class(), EndpointClass::Deploy);
+    assert!(deploy.is_success(200) && !deploy.is_success(202));
+}
+
+#[test]
+fn v1_deploy_geo_ip_body() {
+    let deploy = DeployV1Request::new("my-game-server").geo_ip("75.28.35.192", 45.5, -73.5);
+    assert_eq!(
+        body(&build(&deploy)),
+        json!({
+            "app_name": "my-game-server",
+            "geo_ip_list": [{"ip": "75.28.35.192", "latitude": 45.5, "longitude": -73.5}]
+        })
+    );
+}
+
+#[test]
+fn bulk_stop_documented_body_and_idempotence() {
+    let stop = BulkStop::new()
+        .request_ids(FilterType::Any, ["c0653765de3b", "61b1be8f54d9"])
+        .tags(FilterType::All, ["mcp-test"]);
+    let request = build(&stop);
+    assert_eq!(request.method, Method::Post);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v1/deployments/bulk-stop"
+    );
+    assert_eq!(
+        body(&request),
+        json!({"filters": [
+            {"field": "request_id", "filter_type": "any", "values": ["c0653765de3b", "61b1be8f54d9"]},
+            {"field": "deployment_tags", "filter_type": "all", "values": ["mcp-test"]}
+        ]})
+    );
+    assert!(stop.idempotent(), "stopping twice is harmless");
+    assert!(stop.is_success(200) && stop.is_success(202));
+    let not = BulkStop::new().filter(BulkStopField::DeploymentTags, FilterType::Not, ["keep"]);
+    assert_eq!(body(&build(&not))["filters"][0]["filter_type"], "not");
+}
+
+#[test]
+fn list_deployments_query_is_url_encoded_json() {
+    let list = ListDeployments::new().filter("status", QueryOperator::Eq, "ready");
+    let request = build(&list);
+    assert_eq!(request.method, Method::Get);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v1/deployments?query=\
+         %7B%22filters%22%3A%5B%7B%22field%22%3A%22status%22%2C%22operator%22%3A%22eq%22%2C\
+         %22value%22%3A%22ready%22%7D%5D%7D"
+    );
+    assert!(request.body.is_empty());
+    assert_eq!(list.class(), EndpointClass::List);
+
+    let full = ListDeployments::new()
+        .query(
+            DeploymentQuery::new()
+                .filter("status", QueryOperator::In, json!(["ready", "deploying"]))
+                .filter("created_at", QueryOperator::Gte, "2026-01-01")
+                .order_by("created_at", SortOrder::Desc),
+        )
+        .page(2)
+        .limit(50);
+    let query = Endpoint::query(&full);
+    assert_eq!(query[0].0, "query");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&query[0].1).unwrap(),
+        json!({
+            "filters": [
+                {"field": "status", "operator": "in", "value": ["ready", "deploying"]},
+                {"field": "created_at", "operator": "gte", "value": "2026-01-01"}
+            ],
+            "order_by": [{"field": "created_at", "order": "desc"}]
+        })
+    );
+    assert_eq!(
+        &query[1..],
+        &[
+            ("page".to_owned(), "2".to_owned()),
+            ("limit".to_owned(), "50".to_owned())
+        ]
+    );
+    assert!(build(&full).url.ends_with("&page=2&limit=50"));
+    assert_eq!(
+        build(&ListDeployments::new()).url,
+        "https://api.edgegap.com/v1/deployments"
+    );
+    let ops = [
+        (QueryOperator::Eq, "eq"),
+        (QueryOperator::Neq, "neq"),
+        (QueryOperator::In, "in"),
+        (QueryOperator::Nin, "nin"),
+        (QueryOperator::Lt, "lt"),
+        (QueryOperator::Lte, "lte"),
+        (QueryOperator::Gt, "gt"),
+        (QueryOperator::Gte, "gte"),
+    ];
+    for (op, wire) in ops {
+        assert_eq!(serde_json::to_value(op).unwrap(), wire);
+    }
+    assert_eq!(serde_json::to_value(SortOrder::Asc).unwrap(), "asc");
+}
+
+#[test]
+fn list_locations_query() {
+    let list = ListLocations::new()
+        .app("my-game")
+        .version("v 1")
+        .location_type("standard")
+        .tags(true)
+        .page(1)
+        .limit(20);
+    assert_eq!(
+        build(&list).url,
+        "https://api.edgegap.com/v1/locations?app=my-game&version=v%201&type=standard&tags=true&page=1&limit=20"
+    );
+    assert_eq!(
+        build(&ListLocations::new().tags(false)).url,
+        "https://api.edgegap.com/v1/locations?tags=false"
+    );
+}
+
+#[test]
+fn logs_metrics_and_fleet_hosts_paths() {
+    let logs = build(&GetContainerLogs::new("2d35052ec4e9"));
+    assert_eq!(logs.method, Method::Get);
+    assert_eq!(
+        logs.url,
+        "https://api.edgegap.com/v1/deployment/2d35052ec4e9/container-logs"
+    );
+    let metrics = GetMetrics::new("2d35052ec4e9")
+        .start_time("2021-07-10 00:00:00.00")
+        .end_time("2021-07-10 01:00:00")
+        .steps("5m")
+        .raw(true);
+    assert_eq!(
+        build(&metrics).url,
+        "https://api.edgegap.com/v1/metrics/deployment/2d35052ec4e9\
+         ?start_time=2021-07-10%2000%3A00%3A00.00&end_time=2021-07-10%2001%3A00%3A00&steps=5m&raw=true"
+    );
+    let hosts = ListFleetHosts::new("test fleet/1");
+    assert_eq!(
+        build(&hosts).url,
+        "https://api.edgegap.com/v2/private-fleets/test%20fleet%2F1/hosts"
+    );
+    assert_eq!(hosts.class(), EndpointClass::FleetHosts);
+}
+
+#[test]
+fn tag_requests() {
+    let list = build(&ListTags::new("2d35052ec4e9").page(3).limit(10));
+    assert_eq!(list.method, Method::Get);
+    assert_eq!(
+        list.url,
+        "https://api.edgegap.com/v1/deployments/2d35052ec4e9/tags?page=3&limit=10"
+    );
+    let get = build(&GetTag::new("2d35052ec4e9", "v1.0 beta/x"));
+    assert_eq!(
+        get.url,
+        "https://api.edgegap.com/v1/deployments/2d35052ec4e9/tags/v1.0%20beta%2Fx"
+    );
+    let create = build(&CreateTag::new("2d35052ec4e9", "v1.0.0"));
+    assert_eq!(create.method, Method::Post);
+    assert_eq!(
+        create.url,
+        "https://api.edgegap.com/v1/deployments/2d35052ec4e9/tags"
+    );
+    assert_eq!(body(&create), json!({"name": "v1.0.0"}));
+    let update = build(&UpdateTag::new("2d35052ec4e9", "old", "new-name"));
+    assert_eq!(update.method, Method::Patch);
+    assert_eq!(
+        update.url,
+        "https://api.edgegap.com/v1/deployments/2d35052ec4e9/tags/old"
+    );
+    assert_eq!(body(&update), json!({"name": "new-name"}));
+    let delete = DeleteTag::new("2d35052ec4e9", "old");
+    let request = build(&delete);
+    assert_eq!(request.method, Method::Delete);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v1/deployments/2d35052ec4e9/tags/old"
+    );
+    assert!(request.body.is_empty());
+    assert!(delete.idempotent());
+}
+
+#[test]
+fn status_and_stop_paths_and_log_storage_query() {
+    let status = GetStatus::new("c0653765de3b");
+    assert_eq!(
+        build(&status).url,
+        "https://api.edgegap.com/v1/status/c0653765de3b"
+    );
+    assert_eq!(status.class(), EndpointClass::Status);
+    let stop = StopDeployment::new("c0653765de3b");
+    let request = build(&stop);
+    assert_eq!(request.method, Method::Delete);
+    assert_eq!(request.url, "https://api.edgegap.com/v1/stop/c0653765de3b");
+    for (storage, query) in [
+        (ContainerLogStorage::Enabled, "true"),
+        (ContainerLogStorage::Disabled, "false"),
+        (ContainerLogStorage::Endpoint("my s3".into()), "my%20s3"),
+    ] {
+        assert_eq!(
+            build(&stop.clone().container_log_storage(storage)).url,
+            format!("https://api.edgegap.com/v1/stop/c0653765de3b?container_log_storage={query}")
+        );
+    }
+}
+
+#[test]
+fn authorization_is_token_prefixed_except_self_stop() {
+    let request = build(&GetStatus::new("c0653765de3b"));
+    assert_eq!(
+        header(&request, "authorization"),
+        Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
+    );
+    assert!(
+        !format!("{request:?}").contains("0b6c1c35"),
+        "Debug must redact the token"
+    );
+
+    let self_stop = SelfStop::new(
+        "https://api.edgegap.com/v1/self/stop/23c01225b99d/463660",
+        "injected-delete-token",
+    );
+    // No API token needed.
+    let request = self_stop.to_request(BASE, &Secret::default()).unwrap();
+    assert_eq!(request.method, Method::Delete);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v1/self/stop/23c01225b99d/463660"
+    );
+    assert_eq!(
+        header(&request, "authorization"),
+        Some("injected-delete-token")
+    );
+    assert!(!format!("{self_stop:?}").contains("injected-delete-token"));
+
+    // Every API-token endpoint refuses to build without a token.
+    let err = GetStatus::new("c0653765de3b")
+        .to_request(BASE, &Secret::default())
+        .unwrap_err();
+    assert!(matches!(err, EdgegapError::Config(_)), "{err:?}");
+}
+
+#[test]
+fn validation_empty_names() {
+    assert_eq!(
+        invalid_field(&DeployRequest::new("", "v1").user_ip("1.2.3.4")),
+        "application"
+    );
+    assert_eq!(
+        invalid_field(&DeployRequest::new("game", " ").user_ip("1.2.3.4")),
+        "version"
+    );
+    assert_eq!(
+        invalid_field(&DeployV1Request::new("").ip("1.2.3.4")),
+        "app_name"
+    );
+    assert_eq!(
+        invalid_field(&DeployV1Request::new("game").version_name("").ip("1.2.3.4")),
+        "version_name"
+    );
+    assert_eq!(invalid_field(&GetStatus::new("")), "request_id");
+    assert_eq!(invalid_field(&GetContainerLogs::new("a b")), "request_id");
+    assert_eq!(invalid_field(&ListFleetHosts::new("")), "fleet");
+    assert_eq!(
+        invalid_field(&ListLocations::new().version("v1")),
+        "version"
+    );
+}
+
+#[test]
+fn validation_deploy_without_users() {
+    assert_eq!(invalid_field(&DeployRequest::new("game", "v1")), "users");
+    assert_eq!(invalid_field(&DeployV1Request::new("game")), "ip_list");
+    assert_eq!(
+        invalid_field(
+            &DeployV1Request::new("game")
+                .ip("1.2.3.4")
+                .geo_ip("5.6.7.8", 1.0, 2.0)
+        ),
+        "geo_ip_list"
+    );
+    assert_eq!(
+        invalid_field(&DeployV1Request::new("game").geo_ip("5.6.7.8", 91.0, 2.0)),
+        "geo_ip_list[0].latitude"
+    );
+}
+
+#[test]
+fn validation_tag_names() {
+    let long = "x".repeat(41);
+    assert_eq!(invalid_field(&CreateTag::new("a", long.clone())), "name");
+    assert_eq!(invalid_field(&GetTag::new("a", "")), "name");
+    assert_eq!(invalid_field(&DeleteTag::new("a", long.clone())), "name");
+    assert_eq!(
+        invalid_field(&UpdateTag::new("a", "old", long.clone())),
+        "new_name"
+    );
+    let forty = "x".repeat(40);
+    assert!(CreateTag::new("a", forty).validate().is_ok());
+}
+
+#[test]
+fn validation_metrics_times() {
+    let m = GetMetrics::new("a")
+        .start_time("2021-07-10 01:00:00")
+        .end_time("2021-07-10 00:59:59.999999");
+    assert_eq!(invalid_field(&m), "end_time");
+    let equal = GetMetrics::new("a")
+        .start_time("2021-07-10 01:00:00.5")
+        .end_time("2021-07-10 01:00:00.500");
+    assert_eq!(invalid_field(&equal), "end_time");
+    assert_eq!(
+        invalid_field(&GetMetrics::new("a").start_time("2021-07-10T00:00:00Z")),
+        "start_time"
+    );
+    assert_eq!(
+        invalid_field(&GetMetrics::new("a").end_time("2021-13-10 00:00:00")),
+        "end_time"
+    );
+    assert_eq!(
+        invalid_field(&GetMetrics::new("a").end_time("yesterday")),
+        "end_time"
+    );
+    // Fractions compare by value, not by text.
+    assert!(
+        GetMetrics::new("a")
+            .start_time("2021-07-10 00:00:00.09")
+            .end_time("2021-07-10 00:00:00.1")
+            .validate()
+            .is_ok()
+    );
+    assert!(
+        GetMetrics::new("a")
+            .start_time("2021-07-10 23:59:59")
+            .end_time("2021-07-11 00:00:00")
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
+fn validation_env_value_limit() {
+    let big = "v".repeat(4097);
+    assert_eq!(
+        invalid_field(
+            &DeployRequest::new("game", "v1")
+                .user_ip("1.2.3.4")
+                .env("BIG", big.clone())
+        ),
+        "environment_variables[0].value"
+    );
+    assert_eq!(
+        invalid_field(
+            &DeployV1Request::new("game")
+                .ip("1.2.3.4")
+                .hidden_env("BIG", big)
+        ),
+        "env_vars[0].value"
+    );
+    assert!(
+        DeployRequest::new("game", "v1")
+            .user_ip("1.2.3.4")
+            .env("OK", "v".repeat(4096))
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
+fn validation_fleet_deploy_without_hosts() {
+    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
+    assert_eq!(
+        invalid_field(&FleetDeployRequest::new(
+            deploy.clone(),
+            Vec::<String>::new()
+        )),
+        "private_host_ids"
+    );
+    assert_eq!(
+        invalid_field(&FleetDeployRequest::new(deploy, ["h1", "h1"])),
+        "private_host_ids[1]"
+    );
+}
+
+#[test]
+fn validation_bulk_stop_and_lists() {
+    assert_eq!(invalid_field(&BulkStop::new()), "filters");
+    assert_eq!(
+        invalid_field(&BulkStop::new().request_ids(FilterType::Any, Vec::<String>::new())),
+        "filters[0].values"
+    );
+    assert_eq!(
+        invalid_field(&BulkStop::new().tags(FilterType::Any, ["ok", ""])),
+        "filters[0].values[1]"
+    );
+    assert_eq!(
+        invalid_field(&ListDeployments::new().filter("status", QueryOperator::In, "ready")),
+        "query.filters[0].value"
+    );
+    assert_eq!(invalid_field(&ListDeployments::new().page(0)), "page");
+    assert_eq!(invalid_field(&ListTags::new("a").limit(0)), "limit");
+    assert_eq!(
+        invalid_field(
+            &DeployV1Request::new("g")
+                .ip("1.2.3.4")
+                .filter(LocationFilter::city(FilterType::Any, Vec::<String>::new()))
+        ),
+        "filters[0].values"
+    );
+}
