@@ -42,6 +42,7 @@
 //! ```
 
 mod bulk_stop;
+mod context;
 mod deploy;
 mod deploy_v1;
 mod endpoint;
@@ -61,6 +62,7 @@ mod tags;
 pub mod validate;
 
 pub use bulk_stop::*;
+pub use context::*;
 pub use deploy::*;
 pub use deploy_v1::*;
 pub use endpoint::*;

@@ -40,4 +40,12 @@ pub mod prelude {
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;
+    // `SelfStop` here is the server's message; the endpoint value is `api::SelfStop`.
+    #[cfg(feature = "server")]
+    pub use crate::server::{
+        AddContextTag, ArbitriumEnv, ArbitriumPort, ContextRead, ContextTagAdded,
+        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, ReadContext,
+        RemoveContextTag, SelfStop, SelfStopCompleted, SelfStopFailed, ShutdownReason,
+        ShutdownRequested,
+    };
 }

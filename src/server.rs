@@ -1,1 +1,280 @@
-//! Server plugin (filled by its own issue).
+//! The dedicated-server side: [`EdgegapServerPlugin`] reads what Edgegap injects
+//! ([`ArbitriumEnv`]), stops the deployment when the match is over ([`SelfStop`]), and turns
+//! `SIGTERM` into a graceful shutdown ([`ShutdownRequested`]).
+//!
+//! ```
+//! use bevy::prelude::*;
+//! use bevy::state::app::StatesPlugin;
+//! use bevy_edgegap::prelude::*;
+//!
+//! #[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
+//! enum MatchState {
+//!     #[default]
+//!     Waiting,
+//!     Playing,
+//!     Finished,
+//!     ShuttingDown,
+//! }
+//!
+//! let mut app = App::new();
+//! app.add_plugins((MinimalPlugins, StatesPlugin))
+//!     .init_state::<MatchState>()
+//!     .add_plugins(
+//!         EdgegapServerPlugin::new()
+//!             .self_stop_on_enter(MatchState::Finished)
+//!             .on_shutdown_enter(MatchState::ShuttingDown),
+//!     )
+//!     .add_systems(Startup, |env: Option<Res<ArbitriumEnv>>| match env {
+//!         Some(env) => info!("listening on `{:?}`", env.bind_addr("gameport")),
+//!         None => info!("local run: listening on the default port"),
+//!     });
+//! app.update();
+//! ```
+//!
+//! Not on Edgegap (no `ARBITRIUM_REQUEST_ID`), [`ArbitriumEnv`] is absent, one `info` log says
+//! so, and self-stop is a logged no-op: the same binary runs locally.
+//!
+//! On Edgegap, a self-stop makes Edgegap send `SIGTERM`: the server should then wrap up and
+//! exit (the plugin exits after the grace window). A server that exits on its own before
+//! that may be restarted, depending on the app version's restart policy.
+//!
+//! Signals are handled on native unix only (elsewhere [`ShutdownRequested`] is only what the
+//! game writes). With Bevy's `DefaultPlugins`, its `TerminalCtrlCHandlerPlugin` also reacts
+//! to Ctrl-C by exiting at once; disable it to get the grace window on Ctrl-C too.
+
+use std::time::Duration;
+
+use bevy::log::info;
+use bevy::prelude::*;
+use bevy::state::state::FreelyMutableState;
+
+use crate::http::RetryPolicy;
+
+mod call;
+mod context;
+mod env;
+mod self_stop;
+mod shutdown;
+
+pub use context::{
+    AddContextTag, ContextRead, ContextTagAdded, ContextTagRemoved, ReadContext, RemoveContextTag,
+};
+pub use env::{
+    ArbitriumEnv, ArbitriumPort, BeaconFacts, EnvWarning, HostFacts, PrivateFleetFacts,
+    REQUEST_ID_VAR,
+};
+pub use self_stop::{SelfStop, SelfStopCompleted, SelfStopFailed};
+pub use shutdown::{ShutdownReason, ShutdownRequested};
+
+/// The server plugin's system sets, in frame order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EdgegapServerSystems {
+    /// Turns caught signals into [`ShutdownRequested`], starts the grace window and applies
+    /// `on_shutdown_enter`. Runs in [`PreUpdate`], so the state changes in the same frame.
+    Signals,
+    /// Polls the self-stop and context calls and writes their results. Runs in [`PreUpdate`],
+    /// after [`Signals`](Self::Signals).
+    Receive,
+    /// Starts the calls asked for by [`SelfStop`] and the context messages written this
+    /// frame (including by `OnEnter` systems). Runs in [`PostUpdate`].
+    Send,
+    /// Exits once the grace window has passed; the last self-stop attempt on an error exit.
+    /// Runs in [`Last`].
+    Exit,
+}
+
+type AppHook = Box<dyn Fn(&mut App) + Send + Sync>;
+
+/// Dedicated-server support: [`ArbitriumEnv`], self-stop, graceful `SIGTERM`.
+///
+/// Configure through the public fields or the builder methods. The [`ArbitriumEnv`] is read
+/// from the process environment in `build`, unless the app already holds one (insert it before
+/// adding the plugin to hand one over, e.g. in tests with [`ArbitriumEnv::from_vars`]).
+pub struct EdgegapServerPlugin {
+    /// Grace window between a shutdown request and [`AppExit::Success`]. Default 4 s (Edgegap's
+    /// minimum termination grace is 5 s).
+    pub grace: Duration,
+    /// Listen for `SIGTERM` and `SIGINT` (native unix). Default `true`.
+    pub handle_signals: bool,
+    /// How the self-stop is retried: connection errors, `429` and `5xx`, up to one minute by
+    /// default.
+    pub self_stop_retry: RetryPolicy,
+    /// How context calls are retried. Default [`RetryPolicy::default`].
+    pub context_retry: RetryPolicy,
+    /// Longest wait for one answer before the attempt counts as timed out. Default 10 s.
+    pub attempt_timeout: Duration,
+    /// On a panic or an [`AppExit::Error`], make one last blocking self-stop attempt (bounded by
+    /// `last_resort_timeout`). Default `false`.
+    pub self_stop_on_panic: bool,
+    /// Bound of that last attempt. Default 3 s.
+    pub last_resort_timeout: Duration,
+    hooks: Vec<AppHook>,
+}
+
+impl Default for EdgegapServerPlugin {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(4),
+            handle_signals: true,
+            self_stop_retry: RetryPolicy {
+                max_attempts: 100,
+                max_elapsed: Some(Duration::from_secs(60)),
+                ..RetryPolicy::default()
+            },
+            context_retry: RetryPolicy::default(),
+            attempt_timeout: Duration::from_secs(10),
+            self_stop_on_panic: false,
+            last_resort_timeout: Duration::from_secs(3),
+            hooks: Vec::new(),
+        }
+    }
+}
+
+impl EdgegapServerPlugin {
+    /// The defaults: 4 s grace, signals handled, self-stop retried for up to a minute.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Self-stop when the app enters `state` (e.g. `MatchState::Finished`). Can be called for
+    /// several states, of several state types.
+    #[must_use]
+    pub fn self_stop_on_enter<S: States>(mut self, state: S) -> Self {
+        self.hooks.push(Box::new(move |app| {
+            app.add_systems(
+                OnEnter(state.clone()),
+                |mut stop: MessageWriter<SelfStop>| {
+                    stop.write(SelfStop);
+                },
+            );
+        }));
+        self
+    }
+
+    /// Enter `state` on the first [`ShutdownRequested`] (same frame as the signal).
+    #[must_use]
+    pub fn on_shutdown_enter<S: FreelyMutableState>(mut self, state: S) -> Self {
+        self.hooks.push(Box::new(move |app| {
+            app.insert_resource(shutdown::ShutdownState(state.clone()));
+            app.add_systems(
+                PreUpdate,
+                shutdown::enter_on_shutdown::<S>
+                    .in_set(EdgegapServerSystems::Signals)
+                    .after(shutdown::start_grace),
+            );
+        }));
+        self
+    }
+
+    /// Sets [`grace`](Self::grace).
+    #[must_use]
+    pub fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Sets [`self_stop_retry`](Self::self_stop_retry).
+    #[must_use]
+    pub fn with_self_stop_retry(mut self, policy: RetryPolicy) -> Self {
+        self.self_stop_retry = policy;
+        self
+    }
+
+    /// Sets [`handle_signals`](Self::handle_signals).
+    #[must_use]
+    pub fn with_signals(mut self, handle: bool) -> Self {
+        self.handle_signals = handle;
+        self
+    }
+
+    /// Sets [`self_stop_on_panic`](Self::self_stop_on_panic).
+    #[must_use]
+    pub fn self_stop_on_panic(mut self, enabled: bool) -> Self {
+        self.self_stop_on_panic = enabled;
+        self
+    }
+}
+
+/// The plugin's configuration, copied into the world.
+#[derive(Resource, Debug, Clone)]
+pub(crate) struct ServerConfig {
+    pub grace: Duration,
+    pub handle_signals: bool,
+    pub self_stop_retry: RetryPolicy,
+    pub context_retry: RetryPolicy,
+    pub attempt_timeout: Duration,
+    pub self_stop_on_panic: bool,
+    pub last_resort_timeout: Duration,
+}
+
+impl Plugin for EdgegapServerPlugin {
+    fn build(&self, app: &mut App) {
+        let config = ServerConfig {
+            grace: self.grace,
+            handle_signals: self.handle_signals,
+            self_stop_retry: self.self_stop_retry.clone(),
+            context_retry: self.context_retry.clone(),
+            attempt_timeout: self.attempt_timeout,
+            self_stop_on_panic: self.self_stop_on_panic,
+            last_resort_timeout: self.last_resort_timeout,
+        };
+        if let Some(env) = app.world().get_resource::<ArbitriumEnv>() {
+            info!("running on edgegap as deployment `{}`", env.request_id());
+        } else if let Some(env) = ArbitriumEnv::from_env() {
+            info!("running on edgegap as deployment `{}`", env.request_id());
+            app.insert_resource(env);
+        } else {
+            info!(
+                "not running on edgegap (no `{REQUEST_ID_VAR}`): self-stop and the context API are disabled"
+            );
+        }
+
+        app.add_message::<SelfStop>()
+            .add_message::<SelfStopCompleted>()
+            .add_message::<SelfStopFailed>()
+            .add_message::<ShutdownRequested>()
+            .add_message::<ReadContext>()
+            .add_message::<ContextRead>()
+            .add_message::<AddContextTag>()
+            .add_message::<ContextTagAdded>()
+            .add_message::<RemoveContextTag>()
+            .add_message::<ContextTagRemoved>()
+            .init_resource::<context::ContextCalls>();
+        self_stop::setup(app, &config);
+        shutdown::setup(app, &config);
+        app.insert_resource(config);
+
+        app.configure_sets(
+            PreUpdate,
+            (EdgegapServerSystems::Signals, EdgegapServerSystems::Receive).chain(),
+        )
+        .configure_sets(PostUpdate, EdgegapServerSystems::Send)
+        .configure_sets(Last, EdgegapServerSystems::Exit)
+        .add_systems(
+            PreUpdate,
+            (
+                (shutdown::watch_signals, shutdown::start_grace)
+                    .chain()
+                    .in_set(EdgegapServerSystems::Signals),
+                (self_stop::poll_self_stop, context::poll_context_calls)
+                    .in_set(EdgegapServerSystems::Receive),
+            ),
+        )
+        .add_systems(
+            PostUpdate,
+            (self_stop::start_self_stop, context::start_context_calls)
+                .in_set(EdgegapServerSystems::Send),
+        )
+        .add_systems(
+            Last,
+            (
+                shutdown::exit_after_grace,
+                self_stop::self_stop_on_error_exit,
+            )
+                .in_set(EdgegapServerSystems::Exit),
+        );
+        for hook in &self.hooks {
+            hook(app);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! [`EmulatorHandle`]: the running emulator, and what tests can observe through it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::faults::Fault;
+use crate::route::Route;
+use crate::state::{Shared, lock};
+
+/// A snapshot of one deployment, as the emulator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeploymentInfo {
+    /// The deployment's id (12 lowercase hex characters).
+    pub request_id: String,
+    /// The application name.
+    pub app: String,
+    /// The app version name.
+    pub version: String,
+    /// The current status, `"Status.READY"` etc.
+    pub status: String,
+    /// Every status it went through, in order, starting with `"Status.INITIALIZING"`.
+    pub transitions: Vec<String>,
+    /// Its current tags.
+    pub tags: Vec<String>,
+    /// The injected environment (`ARBITRIUM_*`, then app-version env, then deploy env).
+    pub env: BTreeMap<String, String>,
+    /// Ports by name: `(internal, external, protocol)`.
+    pub ports: BTreeMap<String, (u16, u16, String)>,
+    /// The launched process's id (command versions, once launched).
+    pub pid: Option<u32>,
+    /// The launched process's exit code (128 + signal number when killed by a signal).
+    pub exit_code: Option<i32>,
+    /// Who stopped it: `"api"`, `"self"`, `"bulk"` or `"exit"` (the process exited on its own).
+    pub stopped_by: Option<String>,
+    /// The `error_detail` of an errored deployment.
+    pub error_detail: Option<String>,
+}
+
+/// One request as the emulator received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The route it was classified as.
+    pub route: Route,
+    /// The HTTP method.
+    pub method: String,
+    /// The path, without the query string.
+    pub path: String,
+    /// The status answered; 0 while unanswered or when the connection was dropped (`Hang`).
+    pub status: u16,
+}
+
+/// A running emulator. Dropping it (or [`EmulatorHandle::shutdown`]) stops the server and ends
+/// every launched process (SIGTERM, then SIGKILL after its grace period, capped at 10 s).
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT` (no trailing slash): the client's base URL.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The API token clients must send as `Authorization: token <token>`.
+    #[must_use]
+    pub fn token(&self) -> String {
+        self.shared.token.clone()
+    }
+
+    /// Every deployment ever created, terminated ones included, in creation order.
+    #[must_use]
+    pub fn deployments(&self) -> Vec<DeploymentInfo> {
+        let deployments = self.shared.deployments();
+        deployments
+            .order
+            .iter()
+            .filter_map(|id| deployments.by_id.get(id))
+            .map(|d| d.info())
+            .collect()
+    }
+
+    /// One deployment by id.
+    #[must_use]
+    pub fn deployment(&self, request_id: &str) -> Option<DeploymentInfo> {
+        self.shared
+            .deployments()
+            .by_id
+            .get(request_id)
+            .map(|d| d.info())
+    }
+
+    /// How many requests reached `route` (whatever the answer, faults and 429s included).
+    #[must_use]
+    pub fn request_count(&self, route: Route) -> usize {
+        lock(&self.shared.observed)
+            .counts
+            .get(&route)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every request received, in arrival order (the oldest are dropped past 100,000).
+    #[must_use]
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.observed)
+            .requests
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// The most requests handled at the same time, all routes together.
+    #[must_use]
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many faults were injected on `route`.
+    #[must_use]
+    pub fn faults_injected(&self, route: Route) -> usize {
+        lock(&self.shared.observed)
+            .faults
+            .get(&route)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds a fault rule (after the existing ones: the first matching rule wins).
+    pub fn add_fault(&self, fault: Fault) {
+        lock(&self.shared.faults).add(fault);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// The captured stdout+stderr of a deployment's process (synthetic lines for simulated
+    /// versions); `None` for an unknown id.
+    #[must_use]
+    pub fn logs(&self, request_id: &str) -> Option<String> {
+        self.shared
+            .deployments()
+            .by_id
+            .get(request_id)
+            .map(|d| d.log_text())
+    }
+
+    /// Waits until deployment `request_id` has `status` (`"Status.READY"` …); `false` after
+    /// `timeout`.
+    pub fn wait_for_status(&self, request_id: &str, status: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let current = self
+                .shared
+                .deployments()
+                .by_id
+                .get(request_id)
+                .map(|d| d.phase.as_str());
+            if current == Some(status) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Stops the server and ends launched processes. Idempotent; also done on drop.
+    pub fn shutdown(&self) {
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            self.shutdown.send_replace(true);
+            if thread.join().is_err() {
+                tracing::error!("the emulator's runtime thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,193 @@
+//! The HTTP server: accept loop, and the pipeline every request goes through
+//! (record → fault → auth → rate limit → body → route handler).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::AUTHORIZATION;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{HeaderMap, Request};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::faults::FaultKind;
+use crate::reply::{self, Reply};
+use crate::route::{Matched, Route, classify};
+use crate::routes::{self, Ctx};
+use crate::state::{Shared, lock};
+use crate::util::parse_query;
+
+/// Counts a request as in flight while alive (also when a hung connection is dropped).
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves connections until `shutdown` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut stop = shutdown.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = Arc::clone(&shared);
+                let mut shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    // A `Hang` fault closes the connection without answering by waking this.
+                    let kill = Arc::new(Notify::new());
+                    let service_kill = Arc::clone(&kill);
+                    let service = service_fn(move |request| {
+                        handle(Arc::clone(&shared), Arc::clone(&service_kill), request)
+                    });
+                    // The timer enables hyper's 30 s limit on reading a request's headers.
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = connection => {}
+                        () = kill.notified() => {}
+                        _ = shutdown.wait_for(|stop| *stop) => {}
+                    }
+                });
+            }
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// `Authorization: token <key>` (the scheme word case-insensitive, exactly one space).
+fn api_token_error(shared: &Shared, headers: &HeaderMap) -> Option<&'static str> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Some("Unauthorized - Missing Token");
+    };
+    let value = value.to_str().unwrap_or("");
+    match value.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("token") => {
+            (key != shared.token).then_some("Unauthorized - Invalid Token")
+        }
+        _ => Some("Unauthorized - expected `Authorization: token <API token>`"),
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    kill: Arc<Notify>,
+    request: Request<Incoming>,
+) -> Result<Reply, Infallible> {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let matched = classify(&method, &path);
+    let route = matched.route;
+    let seq = shared.record_arrival(route, &method, &path);
+    let _in_flight = InFlight::enter(&shared);
+    let fault = lock(&shared.faults).pick(route);
+    if fault.is_some() {
+        shared.count_fault(route);
+    }
+    let reply = match fault {
+        Some(FaultKind::Hang(hold)) => {
+            tokio::time::sleep(hold).await;
+            kill.notify_one();
+            // The connection task drops this request with its connection.
+            std::future::pending::<Reply>().await
+        }
+        Some(FaultKind::Status(status)) => reply::error(
+            status,
+            format!("injected fault: HTTP {status}"),
+            route.is_v2(),
+        ),
+        Some(FaultKind::RateLimited { retry_after }) => reply::too_many_requests(retry_after),
+        Some(FaultKind::Html502) => reply::html_502(),
+        Some(FaultKind::Latency(delay)) => {
+            tokio::time::sleep(delay).await;
+            answer(&shared, matched, request).await
+        }
+        Some(FaultKind::MalformedJson) => reply::malformed(answer(&shared, matched, request).await),
+        None => answer(&shared, matched, request).await,
+    };
+    shared.record_status(seq, reply.status().as_u16());
+    Ok(reply)
+}
+
+async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incoming>) -> Reply {
+    let route = matched.route;
+    if route.needs_api_token()
+        && let Some(message) = api_token_error(shared, request.headers())
+    {
+        return reply::error(401, message, route.is_v2());
+    }
+    if route == Route::Unknown {
+        return if matched.wrong_method {
+            reply::error(
+                405,
+                format!(
+                    "Method `{}` not allowed on `{}`",
+                    request.method(),
+                    request.uri().path()
+                ),
+                false,
+            )
+        } else {
+            reply::error(404, format!("Not found: `{}`", request.uri().path()), false)
+        };
+    }
+    if let Err(wait) = lock(&shared.limits).check(route, Instant::now()) {
+        return reply::too_many_requests(wait);
+    }
+    let query = parse_query(request.uri().query());
+    let (parts, body) = request.into_parts();
+    let body: Bytes = match Limited::new(body, shared.settings.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return reply::error(
+                    413,
+                    format!(
+                        "Request body too large: at most {} bytes",
+                        shared.settings.max_body_bytes
+                    ),
+                    route.is_v2(),
+                );
+            }
+            return reply::error(400, "Could not read the request body", route.is_v2());
+        }
+    };
+    let ctx = Ctx {
+        route,
+        params: matched.params,
+        query,
+        headers: parts.headers,
+        body,
+    };
+    routes::dispatch(shared, &ctx).await
+}

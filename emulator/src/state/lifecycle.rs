@@ -1,0 +1,506 @@
+//! Creating deployments and moving them through their statuses on the clock.
+//!
+//! `INITIALIZING → SEEKING → SEEKED → SCANNING → DEPLOYING → READY`, one step per
+//! `lifecycle_step`; `ERROR` instead of READY for `fail_with` versions or a failed launch;
+//! `TERMINATING → TERMINATED` after a stop (SIGTERM, then SIGKILL after the grace period).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+use tokio::sync::{Notify, watch};
+
+use super::views::{PUBLIC_IP, location_json};
+use super::{Crash, Deployment, LogBuffer, Phase, Port, Shared, Tag, Webhooks, lock};
+use crate::config::{AppVersion, VersionKind};
+use crate::process;
+use crate::util::{random_hex, random_u64};
+use crate::webhooks;
+
+/// What a deploy request asks for, once validated.
+#[derive(Debug)]
+pub(crate) struct NewDeployment {
+    pub version: Arc<AppVersion>,
+    pub env_vars: Vec<(String, String)>,
+    pub tags: Vec<String>,
+    pub webhooks: Webhooks,
+    pub host_id: Option<String>,
+    pub resources: Option<(u64, u64)>,
+}
+
+/// `ARBITRIUM_PORT_<NAME>_…`: upper-cased, every character that is not a letter or digit
+/// becomes `_` (`Game Port` → `GAME_PORT`).
+pub(crate) fn env_port_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn allocate_ports(shared: &Shared, version: &AppVersion) -> Vec<Port> {
+    version
+        .ports
+        .iter()
+        .map(|spec| {
+            let (internal, external) = match version.kind {
+                VersionKind::Simulated => (spec.internal, shared.simulated_port()),
+                VersionKind::Command { .. } => {
+                    let port = process::free_port(&spec.protocol, &mut lock(&shared.used_ports));
+                    (port, port)
+                }
+            };
+            Port {
+                name: spec.name.clone(),
+                internal,
+                external,
+                protocol: spec.protocol.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The injected environment of `d` (ports, tokens, location and host already chosen), then the
+/// app version's env, then the deploy's (the deploy wins).
+fn injected_env(base: &str, d: &Deployment, new: &NewDeployment) -> BTreeMap<String, String> {
+    let (request_id, ports) = (&d.request_id, &d.ports);
+    let mut env = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        env.insert(k.to_owned(), v);
+    };
+    put("ARBITRIUM_REQUEST_ID", request_id.to_owned());
+    put("ARBITRIUM_PUBLIC_IP", PUBLIC_IP.to_owned());
+    let mapping: serde_json::Map<String, serde_json::Value> = ports
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                json!({"name": p.name, "internal": p.internal, "external": p.external, "protocol": p.protocol}),
+            )
+        })
+        .collect();
+    put(
+        "ARBITRIUM_PORTS_MAPPING",
+        json!({ "ports": mapping }).to_string(),
+    );
+    for p in ports {
+        let name = env_port_name(&p.name);
+        put(
+            &format!("ARBITRIUM_PORT_{name}_INTERNAL"),
+            p.internal.to_string(),
+        );
+        put(
+            &format!("ARBITRIUM_PORT_{name}_EXTERNAL"),
+            p.external.to_string(),
+        );
+        put(
+            &format!("ARBITRIUM_PORT_{name}_PROTOCOL"),
+            p.protocol.clone(),
+        );
+    }
+    put(
+        "ARBITRIUM_DELETE_URL",
+        format!("{base}/v1/self/stop/{request_id}/{}", d.stop_key),
+    );
+    put("ARBITRIUM_DELETE_TOKEN", d.delete_token.clone());
+    put(
+        "ARBITRIUM_CONTEXT_URL",
+        format!("{base}/v1/context/{request_id}/{}", d.security_number),
+    );
+    put("ARBITRIUM_CONTEXT_TOKEN", d.context_token.clone());
+    put(
+        "ARBITRIUM_DEPLOYMENT_LOCATION",
+        location_json(&d.location).to_string(),
+    );
+    put("ARBITRIUM_DEPLOYMENT_TAGS", new.tags.join(","));
+    put("ARBITRIUM_HOST_ID", d.host_id.clone());
+    put("ARBITRIUM_HOST_BASE_CLOCK_FREQUENCY", "2000".to_owned());
+    let (cpu, mem) = new.resources.unwrap_or((256, 512));
+    put("ARBITRIUM_DEPLOYMENT_VCPU_UNITS", cpu.to_string());
+    put("ARBITRIUM_DEPLOYMENT_MEMORY_MB", mem.to_string());
+    put("ARBITRIUM_BEACON_ENABLED", "false".to_owned());
+    for (k, v) in new.version.env.iter().chain(new.env_vars.iter()) {
+        put(k, v.clone());
+    }
+    env
+}
+
+/// Creates the deployment in `Status.INITIALIZING` and starts its lifecycle task.
+pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
+    let now = SystemTime::now();
+    let ports = allocate_ports(shared, &new.version);
+    let stop_key = (random_u64() % 1_000_000).to_string();
+    let delete_token = random_hex(32);
+    let security_number = (random_u64() % 100_000) as u32;
+    let context_token = random_hex(32);
+    let location = shared.locations[0].clone();
+    let host_id = new.host_id.clone().unwrap_or_else(|| {
+        format!(
+            "emulator-{}-local",
+            location.city.to_lowercase().replace(' ', "-")
+        )
+    });
+    let mut deployments = shared.deployments();
+    let request_id = loop {
+        let id = random_hex(12);
+        if !deployments.by_id.contains_key(&id) {
+            break id;
+        }
+    };
+    let tags = new
+        .tags
+        .iter()
+        .map(|name| Tag {
+            name: name.clone(),
+            created: now,
+            updated: now,
+        })
+        .collect();
+    let mut deployment = Deployment {
+        request_id: request_id.clone(),
+        version: Arc::clone(&new.version),
+        phase: Phase::Initializing,
+        last_phase: None,
+        transitions: vec![Phase::Initializing],
+        created: now,
+        ready_at: None,
+        removed_at: None,
+        error_detail: None,
+        tags,
+        ports,
+        env: BTreeMap::new(),
+        pid: None,
+        exit_code: None,
+        stopped_by: None,
+        stop_pending: None,
+        webhooks: new.webhooks.clone(),
+        stop_key,
+        delete_token,
+        security_number,
+        context_token,
+        location,
+        host_id,
+        logs: Arc::new(Mutex::new(LogBuffer::default())),
+        crash: None,
+        samples: Vec::new(),
+        wake: Arc::new(Notify::new()),
+        exited: watch::Sender::new(false),
+    };
+    deployment.env = injected_env(&shared.base_url, &deployment, &new);
+    deployments.by_id.insert(request_id.clone(), deployment);
+    deployments.order.push(request_id.clone());
+    drop(deployments);
+    tracing::debug!("deployment `{request_id}` created");
+    tokio::spawn(run(Arc::clone(shared), request_id.clone()));
+    request_id
+}
+
+/// Moves `id` to `to` if its current status passes `allowed`; fires the matching webhooks.
+/// Returns whether it moved.
+pub(crate) fn transition_if(
+    shared: &Shared,
+    id: &str,
+    allowed: impl Fn(Phase) -> bool,
+    to: Phase,
+    detail: Option<String>,
+) -> bool {
+    let mut deployments = shared.deployments();
+    let Some(d) = deployments.by_id.get_mut(id) else {
+        return false;
+    };
+    if d.phase == to || d.phase == Phase::Terminated || !allowed(d.phase) {
+        return false;
+    }
+    d.last_phase = Some(d.phase);
+    d.phase = to;
+    d.transitions.push(to);
+    let now = SystemTime::now();
+    match to {
+        Phase::Ready => d.ready_at = Some(now),
+        Phase::Error => d.error_detail = detail,
+        Phase::Terminated => d.removed_at = Some(now),
+        _ => {}
+    }
+    let urls: Vec<(&'static str, String)> = match to {
+        Phase::Ready => [
+            ("on_ready", &d.webhooks.on_ready),
+            ("webhook_url", &d.webhooks.v1),
+        ]
+        .into_iter()
+        .filter_map(|(k, u)| u.clone().map(|u| (k, u)))
+        .collect(),
+        Phase::Error => [
+            ("on_error", &d.webhooks.on_error),
+            ("webhook_url", &d.webhooks.v1),
+        ]
+        .into_iter()
+        .filter_map(|(k, u)| u.clone().map(|u| (k, u)))
+        .collect(),
+        Phase::Terminated => d
+            .webhooks
+            .on_terminated
+            .clone()
+            .map(|u| ("on_terminated", u))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let body = (!urls.is_empty()).then(|| d.status_json());
+    drop(deployments);
+    tracing::debug!("deployment `{id}` is now `{}`", to.as_str());
+    if let Some(body) = body {
+        for (kind, url) in urls {
+            webhooks::fire(
+                kind,
+                id.to_owned(),
+                url,
+                body.clone(),
+                shared.settings.webhook_timeout,
+            );
+        }
+    }
+    true
+}
+
+fn pending_stop(shared: &Shared, id: &str) -> Option<&'static str> {
+    shared
+        .deployments()
+        .by_id
+        .get(id)
+        .and_then(|d| d.stop_pending)
+}
+
+/// Applies a stop that arrived before READY/ERROR, now that one of them is reached.
+fn settle(shared: &Arc<Shared>, id: &str) {
+    if let Some(who) = pending_stop(shared, id) {
+        begin_stop(shared, id, who);
+    }
+}
+
+async fn pause(shared: &Shared) {
+    let step = shared.step();
+    if step.is_zero() {
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(step).await;
+    }
+}
+
+/// Waits for a stop of a deployment that never becomes READY, then applies it.
+async fn wait_for_stop(shared: &Arc<Shared>, id: &str) {
+    let Some(wake) = shared
+        .deployments()
+        .by_id
+        .get(id)
+        .map(|d| Arc::clone(&d.wake))
+    else {
+        return;
+    };
+    loop {
+        if let Some(who) = pending_stop(shared, id) {
+            begin_stop(shared, id, who);
+            return;
+        }
+        let gone = shared
+            .deployments()
+            .by_id
+            .get(id)
+            .is_none_or(|d| !d.phase.is_starting());
+        if gone {
+            return;
+        }
+        wake.notified().await;
+    }
+}
+
+/// The lifecycle task of one deployment.
+async fn run(shared: Arc<Shared>, id: String) {
+    let Some(version) = shared
+        .deployments()
+        .by_id
+        .get(&id)
+        .map(|d| Arc::clone(&d.version))
+    else {
+        return;
+    };
+    for phase in [
+        Phase::Seeking,
+        Phase::Seeked,
+        Phase::Scanning,
+        Phase::Deploying,
+    ] {
+        pause(&shared).await;
+        transition_if(&shared, &id, Phase::is_starting, phase, None);
+    }
+    if let Some(detail) = &version.fail_with {
+        pause(&shared).await;
+        transition_if(
+            &shared,
+            &id,
+            Phase::is_starting,
+            Phase::Error,
+            Some(detail.clone()),
+        );
+        settle(&shared, &id);
+        return;
+    }
+    match &version.kind {
+        VersionKind::Simulated => {
+            if version.never_ready {
+                wait_for_stop(&shared, &id).await;
+                return;
+            }
+            pause(&shared).await;
+        }
+        VersionKind::Command { program, .. } => {
+            if let Err(error) = process::launch(&shared, &id) {
+                let detail = format!("failed to start `{}`: {error}", program.display());
+                tracing::warn!("deployment `{id}`: {detail}");
+                transition_if(&shared, &id, Phase::is_starting, Phase::Error, Some(detail));
+                settle(&shared, &id);
+                return;
+            }
+            if version.never_ready {
+                wait_for_stop(&shared, &id).await;
+                return;
+            }
+            if version.wait_for_port && !process::wait_for_port(&shared, &id).await {
+                settle(&shared, &id);
+                return;
+            }
+        }
+    }
+    transition_if(&shared, &id, Phase::is_starting, Phase::Ready, None);
+    settle(&shared, &id);
+}
+
+/// Starts stopping `id` (`who` = "api", "self", "bulk"): TERMINATING, SIGTERM to a live
+/// process and SIGKILL after the grace period, TERMINATED once it is gone.
+pub(crate) fn begin_stop(shared: &Arc<Shared>, id: &str, who: &'static str) {
+    let mut deployments = shared.deployments();
+    let Some(d) = deployments.by_id.get_mut(id) else {
+        return;
+    };
+    if matches!(d.phase, Phase::Terminating | Phase::Terminated) {
+        return;
+    }
+    d.stop_pending = None;
+    d.stopped_by = Some(who.to_owned());
+    let live_pid = d.pid.filter(|_| !*d.exited.borrow());
+    let mut exited = d.exited.subscribe();
+    let grace = d.version.grace;
+    drop(deployments);
+    transition_if(shared, id, |_| true, Phase::Terminating, None);
+    let shared = Arc::clone(shared);
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        match live_pid {
+            Some(pid) => {
+                tracing::debug!("deployment `{id}`: SIGTERM to `{pid}`");
+                process::signal_group(pid, libc::SIGTERM);
+                if tokio::time::timeout(grace, exited.wait_for(|gone| *gone))
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!("deployment `{id}`: SIGKILL to `{pid}` after `{grace:?}`");
+                    process::signal_group(pid, libc::SIGKILL);
+                }
+                // The process watcher moves it to TERMINATED when the process is reaped.
+            }
+            None => {
+                pause(&shared).await;
+                transition_if(
+                    &shared,
+                    &id,
+                    |p| p == Phase::Terminating,
+                    Phase::Terminated,
+                    None,
+                );
+            }
+        }
+    });
+}
+
+/// Called by the process watcher when the launched process exits.
+pub(crate) fn process_exited(shared: &Arc<Shared>, id: &str, code: i32, message: String) {
+    let mut deployments = shared.deployments();
+    let Some(d) = deployments.by_id.get_mut(id) else {
+        return;
+    };
+    d.exit_code = Some(code);
+    d.exited.send_replace(true);
+    let phase = d.phase;
+    if code != 0 && !matches!(phase, Phase::Terminating | Phase::Terminated) {
+        let logs = lock(&d.logs).text.clone();
+        d.crash = Some(Crash {
+            exit_code: code,
+            message: message.clone(),
+            logs,
+        });
+    }
+    if (matches!(phase, Phase::Terminating) || code == 0) && d.stopped_by.is_none() {
+        d.stopped_by = Some("exit".to_owned());
+    }
+    for port in &d.ports {
+        lock(&shared.used_ports).remove(&port.external);
+    }
+    drop(deployments);
+    match phase {
+        Phase::Terminated | Phase::Error => {}
+        Phase::Terminating => {
+            transition_if(shared, id, |_| true, Phase::Terminated, None);
+        }
+        _ if code == 0 => {
+            transition_if(shared, id, |_| true, Phase::Terminated, None);
+        }
+        _ => {
+            tracing::warn!("deployment `{id}`: {message}");
+            transition_if(shared, id, |_| true, Phase::Error, Some(message));
+            settle(shared, id);
+        }
+    }
+}
+
+/// Ends every launched process: SIGTERM, then SIGKILL after the longest grace period (at most
+/// `cap`). Used on shutdown.
+pub(crate) async fn stop_all_processes(shared: &Arc<Shared>, cap: Duration) {
+    let live: Vec<(u32, Duration, watch::Receiver<bool>)> = shared
+        .deployments()
+        .by_id
+        .values()
+        .filter_map(|d| {
+            d.pid
+                .filter(|_| !*d.exited.borrow())
+                .map(|pid| (pid, d.version.grace, d.exited.subscribe()))
+        })
+        .collect();
+    if live.is_empty() {
+        return;
+    }
+    tracing::debug!("stopping `{}` launched processes", live.len());
+    for (pid, _, _) in &live {
+        process::signal_group(*pid, libc::SIGTERM);
+    }
+    let grace = live
+        .iter()
+        .map(|(_, g, _)| *g)
+        .max()
+        .unwrap_or_default()
+        .min(cap);
+    let deadline = tokio::time::Instant::now() + grace;
+    for (pid, _, mut exited) in live {
+        if tokio::time::timeout_at(deadline, exited.wait_for(|gone| *gone))
+            .await
+            .is_err()
+        {
+            process::signal_group(pid, libc::SIGKILL);
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), exited.wait_for(|gone| *gone)).await;
+        }
+    }
+}

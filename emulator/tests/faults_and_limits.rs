@@ -1,0 +1,253 @@
+//! Fault injection (every kind, counted) and rate limits (429 + Retry-After).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{api, deploy, deploy_body};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
+
+fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .token("t")
+        .app_version(AppVersion::simulated("game", "v1"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("starts")
+}
+
+#[test]
+fn status_fault_times_n_then_normal() {
+    let emu = Emulator::builder()
+        .token("t")
+        .without_rate_limits()
+        .fault(Fault::new(Route::Status, FaultKind::Status(503)).times(3))
+        .start()
+        .expect("starts");
+    for _ in 0..3 {
+        let answer = api(&emu, "GET", "/v1/status/000000000000", None);
+        assert_eq!(answer.status, 503);
+        assert!(answer.json["message"].is_string(), "{answer:?}");
+    }
+    assert_eq!(
+        api(&emu, "GET", "/v1/status/000000000000", None).status,
+        404
+    );
+    assert_eq!(emu.faults_injected(Route::Status), 3);
+    assert_eq!(emu.request_count(Route::Status), 4);
+    assert_eq!(emu.faults_injected(Route::Stop), 0);
+}
+
+#[test]
+fn rate_limited_fault_sets_retry_after() {
+    let emu = emulator();
+    emu.add_fault(
+        Fault::new(
+            Route::DeployV2,
+            FaultKind::RateLimited {
+                retry_after: Duration::from_millis(1500),
+            },
+        )
+        .times(1),
+    );
+    let answer = api(
+        &emu,
+        "POST",
+        "/v2/deployments",
+        Some(&deploy_body("game", "v1")),
+    );
+    assert_eq!(answer.status, 429);
+    assert_eq!(
+        answer.retry_after.as_deref(),
+        Some("2"),
+        "rounded up to whole seconds"
+    );
+    assert!(answer.json["message"].is_string());
+    assert!(emu.deployments().is_empty(), "a 429 deploy creates nothing");
+    assert_eq!(emu.faults_injected(Route::DeployV2), 1);
+}
+
+#[test]
+fn html_502_and_malformed_json() {
+    let emu = emulator();
+    emu.add_fault(Fault::new(Route::Locations, FaultKind::Html502).times(1));
+    let answer = api(&emu, "GET", "/v1/locations", None);
+    assert_eq!(answer.status, 502);
+    assert!(
+        answer
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(answer.text.contains("502 Bad Gateway"));
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1));
+    let broken = api(
+        &emu,
+        "POST",
+        "/v2/deployments",
+        Some(&deploy_body("game", "v1")),
+    );
+    assert_eq!(broken.status, 202, "success status kept");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&broken.text).is_err(),
+        "body parses: {}",
+        broken.text
+    );
+    assert_eq!(emu.deployments().len(), 1, "the deploy itself happened");
+    assert_eq!(emu.faults_injected(Route::Locations), 1);
+    assert_eq!(emu.faults_injected(Route::DeployV2), 1);
+}
+
+#[test]
+fn latency_delays_the_normal_answer() {
+    let emu = emulator();
+    emu.add_fault(Fault::new(
+        Route::Locations,
+        FaultKind::Latency(Duration::from_millis(300)),
+    ));
+    let started = Instant::now();
+    let answer = api(&emu, "GET", "/v1/locations", None);
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(emu.faults_injected(Route::Locations), 1);
+    emu.clear_faults();
+    assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200);
+    assert_eq!(emu.faults_injected(Route::Locations), 1);
+}
+
+#[test]
+fn hang_closes_the_connection_without_an_answer() {
+    let emu = emulator();
+    emu.add_fault(Fault::global(FaultKind::Hang(Duration::from_millis(200))).times(1));
+    let address = emu.base_url().trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /v1/locations HTTP/1.1\r\nHost: x\r\nAuthorization: token t\r\n\r\n"
+    )
+    .expect("writes");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    assert!(read.is_ok(), "closed rather than timed out: {read:?}");
+    assert!(
+        answer.is_empty(),
+        "got an answer: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(emu.faults_injected(Route::Locations), 1);
+    assert_eq!(emu.requests()[0].status, 0, "recorded as unanswered");
+    assert_eq!(
+        api(&emu, "GET", "/v1/locations", None).status,
+        200,
+        "next request is fine"
+    );
+}
+
+#[test]
+fn probability_faults_are_seeded() {
+    let run = || {
+        let emu = Emulator::builder()
+            .token("t")
+            .without_rate_limits()
+            .seed(42)
+            .fault(Fault::global(FaultKind::Status(500)).probability(0.5))
+            .start()
+            .expect("starts");
+        (0..40)
+            .map(|_| api(&emu, "GET", "/v1/locations", None).status)
+            .collect::<Vec<_>>()
+    };
+    let first = run();
+    let errors = first.iter().filter(|s| **s == 500).count();
+    assert!((5..=35).contains(&errors), "{errors} of 40 at p = 0.5");
+    assert_eq!(first, run(), "same seed, same sequence");
+}
+
+#[test]
+fn documented_rate_limit_answers_429_with_retry_after() {
+    let emu = Emulator::builder()
+        .token("t")
+        .rate_limit(Route::Status, 2)
+        .start()
+        .expect("starts");
+    let statuses: Vec<u16> = (0..6)
+        .map(|_| api(&emu, "GET", "/v1/status/000000000000", None).status)
+        .collect();
+    assert_eq!(
+        statuses[..2],
+        [404, 404],
+        "a burst up to the limit passes: {statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let limited = loop {
+        let answer = api(&emu, "GET", "/v1/status/000000000000", None);
+        if answer.status == 429 {
+            break answer;
+        }
+    };
+    let secs: u64 = limited
+        .retry_after
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!(secs >= 1);
+    assert!(limited.json["message"].is_string());
+    assert!(
+        emu.request_count(Route::Status) >= 7,
+        "429s still count as requests"
+    );
+    assert_eq!(
+        api(&emu, "GET", "/v1/locations", None).status,
+        200,
+        "other routes unaffected"
+    );
+}
+
+#[test]
+fn default_limits_apply_and_can_be_removed() {
+    let limited = Emulator::builder().token("t").start().expect("starts");
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| api(&limited, "GET", "/v1/deployments", None).status)
+        .collect();
+    assert!(
+        statuses.contains(&429),
+        "list is limited to 10/s by default: {statuses:?}"
+    );
+    let free = Emulator::builder()
+        .token("t")
+        .without_rate_limits()
+        .start()
+        .expect("starts");
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| api(&free, "GET", "/v1/deployments", None).status)
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+#[test]
+fn peak_in_flight_sees_concurrent_requests() {
+    let emu = emulator();
+    emu.add_fault(Fault::new(
+        Route::Locations,
+        FaultKind::Latency(Duration::from_millis(300)),
+    ));
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200));
+        }
+    });
+    assert!(emu.peak_in_flight() >= 2, "peak {}", emu.peak_in_flight());
+    let _ = deploy(&emu, &deploy_body("game", "v1"));
+}

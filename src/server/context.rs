@@ -1,0 +1,226 @@
+//! The deployment's own context and tags, through the injected `ARBITRIUM_CONTEXT_URL` and
+//! `ARBITRIUM_CONTEXT_TOKEN` (the server-side counterpart of Agones' `SetLabel`).
+
+use std::time::Instant;
+
+use bevy::log::{debug, warn};
+use bevy::prelude::*;
+
+use super::ServerConfig;
+use super::call::{Call, Outcome};
+use super::env::ArbitriumEnv;
+use crate::api::{
+    CreateContextTag, DeleteContextTag, DeploymentContext, DeploymentTag, EdgegapError, Endpoint,
+    GetContext, Secret,
+};
+
+/// Read this deployment's context (`GET $ARBITRIUM_CONTEXT_URL`); the answer arrives as
+/// [`ContextRead`].
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadContext;
+
+/// The answer to [`ReadContext`].
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct ContextRead {
+    /// The context, or why it could not be read (a [`EdgegapError::Config`] when not running
+    /// on Edgegap).
+    pub result: Result<DeploymentContext, EdgegapError>,
+}
+
+/// Tag this deployment (`POST $ARBITRIUM_CONTEXT_URL/tags`); the answer arrives as
+/// [`ContextTagAdded`].
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct AddContextTag {
+    /// The tag.
+    pub name: String,
+}
+
+impl AddContextTag {
+    /// Add tag `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+/// The answer to [`AddContextTag`] (`409` when the tag exists).
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct ContextTagAdded {
+    /// The tag asked for.
+    pub name: String,
+    /// The created tag, or the error.
+    pub result: Result<DeploymentTag, EdgegapError>,
+}
+
+/// Remove one of this deployment's tags (`DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}`); the
+/// answer arrives as [`ContextTagRemoved`].
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct RemoveContextTag {
+    /// The tag.
+    pub name: String,
+}
+
+impl RemoveContextTag {
+    /// Remove tag `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+/// The answer to [`RemoveContextTag`].
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct ContextTagRemoved {
+    /// The tag asked for.
+    pub name: String,
+    /// `Ok` once removed.
+    pub result: Result<(), EdgegapError>,
+}
+
+/// Context calls in flight.
+#[derive(Resource, Default)]
+pub(crate) struct ContextCalls {
+    reads: Vec<Call<GetContext>>,
+    adds: Vec<(String, Call<CreateContextTag>)>,
+    removes: Vec<(String, Call<DeleteContextTag>)>,
+}
+
+fn injected(env: Option<&ArbitriumEnv>) -> Result<(String, Secret), EdgegapError> {
+    let env = env.ok_or_else(|| {
+        EdgegapError::Config("not running on edgegap: no `ARBITRIUM_REQUEST_ID`".into())
+    })?;
+    match (&env.context_url, &env.context_token) {
+        (Some(url), Some(token)) => Ok((url.clone(), token.clone())),
+        _ => Err(EdgegapError::Config(
+            "`ARBITRIUM_CONTEXT_URL` or `ARBITRIUM_CONTEXT_TOKEN` is not set".into(),
+        )),
+    }
+}
+
+fn start<E: Endpoint>(
+    endpoint: Result<E, EdgegapError>,
+    config: &ServerConfig,
+    what: &'static str,
+) -> Result<Call<E>, EdgegapError> {
+    Call::start(
+        endpoint?,
+        config.context_retry.clone(),
+        config.attempt_timeout,
+        what,
+    )
+}
+
+/// Starts the context calls asked for. Runs in
+/// [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one reader and one writer per call kind"
+)]
+pub(crate) fn start_context_calls(
+    mut reads: MessageReader<ReadContext>,
+    mut adds: MessageReader<AddContextTag>,
+    mut removes: MessageReader<RemoveContextTag>,
+    env: Option<Res<ArbitriumEnv>>,
+    config: Res<ServerConfig>,
+    mut calls: ResMut<ContextCalls>,
+    mut read_out: MessageWriter<ContextRead>,
+    mut added_out: MessageWriter<ContextTagAdded>,
+    mut removed_out: MessageWriter<ContextTagRemoved>,
+) {
+    let env = env.as_deref();
+    for _ in reads.read() {
+        let endpoint = injected(env).map(|(url, token)| GetContext::new(url, token));
+        match start(endpoint, &config, "read context") {
+            Ok(call) => calls.reads.push(call),
+            Err(error) => {
+                warn!("cannot read the deployment context: {error}");
+                read_out.write(ContextRead { result: Err(error) });
+            }
+        }
+    }
+    for add in adds.read() {
+        let endpoint =
+            injected(env).map(|(url, token)| CreateContextTag::new(url, token, add.name.clone()));
+        match start(endpoint, &config, "add context tag") {
+            Ok(call) => calls.adds.push((add.name.clone(), call)),
+            Err(error) => {
+                warn!("cannot add tag `{}`: {error}", add.name);
+                added_out.write(ContextTagAdded {
+                    name: add.name.clone(),
+                    result: Err(error),
+                });
+            }
+        }
+    }
+    for remove in removes.read() {
+        let endpoint = injected(env)
+            .map(|(url, token)| DeleteContextTag::new(url, token, remove.name.clone()));
+        match start(endpoint, &config, "remove context tag") {
+            Ok(call) => calls.removes.push((remove.name.clone(), call)),
+            Err(error) => {
+                warn!("cannot remove tag `{}`: {error}", remove.name);
+                removed_out.write(ContextTagRemoved {
+                    name: remove.name.clone(),
+                    result: Err(error),
+                });
+            }
+        }
+    }
+}
+
+/// Polls `calls`, handing each finished result to `deliver`.
+fn drain<C, T>(
+    calls: &mut Vec<C>,
+    now: Instant,
+    mut poll: impl FnMut(&mut C, Instant) -> Option<Outcome<T>>,
+    mut deliver: impl FnMut(&C, Result<T, EdgegapError>),
+) {
+    calls.retain_mut(|call| match poll(call, now) {
+        Some(outcome) => {
+            deliver(call, outcome.result);
+            false
+        }
+        None => true,
+    });
+}
+
+/// Polls the context calls. Runs in
+/// [`EdgegapServerSystems::Receive`](super::EdgegapServerSystems::Receive).
+pub(crate) fn poll_context_calls(
+    mut calls: ResMut<ContextCalls>,
+    mut read_out: MessageWriter<ContextRead>,
+    mut added_out: MessageWriter<ContextTagAdded>,
+    mut removed_out: MessageWriter<ContextTagRemoved>,
+) {
+    let now = Instant::now();
+    let calls = &mut *calls;
+    drain(&mut calls.reads, now, Call::poll, |_, result| {
+        debug!(
+            "context read: `{}`",
+            if result.is_ok() { "ok" } else { "failed" }
+        );
+        read_out.write(ContextRead { result });
+    });
+    drain(
+        &mut calls.adds,
+        now,
+        |(_, call), now| call.poll(now),
+        |(name, _), result| {
+            debug!("tag `{name}` added: `{}`", result.is_ok());
+            added_out.write(ContextTagAdded {
+                name: name.clone(),
+                result,
+            });
+        },
+    );
+    drain(
+        &mut calls.removes,
+        now,
+        |(_, call), now| call.poll(now),
+        |(name, _), result| {
+            debug!("tag `{name}` removed: `{}`", result.is_ok());
+            removed_out.write(ContextTagRemoved {
+                name: name.clone(),
+                result,
+            });
+        },
+    );
+}

@@ -1,0 +1,116 @@
+//! The server plugin's context messages against the emulator: `ReadContext`,
+//! `AddContextTag`, `RemoveContextTag`, and what they answer when not on Edgegap.
+
+use std::time::{Duration, Instant};
+
+use bevy::ecs::message::Message;
+use bevy::prelude::*;
+use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, Secret};
+use bevy_edgegap::http::send;
+use bevy_edgegap::prelude::*;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
+use futures_lite::future::block_on;
+
+fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("emulator starts")
+}
+
+fn deploy(emu: &EmulatorHandle) -> String {
+    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
+    let request = deploy
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .unwrap();
+    let id = deploy
+        .decode(&block_on(send(request)).unwrap())
+        .unwrap()
+        .request_id
+        .to_string();
+    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
+    id
+}
+
+fn server(env: Option<ArbitriumEnv>) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    if let Some(env) = env {
+        app.insert_resource(env);
+    }
+    app.add_plugins(EdgegapServerPlugin::new().with_signals(false));
+    app.finish();
+    app.update();
+    app
+}
+
+/// Writes `request`, then updates until one `M` arrives.
+fn ask<M: Message + Clone>(app: &mut App, request: impl Message) -> M {
+    app.world_mut().write_message(request);
+    let bound = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < bound, "no answer within 10 s");
+        app.update();
+        if let Some(answer) = app.world_mut().resource_mut::<Messages<M>>().drain().next() {
+            return answer;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn the_server_reads_its_context_and_changes_its_tags() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
+    let mut app = server(Some(env));
+
+    let read: ContextRead = ask(&mut app, ReadContext);
+    assert_eq!(read.result.unwrap().request_id.as_str(), id);
+
+    let added: ContextTagAdded = ask(&mut app, AddContextTag::new("full"));
+    assert_eq!(added.name, "full");
+    assert_eq!(added.result.unwrap().name, "full");
+    assert!(
+        emu.deployment(&id)
+            .unwrap()
+            .tags
+            .contains(&"full".to_owned())
+    );
+
+    let removed: ContextTagRemoved = ask(&mut app, RemoveContextTag::new("full"));
+    assert_eq!(removed.name, "full");
+    removed.result.unwrap();
+    assert!(
+        !emu.deployment(&id)
+            .unwrap()
+            .tags
+            .contains(&"full".to_owned())
+    );
+    assert_eq!(emu.request_count(Route::Context), 1);
+}
+
+#[test]
+fn adding_an_existing_tag_reports_the_conflict() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
+    let mut app = server(Some(env));
+    let first: ContextTagAdded = ask(&mut app, AddContextTag::new("dup"));
+    first.result.unwrap();
+    let second: ContextTagAdded = ask(&mut app, AddContextTag::new("dup"));
+    assert_eq!(second.result.unwrap_err().status(), Some(409));
+}
+
+#[test]
+fn not_on_edgegap_every_context_call_fails_without_sending() {
+    let mut app = server(None);
+    let read: ContextRead = ask(&mut app, ReadContext);
+    assert!(matches!(read.result, Err(EdgegapError::Config(_))));
+    let added: ContextTagAdded = ask(&mut app, AddContextTag::new("x"));
+    assert!(matches!(added.result, Err(EdgegapError::Config(_))));
+    let removed: ContextTagRemoved = ask(&mut app, RemoveContextTag::new("x"));
+    assert!(matches!(removed.result, Err(EdgegapError::Config(_))));
+}

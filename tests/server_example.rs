@@ -1,0 +1,137 @@
+//! `examples/dedicated_server.rs` as a deployment of the emulator: a UDP client plays its
+//! match (`HELLO`, `PING n` → `PONG n`, `BYE`); the server self-stops, hears `SIGTERM` and exits 0.
+#![cfg(unix)]
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
+use bevy_edgegap::http::send;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
+use futures_lite::future::block_on;
+
+/// The example's binary, built now if needed (a no-op when `cargo test` already built it).
+fn example_binary() -> PathBuf {
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    // Variables cargo sets for this test would change build-script fingerprints (and rebuild
+    // half the tree); the nested build sees the environment a shell has.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
+            || key == "OUT_DIR"
+        {
+            cargo.env_remove(&*key);
+        }
+    }
+    let status = cargo
+        .args([
+            "build",
+            "--offline",
+            "-p",
+            "bevy_edgegap",
+            "--example",
+            "dedicated_server",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "the example does not build");
+    // target/debug/deps/<this test> -> target/debug/examples/dedicated_server
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join("dedicated_server"))
+        .unwrap();
+    assert!(path.exists(), "no example binary at {}", path.display());
+    path
+}
+
+fn deploy(emu: &EmulatorHandle) -> String {
+    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
+    let request = deploy
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .unwrap();
+    deploy
+        .decode(&block_on(send(request)).unwrap())
+        .unwrap()
+        .request_id
+        .to_string()
+}
+
+fn logs(emu: &EmulatorHandle, id: &str) -> String {
+    emu.logs(id).unwrap_or_default()
+}
+
+fn exchange(socket: &UdpSocket, message: &str) -> String {
+    socket.send(message.as_bytes()).unwrap();
+    receive(socket)
+}
+
+fn receive(socket: &UdpSocket) -> String {
+    let mut buf = [0u8; 512];
+    let len = socket
+        .recv(&mut buf)
+        .expect("the server answers within 5 s");
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+#[test]
+fn the_example_plays_a_match_then_stops_its_own_deployment() {
+    let emu = Emulator::builder()
+        .app_version(
+            AppVersion::command("game", "v1", example_binary(), Vec::<String>::new())
+                .port("gameport", 7777, "UDP")
+                .env("MATCH_ROUNDS", "3")
+                .grace_period(Duration::from_secs(5)),
+        )
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .unwrap();
+    let id = deploy(&emu);
+    let bound = Instant::now() + Duration::from_secs(30);
+    while !logs(&emu, &id).contains("listening on") {
+        assert!(
+            Instant::now() < bound,
+            "the example never listened; logs:\n{}",
+            logs(&emu, &id)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let port = emu.deployment(&id).unwrap().env["ARBITRIUM_PORT_GAMEPORT_EXTERNAL"].clone();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket.connect(format!("127.0.0.1:{port}")).unwrap();
+
+    assert_eq!(exchange(&socket, "HELLO"), "WELCOME 3");
+    assert!(exchange(&socket, "NONSENSE").starts_with("ERR"));
+    assert_eq!(exchange(&socket, "PING 1"), "PONG 1");
+    assert_eq!(exchange(&socket, "PING 2"), "PONG 2");
+    assert_eq!(exchange(&socket, "PING 3"), "PONG 3");
+    assert_eq!(receive(&socket), "BYE");
+
+    assert!(
+        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(15)),
+        "not terminated; logs:\n{}",
+        logs(&emu, &id)
+    );
+    let bound = Instant::now() + Duration::from_secs(10);
+    while emu.deployment(&id).unwrap().exit_code.is_none() {
+        assert!(
+            Instant::now() < bound,
+            "still running; logs:\n{}",
+            logs(&emu, &id)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info = emu.deployment(&id).unwrap();
+    let logs = logs(&emu, &id);
+    assert_eq!(info.exit_code, Some(0), "logs:\n{logs}");
+    assert_eq!(info.stopped_by.as_deref(), Some("self"), "logs:\n{logs}");
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    assert!(logs.contains("shutting down"), "logs:\n{logs}");
+}

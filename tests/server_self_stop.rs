@@ -1,0 +1,298 @@
+//! Self-stop against the emulator: once per app, retried on 503/429, 410 counts as done, a
+//! wrong token fails clearly.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::state::app::StatesPlugin;
+use bevy_edgegap::api::{DeployRequest, Endpoint, Secret, StopDeployment};
+use bevy_edgegap::http::send;
+use bevy_edgegap::prelude::*;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
+use futures_lite::future::block_on;
+
+#[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
+enum MatchState {
+    #[default]
+    Playing,
+    Finished,
+}
+
+fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("emulator starts")
+}
+
+/// Deploys a simulated server and waits for READY; returns its request id.
+fn deploy(emu: &EmulatorHandle) -> String {
+    let request = DeployRequest::new("game", "v1")
+        .user_ip("1.2.3.4")
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .unwrap();
+    let response = block_on(send(request)).expect("the emulator answers");
+    let id = DeployRequest::new("game", "v1")
+        .decode(&response)
+        .expect("deploy accepted")
+        .request_id
+        .to_string();
+    assert!(
+        emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)),
+        "`{id}` never became READY"
+    );
+    id
+}
+
+fn env_of(emu: &EmulatorHandle, id: &str) -> ArbitriumEnv {
+    ArbitriumEnv::from_vars(emu.deployment(id).expect("deployment known").env)
+        .expect("the injected environment has a request id")
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 10,
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        max_elapsed: Some(Duration::from_secs(10)),
+        ..RetryPolicy::default()
+    }
+}
+
+fn server(env: ArbitriumEnv, retry: RetryPolicy) -> App {
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, StatesPlugin))
+        .init_state::<MatchState>()
+        .insert_resource(env)
+        .add_plugins(
+            EdgegapServerPlugin::new()
+                .with_signals(false)
+                .with_self_stop_retry(retry)
+                .self_stop_on_enter(MatchState::Finished),
+        );
+    app.finish();
+    app.update();
+    app
+}
+
+fn finish(app: &mut App) {
+    app.world_mut()
+        .resource_mut::<NextState<MatchState>>()
+        .set(MatchState::Finished);
+}
+
+enum Outcome {
+    Completed(Box<SelfStopCompleted>),
+    Failed(SelfStopFailed),
+}
+
+/// Updates until a self-stop result arrives.
+fn outcome(app: &mut App) -> Outcome {
+    let bound = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert!(Instant::now() < bound, "no self-stop result within 15 s");
+        app.update();
+        let world = app.world_mut();
+        if let Some(done) = world
+            .resource_mut::<Messages<SelfStopCompleted>>()
+            .drain()
+            .next()
+        {
+            return Outcome::Completed(Box::new(done));
+        }
+        if let Some(failed) = world
+            .resource_mut::<Messages<SelfStopFailed>>()
+            .drain()
+            .next()
+        {
+            return Outcome::Failed(failed);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn completed(app: &mut App) -> SelfStopCompleted {
+    match outcome(app) {
+        Outcome::Completed(done) => *done,
+        Outcome::Failed(failed) => panic!("self-stop failed: {:?}", failed.error),
+    }
+}
+
+/// A few more frames: nothing else may arrive or be sent.
+fn settle(app: &mut App) -> usize {
+    let mut results = 0;
+    for _ in 0..30 {
+        app.update();
+        let world = app.world_mut();
+        results += world
+            .resource_mut::<Messages<SelfStopCompleted>>()
+            .drain()
+            .count();
+        results += world
+            .resource_mut::<Messages<SelfStopFailed>>()
+            .drain()
+            .count();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    results
+}
+
+#[test]
+fn entering_the_finished_state_stops_the_deployment_once() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    assert_eq!(emu.request_count(Route::SelfStop), 0);
+    finish(&mut app);
+    let done = completed(&mut app);
+    assert!(!done.already_terminated);
+    assert_eq!(done.attempts, 1);
+    assert!(matches!(
+        done.response.map(|r| r.http_status),
+        Some(200 | 202)
+    ));
+    assert!(
+        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)),
+        "the deployment was not terminated"
+    );
+    assert_eq!(settle(&mut app), 0);
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    assert_eq!(
+        emu.deployment(&id).unwrap().stopped_by.as_deref(),
+        Some("self")
+    );
+}
+
+#[test]
+fn requests_made_while_running_or_after_success_send_nothing_more() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    app.world_mut().write_message(SelfStop);
+    app.world_mut().write_message(SelfStop);
+    app.update();
+    app.world_mut().write_message(SelfStop);
+    finish(&mut app);
+    completed(&mut app);
+    app.world_mut().write_message(SelfStop);
+    assert_eq!(settle(&mut app), 0, "a second result arrived");
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+}
+
+#[test]
+fn three_503s_are_retried_until_success() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)).times(3));
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    finish(&mut app);
+    let done = completed(&mut app);
+    assert_eq!(done.attempts, 4);
+    assert_eq!(emu.faults_injected(Route::SelfStop), 3);
+    assert_eq!(emu.request_count(Route::SelfStop), 4);
+    assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
+}
+
+#[test]
+fn a_429_is_retried_after_retry_after() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    emu.add_fault(
+        Fault::new(
+            Route::SelfStop,
+            FaultKind::RateLimited {
+                retry_after: Duration::from_secs(1),
+            },
+        )
+        .times(1),
+    );
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    finish(&mut app);
+    let done = completed(&mut app);
+    assert_eq!(done.attempts, 2);
+    assert_eq!(emu.request_count(Route::SelfStop), 2);
+}
+
+#[test]
+fn retries_stop_after_the_configured_time() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)));
+    let retry = RetryPolicy {
+        max_elapsed: Some(Duration::from_millis(300)),
+        ..fast_retry()
+    };
+    let mut app = server(env_of(&emu, &id), retry);
+    finish(&mut app);
+    let Outcome::Failed(failed) = outcome(&mut app) else {
+        panic!("a self-stop that only got 503s completed");
+    };
+    assert_eq!(failed.error.status(), Some(503));
+    assert!(failed.attempts >= 2, "503 was not retried");
+    assert_eq!(emu.request_count(Route::SelfStop), failed.attempts as usize);
+    assert_eq!(emu.deployment(&id).unwrap().status, "Status.READY");
+}
+
+#[test]
+fn an_already_terminated_deployment_counts_as_stopped() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let stop = StopDeployment::new(id.as_str())
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .unwrap();
+    block_on(send(stop)).unwrap();
+    assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    finish(&mut app);
+    let done = completed(&mut app);
+    assert!(
+        done.already_terminated,
+        "410 should read as already stopped"
+    );
+    assert_eq!(done.attempts, 1);
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+}
+
+#[test]
+fn a_wrong_token_fails_clearly_without_retrying() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let mut vars = emu.deployment(&id).unwrap().env;
+    let wrong = "00000000000000000000000000000000";
+    vars.insert("ARBITRIUM_DELETE_TOKEN".into(), wrong.into());
+    let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
+    finish(&mut app);
+    let Outcome::Failed(failed) = outcome(&mut app) else {
+        panic!("a wrong token self-stopped the deployment");
+    };
+    let status = failed.error.status();
+    assert!(
+        matches!(status, Some(401 | 403)),
+        "expected an auth error, got {:?}",
+        failed.error
+    );
+    assert_eq!(failed.attempts, 1);
+    let shown = failed.error.to_string();
+    assert!(shown.contains(&status.unwrap().to_string()), "{shown}");
+    assert!(!shown.contains(wrong) && !format!("{:?}", failed.error).contains(wrong));
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    assert_eq!(emu.deployment(&id).unwrap().status, "Status.READY");
+}
+
+#[test]
+fn a_missing_delete_url_fails_without_sending() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    let mut vars = emu.deployment(&id).unwrap().env;
+    vars.remove("ARBITRIUM_DELETE_URL");
+    let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
+    finish(&mut app);
+    let Outcome::Failed(failed) = outcome(&mut app) else {
+        panic!("self-stop without a delete URL completed");
+    };
+    assert_eq!(failed.attempts, 0);
+    assert!(!failed.error.may_have_been_sent());
+    assert_eq!(emu.request_count(Route::SelfStop), 0);
+}
