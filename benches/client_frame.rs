@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bevy::ecs::schedule::ExecutorKind;
+use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
 use bevy_edgegap::api::{DeploymentStatus, Status};
 use bevy_edgegap::prelude::*;
@@ -32,7 +32,7 @@ fn plugin_app(config: EdgegapConfig) -> App {
 /// shows.
 fn single_threaded(mut app: App) -> App {
     for (_, schedule) in app.world_mut().resource_mut::<Schedules>().iter_mut() {
-        schedule.set_executor_kind(ExecutorKind::SingleThreaded);
+        schedule.set_executor(SingleThreadedExecutor::new());
     }
     app
 }
