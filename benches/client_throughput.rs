@@ -41,8 +41,10 @@ fn emulator() -> (EmulatorHandle, String) {
 const CALLS: usize = 1000;
 const CONCURRENCY: usize = 8;
 
-/// 1,000 status calls issued in one frame; frames run until all resolved.
-fn through_plugin(emu: &EmulatorHandle, id: &str) -> Duration {
+/// 1,000 status calls issued in one frame; frames run back to back until all resolved
+/// (`yield_between_frames`: the main thread yields between frames, leaving the CPU to the
+/// HTTP threads as a paced game loop would).
+fn through_plugin(emu: &EmulatorHandle, id: &str, yield_between_frames: bool) -> Duration {
     let mut app = plugin_app(
         EdgegapConfig::new(emu.base_url(), emu.token())
             .with_max_in_flight(CONCURRENCY)
@@ -70,6 +72,9 @@ fn through_plugin(emu: &EmulatorHandle, id: &str) -> Duration {
     app.world_mut().run_system(system).unwrap();
     while app.world().resource::<Done>().0 < CALLS {
         app.update();
+        if yield_between_frames {
+            std::thread::yield_now();
+        }
         assert!(
             start.elapsed() < Duration::from_secs(120),
             "plugin run stalled"
@@ -78,7 +83,71 @@ fn through_plugin(emu: &EmulatorHandle, id: &str) -> Duration {
     start.elapsed()
 }
 
-/// The same calls with plain blocking ehttp, `CONCURRENCY` threads.
+/// The same calls with `ehttp::fetch` (a thread per request, like the plugin's sender), at
+/// most `CONCURRENCY` at once.
+fn plain_ehttp_fetch(emu: &EmulatorHandle, id: &str) -> Duration {
+    let request = GetStatus::new(id)
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let start = Instant::now();
+    let mut issued = 0;
+    let mut done = 0;
+    while done < CALLS {
+        while issued < CALLS && issued - done < CONCURRENCY {
+            let mut headers = ehttp::Headers::default();
+            for (k, v) in &request.headers {
+                headers.insert(k, v);
+            }
+            let tx = tx.clone();
+            ehttp::fetch(
+                ehttp::Request {
+                    method: "GET".into(),
+                    url: request.url.clone(),
+                    body: Vec::new(),
+                    headers,
+                },
+                move |answer| {
+                    let _ = tx.send(answer.map(|r| r.status));
+                },
+            );
+            issued += 1;
+        }
+        assert_eq!(rx.recv().expect("answer"), Ok(200));
+        done += 1;
+    }
+    start.elapsed()
+}
+
+/// The same calls through `bevy_edgegap::http::spawn_request` (the plugin's sender) without
+/// the ECS, at most `CONCURRENCY` at once, polled in a loop.
+fn plain_spawn_request(emu: &EmulatorHandle, id: &str) -> Duration {
+    let request = GetStatus::new(id)
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .unwrap();
+    let start = Instant::now();
+    let mut issued = 0;
+    let mut done = 0;
+    let mut pending = Vec::new();
+    while done < CALLS {
+        while issued < CALLS && pending.len() < CONCURRENCY {
+            pending.push(bevy_edgegap::http::spawn_request(request.clone()));
+            issued += 1;
+        }
+        pending.retain(|p| match p.try_take() {
+            Some(answer) => {
+                assert_eq!(answer.map(|r| r.status), Ok(200));
+                done += 1;
+                false
+            }
+            None => true,
+        });
+        std::thread::yield_now();
+    }
+    start.elapsed()
+}
+
+/// The same calls with blocking ehttp on `CONCURRENCY` long-lived threads.
 fn plain_ehttp(emu: &EmulatorHandle, id: &str) -> Duration {
     let request = GetStatus::new(id)
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
@@ -108,23 +177,50 @@ fn plain_ehttp(emu: &EmulatorHandle, id: &str) -> Duration {
     start.elapsed()
 }
 
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
 fn throughput(_c: &mut Criterion) {
     let (emu, id) = emulator();
-    // Warm up both paths once, then alternate.
-    through_plugin(&emu, &id);
+    // Warm up every path once, then alternate.
+    through_plugin(&emu, &id, false);
+    plain_ehttp_fetch(&emu, &id);
     plain_ehttp(&emu, &id);
-    let mut plugin = Vec::new();
-    let mut plain = Vec::new();
+    let (mut plugin, mut plugin_yield, mut fetch, mut blocking) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut sender = Vec::new();
     for _ in 0..5 {
-        plugin.push(through_plugin(&emu, &id));
-        plain.push(plain_ehttp(&emu, &id));
+        sender.push(plain_spawn_request(&emu, &id));
+        plugin.push(through_plugin(&emu, &id, false));
+        plugin_yield.push(through_plugin(&emu, &id, true));
+        fetch.push(plain_ehttp_fetch(&emu, &id));
+        blocking.push(plain_ehttp(&emu, &id));
     }
-    plugin.sort();
-    plain.sort();
-    let (p, q) = (plugin[plugin.len() / 2], plain[plain.len() / 2]);
+    let (plugin, plugin_yield, fetch, blocking) = (
+        median(plugin),
+        median(plugin_yield),
+        median(fetch),
+        median(blocking),
+    );
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!("throughput: {CALLS} status calls, {CONCURRENCY} in flight, medians of 5 runs");
+    println!("  plugin, frames back to back:        {plugin:?}");
+    println!("  plugin, yield between frames:       {plugin_yield:?}");
+    println!("  plain ehttp::fetch, window of {CONCURRENCY}:    {fetch:?}");
+    let sender = median(sender);
     println!(
-        "throughput: {CALLS} status calls, {CONCURRENCY} in flight: plugin median {p:?}, plain ehttp median {q:?}, ratio {:.3} (target <= 1.25)",
-        p.as_secs_f64() / q.as_secs_f64()
+        "  http::spawn_request, window of {CONCURRENCY}: {sender:?} (the plugin's sender, no ECS)"
+    );
+    println!("  plain ehttp::fetch_blocking, {CONCURRENCY} threads: {blocking:?}");
+    println!("  ratio plugin/spawn_request {:.3}", ratio(plugin, sender));
+    println!(
+        "  ratio plugin/fetch {:.3}, plugin(yield)/fetch {:.3}, plugin/blocking {:.3}, plugin(yield)/blocking {:.3} (target <= 1.25)",
+        ratio(plugin, fetch),
+        ratio(plugin_yield, fetch),
+        ratio(plugin, blocking),
+        ratio(plugin_yield, blocking),
     );
 }
 

@@ -150,7 +150,8 @@ impl Default for EdgegapClientPlugin {
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EdgegapSystems {
     /// Runs in [`PreUpdate`]: collects answers, applies deadlines and retries, delivers
-    /// results (messages and events) and updates [`Deployment`]s.
+    /// results (messages and events), updates [`Deployment`]s, and refills the in-flight
+    /// slots it freed from the queue.
     Receive,
     /// Runs in [`PostUpdate`]: ready timeouts and the status polls whose turn it is.
     Track,
@@ -222,12 +223,17 @@ fn receive_responses(world: &mut World) {
     let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
     // Put it back first: observers run during delivery and may queue calls.
     world.resource_mut::<EdgegapTransport>().0 = transport;
+    let freed = !outcomes.is_empty();
     for outcome in outcomes {
         if world.get_entity(outcome.owner).is_ok() {
             outcome
                 .delivery
                 .deliver(world, outcome.owner, outcome.result);
         }
+    }
+    // Refill the slots just freed from the queue now rather than in `PostUpdate`.
+    if freed {
+        send_requests(world);
     }
 }
 
