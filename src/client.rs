@@ -65,7 +65,8 @@
 //! ```
 //!
 //! - A call entity is **despawned right after its result was delivered**, unless it has
-//!   [`KeepCall`]. Despawning it earlier cancels the call: nothing is delivered.
+//!   [`KeepCall`]. Despawning it earlier cancels the call: nothing is delivered, no error (a
+//!   request already on the wire still completes on the server; its answer is discarded).
 //! - Deployment entities (from [`Edgegap::deploy`], [`Edgegap::deploy_to_fleet`],
 //!   [`Edgegap::track`]) are never despawned by the plugin; their `Deployment*` events are
 //!   triggered on them.
@@ -83,7 +84,9 @@
 //! those not seen terminated are stopped (the exit frame waits at most
 //! [`EdgegapConfig::exit_stop_wait`]), and one not READY within
 //! [`EdgegapConfig::ready_timeout`] is reported failed and stopped. Add [`StopOnDespawn`] to
-//! stop a deployment when its entity is despawned.
+//! stop a deployment when its entity is despawned. A deployment entity despawned while its
+//! deploy is on the wire is not delivered anything, but the deploy's answer is still followed
+//! and the deployment it created is stopped (nobody could follow it otherwise).
 //!
 //! # Statistics
 //!
@@ -229,6 +232,8 @@ fn receive_responses(world: &mut World) {
             outcome
                 .delivery
                 .deliver(world, outcome.owner, outcome.result);
+        } else if outcome.delivery.follows_orphans() {
+            outcome.delivery.orphaned(world, outcome.result);
         }
     }
     // Refill the slots just freed from the queue now rather than in `PostUpdate`.

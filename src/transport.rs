@@ -145,6 +145,19 @@ pub(crate) trait Delivery: Send + Sync + 'static {
         owner: Entity,
         result: Result<HttpResponse, EdgegapError>,
     );
+    /// Whether a request already on the wire must still be followed to its answer when its
+    /// owner is gone (a deploy: the deployment it creates must be stopped).
+    fn follows_orphans(&self) -> bool {
+        false
+    }
+    /// Receives the outcome of a request whose owner is gone (only if
+    /// [`Delivery::follows_orphans`]).
+    fn orphaned(
+        self: Box<Self>,
+        _world: &mut bevy::ecs::world::World,
+        _result: Result<HttpResponse, EdgegapError>,
+    ) {
+    }
 }
 
 /// One call on its way through the transport.
@@ -351,7 +364,9 @@ impl Transport {
         }
         // Cancelled: the owner is gone. Nothing is delivered.
         let before = self.in_flight.len() + self.delayed.len() + self.queued;
-        self.in_flight.retain(|f| alive(f.job.owner));
+        // A request on the wire whose deliverer follows orphans is kept to its answer.
+        self.in_flight
+            .retain(|f| alive(f.job.owner) || f.job.delivery.follows_orphans());
         self.delayed.retain(|j| alive(j.owner));
         let mut queued = 0;
         for queue in &mut self.queues {

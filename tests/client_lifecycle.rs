@@ -314,3 +314,35 @@ fn stop_before_the_deploy_answered_goes_out_once_it_has() {
     assert_eq!(emu.request_count(Route::DeployV2), 1);
     assert!(seen::<DeploymentTerminated>(&app).len() == 1);
 }
+
+#[test]
+fn a_deployment_despawned_while_its_deploy_is_on_the_wire_is_stopped_once_created() {
+    let emu = Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .lifecycle_step(Duration::from_millis(20))
+        .fault(edgegap_emulator::Fault::new(
+            Route::DeployV2,
+            edgegap_emulator::FaultKind::Latency(Duration::from_millis(300)),
+        ))
+        .start()
+        .unwrap();
+    let mut app = app(config(&emu));
+    collect::<EdgegapResponse<DeployRequest>>(&mut app);
+    let entity = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
+    app.update();
+    assert_eq!(
+        app.world().resource::<EdgegapStats>().in_flight,
+        1,
+        "the deploy is on the wire"
+    );
+    app.world_mut().despawn(entity);
+    run_until(&mut app, LIMIT, "the orphan to be stopped", |_| {
+        emu.deployments()
+            .iter()
+            .any(|d| d.stopped_by.as_deref() == Some("api"))
+    });
+    assert!(
+        seen::<EdgegapResponse<DeployRequest>>(&app).is_empty(),
+        "nothing is delivered to a despawned entity"
+    );
+}

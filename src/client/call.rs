@@ -139,11 +139,16 @@ pub(crate) type AfterHook<E> = Box<
     dyn FnOnce(&mut World, Entity, &Result<<E as Endpoint>::Output, EdgegapError>) + Send + Sync,
 >;
 
+/// What runs when the answer of a call whose entity is gone arrives.
+pub(crate) type OrphanHook<E> =
+    Box<dyn FnOnce(&mut World, Result<<E as Endpoint>::Output, EdgegapError>) + Send + Sync>;
+
 /// Decodes with `E`, emits [`EdgegapResponse<E>`], runs the hook, despawns a finished call
 /// entity.
 pub(crate) struct TypedCall<E: Endpoint> {
     endpoint: E,
     after: Option<AfterHook<E>>,
+    orphaned: Option<OrphanHook<E>>,
 }
 
 impl<E: Endpoint> Delivery for TypedCall<E>
@@ -179,16 +184,28 @@ where
             world.despawn(owner);
         }
     }
+
+    fn follows_orphans(&self) -> bool {
+        self.orphaned.is_some()
+    }
+
+    fn orphaned(self: Box<Self>, world: &mut World, result: Result<HttpResponse, EdgegapError>) {
+        if let Some(orphaned) = self.orphaned {
+            let result = result.and_then(|response| self.endpoint.decode(&response));
+            orphaned(world, result);
+        }
+    }
 }
 
 /// Builds `endpoint`'s request with the current config and queues it for `owner`. Bad config
-/// or a request that fails validation resolves on the next frame with the error.
+/// or a request that fails validation resolves on the next frame with the error. `orphaned`
+/// receives the answer of a request already sent when `owner` is gone.
 pub(crate) fn enqueue<E: Endpoint>(
     world: &mut World,
     owner: Entity,
     endpoint: E,
     after: Option<AfterHook<E>>,
-    retry: Option<RetryPolicy>,
+    orphaned: Option<OrphanHook<E>>,
 ) where
     E::Output: Clone,
 {
@@ -198,7 +215,7 @@ pub(crate) fn enqueue<E: Endpoint>(
                 .validate()
                 .and_then(|()| endpoint.to_request(&config.base_url, &config.token)),
             config.deadline,
-            retry.unwrap_or_else(|| config.retry.clone()),
+            config.retry.clone(),
         ),
         None => (
             Err(EdgegapError::Config(
@@ -210,7 +227,11 @@ pub(crate) fn enqueue<E: Endpoint>(
     };
     let class = endpoint.class();
     let idempotent = endpoint.idempotent();
-    let delivery: Box<dyn Delivery> = Box::new(TypedCall { endpoint, after });
+    let delivery: Box<dyn Delivery> = Box::new(TypedCall {
+        endpoint,
+        after,
+        orphaned,
+    });
     let Some(mut transport) = world.get_resource_mut::<EdgegapTransport>() else {
         // No plugin: deliver the error right here.
         if let Err(error) = built {
@@ -448,6 +469,7 @@ pub(crate) fn deliver_error<E: Endpoint>(
     let delivery: Box<dyn Delivery> = Box::new(TypedCall {
         endpoint,
         after: None,
+        orphaned: None,
     });
     delivery.deliver(world, owner, Err(error));
 }

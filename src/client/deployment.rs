@@ -20,7 +20,8 @@ use bevy::log::{debug, info, warn};
 use bevy::platform::time::Instant;
 
 use super::call::{
-    AfterHook, Edgegap, EdgegapCall, EdgegapTransport, deliver_error, emit, enqueue, short_name,
+    AfterHook, Edgegap, EdgegapCall, EdgegapTransport, OrphanHook, deliver_error, emit, enqueue,
+    short_name,
 };
 use super::config::EdgegapConfig;
 use crate::api::{
@@ -278,7 +279,29 @@ where
     E: Endpoint<Output = DeployResponse>,
 {
     let hook: AfterHook<E> = Box::new(on_deploy_answer);
-    enqueue(world, entity, request, Some(hook), None);
+    let orphaned: OrphanHook<E> = Box::new(stop_orphan);
+    enqueue(world, entity, request, Some(hook), Some(orphaned));
+}
+
+/// The deployment entity was despawned while its deploy was on the wire: nobody can follow
+/// the deployment it created, so it is stopped.
+fn stop_orphan(world: &mut World, result: Result<DeployResponse, EdgegapError>) {
+    if let Ok(answer) = result {
+        info!(
+            "stopping deployment `{}`: its entity was despawned before the deploy answered",
+            answer.request_id
+        );
+        let call = world
+            .spawn(EdgegapCall::new(short_name::<StopDeployment>()))
+            .id();
+        enqueue(
+            world,
+            call,
+            StopDeployment::new(answer.request_id),
+            None,
+            None,
+        );
+    }
 }
 
 fn on_deploy_answer(
