@@ -20,6 +20,8 @@ pub mod client;
 pub mod http;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "client")]
+mod transport;
 
 /// `use bevy_edgegap::prelude::*;` brings in everything a game needs.
 pub mod prelude {
@@ -28,6 +30,13 @@ pub mod prelude {
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
         FleetHost, ListDeployments, ListFleetHosts, PortMapping, QueryOperator, RequestId,
         SortOrder, Status,
+    };
+    #[cfg(feature = "client")]
+    pub use crate::client::{
+        Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
+        DeploymentTerminated, Edgegap, EdgegapAppExt, EdgegapCall, EdgegapClientPlugin,
+        EdgegapConfig, EdgegapResponse, EdgegapStats, EdgegapSystems, FailureReason, KeepCall,
+        PollPolicy, RateLimits, StopOnDespawn, StopOnExit,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;

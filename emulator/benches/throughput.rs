@@ -56,12 +56,18 @@ fn main() {
                 .expect("deploy")
                 .into_json()
                 .expect("json");
-            answer["request_id"].as_str().expect("request_id").to_owned()
+            answer["request_id"]
+                .as_str()
+                .expect("request_id")
+                .to_owned()
         })
         .collect();
     let deploy_time = started.elapsed();
     for id in &ids {
-        assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(30)), "{id} not READY");
+        assert!(
+            emu.wait_for_status(id, "Status.READY", Duration::from_secs(30)),
+            "{id} not READY"
+        );
     }
     let rss_after = rss_mib();
 
@@ -77,7 +83,11 @@ fn main() {
                     while Instant::now() < deadline {
                         let url = format!("{base}/v1/status/{}", ids[i % ids.len()]);
                         let sent = Instant::now();
-                        let response = agent.get(&url).set("Authorization", "token bench").call().expect("status");
+                        let response = agent
+                            .get(&url)
+                            .set("Authorization", "token bench")
+                            .call()
+                            .expect("status");
                         let _ = response.into_string().expect("body");
                         latencies.push(sent.elapsed());
                         i += CLIENTS;
@@ -86,14 +96,19 @@ fn main() {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
     });
     let elapsed = RUN.as_secs_f64();
     let mut sorted = latencies.clone();
     sorted.sort_unstable();
     let rss_end = rss_mib();
 
-    println!("edgegap-emulator throughput bench ({CLIENTS} keep-alive clients, rate limits off, loopback)");
+    println!(
+        "edgegap-emulator throughput bench ({CLIENTS} keep-alive clients, rate limits off, loopback)"
+    );
     println!(
         "  deploys: {DEPLOYMENTS} in {:.2} s ({:.0}/s, one client)",
         deploy_time.as_secs_f64(),

@@ -307,13 +307,7 @@ impl EmulatorBuilder {
             .name("edgegap-emulator".into())
             .spawn(move || {
                 runtime.block_on(async {
-                    thread_shared
-                        .shutting_down
-                        .store(false, std::sync::atomic::Ordering::SeqCst);
                     server::serve(listener, Arc::clone(&thread_shared), shutdown_rx).await;
-                    thread_shared
-                        .shutting_down
-                        .store(true, std::sync::atomic::Ordering::SeqCst);
                     state::lifecycle::stop_all_processes(&thread_shared, Duration::from_secs(10))
                         .await;
                 });

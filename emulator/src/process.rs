@@ -133,6 +133,16 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure runs between fork and exec and only makes the async-signal-safe
+    // prctl(2) syscall: the child gets SIGKILL if the emulator's runtime thread that spawned it
+    // dies (a test process killed outright leaves no stray server behind).
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
     tracing::debug!(
@@ -199,9 +209,9 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Waits until the first TCP-capable port of `id` accepts a connection. Returns `false` when the
-/// deployment stopped starting meanwhile (exit, stop) or has no such port to wait for… in which
-/// case it returns `true` at once.
+/// Waits until the first TCP-capable port of `id` accepts a connection (`true` at once when it
+/// has no such port). Returns `false` when the deployment stopped starting meanwhile: the
+/// process exited, or a stop arrived (applied at once: the port may never open).
 pub(crate) async fn wait_for_port(shared: &Shared, id: &str) -> bool {
     let port = {
         let deployments = shared.deployments();
@@ -217,11 +227,9 @@ pub(crate) async fn wait_for_port(shared: &Shared, id: &str) -> bool {
         return true;
     };
     loop {
-        let starting = shared
-            .deployments()
-            .by_id
-            .get(id)
-            .is_some_and(|d| d.phase == Phase::Deploying && !*d.exited.borrow());
+        let starting = shared.deployments().by_id.get(id).is_some_and(|d| {
+            d.phase == Phase::Deploying && !*d.exited.borrow() && d.stop_pending.is_none()
+        });
         if !starting {
             return false;
         }

@@ -79,7 +79,8 @@ pub(crate) fn html_502() -> Reply {
 /// Keeps the status (a success one) but cuts the JSON body so it no longer parses.
 pub(crate) fn malformed(original: Reply) -> Reply {
     let (parts, body) = original.into_parts();
-    let status = if parts.status.is_success() {
+    // 204 cannot carry a body: a broken body goes out as 200.
+    let status = if parts.status.is_success() && parts.status.as_u16() != 204 {
         parts.status.as_u16()
     } else {
         200

@@ -6,7 +6,7 @@ mod views;
 pub(crate) use views::location_json;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -234,7 +234,6 @@ pub(crate) struct Shared {
     pub peak_in_flight: AtomicUsize,
     pub next_sim_port: AtomicU16,
     pub used_ports: Mutex<HashSet<u16>>,
-    pub shutting_down: AtomicBool,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
@@ -266,7 +265,6 @@ impl Shared {
             peak_in_flight: AtomicUsize::new(0),
             next_sim_port: AtomicU16::new(0),
             used_ports: Mutex::new(HashSet::new()),
-            shutting_down: AtomicBool::new(false),
         }
     }
 

@@ -65,23 +65,10 @@ fn allocate_ports(shared: &Shared, version: &AppVersion) -> Vec<Port> {
         .collect()
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one place builds the documented environment"
-)]
-fn injected_env(
-    shared: &Shared,
-    request_id: &str,
-    ports: &[Port],
-    stop_key: &str,
-    delete_token: &str,
-    security_number: u32,
-    context_token: &str,
-    new: &NewDeployment,
-    location: &crate::config::Location,
-    host_id: &str,
-) -> BTreeMap<String, String> {
-    let base = &shared.base_url;
+/// The injected environment of `d` (ports, tokens, location and host already chosen), then the
+/// app version's env, then the deploy's (the deploy wins).
+fn injected_env(base: &str, d: &Deployment, new: &NewDeployment) -> BTreeMap<String, String> {
+    let (request_id, ports) = (&d.request_id, &d.ports);
     let mut env = BTreeMap::new();
     let mut put = |k: &str, v: String| {
         env.insert(k.to_owned(), v);
@@ -118,20 +105,20 @@ fn injected_env(
     }
     put(
         "ARBITRIUM_DELETE_URL",
-        format!("{base}/v1/self/stop/{request_id}/{stop_key}"),
+        format!("{base}/v1/self/stop/{request_id}/{}", d.stop_key),
     );
-    put("ARBITRIUM_DELETE_TOKEN", delete_token.to_owned());
+    put("ARBITRIUM_DELETE_TOKEN", d.delete_token.clone());
     put(
         "ARBITRIUM_CONTEXT_URL",
-        format!("{base}/v1/context/{request_id}/{security_number}"),
+        format!("{base}/v1/context/{request_id}/{}", d.security_number),
     );
-    put("ARBITRIUM_CONTEXT_TOKEN", context_token.to_owned());
+    put("ARBITRIUM_CONTEXT_TOKEN", d.context_token.clone());
     put(
         "ARBITRIUM_DEPLOYMENT_LOCATION",
-        location_json(location).to_string(),
+        location_json(&d.location).to_string(),
     );
     put("ARBITRIUM_DEPLOYMENT_TAGS", new.tags.join(","));
-    put("ARBITRIUM_HOST_ID", host_id.to_owned());
+    put("ARBITRIUM_HOST_ID", d.host_id.clone());
     put("ARBITRIUM_HOST_BASE_CLOCK_FREQUENCY", "2000".to_owned());
     let (cpu, mem) = new.resources.unwrap_or((256, 512));
     put("ARBITRIUM_DEPLOYMENT_VCPU_UNITS", cpu.to_string());
@@ -165,18 +152,6 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
             break id;
         }
     };
-    let env = injected_env(
-        shared,
-        &request_id,
-        &ports,
-        &stop_key,
-        &delete_token,
-        security_number,
-        &context_token,
-        &new,
-        &location,
-        &host_id,
-    );
     let tags = new
         .tags
         .iter()
@@ -186,9 +161,9 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
             updated: now,
         })
         .collect();
-    let deployment = Deployment {
+    let mut deployment = Deployment {
         request_id: request_id.clone(),
-        version: new.version,
+        version: Arc::clone(&new.version),
         phase: Phase::Initializing,
         last_phase: None,
         transitions: vec![Phase::Initializing],
@@ -198,12 +173,12 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
         error_detail: None,
         tags,
         ports,
-        env,
+        env: BTreeMap::new(),
         pid: None,
         exit_code: None,
         stopped_by: None,
         stop_pending: None,
-        webhooks: new.webhooks,
+        webhooks: new.webhooks.clone(),
         stop_key,
         delete_token,
         security_number,
@@ -216,6 +191,7 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
         wake: Arc::new(Notify::new()),
         exited: watch::Sender::new(false),
     };
+    deployment.env = injected_env(&shared.base_url, &deployment, &new);
     deployments.by_id.insert(request_id.clone(), deployment);
     deployments.order.push(request_id.clone());
     drop(deployments);

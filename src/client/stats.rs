@@ -1,0 +1,104 @@
+//! [`EdgegapStats`] and the matching Bevy diagnostics.
+
+use std::time::Duration;
+
+use bevy::diagnostic::{DiagnosticMeasurement, DiagnosticPath, DiagnosticsStore};
+use bevy::ecs::resource::Resource;
+use bevy::ecs::world::World;
+use bevy::platform::time::Instant;
+
+use crate::transport::Transport;
+
+/// `edgegap/in_flight`: requests on the wire.
+pub const IN_FLIGHT: DiagnosticPath = DiagnosticPath::const_new("edgegap/in_flight");
+/// `edgegap/queued`: calls waiting (in-flight cap, rate budget, retry backoff).
+pub const QUEUED: DiagnosticPath = DiagnosticPath::const_new("edgegap/queued");
+/// `edgegap/latency_ms`: time from send to answer of the last finished request.
+pub const LATENCY_MS: DiagnosticPath = DiagnosticPath::const_new("edgegap/latency_ms");
+/// `edgegap/retries`: retries so far.
+pub const RETRIES: DiagnosticPath = DiagnosticPath::const_new("edgegap/retries");
+/// `edgegap/rate_limit_waits`: calls that had to wait for a client-side rate budget so far.
+pub const RATE_LIMIT_WAITS: DiagnosticPath = DiagnosticPath::const_new("edgegap/rate_limit_waits");
+
+pub(crate) const PATHS: [&DiagnosticPath; 5] = [
+    &IN_FLIGHT,
+    &QUEUED,
+    &LATENCY_MS,
+    &RETRIES,
+    &RATE_LIMIT_WAITS,
+];
+
+/// The client transport's counters, updated every frame in
+/// [`EdgegapSystems::Send`](super::EdgegapSystems::Send). The same figures are recorded as
+/// Bevy diagnostics under `edgegap/…` when they change.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct EdgegapStats {
+    /// Requests on the wire now.
+    pub in_flight: usize,
+    /// Calls waiting now (in-flight cap, rate budget, retry backoff).
+    pub queued: usize,
+    /// Requests sent so far (each attempt counts).
+    pub sent: u64,
+    /// Calls resolved so far (polls included; cancelled ones not).
+    pub resolved: u64,
+    /// Retries so far.
+    pub retries: u64,
+    /// Calls that had to wait for a client-side rate budget so far.
+    pub rate_limit_waits: u64,
+    /// Calls that ran past their deadline so far.
+    pub timeouts: u64,
+    /// Calls cancelled (entity despawned) so far.
+    pub cancelled: u64,
+    /// Send-to-answer time of the last finished request.
+    pub last_latency: Option<Duration>,
+}
+
+impl EdgegapStats {
+    pub(crate) fn from_transport(transport: &Transport) -> Self {
+        let c = &transport.counters;
+        Self {
+            in_flight: transport.in_flight(),
+            queued: transport.queued(),
+            sent: c.sent,
+            resolved: c.resolved,
+            retries: c.retries,
+            rate_limit_waits: c.rate_limit_waits,
+            timeouts: c.timeouts,
+            cancelled: c.cancelled,
+            last_latency: c.last_latency,
+        }
+    }
+}
+
+/// Stores `now` in the resource and the diagnostics, if anything changed.
+pub(crate) fn record(world: &mut World, now: EdgegapStats) {
+    let previous = {
+        let Some(stats) = world.get_resource::<EdgegapStats>() else {
+            return;
+        };
+        if *stats == now {
+            return;
+        }
+        stats.clone()
+    };
+    let time = Instant::now();
+    if let Some(mut store) = world.get_resource_mut::<DiagnosticsStore>() {
+        let mut put = |path: &DiagnosticPath, value: f64| {
+            if let Some(diagnostic) = store.get_mut(path)
+                && diagnostic.is_enabled
+            {
+                diagnostic.add_measurement(DiagnosticMeasurement { time, value });
+            }
+        };
+        put(&IN_FLIGHT, now.in_flight as f64);
+        put(&QUEUED, now.queued as f64);
+        if now.resolved != previous.resolved
+            && let Some(latency) = now.last_latency
+        {
+            put(&LATENCY_MS, latency.as_secs_f64() * 1000.0);
+        }
+        put(&RETRIES, now.retries as f64);
+        put(&RATE_LIMIT_WAITS, now.rate_limit_waits as f64);
+    }
+    world.insert_resource(now);
+}

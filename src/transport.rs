@@ -1,0 +1,822 @@
+//! The client's transport: a FIFO queue in front of a bounded number of in-flight requests,
+//! client-side rate limits per [`EndpointClass`], deadlines, and retries.
+//!
+//! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
+//! its class's rate budget waits in the queue. Every job resolves exactly once — with an
+//! answer, a typed error, or silently when its owner entity is gone (cancelled).
+//!
+//! Time is [`Instant`] (wall clock) throughout: deadlines, backoff and rate windows are real
+//! time, whatever the app's `Time` does. The functions take `now` so the logic can be tested
+//! without sleeping.
+//!
+//! Sending goes through [`crate::http::spawn_request`] only.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bevy::ecs::entity::Entity;
+use bevy::log::{debug, trace};
+use bevy::platform::time::Instant;
+
+use crate::api::{EdgegapError, EndpointClass, HttpRequest, HttpResponse, api_error};
+use crate::http::{PendingResponse, RetryPolicy, spawn_request};
+
+/// Number of [`EndpointClass`] values (one queue and one limiter each).
+const CLASSES: usize = 6;
+
+fn class_index(class: EndpointClass) -> usize {
+    match class {
+        EndpointClass::Deploy => 0,
+        EndpointClass::Status => 1,
+        EndpointClass::List => 2,
+        EndpointClass::FleetDeploy => 3,
+        EndpointClass::FleetHosts => 4,
+        EndpointClass::Other => 5,
+    }
+}
+
+const ALL_CLASSES: [EndpointClass; CLASSES] = [
+    EndpointClass::Deploy,
+    EndpointClass::Status,
+    EndpointClass::List,
+    EndpointClass::FleetDeploy,
+    EndpointClass::FleetHosts,
+    EndpointClass::Other,
+];
+
+/// Client-side rate limits, in requests per second, per [`EndpointClass`].
+///
+/// A limit of `n` lets at most `n` requests of that class start in any one-second window
+/// (a sliding window: stricter than a token bucket of the same rate, so the client itself
+/// never causes a `429` from a server that counts per second). `None` means unlimited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    limits: [Option<u32>; CLASSES],
+}
+
+impl Default for RateLimits {
+    /// Edgegap's documented limits ([`EndpointClass::documented_limit`]).
+    fn default() -> Self {
+        Self::documented()
+    }
+}
+
+impl RateLimits {
+    /// Edgegap's documented limits: deploy 40/s, status 20/s, list 10/s, fleet deploy 40/s,
+    /// fleet hosts 10/s, other endpoints unlimited.
+    pub fn documented() -> Self {
+        let mut limits = [None; CLASSES];
+        for class in ALL_CLASSES {
+            limits[class_index(class)] = class.documented_limit();
+        }
+        Self { limits }
+    }
+
+    /// No client-side limits at all.
+    pub fn none() -> Self {
+        Self {
+            limits: [None; CLASSES],
+        }
+    }
+
+    /// Sets the limit of `class` (`None`: unlimited; `Some(0)` is read as 1).
+    #[must_use]
+    pub fn with(mut self, class: EndpointClass, per_second: Option<u32>) -> Self {
+        self.limits[class_index(class)] = per_second.map(|n| n.max(1));
+        self
+    }
+
+    /// The limit of `class`, in requests per second.
+    pub fn get(&self, class: EndpointClass) -> Option<u32> {
+        self.limits[class_index(class)]
+    }
+}
+
+/// At most `limit` starts in any window of `window` (a sliding log of the last starts).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RateLimiter {
+    starts: VecDeque<Instant>,
+}
+
+impl RateLimiter {
+    const WINDOW: Duration = Duration::from_secs(1);
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(&first) = self.starts.front() {
+            if now.saturating_duration_since(first) >= Self::WINDOW {
+                self.starts.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// How many requests may start now under `limit`.
+    pub(crate) fn available(&mut self, limit: Option<u32>, now: Instant) -> usize {
+        match limit {
+            None => usize::MAX,
+            Some(limit) => {
+                self.expire(now);
+                (limit as usize).saturating_sub(self.starts.len())
+            }
+        }
+    }
+
+    /// Records a start.
+    pub(crate) fn record(&mut self, limit: Option<u32>, now: Instant) {
+        if let Some(limit) = limit {
+            self.starts.push_back(now);
+            while self.starts.len() > limit as usize {
+                self.starts.pop_front();
+            }
+        }
+    }
+}
+
+/// Receives the final outcome of a job: decodes it with the endpoint's types and delivers it
+/// to the ECS. `result` is the last answer (any status) or the error that ended the call.
+pub(crate) trait Delivery: Send + Sync + 'static {
+    /// Whether `status` is a success for the endpoint (anything else may be retried).
+    fn is_success(&self, status: u16) -> bool;
+    /// Delivers the outcome for `owner`. Called at most once, only while `owner` exists.
+    fn deliver(
+        self: Box<Self>,
+        world: &mut bevy::ecs::world::World,
+        owner: Entity,
+        result: Result<HttpResponse, EdgegapError>,
+    );
+}
+
+/// One call on its way through the transport.
+pub(crate) struct Job {
+    /// The entity the result is delivered to; the job is cancelled once it is gone.
+    pub owner: Entity,
+    /// Rate-limit class.
+    pub class: EndpointClass,
+    /// Whether sending it twice is harmless.
+    pub idempotent: bool,
+    /// The request (contains the token: never log it whole).
+    pub request: HttpRequest,
+    /// Decoder and deliverer.
+    pub delivery: Box<dyn Delivery>,
+    /// Time allowed from the first attempt's send to the final answer, retries included.
+    pub deadline: Duration,
+    /// Retry rule.
+    pub retry: RetryPolicy,
+    /// A short name for logs (`GetStatus`), never containing the token.
+    pub label: &'static str,
+    seq: u64,
+    attempts: u32,
+    first_sent: Option<Instant>,
+    not_before: Option<Instant>,
+    counted_rate_wait: bool,
+}
+
+impl Job {
+    /// A new job.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "internal constructor called from two places, each argument named there"
+    )]
+    pub(crate) fn new(
+        owner: Entity,
+        class: EndpointClass,
+        idempotent: bool,
+        request: HttpRequest,
+        delivery: Box<dyn Delivery>,
+        deadline: Duration,
+        retry: RetryPolicy,
+        label: &'static str,
+    ) -> Self {
+        Self {
+            owner,
+            class,
+            idempotent,
+            request,
+            delivery,
+            deadline,
+            retry,
+            label,
+            seq: 0,
+            attempts: 0,
+            first_sent: None,
+            not_before: None,
+            counted_rate_wait: false,
+        }
+    }
+
+    fn path(&self) -> &str {
+        // The URL never contains the token (it travels in a header).
+        self.request
+            .url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or(&self.request.url)
+    }
+}
+
+/// Where an answer will show up: [`PendingResponse`] in the plugin, a channel in tests.
+pub(crate) trait Pending: Send + Sync + 'static {
+    /// The answer, once it arrived.
+    fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>>;
+}
+
+impl Pending for PendingResponse {
+    fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
+        PendingResponse::try_take(self)
+    }
+}
+
+struct InFlight {
+    job: Job,
+    pending: Box<dyn Pending>,
+    sent_at: Instant,
+}
+
+/// What the transport did in one [`Transport::poll`]: outcomes to deliver.
+pub(crate) struct Outcome {
+    /// Owner entity.
+    pub owner: Entity,
+    /// Deliverer.
+    pub delivery: Box<dyn Delivery>,
+    /// The final answer or error.
+    pub result: Result<HttpResponse, EdgegapError>,
+}
+
+/// Counters the plugin exposes as `EdgegapStats` and Bevy diagnostics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Counters {
+    pub sent: u64,
+    pub resolved: u64,
+    pub retries: u64,
+    pub rate_limit_waits: u64,
+    pub timeouts: u64,
+    pub cancelled: u64,
+    pub last_latency: Option<Duration>,
+}
+
+/// The queue, the in-flight set, limiters and counters.
+#[derive(Default)]
+pub(crate) struct Transport {
+    next_seq: u64,
+    /// One FIFO per class, ordered by `seq` (retries keep their place).
+    queues: [VecDeque<Job>; CLASSES],
+    /// Retries waiting for their backoff.
+    delayed: Vec<Job>,
+    in_flight: Vec<InFlight>,
+    /// Resolved without sending (bad config, validation) or waiting for delivery.
+    resolved: Vec<Outcome>,
+    limiters: [RateLimiter; CLASSES],
+    queued: usize,
+    pub counters: Counters,
+}
+
+impl Transport {
+    /// Jobs waiting to be sent (retries in backoff included).
+    pub(crate) fn queued(&self) -> usize {
+        self.queued + self.delayed.len()
+    }
+
+    /// Jobs waiting in the queue of `class` (not counting backoff).
+    pub(crate) fn queued_in(&self, class: EndpointClass) -> usize {
+        self.queues[class_index(class)].len()
+    }
+
+    /// Requests on the wire.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether there is nothing to do at all.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.queued == 0
+            && self.delayed.is_empty()
+            && self.in_flight.is_empty()
+            && self.resolved.is_empty()
+    }
+
+    /// How many more requests of `class` could start now, after those already queued.
+    pub(crate) fn spare(
+        &mut self,
+        class: EndpointClass,
+        limits: &RateLimits,
+        max_in_flight: usize,
+        now: Instant,
+    ) -> usize {
+        let slots = max_in_flight
+            .max(1)
+            .saturating_sub(self.in_flight.len() + self.queued);
+        let tokens = self.limiters[class_index(class)]
+            .available(limits.get(class), now)
+            .saturating_sub(self.queued_in(class));
+        slots.min(tokens)
+    }
+
+    /// Adds a job at the back of its class's queue.
+    pub(crate) fn enqueue(&mut self, mut job: Job) {
+        job.seq = self.next_seq;
+        self.next_seq += 1;
+        trace!("queued `{}` `{}`", job.label, job.path());
+        self.queues[class_index(job.class)].push_back(job);
+        self.queued += 1;
+    }
+
+    /// Resolves a job without sending it (it is delivered by the next [`Transport::poll`]).
+    pub(crate) fn resolve_now(
+        &mut self,
+        owner: Entity,
+        delivery: Box<dyn Delivery>,
+        error: EdgegapError,
+    ) {
+        self.resolved.push(Outcome {
+            owner,
+            delivery,
+            result: Err(error),
+        });
+    }
+
+    fn requeue(&mut self, job: Job) {
+        let queue = &mut self.queues[class_index(job.class)];
+        let at = queue.partition_point(|j| j.seq < job.seq);
+        queue.insert(at, job);
+        self.queued += 1;
+    }
+
+    /// Collects answers, applies deadlines and retries, and drops jobs whose owner is gone.
+    /// Returns the outcomes to deliver, in resolution order.
+    pub(crate) fn poll(&mut self, now: Instant, alive: impl Fn(Entity) -> bool) -> Vec<Outcome> {
+        let mut out = std::mem::take(&mut self.resolved);
+        if self.queued == 0 && self.delayed.is_empty() && self.in_flight.is_empty() {
+            return out;
+        }
+        // Cancelled: the owner is gone. Nothing is delivered.
+        let before = self.in_flight.len() + self.delayed.len() + self.queued;
+        self.in_flight.retain(|f| alive(f.job.owner));
+        self.delayed.retain(|j| alive(j.owner));
+        let mut queued = 0;
+        for queue in &mut self.queues {
+            queue.retain(|j| alive(j.owner));
+            queued += queue.len();
+        }
+        self.queued = queued;
+        let cancelled = before - (self.in_flight.len() + self.delayed.len() + self.queued);
+        if cancelled > 0 {
+            debug!("cancelled `{cancelled}` edgegap calls whose entity was despawned");
+            self.counters.cancelled += cancelled as u64;
+        }
+
+        // Answers and deadlines.
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            let flight = &self.in_flight[i];
+            let first_sent = flight.job.first_sent.unwrap_or(flight.sent_at);
+            let answer = match flight.pending.try_take() {
+                Some(answer) => Some(answer),
+                None if now.saturating_duration_since(first_sent) >= flight.job.deadline => {
+                    Some(Err(EdgegapError::Timeout))
+                }
+                None => None,
+            };
+            let Some(answer) = answer else {
+                i += 1;
+                continue;
+            };
+            // Dropping `pending` discards a late answer.
+            let InFlight { job, sent_at, .. } = self.in_flight.swap_remove(i);
+            self.counters.last_latency = Some(now.saturating_duration_since(sent_at));
+            if matches!(answer, Err(EdgegapError::Timeout)) {
+                self.counters.timeouts += 1;
+                debug!(
+                    "`{}` `{}` timed out after `{:?}`",
+                    job.label,
+                    job.path(),
+                    job.deadline
+                );
+                self.finish(job, Err(EdgegapError::Timeout), &mut out);
+                continue;
+            }
+            let failure = match &answer {
+                Ok(response) if job.delivery.is_success(response.status) => None,
+                Ok(response) => Some(api_error(response)),
+                Err(error) => Some(error.clone()),
+            };
+            match failure {
+                Some(error) if self.should_retry(&job, &error, first_sent, now) => {
+                    let retry = job.attempts;
+                    let delay = job.retry.delay(retry, error.retry_after());
+                    debug!(
+                        "retrying `{}` `{}` in `{delay:?}` after: {error}",
+                        job.label,
+                        job.path()
+                    );
+                    self.counters.retries += 1;
+                    let mut job = job;
+                    job.not_before = Some(now + delay);
+                    self.delayed.push(job);
+                }
+                _ => self.finish(job, answer, &mut out),
+            }
+        }
+
+        // Retries whose backoff ended go back to their place in the queue.
+        let mut k = 0;
+        while k < self.delayed.len() {
+            if self.delayed[k].not_before.is_none_or(|t| t <= now) {
+                let job = self.delayed.swap_remove(k);
+                self.requeue(job);
+            } else {
+                k += 1;
+            }
+        }
+        out
+    }
+
+    fn should_retry(
+        &self,
+        job: &Job,
+        error: &EdgegapError,
+        first_sent: Instant,
+        now: Instant,
+    ) -> bool {
+        let elapsed = now.saturating_duration_since(first_sent);
+        if !job
+            .retry
+            .should_retry(error, job.idempotent, job.attempts, elapsed)
+        {
+            return false;
+        }
+        // Only when the retry can start before the call's deadline.
+        let delay = job.retry.delay(job.attempts, error.retry_after());
+        elapsed + delay < job.deadline
+    }
+
+    fn finish(
+        &mut self,
+        job: Job,
+        result: Result<HttpResponse, EdgegapError>,
+        out: &mut Vec<Outcome>,
+    ) {
+        self.counters.resolved += 1;
+        out.push(Outcome {
+            owner: job.owner,
+            delivery: job.delivery,
+            result,
+        });
+    }
+
+    /// Sends queued jobs, oldest first, while the in-flight cap and the rate budgets allow.
+    pub(crate) fn dispatch(&mut self, limits: &RateLimits, max_in_flight: usize, now: Instant) {
+        self.dispatch_with(limits, max_in_flight, now, |request| {
+            Box::new(spawn_request(request))
+        });
+    }
+
+    /// [`Transport::dispatch`] with a custom sender (tests).
+    pub(crate) fn dispatch_with(
+        &mut self,
+        limits: &RateLimits,
+        max_in_flight: usize,
+        now: Instant,
+        mut send: impl FnMut(HttpRequest) -> Box<dyn Pending>,
+    ) {
+        let cap = max_in_flight.max(1);
+        if self.queued == 0 {
+            return;
+        }
+        let mut available = [0usize; CLASSES];
+        for class in ALL_CLASSES {
+            let i = class_index(class);
+            available[i] = if self.queues[i].is_empty() {
+                0
+            } else {
+                self.limiters[i].available(limits.get(class), now)
+            };
+        }
+        while self.in_flight.len() < cap && self.queued > 0 {
+            // The oldest head among the classes with budget left.
+            let mut best: Option<usize> = None;
+            for (i, queue) in self.queues.iter().enumerate() {
+                if let Some(head) = queue.front()
+                    && available[i] > 0
+                    && best.is_none_or(|b| head.seq < self.queues[b][0].seq)
+                {
+                    best = Some(i);
+                }
+            }
+            let Some(i) = best else { break };
+            let Some(mut job) = self.queues[i].pop_front() else {
+                break;
+            };
+            self.queued -= 1;
+            available[i] -= 1;
+            self.limiters[i].record(limits.get(job.class), now);
+            job.attempts += 1;
+            job.first_sent.get_or_insert(now);
+            self.counters.sent += 1;
+            trace!(
+                "sending `{}` `{}` (attempt `{}`)",
+                job.label,
+                job.path(),
+                job.attempts
+            );
+            let pending = send(job.request.clone());
+            self.in_flight.push(InFlight {
+                job,
+                pending,
+                sent_at: now,
+            });
+        }
+        // Jobs still waiting only because of a rate budget.
+        for (i, queue) in self.queues.iter_mut().enumerate() {
+            if available[i] == 0 {
+                for job in queue.iter_mut().filter(|j| !j.counted_rate_wait) {
+                    job.counted_rate_wait = true;
+                    self.counters.rate_limit_waits += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::api::Method;
+
+    /// Records what was delivered.
+    type Delivered = Vec<(Entity, Result<u16, EdgegapError>)>;
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Delivered>>);
+
+    struct Probe(Sink);
+
+    impl Delivery for Probe {
+        fn is_success(&self, status: u16) -> bool {
+            (200..300).contains(&status)
+        }
+        fn deliver(
+            self: Box<Self>,
+            _world: &mut bevy::ecs::world::World,
+            owner: Entity,
+            result: Result<HttpResponse, EdgegapError>,
+        ) {
+            self.0
+                .0
+                .lock()
+                .unwrap()
+                .push((owner, result.map(|r| r.status)));
+        }
+    }
+
+    fn request() -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url: "http://127.0.0.1:9/v1/status/abc".into(),
+            headers: vec![("Authorization".into(), "token secret".into())],
+            body: Vec::new(),
+        }
+    }
+
+    fn job(owner: u32, class: EndpointClass, idempotent: bool, sink: &Sink) -> Job {
+        Job::new(
+            Entity::from_raw_u32(owner).unwrap(),
+            class,
+            idempotent,
+            request(),
+            Box::new(Probe(sink.clone())),
+            Duration::from_secs(10),
+            RetryPolicy::default(),
+            "Probe",
+        )
+    }
+
+    /// A sender whose answers the test controls.
+    #[derive(Default)]
+    struct Wire {
+        senders: Vec<crossbeam_channel::Sender<Result<HttpResponse, EdgegapError>>>,
+    }
+
+    struct Channel(crossbeam_channel::Receiver<Result<HttpResponse, EdgegapError>>);
+
+    impl Pending for Channel {
+        fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
+            self.0.try_recv().ok()
+        }
+    }
+
+    impl Wire {
+        fn send(&mut self, _request: HttpRequest) -> Box<dyn Pending> {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            self.senders.push(tx);
+            Box::new(Channel(rx))
+        }
+    }
+
+    fn deliver_all(outcomes: Vec<Outcome>) {
+        let mut world = bevy::ecs::world::World::new();
+        for o in outcomes {
+            o.delivery.deliver(&mut world, o.owner, o.result);
+        }
+    }
+
+    #[test]
+    fn over_the_cap_waits_and_nothing_is_lost() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let limits = RateLimits::none();
+        let now = Instant::now();
+        for i in 0..20 {
+            t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
+        }
+        t.dispatch_with(&limits, 4, now, |r| wire.send(r));
+        assert_eq!(t.in_flight(), 4);
+        assert_eq!(t.queued(), 16);
+        let mut answered = 0;
+        while answered < 20 {
+            let tx = wire.senders[answered].clone();
+            tx.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
+            answered += 1;
+            deliver_all(t.poll(now, |_| true));
+            t.dispatch_with(&limits, 4, now, |r| wire.send(r));
+            assert!(t.in_flight() <= 4);
+        }
+        let got = sink.0.lock().unwrap();
+        assert_eq!(got.len(), 20);
+        // FIFO: delivered in the order they were queued.
+        let owners: Vec<u32> = got.iter().map(|(e, _)| e.index_u32()).collect();
+        assert_eq!(owners, (1..=20).collect::<Vec<_>>());
+        assert!(t.is_idle());
+    }
+
+    #[test]
+    fn rate_limit_defers_but_keeps_order() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let limits = RateLimits::none().with(EndpointClass::Status, Some(3));
+        let start = Instant::now();
+        for i in 0..7 {
+            t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
+        }
+        t.enqueue(job(100, EndpointClass::Other, true, &sink));
+        t.dispatch_with(&limits, 64, start, |r| wire.send(r));
+        // 3 status + the unlimited one that was behind them.
+        assert_eq!(t.in_flight(), 4);
+        assert_eq!(t.counters.rate_limit_waits, 4);
+        t.dispatch_with(&limits, 64, start + Duration::from_millis(999), |r| {
+            wire.send(r)
+        });
+        assert_eq!(t.in_flight(), 4, "no new start inside the same second");
+        t.dispatch_with(&limits, 64, start + Duration::from_secs(1), |r| {
+            wire.send(r)
+        });
+        assert_eq!(t.in_flight(), 7);
+        assert_eq!(t.queued(), 1);
+    }
+
+    #[test]
+    fn limiter_never_allows_more_than_n_in_any_window() {
+        let mut limiter = RateLimiter::default();
+        let start = Instant::now();
+        let mut starts = Vec::new();
+        for step in 0..300u64 {
+            let now = start + Duration::from_millis(step * 7);
+            let n = limiter.available(Some(5), now);
+            for _ in 0..n {
+                limiter.record(Some(5), now);
+                starts.push(now);
+            }
+        }
+        for (i, &a) in starts.iter().enumerate() {
+            let in_window = starts[i..]
+                .iter()
+                .take_while(|&&b| b.duration_since(a) < Duration::from_secs(1))
+                .count();
+            assert!(in_window <= 5, "{in_window} starts within one second");
+        }
+        assert!(starts.len() >= 5 * 2);
+    }
+
+    #[test]
+    fn deadline_resolves_as_timeout_and_late_answer_is_discarded() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let start = Instant::now();
+        let mut j = job(1, EndpointClass::Deploy, false, &sink);
+        j.deadline = Duration::from_secs(2);
+        t.enqueue(j);
+        t.dispatch_with(&RateLimits::none(), 8, start, |r| wire.send(r));
+        deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
+        assert!(sink.0.lock().unwrap().is_empty());
+        deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
+        assert_eq!(
+            sink.0.lock().unwrap().as_slice(),
+            &[(Entity::from_raw_u32(1).unwrap(), Err(EdgegapError::Timeout))]
+        );
+        // The late answer goes nowhere, and the deploy is not sent again.
+        let _ = wire.senders[0].send(Ok(HttpResponse::new(202, "{}")));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            start + Duration::from_secs(3),
+            |r| wire.send(r),
+        );
+        deliver_all(t.poll(start + Duration::from_secs(3), |_| true));
+        assert_eq!(wire.senders.len(), 1);
+        assert_eq!(sink.0.lock().unwrap().len(), 1);
+        assert!(t.is_idle());
+    }
+
+    #[test]
+    fn rate_limited_answers_are_retried_after_retry_after() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let start = Instant::now();
+        t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
+        t.dispatch_with(&RateLimits::none(), 8, start, |r| wire.send(r));
+        wire.senders[0]
+            .send(Ok(HttpResponse::new(429, r#"{"message":"slow down"}"#)
+                .with_header("Retry-After", "1")))
+            .unwrap();
+        deliver_all(t.poll(start, |_| true));
+        assert!(sink.0.lock().unwrap().is_empty());
+        assert_eq!(t.counters.retries, 1);
+        deliver_all(t.poll(start + Duration::from_millis(500), |_| true));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            start + Duration::from_millis(500),
+            |r| wire.send(r),
+        );
+        assert_eq!(wire.senders.len(), 1, "not before Retry-After");
+        deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            start + Duration::from_secs(1),
+            |r| wire.send(r),
+        );
+        assert_eq!(wire.senders.len(), 2);
+        wire.senders[1]
+            .send(Ok(HttpResponse::new(202, r#"{"request_id":"x"}"#)))
+            .unwrap();
+        deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
+        assert_eq!(
+            sink.0.lock().unwrap().as_slice(),
+            &[(Entity::from_raw_u32(1).unwrap(), Ok(202))]
+        );
+    }
+
+    #[test]
+    fn a_post_that_may_have_been_processed_is_not_retried() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let now = Instant::now();
+        t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
+        t.enqueue(job(2, EndpointClass::Status, true, &sink));
+        t.dispatch_with(&RateLimits::none(), 8, now, |r| wire.send(r));
+        for tx in &wire.senders {
+            tx.send(Ok(HttpResponse::new(503, "{}"))).unwrap();
+        }
+        deliver_all(t.poll(now, |_| true));
+        let got = sink.0.lock().unwrap().clone();
+        assert_eq!(got.len(), 1, "only the deploy resolves; the GET is retried");
+        assert_eq!(got[0].0, Entity::from_raw_u32(1).unwrap());
+        assert_eq!(t.counters.retries, 1);
+    }
+
+    #[test]
+    fn despawned_owner_cancels_without_delivery() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let now = Instant::now();
+        t.enqueue(job(1, EndpointClass::Status, true, &sink));
+        t.enqueue(job(2, EndpointClass::Status, true, &sink));
+        t.dispatch_with(&RateLimits::none(), 1, now, |r| wire.send(r));
+        let gone = Entity::from_raw_u32(1).unwrap();
+        let queued_gone = Entity::from_raw_u32(2).unwrap();
+        wire.senders[0]
+            .send(Ok(HttpResponse::new(200, "{}")))
+            .unwrap();
+        deliver_all(t.poll(now, |e| e != gone && e != queued_gone));
+        assert!(sink.0.lock().unwrap().is_empty());
+        assert_eq!(t.counters.cancelled, 2);
+        assert!(t.is_idle());
+    }
+
+    #[test]
+    fn job_paths_in_logs_have_no_token() {
+        let sink = Sink::default();
+        let j = job(1, EndpointClass::Status, true, &sink);
+        assert_eq!(j.path(), "/v1/status/abc");
+        assert!(!format!("{:?}", j.request).contains("secret"));
+    }
+}

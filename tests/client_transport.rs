@@ -1,0 +1,324 @@
+//! The transport against the emulator: nothing lost over the in-flight cap, client rate limits,
+//! 429 retries, deadlines, cancellation.
+
+#[path = "client_support/harness.rs"]
+mod harness;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy_edgegap::api::{DeployRequest, EdgegapError, EndpointClass, GetStatus};
+use bevy_edgegap::prelude::*;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
+use harness::{app, call, collect, config, run_for, run_until, seen};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn builder() -> EmulatorBuilder {
+    Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .lifecycle_step(Duration::ZERO)
+}
+
+/// Issues `n` status calls in one frame.
+fn statuses(app: &mut App, id: &str, n: usize) {
+    let id = id.to_owned();
+    call(app, move |eg| {
+        let first = eg.status(id.as_str());
+        for _ in 1..n {
+            eg.status(id.as_str());
+        }
+        first
+    });
+}
+
+#[test]
+fn two_hundred_calls_in_one_frame_all_resolve_within_the_in_flight_cap() {
+    let emu = builder()
+        .without_rate_limits()
+        .fault(Fault::new(
+            Route::Status,
+            FaultKind::Latency(Duration::from_millis(5)),
+        ))
+        .start()
+        .unwrap();
+    let mut app = app(config(&emu)
+        .with_max_in_flight(4)
+        .with_rate_limits(RateLimits::none()));
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    let issued = call(&mut app, |eg| {
+        let mut last = Entity::PLACEHOLDER;
+        for i in 0..200 {
+            // Unknown ids answer 404: a documented error is a resolution too.
+            last = eg.status(if i % 2 == 0 {
+                "aaaaaaaaaaaa"
+            } else {
+                "bbbbbbbbbbbb"
+            });
+        }
+        last
+    });
+    assert_ne!(issued, Entity::PLACEHOLDER);
+    run_until(&mut app, LIMIT, "200 results", |w| {
+        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .len()
+            >= 200
+    });
+    run_for(&mut app, Duration::from_millis(100));
+    let results = seen::<EdgegapResponse<GetStatus>>(&app);
+    assert_eq!(results.len(), 200, "each call resolves exactly once");
+    let entities: HashSet<Entity> = results.iter().map(|r| r.entity).collect();
+    assert_eq!(entities.len(), 200);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.result.as_ref().is_err_and(EdgegapError::is_not_found))
+    );
+    assert_eq!(
+        emu.request_count(Route::Status),
+        200,
+        "none lost, none doubled"
+    );
+    assert!(
+        emu.peak_in_flight() <= 4,
+        "peak in flight {}",
+        emu.peak_in_flight()
+    );
+    assert!(emu.peak_in_flight() >= 2, "requests did overlap");
+    // Call entities are gone after delivery.
+    assert!(entities.iter().all(|&e| app.world().get_entity(e).is_err()));
+    let stats = app.world().resource::<EdgegapStats>();
+    assert_eq!((stats.in_flight, stats.queued), (0, 0));
+}
+
+#[test]
+fn client_rate_limits_below_the_servers_cause_no_429() {
+    let emu = builder().rate_limit(Route::Status, 20).start().unwrap();
+    let mut app = app(
+        config(&emu).with_rate_limits(RateLimits::none().with(EndpointClass::Status, Some(15)))
+    );
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    let started = Instant::now();
+    statuses(&mut app, "aaaaaaaaaaaa", 40);
+    run_until(&mut app, LIMIT, "40 results", |w| {
+        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .len()
+            >= 40
+    });
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "40 calls at 15/s need two full windows"
+    );
+    let refused = emu.requests().iter().filter(|r| r.status == 429).count();
+    assert_eq!(refused, 0, "the client caused 429s");
+    assert_eq!(emu.request_count(Route::Status), 40);
+    assert!(app.world().resource::<EdgegapStats>().rate_limit_waits > 0);
+}
+
+#[test]
+fn server_limits_below_the_clients_are_retried_after_retry_after() {
+    let emu = builder().rate_limit(Route::Status, 5).start().unwrap();
+    let mut app = app(config(&emu).with_rate_limits(RateLimits::none()));
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    statuses(&mut app, "aaaaaaaaaaaa", 12);
+    run_until(&mut app, LIMIT, "12 results", |w| {
+        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .len()
+            >= 12
+    });
+    let results = seen::<EdgegapResponse<GetStatus>>(&app);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.result.as_ref().is_err_and(|e| e.status() == Some(404))),
+        "every call got through (404 is the unknown id's answer): {results:?}"
+    );
+    let refused = emu.requests().iter().filter(|r| r.status == 429).count();
+    assert!(refused > 0, "the server did refuse some");
+    assert!(app.world().resource::<EdgegapStats>().retries >= refused as u64);
+}
+
+#[test]
+fn server_errors_on_idempotent_calls_are_retried() {
+    let emu = builder()
+        .without_rate_limits()
+        .fault(Fault::new(Route::Status, FaultKind::Status(503)).times(2))
+        .start()
+        .unwrap();
+    let mut app = app(config(&emu).with_retry(RetryPolicy {
+        initial_backoff: Duration::from_millis(20),
+        ..RetryPolicy::default()
+    }));
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    statuses(&mut app, "aaaaaaaaaaaa", 1);
+    run_until(&mut app, LIMIT, "a result", |w| {
+        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .is_empty()
+    });
+    assert_eq!(emu.faults_injected(Route::Status), 2);
+    assert_eq!(emu.request_count(Route::Status), 3);
+    assert_eq!(
+        seen::<EdgegapResponse<GetStatus>>(&app)[0]
+            .result
+            .as_ref()
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+}
+
+#[test]
+fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
+    let emu = builder()
+        .without_rate_limits()
+        .fault(Fault::new(
+            Route::Status,
+            FaultKind::Hang(Duration::from_secs(4)),
+        ))
+        .start()
+        .unwrap();
+    let deadline = Duration::from_millis(500);
+    let mut app = app(config(&emu).with_deadline(deadline));
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    let started = Instant::now();
+    statuses(&mut app, "aaaaaaaaaaaa", 1);
+    run_until(&mut app, LIMIT, "the timeout", |w| {
+        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .is_empty()
+    });
+    let took = started.elapsed();
+    assert_eq!(
+        seen::<EdgegapResponse<GetStatus>>(&app)[0].result,
+        Err(EdgegapError::Timeout)
+    );
+    assert!(took >= deadline, "resolved before the deadline: {took:?}");
+    assert!(
+        took < deadline + Duration::from_millis(250),
+        "resolved {took:?} after issue, deadline {deadline:?}"
+    );
+    assert_eq!(app.world().resource::<EdgegapStats>().timeouts, 1);
+}
+
+#[test]
+fn a_deploy_that_times_out_is_not_sent_again() {
+    let emu = builder()
+        .without_rate_limits()
+        .fault(Fault::new(
+            Route::DeployV2,
+            FaultKind::Hang(Duration::from_secs(3)),
+        ))
+        .start()
+        .unwrap();
+    let mut app = app(config(&emu).with_deadline(Duration::from_millis(400)));
+    collect::<EdgegapResponse<DeployRequest>>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
+    let entity = call(&mut app, |eg| {
+        eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
+    });
+    run_until(&mut app, LIMIT, "the deploy's result", |w| {
+        !w.resource::<harness::Seen<EdgegapResponse<DeployRequest>>>()
+            .0
+            .is_empty()
+    });
+    let result = &seen::<EdgegapResponse<DeployRequest>>(&app)[0];
+    assert_eq!(result.entity, entity);
+    assert_eq!(result.result, Err(EdgegapError::Timeout));
+    let failed = &seen::<DeploymentFailed>(&app)[0];
+    assert_eq!(failed.reason, FailureReason::Api(EdgegapError::Timeout));
+    run_for(&mut app, Duration::from_millis(800));
+    assert_eq!(emu.request_count(Route::DeployV2), 1);
+}
+
+#[test]
+fn a_call_whose_entity_is_despawned_is_cancelled_without_error() {
+    let emu = builder()
+        .without_rate_limits()
+        .fault(Fault::new(
+            Route::Status,
+            FaultKind::Latency(Duration::from_millis(200)),
+        ))
+        .start()
+        .unwrap();
+    let mut app = app(config(&emu));
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    let (cancelled, kept) = {
+        let a = call(&mut app, |eg| eg.status("aaaaaaaaaaaa"));
+        let b = call(&mut app, |eg| eg.status("bbbbbbbbbbbb"));
+        (a, b)
+    };
+    app.world_mut().entity_mut(kept).insert(KeepCall);
+    app.update();
+    app.world_mut().despawn(cancelled);
+    run_until(&mut app, LIMIT, "the kept call", |w| {
+        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .is_empty()
+    });
+    run_for(&mut app, Duration::from_millis(400));
+    let results = seen::<EdgegapResponse<GetStatus>>(&app);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].entity, kept);
+    assert!(
+        app.world().get_entity(kept).is_ok(),
+        "KeepCall keeps the entity"
+    );
+    assert_eq!(app.world().resource::<EdgegapStats>().cancelled, 1);
+}
+
+#[test]
+fn tracked_deployments_share_the_status_budget() {
+    let emu = builder().without_rate_limits().start().unwrap();
+    let mut app = app(config(&emu)
+        .with_rate_limits(RateLimits::none().with(EndpointClass::Status, Some(10)))
+        .with_poll(PollPolicy {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(10),
+            multiplier: 1.0,
+        }));
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let request = DeployRequest::new("game", "v1")
+            .user_ip("1.2.3.4")
+            .to_request(
+                &emu.base_url(),
+                &bevy_edgegap::api::Secret::new(emu.token()),
+            )
+            .unwrap();
+        let answer = futures_lite::future::block_on(bevy_edgegap::http::send(request)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        ids.push(body["request_id"].as_str().unwrap().to_owned());
+    }
+    let entities: Vec<Entity> = ids
+        .iter()
+        .cloned()
+        .map(|id| call(&mut app, move |eg| eg.track(id)))
+        .collect();
+    run_until(&mut app, LIMIT, "every tracked deployment polled", |w| {
+        entities
+            .iter()
+            .all(|&e| w.get::<Deployment>(e).is_some_and(|d| d.last().is_some()))
+    });
+    let started = Instant::now();
+    let before = emu.request_count(Route::Status);
+    run_for(&mut app, Duration::from_secs(3));
+    let polls = emu.request_count(Route::Status) - before;
+    let per_second = polls as f64 / started.elapsed().as_secs_f64();
+    assert!(per_second <= 11.0, "{per_second}/s over the 10/s budget");
+    assert!(per_second >= 6.0, "the budget was not used: {per_second}/s");
+    // Round-robin: 20 deployments, about 30 polls: every one was polled again.
+    for &e in &entities {
+        let d = app.world().get::<Deployment>(e).unwrap();
+        assert!(
+            d.last_polled_at().is_some_and(|t| t > started),
+            "a deployment starved"
+        );
+    }
+    let refused = emu.requests().iter().filter(|r| r.status == 429).count();
+    assert_eq!(refused, 0);
+}
