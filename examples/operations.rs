@@ -89,10 +89,12 @@ fn main() -> AppExit {
     println!("emulator on {}", emulator.base_url());
 
     // The client, polling fast because the emulator is fast. Rate limits stay Edgegap's
-    // documented ones on both sides: the client queues what would go over them.
+    // documented ones on both sides: the client queues what would go over them. That shows in
+    // the output: the first deploys' polls spend the 20/s status budget within 100 ms, so the
+    // fleet deployment's first poll waits until about 1 s into the run.
     let config = EdgegapConfig::new(emulator.base_url(), emulator.token()).with_poll(PollPolicy {
         initial: Duration::from_millis(20),
-        max: Duration::from_millis(250),
+        max: Duration::from_millis(500),
         multiplier: 2.0,
     });
 
