@@ -29,7 +29,8 @@ use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
 pub struct SelfStop;
 
 /// Edgegap accepted the self-stop (`200`/`202`), or the deployment was already terminated
-/// (`410`). Expect `SIGTERM` next.
+/// (`410`). Expect `SIGTERM` next — it may also arrive before this message: a server that
+/// exits on [`ShutdownRequested`](super::ShutdownRequested) may never see it.
 #[derive(Message, Debug, Clone, PartialEq)]
 pub struct SelfStopCompleted {
     /// `true` when Edgegap answered `410`: the deployment was already terminated.
