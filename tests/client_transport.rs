@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeployRequest, EdgegapError, EndpointClass, GetStatus};
+use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, EndpointClass, GetStatus};
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
 use harness::{app, call, collect, config, run_for, run_until, seen};
