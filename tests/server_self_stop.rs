@@ -143,11 +143,21 @@ fn settle(app: &mut App) -> usize {
     results
 }
 
+/// How many `SelfStopCompleted` observers saw.
+#[derive(Resource, Default)]
+struct Observed(usize);
+
 #[test]
 fn entering_the_finished_state_stops_the_deployment_once() {
     let emu = emulator();
     let id = deploy(&emu);
     let mut app = server(env_of(&emu, &id), fast_retry());
+    app.init_resource::<Observed>().add_observer(
+        |done: On<SelfStopCompleted>, mut seen: ResMut<Observed>| {
+            assert!(!done.already_terminated);
+            seen.0 += 1;
+        },
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 0);
     finish(&mut app);
     let done = completed(&mut app);
@@ -162,6 +172,11 @@ fn entering_the_finished_state_stops_the_deployment_once() {
         "the deployment was not terminated"
     );
     assert_eq!(settle(&mut app), 0);
+    assert_eq!(
+        app.world().resource::<Observed>().0,
+        1,
+        "observers saw it once"
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 1);
     assert_eq!(
         emu.deployment(&id).unwrap().stopped_by.as_deref(),
