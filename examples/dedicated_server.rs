@@ -36,7 +36,8 @@ use bevy_edgegap::prelude::*;
 /// The app-version port name this server listens on.
 const GAME_PORT: &str = "gameport";
 
-fn main() -> AppExit {
+/// The server. `pub` so that `examples/local_match.rs` runs this same code as its server role.
+pub fn main() -> AppExit {
     App::new()
         .add_plugins((
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(10))),

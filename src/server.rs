@@ -180,6 +180,13 @@ impl EdgegapServerPlugin {
         self
     }
 
+    /// Sets [`attempt_timeout`](Self::attempt_timeout).
+    #[must_use]
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
     /// Sets [`handle_signals`](Self::handle_signals).
     #[must_use]
     pub fn with_signals(mut self, handle: bool) -> Self {
@@ -192,6 +199,33 @@ impl EdgegapServerPlugin {
     pub fn self_stop_on_panic(mut self, enabled: bool) -> Self {
         self.self_stop_on_panic = enabled;
         self
+    }
+}
+
+/// Where the [`ArbitriumEnv`] came from, for the one startup log.
+enum EnvReport {
+    /// Inserted before the plugin (its warnings were logged by whoever parsed it).
+    Given(crate::api::RequestId),
+    /// Read from the process environment by the plugin.
+    Read(crate::api::RequestId),
+    /// Not on Edgegap.
+    Absent,
+}
+
+impl EnvReport {
+    fn log(&self, env: Option<&ArbitriumEnv>) {
+        match self {
+            Self::Given(id) => info!("running on edgegap as deployment `{id}`"),
+            Self::Read(id) => {
+                info!("running on edgegap as deployment `{id}`");
+                if let Some(env) = env {
+                    env.log_warnings();
+                }
+            }
+            Self::Absent => info!(
+                "not running on edgegap (no `{REQUEST_ID_VAR}`): self-stop and the context API are disabled"
+            ),
+        }
     }
 }
 
@@ -218,16 +252,19 @@ impl Plugin for EdgegapServerPlugin {
             self_stop_on_panic: self.self_stop_on_panic,
             last_resort_timeout: self.last_resort_timeout,
         };
-        if let Some(env) = app.world().get_resource::<ArbitriumEnv>() {
-            info!("running on edgegap as deployment `{}`", env.request_id());
-        } else if let Some(env) = ArbitriumEnv::from_env() {
-            info!("running on edgegap as deployment `{}`", env.request_id());
+        // Logged from `Startup`, so the order of `LogPlugin` and this plugin does not matter.
+        let report = if let Some(env) = app.world().get_resource::<ArbitriumEnv>() {
+            EnvReport::Given(env.request_id().clone())
+        } else if let Some(env) = ArbitriumEnv::read_process_env() {
+            let report = EnvReport::Read(env.request_id().clone());
             app.insert_resource(env);
+            report
         } else {
-            info!(
-                "not running on edgegap (no `{REQUEST_ID_VAR}`): self-stop and the context API are disabled"
-            );
-        }
+            EnvReport::Absent
+        };
+        app.add_systems(Startup, move |env: Option<Res<ArbitriumEnv>>| {
+            report.log(env.as_deref())
+        });
 
         app.add_message::<SelfStop>()
             .add_message::<SelfStopCompleted>()

@@ -60,12 +60,20 @@ fn ask<M: Message + Clone>(app: &mut App, request: impl Message) -> M {
     }
 }
 
+/// Answers seen by observers: 1 per read, 10 per tag added, 100 per tag removed.
+#[derive(Resource, Default)]
+struct Observed(usize);
+
 #[test]
 fn the_server_reads_its_context_and_changes_its_tags() {
     let emu = emulator();
     let id = deploy(&emu);
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
+    app.init_resource::<Observed>()
+        .add_observer(|_: On<ContextRead>, mut seen: ResMut<Observed>| seen.0 += 1)
+        .add_observer(|_: On<ContextTagAdded>, mut seen: ResMut<Observed>| seen.0 += 10)
+        .add_observer(|_: On<ContextTagRemoved>, mut seen: ResMut<Observed>| seen.0 += 100);
 
     let read: ContextRead = ask(&mut app, ReadContext);
     assert_eq!(read.result.unwrap().request_id.as_str(), id);
@@ -90,6 +98,8 @@ fn the_server_reads_its_context_and_changes_its_tags() {
             .contains(&"full".to_owned())
     );
     assert_eq!(emu.request_count(Route::Context), 1);
+    // Observers saw each answer once, too.
+    assert_eq!(app.world().resource::<Observed>().0, 111);
 }
 
 #[test]

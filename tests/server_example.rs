@@ -28,8 +28,8 @@ fn example_binary() -> PathBuf {
         .args([
             "build",
             "--offline",
-            "-p",
-            "bevy_edgegap",
+            // `--workspace` resolves features as `cargo test --workspace` did: nothing rebuilds.
+            "--workspace",
             "--example",
             "dedicated_server",
         ])

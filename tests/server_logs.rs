@@ -1,6 +1,7 @@
 //! No token ever reaches a log line, at any level: every event and span of a whole server run
 //! (env parsing with warnings, self-stop with retries and a refusal, context calls, shutdown)
 //! is captured through `LogPlugin::custom_layer` at `trace`, then searched for both tokens.
+//! Also: a local run (no `ARBITRIUM_*`) logs that once, at `info`.
 //!
 //! One test in this file: the log subscriber is global to the process.
 
@@ -179,7 +180,30 @@ fn no_token_appears_in_any_log_line() {
     }
     assert!(emu.wait_for_status(&stopped, "Status.TERMINATED", Duration::from_secs(10)));
 
+    // A local run: one info line says so, and a self-stop is a logged no-op.
+    let mut local = App::new();
+    local
+        .add_plugins(MinimalPlugins)
+        .add_plugins(EdgegapServerPlugin::new().with_signals(false));
+    local.finish();
+    for _ in 0..3 {
+        local.update();
+    }
+    local.world_mut().write_message(SelfStop);
+    local.update();
+
     let lines = LINES.lock().unwrap().clone();
+    let local_lines = lines
+        .iter()
+        .filter(|l| l.contains("not running on edgegap (no `ARBITRIUM_REQUEST_ID`)"))
+        .count();
+    assert_eq!(local_lines, 1, "a local run should say so exactly once");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("INFO") && l.contains("self-stop skipped")),
+        "a local self-stop should be an info no-op"
+    );
     // The capture works: lines from every part of the run are there, at every level.
     for needle in [
         "`ARBITRIUM_PORTS_MAPPING`",

@@ -169,12 +169,20 @@ fn a_finished_match_self_stops_and_the_process_exits_cleanly() {
     for marker in [
         "MARKER ready",
         "MARKER finished",
-        "MARKER self-stop completed after 1",
         "MARKER shutdown requested Terminate",
         "MARKER shutting down",
         "MARKER exit Success",
     ] {
         assert!(logs.contains(marker), "no `{marker}` in the logs:\n{logs}");
+    }
+    // Edgegap may send SIGTERM before the self-stop's answer arrives (the emulator does): the
+    // server may exit before `SelfStopCompleted`, but never with a failure.
+    assert!(!logs.contains("MARKER self-stop failed"), "{logs}");
+    if logs.contains("MARKER self-stop completed") {
+        assert!(
+            logs.contains("MARKER self-stop completed after 1"),
+            "{logs}"
+        );
     }
     let token = &info.env["ARBITRIUM_DELETE_TOKEN"];
     assert!(

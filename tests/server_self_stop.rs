@@ -62,12 +62,16 @@ fn fast_retry() -> RetryPolicy {
 }
 
 fn server(env: ArbitriumEnv, retry: RetryPolicy) -> App {
+    server_with(env, retry, EdgegapServerPlugin::new())
+}
+
+fn server_with(env: ArbitriumEnv, retry: RetryPolicy, plugin: EdgegapServerPlugin) -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
         .init_state::<MatchState>()
         .insert_resource(env)
         .add_plugins(
-            EdgegapServerPlugin::new()
+            plugin
                 .with_signals(false)
                 .with_self_stop_retry(retry)
                 .self_stop_on_enter(MatchState::Finished),
@@ -139,11 +143,21 @@ fn settle(app: &mut App) -> usize {
     results
 }
 
+/// How many `SelfStopCompleted` observers saw.
+#[derive(Resource, Default)]
+struct Observed(usize);
+
 #[test]
 fn entering_the_finished_state_stops_the_deployment_once() {
     let emu = emulator();
     let id = deploy(&emu);
     let mut app = server(env_of(&emu, &id), fast_retry());
+    app.init_resource::<Observed>().add_observer(
+        |done: On<SelfStopCompleted>, mut seen: ResMut<Observed>| {
+            assert!(!done.already_terminated);
+            seen.0 += 1;
+        },
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 0);
     finish(&mut app);
     let done = completed(&mut app);
@@ -158,6 +172,11 @@ fn entering_the_finished_state_stops_the_deployment_once() {
         "the deployment was not terminated"
     );
     assert_eq!(settle(&mut app), 0);
+    assert_eq!(
+        app.world().resource::<Observed>().0,
+        1,
+        "observers saw it once"
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 1);
     assert_eq!(
         emu.deployment(&id).unwrap().stopped_by.as_deref(),
@@ -295,4 +314,18 @@ fn a_missing_delete_url_fails_without_sending() {
     assert_eq!(failed.attempts, 0);
     assert!(!failed.error.may_have_been_sent());
     assert_eq!(emu.request_count(Route::SelfStop), 0);
+}
+
+#[test]
+fn an_attempt_without_an_answer_times_out_and_is_retried() {
+    let emu = emulator();
+    let id = deploy(&emu);
+    emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Hang(Duration::from_secs(3))).times(1));
+    let plugin = EdgegapServerPlugin::new().with_attempt_timeout(Duration::from_millis(300));
+    let mut app = server_with(env_of(&emu, &id), fast_retry(), plugin);
+    finish(&mut app);
+    let done = completed(&mut app);
+    assert_eq!(done.attempts, 2, "the hung attempt was not retried");
+    assert_eq!(emu.faults_injected(Route::SelfStop), 1);
+    assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
 }

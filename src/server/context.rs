@@ -19,8 +19,8 @@ use crate::api::{
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReadContext;
 
-/// The answer to [`ReadContext`].
-#[derive(Message, Debug, Clone, PartialEq)]
+/// The answer to [`ReadContext`]. Both a [`Message`] and a global [`Event`] (for observers).
+#[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct ContextRead {
     /// The context, or why it could not be read (a [`EdgegapError::Config`] when not running
     /// on Edgegap).
@@ -42,8 +42,9 @@ impl AddContextTag {
     }
 }
 
-/// The answer to [`AddContextTag`] (`409` when the tag exists).
-#[derive(Message, Debug, Clone, PartialEq)]
+/// The answer to [`AddContextTag`] (`409` when the tag exists). Both a [`Message`] and a
+/// global [`Event`].
+#[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct ContextTagAdded {
     /// The tag asked for.
     pub name: String,
@@ -66,8 +67,8 @@ impl RemoveContextTag {
     }
 }
 
-/// The answer to [`RemoveContextTag`].
-#[derive(Message, Debug, Clone, PartialEq)]
+/// The answer to [`RemoveContextTag`]. Both a [`Message`] and a global [`Event`].
+#[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct ContextTagRemoved {
     /// The tag asked for.
     pub name: String,
@@ -124,6 +125,7 @@ pub(crate) fn start_context_calls(
     mut read_out: MessageWriter<ContextRead>,
     mut added_out: MessageWriter<ContextTagAdded>,
     mut removed_out: MessageWriter<ContextTagRemoved>,
+    mut commands: Commands,
 ) {
     let env = env.as_deref();
     for _ in reads.read() {
@@ -132,7 +134,9 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.reads.push(call),
             Err(error) => {
                 warn!("cannot read the deployment context: {error}");
-                read_out.write(ContextRead { result: Err(error) });
+                let answer = ContextRead { result: Err(error) };
+                commands.trigger(answer.clone());
+                read_out.write(answer);
             }
         }
     }
@@ -143,10 +147,12 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.adds.push((add.name.clone(), call)),
             Err(error) => {
                 warn!("cannot add tag `{}`: {error}", add.name);
-                added_out.write(ContextTagAdded {
+                let answer = ContextTagAdded {
                     name: add.name.clone(),
                     result: Err(error),
-                });
+                };
+                commands.trigger(answer.clone());
+                added_out.write(answer);
             }
         }
     }
@@ -157,10 +163,12 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.removes.push((remove.name.clone(), call)),
             Err(error) => {
                 warn!("cannot remove tag `{}`: {error}", remove.name);
-                removed_out.write(ContextTagRemoved {
+                let answer = ContextTagRemoved {
                     name: remove.name.clone(),
                     result: Err(error),
-                });
+                };
+                commands.trigger(answer.clone());
+                removed_out.write(answer);
             }
         }
     }
@@ -189,6 +197,7 @@ pub(crate) fn poll_context_calls(
     mut read_out: MessageWriter<ContextRead>,
     mut added_out: MessageWriter<ContextTagAdded>,
     mut removed_out: MessageWriter<ContextTagRemoved>,
+    mut commands: Commands,
 ) {
     let now = Instant::now();
     let calls = &mut *calls;
@@ -197,7 +206,9 @@ pub(crate) fn poll_context_calls(
             "context read: `{}`",
             if result.is_ok() { "ok" } else { "failed" }
         );
-        read_out.write(ContextRead { result });
+        let answer = ContextRead { result };
+        commands.trigger(answer.clone());
+        read_out.write(answer);
     });
     drain(
         &mut calls.adds,
@@ -205,10 +216,12 @@ pub(crate) fn poll_context_calls(
         |(_, call), now| call.poll(now),
         |(name, _), result| {
             debug!("tag `{name}` added: `{}`", result.is_ok());
-            added_out.write(ContextTagAdded {
+            let answer = ContextTagAdded {
                 name: name.clone(),
                 result,
-            });
+            };
+            commands.trigger(answer.clone());
+            added_out.write(answer);
         },
     );
     drain(
@@ -217,10 +230,12 @@ pub(crate) fn poll_context_calls(
         |(_, call), now| call.poll(now),
         |(name, _), result| {
             debug!("tag `{name}` removed: `{}`", result.is_ok());
-            removed_out.write(ContextTagRemoved {
+            let answer = ContextTagRemoved {
                 name: name.clone(),
                 result,
-            });
+            };
+            commands.trigger(answer.clone());
+            removed_out.write(answer);
         },
     );
 }

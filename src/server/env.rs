@@ -409,6 +409,13 @@ impl ArbitriumEnv {
     /// UTF-8 are skipped with a warning). `None` when `ARBITRIUM_REQUEST_ID` is unset or empty:
     /// not running on Edgegap.
     pub fn from_env() -> Option<Self> {
+        let env = Self::read_process_env()?;
+        env.log_warnings();
+        Some(env)
+    }
+
+    /// [`ArbitriumEnv::from_env`] without the logs.
+    pub(crate) fn read_process_env() -> Option<Self> {
         let mut skipped = Vec::new();
         let vars: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(key, value)| {
@@ -425,22 +432,32 @@ impl ArbitriumEnv {
                 }
             })
             .collect();
-        let mut env = Self::from_vars(vars)?;
-        for key in skipped {
-            let warning = EnvWarning {
+        let mut env = Self::parse(vars)?;
+        env.warnings
+            .extend(skipped.into_iter().map(|key| EnvWarning {
                 variable: key,
                 reason: "is not UTF-8 and was skipped".into(),
-            };
-            warn!("{warning}");
-            env.warnings.push(warning);
-        }
+            }));
         Some(env)
+    }
+
+    /// Logs each problem once, at `warn`.
+    pub(crate) fn log_warnings(&self) {
+        for warning in &self.warnings {
+            warn!("edgegap environment: {warning}");
+        }
     }
 
     /// Parses `(name, value)` pairs as Edgegap injects them (no process environment needed;
     /// for tests and for environments handed over some other way). `None` when
     /// `ARBITRIUM_REQUEST_ID` is missing or empty. Each problem is logged once at `warn`.
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Option<Self> {
+        let env = Self::parse(vars)?;
+        env.log_warnings();
+        Some(env)
+    }
+
+    fn parse(vars: impl IntoIterator<Item = (String, String)>) -> Option<Self> {
         let mut p = Parser {
             vars: vars.into_iter().collect(),
             warnings: Vec::new(),
@@ -498,9 +515,6 @@ impl ArbitriumEnv {
             ports,
             warnings: std::mem::take(&mut p.warnings),
         };
-        for warning in &env.warnings {
-            warn!("edgegap environment: {warning}");
-        }
         Some(env)
     }
 

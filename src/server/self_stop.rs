@@ -29,8 +29,9 @@ use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
 pub struct SelfStop;
 
 /// Edgegap accepted the self-stop (`200`/`202`), or the deployment was already terminated
-/// (`410`). Expect `SIGTERM` next.
-#[derive(Message, Debug, Clone, PartialEq)]
+/// (`410`). Both a [`Message`] and a global [`Event`] (for observers). Expect `SIGTERM` next — it may also arrive before this message: a server that
+/// exits on [`ShutdownRequested`](super::ShutdownRequested) may never see it.
+#[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct SelfStopCompleted {
     /// `true` when Edgegap answered `410`: the deployment was already terminated.
     pub already_terminated: bool,
@@ -41,8 +42,9 @@ pub struct SelfStopCompleted {
 }
 
 /// The self-stop did not go through: a non-retryable answer (`401`, `403`, `404`, …), or
-/// retries ran out. The deployment keeps running until its max duration.
-#[derive(Message, Debug, Clone, PartialEq)]
+/// retries ran out. The deployment keeps running until its max duration. Both a [`Message`]
+/// and a global [`Event`] (for observers).
+#[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct SelfStopFailed {
     /// What went wrong (never contains the token).
     pub error: EdgegapError,
@@ -149,6 +151,7 @@ pub(crate) fn start_self_stop(
     config: Res<ServerConfig>,
     mut stopper: ResMut<SelfStopper>,
     mut failed: MessageWriter<SelfStopFailed>,
+    mut commands: Commands,
 ) {
     if requests.read().count() == 0 {
         return;
@@ -181,7 +184,9 @@ pub(crate) fn start_self_stop(
         }
         Err(error) => {
             error!("self-stop of `{}` impossible: {error}", env.request_id());
-            failed.write(SelfStopFailed { error, attempts: 0 });
+            let result = SelfStopFailed { error, attempts: 0 };
+            commands.trigger(result.clone());
+            failed.write(result);
         }
     }
 }
@@ -191,6 +196,7 @@ pub(crate) fn poll_self_stop(
     mut stopper: ResMut<SelfStopper>,
     mut completed: MessageWriter<SelfStopCompleted>,
     mut failed: MessageWriter<SelfStopFailed>,
+    mut commands: Commands,
 ) {
     let Phase::Running(call) = &mut stopper.phase else {
         return;
@@ -204,25 +210,31 @@ pub(crate) fn poll_self_stop(
                 "self-stop accepted (`{}`) after `{attempts}` attempt(s)",
                 response.http_status
             );
-            completed.write(SelfStopCompleted {
+            let result = SelfStopCompleted {
                 already_terminated: false,
                 response: Some(response),
                 attempts,
-            });
+            };
+            commands.trigger(result.clone());
+            completed.write(result);
             true
         }
         Err(error) if error.is_already_terminated() => {
             info!("self-stop: the deployment was already terminated");
-            completed.write(SelfStopCompleted {
+            let result = SelfStopCompleted {
                 already_terminated: true,
                 response: None,
                 attempts,
-            });
+            };
+            commands.trigger(result.clone());
+            completed.write(result);
             true
         }
         Err(error) => {
             error!("self-stop failed after `{attempts}` attempt(s): {error}");
-            failed.write(SelfStopFailed { error, attempts });
+            let result = SelfStopFailed { error, attempts };
+            commands.trigger(result.clone());
+            failed.write(result);
             false
         }
     };

@@ -358,6 +358,8 @@ async fn run(shared: Arc<Shared>, id: String) {
             pause(&shared).await;
         }
         VersionKind::Command { program, .. } => {
+            // DEPLOYING lasts a step, as the image pull does on Edgegap, before the launch.
+            pause(&shared).await;
             if let Err(error) = process::launch(&shared, &id) {
                 let detail = format!("failed to start `{}`: {error}", program.display());
                 tracing::warn!("deployment `{id}`: {detail}");
