@@ -181,6 +181,47 @@ fn error_status_fails_the_deployment_and_stops_polling() {
 }
 
 #[test]
+fn a_stopped_error_deployment_is_followed_to_terminated() {
+    let emu = emulator();
+    let mut app = app(config(&emu));
+    record_order(&mut app);
+    let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
+    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
+        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    });
+    let id = request_id(&app, entity);
+    call(&mut app, move |eg| eg.stop_deployment(entity));
+    run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
+        !w.resource::<harness::Seen<DeploymentTerminated>>()
+            .0
+            .is_empty()
+    });
+    assert_eq!(seen::<DeploymentTerminated>(&app)[0].entity, entity);
+    assert_eq!(*deployment(&app, entity).status(), Status::Terminated);
+    assert_eq!(emu.deployment(&id).unwrap().status, "Status.TERMINATED");
+    assert_eq!(emu.request_count(Route::Stop), 1);
+}
+
+#[test]
+fn app_exit_stops_error_deployments_too() {
+    let emu = emulator();
+    let mut app = app(config(&emu));
+    record_order(&mut app);
+    let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
+    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
+        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    });
+    let id = request_id(&app, entity);
+    assert_eq!(emu.deployment(&id).unwrap().status, "Status.ERROR");
+    app.world_mut().write_message(AppExit::Success);
+    app.update();
+    assert!(
+        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(5)),
+        "the errored deployment the app created was stopped on exit"
+    );
+}
+
+#[test]
 fn ready_timeout_fails_and_stops_the_deployment() {
     let emu = emulator();
     let mut app = app(config(&emu).with_ready_timeout(Some(Duration::from_millis(600))));

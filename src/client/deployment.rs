@@ -451,7 +451,8 @@ pub(crate) fn on_stop_answer(
             let from = deployment.status.clone();
             mark_terminated(world, entity, deployment, from, None);
         }
-        _ if deployment.status.is_terminal() => {}
+        // An ERROR deployment that was stopped is followed to TERMINATED too.
+        _ if deployment.status == Status::Terminated => {}
         _ => {
             // Poll soon to follow it to TERMINATED.
             let initial = world.resource::<EdgegapConfig>().poll.initial;
@@ -573,7 +574,7 @@ fn on_poll_answer(
     };
     let now = now();
     deployment.polling = false;
-    if deployment.status.is_terminal() {
+    if deployment.status == Status::Terminated {
         // Already seen terminated (a stop's 410): a late poll changes nothing.
         world.entity_mut(entity).insert(deployment);
         return;
@@ -600,7 +601,9 @@ fn on_poll_answer(
             }
             if to.is_terminal() {
                 deployment.ended_at.get_or_insert(now);
-            } else {
+            }
+            // ERROR ends polling, unless a stop was asked for: then follow it to TERMINATED.
+            if !to.is_terminal() || deployment.stop_requested {
                 let at = now + deployment.poll_interval;
                 world
                     .resource_mut::<Tracker>()
@@ -814,7 +817,10 @@ pub(crate) fn on_despawn_stop(
     let Ok(deployment) = deployments.get(despawned.event_target()) else {
         return;
     };
-    match (&deployment.request_id, deployment.status.is_terminal()) {
+    match (
+        &deployment.request_id,
+        deployment.status == Status::Terminated,
+    ) {
         (Some(id), false) => {
             debug!("stopping deployment `{id}`: its entity was despawned");
             edgegap.stop(id);
@@ -840,7 +846,8 @@ pub(crate) fn stop_on_exit(
     exits.clear();
     let mut pending = Vec::new();
     for mut deployment in &mut deployments {
-        if deployment.status.is_terminal() {
+        // ERROR deployments are stopped too: Edgegap only deletes them "after some time".
+        if deployment.status == Status::Terminated {
             continue;
         }
         let Some(request_id) = deployment.request_id.clone() else {
