@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
-use bevy_edgegap::api::StopDeployment;
 use bevy_edgegap::prelude::*;
 use crossbeam_channel::Receiver;
 
@@ -224,26 +223,12 @@ fn deploy(mut edgegap: Edgegap, mut game: ResMut<Match>) {
 }
 
 /// A failed deployment ends the app with code 1. One that exists on Edgegap (in ERROR, or not
-/// READY in time) is stopped first: Edgegap deletes errored deployments only "after some
-/// time", and [`StopOnExit`] leaves ERROR alone since it is a final status.
-fn on_failed(failed: On<DeploymentFailed>, mut edgegap: Edgegap, mut exit: MessageWriter<AppExit>) {
+/// READY in time) is stopped by the orphan guard: [`StopOnExit`] stops, on `AppExit`, every
+/// deployment this app created that it has not seen terminated (Edgegap itself deletes errored
+/// deployments only "after some time").
+fn on_failed(failed: On<DeploymentFailed>, mut exit: MessageWriter<AppExit>) {
     eprintln!("deployment failed: {}", failed.reason);
-    if failed.request_id.is_none() {
-        exit.write(AppExit::from_code(1));
-        return;
-    }
-    let stop = edgegap.stop_deployment(failed.entity);
-    edgegap.commands().entity(stop).observe(
-        |stopped: On<EdgegapResponse<StopDeployment>>, mut exit: MessageWriter<AppExit>| {
-            match &stopped.result {
-                Err(error) if !error.is_already_terminated() => {
-                    eprintln!("stopping the failed deployment: {error}");
-                }
-                _ => println!("stopped the failed deployment"),
-            }
-            exit.write(AppExit::from_code(1));
-        },
-    );
+    exit.write(AppExit::from_code(1));
 }
 
 /// Reads every READY deployment as a message and prints where players connect.
