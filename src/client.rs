@@ -104,9 +104,11 @@ mod config;
 mod deployment;
 pub mod stats;
 
-use bevy::app::{App, Last, Plugin, PostUpdate, PreUpdate};
+use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate};
 use bevy::diagnostic::{Diagnostic, RegisterDiagnostic};
+use bevy::ecs::schedule::common_conditions::on_message;
 use bevy::ecs::schedule::{IntoScheduleConfigs, SystemSet};
+use bevy::ecs::system::Res;
 use bevy::ecs::world::World;
 use bevy::platform::time::Instant;
 
@@ -199,15 +201,31 @@ impl Plugin for EdgegapClientPlugin {
                 PostUpdate,
                 (EdgegapSystems::Track, EdgegapSystems::Send).chain(),
             )
-            .add_systems(PreUpdate, receive_responses.in_set(EdgegapSystems::Receive))
+            // Run conditions let an idle frame skip these exclusive systems (and their sync
+            // points in the multi-threaded executor) entirely.
+            .add_systems(
+                PreUpdate,
+                receive_responses
+                    .in_set(EdgegapSystems::Receive)
+                    .run_if(transport_busy),
+            )
             .add_systems(
                 PostUpdate,
                 (
-                    deployment::track_deployments.in_set(EdgegapSystems::Track),
-                    send_requests.in_set(EdgegapSystems::Send),
+                    deployment::track_deployments
+                        .in_set(EdgegapSystems::Track)
+                        .run_if(deployment::tracking_due),
+                    send_requests
+                        .in_set(EdgegapSystems::Send)
+                        .run_if(transport_busy),
                 ),
             )
-            .add_systems(Last, deployment::stop_on_exit.in_set(EdgegapSystems::Exit))
+            .add_systems(
+                Last,
+                deployment::stop_on_exit
+                    .in_set(EdgegapSystems::Exit)
+                    .run_if(on_message::<AppExit>),
+            )
             .add_observer(deployment::on_deployment_removed)
             .add_observer(deployment::on_despawn_stop);
         for path in stats::PATHS {
@@ -240,6 +258,12 @@ fn receive_responses(world: &mut World) {
     if freed {
         send_requests(world);
     }
+}
+
+/// Run condition of [`EdgegapSystems::Receive`] and [`EdgegapSystems::Send`]: calls are
+/// queued, waiting for a retry, in flight, or resolved and not yet delivered.
+fn transport_busy(transport: Res<EdgegapTransport>) -> bool {
+    !transport.0.is_idle()
 }
 
 /// [`EdgegapSystems::Send`].

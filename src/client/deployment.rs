@@ -674,6 +674,13 @@ fn is_permanent(error: &EdgegapError) -> bool {
     }
 }
 
+/// Run condition of [`track_deployments`]: a status poll or a ready timeout is due.
+pub(crate) fn tracking_due(tracker: Res<Tracker>) -> bool {
+    let now = now();
+    let due = |set: &BTreeSet<(Instant, Entity)>| set.first().is_some_and(|&(at, _)| at <= now);
+    due(&tracker.schedule) || due(&tracker.ready_deadlines)
+}
+
 /// Runs in `PostUpdate` ([`EdgegapSystems::Track`](super::EdgegapSystems::Track)): ready
 /// timeouts, then status polls of the deployments whose turn it is, oldest due first, as
 /// many as the status budget has room for.
