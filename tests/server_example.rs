@@ -2,51 +2,16 @@
 //! match (`HELLO`, `PING n` → `PONG n`, `BYE`); the server self-stops, hears `SIGTERM` and exits 0.
 #![cfg(unix)]
 
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::net::UdpSocket;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
 use bevy_edgegap::http::send;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
 use futures_lite::future::block_on;
-
-/// The example's binary, built now if needed (a no-op when `cargo test` already built it).
-fn example_binary() -> PathBuf {
-    let mut cargo = std::process::Command::new(env!("CARGO"));
-    // Variables cargo sets for this test would change build-script fingerprints (and rebuild
-    // half the tree); the nested build sees the environment a shell has.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-            || key == "OUT_DIR"
-        {
-            cargo.env_remove(&*key);
-        }
-    }
-    let status = cargo
-        .args([
-            "build",
-            "--offline",
-            // `--workspace` resolves features as `cargo test --workspace` did: nothing rebuilds.
-            "--workspace",
-            "--example",
-            "dedicated_server",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the example does not build");
-    // target/debug/deps/<this test> -> target/debug/examples/dedicated_server
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join("dedicated_server"))
-        .unwrap();
-    assert!(path.exists(), "no example binary at {}", path.display());
-    path
-}
 
 fn deploy(emu: &EmulatorHandle) -> String {
     let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
@@ -81,10 +46,15 @@ fn receive(socket: &UdpSocket) -> String {
 fn the_example_plays_a_match_then_stops_its_own_deployment() {
     let emu = Emulator::builder()
         .app_version(
-            AppVersion::command("game", "v1", example_binary(), Vec::<String>::new())
-                .port("gameport", 7777, "UDP")
-                .env("MATCH_ROUNDS", "3")
-                .grace_period(Duration::from_secs(5)),
+            AppVersion::command(
+                "game",
+                "v1",
+                examples::example_binary("dedicated_server"),
+                Vec::<String>::new(),
+            )
+            .port("gameport", 7777, "UDP")
+            .env("MATCH_ROUNDS", "3")
+            .grace_period(Duration::from_secs(5)),
         )
         .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
