@@ -80,7 +80,7 @@
 //!
 //! # Orphan guard
 //!
-//! Deployments made by [`Edgegap::deploy`] carry [`StopOnExit`]: on [`AppExit`](bevy::app::AppExit)
+//! Deployments made by [`Edgegap::deploy`] carry [`StopOnExit`]: on [`AppExit`]
 //! those not seen `TERMINATED` (`ERROR` ones included) are stopped (the exit frame waits at most
 //! [`EdgegapConfig::exit_stop_wait`]), and one not READY within
 //! [`EdgegapConfig::ready_timeout`] is reported failed and stopped. Add [`StopOnDespawn`] to
