@@ -1,39 +1,13 @@
 //! The engine-free context endpoints against the emulator: read the deployment's context with
 //! the injected URL and raw token, add and remove its own tags.
 
-use std::time::Duration;
+#[path = "support/direct.rs"]
+mod direct;
 
-use bevy_edgegap::api::{
-    CreateContextTag, DeleteContextTag, DeployRequest, Endpoint, GetContext, Secret, Status,
-};
+use bevy_edgegap::api::{CreateContextTag, DeleteContextTag, Endpoint, GetContext, Secret, Status};
 use bevy_edgegap::http::send;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
+use edgegap_emulator::{EmulatorHandle, Route};
 use futures_lite::future::block_on;
-
-fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("emulator starts")
-}
-
-fn deploy(emu: &EmulatorHandle) -> String {
-    let deploy = DeployRequest::new("game", "v1")
-        .user_ip("1.2.3.4")
-        .tag("start");
-    let request = deploy
-        .to_request(&emu.base_url(), &Secret::new(emu.token()))
-        .unwrap();
-    let id = deploy
-        .decode(&block_on(send(request)).unwrap())
-        .unwrap()
-        .request_id
-        .to_string();
-    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
-    id
-}
 
 /// Sends `endpoint` (injected URL and token; no API token).
 fn call<E: Endpoint>(endpoint: &E) -> Result<E::Output, bevy_edgegap::api::EdgegapError> {
@@ -51,8 +25,8 @@ fn injected(emu: &EmulatorHandle, id: &str) -> (String, String) {
 
 #[test]
 fn the_context_describes_the_deployment() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
     let (url, token) = injected(&emu, &id);
     let context = call(&GetContext::new(url, token)).expect("context read");
     assert_eq!(context.request_id.as_str(), id);
@@ -71,8 +45,8 @@ fn the_context_describes_the_deployment() {
 
 #[test]
 fn tags_added_and_removed_show_in_the_context() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
     let (url, token) = injected(&emu, &id);
     let tag = call(&CreateContextTag::new(&url, token.as_str(), "full")).expect("tag added");
     assert_eq!(tag.name, "full");
@@ -94,8 +68,8 @@ fn tags_added_and_removed_show_in_the_context() {
 
 #[test]
 fn a_wrong_context_token_is_refused() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
     let (url, _) = injected(&emu, &id);
     let wrong = "ffffffffffffffffffffffffffffffff";
     let error = call(&GetContext::new(url, wrong)).unwrap_err();
@@ -105,8 +79,8 @@ fn a_wrong_context_token_is_refused() {
 
 #[test]
 fn removing_a_missing_tag_is_an_error() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
     let (url, token) = injected(&emu, &id);
     let error = call(&DeleteContextTag::new(url, token, "never-added")).unwrap_err();
     assert_eq!(error.status(), Some(404), "{error:?}");

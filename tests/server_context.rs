@@ -1,38 +1,16 @@
 //! The server plugin's context messages against the emulator: `ReadContext`,
 //! `AddContextTag`, `RemoveContextTag`, and what they answer when not on Edgegap.
 
+#[path = "support/direct.rs"]
+mod direct;
+
 use std::time::{Duration, Instant};
 
 use bevy::ecs::message::Message;
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, Secret};
-use bevy_edgegap::http::send;
+use bevy_edgegap::api::EdgegapError;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
-use futures_lite::future::block_on;
-
-fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("emulator starts")
-}
-
-fn deploy(emu: &EmulatorHandle) -> String {
-    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
-    let request = deploy
-        .to_request(&emu.base_url(), &Secret::new(emu.token()))
-        .unwrap();
-    let id = deploy
-        .decode(&block_on(send(request)).unwrap())
-        .unwrap()
-        .request_id
-        .to_string();
-    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
-    id
-}
+use edgegap_emulator::Route;
 
 fn server(env: Option<ArbitriumEnv>) -> App {
     let mut app = App::new();
@@ -66,8 +44,8 @@ struct Observed(usize);
 
 #[test]
 fn the_server_reads_its_context_and_changes_its_tags() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.init_resource::<Observed>()
@@ -104,8 +82,8 @@ fn the_server_reads_its_context_and_changes_its_tags() {
 
 #[test]
 fn adding_an_existing_tag_reports_the_conflict() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     let first: ContextTagAdded = ask(&mut app, AddContextTag::new("dup"));

@@ -2,28 +2,16 @@
 //! match (`HELLO`, `PING n` → `PONG n`, `BYE`); the server self-stops, hears `SIGTERM` and exits 0.
 #![cfg(unix)]
 
+#[path = "support/direct.rs"]
+mod direct;
+
 #[path = "support/examples.rs"]
 mod examples;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
-use bevy_edgegap::http::send;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
-use futures_lite::future::block_on;
-
-fn deploy(emu: &EmulatorHandle) -> String {
-    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
-    let request = deploy
-        .to_request(&emu.base_url(), &Secret::new(emu.token()))
-        .unwrap();
-    deploy
-        .decode(&block_on(send(request)).unwrap())
-        .unwrap()
-        .request_id
-        .to_string()
-}
 
 fn logs(emu: &EmulatorHandle, id: &str) -> String {
     emu.logs(id).unwrap_or_default()
@@ -60,7 +48,7 @@ fn the_example_plays_a_match_then_stops_its_own_deployment() {
         .lifecycle_step(Duration::ZERO)
         .start()
         .unwrap();
-    let id = deploy(&emu);
+    let id = direct::deploy(&emu, direct::game_v1());
     let bound = Instant::now() + Duration::from_secs(30);
     while !logs(&emu, &id).contains("listening on") {
         assert!(

@@ -5,6 +5,9 @@
 //!
 //! One test in this file: the log subscriber is global to the process.
 
+#[path = "support/direct.rs"]
+mod direct;
+
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -17,11 +20,8 @@ use bevy::log::tracing_subscriber::layer::{Context, Layer};
 use bevy::log::{BoxedLayer, Level, LogPlugin};
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
-use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
-use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
-use futures_lite::future::block_on;
+use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, Route};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -63,20 +63,6 @@ enum MatchState {
     Finished,
 }
 
-fn deploy(emu: &EmulatorHandle) -> String {
-    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
-    let request = deploy
-        .to_request(&emu.base_url(), &Secret::new(emu.token()))
-        .unwrap();
-    let id = deploy
-        .decode(&block_on(send(request)).unwrap())
-        .unwrap()
-        .request_id
-        .to_string();
-    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
-    id
-}
-
 fn wait_for<M: Message + Clone>(app: &mut App) -> M {
     let bound = Instant::now() + Duration::from_secs(15);
     loop {
@@ -97,8 +83,8 @@ fn no_token_appears_in_any_log_line() {
         .lifecycle_step(Duration::ZERO)
         .start()
         .unwrap();
-    let refused = deploy(&emu);
-    let stopped = deploy(&emu);
+    let refused = direct::deploy_ready(&emu, direct::game_v1());
+    let stopped = direct::deploy_ready(&emu, direct::game_v1());
 
     let mut app = App::new();
     app.add_plugins((

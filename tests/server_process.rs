@@ -4,12 +4,15 @@
 //! `SIGTERM` and exits inside its grace period.
 #![cfg(unix)]
 
+#[path = "support/direct.rs"]
+mod direct;
+
 use std::time::{Duration, Instant};
 
 use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
-use bevy_edgegap::api::{DeployRequest, Endpoint, Secret, StopDeployment};
+use bevy_edgegap::api::{Endpoint, Secret, StopDeployment};
 use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
@@ -122,18 +125,6 @@ fn emulator(mode: &str) -> EmulatorHandle {
         .expect("emulator starts")
 }
 
-fn deploy(emu: &EmulatorHandle) -> String {
-    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
-    let request = deploy
-        .to_request(&emu.base_url(), &Secret::new(emu.token()))
-        .unwrap();
-    deploy
-        .decode(&block_on(send(request)).unwrap())
-        .unwrap()
-        .request_id
-        .to_string()
-}
-
 fn logs(emu: &EmulatorHandle, id: &str) -> String {
     emu.logs(id).unwrap_or_default()
 }
@@ -155,7 +146,7 @@ fn wait_for_exit(emu: &EmulatorHandle, id: &str, within: Duration) -> String {
 #[test]
 fn a_finished_match_self_stops_and_the_process_exits_cleanly() {
     let emu = emulator("self_stop");
-    let id = deploy(&emu);
+    let id = direct::deploy(&emu, direct::game_v1());
     assert!(
         emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(30)),
         "not terminated; logs:\n{}",
@@ -194,7 +185,7 @@ fn a_finished_match_self_stops_and_the_process_exits_cleanly() {
 #[test]
 fn a_stopped_server_hears_sigterm_and_exits_within_its_grace() {
     let emu = emulator("wait");
-    let id = deploy(&emu);
+    let id = direct::deploy(&emu, direct::game_v1());
     // SIGTERM only once the handlers are installed.
     let bound = Instant::now() + Duration::from_secs(30);
     while !logs(&emu, &id).contains("MARKER ready") {
@@ -236,7 +227,7 @@ fn a_stopped_server_hears_sigterm_and_exits_within_its_grace() {
 #[test]
 fn a_panicking_server_still_stops_its_deployment() {
     let emu = emulator("panic");
-    let id = deploy(&emu);
+    let id = direct::deploy(&emu, direct::game_v1());
     assert!(
         emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(30)),
         "not terminated; logs:\n{}",

@@ -1,14 +1,17 @@
 //! Self-stop against the emulator: once per app, retried on 503/429, 410 counts as done, a
 //! wrong token fails clearly.
 
+#[path = "support/direct.rs"]
+mod direct;
+
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
-use bevy_edgegap::api::{DeployRequest, Endpoint, Secret, StopDeployment};
+use bevy_edgegap::api::{Endpoint, Secret, StopDeployment};
 use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
+use edgegap_emulator::{EmulatorHandle, Fault, FaultKind, Route};
 use futures_lite::future::block_on;
 
 #[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -16,34 +19,6 @@ enum MatchState {
     #[default]
     Playing,
     Finished,
-}
-
-fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("emulator starts")
-}
-
-/// Deploys a simulated server and waits for READY; returns its request id.
-fn deploy(emu: &EmulatorHandle) -> String {
-    let request = DeployRequest::new("game", "v1")
-        .user_ip("1.2.3.4")
-        .to_request(&emu.base_url(), &Secret::new(emu.token()))
-        .unwrap();
-    let response = block_on(send(request)).expect("the emulator answers");
-    let id = DeployRequest::new("game", "v1")
-        .decode(&response)
-        .expect("deploy accepted")
-        .request_id
-        .to_string();
-    assert!(
-        emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)),
-        "`{id}` never became READY"
-    );
-    id
 }
 
 fn env_of(emu: &EmulatorHandle, id: &str) -> ArbitriumEnv {
@@ -149,8 +124,8 @@ struct Observed(usize);
 
 #[test]
 fn entering_the_finished_state_stops_the_deployment_once() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.init_resource::<Observed>().add_observer(
         |done: On<SelfStopCompleted>, mut seen: ResMut<Observed>| {
@@ -186,8 +161,8 @@ fn entering_the_finished_state_stops_the_deployment_once() {
 
 #[test]
 fn requests_made_while_running_or_after_success_send_nothing_more() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.world_mut().write_message(SelfStop);
@@ -202,8 +177,8 @@ fn requests_made_while_running_or_after_success_send_nothing_more() {
 
 #[test]
 fn three_503s_are_retried_until_success() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)).times(3));
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
@@ -216,8 +191,8 @@ fn three_503s_are_retried_until_success() {
 
 #[test]
 fn a_429_is_retried_after_retry_after() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     emu.add_fault(
         Fault::new(
             Route::SelfStop,
@@ -236,8 +211,8 @@ fn a_429_is_retried_after_retry_after() {
 
 #[test]
 fn retries_stop_after_the_configured_time() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)));
     let retry = RetryPolicy {
         max_elapsed: Some(Duration::from_millis(300)),
@@ -256,8 +231,8 @@ fn retries_stop_after_the_configured_time() {
 
 #[test]
 fn an_already_terminated_deployment_counts_as_stopped() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let stop = StopDeployment::new(id.as_str())
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
@@ -276,8 +251,8 @@ fn an_already_terminated_deployment_counts_as_stopped() {
 
 #[test]
 fn a_wrong_token_fails_clearly_without_retrying() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     let wrong = "00000000000000000000000000000000";
     vars.insert("ARBITRIUM_DELETE_TOKEN".into(), wrong.into());
@@ -302,8 +277,8 @@ fn a_wrong_token_fails_clearly_without_retrying() {
 
 #[test]
 fn a_missing_delete_url_fails_without_sending() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_DELETE_URL");
     let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
@@ -318,8 +293,8 @@ fn a_missing_delete_url_fails_without_sending() {
 
 #[test]
 fn an_attempt_without_an_answer_times_out_and_is_retried() {
-    let emu = emulator();
-    let id = deploy(&emu);
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Hang(Duration::from_secs(3))).times(1));
     let plugin = EdgegapServerPlugin::new().with_attempt_timeout(Duration::from_millis(300));
     let mut app = server_with(env_of(&emu, &id), fast_retry(), plugin);
