@@ -531,12 +531,12 @@ fn locations(mut edgegap: Edgegap) {
             let cities: Vec<&str> = list
                 .locations
                 .iter()
-                .filter_map(|l| l.city.as_deref())
+                .filter_map(|l| l.location.city.as_deref())
                 .collect();
             let montreal_tier = list
                 .locations
                 .iter()
-                .find(|l| l.city.as_deref() == Some("Montreal"))
+                .find(|l| l.location.city.as_deref() == Some("Montreal"))
                 .and_then(|l| l.tags.iter().find(|t| t.key == "tier"))
                 .map(|t| t.value.clone());
             let line = format!(

@@ -236,13 +236,15 @@ fn locations_documented_and_2026() {
     assert_eq!(
         list.locations,
         vec![LocationInfo {
-            city: Some("Montreal".into()),
-            country: Some("Canada".into()),
-            continent: Some("North America".into()),
-            administrative_division: Some("Quebec".into()),
-            timezone: Some("Eastern Time".into()),
-            latitude: Some(45.3324097),
-            longitude: Some(-73.2693626),
+            location: Location {
+                city: Some("Montreal".into()),
+                country: Some("Canada".into()),
+                continent: Some("North America".into()),
+                administrative_division: Some("Quebec".into()),
+                timezone: Some("Eastern Time".into()),
+                latitude: Some(45.3324097),
+                longitude: Some(-73.2693626),
+            },
             location_type: Some("standard".into()),
             tags: vec![LocationTag {
                 key: "key".into(),
@@ -257,10 +259,10 @@ fn locations_documented_and_2026() {
         .decode(&ok(200, include_str!("fixtures/locations_2026.json")))
         .unwrap();
     assert_eq!(list.locations.len(), 2);
-    assert_eq!(list.locations[0].latitude, Some(50.1109));
+    assert_eq!(list.locations[0].location.latitude, Some(50.1109));
     assert_eq!(list.locations[0].location_type, None);
     assert!(list.locations[0].tags.is_empty());
-    assert_eq!(list.locations[1].city.as_deref(), Some("Tokyo"));
+    assert_eq!(list.locations[1].location.city.as_deref(), Some("Tokyo"));
     assert!(list.messages.is_empty());
     assert_eq!(list.total_count, None);
     assert_eq!(list.pagination, None);

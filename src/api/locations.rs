@@ -6,6 +6,7 @@ use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json};
 use super::error::EdgegapError;
 use super::lenient;
 use super::pagination::{Pagination, page_query, validate_page};
+use super::status::Location;
 use super::validate;
 
 /// `GET /v1/locations`: where deployments can run, optionally only those with capacity for an
@@ -137,30 +138,13 @@ fn opt_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     Ok(lenient::opt_string(d)?.unwrap_or_default())
 }
 
-/// One location of `GET /v1/locations`.
+/// One location of `GET /v1/locations`: the shared [`Location`] model plus the location's type
+/// and tags.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LocationInfo {
-    /// City.
-    #[serde(default)]
-    pub city: Option<String>,
-    /// Country.
-    #[serde(default)]
-    pub country: Option<String>,
-    /// Continent.
-    #[serde(default)]
-    pub continent: Option<String>,
-    /// State, province, …
-    #[serde(default)]
-    pub administrative_division: Option<String>,
-    /// Time zone name.
-    #[serde(default)]
-    pub timezone: Option<String>,
-    /// Latitude.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
-    pub latitude: Option<f64>,
-    /// Longitude.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
-    pub longitude: Option<f64>,
+    /// City, country, continent, division, time zone and coordinates.
+    #[serde(flatten)]
+    pub location: Location,
     /// Location type (`type`, e.g. `standard`).
     #[serde(default, rename = "type")]
     pub location_type: Option<String>,
