@@ -180,8 +180,8 @@ fn error_status_fails_the_deployment_and_stops_polling() {
     assert!(seen::<DeploymentReady>(&app).is_empty());
 }
 
-#[test]
-fn a_stopped_error_deployment_is_followed_to_terminated() {
+/// An app whose deployment (of the `broken` version) has been seen failing with ERROR.
+fn errored_deployment() -> (EmulatorHandle, App, Entity, String) {
     let emu = emulator();
     let mut app = app(config(&emu));
     record_order(&mut app);
@@ -190,6 +190,12 @@ fn a_stopped_error_deployment_is_followed_to_terminated() {
         !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
     });
     let id = request_id(&app, entity);
+    (emu, app, entity, id)
+}
+
+#[test]
+fn a_stopped_error_deployment_is_followed_to_terminated() {
+    let (emu, mut app, entity, id) = errored_deployment();
     call(&mut app, move |eg| eg.stop_deployment(entity));
     run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
         !w.resource::<harness::Seen<DeploymentTerminated>>()
@@ -204,14 +210,7 @@ fn a_stopped_error_deployment_is_followed_to_terminated() {
 
 #[test]
 fn app_exit_stops_error_deployments_too() {
-    let emu = emulator();
-    let mut app = app(config(&emu));
-    record_order(&mut app);
-    let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
-    });
-    let id = request_id(&app, entity);
+    let (emu, mut app, entity, id) = errored_deployment();
     assert_eq!(emu.deployment(&id).unwrap().status, "Status.ERROR");
     app.world_mut().write_message(AppExit::Success);
     app.update();
