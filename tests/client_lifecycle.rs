@@ -210,7 +210,7 @@ fn a_stopped_error_deployment_is_followed_to_terminated() {
 
 #[test]
 fn app_exit_stops_error_deployments_too() {
-    let (emu, mut app, entity, id) = errored_deployment();
+    let (emu, mut app, _, id) = errored_deployment();
     assert_eq!(emu.deployment(&id).unwrap().status, "Status.ERROR");
     app.world_mut().write_message(AppExit::Success);
     app.update();
