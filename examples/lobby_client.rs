@@ -21,16 +21,17 @@
 //!   deployment's events, run the moment they happen.
 //!
 //! And both ways to stop it: explicitly with [`Edgegap::stop_deployment`] when the hold is
-//! over ([`stop_when_done`]) or the deployment failed ([`on_failed`]), and the orphan guard
-//! [`StopOnExit`] (added by [`Edgegap::deploy`]) which stops a live deployment if the app
-//! exits any other way (a closed window, an error exit elsewhere). Ctrl-C ends the process without an `AppExit`: nothing can stop the
-//! deployment then (Edgegap ends it after the app version's max duration), so press Enter.
+//! over ([`stop_when_done`]), and the orphan guard [`StopOnExit`] (added by
+//! [`Edgegap::deploy`]), which stops the deployment when the app exits any other way: a failed
+//! deployment ([`on_failed`]), an error exit elsewhere, or Ctrl-C — `TerminalCtrlCHandlerPlugin`
+//! (part of `DefaultPlugins`, added by hand next to `MinimalPlugins`) turns Ctrl-C into an
+//! `AppExit`. Only a second Ctrl-C (or `kill -9`) leaves the deployment to Edgegap's max duration.
 
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bevy::app::ScheduleRunnerPlugin;
+use bevy::app::{ScheduleRunnerPlugin, TerminalCtrlCHandlerPlugin};
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use crossbeam_channel::Receiver;
@@ -85,6 +86,8 @@ fn main() -> ExitCode {
     let exit = App::new()
         .add_plugins((
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(10))),
+            // Ctrl-C becomes an `AppExit`, so `StopOnExit` stops the deployment.
+            TerminalCtrlCHandlerPlugin,
             EdgegapClientPlugin::new(config),
         ))
         .insert_resource(Match {

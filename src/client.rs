@@ -88,6 +88,10 @@
 //! deploy is on the wire is not delivered anything, but the deploy's answer is still followed
 //! and the deployment it created is stopped (nobody could follow it otherwise).
 //!
+//! Ctrl-C: `DefaultPlugins` turns it into an `AppExit` (Bevy's `TerminalCtrlCHandlerPlugin`), so
+//! the guard runs. With `MinimalPlugins`, add `bevy::app::TerminalCtrlCHandlerPlugin` yourself
+//! (as `examples/lobby_client.rs` does); otherwise Ctrl-C ends the process before any stop.
+//!
 //! # Statistics
 //!
 //! [`EdgegapStats`] holds the transport's counters; the same figures are Bevy diagnostics
