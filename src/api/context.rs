@@ -95,25 +95,6 @@ impl DeploymentContext {
     }
 }
 
-fn check_injected(
-    url_var: &str,
-    url: &str,
-    token_var: &str,
-    token: &Secret,
-) -> Result<(), EdgegapError> {
-    validate::non_empty(url_var, url)?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(EdgegapError::invalid(
-            url_var,
-            "must be an http:// or https:// URL",
-        ));
-    }
-    if token.is_empty() {
-        return Err(EdgegapError::invalid(token_var, "must not be empty"));
-    }
-    Ok(())
-}
-
 const URL_VAR: &str = "ARBITRIUM_CONTEXT_URL";
 const TOKEN_VAR: &str = "ARBITRIUM_CONTEXT_TOKEN";
 
@@ -149,7 +130,7 @@ impl Endpoint for GetContext {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        check_injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)
+        validate::injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentContext, EdgegapError> {
         decode_json(response)
@@ -196,7 +177,7 @@ impl Endpoint for CreateContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        check_injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
+        validate::injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
@@ -250,7 +231,7 @@ impl Endpoint for DeleteContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        check_injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
+        validate::injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {

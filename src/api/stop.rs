@@ -178,20 +178,12 @@ impl Endpoint for SelfStop {
         status == 200 || status == 202
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::non_empty("ARBITRIUM_DELETE_URL", &self.url)?;
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(EdgegapError::invalid(
-                "ARBITRIUM_DELETE_URL",
-                "must be an http:// or https:// URL",
-            ));
-        }
-        if self.token.is_empty() {
-            return Err(EdgegapError::invalid(
-                "ARBITRIUM_DELETE_TOKEN",
-                "must not be empty",
-            ));
-        }
-        Ok(())
+        validate::injected(
+            "ARBITRIUM_DELETE_URL",
+            &self.url,
+            "ARBITRIUM_DELETE_TOKEN",
+            &self.token,
+        )
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
         // OAS1 leaves the 200 schema `{}`; anything undecodable still means "accepted".

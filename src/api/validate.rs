@@ -1,7 +1,7 @@
 //! Client-side checks that fail before anything is sent.
 
 use super::error::EdgegapError;
-use super::ids::RequestId;
+use super::ids::{RequestId, Secret};
 
 /// Longest deployment tag name: 40 characters (OAS1 2026; the 2024 docs said 20).
 pub const MAX_TAG_NAME_LEN: usize = 40;
@@ -75,6 +75,27 @@ pub fn coordinates(field: &str, latitude: f64, longitude: f64) -> Result<(), Edg
             format!("{field}.longitude"),
             format!("must be within -180..=180, got {longitude}"),
         ));
+    }
+    Ok(())
+}
+
+/// An injected endpoint (`ARBITRIUM_DELETE_URL`, `ARBITRIUM_CONTEXT_URL`): an http(s) URL and a
+/// non-empty token, reported under the variables' names.
+pub fn injected(
+    url_var: &str,
+    url: &str,
+    token_var: &str,
+    token: &Secret,
+) -> Result<(), EdgegapError> {
+    non_empty(url_var, url)?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(EdgegapError::invalid(
+            url_var,
+            "must be an http:// or https:// URL",
+        ));
+    }
+    if token.is_empty() {
+        return Err(EdgegapError::invalid(token_var, "must not be empty"));
     }
     Ok(())
 }
