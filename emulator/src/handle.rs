@@ -125,6 +125,13 @@ impl EmulatorHandle {
         self.shared.peak_in_flight.load(Ordering::SeqCst)
     }
 
+    /// How many TCP connections the emulator has accepted since it started. A client that
+    /// keeps connections alive opens few; one that connects per request opens one each.
+    #[must_use]
+    pub fn connections_accepted(&self) -> usize {
+        self.shared.connections_accepted.load(Ordering::SeqCst)
+    }
+
     /// How many faults were injected on `route`.
     #[must_use]
     pub fn faults_injected(&self, route: Route) -> usize {

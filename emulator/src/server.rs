@@ -52,6 +52,7 @@ pub(crate) async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                shared.connections_accepted.fetch_add(1, Ordering::SeqCst);
                 let _ = stream.set_nodelay(true);
                 let shared = Arc::clone(&shared);
                 let mut shutdown = shutdown.clone();

@@ -232,6 +232,8 @@ pub(crate) struct Shared {
     pub observed: Mutex<Observed>,
     pub in_flight: AtomicUsize,
     pub peak_in_flight: AtomicUsize,
+    /// TCP connections accepted since start (keep-alive reuses one for many requests).
+    pub connections_accepted: AtomicUsize,
     pub next_sim_port: AtomicU16,
     pub used_ports: Mutex<HashSet<u16>>,
 }
@@ -263,6 +265,7 @@ impl Shared {
             observed: Mutex::new(Observed::default()),
             in_flight: AtomicUsize::new(0),
             peak_in_flight: AtomicUsize::new(0),
+            connections_accepted: AtomicUsize::new(0),
             next_sim_port: AtomicU16::new(0),
             used_ports: Mutex::new(HashSet::new()),
         }

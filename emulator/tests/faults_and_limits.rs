@@ -251,3 +251,27 @@ fn peak_in_flight_sees_concurrent_requests() {
     assert!(emu.peak_in_flight() >= 2, "peak {}", emu.peak_in_flight());
     let _ = deploy(&emu, &deploy_body("game", "v1"));
 }
+
+#[test]
+fn connections_accepted_counts_connections_not_requests() {
+    let emu = emulator();
+    // `api` builds a new agent per call: one connection each.
+    for _ in 0..3 {
+        assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200);
+    }
+    assert_eq!(emu.connections_accepted(), 3);
+    // One keep-alive agent: five requests over one connection.
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    for _ in 0..5 {
+        let response = agent
+            .get(&format!("{}/v1/locations", emu.base_url()))
+            .set("Authorization", &format!("token {}", emu.token()))
+            .call()
+            .expect("answers");
+        assert_eq!(response.status(), 200);
+        let _ = response.into_string();
+    }
+    assert_eq!(emu.connections_accepted(), 4);
+}
