@@ -281,6 +281,13 @@ fn debug_output_never_shows_a_token() {
     let debug = format!("{env:?} {env:#?}");
     assert!(!debug.contains(DELETE_TOKEN) && !debug.contains(CONTEXT_TOKEN));
     assert!(debug.contains("f68e011bfb01"), "{debug}");
+    // The URLs embed secrets too: the stop key and the context's security number.
+    assert!(!debug.contains("463660"), "the stop key shows: {debug}");
+    assert!(
+        !debug.contains("f68e011bfb01/17"),
+        "the context path shows: {debug}"
+    );
+    assert!(debug.contains("https://api.edgegap.com"), "{debug}");
     let (env, _) = warned(&[("ARBITRIUM_DELETE_TOKEN", " ")]);
     assert!(env.delete_token.is_none() && !env.can_self_stop());
 }

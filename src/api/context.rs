@@ -29,6 +29,7 @@ use super::lenient;
 use super::status::{
     ConnectAddress, Location, PortMapping, Status, connect_address, find_port, pick_host,
 };
+use super::stop::RedactedUrl;
 use super::tags::DeploymentTag;
 use super::validate;
 
@@ -99,7 +100,7 @@ const URL_VAR: &str = "ARBITRIUM_CONTEXT_URL";
 const TOKEN_VAR: &str = "ARBITRIUM_CONTEXT_TOKEN";
 
 /// `GET $ARBITRIUM_CONTEXT_URL` with `Authorization: $ARBITRIUM_CONTEXT_TOKEN` (raw).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct GetContext {
     /// The injected `ARBITRIUM_CONTEXT_URL`.
     pub url: String,
@@ -117,6 +118,16 @@ impl GetContext {
     }
 }
 
+impl std::fmt::Debug for GetContext {
+    /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GetContext")
+            .field("url", &RedactedUrl(&self.url))
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
 impl Endpoint for GetContext {
     type Output = DeploymentContext;
 
@@ -130,7 +141,7 @@ impl Endpoint for GetContext {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)
+        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentContext, EdgegapError> {
         decode_json(response)
@@ -140,7 +151,7 @@ impl Endpoint for GetContext {
 /// `POST $ARBITRIUM_CONTEXT_URL/tags` with `{"name"}`: tags the deployment itself. Answers the
 /// same `{"name", "create_time", "last_updated"}` as the organisation-side tag endpoints.
 /// `409` when the tag exists.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CreateContextTag {
     /// The injected `ARBITRIUM_CONTEXT_URL`.
     pub url: String,
@@ -161,6 +172,17 @@ impl CreateContextTag {
     }
 }
 
+impl std::fmt::Debug for CreateContextTag {
+    /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateContextTag")
+            .field("url", &RedactedUrl(&self.url))
+            .field("token", &self.token)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 impl Endpoint for CreateContextTag {
     type Output = DeploymentTag;
 
@@ -177,7 +199,7 @@ impl Endpoint for CreateContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
+        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
@@ -193,7 +215,7 @@ impl Endpoint for CreateContextTag {
 
 /// `DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}`: removes one of the deployment's own tags.
 /// Any `2xx` is success (the sources do not name one); an empty body is fine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DeleteContextTag {
     /// The injected `ARBITRIUM_CONTEXT_URL`.
     pub url: String,
@@ -214,6 +236,17 @@ impl DeleteContextTag {
     }
 }
 
+impl std::fmt::Debug for DeleteContextTag {
+    /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeleteContextTag")
+            .field("url", &RedactedUrl(&self.url))
+            .field("token", &self.token)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 impl Endpoint for DeleteContextTag {
     type Output = ();
 
@@ -231,7 +264,7 @@ impl Endpoint for DeleteContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, &self.url, TOKEN_VAR, &self.token)?;
+        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {

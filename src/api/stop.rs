@@ -133,9 +133,48 @@ impl Endpoint for StopDeployment {
     }
 }
 
+/// An injected URL with its secret parts hidden, for logs and `Debug`: `scheme://host[:port]`,
+/// then `/***` for the rest. The path holds secrets (the self-stop key, the context's security
+/// number), and so may a query or user info.
+///
+/// ```
+/// use bevy_edgegap::api::redacted_url;
+///
+/// assert_eq!(
+///     redacted_url("https://api.edgegap.com/v1/self/stop/f68e011bfb01/463660"),
+///     "https://api.edgegap.com/***"
+/// );
+/// assert_eq!(redacted_url("http://user:pw@127.0.0.1:8080"), "http://127.0.0.1:8080");
+/// assert_eq!(redacted_url("not a url"), "***");
+/// ```
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".into();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if rest.len() > authority.len() {
+        format!("{scheme}://{host}/***")
+    } else {
+        format!("{scheme}://{host}")
+    }
+}
+
+/// `Debug` of an injected URL: [`redacted_url`].
+pub(crate) struct RedactedUrl<'a>(pub &'a str);
+
+impl std::fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&redacted_url(self.0), f)
+    }
+}
+
 /// `DELETE $ARBITRIUM_DELETE_URL` with `Authorization: $ARBITRIUM_DELETE_TOKEN` (raw), from
-/// inside the deployment. Needs no API token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// inside the deployment. Needs no API token. `Debug` hides the URL's secret part
+/// ([`redacted_url`]) and the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SelfStop {
     /// The injected `ARBITRIUM_DELETE_URL`.
     pub url: String,
@@ -153,6 +192,16 @@ impl SelfStop {
             token: token.into(),
             container_log_storage: None,
         }
+    }
+}
+
+impl std::fmt::Debug for SelfStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelfStop")
+            .field("url", &RedactedUrl(&self.url))
+            .field("token", &self.token)
+            .field("container_log_storage", &self.container_log_storage)
+            .finish()
     }
 }
 
@@ -180,9 +229,9 @@ impl Endpoint for SelfStop {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::injected(
             "ARBITRIUM_DELETE_URL",
-            &self.url,
+            Some(&self.url),
             "ARBITRIUM_DELETE_TOKEN",
-            &self.token,
+            Some(&self.token),
         )
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<StopResponse, EdgegapError> {

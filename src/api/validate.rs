@@ -79,23 +79,28 @@ pub fn coordinates(field: &str, latitude: f64, longitude: f64) -> Result<(), Edg
     Ok(())
 }
 
-/// An injected endpoint (`ARBITRIUM_DELETE_URL`, `ARBITRIUM_CONTEXT_URL`): an http(s) URL and a
-/// non-empty token, reported under the variables' names.
+/// An injected endpoint (`ARBITRIUM_DELETE_URL`, `ARBITRIUM_CONTEXT_URL`): the one check for
+/// missing or invalid injected variables, run when the endpoint is built and again before it
+/// is sent. Both variables must be set, the URL http(s) and the token non-empty; every failure
+/// is an [`EdgegapError::Invalid`] whose `field` is the variable's name.
 pub fn injected(
     url_var: &str,
-    url: &str,
+    url: Option<&str>,
     token_var: &str,
-    token: &Secret,
+    token: Option<&Secret>,
 ) -> Result<(), EdgegapError> {
-    non_empty(url_var, url)?;
+    let not_set = |var: &str| EdgegapError::invalid(var, "is not set");
+    let url = url
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| not_set(url_var))?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(EdgegapError::invalid(
             url_var,
             "must be an http:// or https:// URL",
         ));
     }
-    if token.is_empty() {
-        return Err(EdgegapError::invalid(token_var, "must not be empty"));
+    match token {
+        Some(token) if !token.is_empty() => Ok(()),
+        _ => Err(not_set(token_var)),
     }
-    Ok(())
 }

@@ -9,7 +9,7 @@ use bevy::log::warn;
 use bevy::prelude::Resource;
 use serde::Deserialize;
 
-use crate::api::{Location, RequestId, Secret, lenient};
+use crate::api::{self, EdgegapError, Location, RedactedUrl, RequestId, Secret, lenient, validate};
 
 /// The deployment id; its absence means "not running on Edgegap".
 pub const REQUEST_ID_VAR: &str = "ARBITRIUM_REQUEST_ID";
@@ -107,7 +107,9 @@ impl fmt::Display for EnvWarning {
 ///
 /// Parsing never fails as a whole: a malformed variable (bad JSON, a non-numeric port) is
 /// logged as a `warn` naming it, recorded in [`ArbitriumEnv::warnings`], and skipped; the rest
-/// is read. Empty values count as unset. `Debug` redacts both tokens.
+/// is read. Empty values count as unset. `Debug` redacts both tokens and the secret parts of
+/// both injected URLs ([`api::redacted_url`]: the self-stop key, the context's security
+/// number); log them only through it.
 ///
 /// ```
 /// use bevy_edgegap::server::ArbitriumEnv;
@@ -171,9 +173,9 @@ impl fmt::Debug for ArbitriumEnv {
             .field("ports", &self.ports)
             .field("location", &self.location)
             .field("tags", &self.tags)
-            .field("delete_url", &self.delete_url)
+            .field("delete_url", &self.delete_url.as_deref().map(RedactedUrl))
             .field("delete_token", &self.delete_token)
-            .field("context_url", &self.context_url)
+            .field("context_url", &self.context_url.as_deref().map(RedactedUrl))
             .field("context_token", &self.context_token)
             .field("host", &self.host)
             .field("beacon", &self.beacon)
@@ -245,14 +247,17 @@ impl Parser {
         self.text(name).map(Secret::new)
     }
 
-    fn url(&mut self, name: &str) -> Option<String> {
+    /// An injected URL, kept as given: a bad one is reported now (by the one check,
+    /// [`validate::injected`]) and again when the endpoint is used.
+    fn url(&mut self, name: &str, token_name: &str) -> Option<String> {
         let value = self.text(name)?;
-        if value.starts_with("http://") || value.starts_with("https://") {
-            Some(value)
-        } else {
-            self.warn(name, "is not an http:// or https:// URL");
-            None
+        let token = self.secret(token_name);
+        if let Err(EdgegapError::Invalid { field, reason, .. }) =
+            validate::injected(name, Some(&value), token_name, token.as_ref())
+        {
+            self.warn(&field, reason);
         }
+        Some(value)
     }
 
     fn number<T: std::str::FromStr>(&mut self, name: &str, what: &str) -> Option<T> {
@@ -485,9 +490,9 @@ impl ArbitriumEnv {
             fqdn: p.text(FQDN),
             location: p.location(),
             tags,
-            delete_url: p.url(DELETE_URL),
+            delete_url: p.url(DELETE_URL, DELETE_TOKEN),
             delete_token: p.secret(DELETE_TOKEN),
-            context_url: p.url(CONTEXT_URL),
+            context_url: p.url(CONTEXT_URL, CONTEXT_TOKEN),
             context_token: p.secret(CONTEXT_TOKEN),
             host: HostFacts {
                 host_id: p.text(HOST_ID),
@@ -566,15 +571,51 @@ impl ArbitriumEnv {
         self.matchmaker.get(name).map(String::as_str)
     }
 
-    /// Whether the injected self-stop URL and token are both present.
+    /// Whether the injected self-stop URL and token are both present and valid.
     pub fn can_self_stop(&self) -> bool {
-        self.delete_url.is_some() && self.delete_token.is_some()
+        self.self_stop_endpoint().is_ok()
+    }
+
+    /// The self-stop (`DELETE $ARBITRIUM_DELETE_URL`), or an [`EdgegapError::Invalid`] naming
+    /// the missing or invalid variable. The plugin builds it once, at start.
+    pub fn self_stop_endpoint(&self) -> Result<api::SelfStop, EdgegapError> {
+        let (url, token) = injected(
+            (DELETE_URL, self.delete_url.as_deref()),
+            (DELETE_TOKEN, self.delete_token.as_ref()),
+        )?;
+        Ok(api::SelfStop::new(url, token))
+    }
+
+    /// The checked `ARBITRIUM_CONTEXT_URL` and `ARBITRIUM_CONTEXT_TOKEN`, or an
+    /// [`EdgegapError::Invalid`] naming the missing or invalid variable.
+    pub fn context_endpoint(&self) -> Result<(String, Secret), EdgegapError> {
+        injected(
+            (CONTEXT_URL, self.context_url.as_deref()),
+            (CONTEXT_TOKEN, self.context_token.as_ref()),
+        )
     }
 
     /// Every variable that was set but could not be read.
     pub fn warnings(&self) -> &[EnvWarning] {
         &self.warnings
     }
+}
+
+/// An injected URL and token, checked by [`validate::injected`].
+fn injected(
+    (url_var, url): (&str, Option<&str>),
+    (token_var, token): (&str, Option<&Secret>),
+) -> Result<(String, Secret), EdgegapError> {
+    validate::injected(url_var, url, token_var, token)?;
+    Ok((
+        url.unwrap_or_default().to_owned(),
+        token.cloned().unwrap_or_default(),
+    ))
+}
+
+/// The error for an injected endpoint used off Edgegap: the same kind as a missing variable.
+pub(crate) fn not_on_edgegap() -> EdgegapError {
+    EdgegapError::invalid(REQUEST_ID_VAR, "is not set: not running on edgegap")
 }
 
 #[cfg(test)]
