@@ -96,9 +96,52 @@ fn adding_an_existing_tag_reports_the_conflict() {
 fn not_on_edgegap_every_context_call_fails_without_sending() {
     let mut app = server(None);
     let read: ContextRead = ask(&mut app, ReadContext);
-    assert!(matches!(read.result, Err(EdgegapError::Config(_))));
+    assert_invalid(read.result, "ARBITRIUM_REQUEST_ID");
     let added: ContextTagAdded = ask(&mut app, AddContextTag::new("x"));
-    assert!(matches!(added.result, Err(EdgegapError::Config(_))));
+    assert_invalid(added.result, "ARBITRIUM_REQUEST_ID");
     let removed: ContextTagRemoved = ask(&mut app, RemoveContextTag::new("x"));
-    assert!(matches!(removed.result, Err(EdgegapError::Config(_))));
+    assert_invalid(removed.result, "ARBITRIUM_REQUEST_ID");
+}
+
+/// The one error kind for a missing or invalid injected variable, naming it.
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, EdgegapError>, variable: &str) {
+    match result {
+        Err(EdgegapError::Invalid { field, .. }) => assert_eq!(field, variable),
+        other => panic!("expected `{variable}` to be reported, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_context_variable_is_named_and_nothing_is_sent() {
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let mut vars = emu.deployment(&id).unwrap().env;
+    vars.remove("ARBITRIUM_CONTEXT_TOKEN");
+    let mut app = server(ArbitriumEnv::from_vars(vars.clone()));
+    let read: ContextRead = ask(&mut app, ReadContext);
+    assert_invalid(read.result, "ARBITRIUM_CONTEXT_TOKEN");
+    vars.insert("ARBITRIUM_CONTEXT_URL".into(), "not a url".into());
+    let mut app = server(ArbitriumEnv::from_vars(vars));
+    let added: ContextTagAdded = ask(&mut app, AddContextTag::new("x"));
+    assert_invalid(added.result, "ARBITRIUM_CONTEXT_URL");
+    assert_eq!(emu.request_count(Route::Context), 0);
+    assert_eq!(emu.request_count(Route::ContextCreateTag), 0);
+}
+
+#[test]
+fn the_frame_that_asks_sends_the_context_read() {
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
+    let mut app = server(Some(env));
+    app.world_mut().write_message(ReadContext);
+    app.update();
+    let bound = Instant::now() + Duration::from_secs(5);
+    while emu.request_count(Route::Context) == 0 {
+        assert!(
+            Instant::now() < bound,
+            "the frame that wrote `ReadContext` sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, warn};
 use bevy::prelude::*;
 
@@ -22,8 +23,9 @@ pub struct ReadContext;
 /// The answer to [`ReadContext`]. Both a [`Message`] and a global [`Event`] (for observers).
 #[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct ContextRead {
-    /// The context, or why it could not be read (a [`EdgegapError::Config`] when not running
-    /// on Edgegap).
+    /// The context, or why it could not be read: an [`EdgegapError::Invalid`] naming the
+    /// variable when one is missing or invalid (`ARBITRIUM_REQUEST_ID` when not running on
+    /// Edgegap), nothing sent.
     pub result: Result<DeploymentContext, EdgegapError>,
 }
 
@@ -84,18 +86,14 @@ pub(crate) struct ContextCalls {
     removes: Vec<(String, Call<DeleteContextTag>)>,
 }
 
+/// The checked context URL and token (one check, one error kind: [`EdgegapError::Invalid`]).
 fn injected(env: Option<&ArbitriumEnv>) -> Result<(String, Secret), EdgegapError> {
-    let env = env.ok_or_else(|| {
-        EdgegapError::Config("not running on edgegap: no `ARBITRIUM_REQUEST_ID`".into())
-    })?;
-    match (&env.context_url, &env.context_token) {
-        (Some(url), Some(token)) => Ok((url.clone(), token.clone())),
-        _ => Err(EdgegapError::Config(
-            "`ARBITRIUM_CONTEXT_URL` or `ARBITRIUM_CONTEXT_TOKEN` is not set".into(),
-        )),
-    }
+    env.ok_or_else(super::env::not_on_edgegap)?
+        .context_endpoint()
 }
 
+/// Prepares a call; the first attempt goes out when [`send_and_poll`] polls it, in the same
+/// frame.
 fn start<E: Endpoint>(
     endpoint: Result<E, EdgegapError>,
     config: &ServerConfig,
@@ -109,12 +107,34 @@ fn start<E: Endpoint>(
     )
 }
 
-/// Starts the context calls asked for. Runs in
-/// [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one reader and one writer per call kind"
-)]
+/// Writes the answers, as messages and as global events.
+#[derive(SystemParam)]
+pub(crate) struct ContextAnswers<'w, 's> {
+    read: MessageWriter<'w, ContextRead>,
+    added: MessageWriter<'w, ContextTagAdded>,
+    removed: MessageWriter<'w, ContextTagRemoved>,
+    commands: Commands<'w, 's>,
+}
+
+impl ContextAnswers<'_, '_> {
+    fn read(&mut self, answer: ContextRead) {
+        self.commands.trigger(answer.clone());
+        self.read.write(answer);
+    }
+
+    fn added(&mut self, answer: ContextTagAdded) {
+        self.commands.trigger(answer.clone());
+        self.added.write(answer);
+    }
+
+    fn removed(&mut self, answer: ContextTagRemoved) {
+        self.commands.trigger(answer.clone());
+        self.removed.write(answer);
+    }
+}
+
+/// Starts the context calls asked for and sends their first attempts in the same frame. Runs
+/// in [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send).
 pub(crate) fn start_context_calls(
     mut reads: MessageReader<ReadContext>,
     mut adds: MessageReader<AddContextTag>,
@@ -122,23 +142,20 @@ pub(crate) fn start_context_calls(
     env: Option<Res<ArbitriumEnv>>,
     config: Res<ServerConfig>,
     mut calls: ResMut<ContextCalls>,
-    mut read_out: MessageWriter<ContextRead>,
-    mut added_out: MessageWriter<ContextTagAdded>,
-    mut removed_out: MessageWriter<ContextTagRemoved>,
-    mut commands: Commands,
+    mut answers: ContextAnswers,
 ) {
     let env = env.as_deref();
+    let mut started = false;
     for _ in reads.read() {
         let endpoint = injected(env).map(|(url, token)| GetContext::new(url, token));
         match start(endpoint, &config, "read context") {
             Ok(call) => calls.reads.push(call),
             Err(error) => {
                 warn!("cannot read the deployment context: {error}");
-                let answer = ContextRead { result: Err(error) };
-                commands.trigger(answer.clone());
-                read_out.write(answer);
+                answers.read(ContextRead { result: Err(error) });
             }
         }
+        started = true;
     }
     for add in adds.read() {
         let endpoint =
@@ -147,14 +164,13 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.adds.push((add.name.clone(), call)),
             Err(error) => {
                 warn!("cannot add tag `{}`: {error}", add.name);
-                let answer = ContextTagAdded {
+                answers.added(ContextTagAdded {
                     name: add.name.clone(),
                     result: Err(error),
-                };
-                commands.trigger(answer.clone());
-                added_out.write(answer);
+                });
             }
         }
+        started = true;
     }
     for remove in removes.read() {
         let endpoint = injected(env)
@@ -163,14 +179,16 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.removes.push((remove.name.clone(), call)),
             Err(error) => {
                 warn!("cannot remove tag `{}`: {error}", remove.name);
-                let answer = ContextTagRemoved {
+                answers.removed(ContextTagRemoved {
                     name: remove.name.clone(),
                     result: Err(error),
-                };
-                commands.trigger(answer.clone());
-                removed_out.write(answer);
+                });
             }
         }
+        started = true;
+    }
+    if started {
+        send_and_poll(&mut calls, &mut answers);
     }
 }
 
@@ -190,25 +208,16 @@ fn drain<C, T>(
     });
 }
 
-/// Polls the context calls. Runs in
-/// [`EdgegapServerSystems::Receive`](super::EdgegapServerSystems::Receive).
-pub(crate) fn poll_context_calls(
-    mut calls: ResMut<ContextCalls>,
-    mut read_out: MessageWriter<ContextRead>,
-    mut added_out: MessageWriter<ContextTagAdded>,
-    mut removed_out: MessageWriter<ContextTagRemoved>,
-    mut commands: Commands,
-) {
+/// Polls every call (which sends what is due, first attempts included) and delivers the
+/// finished ones.
+fn send_and_poll(calls: &mut ContextCalls, answers: &mut ContextAnswers) {
     let now = Instant::now();
-    let calls = &mut *calls;
     drain(&mut calls.reads, now, Call::poll, |_, result| {
         debug!(
             "context read: `{}`",
             if result.is_ok() { "ok" } else { "failed" }
         );
-        let answer = ContextRead { result };
-        commands.trigger(answer.clone());
-        read_out.write(answer);
+        answers.read(ContextRead { result });
     });
     drain(
         &mut calls.adds,
@@ -216,12 +225,10 @@ pub(crate) fn poll_context_calls(
         |(_, call), now| call.poll(now),
         |(name, _), result| {
             debug!("tag `{name}` added: `{}`", result.is_ok());
-            let answer = ContextTagAdded {
+            answers.added(ContextTagAdded {
                 name: name.clone(),
                 result,
-            };
-            commands.trigger(answer.clone());
-            added_out.write(answer);
+            });
         },
     );
     drain(
@@ -230,12 +237,16 @@ pub(crate) fn poll_context_calls(
         |(_, call), now| call.poll(now),
         |(name, _), result| {
             debug!("tag `{name}` removed: `{}`", result.is_ok());
-            let answer = ContextTagRemoved {
+            answers.removed(ContextTagRemoved {
                 name: name.clone(),
                 result,
-            };
-            commands.trigger(answer.clone());
-            removed_out.write(answer);
+            });
         },
     );
+}
+
+/// Polls the context calls. Runs in
+/// [`EdgegapServerSystems::Receive`](super::EdgegapServerSystems::Receive).
+pub(crate) fn poll_context_calls(mut calls: ResMut<ContextCalls>, mut answers: ContextAnswers) {
+    send_and_poll(&mut calls, &mut answers);
 }
