@@ -126,8 +126,8 @@ pub mod prelude {
     #[cfg(feature = "server")]
     pub use crate::server::{
         AddContextTag, ArbitriumEnv, ArbitriumPort, ContextRead, ContextTagAdded,
-        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, ReadContext,
-        RemoveContextTag, SelfStop, SelfStopCompleted, SelfStopFailed, ShutdownReason,
-        ShutdownRequested,
+        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, PlayerCount, ReadContext,
+        RemoveContextTag, SelfStop, SelfStopCompleted, SelfStopFailed, SelfStopReason,
+        ShutdownReason, ShutdownRequested,
     };
 }

@@ -53,6 +53,7 @@ use crate::http::RetryPolicy;
 mod call;
 mod context;
 mod env;
+mod policy;
 mod self_stop;
 mod shutdown;
 
@@ -63,6 +64,7 @@ pub use env::{
     ArbitriumEnv, ArbitriumPort, BeaconFacts, EnvWarning, HostFacts, PrivateFleetFacts,
     REQUEST_ID_VAR,
 };
+pub use policy::{PlayerCount, SelfStopReason};
 pub use self_stop::{SelfStop, SelfStopCompleted, SelfStopFailed};
 pub use shutdown::{ShutdownReason, ShutdownRequested};
 
@@ -72,11 +74,13 @@ pub enum EdgegapServerSystems {
     /// Turns caught signals into [`ShutdownRequested`], starts the grace window and applies
     /// `on_shutdown_enter`. Runs in [`PreUpdate`], so the state changes in the same frame.
     Signals,
-    /// Polls the self-stop and context calls and writes their results. Runs in [`PreUpdate`],
-    /// after [`Signals`](Self::Signals).
+    /// Polls the self-stop and context calls (sending their retries when due) and writes
+    /// their results; a `SIGTERM` seen this frame completes a self-stop still waiting for its
+    /// answer. Runs in [`PreUpdate`], after [`Signals`](Self::Signals).
     Receive,
-    /// Starts the calls asked for by [`SelfStop`] and the context messages written this
-    /// frame (including by `OnEnter` systems). Runs in [`PostUpdate`].
+    /// Applies the match-lifecycle policies, then starts the calls asked for this frame (by
+    /// [`SelfStop`], `self_stop_on_enter`, a policy, the context messages) and sends their
+    /// first attempts. Runs in [`PostUpdate`].
     Send,
     /// Exits once the grace window has passed; the last self-stop attempt on an error exit.
     /// Runs in [`Last`].
@@ -103,11 +107,25 @@ pub struct EdgegapServerPlugin {
     pub context_retry: RetryPolicy,
     /// Longest wait for one answer before the attempt counts as timed out. Default 10 s.
     pub attempt_timeout: Duration,
-    /// On a panic or an [`AppExit::Error`], make one last blocking self-stop attempt (bounded by
-    /// `last_resort_timeout`). Default `false`.
+    /// When a panic ends the app, or it exits with an [`AppExit::Error`], make one last
+    /// blocking self-stop attempt (bounded by `last_resort_timeout`). Default `false`.
+    ///
+    /// "A panic that ends the app" is one that unwinds out of the app's update and drops its
+    /// world: a panicking system (on any thread: Bevy resumes it on the app's thread), a
+    /// command, an observer, or anything else `app.update()` runs, not caught before
+    /// `App::run` returns. Panics the app survives do nothing: in a thread or task of the
+    /// game's own, in Bevy's task pools, or caught with `catch_unwind`. Built with
+    /// `panic = "abort"`, every panic ends the process at once, so any panic attempts.
     pub self_stop_on_panic: bool,
     /// Bound of that last attempt. Default 3 s.
     pub last_resort_timeout: Duration,
+    /// Self-stop once the match has been empty this long: counted from when the last player
+    /// left ([`PlayerCount`] back to zero), and only once a player has joined. Default off.
+    pub stop_when_empty_for: Option<Duration>,
+    /// Self-stop when no player has joined this long after start. Default off.
+    pub stop_if_no_player_within: Option<Duration>,
+    /// Self-stop when the server has run this long, players or not. Default off.
+    pub max_match_duration: Option<Duration>,
     hooks: Vec<AppHook>,
 }
 
@@ -125,6 +143,9 @@ impl Default for EdgegapServerPlugin {
             attempt_timeout: Duration::from_secs(10),
             self_stop_on_panic: false,
             last_resort_timeout: Duration::from_secs(3),
+            stop_when_empty_for: None,
+            stop_if_no_player_within: None,
+            max_match_duration: None,
             hooks: Vec::new(),
         }
     }
@@ -143,11 +164,34 @@ impl EdgegapServerPlugin {
         self.hooks.push(Box::new(move |app| {
             app.add_systems(
                 OnEnter(state.clone()),
-                |mut stop: MessageWriter<SelfStop>| {
-                    stop.write(SelfStop);
-                },
+                self_stop::request_on_enter(format!("{state:?}")),
             );
         }));
+        self
+    }
+
+    /// Self-stop once the match has been empty for `limit` after players had joined (see
+    /// [`stop_when_empty_for`](Self::stop_when_empty_for)). Report players with [`PlayerCount`].
+    #[must_use]
+    pub fn stop_when_empty_for(mut self, limit: Duration) -> Self {
+        self.stop_when_empty_for = Some(limit);
+        self
+    }
+
+    /// Self-stop when no player joined within `limit` of the start (see
+    /// [`stop_if_no_player_within`](Self::stop_if_no_player_within)). Report players with
+    /// [`PlayerCount`].
+    #[must_use]
+    pub fn stop_if_no_player_within(mut self, limit: Duration) -> Self {
+        self.stop_if_no_player_within = Some(limit);
+        self
+    }
+
+    /// Self-stop when the server has run for `limit` (see
+    /// [`max_match_duration`](Self::max_match_duration)).
+    #[must_use]
+    pub fn max_match_duration(mut self, limit: Duration) -> Self {
+        self.max_match_duration = Some(limit);
         self
     }
 
@@ -239,6 +283,7 @@ pub(crate) struct ServerConfig {
     pub attempt_timeout: Duration,
     pub self_stop_on_panic: bool,
     pub last_resort_timeout: Duration,
+    pub policies: policy::Policies,
 }
 
 impl Plugin for EdgegapServerPlugin {
@@ -251,6 +296,11 @@ impl Plugin for EdgegapServerPlugin {
             attempt_timeout: self.attempt_timeout,
             self_stop_on_panic: self.self_stop_on_panic,
             last_resort_timeout: self.last_resort_timeout,
+            policies: policy::Policies {
+                empty_for: self.stop_when_empty_for,
+                no_player_within: self.stop_if_no_player_within,
+                max_duration: self.max_match_duration,
+            },
         };
         // Logged from `Startup`, so the order of `LogPlugin` and this plugin does not matter.
         let report = if let Some(env) = app.world().get_resource::<ArbitriumEnv>() {
@@ -276,7 +326,9 @@ impl Plugin for EdgegapServerPlugin {
             .add_message::<ContextTagAdded>()
             .add_message::<RemoveContextTag>()
             .add_message::<ContextTagRemoved>()
-            .init_resource::<context::ContextCalls>();
+            .init_resource::<context::ContextCalls>()
+            .init_resource::<PlayerCount>()
+            .init_resource::<policy::PolicyClock>();
         self_stop::setup(app, &config);
         shutdown::setup(app, &config);
         app.insert_resource(config);
@@ -299,7 +351,10 @@ impl Plugin for EdgegapServerPlugin {
         )
         .add_systems(
             PostUpdate,
-            (self_stop::start_self_stop, context::start_context_calls)
+            (
+                (policy::apply_policies, self_stop::start_self_stop).chain(),
+                context::start_context_calls,
+            )
                 .in_set(EdgegapServerSystems::Send),
         )
         .add_systems(

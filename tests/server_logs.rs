@@ -127,6 +127,12 @@ fn no_token_appears_in_any_log_line() {
         vars["ARBITRIUM_DELETE_TOKEN"].clone(),
         vars["ARBITRIUM_CONTEXT_TOKEN"].clone(),
     ];
+    // The secret parts of the injected URLs: `…/self/stop/<id>/<stop key>`,
+    // `…/context/<id>/<security number>`.
+    let secret_paths = [
+        secret_path(&vars["ARBITRIUM_DELETE_URL"]),
+        secret_path(&vars["ARBITRIUM_CONTEXT_URL"]),
+    ];
     let env = ArbitriumEnv::from_vars(vars).unwrap();
     info!("env: {env:?}");
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)).times(1));
@@ -187,13 +193,14 @@ fn no_token_appears_in_any_log_line() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("INFO") && l.contains("self-stop skipped")),
+            .any(|l| l.starts_with("INFO")
+                && l.contains("self-stop (requested by the game) skipped")),
         "a local self-stop should be an info no-op"
     );
     // The capture works: lines from every part of the run are there, at every level.
     for needle in [
         "`ARBITRIUM_PORTS_MAPPING`",
-        "self-stop failed",
+        "self-stop (requested by the game) failed",
         "attempt `1` failed",
         "self-stop accepted",
         "shutdown requested",
@@ -223,4 +230,32 @@ fn no_token_appears_in_any_log_line() {
             panic!("a token appears in a log line: {line}");
         }
     }
+    // This crate's lines only: the HTTP library's own `debug` lines name the URLs it fetches.
+    // Known gap, owned by the transport (issue 10): `server/call.rs` traces the whole request,
+    // URL included, at `trace`.
+    let known_gap = |l: &&String| {
+        l.starts_with("TRACE bevy_edgegap::server::call") && l.contains("sending HttpRequest")
+    };
+    let leaks: Vec<_> = lines
+        .iter()
+        .filter(|l| {
+            l.split(' ')
+                .nth(1)
+                .is_some_and(|t| t.starts_with("bevy_edgegap"))
+        })
+        .filter(|l| secret_paths.iter().any(|path| l.contains(path.as_str())))
+        .filter(|l| !known_gap(l))
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "the secret part of an injected URL appears in log lines: {leaks:#?}"
+    );
+}
+
+/// `<id>/<secret>`: the last two segments of an injected URL.
+fn secret_path(url: &str) -> String {
+    let mut segments = url.rsplit('/');
+    let secret = segments.next().unwrap();
+    let id = segments.next().unwrap();
+    format!("{id}/{secret}")
 }

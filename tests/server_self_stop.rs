@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
-use bevy_edgegap::api::{Endpoint, Secret, StopDeployment};
+use bevy_edgegap::api::{EdgegapError, Endpoint, Secret, StopDeployment};
 use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{EmulatorHandle, Fault, FaultKind, Route};
@@ -288,7 +288,55 @@ fn a_missing_delete_url_fails_without_sending() {
     };
     assert_eq!(failed.attempts, 0);
     assert!(!failed.error.may_have_been_sent());
+    assert!(
+        matches!(&failed.error, EdgegapError::Invalid { field, .. } if field == "ARBITRIUM_DELETE_URL"),
+        "{:?}",
+        failed.error
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 0);
+}
+
+#[test]
+fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let mut vars = emu.deployment(&id).unwrap().env;
+    vars.insert(
+        "ARBITRIUM_DELETE_URL".into(),
+        "api.edgegap.com/v1/self/stop/x/1".into(),
+    );
+    let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
+    finish(&mut app);
+    let Outcome::Failed(failed) = outcome(&mut app) else {
+        panic!("self-stop through a non-http URL completed");
+    };
+    match &failed.error {
+        EdgegapError::Invalid { field, reason, .. } => {
+            assert_eq!(field, "ARBITRIUM_DELETE_URL");
+            assert!(reason.contains("http"), "{reason}");
+        }
+        other => panic!("expected the injected-variable error, got {other:?}"),
+    }
+    assert_eq!(emu.request_count(Route::SelfStop), 0);
+}
+
+#[test]
+fn the_frame_that_asks_sends_the_self_stop() {
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    app.world_mut().write_message(SelfStop);
+    app.update();
+    // No more frames: the request must already be on its way.
+    let bound = Instant::now() + Duration::from_secs(5);
+    while emu.request_count(Route::SelfStop) == 0 {
+        assert!(
+            Instant::now() < bound,
+            "the frame that wrote `SelfStop` sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
 }
 
 #[test]

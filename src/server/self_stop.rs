@@ -1,74 +1,91 @@
 //! Self-stop: `DELETE $ARBITRIUM_DELETE_URL` with the raw `ARBITRIUM_DELETE_TOKEN`
-//! ([`api::SelfStop`]), once per app, retried within a bounded time; and a last blocking
-//! attempt when the process panics or exits with an error.
+//! ([`api::SelfStop`], built and checked once at start), through one once-only path whatever
+//! asked for it (the game, a state, a policy), retried within a bounded time; and a last
+//! blocking attempt when a panic ends the app or it exits with an error.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, error, info, warn};
 use bevy::prelude::*;
 
 use super::ServerConfig;
 use super::call::{Call, Outcome};
 use super::env::ArbitriumEnv;
+use super::policy::SelfStopReason;
+use super::shutdown::{ShutdownReason, ShutdownRequested};
 use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
 
 /// Ask Edgegap to stop this deployment (`DELETE $ARBITRIUM_DELETE_URL`): write it from any
 /// system, or let [`EdgegapServerPlugin::self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter)
-/// write it when the match ends.
+/// or a match-lifecycle policy ask for it.
 ///
-/// The call goes out once per app, however often this is written; it is retried on
-/// connection errors, `429` and `5xx` for a bounded time (self-stop is idempotent). The result
-/// arrives as [`SelfStopCompleted`] or [`SelfStopFailed`]; after a failure, writing it again
-/// starts a new attempt. Not on Edgegap (no [`ArbitriumEnv`]) it is a logged no-op.
+/// The call goes out once per app, however often this is written, in the frame it is written
+/// (the first attempt is sent from [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send));
+/// it is retried on connection errors, `429` and `5xx` for a bounded time (self-stop is
+/// idempotent). The result arrives as [`SelfStopCompleted`] or [`SelfStopFailed`], with the
+/// [`SelfStopReason`] of the first request; after a failure, writing it again starts a new
+/// attempt. Not on Edgegap (no [`ArbitriumEnv`]) it is a logged no-op.
 ///
 /// Not to be confused with [`api::SelfStop`], the engine-free endpoint value this sends.
-/// Edgegap answers by sending `SIGTERM`: see [`ShutdownRequested`](super::ShutdownRequested).
+/// Edgegap answers by sending `SIGTERM`: see [`ShutdownRequested`].
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SelfStop;
 
-/// Edgegap accepted the self-stop (`200`/`202`), or the deployment was already terminated
-/// (`410`). Both a [`Message`] and a global [`Event`] (for observers). Expect `SIGTERM` next — it may also arrive before this message: a server that
-/// exits on [`ShutdownRequested`](super::ShutdownRequested) may never see it.
+/// Edgegap accepted the self-stop (`200`/`202`), the deployment was already terminated
+/// (`410`), or `SIGTERM` arrived while the self-stop was under way. Both a [`Message`] and a
+/// global [`Event`] (for observers).
+///
+/// Edgegap may send `SIGTERM` before it answers: then this is written in the same frame as the
+/// [`ShutdownRequested`], with [`sigterm_first`](Self::sigterm_first) set, so a server that
+/// exits on either sees both.
 #[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct SelfStopCompleted {
+    /// Why the server stopped itself.
+    pub reason: SelfStopReason,
     /// `true` when Edgegap answered `410`: the deployment was already terminated.
     pub already_terminated: bool,
+    /// `true` when `SIGTERM` arrived before Edgegap's answer: the deployment is stopping, the
+    /// answer was not awaited (`response` is `None`).
+    pub sigterm_first: bool,
     /// The answer, when Edgegap accepted the stop.
     pub response: Option<StopResponse>,
-    /// Attempts made, the first included.
+    /// Attempts made, the first included (0 when `sigterm_first`: the answer was not read).
     pub attempts: u32,
 }
 
-/// The self-stop did not go through: a non-retryable answer (`401`, `403`, `404`, …), or
+/// The self-stop did not go through: a missing or invalid injected variable (nothing sent,
+/// an [`EdgegapError::Invalid`] naming it), a non-retryable answer (`401`, `403`, `404`, …), or
 /// retries ran out. The deployment keeps running until its max duration. Both a [`Message`]
 /// and a global [`Event`] (for observers).
 #[derive(Message, Event, Debug, Clone, PartialEq)]
 pub struct SelfStopFailed {
+    /// Why the server tried to stop itself.
+    pub reason: SelfStopReason,
     /// What went wrong (never contains the token).
     pub error: EdgegapError,
     /// Attempts made, the first included (0 when nothing could be sent).
     pub attempts: u32,
 }
 
-/// What the panic hook and the error-exit path share with the systems.
+/// What the panic and error-exit paths share with the systems: the request, rendered once
+/// from the one [`api::SelfStop`].
 pub(crate) struct LastResort {
-    request: Mutex<Option<HttpRequest>>,
-    /// Set once Edgegap confirmed the stop: nothing more to do.
+    request: HttpRequest,
+    /// Set once Edgegap confirmed the stop, or once tried: nothing more to do.
     done: AtomicBool,
     timeout: Duration,
 }
 
 impl LastResort {
-    /// One blocking attempt, bounded by `timeout`; never panics.
+    /// One blocking attempt, bounded by `timeout`; never panics; at most once.
     fn attempt(&self, why: &str) {
         if self.done.swap(true, Ordering::SeqCst) {
             return;
         }
-        let Some(request) = self.request.lock().ok().and_then(|r| r.clone()) else {
-            return;
-        };
+        let request = self.request.clone();
         eprintln!("bevy_edgegap: {why}: attempting a self-stop");
         let (tx, rx) = crossbeam_channel::bounded(1);
         let spawned = std::thread::Builder::new()
@@ -94,48 +111,80 @@ impl LastResort {
 
 enum Phase {
     Idle,
-    Running(Box<Call<api::SelfStop>>),
+    Running {
+        call: Box<Call<api::SelfStop>>,
+        reason: SelfStopReason,
+    },
     Done,
 }
 
-/// The app's self-stop: idle, running, or done.
+/// The app's self-stop: what to send, what asked for it, and how far it got.
 #[derive(Resource)]
 pub(crate) struct SelfStopper {
+    /// The one DELETE, built and checked once from the injected variables; `None` off Edgegap.
+    endpoint: Option<Result<api::SelfStop, EdgegapError>>,
+    /// The first request not yet started.
+    requested: Option<SelfStopReason>,
     phase: Phase,
+    /// `SIGTERM` arrived: the deployment is stopping.
+    terminated: bool,
     last_resort: Option<Arc<LastResort>>,
 }
 
+impl SelfStopper {
+    /// Asks for a self-stop; the first reason wins until it starts.
+    pub(crate) fn request(&mut self, reason: SelfStopReason) {
+        if self.requested.is_none() {
+            self.requested = Some(reason);
+        }
+    }
+}
+
+impl Drop for SelfStopper {
+    /// A panic that ends the app unwinds out of its update and drops the world: that, and only
+    /// that, is the panic `self_stop_on_panic` acts on.
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(last) = &self.last_resort
+        {
+            last.attempt("a panic ended the server");
+        }
+    }
+}
+
 pub(crate) fn setup(app: &mut App, config: &ServerConfig) {
-    let env = app.world().get_resource::<ArbitriumEnv>();
-    let request = env
-        .filter(|env| env.can_self_stop())
-        .and_then(|env| endpoint(env).to_request("", &api::Secret::default()).ok());
-    let last_resort = if config.self_stop_on_panic {
-        request.map(|request| {
-            let shared = Arc::new(LastResort {
-                request: Mutex::new(Some(request)),
-                done: AtomicBool::new(false),
-                timeout: config.last_resort_timeout,
-            });
-            install_panic_hook(shared.clone());
-            shared
-        })
-    } else {
-        None
+    let endpoint = app
+        .world()
+        .get_resource::<ArbitriumEnv>()
+        .map(ArbitriumEnv::self_stop_endpoint);
+    let last_resort = match &endpoint {
+        Some(Ok(endpoint)) if config.self_stop_on_panic => endpoint
+            .to_request("", &api::Secret::default())
+            .ok()
+            .map(|request| {
+                Arc::new(LastResort {
+                    request,
+                    done: AtomicBool::new(false),
+                    timeout: config.last_resort_timeout,
+                })
+            }),
+        _ => None,
     };
+    #[cfg(panic = "abort")]
+    if let Some(last) = &last_resort {
+        // No unwinding, no drop: every panic ends the process, so the hook is the moment.
+        install_panic_hook(Arc::clone(last));
+    }
     app.insert_resource(SelfStopper {
+        endpoint,
+        requested: None,
         phase: Phase::Idle,
+        terminated: false,
         last_resort,
     });
 }
 
-fn endpoint(env: &ArbitriumEnv) -> api::SelfStop {
-    api::SelfStop::new(
-        env.delete_url.clone().unwrap_or_default(),
-        env.delete_token.clone().unwrap_or_default(),
-    )
-}
-
+#[cfg(panic = "abort")]
 fn install_panic_hook(shared: Arc<LastResort>) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -144,107 +193,183 @@ fn install_panic_hook(shared: Arc<LastResort>) {
     }));
 }
 
-/// Starts the self-stop when asked. Runs in [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send).
-pub(crate) fn start_self_stop(
-    mut requests: MessageReader<SelfStop>,
-    env: Option<Res<ArbitriumEnv>>,
-    config: Res<ServerConfig>,
-    mut stopper: ResMut<SelfStopper>,
-    mut failed: MessageWriter<SelfStopFailed>,
-    mut commands: Commands,
-) {
-    if requests.read().count() == 0 {
-        return;
+/// The system behind [`EdgegapServerPlugin::self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter).
+pub(crate) fn request_on_enter(state: String) -> impl FnMut(ResMut<SelfStopper>) {
+    move |mut stopper| stopper.request(SelfStopReason::StateEntered(state.clone()))
+}
+
+/// Writes the results, as messages and as global events.
+#[derive(SystemParam)]
+pub(crate) struct Report<'w, 's> {
+    completed: MessageWriter<'w, SelfStopCompleted>,
+    failed: MessageWriter<'w, SelfStopFailed>,
+    commands: Commands<'w, 's>,
+}
+
+impl Report<'_, '_> {
+    fn completed(&mut self, result: SelfStopCompleted) {
+        self.commands.trigger(result.clone());
+        self.completed.write(result);
     }
-    let Some(env) = env else {
-        info!("not running on edgegap: self-stop skipped");
-        return;
-    };
-    match stopper.phase {
-        Phase::Running(_) => {
-            debug!("self-stop already in progress");
-            return;
-        }
-        Phase::Done => {
-            debug!("self-stop already done");
-            return;
-        }
-        Phase::Idle => {}
-    }
-    let started = Call::start(
-        endpoint(&env),
-        config.self_stop_retry.clone(),
-        config.attempt_timeout,
-        "self-stop",
-    );
-    match started {
-        Ok(call) => {
-            info!("self-stopping deployment `{}`", env.request_id());
-            stopper.phase = Phase::Running(Box::new(call));
-        }
-        Err(error) => {
-            error!("self-stop of `{}` impossible: {error}", env.request_id());
-            let result = SelfStopFailed { error, attempts: 0 };
-            commands.trigger(result.clone());
-            failed.write(result);
-        }
+
+    fn failed(&mut self, result: SelfStopFailed) {
+        self.commands.trigger(result.clone());
+        self.failed.write(result);
     }
 }
 
-/// Polls the self-stop call. Runs in [`EdgegapServerSystems::Receive`](super::EdgegapServerSystems::Receive).
-pub(crate) fn poll_self_stop(
-    mut stopper: ResMut<SelfStopper>,
-    mut completed: MessageWriter<SelfStopCompleted>,
-    mut failed: MessageWriter<SelfStopFailed>,
-    mut commands: Commands,
+/// The self-stop has an answer: report it; `Done` unless it failed.
+fn finish(
+    stopper: &mut SelfStopper,
+    reason: SelfStopReason,
+    outcome: Outcome<StopResponse>,
+    report: &mut Report,
 ) {
-    let Phase::Running(call) = &mut stopper.phase else {
-        return;
-    };
-    let Some(Outcome { result, attempts }) = call.poll(Instant::now()) else {
-        return;
-    };
+    let Outcome { result, attempts } = outcome;
     let done = match result {
         Ok(response) => {
             info!(
                 "self-stop accepted (`{}`) after `{attempts}` attempt(s)",
                 response.http_status
             );
-            let result = SelfStopCompleted {
+            report.completed(SelfStopCompleted {
+                reason,
                 already_terminated: false,
+                sigterm_first: false,
                 response: Some(response),
                 attempts,
-            };
-            commands.trigger(result.clone());
-            completed.write(result);
+            });
             true
         }
         Err(error) if error.is_already_terminated() => {
             info!("self-stop: the deployment was already terminated");
-            let result = SelfStopCompleted {
+            report.completed(SelfStopCompleted {
+                reason,
                 already_terminated: true,
+                sigterm_first: false,
                 response: None,
                 attempts,
-            };
-            commands.trigger(result.clone());
-            completed.write(result);
+            });
             true
         }
         Err(error) => {
-            error!("self-stop failed after `{attempts}` attempt(s): {error}");
-            let result = SelfStopFailed { error, attempts };
-            commands.trigger(result.clone());
-            failed.write(result);
+            error!("self-stop ({reason}) failed after `{attempts}` attempt(s): {error}");
+            report.failed(SelfStopFailed {
+                reason,
+                error,
+                attempts,
+            });
             false
         }
     };
-    if done {
-        stopper.phase = Phase::Done;
-        if let Some(last) = &stopper.last_resort {
-            last.done.store(true, Ordering::SeqCst);
+    stopper.phase = if done { Phase::Done } else { Phase::Idle };
+    if done && let Some(last) = &stopper.last_resort {
+        last.done.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `SIGTERM` came before the answer: the stop is under way.
+fn stopped_by_sigterm(stopper: &mut SelfStopper, reason: SelfStopReason, report: &mut Report) {
+    info!("self-stop ({reason}): `SIGTERM` arrived first, the deployment is stopping");
+    stopper.phase = Phase::Done;
+    if let Some(last) = &stopper.last_resort {
+        last.done.store(true, Ordering::SeqCst);
+    }
+    report.completed(SelfStopCompleted {
+        reason,
+        already_terminated: false,
+        sigterm_first: true,
+        response: None,
+        attempts: 0,
+    });
+}
+
+/// Starts the self-stop when asked, and sends its first attempt in the same frame. Runs in
+/// [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send).
+pub(crate) fn start_self_stop(
+    mut requests: MessageReader<SelfStop>,
+    env: Option<Res<ArbitriumEnv>>,
+    config: Res<ServerConfig>,
+    mut stopper: ResMut<SelfStopper>,
+    mut report: Report,
+) {
+    if requests.read().count() > 0 {
+        stopper.request(SelfStopReason::Requested);
+    }
+    let Some(reason) = stopper.requested.take() else {
+        return;
+    };
+    match stopper.phase {
+        Phase::Running { .. } => {
+            debug!("self-stop ({reason}): already in progress");
+            return;
         }
-    } else {
-        stopper.phase = Phase::Idle;
+        Phase::Done => {
+            debug!("self-stop ({reason}): already done");
+            return;
+        }
+        Phase::Idle => {}
+    }
+    let (Some(env), Some(endpoint)) = (env, stopper.endpoint.clone()) else {
+        info!("not running on edgegap: self-stop ({reason}) skipped");
+        return;
+    };
+    if stopper.terminated {
+        stopped_by_sigterm(&mut stopper, reason, &mut report);
+        return;
+    }
+    info!("self-stopping deployment `{}`: {reason}", env.request_id());
+    let started = endpoint.and_then(|endpoint| {
+        Call::start(
+            endpoint,
+            config.self_stop_retry.clone(),
+            config.attempt_timeout,
+            "self-stop",
+        )
+    });
+    match started {
+        Ok(mut call) => match call.poll(Instant::now()) {
+            // `poll` sends the first attempt now; an answer this fast is reported at once.
+            Some(outcome) => finish(&mut stopper, reason, outcome, &mut report),
+            None => {
+                stopper.phase = Phase::Running {
+                    call: Box::new(call),
+                    reason,
+                }
+            }
+        },
+        Err(error) => {
+            error!("self-stop of `{}` impossible: {error}", env.request_id());
+            report.failed(SelfStopFailed {
+                reason,
+                error,
+                attempts: 0,
+            });
+        }
+    }
+}
+
+/// Notes `SIGTERM` and polls the self-stop call. Runs in
+/// [`EdgegapServerSystems::Receive`](super::EdgegapServerSystems::Receive), after the signals.
+pub(crate) fn poll_self_stop(
+    mut shutdowns: MessageReader<ShutdownRequested>,
+    mut stopper: ResMut<SelfStopper>,
+    mut report: Report,
+) {
+    if shutdowns
+        .read()
+        .any(|request| request.reason == ShutdownReason::Terminate)
+    {
+        stopper.terminated = true;
+    }
+    let Phase::Running { call, reason } = &mut stopper.phase else {
+        return;
+    };
+    let reason = reason.clone();
+    match call.poll(Instant::now()) {
+        Some(outcome) => finish(&mut stopper, reason, outcome, &mut report),
+        None if stopper.terminated => stopped_by_sigterm(&mut stopper, reason, &mut report),
+        None => {}
     }
 }
 

@@ -1,0 +1,286 @@
+//! Match-lifecycle policies: stop the deployment when nobody joined in time, when the match has
+//! been empty for a while, or when it ran too long. The game reports players through
+//! [`PlayerCount`]; the decision is a pure function ([`Policies::decide`]) of the policies, the
+//! player count and the time since start, applied by one system.
+
+use std::fmt;
+use std::time::Duration;
+
+use bevy::prelude::*;
+
+use super::self_stop::SelfStopper;
+
+/// How many players are connected, as the game reports it: call [`joined`](Self::joined) and
+/// [`left`](Self::left) as players come and go, or [`set`](Self::set) the count the game keeps
+/// itself. The match-lifecycle policies of
+/// [`EdgegapServerPlugin`](super::EdgegapServerPlugin) read it every frame.
+///
+/// ```
+/// use bevy::prelude::*;
+/// use bevy_edgegap::prelude::*;
+///
+/// fn on_hello(mut players: ResMut<PlayerCount>) {
+///     players.joined();
+/// }
+/// # let mut players = PlayerCount::default();
+/// # players.joined();
+/// # players.left();
+/// # players.left();
+/// # assert_eq!(players.count(), 0);
+/// # assert!(players.ever_joined());
+/// ```
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlayerCount {
+    count: usize,
+    ever_joined: bool,
+}
+
+impl PlayerCount {
+    /// One more player.
+    pub fn joined(&mut self) {
+        self.set(self.count.saturating_add(1));
+    }
+
+    /// One fewer player (never below zero).
+    pub fn left(&mut self) {
+        self.set(self.count.saturating_sub(1));
+    }
+
+    /// The number of connected players, as the game counts them.
+    pub fn set(&mut self, count: usize) {
+        self.count = count;
+        self.ever_joined |= count > 0;
+    }
+
+    /// Players connected now.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether any player has joined since the start.
+    pub fn ever_joined(&self) -> bool {
+        self.ever_joined
+    }
+}
+
+/// Why the server stopped its own deployment: on [`SelfStopCompleted`](super::SelfStopCompleted),
+/// [`SelfStopFailed`](super::SelfStopFailed) and in the log line that starts the self-stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SelfStopReason {
+    /// The game wrote [`SelfStop`](super::SelfStop).
+    Requested,
+    /// The app entered a state given to
+    /// [`self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter) (its `Debug` form).
+    StateEntered(String),
+    /// [`stop_if_no_player_within`](super::EdgegapServerPlugin::stop_if_no_player_within):
+    /// nobody joined within this time from the start.
+    NoPlayerWithin(Duration),
+    /// [`stop_when_empty_for`](super::EdgegapServerPlugin::stop_when_empty_for): the match has
+    /// been empty this long after players had joined.
+    EmptyFor(Duration),
+    /// [`max_match_duration`](super::EdgegapServerPlugin::max_match_duration): the server has
+    /// run this long.
+    MaxMatchDuration(Duration),
+}
+
+impl fmt::Display for SelfStopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Requested => write!(f, "requested by the game"),
+            Self::StateEntered(state) => write!(f, "entered state `{state}`"),
+            Self::NoPlayerWithin(limit) => write!(f, "no player joined within `{limit:?}`"),
+            Self::EmptyFor(limit) => write!(f, "the match has been empty for `{limit:?}`"),
+            Self::MaxMatchDuration(limit) => {
+                write!(f, "the match reached its maximum duration `{limit:?}`")
+            }
+        }
+    }
+}
+
+/// The three policies, each off (`None`) or a limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Policies {
+    pub empty_for: Option<Duration>,
+    pub no_player_within: Option<Duration>,
+    pub max_duration: Option<Duration>,
+}
+
+/// What the policies remember between frames.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PolicyClock {
+    /// Since when the match has been empty (after a first player), in time since start.
+    empty_since: Option<Duration>,
+    /// A policy fired: they are done.
+    fired: bool,
+}
+
+impl Policies {
+    pub fn any(&self) -> bool {
+        self.empty_for.is_some() || self.no_player_within.is_some() || self.max_duration.is_some()
+    }
+
+    /// One step: the clock after this frame, and the reason to stop if a limit is reached.
+    /// `now` is the time since start. Once a policy fired, nothing more fires.
+    pub fn decide(
+        &self,
+        clock: PolicyClock,
+        players: &PlayerCount,
+        now: Duration,
+    ) -> (PolicyClock, Option<SelfStopReason>) {
+        if clock.fired {
+            return (clock, None);
+        }
+        let empty_since = match (players.ever_joined(), players.count()) {
+            (true, 0) => Some(clock.empty_since.unwrap_or(now)),
+            _ => None,
+        };
+        let reason = if let Some(limit) = self.max_duration.filter(|limit| now >= *limit) {
+            Some(SelfStopReason::MaxMatchDuration(limit))
+        } else if let Some(limit) = self
+            .no_player_within
+            .filter(|limit| !players.ever_joined() && now >= *limit)
+        {
+            Some(SelfStopReason::NoPlayerWithin(limit))
+        } else {
+            self.empty_for
+                .zip(empty_since)
+                .filter(|(limit, since)| now.saturating_sub(*since) >= *limit)
+                .map(|(limit, _)| SelfStopReason::EmptyFor(limit))
+        };
+        let clock = PolicyClock {
+            empty_since,
+            fired: reason.is_some(),
+        };
+        (clock, reason)
+    }
+}
+
+/// Applies the policies. Runs in [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send),
+/// before the self-stop starts, so a policy that fires sends in the same frame.
+pub(crate) fn apply_policies(
+    policies: Res<super::ServerConfig>,
+    time: Res<Time<Real>>,
+    players: Res<PlayerCount>,
+    mut clock: ResMut<PolicyClock>,
+    mut stopper: ResMut<SelfStopper>,
+) {
+    if !policies.policies.any() {
+        return;
+    }
+    let (next, reason) = policies.policies.decide(*clock, &players, time.elapsed());
+    *clock = next;
+    if let Some(reason) = reason {
+        stopper.request(reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn players(count: usize, ever: bool) -> PlayerCount {
+        PlayerCount {
+            count,
+            ever_joined: ever,
+        }
+    }
+
+    /// Runs `steps` of (seconds since start, players, ever joined) and returns what fired when.
+    fn run(policies: Policies, steps: &[(u64, usize, bool)]) -> Vec<(u64, SelfStopReason)> {
+        let mut clock = PolicyClock::default();
+        let mut fired = Vec::new();
+        for &(at, count, ever) in steps {
+            let (next, reason) = policies.decide(clock, &players(count, ever), S(at));
+            clock = next;
+            fired.extend(reason.map(|r| (at, r)));
+        }
+        fired
+    }
+
+    #[test]
+    fn no_policy_never_fires() {
+        let fired = run(Policies::default(), &[(0, 0, false), (1_000_000, 0, true)]);
+        assert!(fired.is_empty());
+    }
+
+    #[test]
+    fn nobody_joined_in_time() {
+        let policies = Policies {
+            no_player_within: Some(S(60)),
+            ..Policies::default()
+        };
+        assert_eq!(
+            run(policies, &[(0, 0, false), (59, 0, false), (60, 0, false)]),
+            [(60, SelfStopReason::NoPlayerWithin(S(60)))]
+        );
+        // A player who joined and left still counts as joined.
+        assert!(run(policies, &[(10, 1, true), (20, 0, true), (600, 0, true)]).is_empty());
+    }
+
+    #[test]
+    fn empty_counts_only_after_a_first_player_and_restarts_when_one_comes_back() {
+        let policies = Policies {
+            empty_for: Some(S(30)),
+            ..Policies::default()
+        };
+        // Never joined: not "empty" in this sense.
+        assert!(run(policies, &[(0, 0, false), (1000, 0, false)]).is_empty());
+        assert_eq!(
+            run(
+                policies,
+                &[
+                    (10, 1, true),
+                    (20, 0, true),  // empty since 20
+                    (45, 1, true),  // back: the clock resets
+                    (50, 0, true),  // empty since 50
+                    (79, 0, true),  // 29 s
+                    (80, 0, true),  // 30 s
+                    (200, 0, true), // once only
+                ]
+            ),
+            [(80, SelfStopReason::EmptyFor(S(30)))]
+        );
+    }
+
+    #[test]
+    fn the_maximum_duration_applies_with_players_connected() {
+        let policies = Policies {
+            max_duration: Some(S(600)),
+            empty_for: Some(S(30)),
+            no_player_within: Some(S(60)),
+        };
+        assert_eq!(
+            run(policies, &[(5, 4, true), (599, 4, true), (600, 4, true)]),
+            [(600, SelfStopReason::MaxMatchDuration(S(600)))]
+        );
+    }
+
+    #[test]
+    fn counts_never_go_below_zero_and_remember_a_join() {
+        let mut count = PlayerCount::default();
+        count.left();
+        assert_eq!(count.count(), 0);
+        assert!(!count.ever_joined());
+        count.joined();
+        count.joined();
+        count.left();
+        assert_eq!(count.count(), 1);
+        count.set(0);
+        assert!(count.ever_joined());
+    }
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        assert_eq!(
+            SelfStopReason::EmptyFor(S(30)).to_string(),
+            "the match has been empty for `30s`"
+        );
+        assert_eq!(
+            SelfStopReason::StateEntered("Finished".into()).to_string(),
+            "entered state `Finished`"
+        );
+    }
+}
