@@ -7,6 +7,9 @@
 #[path = "support/direct.rs"]
 mod direct;
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::time::{Duration, Instant};
 
 use bevy::app::ScheduleRunnerPlugin;
@@ -15,12 +18,12 @@ use bevy::state::app::StatesPlugin;
 use bevy_edgegap::api::{Endpoint, Secret, StopDeployment};
 use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
+use edgegap_emulator::Route;
 use futures_lite::future::block_on;
+use process::{MODE, ServerRun, mark};
 
-/// `self_stop`: finish the match at once and self-stop; `wait`: run until `SIGTERM`;
-/// `panic`: panic in a system (the panic hook self-stops).
-const MODE: &str = "SERVER_TEST_MODE";
+// Modes: `self_stop`: finish the match at once and self-stop; `wait`: run until `SIGTERM`;
+// `panic`: panic in a system (the panic ends the app, which self-stops).
 
 #[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
 enum MatchState {
@@ -53,11 +56,11 @@ fn server_process_main() {
     )
     .add_systems(Startup, move |env: Res<ArbitriumEnv>| {
         // Signals are handled from here on.
-        println!(
+        mark(format!(
             "MARKER ready `{}` {:?}",
             env.request_id(),
             env.bind_addr("gameport")
-        );
+        ));
     })
     .add_systems(
         Update,
@@ -72,23 +75,26 @@ fn server_process_main() {
                     && frames.0 == 3
                     && *state.get() == MatchState::Playing
                 {
-                    println!("MARKER finished");
+                    mark("MARKER finished");
                     next.set(MatchState::Finished);
                 }
             },
             |mut done: MessageReader<SelfStopCompleted>| {
                 for done in done.read() {
-                    println!("MARKER self-stop completed after {}", done.attempts);
+                    mark(format!(
+                        "MARKER self-stop completed after {}",
+                        done.attempts
+                    ));
                 }
             },
             |mut failed: MessageReader<SelfStopFailed>| {
                 for failed in failed.read() {
-                    println!("MARKER self-stop failed: {}", failed.error);
+                    mark(format!("MARKER self-stop failed: {}", failed.error));
                 }
             },
             |mut requested: MessageReader<ShutdownRequested>| {
                 for request in requested.read() {
-                    println!("MARKER shutdown requested {:?}", request.reason);
+                    mark(format!("MARKER shutdown requested {:?}", request.reason));
                 }
             },
         ),
@@ -96,85 +102,43 @@ fn server_process_main() {
     .add_systems(
         OnEnter(MatchState::ShuttingDown),
         |mut exit: MessageWriter<AppExit>| {
-            println!("MARKER shutting down");
+            mark("MARKER shutting down");
             exit.write(AppExit::Success);
         },
     );
     let exit = app.run();
-    println!("MARKER exit {exit:?} in mode {mode}");
+    mark(format!("MARKER exit {exit:?} in mode {mode}"));
     assert_eq!(exit, AppExit::Success);
 }
 
-fn emulator(mode: &str) -> EmulatorHandle {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    Emulator::builder()
-        .app_version(
-            AppVersion::command(
-                "game",
-                "v1",
-                exe,
-                ["--exact", "server_process_main", "--ignored", "--nocapture"],
-            )
-            .port("gameport", 7777, "UDP")
-            .grace_period(Duration::from_secs(5))
-            .env(MODE, mode),
-        )
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("emulator starts")
-}
-
-fn logs(emu: &EmulatorHandle, id: &str) -> String {
-    emu.logs(id).unwrap_or_default()
-}
-
-/// Waits until the process has exited; returns its logs.
-fn wait_for_exit(emu: &EmulatorHandle, id: &str, within: Duration) -> String {
-    let bound = Instant::now() + within;
-    while emu.deployment(id).and_then(|d| d.exit_code).is_none() {
-        assert!(
-            Instant::now() < bound,
-            "the server process did not exit within {within:?}; logs:\n{}",
-            logs(emu, id)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    logs(emu, id)
+fn start(mode: &str) -> ServerRun {
+    ServerRun::start("server_process_main", mode, &[])
 }
 
 #[test]
 fn a_finished_match_self_stops_and_the_process_exits_cleanly() {
-    let emu = emulator("self_stop");
-    let id = direct::deploy(&emu, direct::game_v1());
+    let run = start("self_stop");
     assert!(
-        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(30)),
-        "not terminated; logs:\n{}",
-        logs(&emu, &id)
+        run.emu
+            .wait_for_status(&run.id, "Status.TERMINATED", Duration::from_secs(30)),
+        "not terminated; the server wrote:\n{}",
+        run.out()
     );
-    let logs = wait_for_exit(&emu, &id, Duration::from_secs(10));
-    let info = emu.deployment(&id).unwrap();
+    let (info, logs) = run.wait_for_exit(Duration::from_secs(10));
     assert_eq!(info.exit_code, Some(0), "logs:\n{logs}");
     assert_eq!(info.stopped_by.as_deref(), Some("self"), "logs:\n{logs}");
-    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    assert_eq!(run.emu.request_count(Route::SelfStop), 1);
     for marker in [
         "MARKER ready",
         "MARKER finished",
         "MARKER shutdown requested Terminate",
+        "MARKER self-stop completed",
         "MARKER shutting down",
         "MARKER exit Success",
     ] {
         assert!(logs.contains(marker), "no `{marker}` in the logs:\n{logs}");
     }
-    // Edgegap may send SIGTERM before the self-stop's answer arrives (the emulator does): the
-    // server may exit before `SelfStopCompleted`, but never with a failure.
     assert!(!logs.contains("MARKER self-stop failed"), "{logs}");
-    if logs.contains("MARKER self-stop completed") {
-        assert!(
-            logs.contains("MARKER self-stop completed after 1"),
-            "{logs}"
-        );
-    }
     let token = &info.env["ARBITRIUM_DELETE_TOKEN"];
     assert!(
         !logs.contains(token.as_str()),
@@ -184,27 +148,18 @@ fn a_finished_match_self_stops_and_the_process_exits_cleanly() {
 
 #[test]
 fn a_stopped_server_hears_sigterm_and_exits_within_its_grace() {
-    let emu = emulator("wait");
-    let id = direct::deploy(&emu, direct::game_v1());
+    let run = start("wait");
     // SIGTERM only once the handlers are installed.
-    let bound = Instant::now() + Duration::from_secs(30);
-    while !logs(&emu, &id).contains("MARKER ready") {
-        assert!(
-            Instant::now() < bound,
-            "the server never started; logs:\n{}",
-            logs(&emu, &id)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
-    let stop = StopDeployment::new(id.as_str())
+    run.wait_for_out("MARKER ready", Duration::from_secs(30));
+    let (emu, id) = (&run.emu, run.id.as_str());
+    assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(10)));
+    let stop = StopDeployment::new(id)
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
     let stopped_at = Instant::now();
     block_on(send(stop)).unwrap();
-    let logs = wait_for_exit(&emu, &id, Duration::from_secs(10));
+    let (info, logs) = run.wait_for_exit(Duration::from_secs(10));
     let took = stopped_at.elapsed();
-    let info = emu.deployment(&id).unwrap();
     assert_eq!(
         info.exit_code,
         Some(0),
@@ -221,23 +176,26 @@ fn a_stopped_server_hears_sigterm_and_exits_within_its_grace() {
     assert!(logs.contains("MARKER exit Success"), "{logs}");
     assert!(!logs.contains("MARKER self-stop"), "{logs}");
     assert_eq!(emu.request_count(Route::SelfStop), 0);
-    assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
+    assert!(emu.wait_for_status(id, "Status.TERMINATED", Duration::from_secs(10)));
 }
 
 #[test]
 fn a_panicking_server_still_stops_its_deployment() {
-    let emu = emulator("panic");
-    let id = direct::deploy(&emu, direct::game_v1());
+    let run = start("panic");
     assert!(
-        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(30)),
-        "not terminated; logs:\n{}",
-        logs(&emu, &id)
+        run.emu
+            .wait_for_status(&run.id, "Status.TERMINATED", Duration::from_secs(30)),
+        "not terminated; the server wrote:\n{}",
+        run.out()
     );
-    let logs = wait_for_exit(&emu, &id, Duration::from_secs(10));
-    let info = emu.deployment(&id).unwrap();
-    assert_eq!(info.stopped_by.as_deref(), Some("self"), "logs:\n{logs}");
-    assert_ne!(info.exit_code, Some(0), "a panic exited 0; logs:\n{logs}");
-    assert!(logs.contains("MARKER the server breaks"), "{logs}");
-    assert!(logs.contains("attempting a self-stop"), "{logs}");
-    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    let (info, out) = run.wait_for_exit(Duration::from_secs(10));
+    assert_eq!(info.stopped_by.as_deref(), Some("self"), "{out}");
+    assert_ne!(info.exit_code, Some(0), "a panic exited 0; {out}");
+    assert!(out.contains("MARKER ready"), "{out}");
+    assert_eq!(run.emu.request_count(Route::SelfStop), 1);
+    // The panic and the last attempt are on stderr, in the container logs while they last.
+    if let Some(logs) = run.emu.logs(&run.id).filter(|l| !l.is_empty()) {
+        assert!(logs.contains("MARKER the server breaks"), "{logs}");
+        assert!(logs.contains("attempting a self-stop"), "{logs}");
+    }
 }

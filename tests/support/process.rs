@@ -1,0 +1,149 @@
+//! Real server processes: the test binary itself, relaunched by the emulator as a deployment's
+//! command (`--exact <server test> --ignored`). What the server does and logs goes to a file the
+//! test names (`SERVER_TEST_OUT`), not only to the container logs, which are not readable once
+//! a deployment is terminated.
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of this module"
+)]
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bevy::log::BoxedLayer;
+use bevy::log::tracing_subscriber::fmt;
+use bevy::prelude::App;
+use edgegap_emulator::{AppVersion, DeploymentInfo, Emulator, EmulatorHandle};
+
+/// What the server process should do.
+pub const MODE: &str = "SERVER_TEST_MODE";
+/// The file the server process writes its markers and log lines to.
+pub const OUT: &str = "SERVER_TEST_OUT";
+
+/// Server side: a marker line, on stdout and in the out file.
+pub fn mark(line: impl AsRef<str>) {
+    let line = line.as_ref();
+    println!("{line}");
+    if let Some(path) = std::env::var_os(OUT)
+        && let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// Server side: `LogPlugin::custom_layer` writing every log line to the out file too.
+pub fn log_to_out_file(_app: &mut App) -> Option<BoxedLayer> {
+    let path = std::env::var_os(OUT)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .ok()?;
+    Some(Box::new(
+        fmt::layer().with_ansi(false).with_writer(Mutex::new(file)),
+    ))
+}
+
+/// Test side: the out file of the server run in `mode`.
+pub fn out_path(server_test: &str, mode: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "bevy_edgegap_{server_test}_{}_{mode}.log",
+        std::process::id()
+    ))
+}
+
+/// Test side: one server process launched by an emulator.
+pub struct ServerRun {
+    pub emu: EmulatorHandle,
+    pub id: String,
+    pub out: PathBuf,
+}
+
+impl ServerRun {
+    /// An emulator whose app version runs the ignored test `server_test` of this binary in
+    /// `mode`, with `env` added, and one deployment of it.
+    pub fn start(server_test: &str, mode: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with(server_test, mode, env, |emu| emu)
+    }
+
+    /// [`ServerRun::start`], with a look at the running emulator before the deploy.
+    pub fn start_with(
+        server_test: &str,
+        mode: &str,
+        env: &[(&str, &str)],
+        before_deploy: impl FnOnce(EmulatorHandle) -> EmulatorHandle,
+    ) -> Self {
+        let out = out_path(server_test, mode);
+        let _ = std::fs::remove_file(&out);
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let mut version = AppVersion::command(
+            "game",
+            "v1",
+            exe,
+            ["--exact", server_test, "--ignored", "--nocapture"],
+        )
+        .port("gameport", 7777, "UDP")
+        .grace_period(Duration::from_secs(5))
+        .env(MODE, mode)
+        .env(OUT, out.to_string_lossy());
+        for (key, value) in env {
+            version = version.env(*key, *value);
+        }
+        let emu = Emulator::builder()
+            .app_version(version)
+            .without_rate_limits()
+            .lifecycle_step(Duration::ZERO)
+            .start()
+            .expect("emulator starts");
+        let emu = before_deploy(emu);
+        let id = super::direct::deploy(&emu, super::direct::game_v1());
+        Self { emu, id, out }
+    }
+
+    /// What the server wrote so far.
+    pub fn out(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// Waits until the out file contains `needle`.
+    pub fn wait_for_out(&self, needle: &str, within: Duration) {
+        let bound = Instant::now() + within;
+        while !self.out().contains(needle) {
+            assert!(
+                Instant::now() < bound,
+                "no `{needle}` within {within:?}; the server wrote:\n{}",
+                self.out()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the process has exited; returns the deployment and what the server wrote.
+    pub fn wait_for_exit(&self, within: Duration) -> (DeploymentInfo, String) {
+        let bound = Instant::now() + within;
+        loop {
+            let info = self
+                .emu
+                .deployment(&self.id)
+                .expect("the deployment is known");
+            if info.exit_code.is_some() {
+                return (info, self.out());
+            }
+            assert!(
+                Instant::now() < bound,
+                "the server process did not exit within {within:?}; it wrote:\n{}",
+                self.out()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerRun {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.out);
+    }
+}
