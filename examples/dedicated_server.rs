@@ -1,6 +1,7 @@
 //! A dedicated server to copy: reads what Edgegap injects, listens on the mapped game port,
-//! plays a tiny UDP "match", stops its own deployment when the match is over, and shuts down
-//! gracefully on `SIGTERM`. Runs locally without any Edgegap variables (and says so).
+//! plays a tiny UDP "match", stops its own deployment when the match is over or has been
+//! empty for 30 s, and shuts down gracefully on `SIGTERM`. Runs locally without any Edgegap
+//! variables (and says so).
 //!
 //! ```text
 //! cargo run --example dedicated_server
@@ -20,12 +21,20 @@
 //! self-stops; Edgegap (or the emulator) then sends `SIGTERM`, the server enters
 //! `ShuttingDown` and exits with code 0. Locally there is nothing to stop, so it exits at once.
 //!
+//! Players are reported to the plugin's [`PlayerCount`]: a new address saying `HELLO` joins,
+//! and a player leaves when the match is over or after `PLAYER_TIMEOUT_SECS` without a
+//! datagram (UDP has no disconnect). With
+//! [`stop_when_empty_for`](EdgegapServerPlugin::stop_when_empty_for), a match everybody left
+//! stops its deployment after `EMPTY_STOP_SECS`, even if it never reached `Finished`.
+//!
 //! Settings (environment): `MATCH_ROUNDS` (default 3), `MATCH_TIME_LIMIT_SECS` (default 300),
-//! `LOCAL_PORT` (the UDP port of a local run, default 7777; `0` picks a free one). The port
-//! name looked up on Edgegap is `gameport`. The server prints `listening on <addr>` on stdout.
+//! `EMPTY_STOP_SECS` (default 30), `PLAYER_TIMEOUT_SECS` (default 10), `LOCAL_PORT` (the UDP
+//! port of a local run, default 7777; `0` picks a free one). The port name looked up on
+//! Edgegap is `gameport`. The server prints `listening on <addr>` on stdout.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bevy::app::ScheduleRunnerPlugin;
 use bevy::log::LogPlugin;
@@ -38,6 +47,7 @@ const GAME_PORT: &str = "gameport";
 
 /// The server. `pub` so that `examples/local_match.rs` runs this same code as its server role.
 pub fn main() -> AppExit {
+    let rules = MatchRules::from_env();
     App::new()
         .add_plugins((
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(10))),
@@ -48,12 +58,18 @@ pub fn main() -> AppExit {
         .add_plugins(
             EdgegapServerPlugin::new()
                 .self_stop_on_enter(MatchState::Finished)
+                // Everybody left and nobody came back: stop paying for this server.
+                .stop_when_empty_for(rules.empty_stop)
                 .on_shutdown_enter(MatchState::ShuttingDown)
                 .self_stop_on_panic(true),
         )
-        .insert_resource(MatchRules::from_env())
+        .insert_resource(rules)
         .add_systems(Startup, bind_game_port)
-        .add_systems(Update, (answer_datagrams, end_on_time_limit))
+        .add_systems(
+            Update,
+            (answer_datagrams, forget_silent_players, end_on_time_limit).chain(),
+        )
+        .add_systems(OnEnter(MatchState::Finished), everybody_leaves)
         .add_systems(OnEnter(MatchState::Finished), exit_when_local)
         .add_systems(OnEnter(MatchState::ShuttingDown), exit_now)
         .add_systems(Update, exit_when_self_stop_fails)
@@ -78,6 +94,8 @@ enum MatchState {
 struct MatchRules {
     rounds: u32,
     time_limit: Duration,
+    empty_stop: Duration,
+    player_timeout: Duration,
     local_port: u16,
 }
 
@@ -92,6 +110,8 @@ impl MatchRules {
         Self {
             rounds: number("MATCH_ROUNDS", 3).max(1) as u32,
             time_limit: Duration::from_secs(number("MATCH_TIME_LIMIT_SECS", 300)),
+            empty_stop: Duration::from_secs(number("EMPTY_STOP_SECS", 30)),
+            player_timeout: Duration::from_secs(number("PLAYER_TIMEOUT_SECS", 10)),
             local_port: number("LOCAL_PORT", 7777) as u16,
         }
     }
@@ -101,6 +121,8 @@ impl MatchRules {
 struct GameSocket {
     socket: UdpSocket,
     rounds_played: u32,
+    /// Players by address, with when each was last heard from.
+    players: HashMap<SocketAddr, Instant>,
 }
 
 fn bind_game_port(
@@ -143,6 +165,7 @@ fn bind_game_port(
     commands.insert_resource(GameSocket {
         socket,
         rounds_played: 0,
+        players: HashMap::new(),
     });
 }
 
@@ -151,6 +174,7 @@ fn answer_datagrams(
     rules: Res<MatchRules>,
     state: Res<State<MatchState>>,
     mut next: ResMut<NextState<MatchState>>,
+    mut count: ResMut<PlayerCount>,
 ) {
     let Some(mut game) = socket else {
         return;
@@ -161,9 +185,16 @@ fn answer_datagrams(
         let text = String::from_utf8_lossy(&buf[..len]);
         let mut words = text.split_whitespace();
         let finished = matches!(state.get(), MatchState::Finished | MatchState::ShuttingDown);
+        if let Some(seen) = game.players.get_mut(&from) {
+            *seen = Instant::now();
+        }
         let reply = match (words.next(), words.next()) {
             _ if finished => "BYE".to_owned(),
             (Some("HELLO"), None) => {
+                if game.players.insert(from, Instant::now()).is_none() {
+                    count.joined();
+                    info!("player `{from}` joined (`{}` connected)", count.count());
+                }
                 if *state.get() == MatchState::Waiting {
                     info!("first player `{from}`: the match starts");
                     next.set(MatchState::Playing);
@@ -190,6 +221,37 @@ fn answer_datagrams(
             break;
         }
     }
+}
+
+/// UDP has no disconnect: a player silent for `player_timeout` has left.
+fn forget_silent_players(
+    socket: Option<ResMut<GameSocket>>,
+    rules: Res<MatchRules>,
+    mut count: ResMut<PlayerCount>,
+) {
+    let Some(mut game) = socket else {
+        return;
+    };
+    let timeout = rules.player_timeout;
+    game.players.retain(|player, seen| {
+        let silent = seen.elapsed() >= timeout;
+        if silent {
+            count.left();
+            info!(
+                "player `{player}` timed out (`{}` connected)",
+                count.count()
+            );
+        }
+        !silent
+    });
+}
+
+/// The match is over: its players are gone.
+fn everybody_leaves(socket: Option<ResMut<GameSocket>>, mut count: ResMut<PlayerCount>) {
+    if let Some(mut game) = socket {
+        game.players.clear();
+    }
+    count.set(0);
 }
 
 fn end_on_time_limit(

@@ -1,5 +1,7 @@
 //! `examples/dedicated_server.rs` as a deployment of the emulator: a UDP client plays its
 //! match (`HELLO`, `PING n` → `PONG n`, `BYE`); the server self-stops, hears `SIGTERM` and exits 0.
+//! And a player who joins and goes silent: the match is empty, and the example's
+//! `stop_when_empty_for` policy stops the deployment.
 #![cfg(unix)]
 
 #[path = "support/direct.rs"]
@@ -30,40 +32,86 @@ fn receive(socket: &UdpSocket) -> String {
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
-#[test]
-fn the_example_plays_a_match_then_stops_its_own_deployment() {
+/// The example as a deployment, with `env` added; returns the emulator and the deployment.
+fn deploy_example(env: &[(&str, &str)]) -> (EmulatorHandle, String) {
+    let mut version = AppVersion::command(
+        "game",
+        "v1",
+        examples::example_binary("dedicated_server"),
+        Vec::<String>::new(),
+    )
+    .port("gameport", 7777, "UDP")
+    .grace_period(Duration::from_secs(5));
+    for (key, value) in env {
+        version = version.env(*key, *value);
+    }
     let emu = Emulator::builder()
-        .app_version(
-            AppVersion::command(
-                "game",
-                "v1",
-                examples::example_binary("dedicated_server"),
-                Vec::<String>::new(),
-            )
-            .port("gameport", 7777, "UDP")
-            .env("MATCH_ROUNDS", "3")
-            .grace_period(Duration::from_secs(5)),
-        )
+        .app_version(version)
         .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
         .start()
         .unwrap();
     let id = direct::deploy(&emu, direct::game_v1());
+    (emu, id)
+}
+
+/// A UDP socket connected to the example's game port, once it listens.
+fn connect(emu: &EmulatorHandle, id: &str) -> UdpSocket {
     let bound = Instant::now() + Duration::from_secs(30);
-    while !logs(&emu, &id).contains("listening on") {
+    while !logs(emu, id).contains("listening on") {
         assert!(
             Instant::now() < bound,
             "the example never listened; logs:\n{}",
-            logs(&emu, &id)
+            logs(emu, id)
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let port = emu.deployment(&id).unwrap().env["ARBITRIUM_PORT_GAMEPORT_EXTERNAL"].clone();
+    let port = emu.deployment(id).unwrap().env["ARBITRIUM_PORT_GAMEPORT_EXTERNAL"].clone();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     socket.connect(format!("127.0.0.1:{port}")).unwrap();
+    socket
+}
+
+#[test]
+fn a_match_everybody_left_stops_its_deployment() {
+    let (emu, id) = deploy_example(&[("EMPTY_STOP_SECS", "1"), ("PLAYER_TIMEOUT_SECS", "1")]);
+    let socket = connect(&emu, &id);
+    assert_eq!(exchange(&socket, "HELLO"), "WELCOME 3");
+    // Then silence: the player times out, the match is empty, the policy stops it.
+    let mut seen = String::new();
+    let bound = Instant::now() + Duration::from_secs(30);
+    while emu.deployment(&id).unwrap().exit_code.is_none() {
+        assert!(
+            Instant::now() < bound,
+            "the empty match never stopped; logs:\n{}",
+            logs(&emu, &id)
+        );
+        let now = logs(&emu, &id);
+        if !now.is_empty() {
+            seen = now;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let info = emu.deployment(&id).unwrap();
+    assert_eq!(info.exit_code, Some(0), "logs:\n{seen}");
+    assert_eq!(info.stopped_by.as_deref(), Some("self"), "logs:\n{seen}");
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    assert!(seen.contains("joined"), "logs:\n{seen}");
+    // Read while the process ran (container logs may go once it is terminated).
+    let reason = "the match has been empty for `1s`";
+    assert!(
+        seen.contains(reason) || logs(&emu, &id).contains(reason),
+        "no `{reason}` in the logs:\n{seen}"
+    );
+}
+
+#[test]
+fn the_example_plays_a_match_then_stops_its_own_deployment() {
+    let (emu, id) = deploy_example(&[("MATCH_ROUNDS", "3")]);
+    let socket = connect(&emu, &id);
 
     assert_eq!(exchange(&socket, "HELLO"), "WELCOME 3");
     assert!(exchange(&socket, "NONSENSE").starts_with("ERR"));
