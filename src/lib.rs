@@ -49,7 +49,13 @@
 //!
 //! # Stop a dedicated server when its match is over
 //!
+//! Every self-stop, whatever asked for it (a state, a policy, a [`SelfStop`](server::SelfStop)
+//! message), goes out once, with its [`SelfStopReason`](server::SelfStopReason) in the log and
+//! on the result.
+//!
 //! ```
+//! use std::time::Duration;
+//!
 //! use bevy::prelude::*;
 //! use bevy::state::app::StatesPlugin;
 //! use bevy_edgegap::prelude::*;
@@ -64,9 +70,21 @@
 //!         EdgegapServerPlugin::new()
 //!             // DELETE $ARBITRIUM_DELETE_URL with the injected token, retried, once.
 //!             .self_stop_on_enter(MatchState::Finished)
+//!             // No deployment outlives its match: nobody came, everybody left, too long.
+//!             .stop_if_no_player_within(Duration::from_secs(120))
+//!             .stop_when_empty_for(Duration::from_secs(30))
+//!             .max_match_duration(Duration::from_secs(3600))
 //!             // SIGTERM: this state at once, AppExit after the grace window.
 //!             .on_shutdown_enter(MatchState::ShuttingDown),
-//!     );
+//!     )
+//!     // The policies count the players the game reports.
+//!     .add_systems(Update, |mut players: ResMut<PlayerCount>| {
+//!         # let joined = false;
+//!         if joined {
+//!             players.joined();
+//!         }
+//!     })
+//!     .add_observer(|done: On<SelfStopCompleted>| info!("stopping: {}", done.reason));
 //! app.update(); // Not on Edgegap: `ArbitriumEnv` is absent and self-stop is a logged no-op.
 //! ```
 //!

@@ -34,9 +34,57 @@
 //! Not on Edgegap (no `ARBITRIUM_REQUEST_ID`), [`ArbitriumEnv`] is absent, one `info` log says
 //! so, and self-stop is a logged no-op: the same binary runs locally.
 //!
+//! # Match-lifecycle policies
+//!
+//! An idle deployment costs money until something stops it. Three policies stop it for you,
+//! through the same once-only self-stop as [`SelfStop`], each with its [`SelfStopReason`]:
+//!
+//! | builder | stops when | reason |
+//! |---|---|---|
+//! | [`stop_if_no_player_within(d)`](EdgegapServerPlugin::stop_if_no_player_within) | no player joined within `d` of the start | [`NoPlayerWithin`](SelfStopReason::NoPlayerWithin) |
+//! | [`stop_when_empty_for(d)`](EdgegapServerPlugin::stop_when_empty_for) | players had joined, and the match has been empty for `d` | [`EmptyFor`](SelfStopReason::EmptyFor) |
+//! | [`max_match_duration(d)`](EdgegapServerPlugin::max_match_duration) | the server has run for `d`, players or not | [`MaxMatchDuration`](SelfStopReason::MaxMatchDuration) |
+//!
+//! The game reports players in the [`PlayerCount`] resource; time is [`Time<Real>`] since
+//! the app started. The log says ``self-stopping deployment `<id>`: <reason>``, and
+//! [`SelfStopCompleted`] / [`SelfStopFailed`] carry the reason.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use bevy::prelude::*;
+//! use bevy_edgegap::prelude::*;
+//!
+//! fn on_join(mut players: ResMut<PlayerCount>) {
+//!     players.joined(); // and `left()` when one goes, or `set(n)`
+//! }
+//!
+//! let mut app = App::new();
+//! app.add_plugins(MinimalPlugins).add_plugins(
+//!     EdgegapServerPlugin::new()
+//!         .stop_if_no_player_within(Duration::from_secs(120))
+//!         .stop_when_empty_for(Duration::from_secs(30))
+//!         .max_match_duration(Duration::from_secs(3600)),
+//! );
+//! # app.add_systems(Startup, on_join);
+//! app.update();
+//! assert_eq!(app.world().resource::<PlayerCount>().count(), 1);
+//! ```
+//!
+//! # `SIGTERM` and the self-stop's answer, in either order
+//!
 //! On Edgegap, a self-stop makes Edgegap send `SIGTERM`: the server should then wrap up and
 //! exit (the plugin exits after the grace window). A server that exits on its own before
-//! that may be restarted, depending on the app version's restart policy.
+//! that may be restarted, depending on the app version's restart policy. Edgegap (and the
+//! emulator) may send `SIGTERM` before the answer arrives: the plugin then writes
+//! [`SelfStopCompleted`] (with `sigterm_first`) in the same frame as [`ShutdownRequested`], so
+//! whichever comes first, the game sees both and exits 0 within the grace window.
+//!
+//! # Panics
+//!
+//! With [`self_stop_on_panic`](EdgegapServerPlugin::self_stop_on_panic), a panic that ends
+//! the app (unwinds out of its update) and an [`AppExit::Error`] make one last, bounded
+//! self-stop attempt; panics the app survives do not (see the field for exactly which).
 //!
 //! Signals are handled on native unix only (elsewhere [`ShutdownRequested`] is only what the
 //! game writes). With Bevy's `DefaultPlugins`, its `TerminalCtrlCHandlerPlugin` also reacts
