@@ -352,3 +352,57 @@ fn an_attempt_without_an_answer_times_out_and_is_retried() {
     assert_eq!(emu.faults_injected(Route::SelfStop), 1);
     assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
 }
+
+#[test]
+fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
+    use bevy::time::TimeUpdateStrategy;
+
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let plugin = EdgegapServerPlugin::new().stop_if_no_player_within(Duration::from_secs(10));
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, StatesPlugin))
+        .init_state::<MatchState>()
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs(1)))
+        .insert_resource(env_of(&emu, &id))
+        .add_plugins(
+            plugin
+                .with_signals(false)
+                .with_self_stop_retry(fast_retry())
+                .self_stop_on_enter(MatchState::Finished),
+        );
+    app.finish();
+    // One simulated second a frame: nothing before the tenth.
+    for _ in 0..9 {
+        app.update();
+    }
+    assert_eq!(emu.request_count(Route::SelfStop), 0);
+    let done = completed(&mut app);
+    assert_eq!(
+        done.reason,
+        SelfStopReason::NoPlayerWithin(Duration::from_secs(10))
+    );
+    assert!(!done.sigterm_first);
+    // A state and a message asking again afterwards send nothing more.
+    finish(&mut app);
+    app.world_mut().write_message(SelfStop);
+    assert_eq!(settle(&mut app), 0);
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+    assert_eq!(
+        emu.deployment(&id).unwrap().stopped_by.as_deref(),
+        Some("self")
+    );
+}
+
+#[test]
+fn the_first_reason_is_the_one_reported() {
+    let emu = direct::simulated_emulator();
+    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let mut app = server(env_of(&emu, &id), fast_retry());
+    finish(&mut app);
+    app.update();
+    app.world_mut().write_message(SelfStop);
+    let done = completed(&mut app);
+    assert_eq!(done.reason, SelfStopReason::StateEntered("Finished".into()));
+    assert_eq!(emu.request_count(Route::SelfStop), 1);
+}
