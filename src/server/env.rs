@@ -144,11 +144,13 @@ pub struct ArbitriumEnv {
     pub location: Option<Location>,
     /// `ARBITRIUM_DEPLOYMENT_TAGS` (fixed at start; the context API has the current ones).
     pub tags: Vec<String>,
-    /// `ARBITRIUM_DELETE_URL`: the self-stop URL.
+    /// `ARBITRIUM_DELETE_URL`: the self-stop URL. Its path holds the stop key: show it only
+    /// through [`api::redacted_url`] (as `Debug` does).
     pub delete_url: Option<String>,
     /// `ARBITRIUM_DELETE_TOKEN`: the self-stop token.
     pub delete_token: Option<Secret>,
-    /// `ARBITRIUM_CONTEXT_URL`.
+    /// `ARBITRIUM_CONTEXT_URL`. Its path holds the deployment's security number: show it only
+    /// through [`api::redacted_url`] (as `Debug` does).
     pub context_url: Option<String>,
     /// `ARBITRIUM_CONTEXT_TOKEN`.
     pub context_token: Option<Secret>,
