@@ -153,7 +153,7 @@ async fn answer(
     }
     if route == Route::Unknown {
         return if matched.wrong_method {
-            reply::error(
+            let mut answer = reply::error(
                 405,
                 format!(
                     "Method `{}` not allowed on `{}`",
@@ -161,7 +161,11 @@ async fn answer(
                     request.uri().path()
                 ),
                 false,
-            )
+            );
+            if let Ok(allow) = hyper::header::HeaderValue::from_str(&matched.allow) {
+                answer.headers_mut().insert(hyper::header::ALLOW, allow);
+            }
+            answer
         } else {
             reply::error(404, format!("Not found: `{}`", request.uri().path()), false)
         };
@@ -201,5 +205,10 @@ async fn answer(
         body,
         could_not_allocate,
     };
-    routes::dispatch(shared, &ctx).await
+    let reply = routes::dispatch(shared, &ctx).await;
+    if route.is_v2() {
+        reply
+    } else {
+        reply::without_details(reply)
+    }
 }

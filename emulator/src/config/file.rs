@@ -24,6 +24,9 @@ struct File {
     seed: Option<u64>,
     default_page_size: Option<usize>,
     max_body_bytes: Option<usize>,
+    logs_after_termination: Option<bool>,
+    max_tag_length: Option<usize>,
+    body_timeout_ms: Option<u64>,
     #[serde(default)]
     rate_limits: Option<RateLimits>,
     #[serde(default)]
@@ -232,6 +235,15 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<EmulatorBuilder, Emulator
     }
     if let Some(bytes) = file.max_body_bytes {
         b = b.max_body_bytes(bytes);
+    }
+    if let Some(keep) = file.logs_after_termination {
+        b = b.logs_after_termination(keep);
+    }
+    if let Some(chars) = file.max_tag_length {
+        b = b.max_tag_length(chars);
+    }
+    if let Some(ms) = file.body_timeout_ms {
+        b = b.body_timeout(Duration::from_millis(ms));
     }
     if let Some(limits) = file.rate_limits {
         if !limits.enabled {

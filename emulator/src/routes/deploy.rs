@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use super::tags::check_tag_name;
 use crate::reply::{self, Reply};
 use crate::state::lifecycle::{self, NewDeployment};
 use crate::state::{Shared, Webhooks};
@@ -150,11 +151,9 @@ fn check_user(i: usize, user: &User) -> Result<(), Reply> {
     }
 }
 
-fn check_tags(tags: &[String]) -> Result<(), Reply> {
+fn check_tags(tags: &[String], max: usize) -> Result<(), Reply> {
     for (i, tag) in tags.iter().enumerate() {
-        if tag.is_empty() {
-            return Err(bad(&format!("tags[{i}]"), "must not be empty"));
-        }
+        check_tag_name(tag, max).map_err(|problem| bad(&format!("tags[{i}]"), problem))?;
     }
     Ok(())
 }
@@ -225,7 +224,7 @@ fn parse_v2(shared: &Shared, ctx: &Ctx, fleet: bool) -> Result<NewDeployment, Re
         Some(r) => Some((r.cpu_units as u64, r.memory_mib as u64)),
     };
     let tags = body.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
+    check_tags(&tags, shared.settings.max_tag_length)?;
     let webhooks = Webhooks {
         on_ready: check_webhook("webhook_on_ready", body.webhook_on_ready.as_ref())?,
         on_error: check_webhook("webhook_on_error", body.webhook_on_error.as_ref())?,
@@ -415,7 +414,7 @@ pub(crate) fn deploy_v1(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         return bad("webhook_url", "must be an http:// or https:// URL");
     }
     let tags = body.tags.clone().unwrap_or_default();
-    if let Err(reply) = check_tags(&tags) {
+    if let Err(reply) = check_tags(&tags, shared.settings.max_tag_length) {
         return reply;
     }
     if !shared.app_exists(&body.app_name) {

@@ -329,7 +329,12 @@ pub(crate) fn locations(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
 pub(crate) fn fleet_hosts(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let fleet = ctx.param(0);
     let Some(hosts) = shared.settings.fleets.get(fleet) else {
-        return reply::error(404, format!("Private fleet `{fleet}` not found"), true);
+        // Edgegap documents 400, 401 and 500 here, no 404.
+        return reply::invalid(
+            400,
+            format!("Invalid request: private fleet `{fleet}` not found"),
+            json!({ "fleet_name": "unknown private fleet" }),
+        );
     };
     let now = iso_time(SystemTime::now());
     let active_on = |host_id: &str| {

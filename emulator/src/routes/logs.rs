@@ -8,20 +8,28 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::config::VersionKind;
 use crate::reply::{self, Reply};
-use crate::state::{Sample, Shared};
-use crate::util::{metrics_time, parse_time};
+use crate::state::{Phase, Sample, Shared};
+use crate::util::{metrics_time, parse_metrics_time};
 
 /// Most points one metrics answer holds.
 const MAX_POINTS: u64 = 2000;
 
-/// `GET /v1/deployment/{request_id}/container-logs`: the process's captured output (kept after
-/// termination, unlike Edgegap without endpoint storage), `crash_data` for a non-zero exit.
+/// `GET /v1/deployment/{request_id}/container-logs`: the process's captured output,
+/// `crash_data` for a non-zero exit; 404 once terminated (as Edgegap without endpoint storage)
+/// unless `logs_after_termination`.
 pub(crate) fn container_logs(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let id = ctx.param(0);
     let deployments = shared.deployments();
     let Some(d) = deployments.by_id.get(id) else {
         return reply::error(404, format!("Deployment {id} not found"), false);
     };
+    if d.phase == Phase::Terminated && !shared.settings.logs_after_termination {
+        return reply::error(
+            404,
+            format!("Logs are not available: deployment {id} is terminated"),
+            false,
+        );
+    }
     let (crash_logs, crash_data) = match &d.crash {
         Some(crash) => (
             json!(crash.logs),
@@ -84,9 +92,12 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let time = |key: &str, default: SystemTime| -> Result<SystemTime, Reply> {
         match ctx.query(key) {
             None => Ok(default),
-            Some(text) => {
-                parse_time(text).ok_or_else(|| bad(key, "must be `YYYY-MM-DD HH:MM:SS[.ffffff]`"))
-            }
+            Some(text) => parse_metrics_time(text).ok_or_else(|| {
+                bad(
+                    key,
+                    "must be `%Y-%m-%d %H:%M:%S.%f` (`2021-07-10 00:00:00.00`)",
+                )
+            }),
         }
     };
     let start = match time("start_time", d.created) {
