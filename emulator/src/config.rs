@@ -321,6 +321,7 @@ pub(crate) struct Settings {
     pub logs_after_termination: bool,
     pub max_tag_length: usize,
     pub body_timeout: Duration,
+    pub request_log_bytes: usize,
 }
 
 impl Default for Settings {
@@ -343,6 +344,7 @@ impl Default for Settings {
             logs_after_termination: false,
             max_tag_length: 20,
             body_timeout: Duration::from_secs(10),
+            request_log_bytes: 16 * 1024 * 1024,
         }
     }
 }

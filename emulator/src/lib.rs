@@ -253,6 +253,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Most bytes of methods and paths the request log ([`EmulatorHandle::requests`]) keeps
+    /// (default 16 MiB; the oldest entries go first; each path is cut to 1 KiB). Counters are
+    /// not affected.
+    pub fn request_log_bytes(mut self, bytes: usize) -> Self {
+        self.settings.request_log_bytes = bytes;
+        self
+    }
+
     fn check(&self) -> Result<(), EmulatorError> {
         let s = &self.settings;
         for (i, v) in s.versions.iter().enumerate() {

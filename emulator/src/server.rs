@@ -175,10 +175,24 @@ async fn answer(
     }
     let query = parse_query(request.uri().query());
     let (parts, body) = request.into_parts();
-    let body: Bytes = match Limited::new(body, shared.settings.max_body_bytes)
-        .collect()
-        .await
-    {
+    let collect = Limited::new(body, shared.settings.max_body_bytes).collect();
+    let Ok(collected) = tokio::time::timeout(shared.settings.body_timeout, collect).await else {
+        let mut answer = reply::error(
+            408,
+            format!(
+                "Request body not received within {} ms",
+                shared.settings.body_timeout.as_millis()
+            ),
+            route.is_v2(),
+        );
+        // The rest of the body may still come: the connection cannot be reused.
+        answer.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        return answer;
+    };
+    let body: Bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
             if error

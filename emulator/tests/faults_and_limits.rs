@@ -6,21 +6,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{api, deploy, deploy_body, wait_status};
-use edgegap_emulator::{
-    AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, PrivateHost, Route,
-};
+use common::{api, deploy, deploy_body, quick_emulator, wait_status};
+use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, PrivateHost, Route};
 use serde_json::json;
-
-fn emulator() -> EmulatorHandle {
-    Emulator::builder()
-        .token("t")
-        .app_version(AppVersion::simulated("game", "v1"))
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("starts")
-}
 
 #[test]
 fn status_fault_times_n_then_normal() {
@@ -46,7 +34,7 @@ fn status_fault_times_n_then_normal() {
 
 #[test]
 fn rate_limited_fault_sets_retry_after() {
-    let emu = emulator();
+    let emu = quick_emulator();
     emu.add_fault(
         Fault::new(
             Route::DeployV2,
@@ -75,7 +63,7 @@ fn rate_limited_fault_sets_retry_after() {
 
 #[test]
 fn html_502_and_malformed_json() {
-    let emu = emulator();
+    let emu = quick_emulator();
     emu.add_fault(Fault::new(Route::Locations, FaultKind::Html502).times(1));
     let answer = api(&emu, "GET", "/v1/locations", None);
     assert_eq!(answer.status, 502);
@@ -106,7 +94,7 @@ fn html_502_and_malformed_json() {
 
 #[test]
 fn latency_delays_the_normal_answer() {
-    let emu = emulator();
+    let emu = quick_emulator();
     emu.add_fault(Fault::new(
         Route::Locations,
         FaultKind::Latency(Duration::from_millis(300)),
@@ -127,7 +115,7 @@ fn latency_delays_the_normal_answer() {
 
 #[test]
 fn hang_closes_the_connection_without_an_answer() {
-    let emu = emulator();
+    let emu = quick_emulator();
     emu.add_fault(Fault::global(FaultKind::Hang(Duration::from_millis(200))).times(1));
     let address = emu.base_url().trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&address).expect("connects");
@@ -241,7 +229,7 @@ fn default_limits_apply_and_can_be_removed() {
 
 #[test]
 fn peak_in_flight_sees_concurrent_requests() {
-    let emu = emulator();
+    let emu = quick_emulator();
     emu.add_fault(Fault::new(
         Route::Locations,
         FaultKind::Latency(Duration::from_millis(300)),
@@ -257,7 +245,7 @@ fn peak_in_flight_sees_concurrent_requests() {
 
 #[test]
 fn connections_accepted_counts_connections_not_requests() {
-    let emu = emulator();
+    let emu = quick_emulator();
     // `api` builds a new agent per call: one connection each.
     for _ in 0..3 {
         assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200);

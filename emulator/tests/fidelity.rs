@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{api, deploy, deploy_body, wait_status};
+use common::{api, deploy, deploy_body, deploy_ready, wait_status};
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost};
 use serde_json::json;
 
@@ -20,12 +20,6 @@ fn emulator() -> EmulatorHandle {
         .lifecycle_step(Duration::ZERO)
         .start()
         .expect("starts")
-}
-
-fn ready(emu: &EmulatorHandle) -> String {
-    let id = deploy(emu, &deploy_body("game", "v1"));
-    wait_status(emu, &id, "Status.READY");
-    id
 }
 
 #[test]
@@ -83,7 +77,7 @@ fn v1_errors_are_message_only_and_v2_errors_keep_details() {
 #[test]
 fn list_items_carry_only_documented_fields() {
     let emu = emulator();
-    ready(&emu);
+    deploy_ready(&emu);
     let list = api(&emu, "GET", "/v1/deployments", None);
     let item = list.json["data"][0].as_object().expect("one item").clone();
     let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
@@ -115,7 +109,7 @@ fn the_official_status_filter_example_works_as_documented() {
         .lifecycle_step(Duration::ZERO)
         .start()
         .expect("starts");
-    let a = ready(&emu);
+    let a = deploy_ready(&emu);
     let stuck = deploy(&emu, &deploy_body("game", "stuck"));
     wait_status(&emu, &stuck, "Status.DEPLOYING");
     // The OAS1 example, URL-encoded exactly as a client would send it.
@@ -148,7 +142,7 @@ fn container_logs_are_gone_once_terminated_unless_configured() {
             builder = builder.logs_after_termination(true);
         }
         let emu = builder.start().expect("starts");
-        let id = ready(&emu);
+        let id = deploy_ready(&emu);
         let path = format!("/v1/deployment/{id}/container-logs");
         assert_eq!(api(&emu, "GET", &path, None).status, 200);
         assert_eq!(
@@ -176,7 +170,7 @@ fn container_logs_are_gone_once_terminated_unless_configured() {
 #[test]
 fn tag_names_longer_than_twenty_are_refused_and_the_limit_is_configurable() {
     let emu = emulator();
-    let id = ready(&emu);
+    let id = deploy_ready(&emu);
     let base = format!("/v1/deployments/{id}/tags");
     let long = api(&emu, "POST", &base, Some(&json!({"name": "x".repeat(21)})));
     assert_eq!(long.status, 400, "{long:?}");
@@ -202,7 +196,7 @@ fn tag_names_longer_than_twenty_are_refused_and_the_limit_is_configurable() {
         .max_tag_length(40)
         .start()
         .expect("starts");
-    let id = ready(&lenient);
+    let id = deploy_ready(&lenient);
     let path = format!("/v1/deployments/{id}/tags");
     assert_eq!(
         api(
@@ -229,7 +223,7 @@ fn tag_names_longer_than_twenty_are_refused_and_the_limit_is_configurable() {
 #[test]
 fn metrics_times_need_the_documented_fractional_seconds() {
     let emu = emulator();
-    let id = ready(&emu);
+    let id = deploy_ready(&emu);
     let with = |start: &str, end: &str| {
         api(
             &emu,

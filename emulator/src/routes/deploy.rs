@@ -12,6 +12,7 @@ use super::tags::check_tag_name;
 use crate::reply::{self, Reply};
 use crate::state::lifecycle::{self, NewDeployment};
 use crate::state::{Shared, Webhooks};
+use crate::webhooks::check_url;
 
 /// Fields of the legacy v1 deploy that v2 does not have: sending them to v2 is a 400.
 const V1_ONLY_FIELDS: [(&str, &str); 12] = [
@@ -93,13 +94,10 @@ fn bad(field: &str, problem: impl Into<String>) -> Reply {
 fn check_webhook(field: &str, hook: Option<&Webhook>) -> Result<Option<String>, Reply> {
     match hook {
         None => Ok(None),
-        Some(h) if h.url.starts_with("http://") || h.url.starts_with("https://") => {
-            Ok(Some(h.url.clone()))
-        }
-        Some(_) => Err(bad(
-            &format!("{field}.url"),
-            "must be an http:// or https:// URL",
-        )),
+        Some(h) => match check_url(&h.url) {
+            Ok(()) => Ok(Some(h.url.clone())),
+            Err(problem) => Err(bad(&format!("{field}.url"), problem)),
+        },
     }
 }
 
@@ -409,9 +407,9 @@ pub(crate) fn deploy_v1(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         return bad("container_log_storage.enabled", "is required (a boolean)");
     }
     if let Some(url) = &body.webhook_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
+        && let Err(problem) = check_url(url)
     {
-        return bad("webhook_url", "must be an http:// or https:// URL");
+        return bad("webhook_url", problem);
     }
     let tags = body.tags.clone().unwrap_or_default();
     if let Err(reply) = check_tags(&tags, shared.settings.max_tag_length) {

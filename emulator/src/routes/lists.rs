@@ -37,12 +37,21 @@ pub(crate) fn page(ctx: &Ctx, total: usize, default_limit: usize) -> Result<Page
     };
     let page = number("page", 1)?;
     let limit = number("limit", default_limit)?;
+    // Every number from the request goes through checked arithmetic: a page whose offset or
+    // successor does not fit is a 400, never an overflow.
+    let (Some(offset), Some(next)) = (page.checked_mul(limit), page.checked_add(1)) else {
+        return Err(reply::invalid(
+            400,
+            format!("Invalid request: `page` {page} is too large for `limit` {limit}"),
+            json!({ "page": "too large" }),
+        ));
+    };
     let num_pages = total.div_ceil(limit).max(1);
-    let start = (page - 1).saturating_mul(limit).min(total);
+    let start = (offset - limit).min(total);
     let end = start.saturating_add(limit).min(total);
     let pagination = json!({
         "number": page,
-        "next_page_number": (page < num_pages).then_some(page + 1),
+        "next_page_number": (page < num_pages).then_some(next),
         "previous_page_number": (page > 1).then(|| (page - 1).min(num_pages)),
         "paginator": { "num_pages": num_pages },
         "has_next": page < num_pages,

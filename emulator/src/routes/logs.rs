@@ -54,14 +54,14 @@ fn parse_steps(text: &str) -> Option<Duration> {
     let (last, _) = text.char_indices().last()?;
     let (number, unit) = text.split_at(last);
     let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return None,
     };
-    Some(Duration::from_secs(secs))
+    n.checked_mul(unit_secs).map(Duration::from_secs)
 }
 
 fn model(points: &[(SystemTime, f64)]) -> Value {
@@ -125,9 +125,17 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         None => Duration::from_secs((span.as_secs() / 60).max(1)),
         Some(text) => match parse_steps(text) {
             Some(step) => step,
-            None => return bad("steps", "must look like `30s`, `1m`, `5m`, `1h`"),
+            None => {
+                return bad(
+                    "steps",
+                    "must look like `30s`, `1m`, `5m`, `1h` (a positive number that fits)",
+                );
+            }
         },
     };
+    if end.checked_add(step).is_none() {
+        return bad("steps", "is too large for this time range");
+    }
     if span.as_secs() / step.as_secs().max(1) > MAX_POINTS {
         return reply::json(
             422,
@@ -148,7 +156,10 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         let mut points = Vec::new();
         let mut at = start;
         while at < end {
-            let next = at + step;
+            // `at < end` and `end + step` fits (checked above), so this cannot overflow.
+            let Some(next) = at.checked_add(step) else {
+                break;
+            };
             let in_step: Vec<f64> = samples
                 .iter()
                 .filter(|s| s.at >= at && s.at < next)
@@ -201,5 +212,7 @@ mod tests {
         assert_eq!(parse_steps("m"), None);
         assert_eq!(parse_steps(""), None);
         assert_eq!(parse_steps("5é"), None);
+        assert_eq!(parse_steps("300000000000000d"), None);
+        assert_eq!(parse_steps("99999999999999999999s"), None);
     }
 }
