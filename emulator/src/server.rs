@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::header::AUTHORIZATION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -175,40 +175,13 @@ async fn answer(
     }
     let query = parse_query(request.uri().query());
     let (parts, body) = request.into_parts();
-    let collect = Limited::new(body, shared.settings.max_body_bytes).collect();
-    let Ok(collected) = tokio::time::timeout(shared.settings.body_timeout, collect).await else {
-        let mut answer = reply::error(
-            408,
-            format!(
-                "Request body not received within {} ms",
-                shared.settings.body_timeout.as_millis()
-            ),
-            route.is_v2(),
-        );
-        // The rest of the body may still come: the connection cannot be reused.
-        answer.headers_mut().insert(
-            hyper::header::CONNECTION,
-            hyper::header::HeaderValue::from_static("close"),
-        );
-        return answer;
-    };
-    let body: Bytes = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            if error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return reply::error(
-                    413,
-                    format!(
-                        "Request body too large: at most {} bytes",
-                        shared.settings.max_body_bytes
-                    ),
-                    route.is_v2(),
-                );
-            }
-            return reply::error(400, "Could not read the request body", route.is_v2());
+    let body = if body.is_end_stream() {
+        // No body (most GETs): nothing to wait for.
+        Bytes::new()
+    } else {
+        match read_body(shared, route, body).await {
+            Ok(body) => body,
+            Err(answer) => return answer,
         }
     };
     let ctx = Ctx {
@@ -224,5 +197,50 @@ async fn answer(
         reply
     } else {
         reply::without_details(reply)
+    }
+}
+
+/// Reads a request body within `body_timeout` and `max_body_bytes`: 408 (and the connection
+/// closed) when it does not arrive in time, 413 when it is too large.
+async fn read_body(shared: &Shared, route: Route, body: Incoming) -> Result<Bytes, Reply> {
+    let collect = Limited::new(body, shared.settings.max_body_bytes).collect();
+    let Ok(collected) = tokio::time::timeout(shared.settings.body_timeout, collect).await else {
+        let mut answer = reply::error(
+            408,
+            format!(
+                "Request body not received within {} ms",
+                shared.settings.body_timeout.as_millis()
+            ),
+            route.is_v2(),
+        );
+        // The rest of the body may still come: the connection cannot be reused.
+        answer.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        return Err(answer);
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) => {
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return Err(reply::error(
+                    413,
+                    format!(
+                        "Request body too large: at most {} bytes",
+                        shared.settings.max_body_bytes
+                    ),
+                    route.is_v2(),
+                ));
+            }
+            Err(reply::error(
+                400,
+                "Could not read the request body",
+                route.is_v2(),
+            ))
+        }
     }
 }
