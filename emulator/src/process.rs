@@ -93,7 +93,7 @@ enum ChildState {
 fn child_state(pid: libc::pid_t) -> ChildState {
     // SAFETY: siginfo_t is plain data for which all-zero is valid; waitid(2) only writes into
     // it. WNOWAIT leaves the child waitable, so tokio's `wait` still reaps it afterwards.
-    let (result, exited_pid) = unsafe {
+    let (result, exited_pid, errno) = unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
         let result = libc::waitid(
             libc::P_PID,
@@ -101,11 +101,13 @@ fn child_state(pid: libc::pid_t) -> ChildState {
             &mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         );
-        (result, info.si_pid())
+        (result, info.si_pid(), *libc::__errno_location())
     };
     match (result, exited_pid) {
         (0, 0) => ChildState::Running,
         (0, _) => ChildState::Exited,
+        // Interrupted: ask again on the next wake-up.
+        _ if errno == libc::EINTR => ChildState::Running,
         _ => ChildState::Unknown,
     }
 }
