@@ -318,6 +318,10 @@ pub(crate) struct Settings {
     pub seed: u64,
     pub default_page_size: usize,
     pub max_body_bytes: usize,
+    pub logs_after_termination: bool,
+    pub max_tag_length: usize,
+    pub body_timeout: Duration,
+    pub request_log_bytes: usize,
 }
 
 impl Default for Settings {
@@ -337,6 +341,10 @@ impl Default for Settings {
             seed: 0,
             default_page_size: 20,
             max_body_bytes: 1024 * 1024,
+            logs_after_termination: false,
+            max_tag_length: 20,
+            body_timeout: Duration::from_secs(10),
+            request_log_bytes: 16 * 1024 * 1024,
         }
     }
 }

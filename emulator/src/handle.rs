@@ -109,7 +109,9 @@ impl EmulatorHandle {
             .unwrap_or(0)
     }
 
-    /// Every request received, in arrival order (the oldest are dropped past 100,000).
+    /// Every request received, in arrival order: the oldest are dropped past 100,000 requests
+    /// or [`EmulatorBuilder::request_log_bytes`](crate::EmulatorBuilder::request_log_bytes)
+    /// (16 MiB by default); each path is cut to 1 KiB.
     #[must_use]
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.observed)

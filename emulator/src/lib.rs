@@ -231,6 +231,36 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keep container logs readable after `Status.TERMINATED` (default `false`: Edgegap's are
+    /// gone once the deployment is terminated unless endpoint storage was set up; the emulator
+    /// then answers 404).
+    pub fn logs_after_termination(mut self, keep: bool) -> Self {
+        self.settings.logs_after_termination = keep;
+        self
+    }
+
+    /// Longest tag name accepted, in characters (default 20, Edgegap's documented maximum; the
+    /// 2026 OpenAPI spec says 40). Longer names in tag calls and deploy bodies get 400.
+    pub fn max_tag_length(mut self, chars: usize) -> Self {
+        self.settings.max_tag_length = chars.max(1);
+        self
+    }
+
+    /// How long a request body may take to arrive once the headers are in (default 10 s);
+    /// a slower one is answered 408 and its connection closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.body_timeout = timeout;
+        self
+    }
+
+    /// Most bytes of methods and paths the request log ([`EmulatorHandle::requests`]) keeps
+    /// (default 16 MiB; the oldest entries go first; each path is cut to 1 KiB). Counters are
+    /// not affected.
+    pub fn request_log_bytes(mut self, bytes: usize) -> Self {
+        self.settings.request_log_bytes = bytes;
+        self
+    }
+
     fn check(&self) -> Result<(), EmulatorError> {
         let s = &self.settings;
         for (i, v) in s.versions.iter().enumerate() {

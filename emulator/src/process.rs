@@ -7,8 +7,12 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use std::os::fd::{AsRawFd, RawFd};
+
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
 use crate::config::VersionKind;
 use crate::state::lifecycle::process_exited;
@@ -52,18 +56,117 @@ pub(crate) fn free_port(protocol: &str, used: &mut HashSet<u16>) -> u16 {
     port
 }
 
-/// Sends `signal` to the process group of `pid` (the launched process leads its own group, so
-/// its children get it too).
-pub(crate) fn signal_group(pid: u32, signal: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
+/// Signals for a launched process, delivered by its watcher task: the watcher owns the child
+/// and signals its process group only while the child is not reaped, so its pid (and group id)
+/// cannot have been reused. Sending after the process is gone does nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessSignals(mpsc::UnboundedSender<libc::c_int>);
+
+impl ProcessSignals {
+    pub(crate) fn send(&self, signal: libc::c_int) {
+        let _ = self.0.send(signal);
+    }
+}
+
+/// Sends `signal` to the process group led by `pid`. Callers guarantee the leader is not reaped
+/// yet (alive or a zombie), so the group id is still ours.
+fn signal_group(pid: libc::pid_t, signal: libc::c_int) {
     if pid <= 0 {
         return;
     }
-    // SAFETY: kill(2) has no memory-safety preconditions; a stale pgid only yields ESRCH.
+    // SAFETY: kill(2) has no memory-safety preconditions.
     unsafe {
         libc::kill(-pid, signal);
+    }
+}
+
+/// The state of our child `pid`, read without reaping it.
+#[derive(Debug, PartialEq, Eq)]
+enum ChildState {
+    Running,
+    /// Exited, still a zombie: its pid and process group are reserved until it is reaped.
+    Exited,
+    /// Unknown (waitid failed): do not signal by pid any more.
+    Unknown,
+}
+
+fn child_state(pid: libc::pid_t) -> ChildState {
+    // SAFETY: siginfo_t is plain data for which all-zero is valid; waitid(2) only writes into
+    // it. WNOWAIT leaves the child waitable, so tokio's `wait` still reaps it afterwards.
+    let (result, exited_pid, errno) = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let result = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        (result, info.si_pid(), *libc::__errno_location())
+    };
+    match (result, exited_pid) {
+        (0, 0) => ChildState::Running,
+        (0, _) => ChildState::Exited,
+        // Interrupted: ask again on the next wake-up.
+        _ if errno == libc::EINTR => ChildState::Running,
+        _ => ChildState::Unknown,
+    }
+}
+
+/// Prepares the child, between fork and exec (async-signal-safe calls only):
+/// - `PR_SET_PDEATHSIG`: the child gets SIGKILL if the emulator's thread that spawned it dies;
+/// - a watchdog: a fork of the child that stays in its process group, holding only the read end
+///   of the emulator's lifeline pipe. When the emulator ends, however it ends (even SIGKILL), the
+///   last write end closes, the watchdog's read returns and it SIGKILLs its process group, so
+///   grandchildren die with the emulator too. It ignores SIGTERM/SIGINT/SIGHUP (a graceful stop
+///   is the server's business) and dies with the group when the server exits or is stopped.
+///
+/// # Safety
+/// Only called in the forked child before exec, as `pre_exec` requires.
+unsafe fn before_exec(lifeline: Option<(RawFd, RawFd)>) -> std::io::Result<()> {
+    // SAFETY (whole body): prctl, fork, close, close_range, getrlimit, signal, read, kill and
+    // _exit are async-signal-safe system calls; the only pointers are to locals (`read`'s
+    // one-byte buffer, `getrlimit`'s struct).
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        let Some((read_fd, write_fd)) = lifeline else {
+            return Ok(());
+        };
+        match libc::fork() {
+            -1 => Err(std::io::Error::last_os_error()),
+            0 => {
+                // Keep nothing but the read end: no copy of the emulator's sockets, of the
+                // child's output pipes or of std's exec-error pipe (spawn waits for its EOF).
+                libc::close(write_fd);
+                let keep = read_fd as libc::c_uint;
+                let low = keep == 0 || libc::syscall(libc::SYS_close_range, 0, keep - 1, 0) == 0;
+                let high =
+                    libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0) == 0;
+                if !(low && high) {
+                    let mut limit: libc::rlimit = std::mem::zeroed();
+                    let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+                        limit.rlim_cur.min(1 << 20) as libc::c_int
+                    } else {
+                        1024
+                    };
+                    for fd in (0..max).filter(|fd| *fd != read_fd) {
+                        libc::close(fd);
+                    }
+                }
+                for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+                    libc::signal(signal, libc::SIG_IGN);
+                }
+                let mut byte = 0u8;
+                loop {
+                    let n = libc::read(read_fd, (&raw mut byte).cast(), 1);
+                    if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+                        break;
+                    }
+                }
+                libc::kill(0, libc::SIGKILL);
+                libc::_exit(0)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -121,11 +224,15 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
         )
     };
     let mut command = Command::new(&program);
-    // The host environment (PATH, HOME, RUST_LOG…) minus the API token and any stale
-    // ARBITRIUM_* variables, then the injected environment.
-    command.args(&args).env_clear().envs(
-        std::env::vars().filter(|(k, _)| !k.starts_with("ARBITRIUM_") && k != "EDGEGAP_TOKEN"),
-    );
+    // The host environment (PATH, HOME, RUST_LOG…, also variables that are not UTF-8) minus the
+    // API token and any stale ARBITRIUM_* variables, then the injected environment.
+    command
+        .args(&args)
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(k, _)| {
+            let k = k.as_encoded_bytes();
+            !k.starts_with(b"ARBITRIUM_") && k != b"EDGEGAP_TOKEN"
+        }));
     command
         .envs(&env)
         .stdin(Stdio::null())
@@ -133,16 +240,17 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    #[cfg(target_os = "linux")]
-    // SAFETY: the closure runs between fork and exec and only makes the async-signal-safe
-    // prctl(2) syscall: the child gets SIGKILL if the emulator's runtime thread that spawned it
-    // dies (a test process killed outright leaves no stray server behind).
+    let lifeline = shared
+        .lifeline
+        .as_ref()
+        .map(|(read, write)| (read.as_raw_fd(), write.as_raw_fd()));
+    // SAFETY: `before_exec` makes only async-signal-safe calls (see there).
     unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
+        command.pre_exec(move || before_exec(lifeline));
     }
+    // SIGCHLD wakes the watcher when the process exits (registered before the spawn, so the
+    // signal is not missed); the one-second sampling tick is the fallback.
+    let mut sigchld = signal(SignalKind::child()).ok();
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
     tracing::debug!(
@@ -155,20 +263,36 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
     if let Some(err) = child.stderr.take() {
         tokio::spawn(capture(err, logs));
     }
+    let (signals, mut signal_rx) = mpsc::unbounded_channel();
     if let Some(d) = shared.deployments().by_id.get_mut(id) {
         d.pid = Some(pid);
+        d.signals = Some(ProcessSignals(signals));
     }
     let shared = Arc::clone(shared);
     let id = id.to_owned();
+    let group = libc::pid_t::try_from(pid).unwrap_or(0);
     tokio::spawn(async move {
         let ticks = clock_ticks();
         let page = page_size();
         let started = SystemTime::now();
         let mut last_cpu: Option<(SystemTime, u64)> = None;
         let mut interval = tokio::time::interval(Duration::from_secs(1));
-        let status = loop {
+        // Until the child is reaped below, it is alive or a zombie: its pid and process group
+        // cannot be reused, so signalling the group is safe.
+        loop {
+            match child_state(group) {
+                ChildState::Running => {}
+                ChildState::Exited => {
+                    // Whatever the process left behind in its group goes with it (a
+                    // container's end), the watchdog included.
+                    signal_group(group, libc::SIGKILL);
+                    break;
+                }
+                ChildState::Unknown => break,
+            }
             tokio::select! {
-                status = child.wait() => break status,
+                Some(sig) = signal_rx.recv() => signal_group(group, sig),
+                Some(()) = async { sigchld.as_mut()?.recv().await } => {}
                 _ = interval.tick() => {
                     let Some((cpu_ticks, rss_pages)) = read_proc(pid) else { continue };
                     let now = SystemTime::now();
@@ -189,9 +313,9 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
                     }
                 }
             }
-        };
-        // Whatever the process left behind in its group goes with it (a container's end).
-        signal_group(pid, libc::SIGKILL);
+        }
+        drop(signal_rx);
+        let status = child.wait().await;
         let (code, message) = match status {
             Ok(status) => match (
                 status.code(),

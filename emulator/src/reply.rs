@@ -47,6 +47,24 @@ pub(crate) fn invalid(status: u16, message: impl Into<String>, details: Value) -
     )
 }
 
+/// v1's `Error` schema is `{"message"}` only: drops the `details` of a 4xx JSON answer (the
+/// message already names the field), keeping status and headers.
+pub(crate) fn without_details(reply: Reply) -> Reply {
+    if !reply.status().is_client_error() {
+        return reply;
+    }
+    let (parts, body) = reply.into_parts();
+    let bytes = futures_body(body);
+    let body = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut object)) if object.contains_key("details") => {
+            object.remove("details");
+            Bytes::from(Value::Object(object).to_string())
+        }
+        _ => bytes,
+    };
+    Response::from_parts(parts, Full::new(body))
+}
+
 /// An empty answer (204 on tag delete).
 pub(crate) fn empty(status: u16) -> Reply {
     let mut response = with_body(status, "application/json", Bytes::new());

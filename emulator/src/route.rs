@@ -134,6 +134,8 @@ pub(crate) struct Matched {
     pub params: Vec<String>,
     /// The path exists but not with this method (405 instead of 404).
     pub wrong_method: bool,
+    /// The methods the path takes (`GET, POST`), for a 405's `Allow` header; empty otherwise.
+    pub allow: String,
 }
 
 /// Classifies a request by method and path (the path without its query string).
@@ -149,6 +151,7 @@ pub(crate) fn classify(method: &str, path: &str) -> Matched {
         route,
         params: params.iter().map(|p| (*p).to_owned()).collect(),
         wrong_method: false,
+        allow: String::new(),
     };
     // (expected method, route, params) for the path, if the path is known.
     let by_path: Option<Vec<(&str, Route, Vec<&str>)>> = match seg.as_slice() {
@@ -195,15 +198,21 @@ pub(crate) fn classify(method: &str, path: &str) -> Matched {
             route: Route::Unknown,
             params: vec![],
             wrong_method: false,
+            allow: String::new(),
         },
         Some(options) => options
             .iter()
             .find(|(m, _, _)| *m == method)
             .map(|(_, route, params)| found(*route, params))
-            .unwrap_or(Matched {
+            .unwrap_or_else(|| Matched {
                 route: Route::Unknown,
                 params: vec![],
                 wrong_method: true,
+                allow: options
+                    .iter()
+                    .map(|(m, _, _)| *m)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
     }
 }
@@ -251,6 +260,11 @@ mod tests {
         }
         let wrong = classify("GET", "/v2/deployments");
         assert_eq!((wrong.route, wrong.wrong_method), (Route::Unknown, true));
+        assert_eq!(wrong.allow, "POST");
+        assert_eq!(
+            classify("PUT", "/v1/deployments/a/tags/x").allow,
+            "GET, PATCH, DELETE"
+        );
         assert_eq!(
             classify("GET", "/v1/deployments/a%20b/tags/x").params,
             ["a b", "x"]

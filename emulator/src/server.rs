@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::header::AUTHORIZATION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -125,16 +125,26 @@ async fn handle(
         Some(FaultKind::Html502) => reply::html_502(),
         Some(FaultKind::Latency(delay)) => {
             tokio::time::sleep(delay).await;
-            answer(&shared, matched, request).await
+            answer(&shared, matched, request, false).await
         }
-        Some(FaultKind::MalformedJson) => reply::malformed(answer(&shared, matched, request).await),
-        None => answer(&shared, matched, request).await,
+        Some(FaultKind::MalformedJson) => {
+            reply::malformed(answer(&shared, matched, request, false).await)
+        }
+        Some(FaultKind::CouldNotAllocate) => answer(&shared, matched, request, true).await,
+        None => answer(&shared, matched, request, false).await,
     };
     shared.record_status(seq, reply.status().as_u16());
     Ok(reply)
 }
 
-async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incoming>) -> Reply {
+/// Authenticates, rate-limits, reads the body and dispatches; `could_not_allocate` carries the
+/// [`FaultKind::CouldNotAllocate`] fault to the handler.
+async fn answer(
+    shared: &Arc<Shared>,
+    matched: Matched,
+    request: Request<Incoming>,
+    could_not_allocate: bool,
+) -> Reply {
     let route = matched.route;
     if route.needs_api_token()
         && let Some(message) = api_token_error(shared, request.headers())
@@ -143,7 +153,7 @@ async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incomin
     }
     if route == Route::Unknown {
         return if matched.wrong_method {
-            reply::error(
+            let mut answer = reply::error(
                 405,
                 format!(
                     "Method `{}` not allowed on `{}`",
@@ -151,7 +161,11 @@ async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incomin
                     request.uri().path()
                 ),
                 false,
-            )
+            );
+            if let Ok(allow) = hyper::header::HeaderValue::from_str(&matched.allow) {
+                answer.headers_mut().insert(hyper::header::ALLOW, allow);
+            }
+            answer
         } else {
             reply::error(404, format!("Not found: `{}`", request.uri().path()), false)
         };
@@ -161,26 +175,13 @@ async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incomin
     }
     let query = parse_query(request.uri().query());
     let (parts, body) = request.into_parts();
-    let body: Bytes = match Limited::new(body, shared.settings.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            if error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return reply::error(
-                    413,
-                    format!(
-                        "Request body too large: at most {} bytes",
-                        shared.settings.max_body_bytes
-                    ),
-                    route.is_v2(),
-                );
-            }
-            return reply::error(400, "Could not read the request body", route.is_v2());
+    let body = if body.is_end_stream() {
+        // No body (most GETs): nothing to wait for.
+        Bytes::new()
+    } else {
+        match read_body(shared, route, body).await {
+            Ok(body) => body,
+            Err(answer) => return answer,
         }
     };
     let ctx = Ctx {
@@ -189,6 +190,57 @@ async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incomin
         query,
         headers: parts.headers,
         body,
+        could_not_allocate,
     };
-    routes::dispatch(shared, &ctx).await
+    let reply = routes::dispatch(shared, &ctx).await;
+    if route.is_v2() {
+        reply
+    } else {
+        reply::without_details(reply)
+    }
+}
+
+/// Reads a request body within `body_timeout` and `max_body_bytes`: 408 (and the connection
+/// closed) when it does not arrive in time, 413 when it is too large.
+async fn read_body(shared: &Shared, route: Route, body: Incoming) -> Result<Bytes, Reply> {
+    let collect = Limited::new(body, shared.settings.max_body_bytes).collect();
+    let Ok(collected) = tokio::time::timeout(shared.settings.body_timeout, collect).await else {
+        let mut answer = reply::error(
+            408,
+            format!(
+                "Request body not received within {} ms",
+                shared.settings.body_timeout.as_millis()
+            ),
+            route.is_v2(),
+        );
+        // The rest of the body may still come: the connection cannot be reused.
+        answer.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        return Err(answer);
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) => {
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return Err(reply::error(
+                    413,
+                    format!(
+                        "Request body too large: at most {} bytes",
+                        shared.settings.max_body_bytes
+                    ),
+                    route.is_v2(),
+                ));
+            }
+            Err(reply::error(
+                400,
+                "Could not read the request body",
+                route.is_v2(),
+            ))
+        }
+    }
 }

@@ -18,8 +18,10 @@ use crate::handle::{DeploymentInfo, RecordedRequest};
 use crate::ratelimit::RateLimits;
 use crate::route::Route;
 
-/// Most requests kept by the request log (the oldest half is dropped past it; counters are not).
+/// Most requests kept by the request log (the oldest go first; counters are not affected).
 pub(crate) const MAX_RECORDED_REQUESTS: usize = 100_000;
+/// Longest path kept in the request log, in bytes (cut on a character boundary).
+pub(crate) const MAX_RECORDED_PATH: usize = 1024;
 /// Most bytes of captured output kept per deployment (the oldest are dropped past it).
 pub(crate) const MAX_LOG_BYTES: usize = 1024 * 1024;
 
@@ -143,6 +145,8 @@ pub(crate) struct Deployment {
     pub ports: Vec<Port>,
     pub env: BTreeMap<String, String>,
     pub pid: Option<u32>,
+    /// Signals for the launched process, delivered by its watcher while it is unreaped.
+    pub signals: Option<crate::process::ProcessSignals>,
     pub exit_code: Option<i32>,
     pub stopped_by: Option<String>,
     pub stop_pending: Option<&'static str>,
@@ -213,6 +217,8 @@ pub(crate) struct Deployments {
 pub(crate) struct Observed {
     /// `(sequence number, request)` in arrival order.
     pub requests: VecDeque<(u64, RecordedRequest)>,
+    /// Bytes of methods and paths in `requests`.
+    pub request_bytes: usize,
     pub next_seq: u64,
     pub counts: HashMap<Route, usize>,
     pub faults: HashMap<Route, usize>,
@@ -236,6 +242,9 @@ pub(crate) struct Shared {
     pub connections_accepted: AtomicUsize,
     pub next_sim_port: AtomicU16,
     pub used_ports: Mutex<HashSet<u16>>,
+    /// Both ends of the pipe whose closing (this emulator dropped, or its process dead) tells
+    /// each launched process group's watchdog to kill the group (see `process::launch`).
+    pub lifeline: Option<(std::io::PipeReader, std::io::PipeWriter)>,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
@@ -268,6 +277,7 @@ impl Shared {
             connections_accepted: AtomicUsize::new(0),
             next_sim_port: AtomicU16::new(0),
             used_ports: Mutex::new(HashSet::new()),
+            lifeline: std::io::pipe().ok(),
         }
     }
 
@@ -298,20 +308,33 @@ impl Shared {
 
     /// Records a request as it arrives (status 0 until answered); returns its sequence number.
     pub(crate) fn record_arrival(&self, route: Route, method: &str, path: &str) -> u64 {
+        let mut cut = path.len().min(MAX_RECORDED_PATH);
+        while !path.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let request = RecordedRequest {
+            route,
+            method: method.chars().take(16).collect(),
+            path: path[..cut].to_owned(),
+            status: 0,
+        };
+        let size = request.method.len() + request.path.len();
         let mut observed = lock(&self.observed);
         *observed.counts.entry(route).or_default() += 1;
-        if observed.requests.len() >= MAX_RECORDED_REQUESTS {
-            observed.requests.drain(..MAX_RECORDED_REQUESTS / 2);
+        while observed.requests.len() >= MAX_RECORDED_REQUESTS
+            || (!observed.requests.is_empty()
+                && observed.request_bytes + size > self.settings.request_log_bytes)
+        {
+            if let Some((_, old)) = observed.requests.pop_front() {
+                observed.request_bytes -= old.method.len() + old.path.len();
+            }
         }
         let seq = observed.next_seq;
         observed.next_seq += 1;
-        let request = RecordedRequest {
-            route,
-            method: method.to_owned(),
-            path: path.to_owned(),
-            status: 0,
-        };
-        observed.requests.push_back((seq, request));
+        if size <= self.settings.request_log_bytes {
+            observed.request_bytes += size;
+            observed.requests.push_back((seq, request));
+        }
         seq
     }
 

@@ -92,13 +92,35 @@ pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
         let digits: String = frac.chars().chain("000000".chars()).take(6).collect();
         digits.parse().ok()?
     };
+    if !(1970..=9999).contains(&y) {
+        return None;
+    }
     let days = days_from_civil(y, mo, d);
-    let secs = u64::try_from(days * 86_400).ok()? + h * 3600 + mi * 60 + s;
-    Some(
-        UNIX_EPOCH
-            + std::time::Duration::from_secs(secs)
-            + std::time::Duration::from_micros(micros),
-    )
+    let secs = u64::try_from(days.checked_mul(86_400)?)
+        .ok()?
+        .checked_add(h * 3600 + mi * 60 + s)?;
+    UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))?
+        .checked_add(std::time::Duration::from_micros(micros))
+}
+
+/// Parses exactly the metrics format `%Y-%m-%d %H:%M:%S.%f` (1 to 6 fraction digits) as UTC.
+pub(crate) fn parse_metrics_time(text: &str) -> Option<SystemTime> {
+    let (date, time) = text.split_once(' ')?;
+    let (hms, frac) = time.split_once('.')?;
+    let shape = |part: &str, sep: u8, lens: &[usize]| {
+        let pieces: Vec<&str> = part.split(sep as char).collect();
+        pieces.len() == lens.len()
+            && pieces
+                .iter()
+                .zip(lens)
+                .all(|(p, n)| p.len() == *n && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let frac_ok = (1..=6).contains(&frac.len()) && frac.bytes().all(|b| b.is_ascii_digit());
+    if !(shape(date, b'-', &[4, 2, 2]) && shape(hms, b':', &[2, 2, 2]) && frac_ok) {
+        return None;
+    }
+    parse_time(text)
 }
 
 /// SplitMix64: a tiny deterministic generator (fault probabilities, identifiers).
@@ -211,6 +233,13 @@ mod tests {
         assert_eq!(iso_time(t), "2026-04-22T12:00:46.444265Z");
         assert_eq!(metrics_time(t), "2026-04-22 12:00:46.444");
         assert!(parse_time("2026-13-22 12:00:46").is_none());
+        assert!(parse_time("99999999999999-01-01 00:00:00").is_none());
+        assert!(parse_time("1969-12-31 23:59:59").is_none());
+        assert_eq!(parse_metrics_time("2026-04-22 12:00:46.444265"), Some(t));
+        assert!(parse_metrics_time("2026-04-22 12:00:46").is_none());
+        assert!(parse_metrics_time("2026-04-22T12:00:46.4Z").is_none());
+        assert!(parse_metrics_time("2026-04-22 12:00:46.1234567").is_none());
+        assert!(parse_metrics_time("2026-4-22 12:00:46.1").is_none());
         assert!(parse_time("yesterday").is_none());
     }
 

@@ -8,8 +8,49 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Checks a webhook URL: `http://` or `https://`, a host, an optional port that fits, and only
+/// visible ASCII (no space, CR, LF or other control character that could inject headers into
+/// the webhook request). The error names the problem.
+pub(crate) fn check_url(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or("must be an http:// or https:// URL")?;
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must not contain spaces, control or non-ASCII characters");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or("has an unclosed `[` in its host")?;
+            match after {
+                "" => (host, None),
+                _ => (
+                    host,
+                    Some(after.strip_prefix(':').ok_or("has junk after its host")?),
+                ),
+            }
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    if host.is_empty() {
+        return Err("needs a host");
+    }
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return Err("has a port that is not 1..65535");
+    }
+    Ok(())
+}
+
 /// Splits `http://host[:port][/path?query]` into (host:port, path-and-query, host header).
 fn split_url(url: &str) -> Option<(String, String, String)> {
+    check_url(url).ok()?;
     let rest = url.strip_prefix("http://")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -121,5 +162,11 @@ mod tests {
         );
         assert_eq!(split_url("https://example.com/"), None);
         assert_eq!(split_url("http:///x"), None);
+        assert_eq!(split_url("http://h/x\r\nX-Injected: 1"), None);
+        assert!(check_url("https://[::1]:8443/a?b#c").is_ok());
+        assert!(check_url("http://user@host:80/").is_ok());
+        assert!(check_url("http://host:0/").is_err());
+        assert!(check_url("http://[::1/").is_err());
+        assert!(check_url("ftp://host/").is_err());
     }
 }

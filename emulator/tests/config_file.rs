@@ -2,12 +2,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{api, deploy, deploy_body, send, wait_status};
+use common::{api, deploy, deploy_body, send, spawn_binary, wait_status};
 use edgegap_emulator::{Emulator, Route};
 use serde_json::json;
 
@@ -116,35 +115,9 @@ fn config_covers_limits_faults_and_errors() {
 
 #[test]
 fn binary_prints_url_and_token_and_stops_on_sigterm() {
-    let dir = std::env::temp_dir().join(format!("edgegap-emulator-bin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("emulator.toml");
-    std::fs::write(
-        &config,
+    let (mut child, base, token) = spawn_binary(
+        "bin",
         "token = \"bin-token\"\nlifecycle_step_ms = 0\n[[app_versions]]\napp = \"g\"\nversion = \"v\"\ncommand = \"/bin/sleep\"\nargs = [\"30\"]\n",
-    )
-    .expect("config written");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edgegap-emulator"))
-        .args(["--config", config.to_str().expect("utf-8 path")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut base = None;
-    let mut token = None;
-    for line in lines.by_ref().take(3) {
-        let line = line.expect("a line");
-        if let Some(v) = line.strip_prefix("EDGEGAP_BASE_URL=") {
-            base = Some(v.to_owned());
-        }
-        if let Some(v) = line.strip_prefix("EDGEGAP_TOKEN=") {
-            token = Some(v.to_owned());
-        }
-    }
-    let (base, token) = (
-        base.expect("base URL printed"),
-        token.expect("token printed"),
     );
     assert_eq!(token, "bin-token");
     let body = deploy_body("g", "v").to_string();

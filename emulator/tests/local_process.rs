@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{api, deploy, deploy_body, wait_status, wait_until};
+use common::{alive, api, deploy, deploy_body, wait_status, wait_until};
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 use serde_json::Value;
 
@@ -34,17 +34,6 @@ fn emulator(versions: Vec<AppVersion>) -> EmulatorHandle {
         )
         .start()
         .expect("starts")
-}
-
-/// Whether `pid` exists and is not a zombie.
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie)
 }
 
 fn read_env_file(path: &Path) -> Vec<(String, String)> {

@@ -24,6 +24,9 @@ struct File {
     seed: Option<u64>,
     default_page_size: Option<usize>,
     max_body_bytes: Option<usize>,
+    logs_after_termination: Option<bool>,
+    max_tag_length: Option<usize>,
+    body_timeout_ms: Option<u64>,
     #[serde(default)]
     rate_limits: Option<RateLimits>,
     #[serde(default)]
@@ -92,7 +95,8 @@ struct Version {
 struct FaultEntry {
     /// A route name; absent = every route.
     route: Option<String>,
-    /// `latency`, `status`, `rate_limited`, `malformed_json`, `html_502`, `hang`.
+    /// `latency`, `status`, `rate_limited`, `malformed_json`, `html_502`, `hang`,
+    /// `could_not_allocate`.
     kind: String,
     status: Option<u16>,
     /// Latency and hang durations, and the 429 `Retry-After`.
@@ -165,6 +169,7 @@ fn fault(entry: &FaultEntry) -> Result<Fault, EmulatorError> {
         },
         "malformed_json" => FaultKind::MalformedJson,
         "html_502" => FaultKind::Html502,
+        "could_not_allocate" => FaultKind::CouldNotAllocate,
         "status" => FaultKind::Status(
             entry
                 .status
@@ -172,7 +177,7 @@ fn fault(entry: &FaultEntry) -> Result<Fault, EmulatorError> {
         ),
         other => {
             return Err(EmulatorError::Config(format!(
-                "unknown fault kind `{other}` (latency, status, rate_limited, malformed_json, html_502, hang)"
+                "unknown fault kind `{other}` (latency, status, rate_limited, malformed_json, html_502, hang, could_not_allocate)"
             )));
         }
     };
@@ -230,6 +235,15 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<EmulatorBuilder, Emulator
     }
     if let Some(bytes) = file.max_body_bytes {
         b = b.max_body_bytes(bytes);
+    }
+    if let Some(keep) = file.logs_after_termination {
+        b = b.logs_after_termination(keep);
+    }
+    if let Some(chars) = file.max_tag_length {
+        b = b.max_tag_length(chars);
+    }
+    if let Some(ms) = file.body_timeout_ms {
+        b = b.body_timeout(Duration::from_millis(ms));
     }
     if let Some(limits) = file.rate_limits {
         if !limits.enabled {

@@ -8,9 +8,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use super::tags::check_tag_name;
 use crate::reply::{self, Reply};
 use crate::state::lifecycle::{self, NewDeployment};
 use crate::state::{Shared, Webhooks};
+use crate::webhooks::check_url;
 
 /// Fields of the legacy v1 deploy that v2 does not have: sending them to v2 is a 400.
 const V1_ONLY_FIELDS: [(&str, &str); 12] = [
@@ -92,13 +94,10 @@ fn bad(field: &str, problem: impl Into<String>) -> Reply {
 fn check_webhook(field: &str, hook: Option<&Webhook>) -> Result<Option<String>, Reply> {
     match hook {
         None => Ok(None),
-        Some(h) if h.url.starts_with("http://") || h.url.starts_with("https://") => {
-            Ok(Some(h.url.clone()))
-        }
-        Some(_) => Err(bad(
-            &format!("{field}.url"),
-            "must be an http:// or https:// URL",
-        )),
+        Some(h) => match check_url(&h.url) {
+            Ok(()) => Ok(Some(h.url.clone())),
+            Err(problem) => Err(bad(&format!("{field}.url"), problem)),
+        },
     }
 }
 
@@ -150,11 +149,9 @@ fn check_user(i: usize, user: &User) -> Result<(), Reply> {
     }
 }
 
-fn check_tags(tags: &[String]) -> Result<(), Reply> {
+fn check_tags(tags: &[String], max: usize) -> Result<(), Reply> {
     for (i, tag) in tags.iter().enumerate() {
-        if tag.is_empty() {
-            return Err(bad(&format!("tags[{i}]"), "must not be empty"));
-        }
+        check_tag_name(tag, max).map_err(|problem| bad(&format!("tags[{i}]"), problem))?;
     }
     Ok(())
 }
@@ -225,7 +222,7 @@ fn parse_v2(shared: &Shared, ctx: &Ctx, fleet: bool) -> Result<NewDeployment, Re
         Some(r) => Some((r.cpu_units as u64, r.memory_mib as u64)),
     };
     let tags = body.tags.clone().unwrap_or_default();
-    check_tags(&tags)?;
+    check_tags(&tags, shared.settings.max_tag_length)?;
     let webhooks = Webhooks {
         on_ready: check_webhook("webhook_on_ready", body.webhook_on_ready.as_ref())?,
         on_error: check_webhook("webhook_on_error", body.webhook_on_error.as_ref())?,
@@ -279,9 +276,20 @@ fn parse_v2(shared: &Shared, ctx: &Ctx, fleet: bool) -> Result<NewDeployment, Re
     })
 }
 
-/// `POST /v2/deployments` and the private-fleet deploy: 202 `{"request_id"}`.
+/// The `message` of Edgegap's v2 422 (and the `error_detail` of the deployment it creates).
+pub(crate) const COULD_NOT_ALLOCATE: &str = "Couldn't allocate a server";
+
+/// `POST /v2/deployments` and the private-fleet deploy: 202 `{"request_id"}`; with the
+/// `CouldNotAllocate` fault, 422 `{"request_id", "message"}` and the deployment in ERROR.
 pub(crate) fn deploy_v2(shared: &Arc<Shared>, ctx: &Ctx, fleet: bool) -> Reply {
     match parse_v2(shared, ctx, fleet) {
+        Ok(new) if ctx.could_not_allocate => {
+            let request_id = lifecycle::create_unallocated(shared, new, COULD_NOT_ALLOCATE);
+            reply::json(
+                422,
+                &json!({ "request_id": request_id, "message": COULD_NOT_ALLOCATE }),
+            )
+        }
         Ok(new) => {
             let request_id = lifecycle::create(shared, new);
             reply::json(202, &json!({ "request_id": request_id }))
@@ -399,12 +407,12 @@ pub(crate) fn deploy_v1(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         return bad("container_log_storage.enabled", "is required (a boolean)");
     }
     if let Some(url) = &body.webhook_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
+        && let Err(problem) = check_url(url)
     {
-        return bad("webhook_url", "must be an http:// or https:// URL");
+        return bad("webhook_url", problem);
     }
     let tags = body.tags.clone().unwrap_or_default();
-    if let Err(reply) = check_tags(&tags) {
+    if let Err(reply) = check_tags(&tags, shared.settings.max_tag_length) {
         return reply;
     }
     if !shared.app_exists(&body.app_name) {

@@ -37,12 +37,21 @@ pub(crate) fn page(ctx: &Ctx, total: usize, default_limit: usize) -> Result<Page
     };
     let page = number("page", 1)?;
     let limit = number("limit", default_limit)?;
+    // Every number from the request goes through checked arithmetic: a page whose offset or
+    // successor does not fit is a 400, never an overflow.
+    let (Some(offset), Some(next)) = (page.checked_mul(limit), page.checked_add(1)) else {
+        return Err(reply::invalid(
+            400,
+            format!("Invalid request: `page` {page} is too large for `limit` {limit}"),
+            json!({ "page": "too large" }),
+        ));
+    };
     let num_pages = total.div_ceil(limit).max(1);
-    let start = (page - 1).saturating_mul(limit).min(total);
+    let start = (offset - limit).min(total);
     let end = start.saturating_add(limit).min(total);
     let pagination = json!({
         "number": page,
-        "next_page_number": (page < num_pages).then_some(page + 1),
+        "next_page_number": (page < num_pages).then_some(next),
         "previous_page_number": (page > 1).then(|| (page - 1).min(num_pages)),
         "paginator": { "num_pages": num_pages },
         "has_next": page < num_pages,
@@ -329,7 +338,12 @@ pub(crate) fn locations(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
 pub(crate) fn fleet_hosts(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let fleet = ctx.param(0);
     let Some(hosts) = shared.settings.fleets.get(fleet) else {
-        return reply::error(404, format!("Private fleet `{fleet}` not found"), true);
+        // Edgegap documents 400, 401 and 500 here, no 404.
+        return reply::invalid(
+            400,
+            format!("Invalid request: private fleet `{fleet}` not found"),
+            json!({ "fleet_name": "unknown private fleet" }),
+        );
     };
     let now = iso_time(SystemTime::now());
     let active_on = |host_id: &str| {

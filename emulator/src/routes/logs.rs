@@ -8,20 +8,28 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::config::VersionKind;
 use crate::reply::{self, Reply};
-use crate::state::{Sample, Shared};
-use crate::util::{metrics_time, parse_time};
+use crate::state::{Phase, Sample, Shared};
+use crate::util::{metrics_time, parse_metrics_time};
 
 /// Most points one metrics answer holds.
 const MAX_POINTS: u64 = 2000;
 
-/// `GET /v1/deployment/{request_id}/container-logs`: the process's captured output (kept after
-/// termination, unlike Edgegap without endpoint storage), `crash_data` for a non-zero exit.
+/// `GET /v1/deployment/{request_id}/container-logs`: the process's captured output,
+/// `crash_data` for a non-zero exit; 404 once terminated (as Edgegap without endpoint storage)
+/// unless `logs_after_termination`.
 pub(crate) fn container_logs(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let id = ctx.param(0);
     let deployments = shared.deployments();
     let Some(d) = deployments.by_id.get(id) else {
         return reply::error(404, format!("Deployment {id} not found"), false);
     };
+    if d.phase == Phase::Terminated && !shared.settings.logs_after_termination {
+        return reply::error(
+            404,
+            format!("Logs are not available: deployment {id} is terminated"),
+            false,
+        );
+    }
     let (crash_logs, crash_data) = match &d.crash {
         Some(crash) => (
             json!(crash.logs),
@@ -46,14 +54,14 @@ fn parse_steps(text: &str) -> Option<Duration> {
     let (last, _) = text.char_indices().last()?;
     let (number, unit) = text.split_at(last);
     let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return None,
     };
-    Some(Duration::from_secs(secs))
+    n.checked_mul(unit_secs).map(Duration::from_secs)
 }
 
 fn model(points: &[(SystemTime, f64)]) -> Value {
@@ -84,9 +92,12 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let time = |key: &str, default: SystemTime| -> Result<SystemTime, Reply> {
         match ctx.query(key) {
             None => Ok(default),
-            Some(text) => {
-                parse_time(text).ok_or_else(|| bad(key, "must be `YYYY-MM-DD HH:MM:SS[.ffffff]`"))
-            }
+            Some(text) => parse_metrics_time(text).ok_or_else(|| {
+                bad(
+                    key,
+                    "must be `%Y-%m-%d %H:%M:%S.%f` (`2021-07-10 00:00:00.00`)",
+                )
+            }),
         }
     };
     let start = match time("start_time", d.created) {
@@ -114,9 +125,17 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         None => Duration::from_secs((span.as_secs() / 60).max(1)),
         Some(text) => match parse_steps(text) {
             Some(step) => step,
-            None => return bad("steps", "must look like `30s`, `1m`, `5m`, `1h`"),
+            None => {
+                return bad(
+                    "steps",
+                    "must look like `30s`, `1m`, `5m`, `1h` (a positive number that fits)",
+                );
+            }
         },
     };
+    if end.checked_add(step).is_none() {
+        return bad("steps", "is too large for this time range");
+    }
     if span.as_secs() / step.as_secs().max(1) > MAX_POINTS {
         return reply::json(
             422,
@@ -137,7 +156,10 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         let mut points = Vec::new();
         let mut at = start;
         while at < end {
-            let next = at + step;
+            // `at < end` and `end + step` fits (checked above), so this cannot overflow.
+            let Some(next) = at.checked_add(step) else {
+                break;
+            };
             let in_step: Vec<f64> = samples
                 .iter()
                 .filter(|s| s.at >= at && s.at < next)
@@ -190,5 +212,7 @@ mod tests {
         assert_eq!(parse_steps("m"), None);
         assert_eq!(parse_steps(""), None);
         assert_eq!(parse_steps("5é"), None);
+        assert_eq!(parse_steps("300000000000000d"), None);
+        assert_eq!(parse_steps("99999999999999999999s"), None);
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, unknown_deployment};
 use crate::reply::{self, Reply};
-use crate::state::lifecycle::begin_stop;
+use crate::state::lifecycle::{carry_out, record_stop};
 use crate::state::{Phase, Shared};
 
 /// `GET /v1/status/{request_id}`.
@@ -22,7 +22,7 @@ pub(crate) fn status(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
 
 /// What a stop request does to a deployment in its current state.
 enum StopOutcome {
-    /// READY or ERROR: stop now, 200 with the summary.
+    /// READY or ERROR: stopped now (recorded under the lock), 200 with the summary.
     Now(Value),
     /// Still starting (or already stopping): 202, stopped once READY/ERROR.
     Deferred,
@@ -30,14 +30,20 @@ enum StopOutcome {
     Gone,
 }
 
-/// Decides and records a stop of `id` by `who`; `None` for an unknown id.
+/// Decides and records a stop of `id` by `who` under one lock (so concurrent stops apply
+/// once); `None` for an unknown id.
 fn request_stop(shared: &Arc<Shared>, id: &str, who: &'static str) -> Option<StopOutcome> {
     let mut deployments = shared.deployments();
     let d = deployments.by_id.get_mut(id)?;
+    let mut plan = None;
     let outcome = match d.phase {
         Phase::Terminated => StopOutcome::Gone,
         Phase::Terminating => StopOutcome::Deferred,
-        Phase::Ready | Phase::Error => StopOutcome::Now(d.status_json()),
+        Phase::Ready | Phase::Error => {
+            let summary = d.status_json();
+            plan = record_stop(d, who);
+            StopOutcome::Now(summary)
+        }
         _ => {
             if d.stop_pending.is_none() {
                 d.stop_pending = Some(who);
@@ -47,8 +53,8 @@ fn request_stop(shared: &Arc<Shared>, id: &str, who: &'static str) -> Option<Sto
         }
     };
     drop(deployments);
-    if matches!(outcome, StopOutcome::Now(_)) {
-        begin_stop(shared, id, who);
+    if let Some(plan) = plan {
+        carry_out(shared, plan);
     }
     Some(outcome)
 }

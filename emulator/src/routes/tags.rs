@@ -34,8 +34,18 @@ struct TagBody {
     name: String,
 }
 
-/// Reads `{"name"}` (1..=40 characters).
-fn tag_name(ctx: &Ctx) -> Result<String, Reply> {
+/// Checks a tag name: 1 to `max` characters (Edgegap documents 20).
+pub(crate) fn check_tag_name(name: &str, max: usize) -> Result<(), String> {
+    let len = name.chars().count();
+    if (1..=max).contains(&len) {
+        Ok(())
+    } else {
+        Err(format!("must be 1 to {max} characters, not {len}"))
+    }
+}
+
+/// Reads `{"name"}` (1..=`max_tag_length` characters).
+fn tag_name(shared: &Shared, ctx: &Ctx) -> Result<String, Reply> {
     let value = ctx.json_body()?;
     let body: TagBody = serde_json::from_value(value).map_err(|e| {
         reply::invalid(
@@ -44,14 +54,13 @@ fn tag_name(ctx: &Ctx) -> Result<String, Reply> {
             json!({ "name": e.to_string() }),
         )
     })?;
-    let len = body.name.chars().count();
-    if !(1..=40).contains(&len) {
-        return Err(reply::invalid(
+    check_tag_name(&body.name, shared.settings.max_tag_length).map_err(|problem| {
+        reply::invalid(
             400,
-            format!("Invalid request: `name` must be 1 to 40 characters, not {len}"),
-            json!({ "name": "must be 1 to 40 characters" }),
-        ));
-    }
+            format!("Invalid request: `name` {problem}"),
+            json!({ "name": problem }),
+        )
+    })?;
     Ok(body.name)
 }
 
@@ -123,7 +132,7 @@ pub(crate) fn create(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     if !shared.deployments().by_id.contains_key(id) {
         return not_found(id);
     }
-    let name = match tag_name(ctx) {
+    let name = match tag_name(shared, ctx) {
         Ok(n) => n,
         Err(reply) => return reply,
     };
@@ -139,7 +148,7 @@ pub(crate) fn update(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     if !shared.deployments().by_id.contains_key(id) {
         return not_found(id);
     }
-    let new = match tag_name(ctx) {
+    let new = match tag_name(shared, ctx) {
         Ok(n) => n,
         Err(reply) => return reply,
     };
@@ -221,7 +230,7 @@ pub(crate) fn context_create_tag(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             return reply;
         }
     }
-    let name = match tag_name(ctx) {
+    let name = match tag_name(shared, ctx) {
         Ok(n) => n,
         Err(reply) => return reply,
     };

@@ -14,7 +14,7 @@ use tokio::sync::{Notify, watch};
 use super::views::{PUBLIC_IP, location_json};
 use super::{Crash, Deployment, LogBuffer, Phase, Port, Shared, Tag, Webhooks, lock};
 use crate::config::{AppVersion, VersionKind};
-use crate::process;
+use crate::process::{self, ProcessSignals};
 use crate::util::{random_hex, random_u64};
 use crate::webhooks;
 
@@ -132,8 +132,30 @@ fn injected_env(base: &str, d: &Deployment, new: &NewDeployment) -> BTreeMap<Str
 
 /// Creates the deployment in `Status.INITIALIZING` and starts its lifecycle task.
 pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
-    let now = SystemTime::now();
     let ports = allocate_ports(shared, &new.version);
+    let request_id = insert(shared, &new, ports);
+    tokio::spawn(run(Arc::clone(shared), request_id.clone()));
+    request_id
+}
+
+/// Creates a deployment that could not be placed (Edgegap's v2 422): no ports, no process, no
+/// lifecycle task; straight to `Status.ERROR` with `detail` (firing the error webhooks). A stop
+/// ends it like any ERROR deployment.
+pub(crate) fn create_unallocated(shared: &Arc<Shared>, new: NewDeployment, detail: &str) -> String {
+    let request_id = insert(shared, &new, Vec::new());
+    transition_if(
+        shared,
+        &request_id,
+        |_| true,
+        Phase::Error,
+        Some(detail.to_owned()),
+    );
+    request_id
+}
+
+/// Records a new deployment in `Status.INITIALIZING` with `ports`; returns its id.
+fn insert(shared: &Shared, new: &NewDeployment, ports: Vec<Port>) -> String {
+    let now = SystemTime::now();
     let stop_key = (random_u64() % 1_000_000).to_string();
     let delete_token = random_hex(32);
     let security_number = (random_u64() % 100_000) as u32;
@@ -178,6 +200,7 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
         exit_code: None,
         stopped_by: None,
         stop_pending: None,
+        signals: None,
         webhooks: new.webhooks.clone(),
         stop_key,
         delete_token,
@@ -191,31 +214,23 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
         wake: Arc::new(Notify::new()),
         exited: watch::Sender::new(false),
     };
-    deployment.env = injected_env(&shared.base_url, &deployment, &new);
+    deployment.env = injected_env(&shared.base_url, &deployment, new);
     deployments.by_id.insert(request_id.clone(), deployment);
     deployments.order.push(request_id.clone());
     drop(deployments);
     tracing::debug!("deployment `{request_id}` created");
-    tokio::spawn(run(Arc::clone(shared), request_id.clone()));
     request_id
 }
 
-/// Moves `id` to `to` if its current status passes `allowed`; fires the matching webhooks.
-/// Returns whether it moved.
-pub(crate) fn transition_if(
-    shared: &Shared,
-    id: &str,
-    allowed: impl Fn(Phase) -> bool,
-    to: Phase,
-    detail: Option<String>,
-) -> bool {
-    let mut deployments = shared.deployments();
-    let Some(d) = deployments.by_id.get_mut(id) else {
-        return false;
-    };
-    if d.phase == to || d.phase == Phase::Terminated || !allowed(d.phase) {
-        return false;
-    }
+/// Webhooks to fire after a transition: `(kind, url)` pairs and the status JSON they carry.
+pub(crate) struct Fired {
+    urls: Vec<(&'static str, String)>,
+    body: serde_json::Value,
+}
+
+/// Moves `d` to `to` under the caller's lock (no check of where it comes from); returns the
+/// webhooks to fire once the lock is released.
+fn apply(d: &mut Deployment, to: Phase, detail: Option<String>) -> Option<Fired> {
     d.last_phase = Some(d.phase);
     d.phase = to;
     d.transitions.push(to);
@@ -250,20 +265,48 @@ pub(crate) fn transition_if(
             .collect(),
         _ => Vec::new(),
     };
-    let body = (!urls.is_empty()).then(|| d.status_json());
-    drop(deployments);
-    tracing::debug!("deployment `{id}` is now `{}`", to.as_str());
-    if let Some(body) = body {
-        for (kind, url) in urls {
-            webhooks::fire(
-                kind,
-                id.to_owned(),
-                url,
-                body.clone(),
-                shared.settings.webhook_timeout,
-            );
-        }
+    tracing::debug!("deployment `{}` is now `{}`", d.request_id, to.as_str());
+    (!urls.is_empty()).then(|| Fired {
+        urls,
+        body: d.status_json(),
+    })
+}
+
+/// Fires the webhooks of a transition of `id` (outside the deployments lock).
+fn fire(shared: &Shared, id: &str, fired: Option<Fired>) {
+    let Some(Fired { urls, body }) = fired else {
+        return;
+    };
+    for (kind, url) in urls {
+        webhooks::fire(
+            kind,
+            id.to_owned(),
+            url,
+            body.clone(),
+            shared.settings.webhook_timeout,
+        );
     }
+}
+
+/// Moves `id` to `to` if its current status passes `allowed`; fires the matching webhooks.
+/// Returns whether it moved.
+pub(crate) fn transition_if(
+    shared: &Shared,
+    id: &str,
+    allowed: impl Fn(Phase) -> bool,
+    to: Phase,
+    detail: Option<String>,
+) -> bool {
+    let mut deployments = shared.deployments();
+    let Some(d) = deployments.by_id.get_mut(id) else {
+        return false;
+    };
+    if d.phase == to || d.phase == Phase::Terminated || !allowed(d.phase) {
+        return false;
+    }
+    let fired = apply(d, to, detail);
+    drop(deployments);
+    fire(shared, id, fired);
     true
 }
 
@@ -381,36 +424,56 @@ async fn run(shared: Arc<Shared>, id: String) {
     settle(&shared, &id);
 }
 
-/// Starts stopping `id` (`who` = "api", "self", "bulk"): TERMINATING, SIGTERM to a live
-/// process and SIGKILL after the grace period, TERMINATED once it is gone.
-pub(crate) fn begin_stop(shared: &Arc<Shared>, id: &str, who: &'static str) {
-    let mut deployments = shared.deployments();
-    let Some(d) = deployments.by_id.get_mut(id) else {
-        return;
-    };
+/// A stop recorded under the deployments lock, to carry out once the lock is released.
+#[must_use]
+pub(crate) struct StopPlan {
+    id: String,
+    fired: Option<Fired>,
+    /// The live process: its watcher's signal channel, grace period and exit flag.
+    process: Option<(ProcessSignals, Duration, watch::Receiver<bool>)>,
+}
+
+/// Records a stop of `d` by `who` (`"api"`, `"self"`, `"bulk"`) under the caller's lock:
+/// `stopped_by` and `Status.TERMINATING`. `None` when it is already stopping or stopped, so
+/// concurrent stops apply once and the first one's `stopped_by` stays.
+pub(crate) fn record_stop(d: &mut Deployment, who: &'static str) -> Option<StopPlan> {
     if matches!(d.phase, Phase::Terminating | Phase::Terminated) {
-        return;
+        return None;
     }
     d.stop_pending = None;
     d.stopped_by = Some(who.to_owned());
-    let live_pid = d.pid.filter(|_| !*d.exited.borrow());
-    let mut exited = d.exited.subscribe();
-    let grace = d.version.grace;
-    drop(deployments);
-    transition_if(shared, id, |_| true, Phase::Terminating, None);
+    let process = d
+        .signals
+        .clone()
+        .filter(|_| !*d.exited.borrow())
+        .map(|signals| (signals, d.version.grace, d.exited.subscribe()));
+    let fired = apply(d, Phase::Terminating, None);
+    Some(StopPlan {
+        id: d.request_id.clone(),
+        fired,
+        process,
+    })
+}
+
+/// Carries out a recorded stop: webhooks, then SIGTERM to a live process's group and SIGKILL
+/// after the grace period (sent through its watcher, which owns the unreaped child: a pid is
+/// never signalled after it was reaped), TERMINATED once it is gone; without a live process,
+/// TERMINATED after a step.
+pub(crate) fn carry_out(shared: &Arc<Shared>, plan: StopPlan) {
+    let StopPlan { id, fired, process } = plan;
+    fire(shared, &id, fired);
     let shared = Arc::clone(shared);
-    let id = id.to_owned();
     tokio::spawn(async move {
-        match live_pid {
-            Some(pid) => {
-                tracing::debug!("deployment `{id}`: SIGTERM to `{pid}`");
-                process::signal_group(pid, libc::SIGTERM);
+        match process {
+            Some((signals, grace, mut exited)) => {
+                tracing::debug!("deployment `{id}`: SIGTERM to its process group");
+                signals.send(libc::SIGTERM);
                 if tokio::time::timeout(grace, exited.wait_for(|gone| *gone))
                     .await
                     .is_err()
                 {
-                    tracing::debug!("deployment `{id}`: SIGKILL to `{pid}` after `{grace:?}`");
-                    process::signal_group(pid, libc::SIGKILL);
+                    tracing::debug!("deployment `{id}`: SIGKILL after `{grace:?}`");
+                    signals.send(libc::SIGKILL);
                 }
                 // The process watcher moves it to TERMINATED when the process is reaped.
             }
@@ -426,6 +489,19 @@ pub(crate) fn begin_stop(shared: &Arc<Shared>, id: &str, who: &'static str) {
             }
         }
     });
+}
+
+/// Stops `id` by `who` now (a pending stop reaching READY/ERROR): [`record_stop`] then
+/// [`carry_out`].
+pub(crate) fn begin_stop(shared: &Arc<Shared>, id: &str, who: &'static str) {
+    let plan = shared
+        .deployments()
+        .by_id
+        .get_mut(id)
+        .and_then(|d| record_stop(d, who));
+    if let Some(plan) = plan {
+        carry_out(shared, plan);
+    }
 }
 
 /// Called by the process watcher when the launched process exits.
@@ -468,25 +544,26 @@ pub(crate) fn process_exited(shared: &Arc<Shared>, id: &str, code: i32, message:
     }
 }
 
-/// Ends every launched process: SIGTERM, then SIGKILL after the longest grace period (at most
-/// `cap`). Used on shutdown.
+/// Ends every launched process: SIGTERM to each process group, then SIGKILL after the longest
+/// grace period (at most `cap`). Used on shutdown.
 pub(crate) async fn stop_all_processes(shared: &Arc<Shared>, cap: Duration) {
-    let live: Vec<(u32, Duration, watch::Receiver<bool>)> = shared
+    let live: Vec<(ProcessSignals, Duration, watch::Receiver<bool>)> = shared
         .deployments()
         .by_id
         .values()
+        .filter(|d| !*d.exited.borrow())
         .filter_map(|d| {
-            d.pid
-                .filter(|_| !*d.exited.borrow())
-                .map(|pid| (pid, d.version.grace, d.exited.subscribe()))
+            d.signals
+                .clone()
+                .map(|signals| (signals, d.version.grace, d.exited.subscribe()))
         })
         .collect();
     if live.is_empty() {
         return;
     }
     tracing::debug!("stopping `{}` launched processes", live.len());
-    for (pid, _, _) in &live {
-        process::signal_group(*pid, libc::SIGTERM);
+    for (signals, _, _) in &live {
+        signals.send(libc::SIGTERM);
     }
     let grace = live
         .iter()
@@ -495,12 +572,12 @@ pub(crate) async fn stop_all_processes(shared: &Arc<Shared>, cap: Duration) {
         .unwrap_or_default()
         .min(cap);
     let deadline = tokio::time::Instant::now() + grace;
-    for (pid, _, mut exited) in live {
+    for (signals, _, mut exited) in live {
         if tokio::time::timeout_at(deadline, exited.wait_for(|gone| *gone))
             .await
             .is_err()
         {
-            process::signal_group(pid, libc::SIGKILL);
+            signals.send(libc::SIGKILL);
             let _ =
                 tokio::time::timeout(Duration::from_secs(1), exited.wait_for(|gone| *gone)).await;
         }

@@ -89,7 +89,8 @@ impl Deployment {
         })
     }
 
-    /// One `data` item of `GET /v1/deployments`.
+    /// One `data` item of `GET /v1/deployments`: only the documented `DeploymentListData` fields
+    /// (a client needing the status, app or creation time reads the status call).
     pub(crate) fn list_item_json(&self) -> Value {
         json!({
             "request_id": self.request_id,
@@ -102,10 +103,6 @@ impl Deployment {
             "sockets": null,
             "sockets_usage": null,
             "is_joinable_by_session": false,
-            "app_name": self.version.app,
-            "app_version": self.version.version,
-            "status": self.phase.as_str(),
-            "created_at": v1_time(self.created),
         })
     }
 

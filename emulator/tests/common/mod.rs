@@ -1,9 +1,12 @@
 //! Helpers shared by the emulator's integration tests: a tiny HTTP client over ureq.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::EmulatorHandle;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 use serde_json::Value;
 
 /// An answer: status, headers we care about, body as JSON (or `Value::Null` + raw text).
@@ -107,4 +110,71 @@ pub fn wait_status(emu: &EmulatorHandle, id: &str, status: &str) {
         "deployment {id} never reached {status}: {:?}",
         emu.deployment(id)
     );
+}
+
+/// A fresh temporary folder for this test process (`tag` tells tests apart).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgegap-emulator-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Starts the `edgegap-emulator` binary on `config` (TOML text); returns the child and the
+/// base URL and token it printed.
+pub fn spawn_binary(tag: &str, config: &str) -> (Child, String, String) {
+    let path = temp_dir(tag).join("emulator.toml");
+    std::fs::write(&path, config).expect("config written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgegap-emulator"))
+        .args(["--config", path.to_str().expect("utf-8 path")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut base = None;
+    let mut token = None;
+    for line in lines.by_ref().take(3) {
+        let line = line.expect("a line");
+        if let Some(v) = line.strip_prefix("EDGEGAP_BASE_URL=") {
+            base = Some(v.to_owned());
+        }
+        if let Some(v) = line.strip_prefix("EDGEGAP_TOKEN=") {
+            token = Some(v.to_owned());
+        }
+    }
+    (
+        child,
+        base.expect("base URL printed"),
+        token.expect("token printed"),
+    )
+}
+
+/// An emulator with token `t`, one simulated version `game`/`v1`, no rate limits and zero-time
+/// lifecycle steps.
+pub fn quick_emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .token("t")
+        .app_version(AppVersion::simulated("game", "v1"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("starts")
+}
+
+/// Deploys `game`/`v1` and waits until it is READY.
+pub fn deploy_ready(emu: &EmulatorHandle) -> String {
+    let id = deploy(emu, &deploy_body("game", "v1"));
+    wait_status(emu, &id, "Status.READY");
+    id
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn alive(pid: impl Into<i64>) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.into()))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
 }

@@ -1,0 +1,47 @@
+//! A variable that is not UTF-8 in the emulator's own environment does not stop a command
+//! version from launching (alone in its test binary: it changes the process environment).
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+use common::{deploy, deploy_body, wait_status};
+use edgegap_emulator::{AppVersion, Emulator};
+
+#[test]
+fn a_non_utf8_host_variable_is_passed_through_and_the_launch_succeeds() {
+    // SAFETY: the only test of this binary sets the variable before it starts any thread of
+    // its own; nothing else in the process reads the environment concurrently.
+    unsafe {
+        std::env::set_var(
+            "EDGEGAP_EMULATOR_TEST_LATIN1",
+            OsStr::from_bytes(b"caf\xe9"),
+        );
+    }
+    let out = common::temp_dir("non-utf8").join("value.txt");
+    let emu = Emulator::builder()
+        .token("t")
+        .app_version(AppVersion::command(
+            "game",
+            "v1",
+            "/bin/sh",
+            [
+                "-c".to_owned(),
+                format!(
+                    "printf %s \"$EDGEGAP_EMULATOR_TEST_LATIN1\" > {}; sleep 30",
+                    out.display()
+                ),
+            ],
+        ))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("starts");
+    let id = deploy(&emu, &deploy_body("game", "v1"));
+    wait_status(&emu, &id, "Status.READY");
+    common::wait_until("the value written", Duration::from_secs(10), || {
+        std::fs::read(&out).is_ok_and(|v| v == b"caf\xe9")
+    });
+}
