@@ -117,7 +117,7 @@ use bevy::ecs::world::World;
 use bevy::platform::time::Instant;
 
 pub use self::call::{Edgegap, EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
-pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, PollPolicy};
+pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, EdgegapMode, PollPolicy};
 pub use self::deployment::{
     Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
     DeploymentTerminated, FailureReason, StopOnDespawn, StopOnExit,
