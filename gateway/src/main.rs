@@ -55,17 +55,23 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut config = match &config_path {
         Some(path) => GatewayConfig::from_file(path)?,
-        None => GatewayConfig::default(),
+        None if emulator => {
+            // Local development defaults: the emulator's `my-game` 1.0.0, a known secret.
+            let mut dev = Gateway::builder()
+                .allow("my-game", "1.0.0")
+                .hs256_secret(DEV_SECRET)
+                .config()
+                .clone();
+            dev.bind = "127.0.0.1:8080".parse()?;
+            dev
+        }
+        None => return Err(format!("--config is required without --emulator\n{USAGE}").into()),
     };
     config.apply_env()?;
-    if config_path.is_none() {
-        config.bind = "127.0.0.1:8080".parse()?;
-    }
 
     // Kept alive until the gateway stops.
     let _emulator = if emulator {
-        let dev_defaults = config_path.is_none();
-        Some(start_emulator(&mut config, dev_defaults)?)
+        Some(start_emulator(&mut config)?)
     } else {
         None
     };
@@ -89,17 +95,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(feature = "emulator")]
 fn start_emulator(
     config: &mut GatewayConfig,
-    dev_defaults: bool,
 ) -> Result<edgegap_emulator::EmulatorHandle, Box<dyn std::error::Error>> {
     use edgegap_emulator::{AppVersion, Emulator};
-    if dev_defaults {
-        let defaults = Gateway::builder()
-            .allow("my-game", "1.0.0")
-            .hs256_secret(DEV_SECRET);
-        let mut dev = defaults.config().clone();
-        dev.bind = config.bind;
-        *config = dev;
-    }
     let mut builder = Emulator::builder();
     for allowed in &config.policy.allow {
         if allowed.version == "*" {
@@ -125,7 +122,7 @@ fn start_emulator(
 }
 
 #[cfg(not(feature = "emulator"))]
-fn start_emulator(_: &mut GatewayConfig, _: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn start_emulator(_: &mut GatewayConfig) -> Result<(), Box<dyn std::error::Error>> {
     Err(Box::new(GatewayError::Config(
         "--emulator needs the `emulator` feature".into(),
     )))
