@@ -402,6 +402,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_parses_and_checks() {
+        let mut config =
+            GatewayConfig::from_toml(include_str!("../../assets/gateway.toml")).unwrap();
+        config.upstream.token = SecretText::new("t");
+        config.check().unwrap();
+        assert!(config.policy.allows("my-game", "1.0.0"));
+        assert_eq!(config.policy.max_live_per_player, 1);
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let error = GatewayConfig::from_toml("[policy]\nmax_live = 3\n").unwrap_err();
         assert!(error.to_string().contains("max_live"), "{error}");
