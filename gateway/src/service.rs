@@ -229,6 +229,21 @@ async fn deploy_new(
                 body.into_bytes(),
             ),
         ),
+        Ok(Err(error)) if maybe_created(&error) => {
+            // Edgegap may have created it without an answer we could read: look for it by
+            // owner tag rather than let the client's retry create a second server.
+            let found = adopt(state, &player.owner).await;
+            let Some(id) = found else {
+                store(state.store.commit_live(&player.owner, None).await)?;
+                tracing::warn!("deploy for `{}` failed upstream: {error}", player.owner);
+                return Err(ApiError::upstream(&error));
+            };
+            tracing::warn!(
+                "deploy for `{}` was answered unreadably ({error}); found `{id}` by its owner tag",
+                player.owner
+            );
+            (id.clone(), accepted(&id))
+        }
         Ok(Err(error)) => {
             store(state.store.commit_live(&player.owner, None).await)?;
             tracing::debug!("deploy for `{}` failed upstream: {error}", player.owner);
@@ -253,6 +268,15 @@ async fn deploy_new(
         player.owner
     );
     Ok((id, response))
+}
+
+/// Whether a failed deploy may still have created a deployment: no answer, an unreadable
+/// answer, or a 5xx. (A 4xx, 429 included, created nothing.)
+fn maybe_created(error: &EdgegapError) -> bool {
+    match error.status() {
+        Some(status) => status >= 500 || matches!(error, EdgegapError::Decode { .. }),
+        None => error.may_have_been_sent(),
+    }
 }
 
 /// Reserves a live slot; when full, first forgets deployments Edgegap says are over.
@@ -478,8 +502,12 @@ fn check_fields(policy: &Policy, fields: &Map<String, Value>) -> Result<(), ApiE
     Ok(())
 }
 
-/// Counts the live deployments carrying owner tags, over every page of Edgegap's list.
-pub(crate) async fn rebuild(state: &AppState) -> Result<usize, String> {
+/// Every live deployment on Edgegap with an owner tag that `wanted` accepts, as
+/// `(owner tag, id)`, over every page of the list.
+async fn list_owned(
+    state: &AppState,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, RequestId)>, String> {
     const PAGE_SIZE: u32 = 100;
     const MAX_PAGES: u32 = 1000;
     let mut found = Vec::new();
@@ -494,7 +522,7 @@ pub(crate) async fn rebuild(state: &AppState) -> Result<usize, String> {
             .map_err(|e| e.to_string())?;
         let count = list.data.len();
         for deployment in list.data {
-            for tag in deployment.tags.iter().filter(|t| is_owner_tag(t)) {
+            for tag in deployment.tags.iter().filter(|t| wanted(t)) {
                 found.push((tag.clone(), deployment.request_id.clone()));
             }
         }
@@ -506,6 +534,12 @@ pub(crate) async fn rebuild(state: &AppState) -> Result<usize, String> {
             _ => break,
         }
     }
+    Ok(found)
+}
+
+/// Counts the live deployments carrying owner tags (the rebuild at start).
+pub(crate) async fn rebuild(state: &AppState) -> Result<usize, String> {
+    let found = list_owned(state, is_owner_tag).await?;
     let n = found.len();
     state
         .store
@@ -513,6 +547,21 @@ pub(crate) async fn rebuild(state: &AppState) -> Result<usize, String> {
         .await
         .map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// After a deploy that may have been processed: the one deployment carrying `owner`'s tag
+/// that the gateway does not know yet, if there is exactly one.
+async fn adopt(state: &AppState, owner: &str) -> Option<RequestId> {
+    let known = state.store.live(owner).await.ok()?;
+    let found = list_owned(state, |t| t == owner).await.ok()?;
+    let mut new = found
+        .into_iter()
+        .map(|(_, id)| id)
+        .filter(|id| !known.contains(id));
+    match (new.next(), new.next()) {
+        (Some(id), None) => Some(id),
+        _ => None,
+    }
 }
 
 fn is_owner_tag(tag: &str) -> bool {
@@ -590,6 +639,21 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn only_unanswered_unreadable_or_5xx_deploys_may_have_created_something() {
+        use bevy_edgegap::api::{HttpResponse, api_error};
+        let api = |status: u16| api_error(&HttpResponse::new(status, r#"{"message":"x"}"#));
+        assert!(maybe_created(&api(500)));
+        assert!(maybe_created(&api(502)));
+        assert!(maybe_created(&EdgegapError::Timeout));
+        assert!(maybe_created(&EdgegapError::decode(202, b"{", "eof")));
+        assert!(maybe_created(&EdgegapError::transport(true, "reset")));
+        assert!(!maybe_created(&EdgegapError::transport(false, "refused")));
+        assert!(!maybe_created(&api(400)));
+        assert!(!maybe_created(&api(429)));
+        assert!(!maybe_created(&EdgegapError::Config("no token".into())));
     }
 
     #[test]

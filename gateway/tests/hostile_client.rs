@@ -345,3 +345,24 @@ fn the_organisation_token_is_in_no_log_line() {
         "the organisation token is in the log"
     );
 }
+
+#[test]
+fn a_deploy_edgegap_made_but_answered_unreadably_is_found_not_repeated() {
+    let emu = emulator();
+    let gw = gateway(&emu);
+    let alice = token("alice");
+    // Edgegap creates the deployment, then its answer cannot be read: the gateway does not
+    // know the id, but the deployment carries alice's owner tag.
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1));
+    let first = deploy(&gw, &alice, Some("k"));
+    assert_eq!(first.status, 202, "{}", first.text);
+    let id = first.request_id();
+    assert_eq!(emu.deployments().len(), 1);
+    assert_eq!(emu.deployments()[0].request_id, id);
+    // The client's retry gets the same server, and the quota counts it.
+    let retry = deploy(&gw, &alice, Some("k"));
+    assert_eq!((retry.status, retry.request_id()), (202, id.clone()));
+    assert_eq!(deploy(&gw, &alice, Some("other")).status, 429);
+    assert_eq!(emu.deployments().len(), 1, "a second server was created");
+    assert_eq!(status(&gw, &alice, &id).status, 200);
+}
