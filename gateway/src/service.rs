@@ -79,8 +79,11 @@ impl FromRequestParts<Arc<AppState>> for Player {
             .player(authorization, address)
             .inspect_err(|_| {
                 let sent = authorization.unwrap_or_default();
-                let bare = sent.strip_prefix("Bearer ").unwrap_or(sent);
-                if state.upstream.is_org_token(bare) || state.upstream.is_org_token(sent) {
+                let bare = ["Bearer ", "bearer ", "token "]
+                    .iter()
+                    .find_map(|scheme| sent.strip_prefix(scheme))
+                    .unwrap_or(sent);
+                if state.upstream.is_org_token(bare) {
                     tracing::warn!(
                         "a client at `{address}` sent the organisation token as its player token; \
                      refused. Rotate the token if it has leaked"
