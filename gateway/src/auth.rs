@@ -28,7 +28,7 @@ impl OwnerKey {
     /// restarts, and the token cannot be recovered from it).
     pub(crate) fn new(configured: Option<&SecretText>, org_token: &SecretText) -> Self {
         let (key, context): (&[u8], &[u8]) = match configured {
-            Some(key) if !key.is_empty() => (key.expose().as_bytes(), b"edgegap-gateway owner key"),
+            Some(key) if !key.is_empty() => (key.bytes(), b"edgegap-gateway owner key"),
             _ => (
                 org_token.expose().trim().as_bytes(),
                 b"edgegap-gateway owner key derived from the organisation token",
@@ -88,15 +88,12 @@ impl Verifier {
                 if secret.is_empty() {
                     return Err(bad("the HS256 secret is empty".into()));
                 }
-                if secret.expose().len() < 32 {
+                if secret.bytes().len() < 32 {
                     tracing::warn!(
                         "the HS256 secret is shorter than 32 bytes; use a long random secret"
                     );
                 }
-                Some((
-                    DecodingKey::from_secret(secret.expose().as_bytes()),
-                    Algorithm::HS256,
-                ))
+                Some((DecodingKey::from_secret(secret.bytes()), Algorithm::HS256))
             }
             (None, Some(pem), Some(alg)) => {
                 let pem = pem.as_bytes();

@@ -11,24 +11,40 @@ use serde::Deserialize;
 
 use crate::error::GatewayError;
 
-/// A secret read from configuration (organisation token, HS256 secret, owner key). `Debug`
-/// prints `***`; the value is only reachable inside the crate.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct SecretText(String);
+/// A secret read from configuration (organisation token, HS256 secret, owner key): text in
+/// the TOML file, any bytes from the builder. `Debug` prints `***`; the value is only
+/// reachable inside the crate.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretText(Vec<u8>);
 
 impl SecretText {
     /// Wraps a secret.
     pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into().into_bytes())
+    }
+
+    /// Wraps a secret that may not be text (an HS256 key).
+    pub fn from_bytes(value: impl Into<Vec<u8>>) -> Self {
         Self(value.into())
     }
 
+    /// The secret as text ("" when it is not UTF-8: tokens always are).
     pub(crate) fn expose(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.0
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
+        self.0.trim_ascii().is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
     }
 }
 

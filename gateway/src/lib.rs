@@ -124,8 +124,7 @@ impl GatewayBuilder {
 
     /// Verifies player tokens with this HS256 secret.
     pub fn hs256_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
-        let secret = String::from_utf8_lossy(&secret.into()).into_owned();
-        self.config.auth.hs256_secret = Some(SecretText::new(secret));
+        self.config.auth.hs256_secret = Some(SecretText::from_bytes(secret));
         self
     }
 

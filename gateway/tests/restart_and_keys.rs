@@ -188,3 +188,20 @@ fn anonymous_mode_is_explicit_and_warns() {
     assert_eq!(status.status, 200);
     assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
 }
+
+#[test]
+fn a_binary_hs256_secret_is_used_byte_for_byte() {
+    let emu = emulator();
+    // 32 random-looking bytes, not valid UTF-8, as an auth backend may generate them.
+    let secret: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
+    assert!(std::str::from_utf8(&secret).is_err());
+    let gw = Gateway::builder()
+        .upstream(emu.base_url(), emu.token())
+        .allow(APP, VERSION)
+        .hs256_secret(secret.clone())
+        .start()
+        .unwrap();
+    let token = edgegap_gateway::dev_token(&secret, "alice", Duration::from_secs(60)).unwrap();
+    let answer = deploy(&gw, &token, None);
+    assert_eq!(answer.status, 202, "{}", answer.text);
+}
