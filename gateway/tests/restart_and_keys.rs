@@ -205,3 +205,51 @@ fn a_binary_hs256_secret_is_used_byte_for_byte() {
     let answer = deploy(&gw, &token, None);
     assert_eq!(answer.status, 202, "{}", answer.text);
 }
+
+/// In anonymous mode the player is the caller's address, which makes the address the gateway
+/// resolved visible: `X-Forwarded-For` counts only from a trusted proxy.
+#[test]
+fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let emu = emulator();
+    let anonymous = |trust: bool| {
+        let builder = Gateway::builder()
+            .upstream(emu.base_url(), emu.token())
+            .allow(APP, VERSION)
+            .anonymous(true)
+            .max_live_per_player(5);
+        let builder = if trust {
+            builder.trusted_proxy("127.0.0.0/8")
+        } else {
+            builder
+        };
+        builder.start().unwrap()
+    };
+    let body = json!({ "application": APP, "version": VERSION }).to_string();
+    let as_client = |gw: &edgegap_gateway::GatewayHandle, ip: &str, method: &str, path: &str| {
+        let with_body = (method == "POST").then_some(body.as_str());
+        send(
+            method,
+            &format!("{}{path}", gw.base_url()),
+            &[("X-Forwarded-For", ip)],
+            with_body,
+        )
+    };
+
+    let behind_proxy = anonymous(true);
+    let id = as_client(&behind_proxy, "203.0.113.9", "POST", "/v2/deployments").request_id();
+    let path = format!("/v1/status/{id}");
+    assert_eq!(
+        as_client(&behind_proxy, "203.0.113.9", "GET", &path).status,
+        200
+    );
+    assert_eq!(
+        as_client(&behind_proxy, "203.0.113.10", "GET", &path).status,
+        404
+    );
+
+    // Without trusting the proxy, the header is ignored: every caller is 127.0.0.1.
+    let direct = anonymous(false);
+    let id = as_client(&direct, "203.0.113.9", "POST", "/v2/deployments").request_id();
+    let path = format!("/v1/status/{id}");
+    assert_eq!(as_client(&direct, "198.51.100.1", "GET", &path).status, 200);
+}
