@@ -18,7 +18,9 @@
 //! - **limits**: live deployments per player (default 1), deploys per player per minute, and a
 //!   global budget within Edgegap's documented rate limits;
 //! - **idempotent deploys**: the same `Idempotency-Key` from the same player within the window
-//!   answers the same `request_id` and creates no second server.
+//!   answers the same `request_id` and creates no second server. A deploy Edgegap may have
+//!   made without an answer the gateway could read (timeout, unreadable body, 5xx) is looked
+//!   up by the player's owner tag in Edgegap's list and answered with its id, not repeated.
 //!
 //! Errors are `{"message"}`: 401 (token missing, invalid, expired), 403 (not allowed), 404
 //! (unknown or not yours), 429 + `Retry-After` (quota or rate), 502/503 + `Retry-After`
