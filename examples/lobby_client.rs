@@ -4,14 +4,26 @@
 //! ```text
 //! cargo run --example lobby_client -- --app my-game --version 1.0.0 [--ip 203.0.113.7 |
 //!     --lat 45.5 --lon -73.6] [--tag ranked]... [--env KEY=VALUE]... [--hold SECS]
+//!     [--gateway URL [--player-token JWT]]
 //! ```
 //!
-//! It talks to whatever `EDGEGAP_BASE_URL` (default `https://api.edgegap.com`) and
+//! Directly, it talks to whatever `EDGEGAP_BASE_URL` (default `https://api.edgegap.com`) and
 //! `EDGEGAP_TOKEN` name. Without a token it prints how to try it on `edgegap-emulator` and exits
 //! 0; bad arguments exit 2; a failed deployment exits 1. Press Enter to stop early.
 //!
 //! The organisation token can deploy and stop anything in your organisation: keep it on a
-//! backend or matchmaker you run, never inside a game client you ship.
+//! backend or matchmaker you run, never inside a game client you ship. A shipped game uses
+//! **gateway mode** instead: `--gateway URL` talks to an `edgegap-gateway` with a player's token
+//! (`--player-token`, or `PLAYER_TOKEN`), and needs no Edgegap token at all. Locally:
+//!
+//! ```text
+//! cargo run -p edgegap-gateway -- --emulator     # prints GATEWAY_URL and PLAYER_TOKEN
+//! PLAYER_TOKEN=… cargo run --example lobby_client -- --gateway http://127.0.0.1:8080 \
+//!     --app my-game --version 1.0.0
+//! ```
+//!
+//! In gateway mode the gateway chooses `users` (the caller's address) and its policy decides
+//! whether `--tag` and `--env` are allowed (by default neither: the deploy is refused with 403).
 //!
 //! It shows both ways to hear about a deployment:
 //!
@@ -49,8 +61,11 @@ usage: lobby_client --app NAME --version NAME [--ip ADDRESS | --lat DEG --lon DE
   --tag             a deployment tag (repeatable)
   --env             an environment variable for the server (repeatable)
   --hold            seconds to keep the server once READY (default 10; Enter stops early)
+  --gateway         an edgegap-gateway's URL: deploy as a player, without an Edgegap token
+  --player-token    the player's JWT for --gateway (default: $PLAYER_TOKEN)
 
-environment: EDGEGAP_TOKEN (required), EDGEGAP_BASE_URL (default https://api.edgegap.com)";
+environment: EDGEGAP_TOKEN (required without --gateway), EDGEGAP_BASE_URL (default
+https://api.edgegap.com), PLAYER_TOKEN (with --gateway)";
 
 fn main() -> ExitCode {
     let args = match Args::parse(std::env::args().skip(1)) {
@@ -65,7 +80,24 @@ fn main() -> ExitCode {
         }
     };
 
-    let config = EdgegapConfig::from_env();
+    let config = match &args.gateway {
+        Some(url) => {
+            let token = args
+                .player_token
+                .clone()
+                .or_else(|| std::env::var("PLAYER_TOKEN").ok())
+                .unwrap_or_default();
+            if token.trim().is_empty() {
+                eprintln!(
+                    "lobby_client: --gateway needs --player-token or PLAYER_TOKEN\n\n{USAGE}"
+                );
+                return ExitCode::from(2);
+            }
+            println!("gateway mode: deploying as a player; this process holds no Edgegap token");
+            EdgegapConfig::gateway(url, token)
+        }
+        None => EdgegapConfig::from_env(),
+    };
     if config.token.is_empty() {
         println!(
             "EDGEGAP_TOKEN is not set: nothing to talk to.\n\n\
@@ -73,6 +105,10 @@ fn main() -> ExitCode {
              \x20   cargo run -p edgegap-emulator -- --config assets/emulator.toml\n\
              then export the EDGEGAP_BASE_URL and EDGEGAP_TOKEN it prints, and in another:\n\
              \x20   cargo run --example lobby_client -- --app my-game --version 1.0.0 --tag demo\n\n\
+             Or as a player, through a gateway in front of an emulator:\n\
+             \x20   cargo run -p edgegap-gateway -- --emulator\n\
+             \x20   PLAYER_TOKEN=<printed> cargo run --example lobby_client -- \\\n\
+             \x20       --gateway http://127.0.0.1:8080 --app my-game --version 1.0.0\n\n\
              With an Edgegap account, export your own EDGEGAP_TOKEN (and leave \
              EDGEGAP_BASE_URL unset)."
         );
@@ -115,12 +151,17 @@ struct Args {
     tags: Vec<String>,
     env: Vec<(String, String)>,
     hold: Duration,
+    /// `--gateway`: an edgegap-gateway's URL.
+    gateway: Option<String>,
+    /// `--player-token`: the player's JWT for the gateway.
+    player_token: Option<String>,
 }
 
 impl Args {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
         let (mut app, mut version, mut ip, mut lat, mut lon) = (None, None, None, None, None);
         let (mut tags, mut env, mut hold) = (Vec::new(), Vec::new(), Duration::from_secs(10));
+        let (mut gateway, mut player_token) = (None, None);
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
                 return Err("help".into());
@@ -142,6 +183,8 @@ impl Args {
                     env.push((key.to_owned(), val.to_owned()));
                 }
                 "--hold" => hold = Duration::from_secs_f64(number(&flag, &value()?)?.max(0.0)),
+                "--gateway" => gateway = Some(value()?),
+                "--player-token" => player_token = Some(value()?),
                 other => return Err(format!("unknown argument `{other}`")),
             }
         }
@@ -161,6 +204,8 @@ impl Args {
             tags,
             env,
             hold,
+            gateway,
+            player_token,
         })
     }
 
@@ -171,6 +216,8 @@ impl Args {
         request = match (&self.ip, self.geo) {
             (_, Some((lat, lon))) => request.user_geo(lat, lon),
             (Some(ip), None) => request.user_ip(ip),
+            // Through a gateway, `users` is the caller's address.
+            (None, None) if self.gateway.is_some() => request,
             (None, None) => request.user_ip("203.0.113.7"),
         };
         for tag in &self.tags {

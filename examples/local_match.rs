@@ -1,17 +1,25 @@
 //! A whole Edgegap match on your machine, offline, in about five seconds:
 //!
 //! ```text
-//! cargo run --example local_match
+//! cargo run --example local_match            # client -> gateway -> emulator (a shipped game)
+//! cargo run --example local_match -- --direct  # client -> emulator with the organisation token
 //! ```
 //!
 //! 1. An [`edgegap_emulator`] (Edgegap's HTTP API on loopback) starts in this process, with one
 //!    app version whose "container" is **this same binary** run with `--server`: the server
 //!    role is `examples/dedicated_server.rs`, unchanged.
-//! 2. A headless Bevy client deploys it with [`EdgegapClientPlugin`], exactly as a game or
+//! 2. An [`edgegap_gateway`] starts in front of it, holding the organisation token, as a shipped
+//!    game's backend would. The client gets only a player JWT (minted here with
+//!    [`edgegap_gateway::dev_token`]; a real game gets it from its own auth backend) and
+//!    [`EdgegapConfig::gateway`]: **the client holds no Edgegap token**. The gateway fills the
+//!    deploy's `users` with the caller's address and tags the deployment with the player's
+//!    owner tag. With `--direct`, the client talks to the emulator with the organisation
+//!    token instead, as a backend or lobby service you run would.
+//! 3. A headless Bevy client deploys it with [`EdgegapClientPlugin`], exactly as a game or
 //!    lobby would deploy on `https://api.edgegap.com`, and prints each status it sees.
-//! 3. On [`DeploymentReady`] it connects over UDP to the reported address and plays the
+//! 4. On [`DeploymentReady`] it connects over UDP to the reported address and plays the
 //!    dedicated server's tiny match: `HELLO` → `WELCOME <rounds>`, `PING n` → `PONG n`, `BYE`.
-//! 4. The match over, the server stops its own deployment (`ARBITRIUM_DELETE_URL`), receives
+//! 5. The match over, the server stops its own deployment (`ARBITRIUM_DELETE_URL`), receives
 //!    `SIGTERM` and exits with code 0; the client sees [`DeploymentTerminated`] and prints a
 //!    summary.
 //!
@@ -20,8 +28,8 @@
 //! captured by the emulator, and exits with code 1. The server's own log is not shown on
 //! success; `RUST_LOG=bevy_edgegap=debug` adds the client plugin's own log.
 //!
-//! To point the same client at the real Edgegap, replace the emulator's URL and token with
-//! `EdgegapConfig::from_env()` (`EDGEGAP_TOKEN`) and deploy your own application and version.
+//! To point the same client at the real Edgegap, run `edgegap-gateway --config gateway.toml`
+//! with your token and policy, and give players `EdgegapConfig::gateway(url, player_jwt)`.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -33,6 +41,7 @@ use bevy::log::{Level, LogPlugin};
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_gateway::{Gateway, GatewayHandle};
 
 // The server role: the dedicated server example, compiled into this binary.
 #[path = "dedicated_server.rs"]
@@ -56,6 +65,10 @@ const HELLO_FOR: Duration = Duration::from_secs(10);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The whole run gives up after this long.
 const OVERALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The player this client plays as, and the secret the game's auth backend signs player
+/// tokens with (shared with the gateway; a real one is long, random and never in a client).
+const PLAYER: &str = "player-1";
+const PLAYER_TOKEN_SECRET: &[u8] = b"local-match auth backend secret, never shipped";
 
 fn main() -> AppExit {
     // Launched by the emulator as the deployment's process: be the dedicated server.
@@ -75,15 +88,37 @@ fn main() -> AppExit {
         emu.base_url()
     );
 
-    // The client side. On the real API: `EdgegapConfig::from_env()` and the default polling
-    // (1 s, up to 5 s); here statuses change every 500 ms, so poll at least every 300 ms to
-    // see each one.
-    let config = EdgegapConfig::new(emu.base_url(), emu.token())
-        .with_poll(PollPolicy {
-            initial: Duration::from_millis(150),
-            max: Duration::from_millis(300),
-            multiplier: 1.5,
-        })
+    // On the real API the default polling (1 s, up to 5 s) is right; here statuses change
+    // every 500 ms, so poll at least every 300 ms to see each one.
+    let poll = PollPolicy {
+        initial: Duration::from_millis(150),
+        max: Duration::from_millis(300),
+        multiplier: 1.5,
+    };
+    let direct = std::env::args().any(|arg| arg == "--direct");
+    let (config, gateway) = if direct {
+        // A backend you run: the organisation token, straight to Edgegap.
+        println!("local_match: --direct: the client holds the organisation token");
+        (EdgegapConfig::new(emu.base_url(), emu.token()), None)
+    } else {
+        match start_gateway(&emu) {
+            Ok((gateway, player_token)) => {
+                println!(
+                    "local_match: gateway on {} holds the organisation token; the client holds \
+                     no Edgegap token, only a player JWT for `{PLAYER}`",
+                    gateway.base_url()
+                );
+                let config = EdgegapConfig::gateway(gateway.base_url(), player_token);
+                (config, Some(gateway))
+            }
+            Err(error) => {
+                eprintln!("local_match FAILED: cannot start the gateway: {error}");
+                return AppExit::error();
+            }
+        }
+    };
+    let config = config
+        .with_poll(poll)
         .with_ready_timeout(Some(Duration::from_secs(30)));
 
     let exit = App::new()
@@ -94,13 +129,16 @@ fn main() -> AppExit {
             // Warnings only (on stderr): this example prints its own progress on stdout.
             LogPlugin {
                 level: Level::WARN,
-                filter: "edgegap_emulator=error".into(),
+                filter: "edgegap_emulator=error,edgegap_gateway=error".into(),
                 ..default()
             },
             EdgegapClientPlugin::new(config),
         ))
         .insert_resource(Emu(Arc::clone(&emu)))
-        .init_resource::<Run>()
+        .insert_resource(Run {
+            through_gateway: gateway.is_some(),
+            ..default()
+        })
         .add_systems(Startup, deploy)
         .add_systems(Update, (play, give_up_after_timeout))
         // The deployment's events, triggered on its entity (also readable as messages).
@@ -111,9 +149,27 @@ fn main() -> AppExit {
         .add_observer(on_terminated)
         .run();
 
+    if let Some(gateway) = gateway {
+        gateway.shutdown();
+    }
     // Ends any server process still running (SIGTERM, then SIGKILL after its grace period).
     emu.shutdown();
     exit
+}
+
+/// The gateway in front of the emulator (what a game's team runs), and a player token for
+/// the client (what the game's auth backend hands out after login).
+fn start_gateway(
+    emu: &EmulatorHandle,
+) -> Result<(GatewayHandle, String), edgegap_gateway::GatewayError> {
+    let gateway = Gateway::builder()
+        .upstream(emu.base_url(), emu.token())
+        .allow(APP, VERSION)
+        .hs256_secret(PLAYER_TOKEN_SECRET)
+        .max_live_per_player(1)
+        .start()?;
+    let token = edgegap_gateway::dev_token(PLAYER_TOKEN_SECRET, PLAYER, Duration::from_secs(600))?;
+    Ok((gateway, token))
 }
 
 /// The emulator, with one app version launching this binary as the server.
@@ -148,6 +204,8 @@ struct Run {
     rounds: u32,
     /// An exit was requested: ignore whatever comes after.
     done: bool,
+    /// The client talks to the gateway with a player token (not `--direct`).
+    through_gateway: bool,
 }
 
 impl Default for Run {
@@ -160,6 +218,7 @@ impl Default for Run {
             match_over_at: None,
             rounds: 0,
             done: false,
+            through_gateway: false,
         }
     }
 }
@@ -224,19 +283,41 @@ enum Step {
 
 /// `Startup`: one deploy, as a game or a lobby host would do it.
 fn deploy(mut edgegap: Edgegap, mut run: ResMut<Run>) {
-    // Edgegap places the server near the players' public IPs.
-    edgegap.deploy(DeployRequest::new(APP, VERSION).user_ip("127.0.0.1"));
+    let request = DeployRequest::new(APP, VERSION);
+    // Edgegap places the server near the players' public IPs: the gateway fills them with the
+    // caller's address; directly, the client names them.
+    edgegap.deploy(if run.through_gateway {
+        request
+    } else {
+        request.user_ip("127.0.0.1")
+    });
     run.deployed_at = Instant::now();
     println!("{} deploy `{APP}`/`{VERSION}`", run.stamp());
 }
 
-fn on_created(created: On<DeploymentCreated>, mut run: ResMut<Run>) {
+fn on_created(created: On<DeploymentCreated>, mut run: ResMut<Run>, emu: Res<Emu>) {
     run.request_id = Some(created.request_id.clone());
     println!(
         "{} accepted: request_id `{}`",
         run.stamp(),
         created.request_id
     );
+    if run.through_gateway {
+        // Seen from Edgegap's side: the gateway's owner tag, a keyed hash of the player id.
+        let tags = emu
+            .0
+            .deployment(created.request_id.as_str())
+            .map(|info| info.tags)
+            .unwrap_or_default();
+        let owner = tags
+            .iter()
+            .find(|t| t.starts_with(edgegap_gateway::OWNER_TAG_PREFIX))
+            .map_or("?", String::as_str);
+        println!(
+            "{} owned by player `{PLAYER}` (owner tag `{owner}`): only their token can read or stop it",
+            run.stamp()
+        );
+    }
 }
 
 /// One line per status the client's polling sees change.

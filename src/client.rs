@@ -1,6 +1,15 @@
 //! The client plugin: deploy, track and stop Edgegap deployments from a Bevy app without
 //! blocking a frame.
 //!
+//! **Shipping a game? Use the gateway.** Edgegap's organisation token cannot be scoped: whoever
+//! extracts it from a shipped build can deploy, list and stop every server of your
+//! organisation. Run `edgegap-gateway` (a workspace member: it holds the token, checks each
+//! player's JWT from your auth backend and applies your policy) and give the game one line,
+//! `EdgegapConfig::gateway(gateway_url, player_token)`: the same [`Edgegap`] param, deployment
+//! entities and events, with `Authorization: Bearer <player token>`. Use
+//! [`EdgegapConfig::new`] with the organisation token only in processes you run yourself
+//! (lobby services, matchmakers, tools). See the README's "Shipping a game: the gateway".
+//!
 //! # Quick start
 //!
 //! ```no_run
@@ -117,7 +126,7 @@ use bevy::ecs::world::World;
 use bevy::platform::time::Instant;
 
 pub use self::call::{Edgegap, EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
-pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, PollPolicy};
+pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, EdgegapMode, PollPolicy};
 pub use self::deployment::{
     Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
     DeploymentTerminated, FailureReason, StopOnDespawn, StopOnExit,

@@ -135,8 +135,8 @@ pub mod prelude {
     pub use crate::client::{
         Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
         DeploymentTerminated, Edgegap, EdgegapAppExt, EdgegapCall, EdgegapClientPlugin,
-        EdgegapConfig, EdgegapResponse, EdgegapStats, EdgegapSystems, FailureReason, KeepCall,
-        PollPolicy, RateLimits, StopOnDespawn, StopOnExit,
+        EdgegapConfig, EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, FailureReason,
+        KeepCall, PollPolicy, RateLimits, StopOnDespawn, StopOnExit,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;

@@ -1,5 +1,6 @@
-//! `cargo run --example local_match` as a process: the whole match passes and exits 0, and a
-//! server killed mid-match makes the client fail clearly (non-zero, with the reason), never hang.
+//! `cargo run --example local_match` as a process: the whole match passes and exits 0 through
+//! the gateway (the client holding only a player token) and with `--direct`, and a server
+//! killed mid-match makes the client fail clearly (non-zero, with the reason), never hang.
 #![cfg(unix)]
 
 #[path = "support/examples.rs"]
@@ -18,8 +19,9 @@ struct Run {
 }
 
 impl Run {
-    fn start() -> Self {
+    fn start(args: &[&str]) -> Self {
         let mut child = Command::new(examples::example_binary("local_match"))
+            .args(args)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -89,9 +91,9 @@ impl Run {
     }
 }
 
-#[test]
-fn the_whole_match_plays_and_exits_0() {
-    let run = Run::start();
+/// Runs the example to its end and checks it exited 0 and printed each of `expected`.
+fn plays_to_the_end(args: &[&str], expected: &[&str]) -> String {
+    let run = Run::start(args);
     let (status, stdout, stderr) = run.finish(Duration::from_secs(90));
     assert!(
         status.success(),
@@ -105,14 +107,38 @@ fn the_whole_match_plays_and_exits_0() {
         "READY -> TERMINATED",
         "server exited with code 0 (stopped by: self)",
         "done: deploy -> ready",
-    ] {
+    ]
+    .iter()
+    .chain(expected)
+    {
         assert!(stdout.contains(expected), "no {expected:?} in:\n{stdout}");
     }
+    stdout
+}
+
+#[test]
+fn the_whole_match_plays_through_the_gateway_and_exits_0() {
+    plays_to_the_end(
+        &[],
+        &[
+            "holds the organisation token; the client holds no Edgegap token, only a player JWT",
+            "owned by player `player-1` (owner tag `gw-",
+        ],
+    );
+}
+
+#[test]
+fn the_direct_path_still_plays_and_exits_0() {
+    let stdout = plays_to_the_end(
+        &["--direct"],
+        &["--direct: the client holds the organisation token"],
+    );
+    assert!(!stdout.contains("gateway on"), "{stdout}");
 }
 
 #[test]
 fn a_server_killed_mid_match_fails_clearly() {
-    let mut run = Run::start();
+    let mut run = Run::start(&[]);
     let line = run.wait_for_line("server process `", Duration::from_secs(60));
     let pid = line
         .split('`')

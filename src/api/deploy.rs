@@ -191,9 +191,19 @@ impl DeployRequest {
 
     /// Client-side checks: names present, at least one valid user, env and tag limits.
     pub fn validate(&self) -> Result<(), EdgegapError> {
+        self.validate_users_required(true)
+    }
+
+    /// [`DeployRequest::validate`] for a deploy through an `edgegap-gateway`: `users` may be
+    /// empty (the gateway fills them from the caller's address); those given are checked.
+    pub fn validate_for_gateway(&self) -> Result<(), EdgegapError> {
+        self.validate_users_required(false)
+    }
+
+    fn validate_users_required(&self, users_required: bool) -> Result<(), EdgegapError> {
         validate::non_empty("application", &self.application)?;
         validate::non_empty("version", &self.version)?;
-        if self.users.is_empty() {
+        if users_required && self.users.is_empty() {
             return Err(EdgegapError::invalid(
                 "users",
                 "needs at least one user (user_ip or user_geo) to choose a location",
@@ -276,6 +286,9 @@ impl Endpoint for DeployRequest {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         DeployRequest::validate(self)
+    }
+    fn validate_for_gateway(&self) -> Result<(), EdgegapError> {
+        DeployRequest::validate_for_gateway(self)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeployResponse, EdgegapError> {
         decode_json(response)

@@ -42,6 +42,34 @@ pub enum Auth {
     Raw(Secret),
 }
 
+/// Who the client is to the server it calls with [`Auth::ApiToken`] endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    /// Edgegap's API with the organisation token: `Authorization: token <key>`.
+    ApiToken(&'a Secret),
+    /// An `edgegap-gateway` with a player's token: `Authorization: Bearer <token>`. The gateway
+    /// serves only [`served_by_gateway`] calls, and deploys there may omit `users`.
+    Bearer(&'a Secret),
+}
+
+/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
+/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
+pub fn served_by_gateway(method: Method, target: &Target) -> bool {
+    let Target::Path(path) = target else {
+        return false;
+    };
+    let below = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    match method {
+        Method::Post => path == "/v2/deployments",
+        Method::Get => below("/v1/status/"),
+        Method::Delete => below("/v1/stop/"),
+        Method::Patch => false,
+    }
+}
+
 /// Rate-limit class of an endpoint; Edgegap documents a limit for the first five.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EndpointClass {
@@ -206,6 +234,12 @@ pub trait Endpoint: Send + Sync + 'static {
     fn validate(&self) -> Result<(), EdgegapError> {
         Ok(())
     }
+    /// Client-side checks when the call goes through an `edgegap-gateway`
+    /// ([`Credentials::Bearer`]); the same as [`Endpoint::validate`] unless the gateway fills
+    /// something in (a deploy's `users`).
+    fn validate_for_gateway(&self) -> Result<(), EdgegapError> {
+        self.validate()
+    }
     /// Decodes a success answer's body.
     fn decode_success(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError>;
 
@@ -221,7 +255,20 @@ pub trait Endpoint: Send + Sync + 'static {
 
     /// Builds the request against `base_url` with `api_token`, after [`Endpoint::validate`].
     fn to_request(&self, base_url: &str, api_token: &Secret) -> Result<HttpRequest, EdgegapError> {
-        self.validate()?;
+        self.to_request_as(base_url, Credentials::ApiToken(api_token))
+    }
+
+    /// Builds the request against `base_url` as `credentials`, after [`Endpoint::validate`]
+    /// (or [`Endpoint::validate_for_gateway`] for [`Credentials::Bearer`]).
+    fn to_request_as(
+        &self,
+        base_url: &str,
+        credentials: Credentials<'_>,
+    ) -> Result<HttpRequest, EdgegapError> {
+        match credentials {
+            Credentials::ApiToken(_) => self.validate()?,
+            Credentials::Bearer(_) => self.validate_for_gateway()?,
+        }
         let mut url = match self.target() {
             Target::Path(path) => {
                 let base = base_url.trim_end_matches('/');
@@ -245,14 +292,18 @@ pub trait Endpoint: Send + Sync + 'static {
         let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
         match self.auth() {
             Auth::ApiToken => {
-                if api_token.is_empty() {
+                let (scheme, token) = match credentials {
+                    Credentials::ApiToken(token) => ("token", token),
+                    Credentials::Bearer(token) => ("Bearer", token),
+                };
+                if token.is_empty() {
                     return Err(EdgegapError::Config(
                         "no API token: set EDGEGAP_TOKEN or EdgegapConfig's token".into(),
                     ));
                 }
                 headers.push((
                     "Authorization".to_owned(),
-                    format!("token {}", api_token.expose().trim()),
+                    format!("{scheme} {}", token.expose().trim()),
                 ));
             }
             Auth::Raw(token) => {

@@ -63,6 +63,25 @@ impl AsRef<str> for RequestId {
     }
 }
 
+/// A fresh unique token of `prefix` and 32 hex digits (printable ASCII): a random per-process
+/// seed (std's `RandomState`) mixed with a counter and the clock, so two calls never return
+/// the same value. Used for idempotency keys and correlation tags; not a secret.
+pub fn unique_token(prefix: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = SEED.get_or_init(RandomState::new);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let high = seed.hash_one((nanos, std::process::id()));
+    format!("{prefix}{high:016x}{count:016x}")
+}
+
 /// A secret (API token, injected delete or context token). `Debug` and `Display` print `***`;
 /// the value is only reachable through [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq, Default)]

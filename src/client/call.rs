@@ -14,9 +14,9 @@ use bevy::platform::time::Instant;
 use super::config::EdgegapConfig;
 use super::deployment::{self, Deployment, StopOnExit};
 use crate::api::{
-    BulkStop, CreateTag, DeleteTag, DeployRequest, EdgegapError, Endpoint, FleetDeployRequest,
-    GetContainerLogs, GetMetrics, GetStatus, GetTag, HttpResponse, ListDeployments, ListFleetHosts,
-    ListLocations, ListTags, RequestId, StopDeployment, UpdateTag,
+    BulkStop, CreateTag, DeleteTag, DeployRequest, EdgegapError, Endpoint, EndpointClass,
+    FleetDeployRequest, GetContainerLogs, GetMetrics, GetStatus, GetTag, HttpResponse,
+    ListDeployments, ListFleetHosts, ListLocations, ListTags, RequestId, StopDeployment, UpdateTag,
 };
 use crate::http::RetryPolicy;
 use crate::transport::{Delivery, Job, Transport};
@@ -209,11 +209,19 @@ pub(crate) fn enqueue<E: Endpoint>(
 ) where
     E::Output: Clone,
 {
+    // Through a gateway a deploy carries an idempotency key, the same on every re-send, so
+    // it may be re-sent like an idempotent call.
+    let keyed = world
+        .get_resource::<EdgegapConfig>()
+        .is_some_and(EdgegapConfig::idempotent_deploys)
+        && matches!(
+            endpoint.class(),
+            EndpointClass::Deploy | EndpointClass::FleetDeploy
+        );
+    let key = keyed.then(|| crate::api::unique_token("bevy-edgegap-"));
     let (built, deadline, policy) = match world.get_resource::<EdgegapConfig>() {
         Some(config) => (
-            config
-                .validate()
-                .and_then(|()| endpoint.to_request(&config.base_url, &config.token)),
+            config.build(&endpoint, key.as_deref()),
             config.deadline,
             config.retry.clone(),
         ),
@@ -226,7 +234,7 @@ pub(crate) fn enqueue<E: Endpoint>(
         ),
     };
     let class = endpoint.class();
-    let idempotent = endpoint.idempotent();
+    let idempotent = endpoint.idempotent() || keyed;
     let delivery: Box<dyn Delivery> = Box::new(TypedCall {
         endpoint,
         after,

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use bevy::ecs::resource::Resource;
 
-use crate::api::{EdgegapError, FleetDeployPath, Secret};
+use crate::api::{
+    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, HttpRequest, Secret, Target,
+    served_by_gateway,
+};
 use crate::http::RetryPolicy;
 use crate::transport::RateLimits;
 
@@ -42,6 +45,20 @@ impl PollPolicy {
     }
 }
 
+/// Whom the client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EdgegapMode {
+    /// Edgegap's API (or `edgegap-emulator`) with the organisation token
+    /// (`Authorization: token <key>`). For tools, lobbies and servers you run.
+    #[default]
+    Direct,
+    /// An `edgegap-gateway` with a player's token (`Authorization: Bearer <token>`): what a
+    /// shipped game uses. It serves deploy, status and stop (so deployment tracking and
+    /// `stop_deployment`); any other call resolves at once with [`EdgegapError::Config`].
+    /// Deploys may omit `users` and carry an `Idempotency-Key`, identical on every re-send.
+    Gateway,
+}
+
 /// The client's configuration, copied into a resource of the same type by
 /// [`EdgegapClientPlugin`](super::EdgegapClientPlugin). Change the resource at run time (e.g.
 /// a token received after login); every call reads it when it is issued.
@@ -51,8 +68,11 @@ impl PollPolicy {
 pub struct EdgegapConfig {
     /// API base URL, no trailing slash needed (default [`DEFAULT_BASE_URL`]).
     pub base_url: String,
-    /// The organisation API token (without the `token ` prefix).
+    /// The organisation API token (without the `token ` prefix), or in
+    /// [`EdgegapMode::Gateway`] the player's token for the gateway.
     pub token: Secret,
+    /// Edgegap directly, or an `edgegap-gateway` ([`EdgegapConfig::gateway`]).
+    pub mode: EdgegapMode,
     /// Time allowed for one call from its first send to its answer, retries included
     /// (default 10 s). Time waiting in the queue does not count. Past it the call resolves as
     /// [`EdgegapError::Timeout`].
@@ -88,6 +108,7 @@ impl EdgegapConfig {
         Self {
             base_url: base_url.into(),
             token: Secret::new(token.into()),
+            mode: EdgegapMode::Direct,
             deadline: Duration::from_secs(10),
             max_in_flight: 8,
             retry: RetryPolicy::default(),
@@ -96,6 +117,16 @@ impl EdgegapConfig {
             ready_timeout: Some(Duration::from_secs(300)),
             fleet_deploy_path: None,
             exit_stop_wait: Duration::from_secs(2),
+        }
+    }
+
+    /// A configuration for an `edgegap-gateway` at `gateway_url`, authenticating with the
+    /// player's `player_token` (`Authorization: Bearer <token>`; redacted like the API token).
+    /// See [`EdgegapMode::Gateway`] for what it serves.
+    pub fn gateway(gateway_url: impl Into<String>, player_token: impl Into<String>) -> Self {
+        Self {
+            mode: EdgegapMode::Gateway,
+            ..Self::new(gateway_url, player_token)
         }
     }
 
@@ -194,6 +225,49 @@ impl EdgegapConfig {
             return Err(EdgegapError::Config("max_in_flight is zero".into()));
         }
         Ok(())
+    }
+}
+
+impl EdgegapConfig {
+    /// Whether deploys carry an `Idempotency-Key` (and so may be re-sent safely).
+    pub(crate) fn idempotent_deploys(&self) -> bool {
+        self.mode == EdgegapMode::Gateway
+    }
+
+    /// Builds `endpoint`'s request for this configuration: checks the configuration, the
+    /// call (refused at once when the gateway does not serve it) and the request, then adds
+    /// the auth header and, when given, the `Idempotency-Key`.
+    pub(crate) fn build<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        idempotency_key: Option<&str>,
+    ) -> Result<HttpRequest, EdgegapError> {
+        self.validate()?;
+        let mut request = match self.mode {
+            EdgegapMode::Direct => endpoint.to_request(&self.base_url, &self.token)?,
+            EdgegapMode::Gateway => {
+                let target = endpoint.target();
+                if endpoint.auth() != Auth::ApiToken
+                    || !served_by_gateway(endpoint.method(), &target)
+                {
+                    let what = match &target {
+                        Target::Path(path) => path.as_str(),
+                        Target::Url(_) => "an injected URL",
+                    };
+                    return Err(EdgegapError::Config(format!(
+                        "the gateway does not serve `{} {what}` (only deploy, status and stop)",
+                        endpoint.method().as_str()
+                    )));
+                }
+                endpoint.to_request_as(&self.base_url, Credentials::Bearer(&self.token))?
+            }
+        };
+        if let Some(key) = idempotency_key {
+            request
+                .headers
+                .push(("Idempotency-Key".to_owned(), key.to_owned()));
+        }
+        Ok(request)
     }
 }
 

@@ -742,9 +742,7 @@ fn issue_polls(world: &mut World, now: Instant) {
     let limits = config.rate_limits.clone();
     let max_in_flight = config.max_in_flight;
     let deadline = config.deadline;
-    let built_config = config
-        .validate()
-        .map(|()| (config.base_url.clone(), config.token.clone()));
+    let config = config.clone();
     let spare = world.resource_mut::<EdgegapTransport>().0.spare(
         crate::api::EndpointClass::Status,
         &limits,
@@ -778,9 +776,7 @@ fn issue_polls(world: &mut World, now: Instant) {
             continue;
         };
         let endpoint = GetStatus::new(request_id);
-        let built = built_config
-            .clone()
-            .and_then(|(base, token)| endpoint.to_request(&base, &token));
+        let built = config.build(&endpoint, None);
         match built {
             Ok(request) => {
                 let job = Job::new(
@@ -861,9 +857,7 @@ pub(crate) fn stop_on_exit(
             warn!("app exiting while a deploy is unanswered: that deployment cannot be stopped");
             continue;
         };
-        let built = config.validate().and_then(|()| {
-            StopDeployment::new(request_id.clone()).to_request(&config.base_url, &config.token)
-        });
+        let built = config.build(&StopDeployment::new(request_id.clone()), None);
         match built {
             Ok(request) => {
                 deployment.stop_requested = true;

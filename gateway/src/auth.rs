@@ -1,0 +1,338 @@
+//! Player identity: JWT verification ([`Verifier`]), the caller's address (trusted proxies),
+//! owner tags ([`OwnerKey`]) and [`dev_token`].
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::config::{AuthConfig, KeyAlgorithm, SecretText};
+use crate::error::{ApiError, GatewayError};
+
+/// The prefix of every owner tag; the rest is 16 hex digits (19 characters in all, within the
+/// 20-character tag limit of Edgegap's 2024 documentation).
+pub const OWNER_TAG_PREFIX: &str = "gw-";
+
+/// Longest accepted `sub`.
+const MAX_PLAYER_ID_LEN: usize = 256;
+
+/// The keyed hash that turns a player id into an owner tag.
+#[derive(Clone)]
+pub(crate) struct OwnerKey([u8; 32]);
+
+impl OwnerKey {
+    /// The configured key, else one derived from the organisation token (stable across
+    /// restarts, and the token cannot be recovered from it).
+    pub(crate) fn new(configured: Option<&SecretText>, org_token: &SecretText) -> Self {
+        let (key, context): (&[u8], &[u8]) = match configured {
+            Some(key) if !key.is_empty() => (key.bytes(), b"edgegap-gateway owner key"),
+            _ => (
+                org_token.expose().trim().as_bytes(),
+                b"edgegap-gateway owner key derived from the organisation token",
+            ),
+        };
+        Self(hmac(key, context))
+    }
+
+    /// `gw-` + the first 8 bytes of HMAC-SHA256(key, player id), in hex.
+    pub(crate) fn tag(&self, player: &str) -> String {
+        let digest = hmac(&self.0, player.as_bytes());
+        let mut tag = String::with_capacity(OWNER_TAG_PREFIX.len() + 16);
+        tag.push_str(OWNER_TAG_PREFIX);
+        for byte in &digest[..8] {
+            tag.push_str(&format!("{byte:02x}"));
+        }
+        tag
+    }
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+}
+
+/// Verifies player tokens with exactly one algorithm.
+pub(crate) struct Verifier {
+    key: Option<(DecodingKey, Validation)>,
+    anonymous: bool,
+}
+
+impl Verifier {
+    pub(crate) fn new(config: &AuthConfig) -> Result<Self, GatewayError> {
+        let bad = |message: String| GatewayError::Config(message);
+        let pem = match (&config.public_key_pem, &config.public_key_file) {
+            (Some(pem), _) => Some(pem.clone()),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .map_err(|e| bad(format!("cannot read auth.public_key_file `{file}`: {e}")))?,
+            ),
+            (None, None) => None,
+        };
+        let key = match (&config.hs256_secret, pem, config.public_key_algorithm) {
+            (Some(_), Some(_), _) => {
+                return Err(bad(
+                    "set either an HS256 secret or a public key, not both".into()
+                ));
+            }
+            (Some(secret), None, _) => {
+                if secret.is_empty() {
+                    return Err(bad("the HS256 secret is empty".into()));
+                }
+                if secret.bytes().len() < 32 {
+                    tracing::warn!(
+                        "the HS256 secret is shorter than 32 bytes; use a long random secret"
+                    );
+                }
+                Some((DecodingKey::from_secret(secret.bytes()), Algorithm::HS256))
+            }
+            (None, Some(pem), Some(alg)) => {
+                let pem = pem.as_bytes();
+                let (key, alg) = match alg {
+                    KeyAlgorithm::EdDSA => (DecodingKey::from_ed_pem(pem), Algorithm::EdDSA),
+                    KeyAlgorithm::ES256 => (DecodingKey::from_ec_pem(pem), Algorithm::ES256),
+                    KeyAlgorithm::RS256 => (DecodingKey::from_rsa_pem(pem), Algorithm::RS256),
+                };
+                let key = key.map_err(|e| bad(format!("invalid {alg:?} public key: {e}")))?;
+                Some((key, alg))
+            }
+            (None, Some(_), None) => {
+                return Err(bad(
+                    "a public key needs auth.public_key_algorithm (EdDSA, ES256 or RS256)".into(),
+                ));
+            }
+            (None, None, _) if config.anonymous => None,
+            (None, None, _) => {
+                return Err(bad(
+                    "no player-token key: set an HS256 secret or a public key (or enable anonymous mode for development)"
+                        .into(),
+                ));
+            }
+        };
+        let key = key.map(|(key, alg)| {
+            let mut validation = Validation::new(alg);
+            validation.leeway = config.leeway_secs;
+            let mut required = vec!["exp", "sub"];
+            if !config.issuers.is_empty() {
+                validation.set_issuer(&config.issuers);
+                required.push("iss");
+            }
+            if config.audiences.is_empty() {
+                validation.validate_aud = false;
+            } else {
+                validation.set_audience(&config.audiences);
+                required.push("aud");
+            }
+            validation.set_required_spec_claims(&required);
+            (key, validation)
+        });
+        Ok(Self {
+            key,
+            anonymous: config.anonymous,
+        })
+    }
+
+    pub(crate) fn anonymous(&self) -> bool {
+        self.anonymous
+    }
+
+    /// The player id of an `Authorization` header value, or why it is refused. In anonymous
+    /// mode a missing or invalid token falls back to `anon:<caller>`.
+    pub(crate) fn player(
+        &self,
+        authorization: Option<&str>,
+        caller: IpAddr,
+    ) -> Result<String, ApiError> {
+        let verified = self.verify(authorization);
+        match verified {
+            Err(_) if self.anonymous => Ok(format!("anon:{caller}")),
+            other => other,
+        }
+    }
+
+    fn verify(&self, authorization: Option<&str>) -> Result<String, ApiError> {
+        let unauthorized = |m: &str| ApiError::Unauthorized(m.to_owned());
+        let value = authorization
+            .ok_or_else(|| unauthorized("missing `Authorization: Bearer <player token>` header"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                unauthorized("the Authorization header must be `Bearer <player token>`")
+            })?;
+        let Some((key, validation)) = &self.key else {
+            return Err(unauthorized("player tokens are not configured"));
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            tracing::debug!("player token refused: {e}");
+            match e.kind() {
+                ErrorKind::ExpiredSignature => unauthorized("the player token has expired"),
+                ErrorKind::InvalidIssuer => {
+                    unauthorized("the player token's issuer is not accepted")
+                }
+                ErrorKind::InvalidAudience => {
+                    unauthorized("the player token's audience is not accepted")
+                }
+                ErrorKind::MissingRequiredClaim(claim) => {
+                    ApiError::Unauthorized(format!("the player token has no `{claim}` claim"))
+                }
+                _ => unauthorized("the player token is invalid"),
+            }
+        })?;
+        let sub = data.claims.sub;
+        if sub.trim().is_empty() || sub.len() > MAX_PLAYER_ID_LEN {
+            return Err(unauthorized(
+                "the player token's `sub` must be 1 to 256 bytes long",
+            ));
+        }
+        Ok(sub)
+    }
+}
+
+/// IPs and CIDR blocks whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    pub(crate) fn parse(entries: &[String]) -> Result<Self, GatewayError> {
+        let mut out = Vec::new();
+        for entry in entries {
+            let bad = || {
+                GatewayError::Config(format!(
+                    "trusted proxy `{entry}` is not an IP address or CIDR block"
+                ))
+            };
+            let (ip, bits) = match entry.trim().split_once('/') {
+                Some((ip, bits)) => (
+                    ip.parse::<IpAddr>().map_err(|_| bad())?,
+                    bits.parse::<u8>().map_err(|_| bad())?,
+                ),
+                None => {
+                    let ip = entry.trim().parse::<IpAddr>().map_err(|_| bad())?;
+                    (ip, if ip.is_ipv4() { 32 } else { 128 })
+                }
+            };
+            if bits > if ip.is_ipv4() { 32 } else { 128 } {
+                return Err(bad());
+            }
+            out.push((ip, bits));
+        }
+        Ok(Self(out))
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|&(net, bits)| match (net, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// The client's address: the socket peer, unless the peer is a trusted proxy, in which
+    /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+    pub(crate) fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let Some(header) = forwarded_for else {
+            return peer;
+        };
+        let mut last_trusted = peer;
+        for entry in header.rsplit(',') {
+            match entry.trim().parse::<IpAddr>() {
+                Ok(ip) if self.contains(ip) => last_trusted = ip,
+                Ok(ip) => return ip,
+                Err(_) => return last_trusted,
+            }
+        }
+        last_trusted
+    }
+}
+
+#[derive(Serialize)]
+struct DevClaims<'a> {
+    sub: &'a str,
+    iat: u64,
+    exp: u64,
+}
+
+/// Mints an HS256 player token for `player`, valid for `ttl`: for tests, examples and local
+/// development. A shipped game gets its tokens from its own auth backend.
+///
+/// ```
+/// let token = edgegap_gateway::dev_token(b"a-long-random-development-secret!", "alice", std::time::Duration::from_secs(600)).unwrap();
+/// assert_eq!(token.split('.').count(), 3);
+/// ```
+pub fn dev_token(secret: &[u8], player: &str, ttl: Duration) -> Result<String, GatewayError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let claims = DevClaims {
+        sub: player,
+        iat: now,
+        exp: now.saturating_add(ttl.as_secs()),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(|e| GatewayError::Config(format!("cannot sign a development token: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_tags_fit_the_tag_limit_and_depend_on_key_and_player() {
+        let token = SecretText::new("org-token");
+        let derived = OwnerKey::new(None, &token);
+        let configured = OwnerKey::new(Some(&SecretText::new("owner-key")), &token);
+        let tag = derived.tag("alice");
+        assert_eq!(tag.len(), 19);
+        assert!(tag.starts_with(OWNER_TAG_PREFIX));
+        assert_eq!(tag, OwnerKey::new(None, &token).tag("alice"));
+        assert_ne!(tag, derived.tag("bob"));
+        assert_ne!(tag, configured.tag("alice"));
+        assert!(!tag.contains("org-token"));
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxies = TrustedProxies::parse(&["10.0.0.0/8".into(), "192.168.1.1".into()]).unwrap();
+        let player: IpAddr = "203.0.113.7".parse().unwrap();
+        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        // From a stranger the header is ignored.
+        assert_eq!(proxies.client(stranger, Some("1.2.3.4")), stranger);
+        // From a proxy: the right-most untrusted entry (a client cannot prepend its way in).
+        assert_eq!(
+            proxies.client(proxy, Some("1.2.3.4, 203.0.113.7, 192.168.1.1")),
+            player
+        );
+        assert_eq!(proxies.client(proxy, None), proxy);
+        assert_eq!(proxies.client(proxy, Some("garbage")), proxy);
+        assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
+        assert!(TrustedProxies::parse(&["not-an-ip".into()]).is_err());
+    }
+}

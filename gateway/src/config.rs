@@ -1,0 +1,435 @@
+//! [`GatewayConfig`]: everything the gateway is told, as one serde struct. The TOML file
+//! (`--config`), the environment overrides and the [`GatewayBuilder`](crate::GatewayBuilder)
+//! all fill this same struct.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use bevy_edgegap::api::EndpointClass;
+use serde::Deserialize;
+
+use crate::error::GatewayError;
+
+/// A secret read from configuration (organisation token, HS256 secret, owner key): text in
+/// the TOML file, any bytes from the builder. `Debug` prints `***`; the value is only
+/// reachable inside the crate.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretText(Vec<u8>);
+
+impl SecretText {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into().into_bytes())
+    }
+
+    /// Wraps a secret that may not be text (an HS256 key).
+    pub fn from_bytes(value: impl Into<Vec<u8>>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret as text ("" when it is not UTF-8: tokens always are).
+    pub(crate) fn expose(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.trim_ascii().is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The whole configuration. Every field has a default; `upstream.token`, an allowed app
+/// version and a player-token key (or `auth.anonymous`) are needed to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// Where to listen (default `127.0.0.1:0`: loopback, a free port; the binary's example
+    /// config uses `0.0.0.0:8080`).
+    pub bind: SocketAddr,
+    /// Edgegap (or the emulator).
+    pub upstream: UpstreamConfig,
+    /// How players authenticate.
+    pub auth: AuthConfig,
+    /// What players may deploy.
+    pub policy: Policy,
+    /// The global upstream budget, per endpoint, in requests per second.
+    pub budget: Budget,
+    /// Peers whose `X-Forwarded-For` is believed: IPs or CIDR blocks (`10.0.0.0/8`).
+    pub trusted_proxies: Vec<String>,
+    /// The key of the owner-tag hash. Default: derived from the organisation token, so owner
+    /// tags stay the same across restarts; set it to keep them across a token rotation.
+    pub owner_key: Option<SecretText>,
+    /// Rebuild the per-player live counts from Edgegap's deployment list at start (default
+    /// `true`).
+    pub rebuild_on_start: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            upstream: UpstreamConfig::default(),
+            auth: AuthConfig::default(),
+            policy: Policy::default(),
+            budget: Budget::default(),
+            trusted_proxies: Vec::new(),
+            owner_key: None,
+            rebuild_on_start: true,
+        }
+    }
+}
+
+/// Edgegap's address and the organisation token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UpstreamConfig {
+    /// Default `https://api.edgegap.com`; `EDGEGAP_BASE_URL` overrides it.
+    pub base_url: String,
+    /// The organisation token; `EDGEGAP_TOKEN` overrides it. Prefer the variable to the file.
+    pub token: SecretText,
+    /// Deadline of one upstream call, in seconds (default 15).
+    pub timeout_secs: u64,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.edgegap.com".into(),
+            token: SecretText::default(),
+            timeout_secs: 15,
+        }
+    }
+}
+
+/// Which algorithm a configured public key verifies. Exactly one algorithm is accepted per
+/// gateway, so a token signed with another (`none`, or HS256 keyed with the public key) is
+/// refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// Ed25519 (`EdDSA`), PEM `PUBLIC KEY`.
+    EdDSA,
+    /// ECDSA P-256 with SHA-256, PEM `PUBLIC KEY`.
+    ES256,
+    /// RSA PKCS#1 v1.5 with SHA-256, PEM `PUBLIC KEY` or `RSA PUBLIC KEY`.
+    RS256,
+}
+
+/// How player tokens are verified.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// Shared HS256 secret (`GATEWAY_HS256_SECRET` overrides it).
+    pub hs256_secret: Option<SecretText>,
+    /// Algorithm of `public_key_pem` / `public_key_file`.
+    pub public_key_algorithm: Option<KeyAlgorithm>,
+    /// The auth backend's public key, PEM text.
+    pub public_key_pem: Option<String>,
+    /// The auth backend's public key, a PEM file (relative to the config file).
+    pub public_key_file: Option<String>,
+    /// Accepted `iss` values; when set, `iss` is required.
+    pub issuers: Vec<String>,
+    /// Accepted `aud` values; when set, `aud` is required.
+    pub audiences: Vec<String>,
+    /// Tolerated clock skew on `exp` / `nbf`, in seconds (default 30).
+    pub leeway_secs: u64,
+    /// Development only: callers without a valid token are the player `anon:<their IP>`.
+    /// Warns at start.
+    pub anonymous: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            hs256_secret: None,
+            public_key_algorithm: None,
+            public_key_pem: None,
+            public_key_file: None,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            leeway_secs: 30,
+            anonymous: false,
+        }
+    }
+}
+
+/// One application version clients may deploy (`version = "*"` allows every version).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedVersion {
+    /// Application name.
+    pub application: String,
+    /// Version name, or `*`.
+    pub version: String,
+}
+
+/// What a client may deploy and how much.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Allowed application versions; anything else is 403.
+    pub allow: Vec<AllowedVersion>,
+    /// Environment variable names clients may set (default none).
+    pub env_keys: Vec<String>,
+    /// Tags clients may set (default none). The gateway's owner tag is always added.
+    pub tags: Vec<String>,
+    /// Whether clients may set `webhook_on_*` (default `false`).
+    pub webhooks: bool,
+    /// Whether clients may set `resources` (default `false`).
+    pub resources: bool,
+    /// Whether clients' own `users` are kept (default `false`: the gateway always uses the
+    /// caller's address).
+    pub client_users: bool,
+    /// Live deployments per player (default 1).
+    pub max_live_per_player: u32,
+    /// Deploys per player per minute (default 6, as a burst, refilled evenly).
+    pub deploys_per_minute: u32,
+    /// How long an `Idempotency-Key` is remembered, in seconds (default 600).
+    pub idempotency_window_secs: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            env_keys: Vec::new(),
+            tags: Vec::new(),
+            webhooks: false,
+            resources: false,
+            client_users: false,
+            max_live_per_player: 1,
+            deploys_per_minute: 6,
+            idempotency_window_secs: 600,
+        }
+    }
+}
+
+impl Policy {
+    /// Whether `application` at `version` may be deployed.
+    pub fn allows(&self, application: &str, version: &str) -> bool {
+        self.allow
+            .iter()
+            .any(|a| a.application == application && (a.version == version || a.version == "*"))
+    }
+}
+
+/// The gateway's own upstream budget, in requests per second, shared by all players. Each
+/// is capped at Edgegap's documented limit
+/// ([`EndpointClass::documented_limit`]); stop has none documented.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Budget {
+    /// `POST /v2/deployments` (at most 40).
+    pub deploy_per_second: u32,
+    /// `GET /v1/status` (at most 20), also used by ownership checks before a stop.
+    pub status_per_second: u32,
+    /// `GET /v1/deployments` (at most 10), used by the rebuild at start.
+    pub list_per_second: u32,
+    /// `DELETE /v1/stop` (default 20).
+    pub stop_per_second: u32,
+    /// How long a request may wait for budget before it is answered 503, in milliseconds
+    /// (default 1000).
+    pub max_wait_ms: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        let limit = |class: EndpointClass| class.documented_limit().unwrap_or(20);
+        Self {
+            deploy_per_second: limit(EndpointClass::Deploy),
+            status_per_second: limit(EndpointClass::Status),
+            list_per_second: limit(EndpointClass::List),
+            stop_per_second: 20,
+            max_wait_ms: 1000,
+        }
+    }
+}
+
+impl Budget {
+    fn check(&self) -> Result<(), GatewayError> {
+        for (name, value, class) in [
+            ("deploy", self.deploy_per_second, EndpointClass::Deploy),
+            ("status", self.status_per_second, EndpointClass::Status),
+            ("list", self.list_per_second, EndpointClass::List),
+            ("stop", self.stop_per_second, EndpointClass::Other),
+        ] {
+            if value == 0 {
+                return Err(GatewayError::Config(format!(
+                    "budget.{name}_per_second must be at least 1"
+                )));
+            }
+            if let Some(limit) = class.documented_limit()
+                && value > limit
+            {
+                return Err(GatewayError::Config(format!(
+                    "budget.{name}_per_second is {value}; Edgegap documents at most {limit}/s"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GatewayConfig {
+    /// Reads a TOML file. Relative `auth.public_key_file` paths resolve against its folder.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, GatewayError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| GatewayError::Config(format!("cannot read `{}`: {e}", path.display())))?;
+        let mut config = Self::from_toml(&text)?;
+        if let (Some(file), Some(dir)) = (&mut config.auth.public_key_file, path.parent()) {
+            *file = dir.join(&*file).to_string_lossy().into_owned();
+        }
+        Ok(config)
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, GatewayError> {
+        toml::from_str(text).map_err(|e| GatewayError::Config(format!("invalid config: {e}")))
+    }
+
+    /// Applies the environment overrides: `EDGEGAP_TOKEN`, `EDGEGAP_BASE_URL`, `GATEWAY_BIND`,
+    /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`.
+    pub fn apply_env(&mut self) -> Result<(), GatewayError> {
+        self.apply_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`GatewayConfig::apply_env`] with the variables read through `var` (for tests).
+    pub fn apply_vars(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), GatewayError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        if let Some(token) = var("EDGEGAP_TOKEN") {
+            self.upstream.token = SecretText::new(token.trim());
+        }
+        if let Some(url) = var("EDGEGAP_BASE_URL") {
+            self.upstream.base_url = url.trim().to_owned();
+        }
+        if let Some(bind) = var("GATEWAY_BIND") {
+            self.bind = bind.trim().parse().map_err(|_| {
+                GatewayError::Config(format!("GATEWAY_BIND `{bind}` is not an address:port"))
+            })?;
+        }
+        if let Some(secret) = var("GATEWAY_HS256_SECRET") {
+            self.auth.hs256_secret = Some(SecretText::new(secret));
+        }
+        if let Some(key) = var("GATEWAY_OWNER_KEY") {
+            self.owner_key = Some(SecretText::new(key));
+        }
+        if let Some(file) = var("GATEWAY_PUBLIC_KEY_FILE") {
+            self.auth.public_key_file = Some(file);
+        }
+        Ok(())
+    }
+
+    /// Checks what can be checked without starting.
+    pub fn check(&self) -> Result<(), GatewayError> {
+        if self.upstream.token.is_empty() {
+            return Err(GatewayError::Config(
+                "no organisation token: set EDGEGAP_TOKEN or upstream.token".into(),
+            ));
+        }
+        let base = self.upstream.base_url.trim();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(GatewayError::Config(format!(
+                "upstream.base_url `{base}` must start with http:// or https://"
+            )));
+        }
+        if self.policy.allow.is_empty() {
+            return Err(GatewayError::Config(
+                "no application version is allowed: add one with allow(app, version) or [[policy.allow]]"
+                    .into(),
+            ));
+        }
+        if self.policy.max_live_per_player == 0 || self.policy.deploys_per_minute == 0 {
+            return Err(GatewayError::Config(
+                "policy.max_live_per_player and policy.deploys_per_minute must be at least 1"
+                    .into(),
+            ));
+        }
+        self.budget.check()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_the_file_and_the_token_never_prints() {
+        let mut config = GatewayConfig::from_toml(
+            r#"
+            bind = "0.0.0.0:8080"
+            [upstream]
+            token = "from-file"
+            [[policy.allow]]
+            application = "game"
+            version = "v1"
+            "#,
+        )
+        .unwrap();
+        config
+            .apply_vars(|name| match name {
+                "EDGEGAP_TOKEN" => Some("from-env".into()),
+                "GATEWAY_BIND" => Some("127.0.0.1:9000".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.upstream.token.expose(), "from-env");
+        assert_eq!(config.bind, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert!(!format!("{config:?}").contains("from-env"));
+        config.check().unwrap();
+    }
+
+    #[test]
+    fn budgets_above_the_documented_limits_are_refused() {
+        let mut config = GatewayConfig::default();
+        config.upstream.token = SecretText::new("t");
+        config.policy.allow.push(AllowedVersion {
+            application: "a".into(),
+            version: "*".into(),
+        });
+        config.budget.status_per_second = 21;
+        let error = config.check().unwrap_err().to_string();
+        assert!(error.contains("at most 20"), "{error}");
+        config.budget.status_per_second = 20;
+        config.check().unwrap();
+        assert!(config.policy.allows("a", "anything"));
+        assert!(!config.policy.allows("b", "v1"));
+    }
+
+    #[test]
+    fn the_example_config_parses_and_checks() {
+        let mut config =
+            GatewayConfig::from_toml(include_str!("../../assets/gateway.toml")).unwrap();
+        config.upstream.token = SecretText::new("t");
+        config.check().unwrap();
+        assert!(config.policy.allows("my-game", "1.0.0"));
+        assert_eq!(config.policy.max_live_per_player, 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let error = GatewayConfig::from_toml("[policy]\nmax_live = 3\n").unwrap_err();
+        assert!(error.to_string().contains("max_live"), "{error}");
+    }
+}

@@ -1,0 +1,364 @@
+//! `edgegap-gateway`: the one process that holds Edgegap's organisation token, so that shipped
+//! game clients never do.
+//!
+//! Players authenticate with a JWT from the game's own auth backend (`Authorization: Bearer`).
+//! The gateway speaks the subset of Edgegap's API the `bevy_edgegap` client plugin uses —
+//! `POST /v2/deployments`, `GET /v1/status/{request_id}`, `DELETE /v1/stop/{request_id}` — with
+//! Edgegap's bodies, and applies a policy on the way:
+//!
+//! - **which application versions** may be deployed, and which body fields a client may set
+//!   (by default no environment variables, webhooks, tags or resources); everything else is
+//!   403 and nothing reaches Edgegap;
+//! - **`users`** is filled with the caller's address (the socket peer, or `X-Forwarded-For`
+//!   from configured trusted proxies), so servers land near the player;
+//! - **ownership**: every deployment carries an owner tag, a keyed hash of the player id
+//!   (`gw-` + 16 hex digits). Status and stop of a deployment the caller does not own answer
+//!   404, exactly like an unknown one. Ownership is read from Edgegap's status object, so a
+//!   restarted gateway loses nothing; live counts are rebuilt from Edgegap's list at start;
+//! - **limits**: live deployments per player (default 1), deploys per player per minute, and a
+//!   global budget within Edgegap's documented rate limits;
+//! - **idempotent deploys**: the same `Idempotency-Key` from the same player within the window
+//!   answers the same `request_id` and creates no second server. A deploy Edgegap may have
+//!   made without an answer the gateway could read (timeout, unreadable body, 5xx) is looked
+//!   up by the player's owner tag in Edgegap's list and answered with its id, not repeated.
+//!
+//! Errors are `{"message"}`: 401 (token missing, invalid, expired), 403 (not allowed), 404
+//! (unknown or not yours), 429 + `Retry-After` (quota or rate), 502/503 + `Retry-After`
+//! (Edgegap failing, budget exhausted). The organisation token never appears in an answer, an
+//! error or a log line.
+//!
+//! ```no_run
+//! use edgegap_gateway::Gateway;
+//!
+//! let gateway = Gateway::builder()
+//!     .upstream("https://api.edgegap.com", std::env::var("EDGEGAP_TOKEN")?)
+//!     .allow("my-game", "1.0.0")
+//!     .hs256_secret(std::env::var("PLAYER_TOKEN_SECRET")?)
+//!     .max_live_per_player(1)
+//!     .start()?; // synchronous: the gateway owns its runtime thread
+//! println!("game clients use EdgegapConfig::gateway(\"{}\", player_jwt)", gateway.base_url());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
+//! trait; [`MemoryStore`] is the default, for one process.
+#![warn(missing_docs)]
+
+mod auth;
+pub mod config;
+mod error;
+mod service;
+pub mod store;
+mod upstream;
+
+pub use auth::{OWNER_TAG_PREFIX, dev_token};
+pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText};
+pub use error::GatewayError;
+pub use store::{MemoryStore, Store};
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// How long a stopping gateway lets requests in flight finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long the rebuild at start may take before the gateway serves anyway.
+const REBUILD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Entry point: [`Gateway::builder`].
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// A builder with the defaults of [`GatewayConfig`].
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::from_config(GatewayConfig::default())
+    }
+}
+
+/// Configures and starts a gateway. Setters fill the same [`GatewayConfig`] as the TOML file.
+#[must_use]
+pub struct GatewayBuilder {
+    config: GatewayConfig,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl std::fmt::Debug for GatewayBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayBuilder {
+    /// A builder starting from `config` (e.g. [`GatewayConfig::from_file`]).
+    pub fn from_config(config: GatewayConfig) -> Self {
+        Self {
+            config,
+            store: None,
+        }
+    }
+
+    /// The configuration so far.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    /// Edgegap's base URL (or an emulator's) and the organisation token.
+    pub fn upstream(mut self, base_url: impl Into<String>, token: impl Into<String>) -> Self {
+        self.config.upstream.base_url = base_url.into();
+        self.config.upstream.token = SecretText::new(token);
+        self
+    }
+
+    /// Allows deploys of `application` at `version` (`"*"`: any version). Repeatable.
+    pub fn allow(mut self, application: impl Into<String>, version: impl Into<String>) -> Self {
+        self.config.policy.allow.push(AllowedVersion {
+            application: application.into(),
+            version: version.into(),
+        });
+        self
+    }
+
+    /// Verifies player tokens with this HS256 secret.
+    pub fn hs256_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.config.auth.hs256_secret = Some(SecretText::from_bytes(secret));
+        self
+    }
+
+    /// Verifies player tokens with a public key in PEM form (`EdDSA`, `ES256` or `RS256`).
+    pub fn public_key_pem(mut self, algorithm: KeyAlgorithm, pem: impl Into<String>) -> Self {
+        self.config.auth.public_key_algorithm = Some(algorithm);
+        self.config.auth.public_key_pem = Some(pem.into());
+        self
+    }
+
+    /// Accepts only tokens whose `iss` is `issuer` (repeatable; makes `iss` required).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.config.auth.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts only tokens whose `aud` contains `audience` (repeatable; makes `aud` required).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.auth.audiences.push(audience.into());
+        self
+    }
+
+    /// Tolerated clock skew on `exp` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.config.auth.leeway_secs = leeway.as_secs();
+        self
+    }
+
+    /// Development only: callers without a valid token become the player `anon:<their IP>`.
+    /// The gateway warns at start.
+    pub fn anonymous(mut self, enabled: bool) -> Self {
+        self.config.auth.anonymous = enabled;
+        self
+    }
+
+    /// Live deployments per player (default 1).
+    pub fn max_live_per_player(mut self, max: u32) -> Self {
+        self.config.policy.max_live_per_player = max;
+        self
+    }
+
+    /// Deploys per player per minute (default 6).
+    pub fn deploys_per_minute(mut self, per_minute: u32) -> Self {
+        self.config.policy.deploys_per_minute = per_minute;
+        self
+    }
+
+    /// How long an `Idempotency-Key` is remembered (default 10 minutes).
+    pub fn idempotency_window(mut self, window: Duration) -> Self {
+        self.config.policy.idempotency_window_secs = window.as_secs();
+        self
+    }
+
+    /// Lets clients set the environment variable `key`.
+    pub fn allow_env(mut self, key: impl Into<String>) -> Self {
+        self.config.policy.env_keys.push(key.into());
+        self
+    }
+
+    /// Lets clients set the tag `tag`.
+    pub fn allow_tag(mut self, tag: impl Into<String>) -> Self {
+        self.config.policy.tags.push(tag.into());
+        self
+    }
+
+    /// The global upstream budget for deploys and status reads, in requests per second
+    /// (each at most Edgegap's documented limit: 40 and 20).
+    pub fn budget(mut self, deploys_per_second: u32, status_per_second: u32) -> Self {
+        self.config.budget.deploy_per_second = deploys_per_second;
+        self.config.budget.status_per_second = status_per_second;
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from this proxy (an IP or a CIDR block). Repeatable.
+    pub fn trusted_proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.config.trusted_proxies.push(proxy.into());
+        self
+    }
+
+    /// The owner-tag key (default: derived from the organisation token).
+    pub fn owner_key(mut self, key: impl Into<String>) -> Self {
+        self.config.owner_key = Some(SecretText::new(key));
+        self
+    }
+
+    /// Where to listen (default `127.0.0.1:0`).
+    pub fn bind(mut self, address: SocketAddr) -> Self {
+        self.config.bind = address;
+        self
+    }
+
+    /// Whether to rebuild live counts from Edgegap's list at start (default `true`).
+    pub fn rebuild_on_start(mut self, rebuild: bool) -> Self {
+        self.config.rebuild_on_start = rebuild;
+        self
+    }
+
+    /// Uses `store` for shared state instead of a fresh [`MemoryStore`].
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Binds, rebuilds the live counts, and serves on a runtime thread of its own.
+    /// Synchronous: returns once the gateway accepts connections.
+    pub fn start(self) -> Result<GatewayHandle, GatewayError> {
+        let config = self.config;
+        config.check()?;
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let verifier = auth::Verifier::new(&config.auth)?;
+        let upstream =
+            upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
+                .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let state = Arc::new(service::AppState {
+            upstream,
+            owner_key: auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token),
+            proxies: auth::TrustedProxies::parse(&config.trusted_proxies)?,
+            verifier,
+            policy: config.policy.clone(),
+            store,
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("edgegap-gateway")
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
+        let address = listener.local_addr()?;
+        if state.verifier.anonymous() {
+            tracing::warn!(
+                "ANONYMOUS MODE: callers without a valid player token are identified by their \
+                 address. For local development only; never expose this gateway"
+            );
+        }
+        if config.rebuild_on_start {
+            let rebuilt = runtime.block_on(async {
+                tokio::time::timeout(REBUILD_TIMEOUT, service::rebuild(&state)).await
+            });
+            match rebuilt {
+                Ok(Ok(n)) => tracing::info!("rebuilt live counts: {n} owned deployment(s)"),
+                Ok(Err(e)) => tracing::warn!(
+                    "could not rebuild live counts from Edgegap ({e}); quotas are checked \
+                     against Edgegap as players deploy"
+                ),
+                Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
+            }
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let router = service::router(state);
+        let thread = std::thread::Builder::new()
+            .name("edgegap-gateway".into())
+            .spawn(move || {
+                runtime.block_on(serve(listener, router, stop_rx));
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        tracing::info!("edgegap-gateway listening on http://{address}");
+        Ok(GatewayHandle {
+            address,
+            stop: stop_tx,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: watch::Receiver<bool>,
+) {
+    let mut graceful = stop.clone();
+    let mut hard = stop;
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|s| *s).await;
+    });
+    tokio::select! {
+        result = server => {
+            if let Err(error) = result {
+                tracing::error!("the gateway's server failed: {error}");
+            }
+        }
+        () = async move {
+            let _ = hard.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
+    }
+}
+
+/// A running gateway. Dropping it (or [`GatewayHandle::shutdown`]) stops it gracefully:
+/// requests in flight get up to 10 s to finish.
+#[derive(Debug)]
+pub struct GatewayHandle {
+    address: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl GatewayHandle {
+    /// `http://127.0.0.1:PORT` (no trailing slash): the client plugin's gateway URL.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops the gateway and waits for it. Idempotent; also done on drop.
+    pub fn shutdown(&self) {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            self.stop.send_replace(true);
+            if thread.join().is_err() {
+                tracing::error!("the gateway's runtime thread panicked");
+            }
+            tracing::info!("edgegap-gateway stopped");
+        }
+    }
+}
+
+impl Drop for GatewayHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

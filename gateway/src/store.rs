@@ -1,0 +1,349 @@
+//! Shared state behind one small trait, [`Store`]: idempotency keys, per-player live
+//! deployments, and token buckets (per-player deploy rate, the global upstream budget).
+//!
+//! [`MemoryStore`] is the embedded default, for one gateway process. Replicas behind a load
+//! balancer need a shared implementation (Redis); the handlers only see the trait, so one can
+//! be added and chosen at start ([`GatewayBuilder::store`](crate::GatewayBuilder::store))
+//! without touching them. A store that cannot answer returns [`StoreError`], which clients see
+//! as 503 with `Retry-After`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bevy_edgegap::api::RequestId;
+
+/// The store could not answer (a shared store unreachable, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "shared state unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// What a [`Store`] method returns: a boxed future, so the trait stays object-safe.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody used the key within the window: the caller deploys, then calls
+    /// [`Store::finish_idempotency`].
+    New,
+    /// A deploy with this key is under way.
+    InProgress,
+    /// A deploy with this key created this deployment.
+    Done(RequestId),
+}
+
+/// Shared gateway state. `owner` is always a player's owner tag, never a raw player id.
+pub trait Store: Send + Sync + 'static {
+    /// Claims `(owner, key)` for `window` unless it is already claimed or done.
+    fn claim_idempotency<'a>(
+        &'a self,
+        owner: &'a str,
+        key: &'a str,
+        window: Duration,
+    ) -> StoreFuture<'a, Claim>;
+    /// Records the deploy's outcome: `Some(id)` remembers it for `window`; `None` releases the
+    /// key (the deploy certainly created nothing).
+    fn finish_idempotency<'a>(
+        &'a self,
+        owner: &'a str,
+        key: &'a str,
+        outcome: Option<RequestId>,
+        window: Duration,
+    ) -> StoreFuture<'a, ()>;
+    /// Reserves one live slot if `live + reserved < max`; `false` when full.
+    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool>;
+    /// Turns a reservation into the live deployment `id` (`None`: gives the reservation back).
+    fn commit_live<'a>(&'a self, owner: &'a str, id: Option<RequestId>) -> StoreFuture<'a, ()>;
+    /// The owner's live deployments.
+    fn live<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<RequestId>>;
+    /// Forgets a live deployment (stopped, terminated, errored, gone).
+    fn remove_live<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, ()>;
+    /// Adds live deployments found upstream (the rebuild at start).
+    fn add_live(&self, found: Vec<(String, RequestId)>) -> StoreFuture<'_, ()>;
+    /// Takes one token from bucket `name` (refilled at `per_second`, holding at most `burst`).
+    /// `Ok(wait)`: the token is yours once `wait` has passed (zero: now); a wait longer than
+    /// `max_wait` takes nothing and answers `Err(retry_after)`.
+    fn acquire<'a>(
+        &'a self,
+        name: &'a str,
+        per_second: f64,
+        burst: u32,
+        max_wait: Duration,
+    ) -> StoreFuture<'a, Result<Duration, Duration>>;
+}
+
+#[derive(Debug)]
+enum Idempotency {
+    Pending,
+    Done(RequestId),
+}
+
+#[derive(Debug, Default)]
+struct Live {
+    ids: BTreeSet<RequestId>,
+    reserved: u32,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    /// When the bucket will be full again if nobody takes more; tokens = burst − (full_at −
+    /// now) × rate. Past `full_at`, it is full.
+    full_at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    idempotency: HashMap<(String, String), (Idempotency, Instant)>,
+    live: HashMap<String, Live>,
+    buckets: HashMap<String, Bucket>,
+    operations: u64,
+}
+
+impl State {
+    /// Drops expired keys and full buckets now and then, so memory follows activity.
+    fn sweep(&mut self, now: Instant) {
+        self.operations = self.operations.wrapping_add(1);
+        if !self.operations.is_multiple_of(1024) {
+            return;
+        }
+        self.idempotency.retain(|_, (_, expires)| *expires > now);
+        self.buckets.retain(|_, b| b.full_at > now);
+        self.live.retain(|_, l| !l.ids.is_empty() || l.reserved > 0);
+    }
+}
+
+/// The in-memory [`Store`]: one process, lost on restart (live counts are rebuilt from
+/// Edgegap at start; idempotency keys only protect retries within one process's lifetime).
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<State>);
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held; recover the data if it ever did.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: T) -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(Ok(value)))
+}
+
+impl Store for MemoryStore {
+    fn claim_idempotency<'a>(
+        &'a self,
+        owner: &'a str,
+        key: &'a str,
+        window: Duration,
+    ) -> StoreFuture<'a, Claim> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.sweep(now);
+        let slot = (owner.to_owned(), key.to_owned());
+        let claim = match state.idempotency.get(&slot) {
+            Some((Idempotency::Done(id), expires)) if *expires > now => Claim::Done(id.clone()),
+            Some((Idempotency::Pending, expires)) if *expires > now => Claim::InProgress,
+            _ => {
+                state
+                    .idempotency
+                    .insert(slot, (Idempotency::Pending, now + window));
+                Claim::New
+            }
+        };
+        ready(claim)
+    }
+
+    fn finish_idempotency<'a>(
+        &'a self,
+        owner: &'a str,
+        key: &'a str,
+        outcome: Option<RequestId>,
+        window: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let slot = (owner.to_owned(), key.to_owned());
+        let mut state = self.state();
+        match outcome {
+            Some(id) => {
+                state
+                    .idempotency
+                    .insert(slot, (Idempotency::Done(id), Instant::now() + window));
+            }
+            None => {
+                state.idempotency.remove(&slot);
+            }
+        }
+        ready(())
+    }
+
+    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool> {
+        let mut state = self.state();
+        let live = state.live.entry(owner.to_owned()).or_default();
+        let used = u32::try_from(live.ids.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(live.reserved);
+        let ok = used < max;
+        if ok {
+            live.reserved += 1;
+        }
+        ready(ok)
+    }
+
+    fn commit_live<'a>(&'a self, owner: &'a str, id: Option<RequestId>) -> StoreFuture<'a, ()> {
+        let mut state = self.state();
+        let live = state.live.entry(owner.to_owned()).or_default();
+        live.reserved = live.reserved.saturating_sub(1);
+        if let Some(id) = id {
+            live.ids.insert(id);
+        }
+        ready(())
+    }
+
+    fn live<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<RequestId>> {
+        let state = self.state();
+        let ids = state
+            .live
+            .get(owner)
+            .map(|l| l.ids.iter().cloned().collect())
+            .unwrap_or_default();
+        ready(ids)
+    }
+
+    fn remove_live<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, ()> {
+        if let Some(live) = self.state().live.get_mut(owner) {
+            live.ids.remove(id);
+        }
+        ready(())
+    }
+
+    fn add_live(&self, found: Vec<(String, RequestId)>) -> StoreFuture<'_, ()> {
+        let mut state = self.state();
+        for (owner, id) in found {
+            state.live.entry(owner).or_default().ids.insert(id);
+        }
+        ready(())
+    }
+
+    fn acquire<'a>(
+        &'a self,
+        name: &'a str,
+        per_second: f64,
+        burst: u32,
+        max_wait: Duration,
+    ) -> StoreFuture<'a, Result<Duration, Duration>> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.sweep(now);
+        let interval = Duration::from_secs_f64(1.0 / per_second.max(1e-6));
+        let burst_span = interval * burst.max(1);
+        let bucket = state
+            .buckets
+            .entry(name.to_owned())
+            .or_insert(Bucket { full_at: now });
+        // Taking one token moves "full again" one interval later; the token is available once
+        // full_at − burst_span has passed.
+        let full_at = bucket.full_at.max(now) + interval;
+        let available_at = full_at.checked_sub(burst_span).unwrap_or(now);
+        let wait = available_at.saturating_duration_since(now);
+        let answer = if wait <= max_wait {
+            bucket.full_at = full_at;
+            Ok(wait)
+        } else {
+            Err(wait - max_wait)
+        };
+        ready(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now<T>(future: StoreFuture<'_, T>) -> T {
+        // MemoryStore's futures are always ready.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut future = future;
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(value) => value.unwrap(),
+            std::task::Poll::Pending => panic!("MemoryStore futures are ready at once"),
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_per_owner_and_released_on_failure() {
+        let store = MemoryStore::new();
+        let window = Duration::from_secs(60);
+        assert_eq!(now(store.claim_idempotency("a", "k", window)), Claim::New);
+        assert_eq!(
+            now(store.claim_idempotency("a", "k", window)),
+            Claim::InProgress
+        );
+        assert_eq!(now(store.claim_idempotency("b", "k", window)), Claim::New);
+        now(store.finish_idempotency("a", "k", Some("id1".into()), window));
+        assert_eq!(
+            now(store.claim_idempotency("a", "k", window)),
+            Claim::Done("id1".into())
+        );
+        now(store.finish_idempotency("b", "k", None, window));
+        assert_eq!(now(store.claim_idempotency("b", "k", window)), Claim::New);
+        // An expired key is new again.
+        assert_eq!(
+            now(store.claim_idempotency("c", "k", Duration::ZERO)),
+            Claim::New
+        );
+        assert_eq!(now(store.claim_idempotency("c", "k", window)), Claim::New);
+    }
+
+    #[test]
+    fn live_slots_count_reservations_and_deployments() {
+        let store = MemoryStore::new();
+        assert!(now(store.reserve_live("a", 2)));
+        assert!(now(store.reserve_live("a", 2)));
+        assert!(!now(store.reserve_live("a", 2)));
+        now(store.commit_live("a", Some("x".into())));
+        now(store.commit_live("a", None));
+        assert_eq!(now(store.live("a")), vec![RequestId::from("x")]);
+        assert!(now(store.reserve_live("a", 2)));
+        assert!(!now(store.reserve_live("a", 2)));
+        now(store.commit_live("a", None));
+        now(store.remove_live("a", &"x".into()));
+        now(store.add_live(vec![("a".into(), "y".into()), ("b".into(), "z".into())]));
+        assert_eq!(now(store.live("a")), vec![RequestId::from("y")]);
+        assert_eq!(now(store.live("b")), vec![RequestId::from("z")]);
+    }
+
+    #[test]
+    fn buckets_give_a_burst_then_space_tokens_out() {
+        let store = MemoryStore::new();
+        let no_wait = Duration::ZERO;
+        for _ in 0..3 {
+            assert_eq!(now(store.acquire("b", 1.0, 3, no_wait)), Ok(Duration::ZERO));
+        }
+        // The fourth token is a second away: refused without waiting, granted with a wait.
+        let refused = now(store.acquire("b", 1.0, 3, no_wait)).unwrap_err();
+        assert!(refused > Duration::from_millis(900), "{refused:?}");
+        let wait = now(store.acquire("b", 1.0, 3, Duration::from_secs(2))).unwrap();
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1));
+        // The granted wait moved the next token one more interval out.
+        let next = now(store.acquire("b", 1.0, 3, no_wait)).unwrap_err();
+        assert!(next > Duration::from_millis(1900), "{next:?}");
+        // Other buckets are independent.
+        assert_eq!(now(store.acquire("c", 1.0, 1, no_wait)), Ok(Duration::ZERO));
+    }
+}

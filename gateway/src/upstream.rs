@@ -1,0 +1,156 @@
+//! Calls to Edgegap: the `bevy_edgegap::api` endpoint values sent over one keep-alive reqwest
+//! client (rustls), each within the global budget. The only place the organisation token is
+//! used.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bevy_edgegap::api::{
+    EdgegapError, Endpoint, EndpointClass, HttpRequest, HttpResponse, Method, Secret,
+};
+
+use crate::config::{Budget, UpstreamConfig};
+use crate::error::ApiError;
+use crate::store::Store;
+
+/// Edgegap, as the handlers see it.
+pub(crate) struct Upstream {
+    client: reqwest::Client,
+    base_url: String,
+    token: Secret,
+    budget: Budget,
+    store: Arc<dyn Store>,
+}
+
+/// The budget bucket an endpoint class draws from, and its rate.
+fn bucket(class: EndpointClass, method: Method, budget: &Budget) -> (&'static str, u32) {
+    match class {
+        EndpointClass::Deploy | EndpointClass::FleetDeploy => {
+            ("upstream:deploy", budget.deploy_per_second)
+        }
+        EndpointClass::Status => ("upstream:status", budget.status_per_second),
+        EndpointClass::List | EndpointClass::FleetHosts => {
+            ("upstream:list", budget.list_per_second)
+        }
+        EndpointClass::Other if method == Method::Delete => {
+            ("upstream:stop", budget.stop_per_second)
+        }
+        EndpointClass::Other => ("upstream:other", budget.stop_per_second),
+    }
+}
+
+impl Upstream {
+    pub(crate) fn new(
+        config: &UpstreamConfig,
+        budget: Budget,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("edgegap-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            client,
+            base_url: config.base_url.trim().trim_end_matches('/').to_owned(),
+            token: Secret::new(config.token.expose().trim()),
+            budget,
+            store,
+        })
+    }
+
+    /// Whether `candidate` is the organisation token (a client sending it is logged).
+    pub(crate) fn is_org_token(&self, candidate: &str) -> bool {
+        let token = self.token.expose().as_bytes();
+        let candidate = candidate.trim().as_bytes();
+        // Constant time in the candidate's content.
+        token.len() == candidate.len()
+            && token
+                .iter()
+                .zip(candidate)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// Waits for budget, sends `endpoint`, decodes the answer. The raw answer comes back with
+    /// a success, so handlers can forward Edgegap's exact body.
+    pub(crate) async fn call<E: Endpoint>(
+        &self,
+        endpoint: &E,
+    ) -> Result<Result<(E::Output, HttpResponse), EdgegapError>, ApiError> {
+        let (name, rate) = bucket(endpoint.class(), endpoint.method(), &self.budget);
+        let max_wait = Duration::from_millis(self.budget.max_wait_ms);
+        // One request of headroom below Edgegap's own burst: requests spaced exactly at the
+        // limit when they leave can arrive closer together (network jitter) and be refused.
+        let burst = rate.saturating_sub(1).max(1);
+        let granted = self
+            .store
+            .acquire(name, f64::from(rate), burst, max_wait)
+            .await
+            .map_err(|e| ApiError::busy(e.to_string(), Duration::from_secs(1)))?;
+        match granted {
+            Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Ok(_) => {}
+            Err(retry_after) => {
+                tracing::warn!("upstream budget `{name}` exhausted ({rate}/s); answering 503");
+                return Err(ApiError::busy(
+                    "the gateway is at its Edgegap request budget; retry later",
+                    retry_after,
+                ));
+            }
+        }
+        let request = match endpoint.to_request(&self.base_url, &self.token) {
+            Ok(request) => request,
+            Err(error) => return Ok(Err(error)),
+        };
+        tracing::trace!("upstream request {request:?}");
+        let response = self.send(request).await;
+        if let Ok(response) = &response {
+            tracing::trace!(
+                "upstream answered {} ({} bytes)",
+                response.status,
+                response.body.len()
+            );
+        }
+        Ok(response
+            .and_then(|response| endpoint.decode(&response).map(|output| (output, response))))
+    }
+
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, EdgegapError> {
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self.client.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let failed = |error: reqwest::Error| {
+            // reqwest's message names the URL, never a header.
+            if error.is_timeout() {
+                EdgegapError::Timeout
+            } else {
+                EdgegapError::transport(!error.is_connect(), error.to_string())
+            }
+        };
+        let response = builder.send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response.bytes().await.map_err(failed)?.to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! Shared by the gateway's tests: an emulator upstream, a gateway in front of it, a small HTTP
+//! client that checks every answer for the organisation token, and captured logs.
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
+use edgegap_gateway::{Gateway, GatewayBuilder, GatewayHandle};
+use serde_json::{Value, json};
+
+/// The organisation token: only the emulator and the gateway know it.
+pub const ORG_TOKEN: &str = "org-token-7f3a9c1e5b2d4f60";
+/// The player-token secret shared with the "auth backend" (these tests).
+pub const SECRET: &[u8] = b"player-token-secret-for-the-gateway-tests";
+pub const APP: &str = "game";
+pub const VERSION: &str = "v1";
+
+/// Every log line of this test process (tracing, captured once per process).
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber (gateway and its HTTP stack at `trace`).
+pub fn capture_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "edgegap_gateway=trace,reqwest=trace,hyper_util=trace,axum=trace",
+            ))
+            .with_ansi(false)
+            .with_writer(|| Capture)
+            .init();
+    });
+}
+
+/// The captured log so far.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+/// An emulator with one simulated app version, READY at once, Edgegap's rate limits on.
+pub fn emulator() -> EmulatorHandle {
+    emulator_with(|b| b)
+}
+
+pub fn emulator_with(
+    tweak: impl FnOnce(edgegap_emulator::EmulatorBuilder) -> edgegap_emulator::EmulatorBuilder,
+) -> EmulatorHandle {
+    tweak(
+        Emulator::builder()
+            .token(ORG_TOKEN)
+            .app_version(AppVersion::simulated(APP, VERSION).port("gameport", 7777, "UDP"))
+            .app_version(AppVersion::simulated(APP, "v2").port("gameport", 7777, "UDP"))
+            .app_version(AppVersion::simulated("other", VERSION).port("gameport", 7777, "UDP"))
+            .lifecycle_step(Duration::ZERO),
+    )
+    .start()
+    .expect("emulator starts")
+}
+
+/// The builder every test starts from: this emulator, `game`/`v1`, HS256 with [`SECRET`].
+pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
+    capture_logs();
+    Gateway::builder()
+        .upstream(emu.base_url(), emu.token())
+        .allow(APP, VERSION)
+        .hs256_secret(SECRET)
+        .max_live_per_player(1)
+}
+
+pub fn gateway(emu: &EmulatorHandle) -> GatewayHandle {
+    builder(emu).start().expect("gateway starts")
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A valid player token.
+pub fn token(player: &str) -> String {
+    edgegap_gateway::dev_token(SECRET, player, Duration::from_secs(600)).unwrap()
+}
+
+/// An HS256 token with these claims, signed with `secret`.
+pub fn signed(secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+/// An answer: status, every header, body text and JSON.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn message(&self) -> &str {
+        self.json["message"].as_str().unwrap_or_default()
+    }
+
+    pub fn request_id(&self) -> String {
+        self.json["request_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no request_id in {} {}", self.status, self.text))
+            .to_owned()
+    }
+}
+
+/// Sends a request with these headers. Every answer is checked: the organisation token is in
+/// no header and no body, and errors are `{"message"}`.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    let mut request = agent.request(method, url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request
+            .set("Content-Type", "application/json")
+            .send_string(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = response.status();
+    let headers: Vec<(String, String)> = response
+        .headers_names()
+        .into_iter()
+        .map(|name| {
+            let value = response.header(&name).unwrap_or_default().to_owned();
+            (name, value)
+        })
+        .collect();
+    let text = response.into_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    for (name, value) in &headers {
+        assert!(
+            !value.contains(ORG_TOKEN) && !name.contains(ORG_TOKEN),
+            "the organisation token leaked in header `{name}`"
+        );
+    }
+    assert!(
+        !text.contains(ORG_TOKEN),
+        "the organisation token leaked: {text}"
+    );
+    if status >= 400 {
+        assert!(
+            json["message"].is_string(),
+            "error {status} without a {{\"message\"}}: {text}"
+        );
+    }
+    Answer {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// `POST /v2/deployments` for `game`/`v1` with this token and optional key.
+pub fn deploy(gw: &GatewayHandle, token: &str, key: Option<&str>) -> Answer {
+    deploy_body(
+        gw,
+        token,
+        key,
+        &json!({ "application": APP, "version": VERSION }),
+    )
+}
+
+pub fn deploy_body(gw: &GatewayHandle, token: &str, key: Option<&str>, body: &Value) -> Answer {
+    let auth = bearer(token);
+    let mut headers = vec![("Authorization", auth.as_str())];
+    if let Some(key) = key {
+        headers.push(("Idempotency-Key", key));
+    }
+    send(
+        "POST",
+        &format!("{}/v2/deployments", gw.base_url()),
+        &headers,
+        Some(&body.to_string()),
+    )
+}
+
+pub fn status(gw: &GatewayHandle, token: &str, id: &str) -> Answer {
+    as_player(gw, "GET", &format!("/v1/status/{id}"), token)
+}
+
+pub fn stop(gw: &GatewayHandle, token: &str, id: &str) -> Answer {
+    as_player(gw, "DELETE", &format!("/v1/stop/{id}"), token)
+}
+
+/// A body-less request to `path` with this player token.
+fn as_player(gw: &GatewayHandle, method: &str, path: &str, token: &str) -> Answer {
+    let auth = bearer(token);
+    send(
+        method,
+        &format!("{}{path}", gw.base_url()),
+        &[("Authorization", &auth)],
+        None,
+    )
+}
+
+/// Polls the gateway until `id` is READY (503s from the budget are waited out).
+pub fn wait_ready(gw: &GatewayHandle, token: &str, id: &str) -> Answer {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = status(gw, token, id);
+        match answer.status {
+            200 if answer.json["current_status"] == "Status.READY" => return answer,
+            200 | 503 => {}
+            other => panic!("status of {id}: {other} {}", answer.text),
+        }
+        assert!(Instant::now() < deadline, "{id} never became READY");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Requests the emulator received on the three routes the gateway uses.
+pub fn upstream_calls(emu: &EmulatorHandle) -> usize {
+    [Route::DeployV2, Route::Status, Route::Stop]
+        .into_iter()
+        .map(|r| emu.request_count(r))
+        .sum()
+}
+
+/// Waits until `check` holds, for at most 10 s.
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

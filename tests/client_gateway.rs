@@ -1,0 +1,186 @@
+//! Gateway mode (`EdgegapConfig::gateway`) against a scripted stub on loopback: the player's
+//! token as `Bearer`, an `Idempotency-Key` on every deploy (the same on a re-send, different
+//! between deploys), deploys without `users`, and calls the gateway does not serve refused
+//! at once with `Config`.
+
+#[path = "client_support/harness.rs"]
+mod harness;
+#[path = "client_support/stub.rs"]
+mod stub;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_edgegap::api::{
+    DeployRequest, EdgegapError, GetContainerLogs, ListDeployments, ListLocations,
+};
+use bevy_edgegap::prelude::*;
+use harness::{app, call, collect, result_of, run_until, seen};
+use stub::{Answer, Stub, status_body};
+
+const LIMIT: Duration = Duration::from_secs(15);
+const PLAYER: &str = "player.jwt.token";
+
+fn gateway_config(stub: &Stub) -> EdgegapConfig {
+    EdgegapConfig::gateway(stub.base_url.clone(), PLAYER)
+        .with_rate_limits(RateLimits::none())
+        .with_poll(PollPolicy {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(50),
+            multiplier: 1.5,
+        })
+}
+
+/// A gateway: the first deploy is answered `503` (so it is re-sent), later deploys `202`
+/// with ids `gw1`, `gw2`, …; status READY until a stop, then TERMINATED.
+fn gateway() -> Stub {
+    let stopped = Arc::new(AtomicBool::new(false));
+    Stub::start(move |request, before| {
+        let deploys_before = before
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/v2/deployments")
+            .count();
+        match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/v2/deployments") if deploys_before == 0 => {
+                Answer::json(503, r#"{"message":"upstream busy"}"#).header("Retry-After", "0")
+            }
+            ("POST", "/v2/deployments") => {
+                Answer::json(202, format!(r#"{{"request_id":"gw{deploys_before}"}}"#))
+            }
+            ("GET", path) if path.starts_with("/v1/status/") => {
+                let id = &path["/v1/status/".len()..];
+                let status = if stopped.load(Ordering::SeqCst) {
+                    "TERMINATED"
+                } else {
+                    "READY"
+                };
+                Answer::json(200, status_body(id, status))
+            }
+            ("DELETE", path) if path.starts_with("/v1/stop/") => {
+                stopped.store(true, Ordering::SeqCst);
+                Answer::json(202, r#"{"message":"will be processed soon"}"#)
+            }
+            _ => Answer::json(404, r#"{"message":"not served"}"#),
+        }
+    })
+}
+
+#[test]
+fn deploy_track_and_stop_through_the_gateway_with_a_bearer_token_and_a_stable_key() {
+    let stub = gateway();
+    let mut app = app(gateway_config(&stub));
+    collect::<DeploymentReady>(&mut app);
+    collect::<DeploymentTerminated>(&mut app);
+    // No `users`: the gateway fills them from the caller's address.
+    let deployment = call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    run_until(&mut app, LIMIT, "READY through the gateway", |w| {
+        w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+    });
+    let ready = seen::<DeploymentReady>(&app)[0].clone();
+    assert_eq!(ready.entity, deployment);
+    assert_eq!(ready.request_id.as_str(), "gw1");
+    call(&mut app, move |e| e.stop_deployment(deployment));
+    run_until(&mut app, LIMIT, "TERMINATED through the gateway", |w| {
+        w.resource::<harness::Seen<DeploymentTerminated>>().0.len() == 1
+    });
+
+    let requests = stub.seen();
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {PLAYER}").as_str()),
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+    let deploys: Vec<_> = requests.iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(deploys.len(), 2, "the 503 deploy is re-sent once");
+    let key = deploys[0]
+        .header("idempotency-key")
+        .expect("a deploy carries an Idempotency-Key");
+    assert!(!key.is_empty() && key.len() <= 64, "{key}");
+    assert!(key.bytes().all(|b| b.is_ascii_graphic()), "{key}");
+    assert_eq!(
+        deploys[1].header("idempotency-key"),
+        Some(key),
+        "a re-send carries the same key"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/v1/status/gw1")
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path == "/v1/stop/gw1")
+    );
+    // Only deploys carry a key.
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.method != "POST")
+            .all(|r| r.header("idempotency-key").is_none())
+    );
+}
+
+#[test]
+fn every_deploy_gets_its_own_key() {
+    let stub = gateway();
+    let mut app = app(gateway_config(&stub));
+    collect::<DeploymentCreated>(&mut app);
+    for _ in 0..3 {
+        call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    }
+    run_until(&mut app, LIMIT, "three deployments", |w| {
+        w.resource::<harness::Seen<DeploymentCreated>>().0.len() == 3
+    });
+    let mut keys: Vec<String> = stub
+        .seen()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .filter_map(|r| r.header("idempotency-key").map(str::to_owned))
+        .collect();
+    // One of the three was sent twice (the first answer is a 503), with the same key.
+    assert_eq!(keys.len(), 4);
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "three deploys, three keys");
+}
+
+#[test]
+fn calls_the_gateway_does_not_serve_resolve_at_once_with_config() {
+    let stub = gateway();
+    let mut app = app(gateway_config(&stub));
+    let list =
+        result_of::<ListDeployments>(&mut app, |e| e.list_deployments(ListDeployments::default()));
+    let locations = result_of::<ListLocations>(&mut app, |e| e.locations(ListLocations::default()));
+    let logs = result_of::<GetContainerLogs>(&mut app, |e| e.container_logs("gw1"));
+    for error in [list.unwrap_err(), locations.unwrap_err(), logs.unwrap_err()] {
+        let EdgegapError::Config(message) = &error else {
+            panic!("expected Config, got {error:?}");
+        };
+        assert!(message.contains("gateway"), "{message}");
+        assert!(!message.contains(PLAYER));
+    }
+    assert!(stub.seen().is_empty(), "nothing reached the gateway");
+}
+
+#[test]
+fn direct_mode_still_requires_users_and_sends_the_api_token() {
+    let stub = gateway();
+    let mut app = app(EdgegapConfig::new(stub.base_url.clone(), "org-token"));
+    let no_users =
+        result_of::<DeployRequest>(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    assert!(matches!(no_users, Err(EdgegapError::Invalid { .. })));
+    let list =
+        result_of::<ListDeployments>(&mut app, |e| e.list_deployments(ListDeployments::default()));
+    assert!(list.is_err(), "the stub answers 404 to a list");
+    let requests = stub.seen();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("authorization"), Some("token org-token"));
+    assert_eq!(requests[0].header("idempotency-key"), None);
+}
