@@ -23,6 +23,12 @@ pub enum FaultKind {
     Html502,
     /// Hold the connection this long, then close it without answering.
     Hang(Duration),
+    /// Edgegap's v2 `422` "couldn't allocate": on the deploy routes (`DeployV2`, `FleetDeploy`)
+    /// a valid request still creates the deployment, in `Status.ERROR` with the request's tags,
+    /// and the answer is `422 {"request_id", "message": "Couldn't allocate a server"}`. The
+    /// deployment is stopped and listed like any other. Auth, rate limits and body validation
+    /// apply first (a bad body still gets its 400). On other routes: `422 {"message"}`.
+    CouldNotAllocate,
 }
 
 /// A fault rule: which requests it matches and how often it fires.

@@ -30,6 +30,8 @@ pub(crate) struct Ctx {
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// A [`crate::FaultKind::CouldNotAllocate`] fault fired for this request.
+    pub could_not_allocate: bool,
 }
 
 impl Ctx {
@@ -77,6 +79,9 @@ pub(crate) fn unknown_deployment(status: u16, id: &str) -> Reply {
 
 /// Calls the handler of `ctx.route`.
 pub(crate) async fn dispatch(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
+    if ctx.could_not_allocate && !matches!(ctx.route, Route::DeployV2 | Route::FleetDeploy) {
+        return reply::error(422, deploy::COULD_NOT_ALLOCATE, ctx.route.is_v2());
+    }
     match ctx.route {
         Route::DeployV2 => deploy::deploy_v2(shared, ctx, false),
         Route::FleetDeploy => deploy::deploy_v2(shared, ctx, true),

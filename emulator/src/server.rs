@@ -125,16 +125,26 @@ async fn handle(
         Some(FaultKind::Html502) => reply::html_502(),
         Some(FaultKind::Latency(delay)) => {
             tokio::time::sleep(delay).await;
-            answer(&shared, matched, request).await
+            answer(&shared, matched, request, false).await
         }
-        Some(FaultKind::MalformedJson) => reply::malformed(answer(&shared, matched, request).await),
-        None => answer(&shared, matched, request).await,
+        Some(FaultKind::MalformedJson) => {
+            reply::malformed(answer(&shared, matched, request, false).await)
+        }
+        Some(FaultKind::CouldNotAllocate) => answer(&shared, matched, request, true).await,
+        None => answer(&shared, matched, request, false).await,
     };
     shared.record_status(seq, reply.status().as_u16());
     Ok(reply)
 }
 
-async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incoming>) -> Reply {
+/// Authenticates, rate-limits, reads the body and dispatches; `could_not_allocate` carries the
+/// [`FaultKind::CouldNotAllocate`] fault to the handler.
+async fn answer(
+    shared: &Arc<Shared>,
+    matched: Matched,
+    request: Request<Incoming>,
+    could_not_allocate: bool,
+) -> Reply {
     let route = matched.route;
     if route.needs_api_token()
         && let Some(message) = api_token_error(shared, request.headers())
@@ -189,6 +199,7 @@ async fn answer(shared: &Arc<Shared>, matched: Matched, request: Request<Incomin
         query,
         headers: parts.headers,
         body,
+        could_not_allocate,
     };
     routes::dispatch(shared, &ctx).await
 }

@@ -6,8 +6,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{api, deploy, deploy_body};
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
+use common::{api, deploy, deploy_body, wait_status};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, PrivateHost, Route,
+};
+use serde_json::json;
 
 fn emulator() -> EmulatorHandle {
     Emulator::builder()
@@ -274,4 +277,84 @@ fn connections_accepted_counts_connections_not_requests() {
         let _ = response.into_string();
     }
     assert_eq!(emu.connections_accepted(), 4);
+}
+
+#[test]
+fn could_not_allocate_creates_an_errored_deployment_and_answers_422() {
+    let emu = Emulator::builder()
+        .token("t")
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .private_host("fleet", PrivateHost::new("host-a"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .fault(Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(2))
+        .fault(Fault::new(Route::FleetDeploy, FaultKind::CouldNotAllocate).times(1))
+        .start()
+        .expect("starts");
+    // A bad body still gets its 400 (and no deployment), even while the fault fires.
+    let bad = api(
+        &emu,
+        "POST",
+        "/v2/deployments",
+        Some(&json!({"application": "game"})),
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(emu.deployments().is_empty());
+    let mut body = deploy_body("game", "v1");
+    body["tags"] = json!(["lobby-7", "eu"]);
+    let answer = api(&emu, "POST", "/v2/deployments", Some(&body));
+    assert_eq!(answer.status, 422, "{answer:?}");
+    assert_eq!(answer.json["message"], "Couldn't allocate a server");
+    let id = answer.json["request_id"]
+        .as_str()
+        .expect("a request_id in the 422")
+        .to_owned();
+    let info = emu.deployment(&id).expect("the deployment exists");
+    assert_eq!(info.status, "Status.ERROR");
+    assert_eq!(info.tags, ["lobby-7", "eu"]);
+    assert_eq!(
+        info.error_detail.as_deref(),
+        Some("Couldn't allocate a server")
+    );
+    let status = api(&emu, "GET", &format!("/v1/status/{id}"), None).json;
+    assert_eq!(status["current_status"], "Status.ERROR");
+    assert_eq!(status["error"], true);
+    let listed = api(&emu, "GET", "/v1/deployments", None).json;
+    assert_eq!(listed["data"][0]["request_id"], json!(id), "{listed}");
+    assert_eq!(listed["data"][0]["tags"], json!(["lobby-7", "eu"]));
+    let stop = api(&emu, "DELETE", &format!("/v1/stop/{id}"), None);
+    assert_eq!(stop.status, 200, "{stop:?}");
+    wait_status(&emu, &id, "Status.TERMINATED");
+    assert_eq!(
+        emu.deployment(&id).expect("known").stopped_by.as_deref(),
+        Some("api")
+    );
+    // The private-fleet deploy fails the same way; then both routes answer normally again.
+    let mut fleet_body = deploy_body("game", "v1");
+    fleet_body["private_host_ids"] = json!(["host-a"]);
+    let fleet = api(
+        &emu,
+        "POST",
+        "/v2/private-fleets/deployments",
+        Some(&fleet_body),
+    );
+    assert_eq!(fleet.status, 422, "{fleet:?}");
+    let fleet_id = fleet.json["request_id"].as_str().expect("request_id");
+    assert_eq!(
+        emu.deployment(fleet_id).expect("exists").status,
+        "Status.ERROR"
+    );
+    deploy(&emu, &deploy_body("game", "v1"));
+    assert_eq!(
+        api(
+            &emu,
+            "POST",
+            "/v2/private-fleets/deployments",
+            Some(&fleet_body)
+        )
+        .status,
+        202
+    );
+    assert_eq!(emu.faults_injected(Route::DeployV2), 2);
+    assert_eq!(emu.faults_injected(Route::FleetDeploy), 1);
 }

@@ -92,7 +92,8 @@ struct Version {
 struct FaultEntry {
     /// A route name; absent = every route.
     route: Option<String>,
-    /// `latency`, `status`, `rate_limited`, `malformed_json`, `html_502`, `hang`.
+    /// `latency`, `status`, `rate_limited`, `malformed_json`, `html_502`, `hang`,
+    /// `could_not_allocate`.
     kind: String,
     status: Option<u16>,
     /// Latency and hang durations, and the 429 `Retry-After`.
@@ -165,6 +166,7 @@ fn fault(entry: &FaultEntry) -> Result<Fault, EmulatorError> {
         },
         "malformed_json" => FaultKind::MalformedJson,
         "html_502" => FaultKind::Html502,
+        "could_not_allocate" => FaultKind::CouldNotAllocate,
         "status" => FaultKind::Status(
             entry
                 .status
@@ -172,7 +174,7 @@ fn fault(entry: &FaultEntry) -> Result<Fault, EmulatorError> {
         ),
         other => {
             return Err(EmulatorError::Config(format!(
-                "unknown fault kind `{other}` (latency, status, rate_limited, malformed_json, html_502, hang)"
+                "unknown fault kind `{other}` (latency, status, rate_limited, malformed_json, html_502, hang, could_not_allocate)"
             )));
         }
     };

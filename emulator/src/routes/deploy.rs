@@ -279,9 +279,20 @@ fn parse_v2(shared: &Shared, ctx: &Ctx, fleet: bool) -> Result<NewDeployment, Re
     })
 }
 
-/// `POST /v2/deployments` and the private-fleet deploy: 202 `{"request_id"}`.
+/// The `message` of Edgegap's v2 422 (and the `error_detail` of the deployment it creates).
+pub(crate) const COULD_NOT_ALLOCATE: &str = "Couldn't allocate a server";
+
+/// `POST /v2/deployments` and the private-fleet deploy: 202 `{"request_id"}`; with the
+/// `CouldNotAllocate` fault, 422 `{"request_id", "message"}` and the deployment in ERROR.
 pub(crate) fn deploy_v2(shared: &Arc<Shared>, ctx: &Ctx, fleet: bool) -> Reply {
     match parse_v2(shared, ctx, fleet) {
+        Ok(new) if ctx.could_not_allocate => {
+            let request_id = lifecycle::create_unallocated(shared, new, COULD_NOT_ALLOCATE);
+            reply::json(
+                422,
+                &json!({ "request_id": request_id, "message": COULD_NOT_ALLOCATE }),
+            )
+        }
         Ok(new) => {
             let request_id = lifecycle::create(shared, new);
             reply::json(202, &json!({ "request_id": request_id }))

@@ -132,8 +132,30 @@ fn injected_env(base: &str, d: &Deployment, new: &NewDeployment) -> BTreeMap<Str
 
 /// Creates the deployment in `Status.INITIALIZING` and starts its lifecycle task.
 pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
-    let now = SystemTime::now();
     let ports = allocate_ports(shared, &new.version);
+    let request_id = insert(shared, &new, ports);
+    tokio::spawn(run(Arc::clone(shared), request_id.clone()));
+    request_id
+}
+
+/// Creates a deployment that could not be placed (Edgegap's v2 422): no ports, no process, no
+/// lifecycle task; straight to `Status.ERROR` with `detail` (firing the error webhooks). A stop
+/// ends it like any ERROR deployment.
+pub(crate) fn create_unallocated(shared: &Arc<Shared>, new: NewDeployment, detail: &str) -> String {
+    let request_id = insert(shared, &new, Vec::new());
+    transition_if(
+        shared,
+        &request_id,
+        |_| true,
+        Phase::Error,
+        Some(detail.to_owned()),
+    );
+    request_id
+}
+
+/// Records a new deployment in `Status.INITIALIZING` with `ports`; returns its id.
+fn insert(shared: &Shared, new: &NewDeployment, ports: Vec<Port>) -> String {
+    let now = SystemTime::now();
     let stop_key = (random_u64() % 1_000_000).to_string();
     let delete_token = random_hex(32);
     let security_number = (random_u64() % 100_000) as u32;
@@ -191,12 +213,11 @@ pub(crate) fn create(shared: &Arc<Shared>, new: NewDeployment) -> String {
         wake: Arc::new(Notify::new()),
         exited: watch::Sender::new(false),
     };
-    deployment.env = injected_env(&shared.base_url, &deployment, &new);
+    deployment.env = injected_env(&shared.base_url, &deployment, new);
     deployments.by_id.insert(request_id.clone(), deployment);
     deployments.order.push(request_id.clone());
     drop(deployments);
     tracing::debug!("deployment `{request_id}` created");
-    tokio::spawn(run(Arc::clone(shared), request_id.clone()));
     request_id
 }
 
