@@ -103,38 +103,48 @@
 //! `RUST_LOG=bevy_edgegap=debug` logs every call's lifecycle (never the token);
 //! `=trace` every send.
 
-mod call;
 mod config;
+mod deploy;
 mod deployment;
+mod diagnostics;
+mod edgegap;
+mod exit;
+mod frame;
+mod lifecycle;
+mod poll;
+mod reconcile;
+mod request;
 pub mod stats;
+mod stop;
+mod track;
 
-use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate};
-use bevy::diagnostic::{Diagnostic, RegisterDiagnostic};
+use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate, Startup};
 use bevy::ecs::schedule::common_conditions::on_message;
 use bevy::ecs::schedule::{IntoScheduleConfigs, SystemSet};
-use bevy::ecs::system::Res;
 use bevy::ecs::world::World;
-use bevy::platform::time::Instant;
 
-pub use self::call::{Edgegap, EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, EdgegapMode, PollPolicy};
 pub use self::deployment::{
-    Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
-    DeploymentTerminated, FailureReason, StopOnDespawn, StopOnExit,
+    Deploying, Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady,
+    DeploymentStatusChanged, DeploymentTerminated, DeploymentUnobserved, Ended, FailureReason,
+    Reconciling, Running, Starting, StopOnDespawn, StopOnExit, Stopping, Unobserved,
 };
+pub use self::diagnostics::EdgegapDiagnosticsPlugin;
+pub use self::edgegap::Edgegap;
+pub use self::request::{EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::stats::EdgegapStats;
 pub use crate::transport::RateLimits;
 
-use self::call::EdgegapTransport;
 use self::deployment::Tracker;
+use self::request::{EdgegapTransport, Handling, enqueue};
 use crate::api::{
-    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FleetDeployRequest,
+    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FilterType, FleetDeployRequest,
     GetContainerLogs, GetMetrics, GetStatus, GetTag, ListDeployments, ListFleetHosts,
     ListLocations, ListTags, StopDeployment, UpdateTag,
 };
 
 /// Adds the Edgegap client: the [`Edgegap`] system parameter, the transport, deployment
-/// tracking and the orphan guard. See the [module docs](self).
+/// tracking, reconcile and the orphan guard. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct EdgegapClientPlugin {
     /// The configuration, inserted as the [`EdgegapConfig`] resource.
@@ -159,15 +169,17 @@ impl Default for EdgegapClientPlugin {
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EdgegapSystems {
     /// Runs in [`PreUpdate`]: collects answers, applies deadlines and retries, delivers
-    /// results (messages and events), updates [`Deployment`]s, and refills the in-flight
-    /// slots it freed from the queue.
+    /// results (messages and events), runs the deployment lifecycle, and refills the
+    /// in-flight slots it freed from the queue.
     Receive,
-    /// Runs in [`PostUpdate`]: ready timeouts and the status polls whose turn it is.
+    /// Runs in [`PostUpdate`]: waiting lifecycle answers, ready timeouts, due reconcile
+    /// searches and the status polls whose turn it is.
     Track,
     /// Runs in [`PostUpdate`], after [`EdgegapSystems::Track`]: sends queued calls (those
     /// issued during `Update` go out the same frame) and records statistics.
     Send,
-    /// Runs in [`Last`]: on `AppExit`, stops the deployments with [`StopOnExit`].
+    /// Runs in [`Last`]: on `AppExit`, reconciles uncertain deploys and stops the
+    /// deployments with [`StopOnExit`].
     Exit,
 }
 
@@ -201,6 +213,7 @@ impl Plugin for EdgegapClientPlugin {
             .add_message::<DeploymentReady>()
             .add_message::<DeploymentFailed>()
             .add_message::<DeploymentTerminated>()
+            .add_message::<DeploymentUnobserved>()
             .configure_sets(
                 PostUpdate,
                 (EdgegapSystems::Track, EdgegapSystems::Send).chain(),
@@ -209,75 +222,46 @@ impl Plugin for EdgegapClientPlugin {
             // points in the multi-threaded executor) entirely.
             .add_systems(
                 PreUpdate,
-                receive_responses
+                frame::receive_responses
                     .in_set(EdgegapSystems::Receive)
-                    .run_if(transport_busy),
+                    .run_if(frame::transport_busy),
             )
             .add_systems(
                 PostUpdate,
                 (
-                    deployment::track_deployments
+                    track::track_deployments
                         .in_set(EdgegapSystems::Track)
-                        .run_if(deployment::tracking_due),
-                    send_requests
+                        .run_if(track::tracking_due),
+                    frame::send_requests
                         .in_set(EdgegapSystems::Send)
-                        .run_if(transport_busy),
+                        .run_if(frame::transport_busy),
                 ),
             )
+            .add_systems(Startup, startup_sweep)
             .add_systems(
                 Last,
-                deployment::stop_on_exit
+                exit::stop_on_exit
                     .in_set(EdgegapSystems::Exit)
                     .run_if(on_message::<AppExit>),
             )
-            .add_observer(deployment::on_deployment_removed)
-            .add_observer(deployment::on_despawn_stop);
-        for path in stats::PATHS {
-            app.register_diagnostic(Diagnostic::new(path.clone()));
-        }
+            .add_observer(track::on_deployment_removed)
+            .add_observer(stop::on_despawn_stop);
     }
 }
 
-/// [`EdgegapSystems::Receive`].
-fn receive_responses(world: &mut World) {
-    if world.resource::<EdgegapTransport>().0.is_idle() {
+/// [`EdgegapConfig::startup_sweep`]: one bulk stop of every deployment carrying this app's
+/// instance tag (the `deployment_tags` filter is documented), left over by an earlier run.
+fn startup_sweep(world: &mut World) {
+    let config = world.resource::<EdgegapConfig>();
+    if !config.startup_sweep || config.mode != EdgegapMode::Direct {
         return;
     }
-    let now = Instant::now();
-    let mut transport = std::mem::take(&mut world.resource_mut::<EdgegapTransport>().0);
-    let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
-    // Put it back first: observers run during delivery and may queue calls.
-    world.resource_mut::<EdgegapTransport>().0 = transport;
-    let freed = !outcomes.is_empty();
-    for outcome in outcomes {
-        if world.get_entity(outcome.owner).is_ok() {
-            outcome
-                .delivery
-                .deliver(world, outcome.owner, outcome.result);
-        } else if outcome.delivery.follows_orphans() {
-            outcome.delivery.orphaned(world, outcome.result);
-        }
+    let tag = config.instance_tag.clone();
+    if tag.is_empty() {
+        return;
     }
-    // Refill the slots just freed from the queue now rather than in `PostUpdate`.
-    if freed {
-        send_requests(world);
-    }
-}
-
-/// Run condition of [`EdgegapSystems::Receive`] and [`EdgegapSystems::Send`]: calls are
-/// queued, waiting for a retry, in flight, or resolved and not yet delivered.
-fn transport_busy(transport: Res<EdgegapTransport>) -> bool {
-    !transport.0.is_idle()
-}
-
-/// [`EdgegapSystems::Send`].
-fn send_requests(world: &mut World) {
-    let config = world.resource::<EdgegapConfig>();
-    let limits = config.rate_limits.clone();
-    let max_in_flight = config.max_in_flight;
-    let now = Instant::now();
-    let mut transport = world.resource_mut::<EdgegapTransport>();
-    transport.0.dispatch(&limits, max_in_flight, now);
-    let snapshot = stats::EdgegapStats::from_transport(&transport.0);
-    stats::record(world, snapshot);
+    bevy::log::info!("stopping deployments an earlier run tagged `{tag}` left behind");
+    let call = world.spawn(EdgegapCall::new("BulkStop")).id();
+    let sweep = BulkStop::new().tags(FilterType::Any, [tag]);
+    enqueue(world, call, sweep, Handling::respond());
 }

@@ -105,8 +105,41 @@ mod transport;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The client plugins as one group: [`EdgegapClientPlugin`](client::EdgegapClientPlugin)
+/// (configured from the environment; replace it with `.set(EdgegapClientPlugin::new(config))`)
+/// and [`EdgegapDiagnosticsPlugin`](client::EdgegapDiagnosticsPlugin), disabled by default
+/// (`.enable::<EdgegapDiagnosticsPlugin>()`).
+///
+/// ```
+/// use bevy::prelude::*;
+/// use bevy_edgegap::prelude::*;
+///
+/// let mut app = App::new();
+/// app.add_plugins(MinimalPlugins).add_plugins(
+///     EdgegapPlugins
+///         .set(EdgegapClientPlugin::new(EdgegapConfig::new("http://127.0.0.1:9", "token")))
+///         .enable::<EdgegapDiagnosticsPlugin>(),
+/// );
+/// app.update();
+/// ```
+#[cfg(feature = "client")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgegapPlugins;
+
+#[cfg(feature = "client")]
+impl bevy::app::PluginGroup for EdgegapPlugins {
+    fn build(self) -> bevy::app::PluginGroupBuilder {
+        bevy::app::PluginGroupBuilder::start::<Self>()
+            .add(client::EdgegapClientPlugin::default())
+            .add(client::EdgegapDiagnosticsPlugin)
+            .disable::<client::EdgegapDiagnosticsPlugin>()
+    }
+}
+
 /// `use bevy_edgegap::prelude::*;` brings in everything a game needs.
 pub mod prelude {
+    #[cfg(feature = "client")]
+    pub use crate::EdgegapPlugins;
     pub use crate::api::{
         BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
@@ -115,10 +148,12 @@ pub mod prelude {
     };
     #[cfg(feature = "client")]
     pub use crate::client::{
-        Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
-        DeploymentTerminated, Edgegap, EdgegapAppExt, EdgegapCall, EdgegapClientPlugin,
-        EdgegapConfig, EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, FailureReason,
-        KeepCall, PollPolicy, RateLimits, StopOnDespawn, StopOnExit,
+        Deploying, Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady,
+        DeploymentStatusChanged, DeploymentTerminated, DeploymentUnobserved, Edgegap,
+        EdgegapAppExt, EdgegapCall, EdgegapClientPlugin, EdgegapConfig, EdgegapDiagnosticsPlugin,
+        EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, Ended, FailureReason, KeepCall,
+        PollPolicy, RateLimits, Reconciling, Running, Starting, StopOnDespawn, StopOnExit,
+        Stopping, Unobserved,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;

@@ -17,20 +17,14 @@ use bevy_edgegap::api::{
     DeployRequest, EdgegapError, GetContainerLogs, ListDeployments, ListLocations,
 };
 use bevy_edgegap::prelude::*;
-use harness::{app, call, collect, result_of, run_until, seen};
+use harness::{app, call, collect, quick, result_of, run_until, seen};
 use stub::{Answer, Stub, status_body};
 
 const LIMIT: Duration = Duration::from_secs(15);
 const PLAYER: &str = "player.jwt.token";
 
 fn gateway_config(stub: &Stub) -> EdgegapConfig {
-    EdgegapConfig::gateway(stub.base_url.clone(), PLAYER)
-        .with_rate_limits(RateLimits::none())
-        .with_poll(PollPolicy {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(50),
-            multiplier: 1.5,
-        })
+    quick(EdgegapConfig::gateway(stub.base_url.clone(), PLAYER))
 }
 
 /// A gateway: the first deploy is answered `503` (so it is re-sent), later deploys `202`
