@@ -34,6 +34,8 @@ pub struct Deployment {
     pub(crate) stop_requested: bool,
     pub(crate) stop_attempts: u32,
     pub(crate) stop_confirmed: bool,
+    /// Stops sent and not answered yet.
+    pub(crate) stops_in_flight: u32,
     pub(crate) failed: bool,
     /// Stop calls waiting for the deploy's (or the reconcile's) outcome.
     pub(crate) pending_stops: Vec<Entity>,
@@ -66,6 +68,7 @@ impl Deployment {
             stop_requested: false,
             stop_attempts: 0,
             stop_confirmed: false,
+            stops_in_flight: 0,
             failed: false,
             pending_stops: Vec::new(),
             correlation: None,

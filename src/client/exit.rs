@@ -25,21 +25,21 @@ pub(crate) fn stop_on_exit(world: &mut World) {
     let policy = Policy::new(&config);
     let now = Instant::now();
     let mut guarded: Vec<Entity> = Vec::new();
-    let mut query = world.query_filtered::<(Entity, &mut Deployment), With<StopOnExit>>();
+    let mut query = world.query_filtered::<(Entity, &Deployment), With<StopOnExit>>();
     let mut searches = Vec::new();
     let mut stops = Vec::new();
-    for (entity, mut deployment) in query.iter_mut(world) {
+    for (entity, deployment) in query.iter(world) {
         if deployment.status == Status::Terminated {
             continue;
         }
         guarded.push(entity);
-        if deployment.uncertain {
-            // One more search, now: found, it is stopped; not found, it is settled.
-            deployment.reconciles = deployment.reconciles.max(policy.max_reconciles);
+        // An uncertain deploy whose searches ran out gets one more, now (found, it is
+        // stopped; not found, it is settled). One still being searched keeps its schedule:
+        // the deployment may not exist yet.
+        if deployment.uncertain && deployment.failed {
             searches.push(entity);
         }
-        let stop_on_its_way = deployment.stop_requested && deployment.request_id.is_some();
-        if !stop_on_its_way {
+        if deployment.stops_in_flight == 0 && !deployment.stop_confirmed {
             stops.push(entity);
         }
     }
@@ -86,6 +86,24 @@ pub(crate) fn stop_on_exit(world: &mut World) {
             }
             return;
         }
+        // A stop that failed for good (its retries spent) is sent again.
+        {
+            let mut again = Vec::new();
+            for &entity in &open {
+                if let Some(d) = world.get::<Deployment>(entity)
+                    && d.request_id.is_some()
+                    && d.stops_in_flight == 0
+                    && !d.stop_confirmed
+                {
+                    again.push(entity);
+                }
+            }
+            let mut tracker = world.resource_mut::<Tracker>();
+            for entity in again {
+                tracker.push(entity, Answer::StopRequested(None));
+            }
+        }
+        drive(world);
         pump(world);
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -331,6 +331,7 @@ impl Step {
         let d = &mut self.deployment;
         d.stop_requested = true;
         d.stop_attempts += 1;
+        d.stops_in_flight = d.stops_in_flight.saturating_sub(1);
         if d.status == Status::Terminated {
             return;
         }

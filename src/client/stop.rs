@@ -30,6 +30,7 @@ pub(crate) fn send_stop(world: &mut World, call: Option<Entity>, stop: StopDeplo
         && let Some(mut deployment) = world.get_mut::<Deployment>(entity)
     {
         deployment.stop_requested = true;
+        deployment.stops_in_flight += 1;
     }
     let then = Box::new(move |world: &mut World, _call, result: &Result<_, _>| {
         if let Some(entity) = following(world, &request_id) {
