@@ -78,30 +78,74 @@
 //! - A missing token or a bad base URL is not a panic: each call resolves with
 //!   [`EdgegapError::Config`](crate::api::EdgegapError::Config).
 //!
-//! # Orphan guard
+//! # A paid server never leaks
 //!
-//! Deployments made by [`Edgegap::deploy`] carry [`StopOnExit`]: on [`AppExit`]
-//! those not seen `TERMINATED` (`ERROR` ones included) are stopped (the exit frame waits at most
-//! [`EdgegapConfig::exit_stop_wait`]), and one not READY within
-//! [`EdgegapConfig::ready_timeout`] is reported failed and stopped. Add [`StopOnDespawn`] to
-//! stop a deployment when its entity is despawned. A deployment entity despawned while its
-//! deploy is on the wire is not delivered anything, but the deploy's answer is still followed
-//! and the deployment it created is stopped (nobody could follow it otherwise).
+//! - Every deploy carries a **correlation tag** the client generates (`bx-` and 16 hex digits)
+//!   and the app's **instance tag** ([`EdgegapConfig::instance_tag`]), both within the 20
+//!   characters Edgegap allows.
+//! - When a deploy's outcome is **uncertain** (no answer before the deadline, a connection
+//!   lost after sending, an undecodable `2xx`, a `5xx`, a `422` naming a `request_id`), it is
+//!   never sent again. The entity gets [`Reconciling`] and the plugin lists deployments page by
+//!   page, matching the tag in each item's `tags` (the list filter vocabulary is documented
+//!   only for `status`), a few times with growing waits ([`EdgegapConfig::max_reconciles`]).
+//!   Found: adopted ([`DeploymentCreated`], then tracked as usual) if the entity still wants a
+//!   server, stopped otherwise. A `422` with a `request_id` is followed and stopped.
+//! - [`DeploymentFailed`] says whether a server may exist and whether the plugin stopped it.
+//! - `ERROR` deployments are stopped at once ([`EdgegapConfig::stop_on_error`]) and followed
+//!   to TERMINATED; a deployment not READY within [`EdgegapConfig::ready_timeout`] is reported
+//!   failed and stopped (with [`StopOnExit`]).
+//! - On [`AppExit`], deployments with [`StopOnExit`] not seen TERMINATED are stopped: uncertain
+//!   deploys are reconciled first, then the stops go through the transport (in-flight cap, rate
+//!   limits, retries on `429`/`5xx`, a stop that failed for good sent again), all within
+//!   [`EdgegapConfig::exit_stop_wait`] (the exit frame blocks at most that long).
+//! - [`EdgegapConfig::startup_sweep`] (opt-in, with a stable instance tag) bulk-stops the
+//!   deployments an earlier run left behind (bulk stop's `deployment_tags` filter is
+//!   documented).
+//! - Add [`StopOnDespawn`] to stop a deployment when its entity is despawned. A deployment
+//!   entity despawned while its deploy is on the wire is not delivered anything, but the
+//!   deploy's answer is still followed and what it created is stopped.
 //!
 //! Ctrl-C: `DefaultPlugins` turns it into an `AppExit` (Bevy's `TerminalCtrlCHandlerPlugin`), so
 //! the guard runs. With `MinimalPlugins`, add `bevy::app::TerminalCtrlCHandlerPlugin` yourself
 //! (as `examples/lobby_client.rs` does); otherwise Ctrl-C ends the process before any stop.
 //!
+//! # The lifecycle
+//!
+//! Each deployment entity carries one phase marker: [`Deploying`], [`Reconciling`],
+//! [`Starting`], [`Running`] (READY, no stop asked for), [`Stopping`], [`Ended`]; and
+//! [`Unobserved`] while its status polls keep failing. After a stop was asked for or a
+//! failure reported, READY emits no [`DeploymentReady`]. A `404` for a deployment seen alive is
+//! TERMINATED (purged). Failing to observe a server is not a failed server: a garbled or
+//! failed status answer is transient ([`EdgegapError::is_transient`](crate::api::EdgegapError::is_transient),
+//! the rule retries use too); after [`EdgegapConfig::unobserved_after`] failures in a row,
+//! [`DeploymentUnobserved`] is reported and polling goes on.
+//!
+//! Inside, control flows one way: [`Edgegap`] → the one build-and-enqueue (`request.rs`) →
+//! transport → answers queued for the lifecycle → `lifecycle::step`, a pure function of the
+//! deployment, the answer and the time that returns transitions and commands → the commands
+//! (polls, stops — every stop through one function — and reconcile searches) go back through
+//! the same enqueue. No two files of `src/client/` import each other.
+//!
+//! # Gateway mode
+//!
+//! A shipped game never holds the organisation token: [`EdgegapConfig::gateway`] talks to an
+//! `edgegap-gateway` with the player's token (`Authorization: Bearer …`). Deploys (which may
+//! omit `users`), status, stops and therefore tracking and `stop_deployment` work as above;
+//! every deploy carries an `Idempotency-Key`, so an uncertain deploy is reconciled by
+//! re-sending it with the same key. Any other call resolves at once with
+//! [`EdgegapError::Config`](crate::api::EdgegapError::Config).
+//!
 //! # Statistics
 //!
-//! [`EdgegapStats`] holds the transport's counters; the same figures are Bevy diagnostics
-//! (`edgegap/in_flight`, `edgegap/queued`, `edgegap/latency_ms`, `edgegap/retries`,
-//! `edgegap/rate_limit_waits`), visible with `LogDiagnosticsPlugin`.
+//! [`EdgegapStats`] holds the transport's counters. [`EdgegapDiagnosticsPlugin`] (opt-in; in
+//! [`EdgegapPlugins`](crate::EdgegapPlugins), disabled by default) records the same figures as
+//! Bevy diagnostics (`edgegap/in_flight`, `edgegap/queued`, `edgegap/latency_ms`,
+//! `edgegap/retries`, `edgegap/rate_limit_waits`), visible with `LogDiagnosticsPlugin`.
 //!
 //! # Troubleshooting
 //!
-//! `RUST_LOG=bevy_edgegap=debug` logs every call's lifecycle (never the token);
-//! `=trace` every send.
+//! `RUST_LOG=bevy_edgegap=debug` logs every call's lifecycle and reconcile searches (never the
+//! token); `=trace` every send, as endpoint and path (never a body).
 
 mod config;
 mod deploy;

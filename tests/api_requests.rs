@@ -287,7 +287,7 @@ fn logs_metrics_and_fleet_hosts_paths() {
     assert_eq!(
         build(&metrics).url,
         "https://api.edgegap.com/v1/metrics/deployment/2d35052ec4e9\
-         ?start_time=2021-07-10%2000%3A00%3A00.00&end_time=2021-07-10%2001%3A00%3A00&steps=5m&raw=true"
+         ?start_time=2021-07-10%2000%3A00%3A00.000000&end_time=2021-07-10%2001%3A00%3A00.000000&steps=5m&raw=true"
     );
     let hosts = ListFleetHosts::new("test fleet/1");
     assert_eq!(
