@@ -1,9 +1,8 @@
 //! [`EdgegapDiagnosticsPlugin`]: the transport's figures as Bevy diagnostics, opt-in.
 
-use bevy::app::{App, Plugin, PostUpdate};
+use bevy::app::{App, Last, Plugin};
 use bevy::diagnostic::{Diagnostic, Diagnostics, RegisterDiagnostic};
 use bevy::ecs::change_detection::DetectChanges;
-use bevy::ecs::schedule::IntoScheduleConfigs;
 use bevy::ecs::system::{Local, Res};
 
 use super::stats::{EdgegapStats, IN_FLIGHT, LATENCY_MS, PATHS, QUEUED, RATE_LIMIT_WAITS, RETRIES};
@@ -20,10 +19,8 @@ impl Plugin for EdgegapDiagnosticsPlugin {
         for path in PATHS {
             app.register_diagnostic(Diagnostic::new(path.clone()));
         }
-        app.add_systems(
-            PostUpdate,
-            record_diagnostics.after(super::EdgegapSystems::Send),
-        );
+        // In `Last`: after the client's `Send` set has refreshed `EdgegapStats`.
+        app.add_systems(Last, record_diagnostics);
     }
 }
 

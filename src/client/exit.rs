@@ -18,6 +18,10 @@ use super::lifecycle::{Policy, settled_for_exit};
 use super::track::drive;
 use crate::api::Status;
 
+/// Stops sent per deployment at most before the exit gives up on it (a stop refused for good,
+/// say a revoked token, is not hammered).
+const MAX_EXIT_STOPS: u32 = 6;
+
 /// Runs in `Last` ([`EdgegapSystems::Exit`](super::super::EdgegapSystems::Exit)) on
 /// `AppExit`.
 pub(crate) fn stop_on_exit(world: &mut World) {
@@ -94,6 +98,7 @@ pub(crate) fn stop_on_exit(world: &mut World) {
                     && d.request_id.is_some()
                     && d.stops_in_flight == 0
                     && !d.stop_confirmed
+                    && d.stop_attempts < MAX_EXIT_STOPS
                 {
                     again.push(entity);
                 }

@@ -64,7 +64,7 @@ pub(crate) fn step(deployment: Deployment, answer: Answer, now: Instant, policy:
         Answer::Reconciled(_) => {}
         Answer::Status(result) => s.status(result, now, policy),
         Answer::Stopped(result) => s.stopped(result, now, policy),
-        Answer::StopRequested(call) => s.stop_requested(call),
+        Answer::StopRequested(call) => s.stop_requested(call, policy),
         Answer::ReadyTimeout { after, stop } => s.ready_timeout(after, stop, now),
     }
     s
@@ -357,16 +357,17 @@ impl Step {
         }
     }
 
-    fn stop_requested(&mut self, call: Option<Entity>) {
+    fn stop_requested(&mut self, call: Option<Entity>, policy: &Policy) {
         let d = &mut self.deployment;
         d.stop_requested = true;
+        let searching = d.uncertain && d.reconciles < policy.max_reconciles;
         match d.request_id.clone() {
             Some(id) => self.commands.push(Command::Stop {
                 request_id: id,
                 call,
             }),
             // Deploy on its way, or being reconciled: the stop goes out once the id is known.
-            None if !d.failed => d.pending_stops.extend(call),
+            None if !d.failed || searching => d.pending_stops.extend(call),
             None => self.commands.extend(call.map(Command::Cancel)),
         }
     }
