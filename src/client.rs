@@ -87,63 +87,117 @@
 //! - A missing token or a bad base URL is not a panic: each call resolves with
 //!   [`EdgegapError::Config`](crate::api::EdgegapError::Config).
 //!
-//! # Orphan guard
+//! # A paid server never leaks
 //!
-//! Deployments made by [`Edgegap::deploy`] carry [`StopOnExit`]: on [`AppExit`]
-//! those not seen `TERMINATED` (`ERROR` ones included) are stopped (the exit frame waits at most
-//! [`EdgegapConfig::exit_stop_wait`]), and one not READY within
-//! [`EdgegapConfig::ready_timeout`] is reported failed and stopped. Add [`StopOnDespawn`] to
-//! stop a deployment when its entity is despawned. A deployment entity despawned while its
-//! deploy is on the wire is not delivered anything, but the deploy's answer is still followed
-//! and the deployment it created is stopped (nobody could follow it otherwise).
+//! - Every deploy carries a **correlation tag** the client generates (`bx-` and 16 hex digits)
+//!   and the app's **instance tag** ([`EdgegapConfig::instance_tag`]), both within the 20
+//!   characters Edgegap allows.
+//! - When a deploy's outcome is **uncertain** (no answer before the deadline, a connection
+//!   lost after sending, an undecodable `2xx`, a `5xx`, a `422` naming a `request_id`), it is
+//!   never sent again. The entity gets [`Reconciling`] and the plugin lists deployments page by
+//!   page, matching the tag in each item's `tags` (the list filter vocabulary is documented
+//!   only for `status`), a few times with growing waits ([`EdgegapConfig::max_reconciles`]).
+//!   Found: adopted ([`DeploymentCreated`], then tracked as usual) if the entity still wants a
+//!   server, stopped otherwise. A `422` with a `request_id` is followed and stopped.
+//! - [`DeploymentFailed`] says whether a server may exist and whether the plugin stopped it.
+//! - `ERROR` deployments are stopped at once ([`EdgegapConfig::stop_on_error`]) and followed
+//!   to TERMINATED; a deployment not READY within [`EdgegapConfig::ready_timeout`] is reported
+//!   failed and stopped (with [`StopOnExit`]).
+//! - On [`AppExit`], deployments with [`StopOnExit`] not seen TERMINATED are stopped: uncertain
+//!   deploys are reconciled first, then the stops go through the transport (in-flight cap, rate
+//!   limits, retries on `429`/`5xx`, a stop that failed for good sent again), all within
+//!   [`EdgegapConfig::exit_stop_wait`] (the exit frame blocks at most that long).
+//! - [`EdgegapConfig::startup_sweep`] (opt-in, with a stable instance tag) bulk-stops the
+//!   deployments an earlier run left behind (bulk stop's `deployment_tags` filter is
+//!   documented).
+//! - Add [`StopOnDespawn`] to stop a deployment when its entity is despawned. A deployment
+//!   entity despawned while its deploy is on the wire is not delivered anything, but the
+//!   deploy's answer is still followed and what it created is stopped.
 //!
 //! Ctrl-C: `DefaultPlugins` turns it into an `AppExit` (Bevy's `TerminalCtrlCHandlerPlugin`), so
 //! the guard runs. With `MinimalPlugins`, add `bevy::app::TerminalCtrlCHandlerPlugin` yourself
 //! (as `examples/lobby_client.rs` does); otherwise Ctrl-C ends the process before any stop.
 //!
+//! # The lifecycle
+//!
+//! Each deployment entity carries one phase marker: [`Deploying`], [`Reconciling`],
+//! [`Starting`], [`Running`] (READY, no stop asked for), [`Stopping`], [`Ended`]; and
+//! [`Unobserved`] while its status polls keep failing. After a stop was asked for or a
+//! failure reported, READY emits no [`DeploymentReady`]. A `404` for a deployment seen alive is
+//! TERMINATED (purged). Failing to observe a server is not a failed server: a garbled or
+//! failed status answer is transient ([`EdgegapError::is_transient`](crate::api::EdgegapError::is_transient),
+//! the rule retries use too); after [`EdgegapConfig::unobserved_after`] failures in a row,
+//! [`DeploymentUnobserved`] is reported and polling goes on.
+//!
+//! Inside, control flows one way: [`Edgegap`] → the one build-and-enqueue (`request.rs`) →
+//! transport → answers queued for the lifecycle → `lifecycle::step`, a pure function of the
+//! deployment, the answer and the time that returns transitions and commands → the commands
+//! (polls, stops — every stop through one function — and reconcile searches) go back through
+//! the same enqueue. No two files of `src/client/` import each other.
+//!
+//! # Gateway mode
+//!
+//! A shipped game never holds the organisation token: [`EdgegapConfig::gateway`] talks to an
+//! `edgegap-gateway` with the player's token (`Authorization: Bearer …`). Deploys (which may
+//! omit `users`), status, stops and therefore tracking and `stop_deployment` work as above;
+//! every deploy carries an `Idempotency-Key`, so an uncertain deploy is reconciled by
+//! re-sending it with the same key. Any other call resolves at once with
+//! [`EdgegapError::Config`](crate::api::EdgegapError::Config).
+//!
 //! # Statistics
 //!
-//! [`EdgegapStats`] holds the transport's counters; the same figures are Bevy diagnostics
-//! (`edgegap/in_flight`, `edgegap/queued`, `edgegap/latency_ms`, `edgegap/retries`,
-//! `edgegap/rate_limit_waits`), visible with `LogDiagnosticsPlugin`.
+//! [`EdgegapStats`] holds the transport's counters. [`EdgegapDiagnosticsPlugin`] (opt-in; in
+//! [`EdgegapPlugins`](crate::EdgegapPlugins), disabled by default) records the same figures as
+//! Bevy diagnostics (`edgegap/in_flight`, `edgegap/queued`, `edgegap/latency_ms`,
+//! `edgegap/retries`, `edgegap/rate_limit_waits`), visible with `LogDiagnosticsPlugin`.
 //!
 //! # Troubleshooting
 //!
-//! `RUST_LOG=bevy_edgegap=debug` logs every call's lifecycle (never the token);
-//! `=trace` every send.
+//! `RUST_LOG=bevy_edgegap=debug` logs every call's lifecycle and reconcile searches (never the
+//! token); `=trace` every send, as endpoint and path (never a body).
 
-mod call;
 mod config;
+mod deploy;
 mod deployment;
+mod diagnostics;
+mod edgegap;
+mod exit;
+mod frame;
+mod lifecycle;
+mod poll;
+mod reconcile;
+mod request;
 pub mod stats;
+mod stop;
+mod track;
 
-use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate};
-use bevy::diagnostic::{Diagnostic, RegisterDiagnostic};
+use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate, Startup};
 use bevy::ecs::schedule::common_conditions::on_message;
 use bevy::ecs::schedule::{IntoScheduleConfigs, SystemSet};
-use bevy::ecs::system::Res;
 use bevy::ecs::world::World;
-use bevy::platform::time::Instant;
 
-pub use self::call::{Edgegap, EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, EdgegapMode, PollPolicy};
 pub use self::deployment::{
-    Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
-    DeploymentTerminated, FailureReason, StopOnDespawn, StopOnExit,
+    Deploying, Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady,
+    DeploymentStatusChanged, DeploymentTerminated, DeploymentUnobserved, Ended, FailureReason,
+    Reconciling, Running, Starting, StopOnDespawn, StopOnExit, Stopping, Unobserved,
 };
+pub use self::diagnostics::EdgegapDiagnosticsPlugin;
+pub use self::edgegap::Edgegap;
+pub use self::request::{EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::stats::EdgegapStats;
 pub use crate::transport::RateLimits;
 
-use self::call::EdgegapTransport;
 use self::deployment::Tracker;
+use self::request::{EdgegapTransport, Handling, enqueue};
 use crate::api::{
-    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FleetDeployRequest,
+    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FilterType, FleetDeployRequest,
     GetContainerLogs, GetMetrics, GetStatus, GetTag, ListDeployments, ListFleetHosts,
     ListLocations, ListTags, StopDeployment, UpdateTag,
 };
 
 /// Adds the Edgegap client: the [`Edgegap`] system parameter, the transport, deployment
-/// tracking and the orphan guard. See the [module docs](self).
+/// tracking, reconcile and the orphan guard. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct EdgegapClientPlugin {
     /// The configuration, inserted as the [`EdgegapConfig`] resource.
@@ -168,15 +222,17 @@ impl Default for EdgegapClientPlugin {
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EdgegapSystems {
     /// Runs in [`PreUpdate`]: collects answers, applies deadlines and retries, delivers
-    /// results (messages and events), updates [`Deployment`]s, and refills the in-flight
-    /// slots it freed from the queue.
+    /// results (messages and events), runs the deployment lifecycle, and refills the
+    /// in-flight slots it freed from the queue.
     Receive,
-    /// Runs in [`PostUpdate`]: ready timeouts and the status polls whose turn it is.
+    /// Runs in [`PostUpdate`]: waiting lifecycle answers, ready timeouts, due reconcile
+    /// searches and the status polls whose turn it is.
     Track,
     /// Runs in [`PostUpdate`], after [`EdgegapSystems::Track`]: sends queued calls (those
     /// issued during `Update` go out the same frame) and records statistics.
     Send,
-    /// Runs in [`Last`]: on `AppExit`, stops the deployments with [`StopOnExit`].
+    /// Runs in [`Last`]: on `AppExit`, reconciles uncertain deploys and stops the
+    /// deployments with [`StopOnExit`].
     Exit,
 }
 
@@ -210,6 +266,7 @@ impl Plugin for EdgegapClientPlugin {
             .add_message::<DeploymentReady>()
             .add_message::<DeploymentFailed>()
             .add_message::<DeploymentTerminated>()
+            .add_message::<DeploymentUnobserved>()
             .configure_sets(
                 PostUpdate,
                 (EdgegapSystems::Track, EdgegapSystems::Send).chain(),
@@ -218,75 +275,46 @@ impl Plugin for EdgegapClientPlugin {
             // points in the multi-threaded executor) entirely.
             .add_systems(
                 PreUpdate,
-                receive_responses
+                frame::receive_responses
                     .in_set(EdgegapSystems::Receive)
-                    .run_if(transport_busy),
+                    .run_if(frame::transport_busy),
             )
             .add_systems(
                 PostUpdate,
                 (
-                    deployment::track_deployments
+                    track::track_deployments
                         .in_set(EdgegapSystems::Track)
-                        .run_if(deployment::tracking_due),
-                    send_requests
+                        .run_if(track::tracking_due),
+                    frame::send_requests
                         .in_set(EdgegapSystems::Send)
-                        .run_if(transport_busy),
+                        .run_if(frame::transport_busy),
                 ),
             )
+            .add_systems(Startup, startup_sweep)
             .add_systems(
                 Last,
-                deployment::stop_on_exit
+                exit::stop_on_exit
                     .in_set(EdgegapSystems::Exit)
                     .run_if(on_message::<AppExit>),
             )
-            .add_observer(deployment::on_deployment_removed)
-            .add_observer(deployment::on_despawn_stop);
-        for path in stats::PATHS {
-            app.register_diagnostic(Diagnostic::new(path.clone()));
-        }
+            .add_observer(track::on_deployment_removed)
+            .add_observer(stop::on_despawn_stop);
     }
 }
 
-/// [`EdgegapSystems::Receive`].
-fn receive_responses(world: &mut World) {
-    if world.resource::<EdgegapTransport>().0.is_idle() {
+/// [`EdgegapConfig::startup_sweep`]: one bulk stop of every deployment carrying this app's
+/// instance tag (the `deployment_tags` filter is documented), left over by an earlier run.
+fn startup_sweep(world: &mut World) {
+    let config = world.resource::<EdgegapConfig>();
+    if !config.startup_sweep || config.mode != EdgegapMode::Direct {
         return;
     }
-    let now = Instant::now();
-    let mut transport = std::mem::take(&mut world.resource_mut::<EdgegapTransport>().0);
-    let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
-    // Put it back first: observers run during delivery and may queue calls.
-    world.resource_mut::<EdgegapTransport>().0 = transport;
-    let freed = !outcomes.is_empty();
-    for outcome in outcomes {
-        if world.get_entity(outcome.owner).is_ok() {
-            outcome
-                .delivery
-                .deliver(world, outcome.owner, outcome.result);
-        } else if outcome.delivery.follows_orphans() {
-            outcome.delivery.orphaned(world, outcome.result);
-        }
+    let tag = config.instance_tag.clone();
+    if tag.is_empty() {
+        return;
     }
-    // Refill the slots just freed from the queue now rather than in `PostUpdate`.
-    if freed {
-        send_requests(world);
-    }
-}
-
-/// Run condition of [`EdgegapSystems::Receive`] and [`EdgegapSystems::Send`]: calls are
-/// queued, waiting for a retry, in flight, or resolved and not yet delivered.
-fn transport_busy(transport: Res<EdgegapTransport>) -> bool {
-    !transport.0.is_idle()
-}
-
-/// [`EdgegapSystems::Send`].
-fn send_requests(world: &mut World) {
-    let config = world.resource::<EdgegapConfig>();
-    let limits = config.rate_limits.clone();
-    let max_in_flight = config.max_in_flight;
-    let now = Instant::now();
-    let mut transport = world.resource_mut::<EdgegapTransport>();
-    transport.0.dispatch(&limits, max_in_flight, now);
-    let snapshot = stats::EdgegapStats::from_transport(&transport.0);
-    stats::record(world, snapshot);
+    bevy::log::info!("stopping deployments an earlier run tagged `{tag}` left behind");
+    let call = world.spawn(EdgegapCall::new("BulkStop")).id();
+    let sweep = BulkStop::new().tags(FilterType::Any, [tag]);
+    enqueue(world, call, sweep, Handling::respond());
 }

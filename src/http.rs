@@ -138,14 +138,14 @@ impl RetryPolicy {
 
     /// Whether `error` may be retried for a call that is (or is not) idempotent.
     pub fn is_retryable(error: &EdgegapError, idempotent: bool) -> bool {
+        // Unsent and refused-for-now calls always; the rest by the one transient rule.
         match error {
             EdgegapError::Transport {
-                may_have_been_sent, ..
-            } => !may_have_been_sent || idempotent,
-            EdgegapError::Timeout => idempotent,
-            EdgegapError::Api { status: 429, .. } => true,
-            EdgegapError::Api { status, .. } => idempotent && (500..600).contains(status),
-            _ => false,
+                may_have_been_sent: false,
+                ..
+            }
+            | EdgegapError::Api { status: 429, .. } => true,
+            _ => idempotent && error.is_transient(),
         }
     }
 

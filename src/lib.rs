@@ -1,7 +1,8 @@
 //! # bevy_edgegap
 //!
 //! [Edgegap](https://edgegap.com) dedicated-server hosting for [Bevy](https://bevy.org) 0.19:
-//! deploy servers from a game client or lobby and follow them to READY as entities, let a
+//! deploy servers from a lobby host or tool (organisation token) or from a shipped game
+//! (through `edgegap-gateway`, player token) and follow them to READY as entities, let a
 //! dedicated server stop itself when its match is over, and run the whole loop offline against
 //! `edgegap-emulator`.
 //!
@@ -15,7 +16,14 @@
 //! Both features are on by default; a dedicated server can depend on
 //! `default-features = false, features = ["server"]` and compile no lobby code.
 //!
-//! # Deploy from a client or lobby
+//! # Deploy from a lobby, a tool, or a shipped game
+//!
+//! A lobby host or tool you run holds the organisation token ([`EdgegapConfig::new`](client::EdgegapConfig::new) or
+//! `from_env`). **A shipped game must not**: anyone can read a token out of a binary. Run
+//! `edgegap-gateway` (it holds the token, authenticates players with a JWT and enforces a
+//! policy) and configure the game with
+//! [`EdgegapConfig::gateway(gateway_url, player_token)`](client::EdgegapConfig::gateway); the
+//! code below stays the same.
 //!
 //! Every [`Edgegap`](client::Edgegap) method returns the [`Entity`](bevy::ecs::entity::Entity)
 //! that stands for the call; `deploy` returns a deployment entity that the plugin keeps current
@@ -98,12 +106,17 @@
 //!
 //! # Troubleshooting
 //!
-//! - `RUST_LOG=bevy_edgegap=debug` logs each deployment's transitions, retries and stops;
-//!   `RUST_LOG=bevy_edgegap=trace` adds request and answer bodies. The `Authorization` header is
-//!   always redacted and no token is ever logged, in any error or `Debug` output.
+//! - `RUST_LOG=bevy_edgegap=debug` logs each deployment's transitions, reconcile searches,
+//!   retries and stops; `RUST_LOG=bevy_edgegap=trace` adds every queued and sent request as
+//!   endpoint and path. Bodies are not logged (deploy bodies carry player IPs); an error keeps
+//!   the raw answer body. No token is ever logged, in any error or `Debug` output.
 //! - Every call resolves exactly once: an answer, a typed [`api::EdgegapError`], or a silent
 //!   cancel when its entity was despawned. A missing token is an
 //!   [`EdgegapError::Config`](api::EdgegapError::Config) on the first call, not a panic.
+//! - A server the client paid for is never left running: uncertain deploys are reconciled by
+//!   their correlation tag, ERROR deployments are stopped at once, and `AppExit` stops the rest
+//!   (see the [`client`] module docs). `DeploymentFailed` says whether a server may exist and
+//!   whether it was stopped.
 //! - `429`s should not happen: the client keeps Edgegap's documented rate limits itself. If they
 //!   do (limits shared with other tools), they are retried after `Retry-After`.
 #![warn(missing_docs)]
@@ -123,8 +136,41 @@ mod transport;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The client plugins as one group: [`EdgegapClientPlugin`](client::EdgegapClientPlugin)
+/// (configured from the environment; replace it with `.set(EdgegapClientPlugin::new(config))`)
+/// and [`EdgegapDiagnosticsPlugin`](client::EdgegapDiagnosticsPlugin), disabled by default
+/// (`.enable::<EdgegapDiagnosticsPlugin>()`).
+///
+/// ```
+/// use bevy::prelude::*;
+/// use bevy_edgegap::prelude::*;
+///
+/// let mut app = App::new();
+/// app.add_plugins(MinimalPlugins).add_plugins(
+///     EdgegapPlugins
+///         .set(EdgegapClientPlugin::new(EdgegapConfig::new("http://127.0.0.1:9", "token")))
+///         .enable::<EdgegapDiagnosticsPlugin>(),
+/// );
+/// app.update();
+/// ```
+#[cfg(feature = "client")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgegapPlugins;
+
+#[cfg(feature = "client")]
+impl bevy::app::PluginGroup for EdgegapPlugins {
+    fn build(self) -> bevy::app::PluginGroupBuilder {
+        bevy::app::PluginGroupBuilder::start::<Self>()
+            .add(client::EdgegapClientPlugin::default())
+            .add(client::EdgegapDiagnosticsPlugin)
+            .disable::<client::EdgegapDiagnosticsPlugin>()
+    }
+}
+
 /// `use bevy_edgegap::prelude::*;` brings in everything a game needs.
 pub mod prelude {
+    #[cfg(feature = "client")]
+    pub use crate::EdgegapPlugins;
     pub use crate::api::{
         BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
@@ -133,10 +179,12 @@ pub mod prelude {
     };
     #[cfg(feature = "client")]
     pub use crate::client::{
-        Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady, DeploymentStatusChanged,
-        DeploymentTerminated, Edgegap, EdgegapAppExt, EdgegapCall, EdgegapClientPlugin,
-        EdgegapConfig, EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, FailureReason,
-        KeepCall, PollPolicy, RateLimits, StopOnDespawn, StopOnExit,
+        Deploying, Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady,
+        DeploymentStatusChanged, DeploymentTerminated, DeploymentUnobserved, Edgegap,
+        EdgegapAppExt, EdgegapCall, EdgegapClientPlugin, EdgegapConfig, EdgegapDiagnosticsPlugin,
+        EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, Ended, FailureReason, KeepCall,
+        PollPolicy, RateLimits, Reconciling, Running, Starting, StopOnDespawn, StopOnExit,
+        Stopping, Unobserved,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;

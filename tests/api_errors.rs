@@ -142,15 +142,22 @@ fn rate_limited_429_with_retry_after() {
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_millis(500)));
     assert_eq!(api_parts(&err).1, "HTTP 429 with an empty body");
-    // An HTTP-date is read as unknown.
+    // An HTTP-date is read: one in the past means "now", one far ahead is clamped.
     let err = GetStatus::new("a")
         .decode(
             &HttpResponse::new(429, "{}")
-                .with_header("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT"),
+                .with_header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"),
         )
         .unwrap_err();
-    assert_eq!(err.retry_after(), None);
+    assert_eq!(err.retry_after(), Some(Duration::ZERO));
     assert!(err.is_rate_limited());
+    let err = GetStatus::new("a")
+        .decode(
+            &HttpResponse::new(429, "{}")
+                .with_header("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+        )
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(bevy_edgegap::api::MAX_RETRY_AFTER));
 }
 
 #[test]

@@ -17,20 +17,14 @@ use bevy_edgegap::api::{
     DeployRequest, EdgegapError, GetContainerLogs, ListDeployments, ListLocations,
 };
 use bevy_edgegap::prelude::*;
-use harness::{app, call, collect, result_of, run_until, seen};
+use harness::{app, call, collect, quick, result_of, run_until, seen};
 use stub::{Answer, Stub, status_body};
 
 const LIMIT: Duration = Duration::from_secs(15);
 const PLAYER: &str = "player.jwt.token";
 
 fn gateway_config(stub: &Stub) -> EdgegapConfig {
-    EdgegapConfig::gateway(stub.base_url.clone(), PLAYER)
-        .with_rate_limits(RateLimits::none())
-        .with_poll(PollPolicy {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(50),
-            multiplier: 1.5,
-        })
+    quick(EdgegapConfig::gateway(stub.base_url.clone(), PLAYER))
 }
 
 /// A gateway: the first deploy is answered `503` (so it is re-sent), later deploys `202`
@@ -183,4 +177,55 @@ fn direct_mode_still_requires_users_and_sends_the_api_token() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].header("authorization"), Some("token org-token"));
     assert_eq!(requests[0].header("idempotency-key"), None);
+}
+
+#[test]
+fn an_uncertain_deploy_through_the_gateway_is_re_sent_with_the_same_key_and_adopted() {
+    // The first deploy is answered only after the client's deadline; the gateway answers a
+    // repeated key with the same request_id and creates nothing new.
+    let created = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let servers = Arc::clone(&created);
+    let stub = Stub::start(move |request, before| match request.method.as_str() {
+        "POST" => {
+            let key = request.header("idempotency-key").unwrap_or("").to_owned();
+            let mut servers = servers.lock().unwrap();
+            if !servers.contains(&key) {
+                servers.push(key);
+            }
+            if before.iter().all(|r| r.method != "POST") {
+                std::thread::sleep(Duration::from_millis(600));
+            }
+            Answer::json(202, r#"{"request_id":"gw1"}"#)
+        }
+        _ => Answer::json(200, status_body("gw1", "READY")),
+    });
+    let mut app = app(gateway_config(&stub).with_deadline(Duration::from_millis(300)));
+    collect::<EdgegapResponse<DeployRequest>>(&mut app);
+    collect::<DeploymentCreated>(&mut app);
+    let deployment = call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    run_until(&mut app, LIMIT, "adopted after a re-send", |w| {
+        !w.resource::<harness::Seen<DeploymentCreated>>()
+            .0
+            .is_empty()
+    });
+    assert_eq!(seen::<DeploymentCreated>(&app)[0].entity, deployment);
+    assert_eq!(
+        seen::<EdgegapResponse<DeployRequest>>(&app)[0].result,
+        Err(EdgegapError::Timeout),
+        "the deploy call itself resolved once, with its own answer"
+    );
+    assert_eq!(seen::<EdgegapResponse<DeployRequest>>(&app).len(), 1);
+    let deploys: Vec<_> = stub
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert!(deploys.len() >= 2, "re-sent");
+    assert!(
+        deploys
+            .iter()
+            .all(|r| r.header("idempotency-key") == deploys[0].header("idempotency-key")),
+        "every re-send carries the same key"
+    );
+    assert_eq!(created.lock().unwrap().len(), 1, "one server");
 }

@@ -159,13 +159,15 @@ fn deploy_ready_stop_terminated_in_order_on_the_right_entity() {
 }
 
 #[test]
-fn error_status_fails_the_deployment_and_stops_polling() {
+fn error_status_fails_the_deployment_stops_it_at_once_and_follows_it_to_terminated() {
     let emu = emulator();
     let mut app = app(config(&emu));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
+        !w.resource::<harness::Seen<DeploymentTerminated>>()
+            .0
+            .is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.entity, entity);
@@ -173,17 +175,19 @@ fn error_status_fails_the_deployment_and_stops_polling() {
         FailureReason::Error(Some(detail)) => assert!(detail.contains("Pull image"), "{detail}"),
         other => panic!("unexpected reason {other:?}"),
     }
+    assert!(failed.server_may_exist && failed.stopped, "{failed:?}");
     let d = deployment(&app, entity);
-    assert_eq!(*d.status(), Status::Error);
+    assert_eq!(*d.status(), Status::Terminated);
     assert!(d.has_failed());
-    assert!(!d.is_polled());
+    assert!(app.world().get::<Ended>(entity).is_some());
     assert!(seen::<DeploymentReady>(&app).is_empty());
+    assert_eq!(emu.request_count(Route::Stop), 1);
 }
 
 /// An app whose deployment (of the `broken` version) has been seen failing with ERROR.
 fn errored_deployment() -> (EmulatorHandle, App, Entity, String) {
     let emu = emulator();
-    let mut app = app(config(&emu));
+    let mut app = app(config(&emu).with_stop_on_error(false));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
     run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
@@ -191,6 +195,17 @@ fn errored_deployment() -> (EmulatorHandle, App, Entity, String) {
     });
     let id = request_id(&app, entity);
     (emu, app, entity, id)
+}
+
+#[test]
+fn without_stop_on_error_an_error_deployment_is_left_alone_and_polling_ends() {
+    let (emu, app, entity, _) = errored_deployment();
+    let failed = &seen::<DeploymentFailed>(&app)[0];
+    assert!(failed.server_may_exist && !failed.stopped, "{failed:?}");
+    let d = deployment(&app, entity);
+    assert_eq!(*d.status(), Status::Error);
+    assert!(!d.is_polled());
+    assert_eq!(emu.request_count(Route::Stop), 0);
 }
 
 #[test]

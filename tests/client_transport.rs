@@ -215,7 +215,9 @@ fn a_deploy_that_times_out_is_not_sent_again() {
         ))
         .start()
         .unwrap();
-    let mut app = app(config(&emu).with_deadline(Duration::from_millis(400)));
+    let mut app = app(config(&emu)
+        .with_deadline(Duration::from_millis(400))
+        .with_max_reconciles(2));
     collect::<EdgegapResponse<DeployRequest>>(&mut app);
     collect::<DeploymentFailed>(&mut app);
     let entity = call(&mut app, |eg| {
@@ -229,8 +231,14 @@ fn a_deploy_that_times_out_is_not_sent_again() {
     let result = &seen::<EdgegapResponse<DeployRequest>>(&app)[0];
     assert_eq!(result.entity, entity);
     assert_eq!(result.result, Err(EdgegapError::Timeout));
+    // Not re-sent: reconciled by searching for its correlation tag, then reported.
+    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
+        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.reason, FailureReason::Api(EdgegapError::Timeout));
+    assert!(failed.server_may_exist && !failed.stopped, "{failed:?}");
+    assert!(emu.request_count(Route::ListDeployments) >= 2);
     run_for(&mut app, Duration::from_millis(800));
     assert_eq!(emu.request_count(Route::DeployV2), 1);
 }

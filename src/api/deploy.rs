@@ -224,7 +224,7 @@ impl DeployRequest {
             validate::env_var(&format!("environment_variables[{i}]"), &var.key, &var.value)?;
         }
         for (i, tag) in self.tags.iter().enumerate() {
-            validate::non_empty(&format!("tags[{i}]"), tag)?;
+            validate::tag_name(&format!("tags[{i}]"), tag)?;
         }
         if let Some(r) = self.resources {
             if r.cpu_units < 100 {

@@ -181,18 +181,76 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `Retry-After`, in delay-seconds form (the HTTP-date form is read as "unknown").
+    /// `Retry-After`, in delay-seconds or HTTP-date form, clamped to [`MAX_RETRY_AFTER`]
+    /// here, where it is parsed, so no scheduler ever sees a delay that overflows or stalls.
+    /// A date in the past is zero; an unreadable value is `None`.
     pub fn retry_after(&self) -> Option<Duration> {
-        let value = self.header("retry-after")?.trim();
-        if let Ok(secs) = value.parse::<u64>() {
-            return Some(Duration::from_secs(secs));
-        }
-        value
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 86_400.0)
-            .map(Duration::from_secs_f64)
+        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
     }
+}
+
+/// The longest delay a server can ask for with `Retry-After` (60 s); longer values are
+/// clamped to it.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Parses a `Retry-After` value (`120`, `1.5`, or an IMF-fixdate such as
+/// `Wed, 21 Oct 2015 07:28:00 GMT`) relative to `now`, clamped to [`MAX_RETRY_AFTER`].
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Any number of digits: a huge value is simply "as long as allowed".
+        return Some(match value.parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs).min(MAX_RETRY_AFTER),
+            Err(_) => MAX_RETRY_AFTER,
+        });
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
+    }
+    let at = parse_http_date(value)?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)).min(MAX_RETRY_AFTER))
+}
+
+/// Seconds since the Unix epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_http_date(value: &str) -> Option<u64> {
+    let rest = value.split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant), for years from 1970.
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 /// One Edgegap endpoint call: a value that knows how to become an [`HttpRequest`] and how to
@@ -296,15 +354,13 @@ pub trait Endpoint: Send + Sync + 'static {
                     Credentials::ApiToken(token) => ("token", token),
                     Credentials::Bearer(token) => ("Bearer", token),
                 };
-                if token.is_empty() {
+                let key = strip_scheme(token.expose().trim(), scheme);
+                if key.is_empty() {
                     return Err(EdgegapError::Config(
                         "no API token: set EDGEGAP_TOKEN or EdgegapConfig's token".into(),
                     ));
                 }
-                headers.push((
-                    "Authorization".to_owned(),
-                    format!("{scheme} {}", token.expose().trim()),
-                ));
+                headers.push(("Authorization".to_owned(), format!("{scheme} {key}")));
             }
             Auth::Raw(token) => {
                 if token.is_empty() {
@@ -327,6 +383,17 @@ pub trait Endpoint: Send + Sync + 'static {
             headers,
             body,
         })
+    }
+}
+
+/// `key` without a leading `scheme ` (any case): a key pasted as `token abc` is sent as
+/// `token abc`, not `token token abc`.
+pub fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
+    match key.get(..scheme.len() + 1) {
+        Some(head) if head[..scheme.len()].eq_ignore_ascii_case(scheme) && head.ends_with(' ') => {
+            key[scheme.len() + 1..].trim_start()
+        }
+        _ => key,
     }
 }
 
@@ -389,4 +456,52 @@ pub fn encode_query(pairs: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn retry_after_is_clamped_where_it_is_parsed() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_470); // 2015-10-21 07:27:50 GMT
+        let parse = |v| parse_retry_after(v, now);
+        assert_eq!(parse("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse("18446744073709551615"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse("99999999999999999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse("-1"), None);
+        assert_eq!(parse("soon"), None);
+        assert_eq!(
+            parse("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(parse("Wed, 21 Oct 2015 07:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse("Wed, 21 Foo 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn a_key_with_its_scheme_is_not_prefixed_twice() {
+        assert_eq!(strip_scheme("token abc", "token"), "abc");
+        assert_eq!(strip_scheme("Token  abc", "token"), "abc");
+        assert_eq!(strip_scheme("abc", "token"), "abc");
+        assert_eq!(strip_scheme("tokenabc", "token"), "tokenabc");
+        assert_eq!(strip_scheme("Bearer x.y.z", "Bearer"), "x.y.z");
+        let request = super::super::GetStatus::new("abc")
+            .to_request("http://127.0.0.1:1", &Secret::new("token abc"))
+            .unwrap();
+        let auth = request
+            .headers
+            .iter()
+            .find(|(k, _)| k == "Authorization")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(auth, Some("token abc"));
+    }
 }

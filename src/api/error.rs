@@ -138,6 +138,44 @@ impl EdgegapError {
         }
     }
 
+    /// The one rule for "try again later" versus "this will not change", used by retries and
+    /// by status polling alike: transport failures, timeouts, garbled answers, `408`, `429`
+    /// and `5xx` are transient; a rejected request, bad configuration and a cancel are not.
+    ///
+    /// For a call that is not idempotent (a deploy), a transient error that
+    /// [may have been processed](Self::outcome_unknown) must be reconciled, not re-sent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::Timeout | Self::Decode { .. } => true,
+            Self::Api { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            Self::Invalid { .. } | Self::Config(_) | Self::Cancelled => false,
+        }
+    }
+
+    /// Whether a non-idempotent call (a deploy) that ended with this error may still have
+    /// been carried out: no answer (timeout, connection lost after sending), an undecodable
+    /// success answer, a `5xx`, or an API error that names the created `request_id` (v2 `422`).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Timeout | Self::Decode { .. } => true,
+            Self::Transport {
+                may_have_been_sent, ..
+            } => *may_have_been_sent,
+            Self::Api {
+                status, request_id, ..
+            } => (500..=599).contains(status) || request_id.is_some(),
+            Self::Invalid { .. } | Self::Config(_) | Self::Cancelled => false,
+        }
+    }
+
+    /// The `request_id` an error body carried (v2 deploy `422`: created, but in error).
+    pub fn request_id(&self) -> Option<&RequestId> {
+        match self {
+            Self::Api { request_id, .. } => request_id.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Whether the request may have reached the server. `false` for errors raised before
     /// sending and for connections that certainly failed; `true` once anything was answered,
     /// and for timeouts.

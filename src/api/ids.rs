@@ -63,10 +63,9 @@ impl AsRef<str> for RequestId {
     }
 }
 
-/// A fresh unique token of `prefix` and 32 hex digits (printable ASCII): a random per-process
-/// seed (std's `RandomState`) mixed with a counter and the clock, so two calls never return
-/// the same value. Used for idempotency keys and correlation tags; not a secret.
-pub fn unique_token(prefix: &str) -> String {
+/// Two fresh 64-bit values: a random per-process seed (std's `RandomState`) mixed with the
+/// clock, and a process-wide counter, so no two calls return the same pair.
+fn unique_pair() -> (u64, u64) {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,8 +77,29 @@ pub fn unique_token(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    let high = seed.hash_one((nanos, std::process::id()));
+    (seed.hash_one((nanos, std::process::id())), count)
+}
+
+/// A fresh unique token: `prefix` and 32 hex digits (printable ASCII). Used for idempotency
+/// keys; not a secret.
+pub fn unique_token(prefix: &str) -> String {
+    let (high, count) = unique_pair();
     format!("{prefix}{high:016x}{count:016x}")
+}
+
+/// A fresh short tag: `prefix` and 16 hex digits, unique within the process and unlikely to
+/// repeat across processes (`prefix` of at most 4 characters keeps it within
+/// [`MAX_TAG_NAME_LEN`](super::validate::MAX_TAG_NAME_LEN)). Used for correlation and
+/// instance tags.
+pub fn unique_tag(prefix: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::OnceLock;
+    static MIX: OnceLock<RandomState> = OnceLock::new();
+    let pair = unique_pair();
+    format!(
+        "{prefix}{:016x}",
+        MIX.get_or_init(RandomState::new).hash_one(pair)
+    )
 }
 
 /// A secret (API token, injected delete or context token). `Debug` and `Display` print `***`;

@@ -10,9 +10,10 @@ use super::validate;
 
 /// `GET /v1/metrics/deployment/{request_id}`: CPU, memory, network and disk series.
 ///
-/// Times are naive UTC strings `YYYY-MM-DD HH:MM:SS` with optional fraction
-/// (`2021-07-10 00:00:00.00`); [`Endpoint::validate`] checks their form and that `end_time`
-/// is after `start_time`.
+/// Times are naive UTC, always sent as `%Y-%m-%d %H:%M:%S.%f` (the documented form; the
+/// fraction is required): give them typed with [`GetMetrics::start_at`] / [`GetMetrics::end_at`],
+/// or as text (`YYYY-MM-DD HH:MM:SS[.f…]`, re-written with six fraction digits).
+/// [`Endpoint::validate`] checks their form and that `end_time` is after `start_time`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetMetrics {
     /// The deployment.
@@ -53,6 +54,18 @@ impl GetMetrics {
         self
     }
 
+    /// Sets the start from a typed time (UTC).
+    #[must_use]
+    pub fn start_at(self, time: std::time::SystemTime) -> Self {
+        self.start_time(format_system_time(time))
+    }
+
+    /// Sets the end from a typed time (UTC).
+    #[must_use]
+    pub fn end_at(self, time: std::time::SystemTime) -> Self {
+        self.end_time(format_system_time(time))
+    }
+
     /// Sets the step (`30s`, `1m`, `5m`, `10m`, `1h`, …).
     #[must_use]
     pub fn steps(mut self, steps: impl Into<String>) -> Self {
@@ -71,6 +84,42 @@ impl GetMetrics {
 /// A parsed `YYYY-MM-DD HH:MM:SS[.f…]` time: fields in comparison order, the fraction in
 /// nanoseconds.
 type TimeKey = (u32, u32, u32, u32, u32, u32, u32);
+
+/// `%Y-%m-%d %H:%M:%S.%f` of a parsed time.
+fn format_time((y, mo, d, h, mi, s, nanos): TimeKey) -> String {
+    format!(
+        "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{:06}",
+        nanos / 1000
+    )
+}
+
+/// `%Y-%m-%d %H:%M:%S.%f` of `time` in UTC (times before 1970 are 1970-01-01).
+pub fn format_system_time(time: std::time::SystemTime) -> String {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil from days (Howard Hinnant).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format_time((
+        u32::try_from(year).unwrap_or(9999),
+        month as u32,
+        day as u32,
+        (rest / 3600) as u32,
+        (rest % 3600 / 60) as u32,
+        (rest % 60) as u32,
+        since.subsec_nanos(),
+    ))
+}
 
 fn parse_time(field: &str, text: &str) -> Result<TimeKey, EdgegapError> {
     let bad = || {
@@ -139,11 +188,17 @@ impl Endpoint for GetMetrics {
         for (name, value) in [
             ("start_time", &self.start_time),
             ("end_time", &self.end_time),
-            ("steps", &self.steps),
         ] {
             if let Some(value) = value {
-                out.push((name.to_owned(), value.trim().to_owned()));
+                // Always with the fraction Edgegap requires.
+                let value = parse_time(name, value)
+                    .map(format_time)
+                    .unwrap_or_else(|_| value.trim().to_owned());
+                out.push((name.to_owned(), value));
             }
+        }
+        if let Some(steps) = &self.steps {
+            out.push(("steps".to_owned(), steps.trim().to_owned()));
         }
         if let Some(raw) = self.raw {
             out.push(("raw".to_owned(), raw.to_string()));
@@ -244,4 +299,37 @@ pub struct DeploymentMetrics {
     /// Network.
     #[serde(default)]
     pub network: Option<NetworkMetrics>,
+}
+
+#[cfg(test)]
+mod time_tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn metrics_times_always_carry_the_fraction() {
+        let at = UNIX_EPOCH + Duration::from_micros(1_625_875_200_123_456); // 2021-07-10
+        let query = GetMetrics::new("abc")
+            .start_at(at)
+            .end_time("2021-07-11 00:00:00")
+            .query();
+        assert_eq!(
+            query,
+            vec![
+                (
+                    "start_time".to_owned(),
+                    "2021-07-10 00:00:00.123456".to_owned()
+                ),
+                (
+                    "end_time".to_owned(),
+                    "2021-07-11 00:00:00.000000".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            format_system_time(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29 00:00:00.000000"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
 
-/// Longest deployment tag name: 40 characters (OAS1 2026; the 2024 docs said 20).
-pub const MAX_TAG_NAME_LEN: usize = 40;
+/// Longest deployment tag name: 20 characters. The API reference this crate follows says 20
+/// and a newer spec says 40; a client must not send what either generation rejects.
+pub const MAX_TAG_NAME_LEN: usize = 20;
 
 /// Largest environment variable value: 4 KiB (OAS1 2026; a 2024 book said 255 bytes).
 pub const MAX_ENV_VALUE_BYTES: usize = 4096;
@@ -18,17 +19,24 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), EdgegapError> {
     }
 }
 
-/// A deployment id must be non-empty and free of whitespace and control characters.
+/// A deployment id must be non-empty, not `.` or `..`, and free of `/`, whitespace and
+/// control characters (it becomes a path segment: `..` would reach `GET /v1/`).
 pub fn request_id(id: &RequestId) -> Result<(), EdgegapError> {
-    non_empty("request_id", id.as_str())?;
-    if id
-        .as_str()
+    let text = id.as_str();
+    non_empty("request_id", text)?;
+    if text == "." || text == ".." {
+        return Err(EdgegapError::invalid(
+            "request_id",
+            "must not be `.` or `..`",
+        ));
+    }
+    if text
         .chars()
-        .any(|c| c.is_whitespace() || c.is_control())
+        .any(|c| c == '/' || c.is_whitespace() || c.is_control())
     {
         return Err(EdgegapError::invalid(
             "request_id",
-            "must not contain whitespace or control characters",
+            "must not contain `/`, whitespace or control characters",
         ));
     }
     Ok(())
@@ -102,5 +110,35 @@ pub fn injected(
     match token {
         Some(token) if !token.is_empty() => Ok(()),
         _ => Err(not_set(token_var)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_that_would_leave_their_path_segment_are_refused() {
+        for bad in ["", " ", ".", "..", "a/b", "/", "a b", "a\tb", "a\u{7f}"] {
+            assert!(
+                matches!(
+                    request_id(&RequestId::from(bad)),
+                    Err(EdgegapError::Invalid { .. })
+                ),
+                "{bad:?} accepted"
+            );
+        }
+        for good in ["a69f8e3e0555", "a.b", "..a", "x-y_z"] {
+            assert!(
+                request_id(&RequestId::from(good)).is_ok(),
+                "{good:?} refused"
+            );
+        }
+    }
+
+    #[test]
+    fn tag_names_are_held_to_twenty_characters() {
+        assert!(tag_name("tags[0]", &"a".repeat(20)).is_ok());
+        assert!(tag_name("tags[0]", &"a".repeat(21)).is_err());
     }
 }

@@ -90,9 +90,25 @@ pub struct EdgegapConfig {
     pub ready_timeout: Option<Duration>,
     /// When set, overrides the path form of every [`FleetDeployRequest`](crate::api::FleetDeployRequest).
     pub fleet_deploy_path: Option<FleetDeployPath>,
-    /// On `AppExit`, how long to wait for the stops of deployments this app created
-    /// (default 2 s; the exit frame blocks at most this long).
+    /// On `AppExit`, how long to reconcile uncertain deploys and wait for the stops of
+    /// deployments this app created (default 2 s; the exit frame blocks at most this long).
     pub exit_stop_wait: Duration,
+    /// Stop a deployment at once when it reaches `ERROR` (default `true`; Edgegap otherwise
+    /// deletes it only "after some time"), and follow it to TERMINATED.
+    pub stop_on_error: bool,
+    /// Searches for the deployment of an uncertain deploy before it is reported failed
+    /// (default 6, over about 16 s; the exit searches once more).
+    pub max_reconciles: u32,
+    /// Status polls in a row that must fail before [`DeploymentUnobserved`](super::DeploymentUnobserved)
+    /// is reported (default 5). Polling goes on regardless.
+    pub unobserved_after: u32,
+    /// The tag every deploy of this app instance carries (direct mode; at most 20
+    /// characters). Default: a fresh random `bi-…` per configuration. Set a stable one to let
+    /// [`EdgegapConfig::startup_sweep`] find what an earlier run left behind.
+    pub instance_tag: String,
+    /// At startup, bulk-stop every deployment carrying [`EdgegapConfig::instance_tag`]
+    /// (default `false`: only with a stable tag of your own).
+    pub startup_sweep: bool,
 }
 
 impl Default for EdgegapConfig {
@@ -117,6 +133,11 @@ impl EdgegapConfig {
             ready_timeout: Some(Duration::from_secs(300)),
             fleet_deploy_path: None,
             exit_stop_wait: Duration::from_secs(2),
+            stop_on_error: true,
+            max_reconciles: 6,
+            unobserved_after: 5,
+            instance_tag: crate::api::unique_tag("bi-"),
+            startup_sweep: false,
         }
     }
 
@@ -197,12 +218,52 @@ impl EdgegapConfig {
         self
     }
 
+    /// Sets whether `ERROR` deployments are stopped at once.
+    #[must_use]
+    pub fn with_stop_on_error(mut self, stop: bool) -> Self {
+        self.stop_on_error = stop;
+        self
+    }
+
+    /// Sets how many searches an uncertain deploy gets before it is reported failed.
+    #[must_use]
+    pub fn with_max_reconciles(mut self, searches: u32) -> Self {
+        self.max_reconciles = searches;
+        self
+    }
+
+    /// Sets this instance's tag (at most 20 characters), e.g. a stable `lobby-eu-1`.
+    #[must_use]
+    pub fn with_instance_tag(mut self, tag: impl Into<String>) -> Self {
+        self.instance_tag = tag.into();
+        self
+    }
+
+    /// Turns the startup sweep of [`EdgegapConfig::instance_tag`] on or off.
+    #[must_use]
+    pub fn with_startup_sweep(mut self, sweep: bool) -> Self {
+        self.startup_sweep = sweep;
+        self
+    }
+
     /// Checks what a call needs: a token, an `http(s)://` base URL, a non-zero deadline and
     /// in-flight cap. The error never contains the token.
     pub fn validate(&self) -> Result<(), EdgegapError> {
         if self.token.is_empty() {
             return Err(EdgegapError::Config(
                 "no API token: set EDGEGAP_TOKEN or EdgegapConfig's token".into(),
+            ));
+        }
+        // Visible ASCII, space and tab only: anything else cannot travel in a header value.
+        // The message never shows the token.
+        if self
+            .token
+            .expose()
+            .bytes()
+            .any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b)))
+        {
+            return Err(EdgegapError::Config(
+                "the token contains characters not allowed in an HTTP header value".into(),
             ));
         }
         let base = self.base_url.trim();
@@ -224,16 +285,15 @@ impl EdgegapConfig {
         if self.max_in_flight == 0 {
             return Err(EdgegapError::Config("max_in_flight is zero".into()));
         }
+        if self.mode == EdgegapMode::Direct && !self.instance_tag.is_empty() {
+            crate::api::validate::tag_name("instance_tag", &self.instance_tag)
+                .map_err(|e| EdgegapError::Config(e.to_string()))?;
+        }
         Ok(())
     }
 }
 
 impl EdgegapConfig {
-    /// Whether deploys carry an `Idempotency-Key` (and so may be re-sent safely).
-    pub(crate) fn idempotent_deploys(&self) -> bool {
-        self.mode == EdgegapMode::Gateway
-    }
-
     /// Builds `endpoint`'s request for this configuration: checks the configuration, the
     /// call (refused at once when the gateway does not serve it) and the request, then adds
     /// the auth header and, when given, the `Idempotency-Key`.

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use bevy::diagnostic::{DiagnosticMeasurement, DiagnosticPath, DiagnosticsStore};
+use bevy::diagnostic::DiagnosticPath;
 use bevy::ecs::resource::Resource;
 use bevy::ecs::world::World;
-use bevy::platform::time::Instant;
 
 use crate::transport::Transport;
 
@@ -29,8 +28,9 @@ pub(crate) const PATHS: [&DiagnosticPath; 5] = [
 ];
 
 /// The client transport's counters, updated every frame in
-/// [`EdgegapSystems::Send`](super::EdgegapSystems::Send). The same figures are recorded as
-/// Bevy diagnostics under `edgegap/…` when they change.
+/// [`EdgegapSystems::Send`](super::EdgegapSystems::Send). With
+/// [`EdgegapDiagnosticsPlugin`](super::EdgegapDiagnosticsPlugin) the same figures are
+/// recorded as Bevy diagnostics under `edgegap/…` when they change.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct EdgegapStats {
     /// Requests on the wire now.
@@ -70,35 +70,11 @@ impl EdgegapStats {
     }
 }
 
-/// Stores `now` in the resource and the diagnostics, if anything changed.
+/// Stores `now` in the resource, if anything changed.
 pub(crate) fn record(world: &mut World, now: EdgegapStats) {
-    let previous = {
-        let Some(stats) = world.get_resource::<EdgegapStats>() else {
-            return;
-        };
-        if *stats == now {
-            return;
-        }
-        stats.clone()
-    };
-    let time = Instant::now();
-    if let Some(mut store) = world.get_resource_mut::<DiagnosticsStore>() {
-        let mut put = |path: &DiagnosticPath, value: f64| {
-            if let Some(diagnostic) = store.get_mut(path)
-                && diagnostic.is_enabled
-            {
-                diagnostic.add_measurement(DiagnosticMeasurement { time, value });
-            }
-        };
-        put(&IN_FLIGHT, now.in_flight as f64);
-        put(&QUEUED, now.queued as f64);
-        if now.resolved != previous.resolved
-            && let Some(latency) = now.last_latency
-        {
-            put(&LATENCY_MS, latency.as_secs_f64() * 1000.0);
-        }
-        put(&RETRIES, now.retries as f64);
-        put(&RATE_LIMIT_WAITS, now.rate_limit_waits as f64);
+    if let Some(mut stats) = world.get_resource_mut::<EdgegapStats>()
+        && *stats != now
+    {
+        *stats = now;
     }
-    world.insert_resource(now);
 }

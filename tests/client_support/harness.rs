@@ -22,6 +22,17 @@ pub fn config(emu: &EmulatorHandle) -> EdgegapConfig {
     })
 }
 
+/// `config` without client rate limits and with very quick polls (for scripted stubs).
+pub fn quick(config: EdgegapConfig) -> EdgegapConfig {
+    config
+        .with_rate_limits(RateLimits::none())
+        .with_poll(PollPolicy {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            multiplier: 1.5,
+        })
+}
+
 /// `App::new()` + `MinimalPlugins` + the client plugin.
 pub fn app(config: EdgegapConfig) -> App {
     let mut app = App::new();

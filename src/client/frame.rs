@@ -1,0 +1,65 @@
+//! One turn of the client's wheel: collect answers, deliver them, run the lifecycle, send
+//! what is queued. The plugin's systems call these each frame; the exit guard calls
+//! [`pump`] in a loop.
+
+use bevy::ecs::system::Res;
+use bevy::ecs::world::World;
+use bevy::platform::time::Instant;
+
+use super::config::EdgegapConfig;
+use super::request::EdgegapTransport;
+use super::stats;
+use super::track::{drive, track_deployments};
+
+/// [`EdgegapSystems::Receive`](super::super::EdgegapSystems::Receive).
+pub(crate) fn receive_responses(world: &mut World) {
+    if world.resource::<EdgegapTransport>().0.is_idle() {
+        return;
+    }
+    let now = Instant::now();
+    let mut transport = std::mem::take(&mut world.resource_mut::<EdgegapTransport>().0);
+    let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
+    // Put it back first: observers run during delivery and may queue calls.
+    world.resource_mut::<EdgegapTransport>().0 = transport;
+    let freed = !outcomes.is_empty();
+    for outcome in outcomes {
+        if world.get_entity(outcome.owner).is_ok() {
+            outcome
+                .delivery
+                .deliver(world, outcome.owner, outcome.result);
+        } else if outcome.delivery.follows_orphans() {
+            outcome.delivery.orphaned(world, outcome.result);
+        }
+    }
+    drive(world);
+    // Refill the slots just freed from the queue now rather than in `PostUpdate`.
+    if freed {
+        send_requests(world);
+    }
+}
+
+/// Run condition of [`EdgegapSystems::Receive`](super::super::EdgegapSystems::Receive) and
+/// [`EdgegapSystems::Send`](super::super::EdgegapSystems::Send): calls are queued, waiting for
+/// a retry, in flight, or resolved and not yet delivered.
+pub(crate) fn transport_busy(transport: Res<EdgegapTransport>) -> bool {
+    !transport.0.is_idle()
+}
+
+/// [`EdgegapSystems::Send`](super::super::EdgegapSystems::Send).
+pub(crate) fn send_requests(world: &mut World) {
+    let config = world.resource::<EdgegapConfig>();
+    let limits = config.rate_limits.clone();
+    let max_in_flight = config.max_in_flight;
+    let now = Instant::now();
+    let mut transport = world.resource_mut::<EdgegapTransport>();
+    transport.0.dispatch(&limits, max_in_flight, now);
+    let snapshot = stats::EdgegapStats::from_transport(&transport.0);
+    stats::record(world, snapshot);
+}
+
+/// Receive, track, send: a whole frame's worth of client work, outside the schedule.
+pub(crate) fn pump(world: &mut World) {
+    receive_responses(world);
+    track_deployments(world);
+    send_requests(world);
+}

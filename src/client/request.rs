@@ -1,0 +1,327 @@
+//! Calls as entities and the one way a request is built and queued ([`enqueue`]): used by
+//! user calls, status polls, stops, deploys and reconcile searches alike. Also
+//! [`EdgegapResponse`], and how a result reaches the ECS.
+
+use bevy::app::App;
+use bevy::ecs::component::Component;
+use bevy::ecs::entity::Entity;
+use bevy::ecs::event::EntityEvent;
+use bevy::ecs::message::{Message, Messages};
+use bevy::ecs::resource::Resource;
+use bevy::ecs::world::World;
+use bevy::platform::time::Instant;
+
+use super::config::EdgegapConfig;
+use crate::api::{EdgegapError, Endpoint, HttpResponse};
+use crate::http::RetryPolicy;
+use crate::transport::{Delivery, Job, Transport};
+
+/// The result of one call, both a [`Message`] (read it with
+/// `MessageReader<EdgegapResponse<GetStatus>>`) and an [`EntityEvent`] triggered on the call's
+/// entity (observe it with `.observe(|response: On<EdgegapResponse<GetStatus>>| ..)`).
+///
+/// For [`Edgegap::deploy`](super::Edgegap::deploy) and
+/// [`Edgegap::deploy_to_fleet`](super::Edgegap::deploy_to_fleet) the entity is the deployment
+/// entity and the result is the deploy call's own answer (a timeout, say); what became of the
+/// deployment follows as `Deployment*` events. For every other call it is the call entity the
+/// method returned.
+#[derive(Message, EntityEvent)]
+pub struct EdgegapResponse<E: Endpoint> {
+    /// The entity that stands for the call.
+    pub entity: Entity,
+    /// What the call produced.
+    pub result: Result<E::Output, EdgegapError>,
+}
+
+impl<E: Endpoint> Clone for EdgegapResponse<E>
+where
+    E::Output: Clone,
+{
+    fn clone(&self) -> Self {
+        Self {
+            entity: self.entity,
+            result: self.result.clone(),
+        }
+    }
+}
+
+impl<E: Endpoint> std::fmt::Debug for EdgegapResponse<E>
+where
+    E::Output: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgegapResponse")
+            .field("entity", &self.entity)
+            .field("result", &self.result)
+            .finish()
+    }
+}
+
+/// Marks the entity of a call made through [`Edgegap`](super::Edgegap) (not deployments). The
+/// entity is despawned right after its [`EdgegapResponse`] was delivered, unless it also has
+/// [`KeepCall`]. Despawning it before then cancels the call: nothing is delivered.
+#[derive(Component, Debug, Clone)]
+pub struct EdgegapCall {
+    endpoint: &'static str,
+    issued_at: Instant,
+}
+
+impl EdgegapCall {
+    pub(crate) fn new(endpoint: &'static str) -> Self {
+        Self {
+            endpoint,
+            issued_at: Instant::now(),
+        }
+    }
+
+    /// The endpoint's type name (`GetStatus`).
+    pub fn endpoint(&self) -> &'static str {
+        self.endpoint
+    }
+
+    /// When the call was issued.
+    pub fn issued_at(&self) -> Instant {
+        self.issued_at
+    }
+}
+
+/// Insert on a call entity to keep it after its result was delivered (to hang components on
+/// it, say). You then despawn it yourself.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct KeepCall;
+
+/// Lets an app register its own [`Endpoint`] types for [`Edgegap::send`](super::Edgegap::send).
+pub trait EdgegapAppExt {
+    /// Registers [`EdgegapResponse<E>`] as a message. Without it, results of `E` still reach
+    /// observers, but no `MessageReader` sees them.
+    fn add_edgegap_endpoint<E: Endpoint>(&mut self) -> &mut Self
+    where
+        E::Output: Clone;
+}
+
+impl EdgegapAppExt for App {
+    fn add_edgegap_endpoint<E: Endpoint>(&mut self) -> &mut Self
+    where
+        E::Output: Clone,
+    {
+        self.add_message::<EdgegapResponse<E>>()
+    }
+}
+
+/// The transport as a resource.
+#[derive(Resource, Default)]
+pub(crate) struct EdgegapTransport(pub(crate) Transport);
+
+/// The endpoint's short type name, for logs.
+pub(crate) fn short_name<E>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// Writes the message (when registered) and triggers the event on its entity (when alive).
+pub(crate) fn emit<M>(world: &mut World, event: M)
+where
+    M: Message + Clone + for<'a> EntityEvent<Trigger<'a>: Default>,
+{
+    if world.contains_resource::<Messages<M>>() {
+        world.write_message(event.clone());
+    }
+    if world.get_entity(event.event_target()).is_ok() {
+        world.trigger(event);
+    }
+}
+
+/// What runs after a call resolved (its response emitted, if it is emitted at all).
+pub(crate) type Then<E> = Box<
+    dyn FnOnce(&mut World, Entity, &Result<<E as Endpoint>::Output, EdgegapError>) + Send + Sync,
+>;
+
+/// What runs when the answer of a call whose owner is gone arrives.
+pub(crate) type Orphaned<E> =
+    Box<dyn FnOnce(&mut World, Result<<E as Endpoint>::Output, EdgegapError>) + Send + Sync>;
+
+/// How a call is handled besides sending it.
+pub(crate) struct Handling<E: Endpoint> {
+    /// Emit [`EdgegapResponse<E>`] (user calls); internal polls and searches do not.
+    pub(crate) respond: bool,
+    /// `Idempotency-Key` (gateway deploys): the call may then be re-sent like an idempotent one.
+    pub(crate) key: Option<String>,
+    /// Overrides the configured retry policy.
+    pub(crate) retry: Option<RetryPolicy>,
+    /// Runs after the result.
+    pub(crate) then: Option<Then<E>>,
+    /// Follows a request on the wire whose owner is gone.
+    pub(crate) orphaned: Option<Orphaned<E>>,
+}
+
+impl<E: Endpoint> Handling<E> {
+    /// A user call: its response is emitted.
+    pub(crate) fn respond() -> Self {
+        Self {
+            respond: true,
+            key: None,
+            retry: None,
+            then: None,
+            orphaned: None,
+        }
+    }
+
+    /// An internal call: no response is emitted, `then` gets the result.
+    pub(crate) fn internal(then: Then<E>) -> Self {
+        Self {
+            respond: false,
+            then: Some(then),
+            ..Self::respond()
+        }
+    }
+
+    /// Runs `then` after the result.
+    pub(crate) fn then(mut self, then: Then<E>) -> Self {
+        self.then = Some(then);
+        self
+    }
+}
+
+/// Decodes with `E`, emits [`EdgegapResponse<E>`] (if asked), runs `then`, despawns a
+/// finished call entity.
+struct TypedCall<E: Endpoint> {
+    endpoint: E,
+    respond: bool,
+    then: Option<Then<E>>,
+    orphaned: Option<Orphaned<E>>,
+}
+
+impl<E: Endpoint> Delivery for TypedCall<E>
+where
+    E::Output: Clone,
+{
+    fn is_success(&self, status: u16) -> bool {
+        self.endpoint.is_success(status)
+    }
+
+    fn deliver(
+        self: Box<Self>,
+        world: &mut World,
+        owner: Entity,
+        result: Result<HttpResponse, EdgegapError>,
+    ) {
+        let result = result.and_then(|response| self.endpoint.decode(&response));
+        if let Err(error) = &result {
+            bevy::log::debug!("`{}` failed: {error}", short_name::<E>());
+        }
+        if self.respond {
+            let then_result = self.then.is_some().then(|| result.clone());
+            emit(
+                world,
+                EdgegapResponse::<E> {
+                    entity: owner,
+                    result,
+                },
+            );
+            if let (Some(then), Some(result)) = (self.then, then_result) {
+                then(world, owner, &result);
+            }
+        } else if let Some(then) = self.then {
+            then(world, owner, &result);
+        }
+        if world.get::<EdgegapCall>(owner).is_some() && world.get::<KeepCall>(owner).is_none() {
+            world.despawn(owner);
+        }
+    }
+
+    fn follows_orphans(&self) -> bool {
+        self.orphaned.is_some()
+    }
+
+    fn orphaned(self: Box<Self>, world: &mut World, result: Result<HttpResponse, EdgegapError>) {
+        if let Some(orphaned) = self.orphaned {
+            let result = result.and_then(|response| self.endpoint.decode(&response));
+            orphaned(world, result);
+        }
+    }
+}
+
+/// Builds `endpoint`'s request with the current config ([`EdgegapConfig::build`]) and queues
+/// it for `owner`. Bad config, a call the gateway does not serve, or a request that fails
+/// validation resolves on the next frame with the error.
+pub(crate) fn enqueue<E: Endpoint>(world: &mut World, owner: Entity, endpoint: E, how: Handling<E>)
+where
+    E::Output: Clone,
+{
+    let (built, deadline, policy) = match world.get_resource::<EdgegapConfig>() {
+        Some(config) => (
+            config.build(&endpoint, how.key.as_deref()),
+            config.deadline,
+            how.retry.unwrap_or_else(|| config.retry.clone()),
+        ),
+        None => (
+            Err(EdgegapError::Config(
+                "EdgegapClientPlugin was not added to the app".into(),
+            )),
+            std::time::Duration::from_secs(10),
+            RetryPolicy::never(),
+        ),
+    };
+    let class = endpoint.class();
+    let idempotent = endpoint.idempotent() || how.key.is_some();
+    let delivery: Box<dyn Delivery> = Box::new(TypedCall {
+        endpoint,
+        respond: how.respond,
+        then: how.then,
+        orphaned: how.orphaned,
+    });
+    let Some(mut transport) = world.get_resource_mut::<EdgegapTransport>() else {
+        // No plugin: deliver the error right here.
+        if let Err(error) = built {
+            delivery.deliver(world, owner, Err(error));
+        }
+        return;
+    };
+    match built {
+        Ok(request) => transport.0.enqueue(Job::new(
+            owner,
+            class,
+            idempotent,
+            request,
+            delivery,
+            deadline,
+            policy,
+            short_name::<E>(),
+        )),
+        Err(error) => transport.0.resolve_now(owner, delivery, error),
+    }
+}
+
+/// Delivers `error` to `owner` as `E`'s response, now (a call that cannot be made).
+pub(crate) fn deliver_error<E: Endpoint>(
+    world: &mut World,
+    owner: Entity,
+    endpoint: E,
+    error: EdgegapError,
+) where
+    E::Output: Clone,
+{
+    let delivery: Box<dyn Delivery> = Box::new(TypedCall {
+        endpoint,
+        respond: true,
+        then: None,
+        orphaned: None,
+    });
+    delivery.deliver(world, owner, Err(error));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::GetStatus;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name::<GetStatus>(), "GetStatus");
+        assert_eq!(
+            short_name::<EdgegapResponse<GetStatus>>(),
+            "EdgegapResponse"
+        );
+    }
+}

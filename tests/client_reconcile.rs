@@ -1,0 +1,225 @@
+//! Reconcile against the emulator: an uncertain deploy is found by its correlation tag and
+//! adopted (or stopped when no longer wanted), a `422` that names its deployment is stopped,
+//! every stop call resolves exactly once, the startup sweep, phase markers, and the plugin
+//! group with opt-in diagnostics.
+
+#[path = "client_support/harness.rs"]
+mod harness;
+
+use std::time::Duration;
+
+use bevy::diagnostic::DiagnosticsStore;
+use bevy::prelude::*;
+use bevy_edgegap::api::{DeployRequest, StopDeployment};
+use bevy_edgegap::client::stats;
+use bevy_edgegap::prelude::*;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
+use harness::{app, call, collect, quick, run_until, seen};
+
+const LIMIT: Duration = Duration::from_secs(20);
+const DEADLINE: Duration = Duration::from_millis(300);
+
+fn emulator(faults: Vec<Fault>) -> EmulatorHandle {
+    let mut builder = Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::from_millis(20));
+    for fault in faults {
+        builder = builder.fault(fault);
+    }
+    builder.start().expect("the emulator starts")
+}
+
+/// The first deploy is answered after its deadline (the deployment is created then).
+fn late_deploy() -> EmulatorHandle {
+    emulator(vec![
+        Fault::new(
+            Route::DeployV2,
+            FaultKind::Latency(DEADLINE + Duration::from_millis(400)),
+        )
+        .times(1),
+    ])
+}
+
+fn deploy_request() -> DeployRequest {
+    DeployRequest::new("game", "v1").user_ip("1.2.3.4")
+}
+
+#[test]
+fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_way() {
+    let emu = late_deploy();
+    let mut app = app(quick(harness::config(&emu)).with_deadline(DEADLINE));
+    collect::<DeploymentCreated>(&mut app);
+    collect::<DeploymentReady>(&mut app);
+    collect::<DeploymentTerminated>(&mut app);
+    let d = call(&mut app, |e| e.deploy(deploy_request()));
+    assert!(app.world().get::<Deploying>(d).is_some());
+    run_until(&mut app, LIMIT, "Reconciling", |w| {
+        w.get::<Reconciling>(d).is_some()
+    });
+    run_until(&mut app, LIMIT, "READY after adoption", |w| {
+        !w.resource::<harness::Seen<DeploymentReady>>().0.is_empty()
+    });
+    assert_eq!(seen::<DeploymentCreated>(&app)[0].entity, d);
+    assert!(app.world().get::<Running>(d).is_some());
+    assert_eq!(emu.request_count(Route::DeployV2), 1, "not re-sent");
+    assert!(emu.request_count(Route::ListDeployments) >= 1);
+    let id = seen::<DeploymentCreated>(&app)[0].request_id.clone();
+    assert_eq!(emu.deployments().len(), 1);
+    assert_eq!(emu.deployments()[0].request_id, id.as_str());
+
+    call(&mut app, move |e| e.stop_deployment(d));
+    app.update();
+    assert!(app.world().get::<Stopping>(d).is_some());
+    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+        !w.resource::<harness::Seen<DeploymentTerminated>>()
+            .0
+            .is_empty()
+    });
+    assert!(app.world().get::<Ended>(d).is_some());
+}
+
+#[test]
+fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
+    let emu = late_deploy();
+    let mut app = app(quick(harness::config(&emu)).with_deadline(DEADLINE));
+    collect::<EdgegapResponse<StopDeployment>>(&mut app);
+    collect::<DeploymentCreated>(&mut app);
+    let d = call(&mut app, |e| e.deploy(deploy_request()));
+    run_until(&mut app, LIMIT, "Reconciling", |w| {
+        w.get::<Reconciling>(d).is_some()
+    });
+    let stop = call(&mut app, move |e| e.stop_deployment(d));
+    run_until(&mut app, LIMIT, "the stop call resolved", |w| {
+        w.resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
+            .0
+            .iter()
+            .any(|r| r.entity == stop)
+    });
+    let id = emu.deployments()[0].request_id.clone();
+    assert!(
+        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(5)),
+        "what the reconcile found was stopped"
+    );
+    harness::run_for(&mut app, Duration::from_millis(200));
+    let answers = seen::<EdgegapResponse<StopDeployment>>(&app);
+    assert_eq!(answers.iter().filter(|r| r.entity == stop).count(), 1);
+    assert!(
+        answers
+            .iter()
+            .find(|r| r.entity == stop)
+            .unwrap()
+            .result
+            .is_ok()
+    );
+    assert!(
+        seen::<DeploymentCreated>(&app).is_empty(),
+        "not adopted: a stop was asked for"
+    );
+}
+
+#[test]
+fn a_repeated_stop_deployment_resolves_each_call_once() {
+    let emu = emulator(Vec::new());
+    let mut app = app(quick(harness::config(&emu)));
+    collect::<EdgegapResponse<StopDeployment>>(&mut app);
+    collect::<DeploymentCreated>(&mut app);
+    let d = call(&mut app, |e| e.deploy(deploy_request()));
+    run_until(&mut app, LIMIT, "created", |w| {
+        !w.resource::<harness::Seen<DeploymentCreated>>()
+            .0
+            .is_empty()
+    });
+    let stops: Vec<Entity> = (0..3)
+        .map(|_| call(&mut app, move |e| e.stop_deployment(d)))
+        .collect();
+    run_until(&mut app, LIMIT, "every stop call resolved", |w| {
+        let got = &w
+            .resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
+            .0;
+        stops.iter().all(|s| got.iter().any(|r| r.entity == *s))
+    });
+    harness::run_for(&mut app, Duration::from_millis(200));
+    let got = seen::<EdgegapResponse<StopDeployment>>(&app);
+    for s in &stops {
+        assert_eq!(got.iter().filter(|r| r.entity == *s).count(), 1);
+    }
+}
+
+#[test]
+fn a_422_that_names_its_deployment_is_followed_and_stopped() {
+    let emu = emulator(vec![
+        Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1),
+    ]);
+    let mut app = app(quick(harness::config(&emu)));
+    collect::<DeploymentFailed>(&mut app);
+    collect::<DeploymentTerminated>(&mut app);
+    let d = call(&mut app, |e| e.deploy(deploy_request()));
+    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+        !w.resource::<harness::Seen<DeploymentTerminated>>()
+            .0
+            .is_empty()
+    });
+    let failed = &seen::<DeploymentFailed>(&app)[0];
+    assert_eq!(failed.entity, d);
+    assert!(failed.request_id.is_some());
+    assert!(failed.server_may_exist && failed.stopped, "{failed:?}");
+    let id = emu.deployments()[0].request_id.clone();
+    assert_eq!(failed.request_id.as_ref().unwrap().as_str(), id);
+    assert_eq!(emu.deployment(&id).unwrap().status, "Status.TERMINATED");
+}
+
+#[test]
+fn the_startup_sweep_stops_what_an_earlier_run_left_behind() {
+    let emu = emulator(Vec::new());
+    let config = quick(harness::config(&emu)).with_instance_tag("lobby-test-1");
+    {
+        let mut first = app(config.clone());
+        collect::<DeploymentCreated>(&mut first);
+        let d = call(&mut first, |e| e.deploy(deploy_request()));
+        first.world_mut().entity_mut(d).remove::<StopOnExit>();
+        run_until(&mut first, LIMIT, "created", |w| {
+            !w.resource::<harness::Seen<DeploymentCreated>>()
+                .0
+                .is_empty()
+        });
+        // The first run ends without stopping it.
+    }
+    let id = emu.deployments()[0].request_id.clone();
+    assert!(
+        emu.deployments()[0]
+            .tags
+            .contains(&"lobby-test-1".to_owned())
+    );
+    let mut second = app(config.with_startup_sweep(true));
+    run_until(&mut second, LIMIT, "the sweep stopped it", |_| {
+        emu.deployment(&id)
+            .is_some_and(|d| d.stopped_by.is_some() || d.status == "Status.TERMINATED")
+    });
+    assert_eq!(emu.request_count(Route::BulkStop), 1);
+}
+
+#[test]
+fn diagnostics_are_recorded_only_with_their_plugin() {
+    let emu = emulator(Vec::new());
+    let with = |diagnostics: bool| {
+        let mut app = App::new();
+        let group = EdgegapPlugins.set(EdgegapClientPlugin::new(quick(harness::config(&emu))));
+        let group = if diagnostics {
+            group.enable::<EdgegapDiagnosticsPlugin>()
+        } else {
+            group
+        };
+        app.add_plugins(MinimalPlugins).add_plugins(group);
+        app.finish();
+        app.cleanup();
+        let _ = call(&mut app, |e| e.status("0123456789ab"));
+        harness::run_for(&mut app, Duration::from_millis(200));
+        app.world()
+            .get_resource::<DiagnosticsStore>()
+            .and_then(|store| store.get(&stats::RETRIES).map(|d| d.history_len()))
+            .unwrap_or(0)
+    };
+    assert!(with(true) > 0, "diagnostics recorded with the plugin");
+    assert_eq!(with(false), 0, "none without it");
+}
