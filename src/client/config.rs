@@ -73,6 +73,12 @@ pub struct EdgegapConfig {
     /// On `AppExit`, how long to wait for the stops of deployments this app created
     /// (default 2 s; the exit frame blocks at most this long).
     pub exit_stop_wait: Duration,
+    /// Extra root certificates (PEM) trusted in addition to Mozilla's roots, for a
+    /// corporate TLS proxy or a test server (default none). Ignored in the browser.
+    pub root_certificates: Vec<String>,
+    /// Largest answer body read, in bytes (default 8 MiB); a longer body fails the call with
+    /// [`EdgegapError::Transport`].
+    pub max_body_bytes: usize,
 }
 
 impl Default for EdgegapConfig {
@@ -96,6 +102,8 @@ impl EdgegapConfig {
             ready_timeout: Some(Duration::from_secs(300)),
             fleet_deploy_path: None,
             exit_stop_wait: Duration::from_secs(2),
+            root_certificates: Vec::new(),
+            max_body_bytes: crate::http::DEFAULT_MAX_BODY_BYTES,
         }
     }
 
@@ -163,6 +171,21 @@ impl EdgegapConfig {
     #[must_use]
     pub fn with_exit_stop_wait(mut self, wait: Duration) -> Self {
         self.exit_stop_wait = wait;
+        self
+    }
+
+    /// Trusts `pem` (one PEM certificate) as a root, in addition to Mozilla's roots. A
+    /// certificate that does not parse fails every call with [`EdgegapError::Config`].
+    #[must_use]
+    pub fn with_root_certificate(mut self, pem: impl Into<String>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Sets the largest answer body read, in bytes.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
+        self.max_body_bytes = max_body_bytes;
         self
     }
 
