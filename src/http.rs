@@ -10,9 +10,11 @@
 //! them; it sends every request with a timeout taken from that request's deadline, so a hung
 //! server holds a worker until the deadline and not longer.
 //!
-//! The one documented constant on top of the cap: ureq resolves a host name of a *new*
-//! connection in a short-lived helper thread (so the lookup obeys the deadline); that thread
-//! ends with the lookup. Calls to IP literals and calls on kept-alive connections start none.
+//! The documented constant on top of the cap is zero: host names are resolved on the worker's
+//! own thread (ureq's default resolver would start a helper thread per lookup). A hung system
+//! resolver therefore holds its worker past the deadline, though the call itself still
+//! resolves as [`EdgegapError::Timeout`] on time. Sockets: one per busy worker, plus up to
+//! `max_in_flight` idle kept-alive connections.
 //!
 //! The client plugin owns one engine (`max_in_flight` workers, its extra root certificates,
 //! its body cap, see `EdgegapConfig`); the server plugin's self-stop and context calls, and

@@ -6,7 +6,7 @@
 //!   and never more than its cap; workers live until the engine is dropped (then they finish
 //!   the request in hand and exit). So an engine never has more than `max_in_flight` threads.
 //! - **Time.** Every request carries the instant it must be answered by. A worker gives ureq
-//!   what is left of it as the global timeout (DNS, connect, TLS, write, read, body), so a hung
+//!   what is left of it as the global timeout (connect, TLS, write, read, body), so a hung
 //!   server holds a worker at most until that instant. A request whose time ran out — or whose
 //!   [`PendingResponse`] was dropped — while it waited for a worker is not sent at all.
 //! - **Bodies** are read up to [`EngineOptions::max_body_bytes`]; more is an error.
@@ -87,7 +87,7 @@ impl Engine {
                 .root_certs(RootCerts::new_with_certs(&roots))
                 .build()
         };
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             // Every status is an answer: the endpoints decide what is a success.
             .http_status_as_error(false)
             // Edgegap's API never redirects; following one would re-send a POST's intent.
@@ -96,8 +96,12 @@ impl Engine {
             .max_idle_connections_per_host(cap)
             .user_agent(concat!("bevy_edgegap/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
-            .build()
-            .new_agent();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            InlineResolver,
+        );
         let (queue, receiver) = crossbeam_channel::unbounded();
         Ok(Self {
             queue,
@@ -198,6 +202,43 @@ pub(super) fn shared_engine() -> &'static Engine {
             unreachable!("default engine options have no certificate to reject")
         })
     })
+}
+
+/// Resolves host names on the worker's own thread. ureq's default resolver starts a helper
+/// thread per lookup so that it can give up at the deadline; this one starts none, so an
+/// engine's threads are exactly its workers. The cost: a hung system resolver holds its worker
+/// past the deadline (the call itself still resolves as `Timeout` on time).
+#[derive(Debug)]
+struct InlineResolver;
+
+impl ureq::unversioned::resolver::Resolver for InlineResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        use std::net::ToSocketAddrs;
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return Err(ureq::Error::BadUri(String::new()));
+        };
+        let target = ureq::unversioned::resolver::DefaultResolver::host_and_port(scheme, authority)
+            .ok_or_else(|| ureq::Error::BadUri(String::new()))?;
+        let found = target
+            .to_socket_addrs()
+            .map_err(|_| ureq::Error::HostNotFound)?;
+        let mut addrs = self.empty();
+        for addr in config.ip_family().keep_wanted(found) {
+            if addrs.try_push(addr).is_err() {
+                break; // ureq keeps at most 16
+            }
+        }
+        if addrs.is_empty() {
+            Err(ureq::Error::HostNotFound)
+        } else {
+            Ok(addrs)
+        }
+    }
 }
 
 /// Sends `request` on the calling thread with `agent`, allowing it `time` in all.
