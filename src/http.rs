@@ -20,7 +20,7 @@
 //! its body cap, see `EdgegapConfig`); the server plugin's self-stop and context calls, and
 //! [`spawn_request`], share one default engine, built on first use.
 //!
-//! In the browser (`wasm32`) the engine sends through [`ehttp`]'s `fetch` backend instead: no
+//! In the browser (`wasm32`) the engine sends through `ehttp`'s `fetch` backend instead: no
 //! threads, no pool of its own, root certificates are the browser's. That backend is not built
 //! in this repository's CI (no wasm target is installed there).
 //!

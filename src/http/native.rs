@@ -90,8 +90,10 @@ impl Engine {
         let config = ureq::Agent::config_builder()
             // Every status is an answer: the endpoints decide what is a success.
             .http_status_as_error(false)
-            // Edgegap's API never redirects; following one would re-send a POST's intent.
+            // Edgegap's API never redirects; following one would re-send a POST's intent. A 3xx
+            // is returned as the answer it is.
             .max_redirects(0)
+            .max_redirects_will_error(false)
             .max_idle_connections(cap)
             .max_idle_connections_per_host(cap)
             .user_agent(concat!("bevy_edgegap/", env!("CARGO_PKG_VERSION")))
@@ -184,7 +186,11 @@ fn work_loop(shared: &Shared) {
         }
         let result = match work.deadline.checked_duration_since(Instant::now()) {
             Some(left) if !left.is_zero() => {
-                execute(&shared.agent, work.request, left, shared.max_body_bytes)
+                // A panic inside the HTTP stack must not cost a worker (nor its slot forever).
+                let run = || execute(&shared.agent, work.request, left, shared.max_body_bytes);
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+                    Err(EdgegapError::transport(true, "the HTTP client panicked"))
+                })
             }
             _ => Err(EdgegapError::Timeout),
         };
