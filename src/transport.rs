@@ -490,9 +490,10 @@ impl Transport {
                     job.deadline,
                 )?;
                 debug!(
-                    "retrying `{}` `{}` in `{delay:?}` after: {error}",
+                    "`{}` `{}`: attempt `{}` failed ({error}); retrying in `{delay:?}`",
                     job.label,
-                    job.path()
+                    job.path(),
+                    job.attempts
                 );
                 now.checked_add(delay)
             });
