@@ -11,7 +11,7 @@
 //! | [`api`] | always | Engine-free typed models, one value per endpoint, [`api::EdgegapError`] |
 //! | `client` | `client` | `EdgegapClientPlugin`, the `Edgegap` system parameter, deployments as entities |
 //! | `server` | `server` | `EdgegapServerPlugin`, `ArbitriumEnv`, self-stop, graceful `SIGTERM` |
-//! | [`http`] | either | The one HTTP sender (ehttp on `IoTaskPool`) and [`http::RetryPolicy`] |
+//! | [`http`] | either | The one HTTP engine (persistent keep-alive workers on ureq; `fetch` on wasm) and [`http::RetryPolicy`] |
 //!
 //! Both features are on by default; a dedicated server can depend on
 //! `default-features = false, features = ["server"]` and compile no lobby code.
@@ -128,7 +128,7 @@ pub mod client;
 pub mod http;
 #[cfg(feature = "server")]
 pub mod server;
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", feature = "server"))]
 mod transport;
 
 // The README's snippets compile as doctests.

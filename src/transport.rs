@@ -1,5 +1,7 @@
-//! The client's transport: a FIFO queue in front of a bounded number of in-flight requests,
-//! client-side rate limits per [`EndpointClass`], deadlines, and retries.
+//! The transport of both plugins: a FIFO queue in front of a bounded number of in-flight
+//! requests, client-side rate limits per [`EndpointClass`], deadlines, and retries — the one
+//! retry driver of the crate. The client plugin runs one for all its calls; the server
+//! plugin's self-stop and context calls each run a one-call transport (`server::call`).
 //!
 //! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
 //! its class's rate budget waits in the queue. Every job resolves exactly once — with an
@@ -9,7 +11,18 @@
 //! time, whatever the app's `Time` does. The functions take `now` so the logic can be tested
 //! without sleeping.
 //!
-//! Sending goes through [`crate::http::spawn_request`] only.
+//! Sending goes through an [`Engine`] only (see [`crate::http`] for the engine and for the
+//! time model: a call's budget, its optional per-attempt timeout, and the retry rule). Every
+//! `Instant` sum is checked: a delay too large to represent means "never", not a panic.
+
+// The server plugin runs one-call transports: the queue's client-only parts go unused there.
+#![cfg_attr(
+    not(feature = "client"),
+    expect(
+        dead_code,
+        reason = "rate classes, delivery and stats are used by the client plugin"
+    )
+)]
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -19,7 +32,9 @@ use bevy::log::{debug, trace};
 use bevy::platform::time::Instant;
 
 use crate::api::{EdgegapError, EndpointClass, HttpRequest, HttpResponse, api_error};
-use crate::http::{PendingResponse, RetryPolicy, spawn_request};
+use crate::http::{
+    Engine, EngineOptions, PendingResponse, RetryPolicy, instant_after, shared_engine,
+};
 
 /// Number of [`EndpointClass`] values (one queue and one limiter each).
 const CLASSES: usize = 6;
@@ -172,8 +187,11 @@ pub(crate) struct Job {
     pub request: HttpRequest,
     /// Decoder and deliverer.
     pub delivery: Box<dyn Delivery>,
-    /// Time allowed from the first attempt's send to the final answer, retries included.
+    /// The call's budget: time allowed from the first attempt's send to the final answer,
+    /// retries included.
     pub deadline: Duration,
+    /// The longest one attempt may wait for its answer (`None`: the rest of the budget).
+    pub attempt_timeout: Option<Duration>,
     /// Retry rule.
     pub retry: RetryPolicy,
     /// A short name for logs (`GetStatus`), never containing the token.
@@ -208,6 +226,7 @@ impl Job {
             request,
             delivery,
             deadline,
+            attempt_timeout: None,
             retry,
             label,
             seq: 0,
@@ -215,6 +234,35 @@ impl Job {
             first_sent: None,
             not_before: None,
             counted_rate_wait: false,
+        }
+    }
+
+    /// Sets the per-attempt timeout.
+    #[cfg_attr(
+        not(feature = "server"),
+        expect(
+            dead_code,
+            reason = "the server plugin's calls set one; the client's do not"
+        )
+    )]
+    #[must_use]
+    pub(crate) fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// When the call's budget ends (`None`: too far to represent, never).
+    fn budget_end(&self, first_sent: Instant) -> Option<Instant> {
+        first_sent.checked_add(self.deadline)
+    }
+
+    /// When an attempt sent at `sent_at` must be answered by: the earlier of the budget's
+    /// end and the attempt timeout's (`None`: never).
+    fn attempt_end(&self, first_sent: Instant, sent_at: Instant) -> Option<Instant> {
+        let attempt = self.attempt_timeout.and_then(|t| sent_at.checked_add(t));
+        match (self.budget_end(first_sent), attempt) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -240,10 +288,21 @@ impl Pending for PendingResponse {
     }
 }
 
+/// An answer known before sending (the engine could not be built).
+struct Resolved(Option<Result<HttpResponse, EdgegapError>>);
+
+impl Pending for Resolved {
+    fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
+        self.0.clone()
+    }
+}
+
 struct InFlight {
     job: Job,
     pending: Box<dyn Pending>,
     sent_at: Instant,
+    /// When this attempt must be answered by (`None`: never).
+    answer_by: Option<Instant>,
 }
 
 /// What the transport did in one [`Transport::poll`]: outcomes to deliver.
@@ -282,6 +341,9 @@ pub(crate) struct Transport {
     limiters: [RateLimiter; CLASSES],
     queued: usize,
     pub counters: Counters,
+    /// The engine this transport sends with; `None` until configured (the shared default
+    /// engine is used then), `Err` when its options were refused (bad root certificate).
+    engine: Option<Result<Engine, (EngineOptions, EdgegapError)>>,
 }
 
 impl Transport {
@@ -384,10 +446,9 @@ impl Transport {
         let mut i = 0;
         while i < self.in_flight.len() {
             let flight = &self.in_flight[i];
-            let first_sent = flight.job.first_sent.unwrap_or(flight.sent_at);
             let answer = match flight.pending.try_take() {
                 Some(answer) => Some(answer),
-                None if now.saturating_duration_since(first_sent) >= flight.job.deadline => {
+                None if flight.answer_by.is_some_and(|end| now >= end) => {
                     Some(Err(EdgegapError::Timeout))
                 }
                 None => None,
@@ -396,40 +457,54 @@ impl Transport {
                 i += 1;
                 continue;
             };
-            // Dropping `pending` discards a late answer.
+            // Dropping `pending` discards a late answer (and frees its worker's turn).
             let InFlight { job, sent_at, .. } = self.in_flight.swap_remove(i);
+            let first_sent = job.first_sent.unwrap_or(sent_at);
             self.counters.last_latency = Some(now.saturating_duration_since(sent_at));
+            let budget_spent = job.budget_end(first_sent).is_some_and(|end| now >= end);
             if matches!(answer, Err(EdgegapError::Timeout)) {
                 self.counters.timeouts += 1;
                 debug!(
-                    "`{}` `{}` timed out after `{:?}`",
+                    "`{}` `{}`: attempt `{}` timed out (budget `{:?}`)",
                     job.label,
                     job.path(),
+                    job.attempts,
                     job.deadline
                 );
-                self.finish(job, Err(EdgegapError::Timeout), &mut out);
-                continue;
+                if budget_spent {
+                    self.finish(job, Err(EdgegapError::Timeout), &mut out);
+                    continue;
+                }
             }
             let failure = match &answer {
                 Ok(response) if job.delivery.is_success(response.status) => None,
                 Ok(response) => Some(api_error(response)),
                 Err(error) => Some(error.clone()),
             };
-            match failure {
-                Some(error) if self.should_retry(&job, &error, first_sent, now) => {
-                    let retry = job.attempts;
-                    let delay = job.retry.delay(retry, error.retry_after());
-                    debug!(
-                        "retrying `{}` `{}` in `{delay:?}` after: {error}",
-                        job.label,
-                        job.path()
-                    );
+            let retry_at = failure.as_ref().and_then(|error| {
+                let delay = job.retry.next_attempt(
+                    error,
+                    job.idempotent,
+                    job.attempts,
+                    now.saturating_duration_since(first_sent),
+                    job.deadline,
+                )?;
+                debug!(
+                    "`{}` `{}`: attempt `{}` failed ({error}); retrying in `{delay:?}`",
+                    job.label,
+                    job.path(),
+                    job.attempts
+                );
+                now.checked_add(delay)
+            });
+            match retry_at {
+                Some(at) => {
                     self.counters.retries += 1;
                     let mut job = job;
-                    job.not_before = Some(now + delay);
+                    job.not_before = Some(at);
                     self.delayed.push(job);
                 }
-                _ => self.finish(job, answer, &mut out),
+                None => self.finish(job, answer, &mut out),
             }
         }
 
@@ -446,25 +521,6 @@ impl Transport {
         out
     }
 
-    fn should_retry(
-        &self,
-        job: &Job,
-        error: &EdgegapError,
-        first_sent: Instant,
-        now: Instant,
-    ) -> bool {
-        let elapsed = now.saturating_duration_since(first_sent);
-        if !job
-            .retry
-            .should_retry(error, job.idempotent, job.attempts, elapsed)
-        {
-            return false;
-        }
-        // Only when the retry can start before the call's deadline.
-        let delay = job.retry.delay(job.attempts, error.retry_after());
-        elapsed + delay < job.deadline
-    }
-
     fn finish(
         &mut self,
         job: Job,
@@ -479,11 +535,50 @@ impl Transport {
         });
     }
 
-    /// Sends queued jobs, oldest first, while the in-flight cap and the rate budgets allow.
+    /// Uses an engine built with these options from now on (rebuilt only when they
+    /// changed). Requests already on the wire finish on the engine that sent them.
+    pub(crate) fn use_engine(
+        &mut self,
+        max_in_flight: usize,
+        root_certificates: &[String],
+        max_body_bytes: usize,
+    ) {
+        let current = match &self.engine {
+            Some(Ok(engine)) => Some(engine.options()),
+            Some(Err((options, _))) => Some(options),
+            None => None,
+        };
+        if current.is_some_and(|o| {
+            o.max_in_flight == max_in_flight.max(1)
+                && o.root_certificates == root_certificates
+                && o.max_body_bytes == max_body_bytes
+        }) {
+            return;
+        }
+        let options = EngineOptions {
+            max_in_flight: max_in_flight.max(1),
+            root_certificates: root_certificates.to_vec(),
+            max_body_bytes,
+        };
+        self.engine = Some(Engine::new(options.clone()).map_err(|error| (options, error)));
+    }
+
+    /// Sends queued jobs, oldest first, while the in-flight cap and the rate budgets allow,
+    /// on the engine set by [`Transport::use_engine`] (the shared default engine before).
     pub(crate) fn dispatch(&mut self, limits: &RateLimits, max_in_flight: usize, now: Instant) {
-        self.dispatch_with(limits, max_in_flight, now, |request| {
-            Box::new(spawn_request(request))
-        });
+        let engine = self.engine.take();
+        match &engine {
+            Some(Ok(engine)) => self.dispatch_with(limits, max_in_flight, now, |request, by| {
+                Box::new(engine.submit(request, by))
+            }),
+            None => self.dispatch_with(limits, max_in_flight, now, |request, by| {
+                Box::new(shared_engine().submit(request, by))
+            }),
+            Some(Err((_, error))) => self.dispatch_with(limits, max_in_flight, now, |_, _| {
+                Box::new(Resolved(Some(Err(error.clone()))))
+            }),
+        }
+        self.engine = engine;
     }
 
     /// [`Transport::dispatch`] with a custom sender (tests).
@@ -492,7 +587,7 @@ impl Transport {
         limits: &RateLimits,
         max_in_flight: usize,
         now: Instant,
-        mut send: impl FnMut(HttpRequest) -> Box<dyn Pending>,
+        mut send: impl FnMut(HttpRequest, Instant) -> Box<dyn Pending>,
     ) {
         let cap = max_in_flight.max(1);
         if self.queued == 0 {
@@ -526,7 +621,8 @@ impl Transport {
             available[i] -= 1;
             self.limiters[i].record(limits.get(job.class), now);
             job.attempts += 1;
-            job.first_sent.get_or_insert(now);
+            let first_sent = *job.first_sent.get_or_insert(now);
+            let answer_by = job.attempt_end(first_sent, now);
             self.counters.sent += 1;
             trace!(
                 "sending `{}` `{}` (attempt `{}`)",
@@ -534,11 +630,13 @@ impl Transport {
                 job.path(),
                 job.attempts
             );
-            let pending = send(job.request.clone());
+            let by = answer_by.unwrap_or_else(|| instant_after(now, None));
+            let pending = send(job.request.clone(), by);
             self.in_flight.push(InFlight {
                 job,
                 pending,
                 sent_at: now,
+                answer_by,
             });
         }
         // Jobs still waiting only because of a rate budget.
@@ -623,7 +721,7 @@ mod tests {
     }
 
     impl Wire {
-        fn send(&mut self, _request: HttpRequest) -> Box<dyn Pending> {
+        fn send(&mut self, _request: HttpRequest, _by: Instant) -> Box<dyn Pending> {
             let (tx, rx) = crossbeam_channel::bounded(1);
             self.senders.push(tx);
             Box::new(Channel(rx))
@@ -647,7 +745,7 @@ mod tests {
         for i in 0..20 {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 4, now, |r| wire.send(r));
+        t.dispatch_with(&limits, 4, now, |r, by| wire.send(r, by));
         assert_eq!(t.in_flight(), 4);
         assert_eq!(t.queued(), 16);
         let mut answered = 0;
@@ -656,7 +754,7 @@ mod tests {
             tx.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
             answered += 1;
             deliver_all(t.poll(now, |_| true));
-            t.dispatch_with(&limits, 4, now, |r| wire.send(r));
+            t.dispatch_with(&limits, 4, now, |r, by| wire.send(r, by));
             assert!(t.in_flight() <= 4);
         }
         let got = sink.0.lock().unwrap();
@@ -678,16 +776,16 @@ mod tests {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
         t.enqueue(job(100, EndpointClass::Other, true, &sink));
-        t.dispatch_with(&limits, 64, start, |r| wire.send(r));
+        t.dispatch_with(&limits, 64, start, |r, by| wire.send(r, by));
         // 3 status + the unlimited one that was behind them.
         assert_eq!(t.in_flight(), 4);
         assert_eq!(t.counters.rate_limit_waits, 4);
-        t.dispatch_with(&limits, 64, start + Duration::from_millis(999), |r| {
-            wire.send(r)
+        t.dispatch_with(&limits, 64, start + Duration::from_millis(999), |r, by| {
+            wire.send(r, by)
         });
         assert_eq!(t.in_flight(), 4, "no new start inside the same second");
-        t.dispatch_with(&limits, 64, start + Duration::from_secs(1), |r| {
-            wire.send(r)
+        t.dispatch_with(&limits, 64, start + Duration::from_secs(1), |r, by| {
+            wire.send(r, by)
         });
         assert_eq!(t.in_flight(), 7);
         assert_eq!(t.queued(), 1);
@@ -725,7 +823,7 @@ mod tests {
         let mut j = job(1, EndpointClass::Deploy, false, &sink);
         j.deadline = Duration::from_secs(2);
         t.enqueue(j);
-        t.dispatch_with(&RateLimits::none(), 8, start, |r| wire.send(r));
+        t.dispatch_with(&RateLimits::none(), 8, start, |r, by| wire.send(r, by));
         deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
         assert!(sink.0.lock().unwrap().is_empty());
         deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
@@ -739,7 +837,7 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_secs(3),
-            |r| wire.send(r),
+            |r, by| wire.send(r, by),
         );
         deliver_all(t.poll(start + Duration::from_secs(3), |_| true));
         assert_eq!(wire.senders.len(), 1);
@@ -754,7 +852,7 @@ mod tests {
         let mut wire = Wire::default();
         let start = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, start, |r| wire.send(r));
+        t.dispatch_with(&RateLimits::none(), 8, start, |r, by| wire.send(r, by));
         wire.senders[0]
             .send(Ok(HttpResponse::new(429, r#"{"message":"slow down"}"#)
                 .with_header("Retry-After", "1")))
@@ -767,7 +865,7 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_millis(500),
-            |r| wire.send(r),
+            |r, by| wire.send(r, by),
         );
         assert_eq!(wire.senders.len(), 1, "not before Retry-After");
         deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
@@ -775,7 +873,7 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_secs(1),
-            |r| wire.send(r),
+            |r, by| wire.send(r, by),
         );
         assert_eq!(wire.senders.len(), 2);
         wire.senders[1]
@@ -796,7 +894,7 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, now, |r| wire.send(r));
+        t.dispatch_with(&RateLimits::none(), 8, now, |r, by| wire.send(r, by));
         for tx in &wire.senders {
             tx.send(Ok(HttpResponse::new(503, "{}"))).unwrap();
         }
@@ -815,7 +913,7 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 1, now, |r| wire.send(r));
+        t.dispatch_with(&RateLimits::none(), 1, now, |r, by| wire.send(r, by));
         let gone = Entity::from_raw_u32(1).unwrap();
         let queued_gone = Entity::from_raw_u32(2).unwrap();
         wire.senders[0]
@@ -825,6 +923,70 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         assert_eq!(t.counters.cancelled, 2);
         assert!(t.is_idle());
+    }
+
+    #[test]
+    fn a_timed_out_attempt_is_retried_until_the_budget_ends() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let start = Instant::now();
+        let mut j =
+            job(1, EndpointClass::Status, true, &sink).with_attempt_timeout(Duration::from_secs(1));
+        j.deadline = Duration::from_millis(2500);
+        j.retry = RetryPolicy {
+            jitter: 0.0,
+            initial_backoff: Duration::from_millis(100),
+            ..RetryPolicy::default()
+        };
+        t.enqueue(j);
+        let limits = RateLimits::none();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        t.dispatch_with(&limits, 8, at(0), |r, by| wire.send(r, by));
+        deliver_all(t.poll(at(999), |_| true));
+        assert_eq!(t.counters.retries, 0);
+        // The first attempt times out at 1 s: retried after 100 ms.
+        deliver_all(t.poll(at(1000), |_| true));
+        assert_eq!(t.counters.retries, 1);
+        deliver_all(t.poll(at(1100), |_| true));
+        t.dispatch_with(&limits, 8, at(1100), |r, by| wire.send(r, by));
+        assert_eq!(wire.senders.len(), 2);
+        // The second times out at 2.1 s; a retry at 2.3 s still fits the 2.5 s budget.
+        deliver_all(t.poll(at(2100), |_| true));
+        deliver_all(t.poll(at(2300), |_| true));
+        t.dispatch_with(&limits, 8, at(2300), |r, by| wire.send(r, by));
+        assert_eq!(wire.senders.len(), 3);
+        assert!(sink.0.lock().unwrap().is_empty());
+        // The third attempt is cut by the budget, not its own timeout: the call ends.
+        deliver_all(t.poll(at(2500), |_| true));
+        assert_eq!(
+            sink.0.lock().unwrap().as_slice(),
+            &[(Entity::from_raw_u32(1).unwrap(), Err(EdgegapError::Timeout))]
+        );
+        assert!(t.is_idle());
+    }
+
+    #[test]
+    fn huge_budgets_and_retry_after_never_overflow() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let now = Instant::now();
+        let mut j = job(1, EndpointClass::Status, true, &sink).with_attempt_timeout(Duration::MAX);
+        j.deadline = Duration::MAX;
+        j.retry.max_backoff = Duration::MAX;
+        t.enqueue(j);
+        t.dispatch_with(&RateLimits::none(), 8, now, |r, by| wire.send(r, by));
+        wire.senders[0]
+            .send(Ok(
+                HttpResponse::new(429, "{}").with_header("Retry-After", "18446744073709551615")
+            ))
+            .unwrap();
+        // Neither the attempt's end nor the retry's start can be represented: no panic, and
+        // the call resolves rather than waiting forever.
+        deliver_all(t.poll(now, |_| true));
+        deliver_all(t.poll(now + Duration::from_secs(1), |_| true));
+        assert_eq!(sink.0.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -109,6 +109,12 @@ pub struct EdgegapConfig {
     /// At startup, bulk-stop every deployment carrying [`EdgegapConfig::instance_tag`]
     /// (default `false`: only with a stable tag of your own).
     pub startup_sweep: bool,
+    /// Extra root certificates (PEM) trusted in addition to Mozilla's roots, for a
+    /// corporate TLS proxy or a test server (default none). Ignored in the browser.
+    pub root_certificates: Vec<String>,
+    /// Largest answer body read, in bytes (default 8 MiB); a longer body fails the call with
+    /// [`EdgegapError::Transport`].
+    pub max_body_bytes: usize,
 }
 
 impl Default for EdgegapConfig {
@@ -133,6 +139,8 @@ impl EdgegapConfig {
             ready_timeout: Some(Duration::from_secs(300)),
             fleet_deploy_path: None,
             exit_stop_wait: Duration::from_secs(2),
+            root_certificates: Vec::new(),
+            max_body_bytes: crate::http::DEFAULT_MAX_BODY_BYTES,
             stop_on_error: true,
             max_reconciles: 6,
             unobserved_after: 5,
@@ -243,6 +251,21 @@ impl EdgegapConfig {
     #[must_use]
     pub fn with_startup_sweep(mut self, sweep: bool) -> Self {
         self.startup_sweep = sweep;
+        self
+    }
+
+    /// Trusts `pem` (one PEM certificate) as a root, in addition to Mozilla's roots. A
+    /// certificate that does not parse fails every call with [`EdgegapError::Config`].
+    #[must_use]
+    pub fn with_root_certificate(mut self, pem: impl Into<String>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Sets the largest answer body read, in bytes.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
+        self.max_body_bytes = max_body_bytes;
         self
     }
 

@@ -50,8 +50,10 @@ pub(crate) fn send_requests(world: &mut World) {
     let config = world.resource::<EdgegapConfig>();
     let limits = config.rate_limits.clone();
     let max_in_flight = config.max_in_flight;
+    let (roots, max_body) = (config.root_certificates.clone(), config.max_body_bytes);
     let now = Instant::now();
     let mut transport = world.resource_mut::<EdgegapTransport>();
+    transport.0.use_engine(max_in_flight, &roots, max_body);
     transport.0.dispatch(&limits, max_in_flight, now);
     let snapshot = stats::EdgegapStats::from_transport(&transport.0);
     stats::record(world, snapshot);

@@ -1,23 +1,26 @@
-//! One call to an injected-URL endpoint, retried by [`RetryPolicy`] and sent with
-//! [`spawn_request`]: polled each frame, never blocking.
+//! One call to an injected-URL endpoint, polled each frame, never blocking: a one-call
+//! [`Transport`] on the shared engine, so the server plugin's calls are sent, timed and retried
+//! exactly like the client's (see [`crate::http`] for the time model).
+//!
+//! The call's budget is the policy's [`max_elapsed`](RetryPolicy::max_elapsed) plus one
+//! `attempt_timeout` (a retry may start until `max_elapsed`, and then gets a whole attempt);
+//! each attempt waits at most `attempt_timeout`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bevy::log::{debug, trace};
+use bevy::ecs::entity::Entity;
+use bevy::ecs::world::World;
+use bevy::log::trace;
 
-use crate::api::{EdgegapError, Endpoint, HttpRequest, Secret};
-use crate::http::{PendingResponse, RetryPolicy, spawn_request};
+use crate::api::{EdgegapError, Endpoint, HttpResponse, Secret};
+use crate::http::RetryPolicy;
+use crate::transport::{Delivery, Job, RateLimits, Transport};
 
 /// An endpoint call in progress.
 pub(crate) struct Call<E: Endpoint> {
-    endpoint: E,
-    request: HttpRequest,
-    policy: RetryPolicy,
-    attempt_timeout: Duration,
-    started: Instant,
-    attempts: u32,
-    pending: Option<(PendingResponse, Instant)>,
-    next_at: Option<Instant>,
+    endpoint: Arc<E>,
+    transport: Transport,
     what: &'static str,
 }
 
@@ -25,6 +28,24 @@ pub(crate) struct Call<E: Endpoint> {
 pub(crate) struct Outcome<T> {
     pub result: Result<T, EdgegapError>,
     pub attempts: u32,
+}
+
+/// The transport's view of the endpoint: what counts as a success. The outcome itself is
+/// taken by [`Call::poll`], never delivered to a world.
+struct Judge<E>(Arc<E>);
+
+impl<E: Endpoint> Delivery for Judge<E> {
+    fn is_success(&self, status: u16) -> bool {
+        self.0.is_success(status)
+    }
+
+    fn deliver(
+        self: Box<Self>,
+        _world: &mut World,
+        _owner: Entity,
+        _result: Result<HttpResponse, EdgegapError>,
+    ) {
+    }
 }
 
 impl<E: Endpoint> Call<E> {
@@ -37,37 +58,38 @@ impl<E: Endpoint> Call<E> {
     ) -> Result<Self, EdgegapError> {
         // Injected-URL endpoints authenticate with their own token; the base URL is unused.
         let request = endpoint.to_request("", &Secret::default())?;
+        let endpoint = Arc::new(endpoint);
+        let budget = policy
+            .max_elapsed
+            .map_or(Duration::MAX, |max| max.saturating_add(attempt_timeout));
+        let job = Job::new(
+            Entity::PLACEHOLDER,
+            endpoint.class(),
+            endpoint.idempotent(),
+            request,
+            Box::new(Judge(endpoint.clone())),
+            budget,
+            policy,
+            what,
+        )
+        .with_attempt_timeout(attempt_timeout);
+        let mut transport = Transport::default();
+        transport.enqueue(job);
         Ok(Self {
             endpoint,
-            request,
-            policy,
-            attempt_timeout,
-            started: Instant::now(),
-            attempts: 0,
-            pending: None,
-            next_at: Some(Instant::now()),
+            transport,
             what,
         })
     }
 
     /// Advances the call; `Some` once it has ended.
     pub fn poll(&mut self, now: Instant) -> Option<Outcome<E::Output>> {
-        if let Some(at) = self.next_at
-            && now >= at
-        {
-            self.next_at = None;
-            self.attempts += 1;
-            debug!("{}: attempt `{}`", self.what, self.attempts);
-            // `HttpRequest`'s Debug redacts `Authorization`.
-            trace!("{}: sending {:?}", self.what, self.request);
-            self.pending = Some((
-                spawn_request(self.request.clone()),
-                now + self.attempt_timeout,
-            ));
-        }
-        let (pending, deadline) = self.pending.as_ref()?;
-        let result = match pending.try_take() {
-            Some(Ok(response)) => {
+        // Sends the first attempt, or a retry whose backoff is over.
+        self.transport.dispatch(&RateLimits::none(), 1, now);
+        let outcome = self.transport.poll(now, |_| true).pop()?;
+        let attempts = self.transport.counters.sent as u32;
+        let result = match outcome.result {
+            Ok(response) => {
                 trace!(
                     "{}: answer `{}`: {}",
                     self.what,
@@ -79,37 +101,8 @@ impl<E: Endpoint> Call<E> {
                 );
                 self.endpoint.decode(&response)
             }
-            Some(Err(error)) => Err(error),
-            None if now >= *deadline => Err(EdgegapError::Timeout),
-            None => return None,
+            Err(error) => Err(error),
         };
-        // Dropping the pending response discards a late answer.
-        self.pending = None;
-        match result {
-            Ok(output) => Some(Outcome {
-                result: Ok(output),
-                attempts: self.attempts,
-            }),
-            Err(error) => {
-                let idempotent = self.endpoint.idempotent();
-                if self
-                    .policy
-                    .should_retry(&error, idempotent, self.attempts, now - self.started)
-                {
-                    let delay = self.policy.delay(self.attempts, error.retry_after());
-                    debug!(
-                        "{}: attempt `{}` failed ({error}); retrying in `{delay:?}`",
-                        self.what, self.attempts
-                    );
-                    self.next_at = Some(now + delay);
-                    None
-                } else {
-                    Some(Outcome {
-                        result: Err(error),
-                        attempts: self.attempts,
-                    })
-                }
-            }
-        }
+        Some(Outcome { result, attempts })
     }
 }

@@ -1,0 +1,87 @@
+//! The browser engine: each request goes out through [`ehttp`]'s `fetch` backend. The browser
+//! owns connections, keep-alive and TLS; deadlines are kept by the caller (the late answer of
+//! a dropped [`PendingResponse`] is discarded). Not built in this repository's CI: no wasm
+//! target is installed there.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bevy::platform::time::Instant;
+
+use super::{EngineOptions, PendingResponse, Reply};
+use crate::api::{EdgegapError, HttpRequest, HttpResponse};
+
+/// Sends through the browser's `fetch`.
+#[derive(Debug)]
+pub struct Engine {
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with `options`.
+    pub fn new(options: EngineOptions) -> Result<Self, EdgegapError> {
+        Ok(Self { options })
+    }
+
+    /// The options this engine was built with.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Worker threads: none in the browser.
+    pub fn workers(&self) -> usize {
+        0
+    }
+
+    /// Sends `request` with `fetch`. The browser has no per-request timeout: the caller drops
+    /// the [`PendingResponse`] at `deadline`.
+    pub fn submit(&self, request: HttpRequest, deadline: Instant) -> PendingResponse {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        if Instant::now() >= deadline {
+            let _ = tx.send(Err(EdgegapError::Timeout));
+            return PendingResponse::new(rx, abandoned);
+        }
+        let limit = self.options.max_body_bytes;
+        let gone = abandoned.clone();
+        let mut headers = ehttp::Headers::default();
+        for (name, value) in &request.headers {
+            headers.insert(name, value);
+        }
+        let outgoing = ehttp::Request {
+            method: request.method.as_str().to_owned(),
+            url: request.url,
+            body: request.body,
+            headers,
+        };
+        ehttp::fetch(outgoing, move |result| {
+            if gone.load(Ordering::SeqCst) {
+                return;
+            }
+            let reply: Reply = match result {
+                Ok(response) if response.bytes.len() > limit => Err(EdgegapError::transport(
+                    true,
+                    format!("the answer's body is larger than `{limit}` bytes"),
+                )),
+                Ok(response) => Ok(HttpResponse {
+                    status: response.status,
+                    headers: response.headers.headers,
+                    body: response.bytes,
+                }),
+                // fetch rejects without saying whether anything was sent (CORS, network):
+                // assume it may have been.
+                Err(_) => Err(EdgegapError::transport(true, "the browser's fetch failed")),
+            };
+            let _ = tx.send(reply);
+        });
+        PendingResponse::new(rx, abandoned)
+    }
+}
+
+/// The engine behind [`spawn_request`](super::spawn_request).
+pub(super) fn shared_engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| Engine {
+        options: EngineOptions::default(),
+    })
+}
