@@ -196,6 +196,9 @@ pub(crate) struct Job {
     pub retry: RetryPolicy,
     /// A short name for logs (`GetStatus`), never containing the token.
     pub label: &'static str,
+    /// The URL is an injected one whose path is a secret (self-stop, context): logs show only
+    /// its scheme and host.
+    secret_url: bool,
     seq: u64,
     attempts: u32,
     first_sent: Option<Instant>,
@@ -229,6 +232,7 @@ impl Job {
             attempt_timeout: None,
             retry,
             label,
+            secret_url: false,
             seq: 0,
             attempts: 0,
             first_sent: None,
@@ -266,13 +270,29 @@ impl Job {
         }
     }
 
-    fn path(&self) -> &str {
-        // The URL never contains the token (it travels in a header).
+    /// Marks the URL as an injected one whose path is a secret: logs show it redacted.
+    #[cfg_attr(
+        not(feature = "server"),
+        expect(dead_code, reason = "only the server plugin calls injected URLs")
+    )]
+    #[must_use]
+    pub(crate) fn with_secret_url(mut self) -> Self {
+        self.secret_url = true;
+        self
+    }
+
+    /// What logs show of the URL: its path (the token travels in a header, never in the URL),
+    /// or for an injected URL only `scheme://host/***`.
+    fn path(&self) -> std::borrow::Cow<'_, str> {
+        if self.secret_url {
+            return crate::api::redacted_url(&self.request.url).into();
+        }
         self.request
             .url
             .split_once("://")
             .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
             .unwrap_or(&self.request.url)
+            .into()
     }
 }
 
@@ -982,11 +1002,15 @@ mod tests {
                 HttpResponse::new(429, "{}").with_header("Retry-After", "18446744073709551615")
             ))
             .unwrap();
-        // Neither the attempt's end nor the retry's start can be represented: no panic, and
-        // the call resolves rather than waiting forever.
+        // The attempt's end cannot be represented and `Retry-After` is clamped where it is
+        // parsed (`MAX_RETRY_AFTER`): no panic, nothing resolved early, and the retry goes out
+        // once the clamped delay is over instead of never.
         deliver_all(t.poll(now, |_| true));
-        deliver_all(t.poll(now + Duration::from_secs(1), |_| true));
-        assert_eq!(sink.0.lock().unwrap().len(), 1);
+        assert!(sink.0.lock().unwrap().is_empty());
+        let later = now + crate::api::MAX_RETRY_AFTER + Duration::from_secs(1);
+        deliver_all(t.poll(later, |_| true));
+        t.dispatch_with(&RateLimits::none(), 8, later, |r, by| wire.send(r, by));
+        assert_eq!(wire.senders.len(), 2, "the retry went out");
     }
 
     #[test]
@@ -994,6 +1018,9 @@ mod tests {
         let sink = Sink::default();
         let j = job(1, EndpointClass::Status, true, &sink);
         assert_eq!(j.path(), "/v1/status/abc");
+        let mut secret = job(1, EndpointClass::Other, true, &sink).with_secret_url();
+        secret.request.url = "http://10.0.0.1:8080/v1/self/stop/abc/s3cr3t".into();
+        assert_eq!(secret.path(), "http://10.0.0.1:8080/***");
         assert!(!format!("{:?}", j.request).contains("secret"));
     }
 }

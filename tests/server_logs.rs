@@ -231,11 +231,6 @@ fn no_token_appears_in_any_log_line() {
         }
     }
     // This crate's lines only: the HTTP library's own `debug` lines name the URLs it fetches.
-    // Known gap, owned by the transport (issue 10): `server/call.rs` traces the whole request,
-    // URL included, at `trace`.
-    let known_gap = |l: &&String| {
-        l.starts_with("TRACE bevy_edgegap::server::call") && l.contains("sending HttpRequest")
-    };
     let leaks: Vec<_> = lines
         .iter()
         .filter(|l| {
@@ -244,7 +239,6 @@ fn no_token_appears_in_any_log_line() {
                 .is_some_and(|t| t.starts_with("bevy_edgegap"))
         })
         .filter(|l| secret_paths.iter().any(|path| l.contains(path.as_str())))
-        .filter(|l| !known_gap(l))
         .collect();
     assert!(
         leaks.is_empty(),

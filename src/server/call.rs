@@ -72,7 +72,8 @@ impl<E: Endpoint> Call<E> {
             policy,
             what,
         )
-        .with_attempt_timeout(attempt_timeout);
+        .with_attempt_timeout(attempt_timeout)
+        .with_secret_url();
         let mut transport = Transport::default();
         transport.enqueue(job);
         Ok(Self {
