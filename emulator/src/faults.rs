@@ -8,7 +8,8 @@ use crate::util::SplitMix;
 /// What an injected fault does to a request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
-    /// Answer normally, after this delay.
+    /// Handle the request at once and send its answer after this delay, as a slow network
+    /// would: a client that gives up meanwhile has still had its request carried out.
     Latency(Duration),
     /// Answer this status with a JSON `{"message"}` body, without handling the request.
     Status(u16),

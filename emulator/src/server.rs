@@ -124,8 +124,12 @@ async fn handle(
         Some(FaultKind::RateLimited { retry_after }) => reply::too_many_requests(retry_after),
         Some(FaultKind::Html502) => reply::html_502(),
         Some(FaultKind::Latency(delay)) => {
+            // The request is processed at once and its answer is late, as with a slow
+            // network: a client that gives up meanwhile (closing the connection, which drops
+            // this future) has still had its request carried out, e.g. a deployment created.
+            let reply = answer(&shared, matched, request, false).await;
             tokio::time::sleep(delay).await;
-            answer(&shared, matched, request, false).await
+            reply
         }
         Some(FaultKind::MalformedJson) => {
             reply::malformed(answer(&shared, matched, request, false).await)
