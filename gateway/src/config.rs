@@ -79,6 +79,36 @@ pub struct GatewayConfig {
     /// Rebuild the per-player live counts from Edgegap's deployment list at start (default
     /// `true`).
     pub rebuild_on_start: bool,
+    /// The status view (coalescing, long-poll).
+    pub status: StatusConfig,
+}
+
+/// How the gateway reads statuses: one upstream read per deployment per `interval_ms`, however
+/// many clients ask; long-poll.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StatusConfig {
+    /// How old a status answered from the view may be, in milliseconds (default 1000, at
+    /// least 50). Also how often a held long-poll request re-reads upstream.
+    pub interval_ms: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self { interval_ms: 1000 }
+    }
+}
+
+impl StatusConfig {
+    fn check(&self) -> Result<(), GatewayError> {
+        if self.interval_ms < 50 {
+            return Err(GatewayError::Config(
+                "status.interval_ms must be at least 50".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for GatewayConfig {
@@ -92,6 +122,7 @@ impl Default for GatewayConfig {
             trusted_proxies: Vec::new(),
             owner_key: None,
             rebuild_on_start: true,
+            status: StatusConfig::default(),
         }
     }
 }
@@ -366,7 +397,8 @@ impl GatewayConfig {
                     .into(),
             ));
         }
-        self.budget.check()
+        self.budget.check()?;
+        self.status.check()
     }
 }
 

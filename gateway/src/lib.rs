@@ -40,6 +40,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Many players waiting: the status view and long-poll
+//!
+//! - **Coalescing.** Status answers come from the gateway's view of each deployment: at most
+//!   one upstream status read per deployment per interval ([`GatewayBuilder::status_interval`],
+//!   default 1 s), however many clients ask; concurrent askers share the one read. A stop
+//!   makes the view of that deployment out of date at once.
+//! - **Long-poll.** `GET /v1/status/{request_id}?since=<Status.X>&wait=<seconds>` is held
+//!   until the deployment's `current_status` differs from `since` (in Edgegap's spelling,
+//!   e.g. `Status.READY`; `READY` also parses), or until `wait` seconds have passed (whole
+//!   seconds, capped at 25; default 25 when only `since` is given). The answer is the normal
+//!   status JSON, with the new status, or the unchanged one at timeout. Without `since`, or
+//!   with `wait=0`, it is answered at once, exactly like a plain `GET`. A held request
+//!   re-reads (coalesced) once per interval, and is woken at once by a stop. Ownership is checked before holding (404 otherwise); a bad `wait` is 400.
+//!
 //! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
 //! trait; [`MemoryStore`] is the default, for one process.
 #![warn(missing_docs)]
@@ -50,9 +64,10 @@ mod error;
 mod service;
 pub mod store;
 mod upstream;
+mod view;
 
 pub use auth::{OWNER_TAG_PREFIX, dev_token};
-pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText};
+pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
 pub use store::{MemoryStore, Store};
 
@@ -224,6 +239,14 @@ impl GatewayBuilder {
         self
     }
 
+    /// How old a status answered from the gateway's view may be (default 1 s): one upstream
+    /// status read per deployment per `interval`, however many clients ask. Also how often a
+    /// held long-poll request re-reads upstream.
+    pub fn status_interval(mut self, interval: Duration) -> Self {
+        self.config.status.interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Uses `store` for shared state instead of a fresh [`MemoryStore`].
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -240,9 +263,13 @@ impl GatewayBuilder {
         let upstream =
             upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
                 .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let owner_key = auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
+        let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(service::AppState {
             upstream,
-            owner_key: auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token),
+            view: view::StatusView::new(Duration::from_millis(config.status.interval_ms)),
+            stopping: stop_rx.clone(),
+            owner_key,
             proxies: auth::TrustedProxies::parse(&config.trusted_proxies)?,
             verifier,
             policy: config.policy.clone(),
@@ -274,7 +301,6 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let (stop_tx, stop_rx) = watch::channel(false);
         let router = service::router(state);
         let thread = std::thread::Builder::new()
             .name("edgegap-gateway".into())
@@ -319,7 +345,7 @@ async fn serve(
 }
 
 /// A running gateway. Dropping it (or [`GatewayHandle::shutdown`]) stops it gracefully:
-/// requests in flight get up to 10 s to finish.
+/// requests in flight get up to 10 s to finish; held long-poll requests are answered at once.
 #[derive(Debug)]
 pub struct GatewayHandle {
     address: SocketAddr,
