@@ -40,7 +40,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Many players waiting: the status view and long-poll
+//! # Many players waiting: the status view, long-poll and webhooks
 //!
 //! - **Coalescing.** Status answers come from the gateway's view of each deployment: at most
 //!   one upstream status read per deployment per interval ([`GatewayBuilder::status_interval`],
@@ -52,7 +52,16 @@
 //!   seconds, capped at 25; default 25 when only `since` is given). The answer is the normal
 //!   status JSON, with the new status, or the unchanged one at timeout. Without `since`, or
 //!   with `wait=0`, it is answered at once, exactly like a plain `GET`. A held request
-//!   re-reads (coalesced) once per interval, and is woken at once by a stop. Ownership is checked before holding (404 otherwise); a bad `wait` is 400.
+//!   re-reads (coalesced) once per interval, and is woken at once by a confirmed webhook or a
+//!   stop. Ownership is checked before holding (404 otherwise); a bad `wait` is 400.
+//! - **Webhooks.** With a public URL ([`GatewayBuilder::public_url`]), every deploy carries
+//!   `webhook_on_ready`, `webhook_on_error` and `webhook_on_terminated` pointing at
+//!   `<public_url>/webhooks/<secret>` (a client's own webhook, where the policy allows one,
+//!   is kept). The secret is unguessable: configured, or derived from the owner key so every
+//!   replica agrees. A webhook with a wrong secret is 404; with the right one, the gateway
+//!   does not believe its body: when someone waits on that deployment, ONE upstream status
+//!   read (shared with any read sent after the webhook arrived) refreshes the view, and that
+//!   read wakes the waiters. A forged webhook costs one status read and changes nothing.
 //!
 //! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
 //! trait; [`MemoryStore`] is the default, for one process.
@@ -241,9 +250,24 @@ impl GatewayBuilder {
 
     /// How old a status answered from the gateway's view may be (default 1 s): one upstream
     /// status read per deployment per `interval`, however many clients ask. Also how often a
-    /// held long-poll request re-reads upstream.
+    /// held long-poll request re-reads upstream when no webhook wakes it.
     pub fn status_interval(mut self, interval: Duration) -> Self {
         self.config.status.interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The gateway's public base URL as Edgegap reaches it. Deploys then carry webhooks
+    /// pointing at `<url>/webhooks/<secret>`, which wake long-polling clients at once.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        let url: String = url.into();
+        self.config.status.public_url = Some(url.trim().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The webhook path secret (default: derived from the owner key; see
+    /// [`StatusConfig::webhook_secret`]).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.status.webhook_secret = Some(SecretText::new(secret));
         self
     }
 
@@ -264,10 +288,22 @@ impl GatewayBuilder {
             upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
                 .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
         let owner_key = auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
+        let webhook_secret = config
+            .status
+            .webhook_secret
+            .as_ref()
+            .map_or_else(|| owner_key.webhook_secret(), |s| s.expose().to_owned());
+        let webhook_url = config
+            .status
+            .public_url
+            .as_ref()
+            .map(|base| format!("{base}/webhooks/{webhook_secret}"));
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(service::AppState {
             upstream,
             view: view::StatusView::new(Duration::from_millis(config.status.interval_ms)),
+            webhook_secret,
+            webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),
             owner_key,
             proxies: auth::TrustedProxies::parse(&config.trusted_proxies)?,
@@ -311,6 +347,7 @@ impl GatewayBuilder {
         tracing::info!("edgegap-gateway listening on http://{address}");
         Ok(GatewayHandle {
             address,
+            webhook_url,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
         })
@@ -346,11 +383,20 @@ async fn serve(
 
 /// A running gateway. Dropping it (or [`GatewayHandle::shutdown`]) stops it gracefully:
 /// requests in flight get up to 10 s to finish; held long-poll requests are answered at once.
-#[derive(Debug)]
 pub struct GatewayHandle {
     address: SocketAddr,
+    webhook_url: Option<String>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The webhook URL carries the path secret.
+        f.debug_struct("GatewayHandle")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GatewayHandle {
@@ -364,6 +410,13 @@ impl GatewayHandle {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where the gateway's deploys point their webhooks (`<public_url>/webhooks/<secret>`),
+    /// when a public URL is configured. Contains the path secret: do not log it.
+    #[must_use]
+    pub fn webhook_url(&self) -> Option<&str> {
+        self.webhook_url.as_deref()
     }
 
     /// Stops the gateway and waits for it. Idempotent; also done on drop.

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use bevy_edgegap::api::{
     DeployRequest, DeploymentStatus, EdgegapError, GetStatus, HttpResponse, ListDeployments,
-    RequestId, Status, StopDeployment, User,
+    RequestId, Status, StopDeployment, User, Webhook,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -44,6 +44,10 @@ pub(crate) struct AppState {
     pub(crate) upstream: Upstream,
     /// Coalesced status reads and long-poll wake-ups.
     pub(crate) view: StatusView,
+    /// The path secret of `POST /webhooks/{secret}`.
+    pub(crate) webhook_secret: String,
+    /// `<public_url>/webhooks/<secret>`, set on every deploy; `None`: no webhooks.
+    pub(crate) webhook_url: Option<String>,
     /// `true` once the gateway stops: held requests are answered at once.
     pub(crate) stopping: watch::Receiver<bool>,
     pub(crate) verifier: Verifier,
@@ -112,6 +116,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v2/deployments", post(deploy))
         .route("/v1/status/{request_id}", get(status))
         .route("/v1/stop/{request_id}", delete(stop))
+        .route("/webhooks/{secret}", post(webhook))
         .fallback(not_served)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -226,6 +231,16 @@ async fn deploy_new(
     }
     reserve_slot(state, player).await?;
     request.tags.push(player.owner.clone());
+    if let Some(url) = &state.webhook_url {
+        // A client's own webhook (allowed by `policy.webhooks`) is kept.
+        for slot in [
+            &mut request.webhook_on_ready,
+            &mut request.webhook_on_error,
+            &mut request.webhook_on_terminated,
+        ] {
+            slot.get_or_insert_with(|| Webhook { url: url.clone() });
+        }
+    }
     let answer = state.upstream.call(&request).await;
     let (id, response) = match answer {
         Ok(Ok((deployed, raw))) => (deployed.request_id, accepted_raw(&raw)),
@@ -426,6 +441,31 @@ async fn answer_status(
         )?;
     }
     Ok(forward(raw))
+}
+
+/// `POST /webhooks/{secret}`: Edgegap says a deployment moved on. A wrong secret is 404. The
+/// claim itself is never believed: when someone waits on that deployment, ONE upstream read
+/// (shared with any other read under way after the webhook arrived) refreshes the view, and
+/// that read is what wakes the waiters. A forged webhook changes nothing.
+async fn webhook(
+    State(state): State<Arc<AppState>>,
+    Path(secret): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let arrived = Instant::now();
+    if !crate::upstream::same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
+        return Err(ApiError::NotFound);
+    }
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
+    plausible_id(&id)?;
+    if let Some(entry) = state.view.existing(&id) {
+        tracing::debug!("webhook for `{id}`: reading its status");
+        read_entry(&state.upstream, &id, &entry, arrived).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE /v1/stop/{request_id}`: stops it, if the caller owns it.

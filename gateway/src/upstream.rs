@@ -96,7 +96,7 @@ impl Upstream {
             Ok(request) => request,
             Err(error) => return Ok(Err(error)),
         };
-        // Method and URL only: bodies stay out of the logs.
+        // Method and URL only: a deploy body carries the webhook path secret.
         tracing::trace!("upstream request {:?} {}", request.method, request.url);
         let response = self.send(request).await;
         if let Ok(response) = &response {

@@ -1,6 +1,7 @@
 //! The gateway at scale: coalesced status reads (one upstream read per deployment per
-//! interval, however many clients ask) and long-poll (`?since=<Status.X>&wait=<seconds>`).
-//! Everything is counted with the emulator's request log, never timed.
+//! interval, however many clients ask), long-poll (`?since=<Status.X>&wait=<seconds>`), and
+//! webhooks that wake held requests after one confirming read. Everything is counted with the
+//! emulator's request log, never timed.
 
 mod support;
 
@@ -29,6 +30,14 @@ fn current(answer: &Answer) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no current_status in {}", answer.text))
         .to_owned()
+}
+
+/// A loopback address no one listens on right now.
+fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 #[test]
@@ -176,10 +185,94 @@ fn a_held_status_request_times_out_with_the_unchanged_status() {
     assert_eq!(other.status, 404);
 }
 
+/// A gateway whose deploys carry webhooks pointing at itself, reads every `interval`.
+fn webhook_gateway(
+    emu: &edgegap_emulator::EmulatorHandle,
+    interval: Duration,
+) -> edgegap_gateway::GatewayHandle {
+    let address = free_address();
+    builder(emu)
+        .bind(address)
+        .public_url(format!("http://{address}"))
+        .status_interval(interval)
+        .start()
+        .unwrap()
+}
+
 #[test]
-fn a_held_request_is_not_woken_by_changes_nobody_read() {
+fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interval() {
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(200)));
+    let gw = webhook_gateway(&emu, FOREVER);
+    let hook = gw
+        .webhook_url()
+        .expect("a public URL was configured")
+        .to_owned();
+    assert!(hook.starts_with(&format!("{}/webhooks/", gw.base_url())));
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    // The view never refreshes on its own (interval: 300 s); only the READY webhook can
+    // answer this before its 20 s.
+    let answer = status_query(&gw, &alice, &id, &format!("since={first}&wait=20"));
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(
+        emu.request_count(Route::Status),
+        2,
+        "one read when asked, one to confirm the webhook"
+    );
+    assert!(!logs().contains(&hook), "the webhook secret was logged");
+}
+
+#[test]
+fn forged_webhooks_change_nothing() {
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_secs(60)));
+    let gw = webhook_gateway(&emu, FOREVER);
+    let hook = gw.webhook_url().unwrap().to_owned();
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    let lie = serde_json::json!({ "request_id": id, "current_status": "Status.READY" }).to_string();
+
+    // A wrong secret: 404, and nothing read upstream.
+    let base = gw.base_url();
+    for url in [
+        format!("{base}/webhooks/0123456789abcdef0123456789abcdef"),
+        format!("{base}/webhooks/"),
+        format!("{hook}x"),
+    ] {
+        let answer = send("POST", &url, &[], Some(&lie));
+        assert_eq!(answer.status, 404, "{url}: {}", answer.text);
+    }
+    assert_eq!(emu.request_count(Route::Status), 1);
+
+    // The right secret but a lie: one confirming read, and the held client still sees the
+    // truth when its wait ends.
+    let held = std::thread::scope(|scope| {
+        let waiter =
+            scope.spawn(|| status_query(&gw, &alice, &id, &format!("since={first}&wait=2")));
+        std::thread::sleep(Duration::from_millis(300));
+        let answer = send("POST", &hook, &[], Some(&lie));
+        assert_eq!(answer.status, 204, "{}", answer.text);
+        waiter.join().unwrap()
+    });
+    assert_eq!(current(&held), first);
+    assert_eq!(emu.request_count(Route::Status), 2);
+    assert_eq!(emu.deployment(&id).unwrap().status, first);
+
+    // A webhook about a deployment nobody watches reads nothing; a body without an id is 400.
+    let unknown = serde_json::json!({ "request_id": "abcdef123456" }).to_string();
+    assert_eq!(send("POST", &hook, &[], Some(&unknown)).status, 204);
+    assert_eq!(send("POST", &hook, &[], Some("{}")).status, 400);
+    assert_eq!(emu.request_count(Route::Status), 2);
+}
+
+#[test]
+fn without_a_public_url_no_webhook_wakes_a_held_request() {
     let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(200)));
     let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
+    assert!(gw.webhook_url().is_none());
     let alice = token("alice");
     let id = deploy(&gw, &alice, None).request_id();
     let first = current(&status(&gw, &alice, &id));
