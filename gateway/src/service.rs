@@ -446,7 +446,8 @@ async fn answer_status(
 /// `POST /webhooks/{secret}`: Edgegap says a deployment moved on. A wrong secret is 404. The
 /// claim itself is never believed: when someone waits on that deployment, ONE upstream read
 /// (shared with any other read under way after the webhook arrived) refreshes the view, and
-/// that read is what wakes the waiters. A forged webhook changes nothing.
+/// that read is what wakes the waiters. A forged webhook changes nothing. The webhook is
+/// answered 204 before that read, so a slow upstream never makes Edgegap give up on us.
 async fn webhook(
     State(state): State<Arc<AppState>>,
     Path(secret): Path<String>,
@@ -463,7 +464,14 @@ async fn webhook(
     plausible_id(&id)?;
     if let Some(entry) = state.view.existing(&id) {
         tracing::debug!("webhook for `{id}`: reading its status");
-        read_entry(&state.upstream, &id, &entry, arrived).await?;
+        // Answered at once: Edgegap gives up on a webhook that takes 10 s, and the read may
+        // wait for budget. The read wakes the waiters when it lands.
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            if let Err(error) = read_entry(&state.upstream, &id, &entry, arrived).await {
+                tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
+            }
+        });
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
