@@ -64,12 +64,15 @@
 //!   read wakes the waiters. A forged webhook costs one status read and changes nothing.
 //!
 //! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
-//! trait; [`MemoryStore`] is the default, for one process.
+//! trait; [`MemoryStore`] is the default, for one process. Replicas share it through Redis
+//! or Valkey: [`GatewayBuilder::redis`] ([`RedisStore`]). The status view stays per replica:
+//! each replica reads a watched deployment at most once per interval.
 #![warn(missing_docs)]
 
 mod auth;
 pub mod config;
 mod error;
+mod redis_store;
 mod service;
 pub mod store;
 mod upstream;
@@ -78,6 +81,7 @@ mod view;
 pub use auth::{OWNER_TAG_PREFIX, dev_token};
 pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
+pub use redis_store::RedisStore;
 pub use store::{MemoryStore, Store};
 
 use std::net::SocketAddr;
@@ -108,6 +112,7 @@ impl Gateway {
 pub struct GatewayBuilder {
     config: GatewayConfig,
     store: Option<Arc<dyn Store>>,
+    redis: Option<String>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -124,6 +129,7 @@ impl GatewayBuilder {
         Self {
             config,
             store: None,
+            redis: None,
         }
     }
 
@@ -277,12 +283,28 @@ impl GatewayBuilder {
         self
     }
 
+    /// Shares state with every replica using the same Redis (or Valkey) server at `url`
+    /// (`redis://host:port/db`): idempotency keys, live quotas and the upstream budget.
+    /// Without it the state lives in memory, for one process. While Redis is unreachable,
+    /// calls that need it answer 503 with `Retry-After`; the gateway reconnects by itself.
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis = Some(url.into());
+        self
+    }
+
     /// Binds, rebuilds the live counts, and serves on a runtime thread of its own.
     /// Synchronous: returns once the gateway accepts connections.
     pub fn start(self) -> Result<GatewayHandle, GatewayError> {
         let config = self.config;
         config.check()?;
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store: Arc<dyn Store> = match (self.store, self.redis) {
+            (Some(store), _) => store,
+            (None, Some(url)) => Arc::new(
+                RedisStore::new(&url)
+                    .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?,
+            ),
+            (None, None) => Arc::new(MemoryStore::new()),
+        };
         let verifier = auth::Verifier::new(&config.auth)?;
         let upstream =
             upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
