@@ -138,7 +138,7 @@ fn a_held_status_request_is_answered_when_the_deployment_moves_on() {
     assert!(emu.request_count(Route::Status) - reads <= 1);
 
     // Moving on by itself (no stop): the held request re-reads every interval.
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(200)));
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
     let gw = builder(&emu)
         .status_interval(Duration::from_millis(50))
         .start()
@@ -201,7 +201,7 @@ fn webhook_gateway(
 
 #[test]
 fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interval() {
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(200)));
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
     let gw = webhook_gateway(&emu, FOREVER);
     let hook = gw
         .webhook_url()
@@ -270,7 +270,7 @@ fn forged_webhooks_change_nothing() {
 
 #[test]
 fn without_a_public_url_no_webhook_wakes_a_held_request() {
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(200)));
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
     let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
     assert!(gw.webhook_url().is_none());
     let alice = token("alice");
