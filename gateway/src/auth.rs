@@ -47,6 +47,13 @@ impl OwnerKey {
         }
         tag
     }
+
+    /// The default webhook path secret: 32 hex digits of HMAC-SHA256(key, a fixed label).
+    /// The same for every replica and across restarts, and unguessable without the key.
+    pub(crate) fn webhook_secret(&self) -> String {
+        let digest = hmac(&self.0, b"edgegap-gateway webhook path");
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {

@@ -79,6 +79,68 @@ pub struct GatewayConfig {
     /// Rebuild the per-player live counts from Edgegap's deployment list at start (default
     /// `true`).
     pub rebuild_on_start: bool,
+    /// The status view (coalescing, long-poll) and webhooks.
+    pub status: StatusConfig,
+}
+
+/// How the gateway reads statuses: one upstream read per deployment per `interval_ms`, however
+/// many clients ask; long-poll; webhooks pointing at the gateway itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StatusConfig {
+    /// How old a status answered from the view may be, in milliseconds (default 1000, at
+    /// least 50). Also how often a held long-poll request re-reads upstream.
+    pub interval_ms: u64,
+    /// The gateway's public base URL as Edgegap can reach it (`https://gw.example.com`;
+    /// `GATEWAY_PUBLIC_URL` overrides it). When set, every deploy gets
+    /// `webhook_on_ready`/`_on_error`/`_on_terminated` pointing at
+    /// `<public_url>/webhooks/<secret>`, and a webhook wakes the long-polling clients at once.
+    pub public_url: Option<String>,
+    /// The webhook path secret (`GATEWAY_WEBHOOK_SECRET` overrides it): 16 to 128 characters
+    /// of `A-Z a-z 0-9 - _`. Default: derived from the owner key, so every replica and every
+    /// restart agree on it.
+    pub webhook_secret: Option<SecretText>,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 1000,
+            public_url: None,
+            webhook_secret: None,
+        }
+    }
+}
+
+impl StatusConfig {
+    fn check(&self) -> Result<(), GatewayError> {
+        if self.interval_ms < 50 {
+            return Err(GatewayError::Config(
+                "status.interval_ms must be at least 50".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(GatewayError::Config(format!(
+                "status.public_url `{url}` must start with http:// or https://"
+            )));
+        }
+        if let Some(secret) = &self.webhook_secret {
+            let secret = secret.bytes();
+            if !(16..=128).contains(&secret.len())
+                || !secret
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            {
+                return Err(GatewayError::Config(
+                    "status.webhook_secret must be 16 to 128 characters of A-Z a-z 0-9 - _".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for GatewayConfig {
@@ -92,6 +154,7 @@ impl Default for GatewayConfig {
             trusted_proxies: Vec::new(),
             owner_key: None,
             rebuild_on_start: true,
+            status: StatusConfig::default(),
         }
     }
 }
@@ -310,7 +373,8 @@ impl GatewayConfig {
     }
 
     /// Applies the environment overrides: `EDGEGAP_TOKEN`, `EDGEGAP_BASE_URL`, `GATEWAY_BIND`,
-    /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`.
+    /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`,
+    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`.
     pub fn apply_env(&mut self) -> Result<(), GatewayError> {
         self.apply_vars(|name| std::env::var(name).ok())
     }
@@ -337,6 +401,12 @@ impl GatewayConfig {
         }
         if let Some(file) = var("GATEWAY_PUBLIC_KEY_FILE") {
             self.auth.public_key_file = Some(file);
+        }
+        if let Some(url) = var("GATEWAY_PUBLIC_URL") {
+            self.status.public_url = Some(url.trim().trim_end_matches('/').to_owned());
+        }
+        if let Some(secret) = var("GATEWAY_WEBHOOK_SECRET") {
+            self.status.webhook_secret = Some(SecretText::new(secret.trim()));
         }
         Ok(())
     }
@@ -366,7 +436,8 @@ impl GatewayConfig {
                     .into(),
             ));
         }
-        self.budget.check()
+        self.budget.check()?;
+        self.status.check()
     }
 }
 
@@ -425,6 +496,46 @@ mod tests {
         config.check().unwrap();
         assert!(config.policy.allows("my-game", "1.0.0"));
         assert_eq!(config.policy.max_live_per_player, 1);
+    }
+
+    #[test]
+    fn webhook_settings_come_from_toml_or_env_and_are_checked() {
+        let mut config = GatewayConfig::from_toml(
+            r#"
+            [upstream]
+            token = "t"
+            [[policy.allow]]
+            application = "game"
+            version = "v1"
+            [status]
+            interval_ms = 500
+            public_url = "https://gw.example.com"
+            "#,
+        )
+        .unwrap();
+        config.check().unwrap();
+        assert_eq!(config.status.interval_ms, 500);
+        config
+            .apply_vars(|name| match name {
+                "GATEWAY_PUBLIC_URL" => Some("http://10.0.0.5:8080/".into()),
+                "GATEWAY_WEBHOOK_SECRET" => Some("short".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            config.status.public_url.as_deref(),
+            Some("http://10.0.0.5:8080")
+        );
+        let error = config.check().unwrap_err().to_string();
+        assert!(error.contains("webhook_secret"), "{error}");
+        assert!(!format!("{config:?}").contains("short"));
+        config.status.webhook_secret = Some(SecretText::new("a-long_Secret-0123456789"));
+        config.check().unwrap();
+        config.status.public_url = Some("gw.example.com".into());
+        assert!(config.check().is_err());
+        config.status.public_url = None;
+        config.status.interval_ms = 10;
+        assert!(config.check().is_err());
     }
 
     #[test]

@@ -40,20 +40,48 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Many players waiting: the status view, long-poll and webhooks
+//!
+//! - **Coalescing.** Status answers come from the gateway's view of each deployment: at most
+//!   one upstream status read per deployment per interval ([`GatewayBuilder::status_interval`],
+//!   default 1 s), however many clients ask; concurrent askers share the one read. A stop
+//!   makes the view of that deployment out of date at once.
+//! - **Long-poll.** `GET /v1/status/{request_id}?since=<Status.X>&wait=<seconds>` is held
+//!   until the deployment's `current_status` differs from `since` (in Edgegap's spelling,
+//!   e.g. `Status.READY`; `READY` also parses), or until `wait` seconds have passed (whole
+//!   seconds, capped at 25; default 25 when only `since` is given). The answer is the normal
+//!   status JSON, with the new status, or the unchanged one at timeout. Without `since`, or
+//!   with `wait=0`, it is answered at once, exactly like a plain `GET`. A held request
+//!   re-reads (coalesced) once per interval, and is woken at once by a confirmed webhook or a
+//!   stop. Ownership is checked before holding (404 otherwise); a bad `wait` is 400.
+//! - **Webhooks.** With a public URL ([`GatewayBuilder::public_url`]), every deploy carries
+//!   `webhook_on_ready`, `webhook_on_error` and `webhook_on_terminated` pointing at
+//!   `<public_url>/webhooks/<secret>` (a client's own webhook, where the policy allows one,
+//!   is kept). The secret is unguessable: configured, or derived from the owner key so every
+//!   replica agrees. A webhook with a wrong secret is 404; with the right one, the gateway
+//!   does not believe its body: when someone waits on that deployment, ONE upstream status
+//!   read (shared with any read sent after the webhook arrived) refreshes the view, and that
+//!   read wakes the waiters. A forged webhook costs one status read and changes nothing.
+//!
 //! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
-//! trait; [`MemoryStore`] is the default, for one process.
+//! trait; [`MemoryStore`] is the default, for one process. Replicas share it through Redis
+//! or Valkey: [`GatewayBuilder::redis`] ([`RedisStore`]). The status view stays per replica:
+//! each replica reads a watched deployment at most once per interval.
 #![warn(missing_docs)]
 
 mod auth;
 pub mod config;
 mod error;
+mod redis_store;
 mod service;
 pub mod store;
 mod upstream;
+mod view;
 
 pub use auth::{OWNER_TAG_PREFIX, dev_token};
-pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText};
+pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
+pub use redis_store::RedisStore;
 pub use store::{MemoryStore, Store};
 
 use std::net::SocketAddr;
@@ -84,6 +112,7 @@ impl Gateway {
 pub struct GatewayBuilder {
     config: GatewayConfig,
     store: Option<Arc<dyn Store>>,
+    redis: Option<String>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -100,6 +129,7 @@ impl GatewayBuilder {
         Self {
             config,
             store: None,
+            redis: None,
         }
     }
 
@@ -224,9 +254,41 @@ impl GatewayBuilder {
         self
     }
 
+    /// How old a status answered from the gateway's view may be (default 1 s): one upstream
+    /// status read per deployment per `interval`, however many clients ask. Also how often a
+    /// held long-poll request re-reads upstream when no webhook wakes it.
+    pub fn status_interval(mut self, interval: Duration) -> Self {
+        self.config.status.interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The gateway's public base URL as Edgegap reaches it. Deploys then carry webhooks
+    /// pointing at `<url>/webhooks/<secret>`, which wake long-polling clients at once.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        let url: String = url.into();
+        self.config.status.public_url = Some(url.trim().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The webhook path secret (default: derived from the owner key; see
+    /// [`StatusConfig::webhook_secret`]).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.status.webhook_secret = Some(SecretText::new(secret));
+        self
+    }
+
     /// Uses `store` for shared state instead of a fresh [`MemoryStore`].
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Shares state with every replica using the same Redis (or Valkey) server at `url`
+    /// (`redis://host:port/db`): idempotency keys, live quotas and the upstream budget.
+    /// Without it the state lives in memory, for one process. While Redis is unreachable,
+    /// calls that need it answer 503 with `Retry-After`; the gateway reconnects by itself.
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis = Some(url.into());
         self
     }
 
@@ -235,14 +297,37 @@ impl GatewayBuilder {
     pub fn start(self) -> Result<GatewayHandle, GatewayError> {
         let config = self.config;
         config.check()?;
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store: Arc<dyn Store> = match (self.store, self.redis) {
+            (Some(store), _) => store,
+            (None, Some(url)) => Arc::new(
+                RedisStore::new(&url)
+                    .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?,
+            ),
+            (None, None) => Arc::new(MemoryStore::new()),
+        };
         let verifier = auth::Verifier::new(&config.auth)?;
         let upstream =
             upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
                 .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let owner_key = auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
+        let webhook_secret = config
+            .status
+            .webhook_secret
+            .as_ref()
+            .map_or_else(|| owner_key.webhook_secret(), |s| s.expose().to_owned());
+        let webhook_url = config
+            .status
+            .public_url
+            .as_ref()
+            .map(|base| format!("{base}/webhooks/{webhook_secret}"));
+        let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(service::AppState {
             upstream,
-            owner_key: auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token),
+            view: view::StatusView::new(Duration::from_millis(config.status.interval_ms)),
+            webhook_secret,
+            webhook_url: webhook_url.clone(),
+            stopping: stop_rx.clone(),
+            owner_key,
             proxies: auth::TrustedProxies::parse(&config.trusted_proxies)?,
             verifier,
             policy: config.policy.clone(),
@@ -274,7 +359,6 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let (stop_tx, stop_rx) = watch::channel(false);
         let router = service::router(state);
         let thread = std::thread::Builder::new()
             .name("edgegap-gateway".into())
@@ -285,6 +369,7 @@ impl GatewayBuilder {
         tracing::info!("edgegap-gateway listening on http://{address}");
         Ok(GatewayHandle {
             address,
+            webhook_url,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
         })
@@ -319,12 +404,21 @@ async fn serve(
 }
 
 /// A running gateway. Dropping it (or [`GatewayHandle::shutdown`]) stops it gracefully:
-/// requests in flight get up to 10 s to finish.
-#[derive(Debug)]
+/// requests in flight get up to 10 s to finish; held long-poll requests are answered at once.
 pub struct GatewayHandle {
     address: SocketAddr,
+    webhook_url: Option<String>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The webhook URL carries the path secret.
+        f.debug_struct("GatewayHandle")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GatewayHandle {
@@ -338,6 +432,13 @@ impl GatewayHandle {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where the gateway's deploys point their webhooks (`<public_url>/webhooks/<secret>`),
+    /// when a public URL is configured. Contains the path secret: do not log it.
+    #[must_use]
+    pub fn webhook_url(&self) -> Option<&str> {
+        self.webhook_url.as_deref()
     }
 
     /// Stops the gateway and waits for it. Idempotent; also done on drop.

@@ -63,6 +63,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .config()
                 .clone();
             dev.bind = "127.0.0.1:8080".parse()?;
+            // The in-process emulator reaches the gateway here: READY arrives by webhook.
+            dev.status.public_url = Some(format!("http://{}", dev.bind));
             dev
         }
         None => return Err(format!("--config is required without --emulator\n{USAGE}").into()),

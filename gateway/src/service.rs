@@ -7,22 +7,26 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use bevy_edgegap::api::{
     DeployRequest, DeploymentStatus, EdgegapError, GetStatus, HttpResponse, ListDeployments,
-    RequestId, Status, StopDeployment, User,
+    RequestId, Status, StopDeployment, User, Webhook,
 };
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use tokio::sync::watch;
 
 use crate::auth::{OWNER_TAG_PREFIX, OwnerKey, TrustedProxies, Verifier};
 use crate::config::Policy;
 use crate::error::ApiError;
 use crate::store::{Claim, Store};
 use crate::upstream::Upstream;
+use crate::view::{Snapshot, StatusView, read_entry};
 
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
@@ -32,10 +36,20 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 const IN_PROGRESS_WAIT: Duration = Duration::from_secs(10);
 /// Most `users` kept from a client when `policy.client_users` is on.
 const MAX_CLIENT_USERS: usize = 16;
+/// Longest a status request may be held (`?wait=`), in seconds.
+pub(crate) const MAX_WAIT_SECS: u64 = 25;
 
 /// Everything the handlers share.
 pub(crate) struct AppState {
     pub(crate) upstream: Upstream,
+    /// Coalesced status reads and long-poll wake-ups.
+    pub(crate) view: StatusView,
+    /// The path secret of `POST /webhooks/{secret}`.
+    pub(crate) webhook_secret: String,
+    /// `<public_url>/webhooks/<secret>`, set on every deploy; `None`: no webhooks.
+    pub(crate) webhook_url: Option<String>,
+    /// `true` once the gateway stops: held requests are answered at once.
+    pub(crate) stopping: watch::Receiver<bool>,
     pub(crate) verifier: Verifier,
     pub(crate) policy: Policy,
     pub(crate) owner_key: OwnerKey,
@@ -102,6 +116,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v2/deployments", post(deploy))
         .route("/v1/status/{request_id}", get(status))
         .route("/v1/stop/{request_id}", delete(stop))
+        .route("/webhooks/{secret}", post(webhook))
         .fallback(not_served)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -216,6 +231,16 @@ async fn deploy_new(
     }
     reserve_slot(state, player).await?;
     request.tags.push(player.owner.clone());
+    if let Some(url) = &state.webhook_url {
+        // A client's own webhook (allowed by `policy.webhooks`) is kept.
+        for slot in [
+            &mut request.webhook_on_ready,
+            &mut request.webhook_on_error,
+            &mut request.webhook_on_terminated,
+        ] {
+            slot.get_or_insert_with(|| Webhook { url: url.clone() });
+        }
+    }
     let answer = state.upstream.call(&request).await;
     let (id, response) = match answer {
         Ok(Ok((deployed, raw))) => (deployed.request_id, accepted_raw(&raw)),
@@ -307,14 +332,107 @@ async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError>
     })
 }
 
-/// `GET /v1/status/{request_id}`: Edgegap's status object, if the caller owns it.
+/// `GET /v1/status/{request_id}` query: `?wait=<seconds>&since=<Status.X>` (long-poll).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct StatusQuery {
+    wait: Option<String>,
+    since: Option<String>,
+}
+
+/// What a status request holds for: until the status differs from `since`, for `wait`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Hold {
+    since: Status,
+    wait: Duration,
+}
+
+impl StatusQuery {
+    /// `None` (answer at once) without `since` or with `wait=0`; `wait` is capped at 25 s and
+    /// defaults to it; anything but whole seconds is 400.
+    pub(crate) fn hold(&self) -> Result<Option<Hold>, ApiError> {
+        let wait = match self.wait.as_deref() {
+            None => MAX_WAIT_SECS,
+            Some(text) => text.trim().parse::<u64>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "`wait` must be whole seconds (0 to {MAX_WAIT_SECS}), not `{text}`"
+                ))
+            })?,
+        };
+        Ok(self
+            .since
+            .as_deref()
+            .filter(|_| wait > 0)
+            .map(|since| Hold {
+                since: Status::parse(since),
+                wait: Duration::from_secs(wait.min(MAX_WAIT_SECS)),
+            }))
+    }
+}
+
+/// `GET /v1/status/{request_id}`: Edgegap's status object, if the caller owns it, from the
+/// gateway's view (at most one upstream read per deployment per interval). With
+/// `?since=<Status.X>&wait=<seconds>`, held until the status differs from `since`, or `wait`
+/// has passed (then answered with the unchanged status).
 async fn status(
     State(state): State<Arc<AppState>>,
     player: Player,
     Path(request_id): Path<String>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (status, raw) = owned_status(&state, &player, &request_id).await?;
-    if is_over(&status) {
+    let query = query.map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let hold = query.hold()?;
+    plausible_id(&request_id)?;
+    let entry = state.view.entry(&request_id);
+    let mut changes = entry.subscribe();
+    let mut stopping = state.stopping.clone();
+    let start = Instant::now();
+    let deadline = start + hold.as_ref().map_or(Duration::ZERO, |h| h.wait);
+    let interval = state.view.interval();
+    let mut fresh_after = start.checked_sub(interval).unwrap_or(start);
+    loop {
+        let snapshot = read_entry(&state.upstream, &request_id, &entry, fresh_after).await?;
+        // Our own read was sent on the channel too: mark it seen, so only what comes after
+        // it wakes us; and if something did come in between, look again.
+        changes.borrow_and_update();
+        if !entry.is_current(&snapshot) && Instant::now() < deadline {
+            fresh_after = snapshot.at + Duration::from_nanos(1);
+            continue;
+        }
+        let status = owned_snapshot(&snapshot, &player, &request_id)?;
+        let unchanged = hold
+            .as_ref()
+            .is_some_and(|h| status.current_status == h.since);
+        if !unchanged || Instant::now() >= deadline || *stopping.borrow() {
+            return answer_status(&state, &player, &snapshot).await;
+        }
+        let next_read = (snapshot.at + interval).min(deadline);
+        tokio::select! {
+            _ = changes.changed() => {}
+            () = tokio::time::sleep_until(next_read.into()) => {}
+            _ = stopping.wait_for(|s| *s) => {}
+        }
+        let now = Instant::now();
+        fresh_after = if now >= deadline || *stopping.borrow() {
+            // Answer from the view: no extra read just because the wait is over.
+            now.checked_sub(interval).unwrap_or(now)
+        } else {
+            // Woken by a new snapshot, or the interval passed: something newer than this.
+            snapshot.at + Duration::from_nanos(1)
+        };
+    }
+}
+
+/// Forwards a snapshot's status, forgetting the live slot of a deployment that is over.
+async fn answer_status(
+    state: &AppState,
+    player: &Player,
+    snapshot: &Snapshot,
+) -> Result<Response, ApiError> {
+    let (status, raw) = match &snapshot.result {
+        Ok(ok) => ok,
+        Err(error) => return Err(ApiError::upstream(error)),
+    };
+    if is_over(status) {
         store(
             state
                 .store
@@ -322,7 +440,40 @@ async fn status(
                 .await,
         )?;
     }
-    Ok(forward(&raw))
+    Ok(forward(raw))
+}
+
+/// `POST /webhooks/{secret}`: Edgegap says a deployment moved on. A wrong secret is 404. The
+/// claim itself is never believed: when someone waits on that deployment, ONE upstream read
+/// (shared with any other read under way after the webhook arrived) refreshes the view, and
+/// that read is what wakes the waiters. A forged webhook changes nothing. The webhook is
+/// answered 204 before that read, so a slow upstream never makes Edgegap give up on us.
+async fn webhook(
+    State(state): State<Arc<AppState>>,
+    Path(secret): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let arrived = Instant::now();
+    if !crate::upstream::same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
+        return Err(ApiError::NotFound);
+    }
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
+    plausible_id(&id)?;
+    if let Some(entry) = state.view.existing(&id) {
+        tracing::debug!("webhook for `{id}`: reading its status");
+        // Answered at once: Edgegap gives up on a webhook that takes 10 s, and the read may
+        // wait for budget. The read wakes the waiters when it lands.
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            if let Err(error) = read_entry(&state.upstream, &id, &entry, arrived).await {
+                tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
+            }
+        });
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE /v1/stop/{request_id}`: stops it, if the caller owns it.
@@ -331,12 +482,17 @@ async fn stop(
     player: Player,
     Path(request_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (status, _) = owned_status(&state, &player, &request_id).await?;
-    let id = status.request_id;
+    plausible_id(&request_id)?;
+    let snapshot = state.view.read(&state.upstream, &request_id).await?;
+    let id = owned_snapshot(&snapshot, &player, &request_id)?
+        .request_id
+        .clone();
     let answer = state
         .upstream
         .call(&StopDeployment::new(id.clone()))
         .await?;
+    // Whatever the answer, the view's status is out of date.
+    state.view.invalidate(id.as_str());
     match answer {
         Ok((_, raw)) => {
             store(state.store.remove_live(&player.owner, &id).await)?;
@@ -352,22 +508,29 @@ async fn stop(
     }
 }
 
-/// The status of `request_id` from Edgegap, or 404 when it is unknown or not the caller's.
-async fn owned_status(
-    state: &AppState,
-    player: &Player,
-    request_id: &str,
-) -> Result<(DeploymentStatus, HttpResponse), ApiError> {
+/// Ids that cannot be Edgegap's are 404 without an upstream read.
+fn plausible_id(request_id: &str) -> Result<(), ApiError> {
     let plausible = !request_id.is_empty()
         && request_id.len() <= 64
         && request_id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !plausible {
-        return Err(ApiError::NotFound);
+    if plausible {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
     }
-    match state.upstream.call(&GetStatus::new(request_id)).await? {
-        Ok((status, raw)) if owned(&status, &player.owner) => Ok((status, raw)),
+}
+
+/// The snapshot's status, or 404 when it is unknown or not the caller's (an upstream failure
+/// is answered as such).
+fn owned_snapshot<'a>(
+    snapshot: &'a Snapshot,
+    player: &Player,
+    request_id: &str,
+) -> Result<&'a DeploymentStatus, ApiError> {
+    match &snapshot.result {
+        Ok((status, _)) if owned(status, &player.owner) => Ok(status),
         Ok(_) => {
             tracing::debug!(
                 "player `{}` asked for `{request_id}`, which is not theirs: 404",
@@ -375,7 +538,7 @@ async fn owned_status(
             );
             Err(ApiError::NotFound)
         }
-        Err(error) => Err(ApiError::upstream(&error)),
+        Err(error) => Err(ApiError::upstream(error)),
     }
 }
 

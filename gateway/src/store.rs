@@ -2,9 +2,9 @@
 //! deployments, and token buckets (per-player deploy rate, the global upstream budget).
 //!
 //! [`MemoryStore`] is the embedded default, for one gateway process. Replicas behind a load
-//! balancer need a shared implementation (Redis); the handlers only see the trait, so one can
-//! be added and chosen at start ([`GatewayBuilder::store`](crate::GatewayBuilder::store))
-//! without touching them. A store that cannot answer returns [`StoreError`], which clients see
+//! balancer share a [`RedisStore`](crate::RedisStore)
+//! ([`GatewayBuilder::redis`](crate::GatewayBuilder::redis)); any other implementation can be
+//! chosen at start ([`GatewayBuilder::store`](crate::GatewayBuilder::store)). A store that cannot answer returns [`StoreError`], which clients see
 //! as 503 with `Retry-After`.
 
 use std::collections::{BTreeSet, HashMap};

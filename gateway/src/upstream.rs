@@ -62,15 +62,7 @@ impl Upstream {
 
     /// Whether `candidate` is the organisation token (a client sending it is logged).
     pub(crate) fn is_org_token(&self, candidate: &str) -> bool {
-        let token = self.token.expose().as_bytes();
-        let candidate = candidate.trim().as_bytes();
-        // Constant time in the candidate's content.
-        token.len() == candidate.len()
-            && token
-                .iter()
-                .zip(candidate)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        same_secret(candidate.trim().as_bytes(), self.token.expose().as_bytes())
     }
 
     /// Waits for budget, sends `endpoint`, decodes the answer. The raw answer comes back with
@@ -104,7 +96,8 @@ impl Upstream {
             Ok(request) => request,
             Err(error) => return Ok(Err(error)),
         };
-        tracing::trace!("upstream request {request:?}");
+        // Method and URL only: a deploy body carries the webhook path secret.
+        tracing::trace!("upstream request {:?} {}", request.method, request.url);
         let response = self.send(request).await;
         if let Ok(response) = &response {
             tracing::trace!(
@@ -153,4 +146,14 @@ impl Upstream {
             body,
         })
     }
+}
+
+/// Whether a presented secret equals `secret`, in time independent of where they differ.
+pub(crate) fn same_secret(presented: &[u8], secret: &[u8]) -> bool {
+    presented.len() == secret.len()
+        && presented
+            .iter()
+            .zip(secret)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }

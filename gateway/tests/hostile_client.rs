@@ -319,13 +319,21 @@ fn health_and_unserved_routes() {
 #[test]
 fn the_organisation_token_is_in_no_log_line() {
     let emu = emulator();
-    let gw = builder(&emu).max_live_per_player(2).start().unwrap();
+    // A short status interval, so each read below goes upstream once the view is stale.
+    let interval = std::time::Duration::from_millis(50);
+    let gw = builder(&emu)
+        .max_live_per_player(2)
+        .status_interval(interval)
+        .start()
+        .unwrap();
     // A full flow at trace level, with failures, then look at everything logged.
     let alice = token("alice");
     let id = deploy(&gw, &alice, Some("x")).request_id();
     wait_ready(&gw, &alice, &id);
     emu.add_fault(Fault::new(Route::Status, FaultKind::Status(503)).times(1));
+    std::thread::sleep(interval * 2);
     assert_eq!(status(&gw, &alice, &id).status, 502);
+    std::thread::sleep(interval * 2);
     assert_eq!(status(&gw, &token("bob"), &id).status, 404);
     assert!(matches!(stop(&gw, &alice, &id).status, 200 | 202));
     send(

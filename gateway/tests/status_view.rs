@@ -1,0 +1,285 @@
+//! The gateway at scale: coalesced status reads (one upstream read per deployment per
+//! interval, however many clients ask), long-poll (`?since=<Status.X>&wait=<seconds>`), and
+//! webhooks that wake held requests after one confirming read. Everything is counted with the
+//! emulator's request log, never timed.
+
+mod support;
+
+use std::time::Duration;
+
+use edgegap_emulator::Route;
+use support::*;
+
+/// Longer than any test: the view never refreshes on its own within one.
+const FOREVER: Duration = Duration::from_secs(300);
+
+/// `GET /v1/status/{id}?<query>`.
+fn status_query(gw: &edgegap_gateway::GatewayHandle, token: &str, id: &str, query: &str) -> Answer {
+    let auth = format!("Bearer {token}");
+    send(
+        "GET",
+        &format!("{}/v1/status/{id}?{query}", gw.base_url()),
+        &[("Authorization", &auth)],
+        None,
+    )
+}
+
+fn current(answer: &Answer) -> String {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json["current_status"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no current_status in {}", answer.text))
+        .to_owned()
+}
+
+/// A loopback address no one listens on right now.
+fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+#[test]
+fn many_clients_polling_one_deployment_cause_one_upstream_read_per_interval() {
+    const CLIENTS: usize = 12;
+    const POLLS: usize = 15;
+    let emu = emulator();
+    let gw = builder(&emu)
+        .max_live_per_player(2)
+        .status_interval(FOREVER)
+        .start()
+        .unwrap();
+    let alice = token("alice");
+    let first = deploy(&gw, &alice, None).request_id();
+    let second = deploy(&gw, &alice, None).request_id();
+    let before = emu.request_count(Route::Status);
+    std::thread::scope(|scope| {
+        for client in 0..CLIENTS {
+            let (gw, alice, first, second) = (&gw, &alice, &first, &second);
+            scope.spawn(move || {
+                for poll in 0..POLLS {
+                    let id = if (client + poll) % 2 == 0 {
+                        first
+                    } else {
+                        second
+                    };
+                    let answer = status(gw, alice, id);
+                    assert_eq!(current(&answer), "Status.READY");
+                    assert_eq!(answer.json["request_id"], id.as_str());
+                }
+            });
+        }
+    });
+    assert_eq!(
+        emu.request_count(Route::Status) - before,
+        2,
+        "{} client reads of two deployments within one interval",
+        CLIENTS * POLLS
+    );
+    // Another player still gets 404 from the same view, with no upstream read.
+    assert_eq!(status(&gw, &token("mallory"), &first).status, 404);
+    assert_eq!(emu.request_count(Route::Status) - before, 2);
+
+    // A stop makes the view out of date: the next read goes upstream and shows it.
+    assert!(matches!(stop(&gw, &alice, &first).status, 200 | 202));
+    let after_stop = current(&status(&gw, &alice, &first));
+    assert!(
+        matches!(
+            after_stop.as_str(),
+            "Status.TERMINATING" | "Status.TERMINATED"
+        ),
+        "{after_stop}"
+    );
+}
+
+#[test]
+fn a_short_interval_refreshes_the_view_and_clients_see_the_lifecycle() {
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(150)));
+    let gw = builder(&emu)
+        .status_interval(Duration::from_millis(50))
+        .start()
+        .unwrap();
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    // Fed only by coalesced reads, the player still reaches READY.
+    wait_ready(&gw, &alice, &id);
+}
+
+#[test]
+fn a_held_status_request_is_answered_when_the_deployment_moves_on() {
+    let emu = emulator();
+    let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    assert_eq!(current(&status(&gw, &alice, &id)), "Status.READY");
+    let reads = emu.request_count(Route::Status);
+    let held = std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| status_query(&gw, &alice, &id, "since=Status.READY&wait=15"));
+        // Whether the waiter is already held or not, it must not answer READY.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !waiter.is_finished(),
+            "answered at once although READY = since"
+        );
+        assert!(matches!(stop(&gw, &alice, &id).status, 200 | 202));
+        waiter.join().unwrap()
+    });
+    let moved_on = current(&held);
+    assert!(
+        matches!(
+            moved_on.as_str(),
+            "Status.TERMINATING" | "Status.TERMINATED"
+        ),
+        "{moved_on}"
+    );
+    // Held from the view: the only reads are the stop's ownership check (answered from the
+    // view) and the one after the stop.
+    assert!(emu.request_count(Route::Status) - reads <= 1);
+
+    // Moving on by itself (no stop): the held request re-reads every interval.
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
+    let gw = builder(&emu)
+        .status_interval(Duration::from_millis(50))
+        .start()
+        .unwrap();
+    let id = deploy(&gw, &alice, None).request_id();
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    let next = current(&status_query(
+        &gw,
+        &alice,
+        &id,
+        &format!("since={first}&wait=15"),
+    ));
+    assert_ne!(next, first);
+}
+
+#[test]
+fn a_held_status_request_times_out_with_the_unchanged_status() {
+    let emu = emulator();
+    let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    let answer = status_query(&gw, &alice, &id, "since=Status.READY&wait=1");
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(answer.json["request_id"], id.as_str());
+    // One read for the whole hold.
+    assert_eq!(emu.request_count(Route::Status), 1);
+    // No `since`, `wait=0`, or a `since` that differs: answered at once, as before.
+    for query in [
+        "wait=20",
+        "since=Status.READY&wait=0",
+        "since=Status.DEPLOYING",
+    ] {
+        assert_eq!(
+            current(&status_query(&gw, &alice, &id, query)),
+            "Status.READY"
+        );
+    }
+    // Garbage `wait` is a clear 400; not yours is still 404 (before any hold).
+    let bad = status_query(&gw, &alice, &id, "since=Status.READY&wait=soon");
+    assert_eq!(bad.status, 400);
+    assert!(bad.message().contains("wait"), "{}", bad.text);
+    let other = status_query(&gw, &token("bob"), &id, "since=Status.READY&wait=10");
+    assert_eq!(other.status, 404);
+}
+
+/// A gateway whose deploys carry webhooks pointing at itself, reads every `interval`.
+fn webhook_gateway(
+    emu: &edgegap_emulator::EmulatorHandle,
+    interval: Duration,
+) -> edgegap_gateway::GatewayHandle {
+    let address = free_address();
+    builder(emu)
+        .bind(address)
+        .public_url(format!("http://{address}"))
+        .status_interval(interval)
+        .start()
+        .unwrap()
+}
+
+#[test]
+fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interval() {
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
+    let gw = webhook_gateway(&emu, FOREVER);
+    let hook = gw
+        .webhook_url()
+        .expect("a public URL was configured")
+        .to_owned();
+    assert!(hook.starts_with(&format!("{}/webhooks/", gw.base_url())));
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    // The view never refreshes on its own (interval: 300 s); only the READY webhook can
+    // answer this before its 20 s.
+    let answer = status_query(&gw, &alice, &id, &format!("since={first}&wait=20"));
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(
+        emu.request_count(Route::Status),
+        2,
+        "one read when asked, one to confirm the webhook"
+    );
+    assert!(!logs().contains(&hook), "the webhook secret was logged");
+}
+
+#[test]
+fn forged_webhooks_change_nothing() {
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_secs(60)));
+    let gw = webhook_gateway(&emu, FOREVER);
+    let hook = gw.webhook_url().unwrap().to_owned();
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    let lie = serde_json::json!({ "request_id": id, "current_status": "Status.READY" }).to_string();
+
+    // A wrong secret: 404, and nothing read upstream.
+    let base = gw.base_url();
+    for url in [
+        format!("{base}/webhooks/0123456789abcdef0123456789abcdef"),
+        format!("{base}/webhooks/"),
+        format!("{hook}x"),
+    ] {
+        let answer = send("POST", &url, &[], Some(&lie));
+        assert_eq!(answer.status, 404, "{url}: {}", answer.text);
+    }
+    assert_eq!(emu.request_count(Route::Status), 1);
+
+    // The right secret but a lie: one confirming read, and the held client still sees the
+    // truth when its wait ends.
+    let held = std::thread::scope(|scope| {
+        let waiter =
+            scope.spawn(|| status_query(&gw, &alice, &id, &format!("since={first}&wait=2")));
+        std::thread::sleep(Duration::from_millis(300));
+        let answer = send("POST", &hook, &[], Some(&lie));
+        assert_eq!(answer.status, 204, "{}", answer.text);
+        waiter.join().unwrap()
+    });
+    assert_eq!(current(&held), first);
+    assert_eq!(emu.request_count(Route::Status), 2);
+    assert_eq!(emu.deployment(&id).unwrap().status, first);
+
+    // A webhook about a deployment nobody watches reads nothing; a body without an id is 400.
+    let unknown = serde_json::json!({ "request_id": "abcdef123456" }).to_string();
+    assert_eq!(send("POST", &hook, &[], Some(&unknown)).status, 204);
+    assert_eq!(send("POST", &hook, &[], Some("{}")).status, 400);
+    assert_eq!(emu.request_count(Route::Status), 2);
+}
+
+#[test]
+fn without_a_public_url_no_webhook_wakes_a_held_request() {
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
+    let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
+    assert!(gw.webhook_url().is_none());
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, None).request_id();
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
+    // READY upstream, but nothing tells the gateway: the hold ends with the view's status.
+    let answer = status_query(&gw, &alice, &id, &format!("since={first}&wait=1"));
+    assert_eq!(current(&answer), first);
+    assert_eq!(emu.request_count(Route::Status), 1);
+}
