@@ -100,7 +100,9 @@ fn plays_to_the_end(args: &[&str], expected: &[&str]) -> String {
         "{status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     for expected in [
-        "INITIALIZING -> SEEKING",
+        // The first transition out of INITIALIZING: which status comes next depends on when
+        // the poll lands (the gateway's coalesced view may skip SEEKING).
+        "INITIALIZING -> ",
         "DEPLOYING -> READY",
         "HELLO -> WELCOME 5",
         "round 5/5: PING 5 -> PONG 5",
