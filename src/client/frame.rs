@@ -3,7 +3,7 @@
 //! [`pump`] in a loop.
 
 use bevy::ecs::system::Res;
-use bevy::ecs::world::World;
+use bevy::ecs::world::{Mut, World};
 use bevy::platform::time::Instant;
 
 use super::config::EdgegapConfig;
@@ -47,15 +47,22 @@ pub(crate) fn transport_busy(transport: Res<EdgegapTransport>) -> bool {
 
 /// [`EdgegapSystems::Send`](super::super::EdgegapSystems::Send).
 pub(crate) fn send_requests(world: &mut World) {
-    let config = world.resource::<EdgegapConfig>();
-    let limits = config.rate_limits.clone();
-    let max_in_flight = config.max_in_flight;
-    let (roots, max_body) = (config.root_certificates.clone(), config.max_body_bytes);
     let now = Instant::now();
-    let mut transport = world.resource_mut::<EdgegapTransport>();
-    transport.0.use_engine(max_in_flight, &roots, max_body);
-    transport.0.dispatch(&limits, max_in_flight, now);
-    let snapshot = stats::EdgegapStats::from_transport(&transport.0);
+    // The config is borrowed, not cloned: this runs every busy frame.
+    let snapshot = world.resource_scope(|world, mut transport: Mut<EdgegapTransport>| {
+        let config = world.resource::<EdgegapConfig>();
+        let max_in_flight = config.max_in_flight;
+        // Rebuilds the engine only when these options changed.
+        transport.0.use_engine(
+            max_in_flight,
+            &config.root_certificates,
+            config.max_body_bytes,
+        );
+        transport
+            .0
+            .dispatch(&config.rate_limits, max_in_flight, now);
+        stats::EdgegapStats::from_transport(&transport.0)
+    });
     stats::record(world, snapshot);
 }
 
