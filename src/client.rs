@@ -80,7 +80,8 @@
 //!   [`Edgegap::track`]) are never despawned by the plugin; their `Deployment*` events are
 //!   triggered on them.
 //! - Nothing is ever dropped: a call over [`EdgegapConfig::max_in_flight`] or over its
-//!   class's rate budget waits in a FIFO queue. Every call resolves exactly once: an answer,
+//!   class's rate budget waits in a FIFO queue. Each worker also holds the next call in line,
+//!   so a busy queue drains at the network's pace, not one batch per frame. Every call resolves exactly once: an answer,
 //!   a typed [`EdgegapError`](crate::api::EdgegapError), or a silent cancel.
 //! - Deadlines, backoff and rate windows use the wall clock (`std::time::Instant`),
 //!   not Bevy's `Time`.

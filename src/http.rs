@@ -56,8 +56,7 @@ mod retry;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy::platform::time::Instant;
@@ -99,17 +98,66 @@ impl Default for EngineOptions {
 /// What a worker sends back: the answer (any status) or why there is none.
 type Reply = Result<HttpResponse, EdgegapError>;
 
+/// What a request's sender and its [`PendingResponse`] share: whether the caller gave up on
+/// the answer, and when the request actually started (left the queue for the wire). One lock
+/// orders the two, so a request is either started before the caller gives up (and the caller
+/// learns when), or never sent.
+#[derive(Debug, Default)]
+pub(crate) struct Ticket(Mutex<TicketState>);
+
+#[derive(Debug, Default)]
+struct TicketState {
+    abandoned: bool,
+    started: Option<Instant>,
+}
+
+impl Ticket {
+    fn state(&self) -> std::sync::MutexGuard<'_, TicketState> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks the request started at `now`, unless the caller already gave up: whether to send.
+    pub(crate) fn start(&self, now: Instant) -> bool {
+        let mut state = self.state();
+        if state.abandoned {
+            return false;
+        }
+        state.started.get_or_insert(now);
+        true
+    }
+
+    /// Whether the caller gave up on the answer.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.state().abandoned
+    }
+
+    /// When the request started, if it has.
+    fn started(&self) -> Option<Instant> {
+        self.state().started
+    }
+
+    /// Gives up on the answer; when the request started, if it ever did (then no later).
+    fn abandon(&self) -> Option<Instant> {
+        let mut state = self.state();
+        state.abandoned = true;
+        state.started
+    }
+}
+
 /// An answer on its way. Poll with [`PendingResponse::try_take`]; drop it to discard the
 /// answer (a request still waiting for a worker is then not sent at all).
 #[derive(Debug)]
 pub struct PendingResponse {
     rx: Receiver<Reply>,
-    abandoned: Arc<AtomicBool>,
+    ticket: Arc<Ticket>,
 }
 
 impl PendingResponse {
-    fn new(rx: Receiver<Reply>, abandoned: Arc<AtomicBool>) -> Self {
-        Self { rx, abandoned }
+    fn new(rx: Receiver<Reply>, ticket: Arc<Ticket>) -> Self {
+        Self { rx, ticket }
     }
 
     /// The answer, once it has arrived. A worker that vanished without answering resolves as
@@ -135,11 +183,22 @@ impl PendingResponse {
             )),
         }
     }
+
+    /// When the request left the engine's queue for the wire, once it has.
+    pub fn started(&self) -> Option<Instant> {
+        self.ticket.started()
+    }
+
+    /// Gives up on the answer: a request still waiting for a worker is then never sent.
+    /// Returns when the request started, if it did (the rate limiter counts it from then).
+    pub fn abandon(&self) -> Option<Instant> {
+        self.ticket.abandon()
+    }
 }
 
 impl Drop for PendingResponse {
     fn drop(&mut self) {
-        self.abandoned.store(true, Ordering::SeqCst);
+        self.ticket.abandon();
     }
 }
 

@@ -4,7 +4,12 @@
 //! plugin's self-stop and context calls each run a one-call transport (`server::call`).
 //!
 //! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
-//! its class's rate budget waits in the queue. Every job resolves exactly once — with an
+//! its class's rate budget waits in the queue. The engine gets up to twice its worker count
+//! ([`handed_cap`]): each worker one request on the wire and the next in line, so it starts
+//! the next one the moment it finishes, without waiting for the next frame. A request handed
+//! over counts in its class's rate window from then until one second after its real start
+//! ([`RateLimiter`]), so waiting for a worker never lets more than the limit start in any
+//! second. Every job resolves exactly once — with an
 //! answer, a typed error, or silently when its owner entity is gone (cancelled).
 //!
 //! Time is [`Instant`] (wall clock) throughout: deadlines, backoff and rate windows are real
@@ -107,10 +112,18 @@ impl RateLimits {
     }
 }
 
-/// At most `limit` starts in any window of `window` (a sliding log of the last starts).
+/// At most `limit` starts in any one-second window: a sliding log of the last starts, plus
+/// the requests handed to the engine whose start is not known yet (*pinned*).
+///
+/// A request is counted from the moment it is handed over, and once its real start is known
+/// it is counted until a second after that start. A request waiting for a worker thus always
+/// counts, so however long it waits, the starts in any one-second window never exceed
+/// `limit`: when the last request of a window was admitted, every other request of that
+/// window was already counted.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RateLimiter {
     starts: VecDeque<Instant>,
+    pinned: usize,
 }
 
 impl RateLimiter {
@@ -132,18 +145,31 @@ impl RateLimiter {
             None => usize::MAX,
             Some(limit) => {
                 self.expire(now);
-                (limit as usize).saturating_sub(self.starts.len())
+                (limit as usize).saturating_sub(self.starts.len() + self.pinned)
             }
         }
     }
 
-    /// Records a start.
+    /// Records a start at `now`.
+    #[cfg(test)]
     pub(crate) fn record(&mut self, limit: Option<u32>, now: Instant) {
-        if let Some(limit) = limit {
-            self.starts.push_back(now);
-            while self.starts.len() > limit as usize {
-                self.starts.pop_front();
-            }
+        if limit.is_some() {
+            self.pin();
+            self.started(Some(now));
+        }
+    }
+
+    /// Counts a request handed over whose start is not known yet.
+    fn pin(&mut self) {
+        self.pinned += 1;
+    }
+
+    /// A pinned request started at `at` (`None`: it was never sent, and no longer counts).
+    fn started(&mut self, at: Option<Instant>) {
+        self.pinned = self.pinned.saturating_sub(1);
+        if let Some(at) = at {
+            let i = self.starts.partition_point(|&s| s <= at);
+            self.starts.insert(i, at);
         }
     }
 }
@@ -300,11 +326,22 @@ impl Job {
 pub(crate) trait Pending: Send + Sync + 'static {
     /// The answer, once it arrived.
     fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>>;
+    /// When the request started (left the engine's queue for the wire), once it has.
+    fn started(&self) -> Option<Instant>;
+    /// Gives up on the answer (a request not started yet is then never sent); when the
+    /// request started, if it did.
+    fn abandon(&self) -> Option<Instant>;
 }
 
 impl Pending for PendingResponse {
     fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
         PendingResponse::try_take(self)
+    }
+    fn started(&self) -> Option<Instant> {
+        PendingResponse::started(self)
+    }
+    fn abandon(&self) -> Option<Instant> {
+        PendingResponse::abandon(self)
     }
 }
 
@@ -315,6 +352,23 @@ impl Pending for Resolved {
     fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
         self.0.clone()
     }
+    fn started(&self) -> Option<Instant> {
+        None
+    }
+    fn abandon(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// How many requests a transport hands to its engine at once, per worker: one on the wire and
+/// one next in line, so a worker that finishes starts the next request at once instead of
+/// waiting for the next frame to hand it one. The workers (and so requests on the wire) stay
+/// at `max_in_flight`.
+const HANDED_PER_WORKER: usize = 2;
+
+/// Requests handed to the engine at most, for `max_in_flight` workers.
+pub(crate) fn handed_cap(max_in_flight: usize) -> usize {
+    max_in_flight.max(1).saturating_mul(HANDED_PER_WORKER)
 }
 
 struct InFlight {
@@ -323,6 +377,8 @@ struct InFlight {
     sent_at: Instant,
     /// When this attempt must be answered by (`None`: never).
     answer_by: Option<Instant>,
+    /// Counted by its class's rate limiter until its start is known.
+    pinned: bool,
 }
 
 /// What the transport did in one [`Transport::poll`]: outcomes to deliver.
@@ -398,9 +454,8 @@ impl Transport {
         max_in_flight: usize,
         now: Instant,
     ) -> usize {
-        let slots = max_in_flight
-            .max(1)
-            .saturating_sub(self.in_flight.len() + self.queued);
+        self.note_starts();
+        let slots = handed_cap(max_in_flight).saturating_sub(self.in_flight.len() + self.queued);
         let tokens = self.limiters[class_index(class)]
             .available(limits.get(class), now)
             .saturating_sub(self.queued_in(class));
@@ -447,8 +502,16 @@ impl Transport {
         // Cancelled: the owner is gone. Nothing is delivered.
         let before = self.in_flight.len() + self.delayed.len() + self.queued;
         // A request on the wire whose deliverer follows orphans is kept to its answer.
-        self.in_flight
-            .retain(|f| alive(f.job.owner) || f.job.delivery.follows_orphans());
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            let f = &self.in_flight[i];
+            if alive(f.job.owner) || f.job.delivery.follows_orphans() {
+                i += 1;
+            } else {
+                let flight = self.in_flight.swap_remove(i);
+                self.settle(&flight);
+            }
+        }
         self.delayed.retain(|j| alive(j.owner));
         let mut queued = 0;
         for queue in &mut self.queues {
@@ -477,10 +540,14 @@ impl Transport {
                 i += 1;
                 continue;
             };
-            // Dropping `pending` discards a late answer (and frees its worker's turn).
-            let InFlight { job, sent_at, .. } = self.in_flight.swap_remove(i);
+            // Abandoning `pending` discards a late answer (a request that never left the
+            // engine's queue is not sent at all).
+            let flight = self.in_flight.swap_remove(i);
+            let started = self.settle(&flight);
+            let InFlight { job, sent_at, .. } = flight;
             let first_sent = job.first_sent.unwrap_or(sent_at);
-            self.counters.last_latency = Some(now.saturating_duration_since(sent_at));
+            self.counters.last_latency =
+                Some(now.saturating_duration_since(started.unwrap_or(sent_at)));
             let budget_spent = job.budget_end(first_sent).is_some_and(|end| now >= end);
             if matches!(answer, Err(EdgegapError::Timeout)) {
                 self.counters.timeouts += 1;
@@ -541,6 +608,30 @@ impl Transport {
         out
     }
 
+    /// Gives up on `flight`'s answer, and counts it in its rate window from its real start
+    /// (not at all if it never started). Returns that start.
+    fn settle(&mut self, flight: &InFlight) -> Option<Instant> {
+        // (A request whose start is already counted is not counted twice.)
+        let started = flight.pending.abandon();
+        if flight.pinned {
+            self.limiters[class_index(flight.job.class)].started(started);
+        }
+        started
+    }
+
+    /// Requests handed over that have started since the last look are counted in their rate
+    /// window from their real start.
+    fn note_starts(&mut self) {
+        for flight in &mut self.in_flight {
+            if flight.pinned
+                && let Some(at) = flight.pending.started()
+            {
+                flight.pinned = false;
+                self.limiters[class_index(flight.job.class)].started(Some(at));
+            }
+        }
+    }
+
     fn finish(
         &mut self,
         job: Job,
@@ -583,7 +674,8 @@ impl Transport {
         self.engine = Some(Engine::new(options.clone()).map_err(|error| (options, error)));
     }
 
-    /// Sends queued jobs, oldest first, while the in-flight cap and the rate budgets allow,
+    /// Hands queued jobs to the engine, oldest first, while the rate budgets allow and the
+    /// engine has fewer than [`handed_cap`] (each worker one on the wire, one next in line),
     /// on the engine set by [`Transport::use_engine`] (the shared default engine before).
     pub(crate) fn dispatch(&mut self, limits: &RateLimits, max_in_flight: usize, now: Instant) {
         let engine = self.engine.take();
@@ -609,10 +701,11 @@ impl Transport {
         now: Instant,
         mut send: impl FnMut(HttpRequest, Instant) -> Box<dyn Pending>,
     ) {
-        let cap = max_in_flight.max(1);
+        let cap = handed_cap(max_in_flight);
         if self.queued == 0 {
             return;
         }
+        self.note_starts();
         let mut available = [0usize; CLASSES];
         for class in ALL_CLASSES {
             let i = class_index(class);
@@ -639,7 +732,10 @@ impl Transport {
             };
             self.queued -= 1;
             available[i] -= 1;
-            self.limiters[i].record(limits.get(job.class), now);
+            let pinned = limits.get(job.class).is_some();
+            if pinned {
+                self.limiters[i].pin();
+            }
             job.attempts += 1;
             let first_sent = *job.first_sent.get_or_insert(now);
             let answer_by = job.attempt_end(first_sent, now);
@@ -657,6 +753,7 @@ impl Transport {
                 pending,
                 sent_at: now,
                 answer_by,
+                pinned,
             });
         }
         // Jobs still waiting only because of a rate budget.
@@ -730,21 +827,42 @@ mod tests {
     #[derive(Default)]
     struct Wire {
         senders: Vec<crossbeam_channel::Sender<Result<HttpResponse, EdgegapError>>>,
+        starts: Vec<Arc<Mutex<Option<Instant>>>>,
     }
 
-    struct Channel(crossbeam_channel::Receiver<Result<HttpResponse, EdgegapError>>);
+    /// An answer the test sends, to a request that started at `.1` (set by the test for a
+    /// request that waits for a worker first).
+    struct Channel(
+        crossbeam_channel::Receiver<Result<HttpResponse, EdgegapError>>,
+        Arc<Mutex<Option<Instant>>>,
+    );
 
     impl Pending for Channel {
         fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
             self.0.try_recv().ok()
         }
+        fn started(&self) -> Option<Instant> {
+            *self.1.lock().unwrap()
+        }
+        fn abandon(&self) -> Option<Instant> {
+            *self.1.lock().unwrap()
+        }
     }
 
     impl Wire {
-        fn send(&mut self, _request: HttpRequest, _by: Instant) -> Box<dyn Pending> {
+        /// Puts the request on the wire at `now`.
+        fn send(&mut self, request: HttpRequest, now: Instant) -> Box<dyn Pending> {
+            self.queue(request, Some(now))
+        }
+
+        /// Takes the request, started at `started` (`None`: waiting for a worker; the test
+        /// sets the start later through `starts`).
+        fn queue(&mut self, _request: HttpRequest, started: Option<Instant>) -> Box<dyn Pending> {
             let (tx, rx) = crossbeam_channel::bounded(1);
             self.senders.push(tx);
-            Box::new(Channel(rx))
+            let start = Arc::new(Mutex::new(started));
+            self.starts.push(start.clone());
+            Box::new(Channel(rx, start))
         }
     }
 
@@ -765,17 +883,19 @@ mod tests {
         for i in 0..20 {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 4, now, |r, by| wire.send(r, by));
-        assert_eq!(t.in_flight(), 4);
-        assert_eq!(t.queued(), 16);
+        t.dispatch_with(&limits, 4, now, |r, _| wire.send(r, now));
+        // Four workers: four on the wire and four next in line.
+        assert_eq!(handed_cap(4), 8);
+        assert_eq!(t.in_flight(), 8);
+        assert_eq!(t.queued(), 12);
         let mut answered = 0;
         while answered < 20 {
             let tx = wire.senders[answered].clone();
             tx.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
             answered += 1;
             deliver_all(t.poll(now, |_| true));
-            t.dispatch_with(&limits, 4, now, |r, by| wire.send(r, by));
-            assert!(t.in_flight() <= 4);
+            t.dispatch_with(&limits, 4, now, |r, _| wire.send(r, now));
+            assert!(t.in_flight() <= handed_cap(4));
         }
         let got = sink.0.lock().unwrap();
         assert_eq!(got.len(), 20);
@@ -796,19 +916,52 @@ mod tests {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
         t.enqueue(job(100, EndpointClass::Other, true, &sink));
-        t.dispatch_with(&limits, 64, start, |r, by| wire.send(r, by));
+        t.dispatch_with(&limits, 64, start, |r, _| wire.send(r, start));
         // 3 status + the unlimited one that was behind them.
         assert_eq!(t.in_flight(), 4);
         assert_eq!(t.counters.rate_limit_waits, 4);
-        t.dispatch_with(&limits, 64, start + Duration::from_millis(999), |r, by| {
-            wire.send(r, by)
+        t.dispatch_with(&limits, 64, start + Duration::from_millis(999), |r, _| {
+            wire.send(r, start + Duration::from_millis(999))
         });
         assert_eq!(t.in_flight(), 4, "no new start inside the same second");
-        t.dispatch_with(&limits, 64, start + Duration::from_secs(1), |r, by| {
-            wire.send(r, by)
+        t.dispatch_with(&limits, 64, start + Duration::from_secs(1), |r, _| {
+            wire.send(r, start + Duration::from_secs(1))
         });
         assert_eq!(t.in_flight(), 7);
         assert_eq!(t.queued(), 1);
+    }
+
+    /// A request handed to the engine counts in its class's window from the moment it is
+    /// handed over until a second after its real start, so one that waited for a worker
+    /// cannot let a later one start in the same second; one never sent stops counting.
+    #[test]
+    fn requests_waiting_for_a_worker_count_until_a_second_after_their_start() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let limits = RateLimits::none().with(EndpointClass::Status, Some(2));
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        for i in 0..6 {
+            t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
+        }
+        t.dispatch_with(&limits, 8, at(0), |r, _| wire.queue(r, None));
+        assert_eq!(wire.senders.len(), 2);
+        // Still waiting for a worker 1.5 s later: both still count.
+        t.dispatch_with(&limits, 8, at(1500), |r, _| wire.queue(r, None));
+        assert_eq!(wire.senders.len(), 2, "unstarted requests hold their place");
+        // They start at 1.6 s: nothing more until 2.6 s.
+        *wire.starts[0].lock().unwrap() = Some(at(1600));
+        *wire.starts[1].lock().unwrap() = Some(at(1600));
+        t.dispatch_with(&limits, 8, at(2000), |r, _| wire.queue(r, None));
+        assert_eq!(wire.senders.len(), 2, "counted from the real start");
+        t.dispatch_with(&limits, 8, at(2600), |r, _| wire.queue(r, None));
+        assert_eq!(wire.senders.len(), 4);
+        // The two new ones time out without ever leaving the queue (their budget is 10 s):
+        // never sent, they stop counting at once.
+        deliver_all(t.poll(at(12_600), |_| true));
+        t.dispatch_with(&limits, 8, at(12_600), |r, _| wire.queue(r, None));
+        assert!(wire.senders.len() >= 6, "{}", wire.senders.len());
     }
 
     #[test]
@@ -843,7 +996,7 @@ mod tests {
         let mut j = job(1, EndpointClass::Deploy, false, &sink);
         j.deadline = Duration::from_secs(2);
         t.enqueue(j);
-        t.dispatch_with(&RateLimits::none(), 8, start, |r, by| wire.send(r, by));
+        t.dispatch_with(&RateLimits::none(), 8, start, |r, _| wire.send(r, start));
         deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
         assert!(sink.0.lock().unwrap().is_empty());
         deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
@@ -857,7 +1010,7 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_secs(3),
-            |r, by| wire.send(r, by),
+            |r, _| wire.send(r, start + Duration::from_secs(3)),
         );
         deliver_all(t.poll(start + Duration::from_secs(3), |_| true));
         assert_eq!(wire.senders.len(), 1);
@@ -872,7 +1025,7 @@ mod tests {
         let mut wire = Wire::default();
         let start = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, start, |r, by| wire.send(r, by));
+        t.dispatch_with(&RateLimits::none(), 8, start, |r, _| wire.send(r, start));
         wire.senders[0]
             .send(Ok(HttpResponse::new(429, r#"{"message":"slow down"}"#)
                 .with_header("Retry-After", "1")))
@@ -885,7 +1038,7 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_millis(500),
-            |r, by| wire.send(r, by),
+            |r, _| wire.send(r, start + Duration::from_millis(500)),
         );
         assert_eq!(wire.senders.len(), 1, "not before Retry-After");
         deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
@@ -893,7 +1046,7 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_secs(1),
-            |r, by| wire.send(r, by),
+            |r, _| wire.send(r, start + Duration::from_secs(1)),
         );
         assert_eq!(wire.senders.len(), 2);
         wire.senders[1]
@@ -914,7 +1067,7 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, now, |r, by| wire.send(r, by));
+        t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
         for tx in &wire.senders {
             tx.send(Ok(HttpResponse::new(503, "{}"))).unwrap();
         }
@@ -933,7 +1086,7 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 1, now, |r, by| wire.send(r, by));
+        t.dispatch_with(&RateLimits::none(), 1, now, |r, _| wire.send(r, now));
         let gone = Entity::from_raw_u32(1).unwrap();
         let queued_gone = Entity::from_raw_u32(2).unwrap();
         wire.senders[0]
@@ -962,19 +1115,19 @@ mod tests {
         t.enqueue(j);
         let limits = RateLimits::none();
         let at = |ms: u64| start + Duration::from_millis(ms);
-        t.dispatch_with(&limits, 8, at(0), |r, by| wire.send(r, by));
+        t.dispatch_with(&limits, 8, at(0), |r, _| wire.send(r, at(0)));
         deliver_all(t.poll(at(999), |_| true));
         assert_eq!(t.counters.retries, 0);
         // The first attempt times out at 1 s: retried after 100 ms.
         deliver_all(t.poll(at(1000), |_| true));
         assert_eq!(t.counters.retries, 1);
         deliver_all(t.poll(at(1100), |_| true));
-        t.dispatch_with(&limits, 8, at(1100), |r, by| wire.send(r, by));
+        t.dispatch_with(&limits, 8, at(1100), |r, _| wire.send(r, at(1100)));
         assert_eq!(wire.senders.len(), 2);
         // The second times out at 2.1 s; a retry at 2.3 s still fits the 2.5 s budget.
         deliver_all(t.poll(at(2100), |_| true));
         deliver_all(t.poll(at(2300), |_| true));
-        t.dispatch_with(&limits, 8, at(2300), |r, by| wire.send(r, by));
+        t.dispatch_with(&limits, 8, at(2300), |r, _| wire.send(r, at(2300)));
         assert_eq!(wire.senders.len(), 3);
         assert!(sink.0.lock().unwrap().is_empty());
         // The third attempt is cut by the budget, not its own timeout: the call ends.
@@ -996,7 +1149,7 @@ mod tests {
         j.deadline = Duration::MAX;
         j.retry.max_backoff = Duration::MAX;
         t.enqueue(j);
-        t.dispatch_with(&RateLimits::none(), 8, now, |r, by| wire.send(r, by));
+        t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
         wire.senders[0]
             .send(Ok(
                 HttpResponse::new(429, "{}").with_header("Retry-After", "18446744073709551615")
@@ -1009,7 +1162,7 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         let later = now + crate::api::MAX_RETRY_AFTER + Duration::from_secs(1);
         deliver_all(t.poll(later, |_| true));
-        t.dispatch_with(&RateLimits::none(), 8, later, |r, by| wire.send(r, by));
+        t.dispatch_with(&RateLimits::none(), 8, later, |r, _| wire.send(r, later));
         assert_eq!(wire.senders.len(), 2, "the retry went out");
     }
 

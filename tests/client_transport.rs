@@ -330,3 +330,36 @@ fn tracked_deployments_share_the_status_budget() {
     let refused = emu.requests().iter().filter(|r| r.status == 429).count();
     assert_eq!(refused, 0);
 }
+
+/// A worker that finishes a call starts the next queued one at once, without waiting for
+/// the next frame: after a single frame, twice the in-flight cap reach the API (each worker
+/// one on the wire and one next in line), while never more than the cap are on the wire.
+#[test]
+fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
+    let emu = builder().without_rate_limits().start().unwrap();
+    let mut app = app(config(&emu)
+        .with_max_in_flight(4)
+        .with_rate_limits(RateLimits::none()));
+    statuses(&mut app, "aaaaaaaaaaaa", 40);
+    app.update();
+    // No more frames: only the engine's workers run from here.
+    let start = Instant::now();
+    while emu.request_count(Route::Status) < 8 && start.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(emu.request_count(Route::Status), 8);
+    // And no further: the rest waits for frames (the ECS hands them over).
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(emu.request_count(Route::Status), 8);
+    assert!(emu.connections_accepted() <= 4);
+    // Frames deliver everything.
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    run_until(&mut app, LIMIT, "all 40 answers", |world| {
+        world
+            .resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
+            .0
+            .len()
+            >= 40
+    });
+    assert_eq!(emu.request_count(Route::Status), 40);
+}

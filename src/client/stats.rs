@@ -8,7 +8,8 @@ use bevy::ecs::world::World;
 
 use crate::transport::Transport;
 
-/// `edgegap/in_flight`: requests on the wire.
+/// `edgegap/in_flight`: requests handed to the engine (on the wire, or next in line for a
+/// worker).
 pub const IN_FLIGHT: DiagnosticPath = DiagnosticPath::const_new("edgegap/in_flight");
 /// `edgegap/queued`: calls waiting (in-flight cap, rate budget, retry backoff).
 pub const QUEUED: DiagnosticPath = DiagnosticPath::const_new("edgegap/queued");
@@ -33,7 +34,8 @@ pub(crate) const PATHS: [&DiagnosticPath; 5] = [
 /// recorded as Bevy diagnostics under `edgegap/…` when they change.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct EdgegapStats {
-    /// Requests on the wire now.
+    /// Requests handed to the engine now: on the wire, or next in line for a worker (at
+    /// most twice `max_in_flight`).
     pub in_flight: usize,
     /// Calls waiting now (in-flight cap, rate budget, retry backoff).
     pub queued: usize,

@@ -15,14 +15,14 @@
 //!   "certainly unsent"; anything later may have reached the server. Messages name headers,
 //!   never their values.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use super::{EngineOptions, PendingResponse, Reply};
+use super::{EngineOptions, PendingResponse, Reply, Ticket};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse, Method};
 
 /// One request handed to the workers.
@@ -31,8 +31,9 @@ struct Work {
     /// Answered by then, or [`EdgegapError::Timeout`].
     deadline: Instant,
     reply: Sender<Reply>,
-    /// Set when the [`PendingResponse`] is dropped: nobody waits for the answer any more.
-    abandoned: Arc<AtomicBool>,
+    /// Shared with the [`PendingResponse`]: whether anybody still waits for the answer, and
+    /// when a worker started the request.
+    ticket: Arc<Ticket>,
 }
 
 /// What the workers share.
@@ -132,17 +133,17 @@ impl Engine {
     /// Queues `request`, to be answered by `deadline`. Never blocks.
     pub fn submit(&self, request: HttpRequest, deadline: Instant) -> PendingResponse {
         let (reply, rx) = crossbeam_channel::bounded(1);
-        let abandoned = Arc::new(AtomicBool::new(false));
+        let ticket = Arc::new(Ticket::default());
         let work = Work {
             request,
             deadline,
             reply,
-            abandoned: abandoned.clone(),
+            ticket: ticket.clone(),
         };
         // The receiver lives in `shared`, which lives as long as `self`: this cannot fail.
         let _ = self.queue.send(work);
         self.grow();
-        PendingResponse::new(rx, abandoned)
+        PendingResponse::new(rx, ticket)
     }
 
     /// Starts a worker when requests wait and no worker is idle, up to the cap.
@@ -181,11 +182,12 @@ fn work_loop(shared: &Shared) {
         let Ok(work) = next else {
             return; // the engine was dropped
         };
-        if work.abandoned.load(Ordering::SeqCst) {
-            continue;
-        }
-        let result = match work.deadline.checked_duration_since(Instant::now()) {
+        let now = Instant::now();
+        let result = match work.deadline.checked_duration_since(now) {
             Some(left) if !left.is_zero() => {
+                if !work.ticket.start(now) {
+                    continue; // nobody waits for the answer: not sent at all
+                }
                 // A panic inside the HTTP stack must not cost a worker (nor its slot forever).
                 let run = || execute(&shared.agent, work.request, left, shared.max_body_bytes);
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {

@@ -4,11 +4,10 @@
 //! target is installed there.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use bevy::platform::time::Instant;
 
-use super::{EngineOptions, PendingResponse, Reply};
+use super::{EngineOptions, PendingResponse, Reply, Ticket};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse};
 
 /// Sends through the browser's `fetch`.
@@ -37,13 +36,16 @@ impl Engine {
     /// the [`PendingResponse`] at `deadline`.
     pub fn submit(&self, request: HttpRequest, deadline: Instant) -> PendingResponse {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let abandoned = Arc::new(AtomicBool::new(false));
-        if Instant::now() >= deadline {
+        let ticket = Arc::new(Ticket::default());
+        let now = Instant::now();
+        if now >= deadline {
             let _ = tx.send(Err(EdgegapError::Timeout));
-            return PendingResponse::new(rx, abandoned);
+            return PendingResponse::new(rx, ticket);
         }
+        // fetch starts at once.
+        ticket.start(now);
         let limit = self.options.max_body_bytes;
-        let gone = abandoned.clone();
+        let gone = ticket.clone();
         let mut headers = ehttp::Headers::default();
         for (name, value) in &request.headers {
             headers.insert(name, value);
@@ -55,7 +57,7 @@ impl Engine {
             headers,
         };
         ehttp::fetch(outgoing, move |result| {
-            if gone.load(Ordering::SeqCst) {
+            if gone.is_abandoned() {
                 return;
             }
             let reply: Reply = match result {
@@ -74,7 +76,7 @@ impl Engine {
             };
             let _ = tx.send(reply);
         });
-        PendingResponse::new(rx, abandoned)
+        PendingResponse::new(rx, ticket)
     }
 }
 
