@@ -3,30 +3,69 @@
 
 use serde::{Deserialize, Deserializer};
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumOrStr {
+/// One JSON scalar, read in a single pass (`deserialize_any`): no buffering, and no error
+/// built for the forms it is not (an untagged enum tries each variant in turn, and each miss
+/// formats an error message: the costliest part of decoding a status answer).
+enum Scalar {
+    Str(String),
     Int(i64),
     UInt(u64),
     Float(f64),
-    Str(String),
     Bool(bool),
+    Null,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, a string, a bool or null")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::UInt(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 fn num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     use serde::de::Error;
-    Ok(match Option::<NumOrStr>::deserialize(d)? {
-        None => None,
-        Some(NumOrStr::Int(i)) => Some(i as f64),
-        Some(NumOrStr::UInt(u)) => Some(u as f64),
-        Some(NumOrStr::Float(f)) => Some(f),
-        Some(NumOrStr::Str(s)) if s.trim().is_empty() => None,
-        Some(NumOrStr::Str(s)) => Some(
+    Ok(match Option::<Scalar>::deserialize(d)? {
+        None | Some(Scalar::Null) => None,
+        Some(Scalar::Int(i)) => Some(i as f64),
+        Some(Scalar::UInt(u)) => Some(u as f64),
+        Some(Scalar::Float(f)) => Some(f),
+        Some(Scalar::Str(s)) if s.trim().is_empty() => None,
+        Some(Scalar::Str(s)) => Some(
             s.trim()
                 .parse::<f64>()
                 .map_err(|_| D::Error::custom(format!("expected a number, got {s:?}")))?,
         ),
-        Some(NumOrStr::Bool(b)) => {
+        Some(Scalar::Bool(b)) => {
             return Err(D::Error::custom(format!("expected a number, got {b}")));
         }
     })
@@ -41,12 +80,12 @@ fn integral<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<
     use serde::de::Error;
     // Integers (and integral strings) go through i128 so large values keep every digit;
     // only fractional forms go through f64.
-    let wide: Option<i128> = match Option::<NumOrStr>::deserialize(d)? {
-        None => None,
-        Some(NumOrStr::Int(i)) => Some(i128::from(i)),
-        Some(NumOrStr::UInt(u)) => Some(i128::from(u)),
-        Some(NumOrStr::Str(s)) if s.trim().is_empty() => None,
-        Some(NumOrStr::Str(s)) => match s.trim().parse::<i128>() {
+    let wide: Option<i128> = match Option::<Scalar>::deserialize(d)? {
+        None | Some(Scalar::Null) => None,
+        Some(Scalar::Int(i)) => Some(i128::from(i)),
+        Some(Scalar::UInt(u)) => Some(i128::from(u)),
+        Some(Scalar::Str(s)) if s.trim().is_empty() => None,
+        Some(Scalar::Str(s)) => match s.trim().parse::<i128>() {
             Ok(i) => Some(i),
             Err(_) => Some(
                 whole(s.trim().parse::<f64>().map_err(|_| {
@@ -55,8 +94,8 @@ fn integral<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<
                 .map_err(D::Error::custom)?,
             ),
         },
-        Some(NumOrStr::Float(f)) => Some(whole(f).map_err(D::Error::custom)?),
-        Some(NumOrStr::Bool(b)) => {
+        Some(Scalar::Float(f)) => Some(whole(f).map_err(D::Error::custom)?),
+        Some(Scalar::Bool(b)) => {
             return Err(D::Error::custom(format!("expected a number, got {b}")));
         }
     };
@@ -90,18 +129,18 @@ pub fn opt_u16<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error>
 /// A bool, `"true"`/`"false"`, or null/absent.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     use serde::de::Error;
-    Ok(match Option::<NumOrStr>::deserialize(d)? {
-        None => None,
-        Some(NumOrStr::Bool(b)) => Some(b),
-        Some(NumOrStr::Str(s)) => match s.trim().to_ascii_lowercase().as_str() {
+    Ok(match Option::<Scalar>::deserialize(d)? {
+        None | Some(Scalar::Null) => None,
+        Some(Scalar::Bool(b)) => Some(b),
+        Some(Scalar::Str(s)) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "1" => Some(true),
             "false" | "0" => Some(false),
             "" => None,
             _ => return Err(D::Error::custom(format!("expected a bool, got {s:?}"))),
         },
-        Some(NumOrStr::Int(i)) => Some(i != 0),
-        Some(NumOrStr::UInt(u)) => Some(u != 0),
-        Some(NumOrStr::Float(f)) => {
+        Some(Scalar::Int(i)) => Some(i != 0),
+        Some(Scalar::UInt(u)) => Some(u != 0),
+        Some(Scalar::Float(f)) => {
             return Err(D::Error::custom(format!("expected a bool, got {f}")));
         }
     })
@@ -146,18 +185,6 @@ pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
-/// A scalar JSON value as text; `null` items are dropped.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Str(String),
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Bool(bool),
-    Null(()),
-}
-
 impl Scalar {
     fn into_text(self) -> Option<String> {
         match self {
@@ -166,35 +193,26 @@ impl Scalar {
             Self::UInt(u) => Some(u.to_string()),
             Self::Float(f) => Some(f.to_string()),
             Self::Bool(b) => Some(b.to_string()),
-            Self::Null(()) => None,
+            Self::Null => None,
         }
     }
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumItem {
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Str(String),
-    Null(()),
 }
 
 /// A list of numbers or numeric strings, or `null` read as empty. A `null` (or empty string)
 /// item becomes `NaN`, so parallel arrays keep their alignment.
 pub fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
     use serde::de::Error;
-    let items = Option::<Vec<NumItem>>::deserialize(d)?.unwrap_or_default();
+    let items = Option::<Vec<Scalar>>::deserialize(d)?.unwrap_or_default();
     items
         .into_iter()
         .map(|item| match item {
-            NumItem::Int(i) => Ok(i as f64),
-            NumItem::UInt(u) => Ok(u as f64),
-            NumItem::Float(f) => Ok(f),
-            NumItem::Null(()) => Ok(f64::NAN),
-            NumItem::Str(s) if s.trim().is_empty() => Ok(f64::NAN),
-            NumItem::Str(s) => s
+            Scalar::Int(i) => Ok(i as f64),
+            Scalar::UInt(u) => Ok(u as f64),
+            Scalar::Float(f) => Ok(f),
+            Scalar::Null => Ok(f64::NAN),
+            Scalar::Bool(b) => Err(D::Error::custom(format!("expected a number, got {b}"))),
+            Scalar::Str(s) if s.trim().is_empty() => Ok(f64::NAN),
+            Scalar::Str(s) => s
                 .trim()
                 .parse::<f64>()
                 .map_err(|_| D::Error::custom(format!("expected a number, got {s:?}"))),
