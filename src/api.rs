@@ -11,6 +11,7 @@
 //! | `POST /v2/private-fleets/deployments` (or `:deploy`) | [`FleetDeployRequest`] | [`DeployResponse`] | 202, 200 |
 //! | `POST /v1/deploy` (deprecated) | [`DeployV1Request`] | [`DeployV1Response`] | 200 |
 //! | `GET /v1/status/{id}` | [`GetStatus`] | [`DeploymentStatus`] | 200 |
+//! | `GET /v1/status/{id}?since=…&wait=…` (gateway only) | [`AwaitStatusChange`] | [`DeploymentStatus`] | 200 |
 //! | `DELETE /v1/stop/{id}` | [`StopDeployment`] | [`StopResponse`] | 200, 202 |
 //! | `DELETE $ARBITRIUM_DELETE_URL` | [`SelfStop`] | [`StopResponse`] | 200, 202 |
 //! | `POST /v1/deployments/bulk-stop` | [`BulkStop`] | [`BulkStopResponse`] | 200, 202 |

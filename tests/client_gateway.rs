@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy_edgegap::api::{
-    DeployRequest, EdgegapError, GetContainerLogs, ListDeployments, ListLocations,
+    AwaitStatusChange, DeployRequest, EdgegapError, GetContainerLogs, ListDeployments,
+    ListLocations,
 };
 use bevy_edgegap::prelude::*;
 use harness::{app, call, collect, quick, result_of, run_until, seen};
@@ -44,7 +45,10 @@ fn gateway() -> Stub {
                 Answer::json(202, format!(r#"{{"request_id":"gw{deploys_before}"}}"#))
             }
             ("GET", path) if path.starts_with("/v1/status/") => {
-                let id = &path["/v1/status/".len()..];
+                let id = path["/v1/status/".len()..]
+                    .split('?')
+                    .next()
+                    .unwrap_or_default();
                 let status = if stopped.load(Ordering::SeqCst) {
                     "TERMINATED"
                 } else {
@@ -228,4 +232,138 @@ fn an_uncertain_deploy_through_the_gateway_is_re_sent_with_the_same_key_and_adop
         "every re-send carries the same key"
     );
     assert_eq!(created.lock().unwrap().len(), 1, "one server");
+}
+
+/// The status requests `stub` saw for `id`, in order: `(since, wait)` from the query (`None`
+/// for a plain poll).
+fn status_polls(stub: &Stub, id: &str) -> Vec<Option<(String, String)>> {
+    let path = format!("/v1/status/{id}");
+    stub.seen()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.split('?').next() == Some(path.as_str()))
+        .map(|r| {
+            let query = r.path.split_once('?')?.1;
+            let value = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .map(str::to_owned)
+            };
+            Some((value("since")?, value("wait")?))
+        })
+        .collect()
+}
+
+/// A gateway that holds long-polls: `gw1` is DEPLOYING, turns READY 200 ms into a long-poll
+/// that knows DEPLOYING, and a long-poll that knows READY is held 600 ms (the stub's short
+/// stand-in for the 25 s hold) before it is answered unchanged; TERMINATED once stopped.
+fn holding_gateway() -> Stub {
+    let stopped = Arc::new(AtomicBool::new(false));
+    Stub::start(move |request, _| {
+        let (path, query) = request
+            .path
+            .split_once('?')
+            .unwrap_or((request.path.as_str(), ""));
+        match (request.method.as_str(), path) {
+            ("POST", "/v2/deployments") => Answer::json(202, r#"{"request_id":"gw1"}"#),
+            ("GET", "/v1/status/gw1") => {
+                if stopped.load(Ordering::SeqCst) {
+                    return Answer::json(200, status_body("gw1", "TERMINATED"));
+                }
+                if query.contains("since=Status.DEPLOYING") {
+                    std::thread::sleep(Duration::from_millis(200));
+                    Answer::json(200, status_body("gw1", "READY"))
+                } else if query.contains("since=Status.READY") {
+                    std::thread::sleep(Duration::from_millis(600));
+                    let now = if stopped.load(Ordering::SeqCst) {
+                        "TERMINATED"
+                    } else {
+                        "READY"
+                    };
+                    Answer::json(200, status_body("gw1", now))
+                } else {
+                    Answer::json(200, status_body("gw1", "DEPLOYING"))
+                }
+            }
+            ("DELETE", "/v1/stop/gw1") => {
+                stopped.store(true, Ordering::SeqCst);
+                Answer::json(202, r#"{"message":"will be processed soon"}"#)
+            }
+            _ => Answer::json(404, r#"{"message":"not served"}"#),
+        }
+    })
+}
+
+/// In gateway mode a deployment seen once is followed by long-poll: each poll names the
+/// status the client knows and asks the gateway to hold it, so READY arrives as soon as the
+/// gateway answers, and a READY deployment costs one request per hold, not one per interval.
+#[test]
+fn deployments_are_followed_by_long_poll_through_the_gateway() {
+    let stub = holding_gateway();
+    let mut app = app(gateway_config(&stub));
+    collect::<DeploymentReady>(&mut app);
+    collect::<DeploymentTerminated>(&mut app);
+    let deployment = call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    run_until(&mut app, LIMIT, "READY by long-poll", |w| {
+        w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+    });
+    let polls = status_polls(&stub, "gw1");
+    assert_eq!(polls[0], None, "the first poll learns the status at once");
+    assert_eq!(
+        polls[1],
+        Some(("Status.DEPLOYING".to_owned(), "25".to_owned())),
+        "then it waits for a change from what it knows"
+    );
+    // READY for 2 s: held polls, one after the other. Interval polls (20 ms growing to
+    // 100 ms in this config) would be twenty or more.
+    let before = status_polls(&stub, "gw1").len();
+    harness::run_for(&mut app, Duration::from_secs(2));
+    let polls = status_polls(&stub, "gw1");
+    let during = &polls[before..];
+    assert!(
+        (2..=5).contains(&during.len()),
+        "{} polls in 2 s of READY: {during:?}",
+        during.len()
+    );
+    assert!(
+        during
+            .iter()
+            .all(|p| p.as_ref().is_some_and(|(since, _)| since == "Status.READY")),
+        "{during:?}"
+    );
+    // A stop is still seen: the held poll answers TERMINATED.
+    call(&mut app, move |e| e.stop_deployment(deployment));
+    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+        w.resource::<harness::Seen<DeploymentTerminated>>().0.len() == 1
+    });
+}
+
+/// A gateway that does not hold (it answers at once, unchanged) is polled at the configured
+/// intervals, never in a tight loop; `long_poll: None` turns long-polls off.
+#[test]
+fn a_gateway_that_does_not_hold_is_polled_at_intervals() {
+    for long_poll in [Some(AwaitStatusChange::MAX_WAIT), None] {
+        let stub = gateway();
+        let mut app = app(gateway_config(&stub).with_long_poll(long_poll));
+        collect::<DeploymentReady>(&mut app);
+        call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+        run_until(&mut app, LIMIT, "READY", |w| {
+            w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+        });
+        let before = status_polls(&stub, "gw1").len();
+        harness::run_for(&mut app, Duration::from_secs(1));
+        let polls = status_polls(&stub, "gw1");
+        let during = &polls[before..];
+        // 20 ms growing to 100 ms: about a dozen in a second.
+        assert!(
+            (3..=30).contains(&during.len()),
+            "{long_poll:?}: {} polls in 1 s",
+            during.len()
+        );
+        assert_eq!(
+            during.iter().any(Option::is_some),
+            long_poll.is_some(),
+            "{long_poll:?}: {during:?}"
+        );
+    }
 }

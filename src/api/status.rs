@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -362,6 +363,64 @@ impl Endpoint for GetStatus {
             "/v1/status/{}",
             super::endpoint::encode_component(self.request_id.as_str())
         ))
+    }
+    fn class(&self) -> EndpointClass {
+        EndpointClass::Status
+    }
+    fn validate(&self) -> Result<(), EdgegapError> {
+        super::validate::request_id(&self.request_id)
+    }
+    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
+        decode_json(response)
+    }
+}
+
+/// `GET /v1/status/{request_id}?since=<status>&wait=<seconds>` on an `edgegap-gateway` (a
+/// *long-poll*): the gateway holds the request until the deployment's `current_status` differs
+/// from `since`, or until `wait` has passed, and answers with the status either way.
+///
+/// Only the gateway holds requests: Edgegap itself answers at once (it ignores the query). The
+/// client plugin sends these in gateway mode to follow its deployments; its answer is
+/// [`DeploymentStatus`], like [`GetStatus`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitStatusChange {
+    /// The deployment.
+    pub request_id: RequestId,
+    /// The status the caller knows: the answer comes as soon as it is another one.
+    pub since: Status,
+    /// The longest the gateway may hold the request (whole seconds; the gateway caps it at
+    /// [`AwaitStatusChange::MAX_WAIT`]).
+    pub wait: Duration,
+}
+
+impl AwaitStatusChange {
+    /// The longest hold `edgegap-gateway` grants: 25 s (below common 30 s proxy timeouts).
+    pub const MAX_WAIT: Duration = Duration::from_secs(25);
+
+    /// Status of `request_id` once it is not `since`, or after at most `wait`.
+    pub fn new(request_id: impl Into<RequestId>, since: Status, wait: Duration) -> Self {
+        Self {
+            request_id: request_id.into(),
+            since,
+            wait,
+        }
+    }
+}
+
+impl Endpoint for AwaitStatusChange {
+    type Output = DeploymentStatus;
+
+    fn method(&self) -> Method {
+        Method::Get
+    }
+    fn target(&self) -> Target {
+        GetStatus::new(self.request_id.clone()).target()
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        vec![
+            ("since".into(), self.since.as_wire().to_owned()),
+            ("wait".into(), self.wait.as_secs().to_string()),
+        ]
     }
     fn class(&self) -> EndpointClass {
         EndpointClass::Status

@@ -77,7 +77,9 @@ pub struct EdgegapConfig {
     /// (default 10 s). Time waiting in the queue does not count. Past it the call resolves as
     /// [`EdgegapError::Timeout`].
     pub deadline: Duration,
-    /// Requests on the wire at once (default 8); more wait in a FIFO queue.
+    /// Requests on the wire at once (default 8): the engine's worker threads. As many again
+    /// are handed to the engine next in line, so a worker that finishes starts the next call
+    /// without waiting for a frame; the rest waits in a FIFO queue.
     pub max_in_flight: usize,
     /// What is retried and how long to wait (default [`RetryPolicy::default`]).
     pub retry: RetryPolicy,
@@ -85,6 +87,14 @@ pub struct EdgegapConfig {
     pub rate_limits: RateLimits,
     /// Status polling of tracked deployments.
     pub poll: PollPolicy,
+    /// In [`EdgegapMode::Gateway`], how long the gateway may hold a status poll until the
+    /// status changes (a long-poll, [`AwaitStatusChange`](crate::api::AwaitStatusChange);
+    /// default 25 s, the gateway's maximum). A change then reaches the game as soon as the
+    /// gateway learns it, with one request per deployment per hold instead of one per
+    /// [`EdgegapConfig::poll`] interval. `None` polls at intervals, as in direct mode. At most
+    /// half of [`EdgegapConfig::max_in_flight`] (at least one) are held at once; other
+    /// deployments are polled at intervals meanwhile.
+    pub long_poll: Option<Duration>,
     /// A deployment this app created that is not READY this long after the deploy was issued
     /// is reported failed and stopped (default 5 min; `None` waits forever).
     pub ready_timeout: Option<Duration>,
@@ -136,6 +146,7 @@ impl EdgegapConfig {
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::documented(),
             poll: PollPolicy::default(),
+            long_poll: Some(crate::api::AwaitStatusChange::MAX_WAIT),
             ready_timeout: Some(Duration::from_secs(300)),
             fleet_deploy_path: None,
             exit_stop_wait: Duration::from_secs(2),
@@ -174,6 +185,13 @@ impl EdgegapConfig {
     #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// Sets [`EdgegapConfig::long_poll`] (gateway mode only; `None`: interval polls).
+    #[must_use]
+    pub fn with_long_poll(mut self, wait: Option<Duration>) -> Self {
+        self.long_poll = wait;
         self
     }
 

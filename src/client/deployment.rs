@@ -52,6 +52,8 @@ pub struct Deployment {
     pub(crate) poll_interval: Duration,
     pub(crate) next_poll: Option<Instant>,
     pub(crate) polling: bool,
+    /// When the status poll on the wire was sent, if it is a long-poll held by the gateway.
+    pub(crate) long_poll_sent: Option<Instant>,
 }
 
 impl Deployment {
@@ -79,6 +81,7 @@ impl Deployment {
             poll_interval: Duration::from_secs(1),
             next_poll: None,
             polling: false,
+            long_poll_sent: None,
         }
     }
 

@@ -213,11 +213,12 @@ impl Step {
     ) {
         let d = &mut self.deployment;
         d.polling = false;
+        let long_poll_sent = d.long_poll_sent.take();
         if d.status == Status::Terminated {
             return;
         }
         match result {
-            Ok(status) => self.observed(status, now, policy),
+            Ok(status) => self.observed(status, long_poll_sent, now, policy),
             Err(error)
                 if error.is_not_found()
                     && (self.deployment.last.is_some() || self.deployment.stop_requested) =>
@@ -232,7 +233,14 @@ impl Step {
         }
     }
 
-    fn observed(&mut self, status: DeploymentStatus, now: Instant, policy: &Policy) {
+    /// A status answer; `long_poll_sent`: when the poll was sent, if it was a long-poll.
+    fn observed(
+        &mut self,
+        status: DeploymentStatus,
+        long_poll_sent: Option<Instant>,
+        now: Instant,
+        policy: &Policy,
+    ) {
         let d = &mut self.deployment;
         if d.unobserved >= policy.unobserved_after {
             self.transitions.push(Transition::Observed);
@@ -279,10 +287,21 @@ impl Step {
                 now,
             );
         }
+        // A long-poll that brought a change, or was held at least a poll interval, is sent
+        // again at once: the gateway holds it. One answered at once with no change (a gateway
+        // that does not hold) waits the interval, so polls never come faster than that.
+        let again_now = long_poll_sent.is_some_and(|sent| {
+            changed || now.saturating_duration_since(sent) >= policy.poll.initial
+        });
         // ERROR ends polling unless a stop was asked for: then follow it to TERMINATED.
         let d = &self.deployment;
         if to != Status::Error || d.stop_requested {
-            self.commands.push(Command::Poll(d.poll_interval));
+            let wait = if again_now {
+                Duration::ZERO
+            } else {
+                d.poll_interval
+            };
+            self.commands.push(Command::Poll(wait));
         }
     }
 
@@ -431,6 +450,53 @@ mod tests {
 
     fn api(status: u16) -> EdgegapError {
         crate::api::api_error(&crate::api::HttpResponse::new(status, "{}"))
+    }
+
+    /// The next poll after a status answer: a long-poll that brought a change, or that the
+    /// gateway held at least the first poll interval, goes again at once; one answered at
+    /// once with no change (a gateway that does not hold) waits the interval, so a gateway
+    /// that ignores the hold is never polled in a tight loop; a plain poll waits the interval.
+    #[test]
+    fn long_polls_go_again_at_once_only_after_a_hold_or_a_change() {
+        let p = policy();
+        let t0 = Instant::now();
+        let next_poll = |from: Status, to: Status, long_poll: Option<Duration>| {
+            let mut d = created("a");
+            d.status = from.clone();
+            d.last = Some(status("a", from));
+            d.long_poll_sent = long_poll.map(|_| t0);
+            let now = t0 + long_poll.unwrap_or(Duration::from_millis(30));
+            let s = step(d, Answer::Status(Ok(status("a", to))), now, &p);
+            assert!(s.deployment.long_poll_sent.is_none());
+            s.commands
+                .iter()
+                .find_map(|c| match c {
+                    Command::Poll(wait) => Some(*wait),
+                    _ => None,
+                })
+                .expect("polling goes on")
+        };
+        let held = Some(p.poll.initial);
+        let at_once = Some(Duration::from_millis(30));
+        use Status::{Deploying, Ready};
+        assert_eq!(
+            next_poll(Ready, Ready, held),
+            Duration::ZERO,
+            "held, no change"
+        );
+        assert_eq!(
+            next_poll(Deploying, Ready, at_once),
+            Duration::ZERO,
+            "a change"
+        );
+        assert!(
+            next_poll(Ready, Ready, at_once) >= p.poll.initial,
+            "not held"
+        );
+        assert!(
+            next_poll(Ready, Ready, None) >= p.poll.initial,
+            "a plain poll"
+        );
     }
 
     #[test]

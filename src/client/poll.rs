@@ -1,20 +1,35 @@
 //! Status polls of tracked deployments, oldest due first, as many as the status budget has
-//! room for. Answers go to the lifecycle.
+//! room for. Answers go to the lifecycle. In gateway mode a deployment already seen once is
+//! followed by long-poll ([`AwaitStatusChange`]): the gateway holds the poll until the status
+//! changes.
+
+use std::time::Duration;
 
 use bevy::ecs::entity::Entity;
 use bevy::ecs::world::World;
 use bevy::platform::time::Instant;
 
-use super::config::EdgegapConfig;
+use super::config::{EdgegapConfig, EdgegapMode};
 use super::deployment::{Answer, Deployment, Tracker};
 use super::request::{EdgegapTransport, Handling, enqueue};
-use crate::api::{EndpointClass, GetStatus, Status};
+use crate::api::{AwaitStatusChange, DeploymentStatus, Endpoint, EndpointClass, GetStatus, Status};
 use crate::http::RetryPolicy;
+
+/// Long-polls held at once at most, for `max_in_flight` workers: half of them (at least one),
+/// so held polls never keep deploys and stops waiting for a worker.
+pub(crate) fn long_poll_cap(max_in_flight: usize) -> usize {
+    (max_in_flight / 2).max(1)
+}
 
 /// Sends the polls that are due at `now`.
 pub(crate) fn issue_polls(world: &mut World, now: Instant) {
     let config = world.resource::<EdgegapConfig>();
     let (limits, max_in_flight) = (config.rate_limits.clone(), config.max_in_flight);
+    let hold = match config.mode {
+        EdgegapMode::Gateway => config.long_poll.filter(|wait| !wait.is_zero()),
+        EdgegapMode::Direct => None,
+    };
+    let deadline = config.deadline;
     let spare = world.resource_mut::<EdgegapTransport>().0.spare(
         EndpointClass::Status,
         &limits,
@@ -35,6 +50,18 @@ pub(crate) fn issue_polls(world: &mut World, now: Instant) {
             due.push((at, entity));
         }
     }
+    if due.is_empty() {
+        return;
+    }
+    // Long-polls held now (a despawned deployment's no longer counts).
+    let mut held = match hold {
+        Some(_) => world
+            .query::<&Deployment>()
+            .iter(world)
+            .filter(|d| d.long_poll_sent.is_some())
+            .count(),
+        None => 0,
+    };
     for (at, entity) in due {
         let Some(mut deployment) = world.get_mut::<Deployment>(entity) else {
             continue;
@@ -47,11 +74,25 @@ pub(crate) fn issue_polls(world: &mut World, now: Instant) {
             continue;
         };
         deployment.polling = true;
-        send_poll(world, entity, GetStatus::new(request_id));
+        // Long-poll once the status is known (the first poll learns it at once).
+        match hold {
+            Some(wait) if deployment.last.is_some() && held < long_poll_cap(max_in_flight) => {
+                held += 1;
+                deployment.long_poll_sent = Some(now);
+                let since = deployment.status.clone();
+                let poll = AwaitStatusChange::new(request_id, since, wait);
+                // Held up to `wait`, then answered like any call.
+                send_poll(world, entity, poll, Some(deadline.saturating_add(wait)));
+            }
+            _ => send_poll(world, entity, GetStatus::new(request_id), None),
+        }
     }
 }
 
-fn send_poll(world: &mut World, entity: Entity, poll: GetStatus) {
+fn send_poll<E>(world: &mut World, entity: Entity, poll: E, budget: Option<Duration>)
+where
+    E: Endpoint<Output = DeploymentStatus>,
+{
     let then = Box::new(move |world: &mut World, _owner, result: &Result<_, _>| {
         world
             .resource_mut::<Tracker>()
@@ -59,6 +100,7 @@ fn send_poll(world: &mut World, entity: Entity, poll: GetStatus) {
     });
     let how = Handling {
         retry: Some(RetryPolicy::never()),
+        budget,
         ..Handling::internal(then)
     };
     enqueue(world, entity, poll, how);

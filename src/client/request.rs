@@ -149,6 +149,8 @@ pub(crate) struct Handling<E: Endpoint> {
     pub(crate) key: Option<String>,
     /// Overrides the configured retry policy.
     pub(crate) retry: Option<RetryPolicy>,
+    /// Overrides the configured budget ([`EdgegapConfig::deadline`]).
+    pub(crate) budget: Option<std::time::Duration>,
     /// Runs after the result.
     pub(crate) then: Option<Then<E>>,
     /// Follows a request on the wire whose owner is gone.
@@ -162,6 +164,7 @@ impl<E: Endpoint> Handling<E> {
             respond: true,
             key: None,
             retry: None,
+            budget: None,
             then: None,
             orphaned: None,
         }
@@ -252,7 +255,7 @@ where
     let (built, deadline, policy) = match world.get_resource::<EdgegapConfig>() {
         Some(config) => (
             config.build(&endpoint, how.key.as_deref()),
-            config.deadline,
+            how.budget.unwrap_or(config.deadline),
             how.retry.unwrap_or_else(|| config.retry.clone()),
         ),
         None => (
