@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
 use bevy_edgegap::api::{Endpoint, GetStatus, Secret};
 use bevy_edgegap::prelude::*;
@@ -45,15 +46,32 @@ const CONCURRENCY: usize = 8;
 /// ratio, not the absolute figures).
 const RUNS: usize = 9;
 
+/// How the bench's game loop runs its frames.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frames {
+    /// Back to back, Bevy's default (multi-threaded) executor.
+    BackToBack,
+    /// The same, yielding the CPU between frames.
+    Yielding,
+    /// Back to back, every schedule on the single-threaded executor (no task-pool wake-ups:
+    /// shows what the default executor's frame costs on 2 cores).
+    SingleThreaded,
+}
+
 /// 1,000 status calls issued in one frame; frames run back to back until all resolved
-/// (`yield_between_frames`: the main thread yields between frames, leaving the CPU to the
+/// (see [`Frames`]; yielding leaves the CPU to the
 /// HTTP threads as a paced game loop would).
-fn through_plugin(emu: &EmulatorHandle, id: &str, yield_between_frames: bool) -> Duration {
+fn through_plugin(emu: &EmulatorHandle, id: &str, frames: Frames) -> Duration {
     let mut app = plugin_app(
         EdgegapConfig::new(emu.base_url(), emu.token())
             .with_max_in_flight(CONCURRENCY)
             .with_rate_limits(RateLimits::none()),
     );
+    if frames == Frames::SingleThreaded {
+        for (_, schedule) in app.world_mut().resource_mut::<Schedules>().iter_mut() {
+            schedule.set_executor(SingleThreadedExecutor::new());
+        }
+    }
     #[derive(Resource, Default)]
     struct Done(usize);
     app.init_resource::<Done>();
@@ -76,7 +94,7 @@ fn through_plugin(emu: &EmulatorHandle, id: &str, yield_between_frames: bool) ->
     app.world_mut().run_system(system).unwrap();
     while app.world().resource::<Done>().0 < CALLS {
         app.update();
-        if yield_between_frames {
+        if frames == Frames::Yielding {
             std::thread::yield_now();
         }
         assert!(
@@ -153,20 +171,22 @@ fn median(mut runs: Vec<Duration>) -> Duration {
 fn throughput(_c: &mut Criterion) {
     let (emu, id) = emulator();
     // Warm up every path once, then alternate, so each ratio compares runs of the same minute.
-    through_plugin(&emu, &id, false);
+    through_plugin(&emu, &id, Frames::BackToBack);
     plain_spawn_request(&emu, &id);
     plain_ureq(&emu, &id);
-    let (mut plugin, mut plugin_yield, mut engine, mut baseline) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut plugin, mut plugin_yield, mut plugin_single, mut engine, mut baseline) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         baseline.push(plain_ureq(&emu, &id));
-        plugin.push(through_plugin(&emu, &id, false));
-        plugin_yield.push(through_plugin(&emu, &id, true));
+        plugin.push(through_plugin(&emu, &id, Frames::BackToBack));
+        plugin_yield.push(through_plugin(&emu, &id, Frames::Yielding));
+        plugin_single.push(through_plugin(&emu, &id, Frames::SingleThreaded));
         engine.push(plain_spawn_request(&emu, &id));
     }
-    let (plugin, plugin_yield, engine, baseline) = (
+    let (plugin, plugin_yield, plugin_single, engine, baseline) = (
         median(plugin),
         median(plugin_yield),
+        median(plugin_single),
         median(engine),
         median(baseline),
     );
@@ -174,14 +194,16 @@ fn throughput(_c: &mut Criterion) {
     println!("throughput: {CALLS} status calls, {CONCURRENCY} in flight, medians of {RUNS} runs");
     println!("  plugin, frames back to back:          {plugin:?}");
     println!("  plugin, yield between frames:         {plugin_yield:?}");
+    println!("  plugin, single-threaded executor:     {plugin_single:?}");
     println!("  http::spawn_request, window of {CONCURRENCY}:   {engine:?} (the engine, no ECS)");
     println!(
         "  plain ureq Agent, {CONCURRENCY} threads:          {baseline:?} (keep-alive baseline)"
     );
     println!(
-        "  ratio plugin/ureq {:.2}, plugin(yield)/ureq {:.2}, engine/ureq {:.2} (goal <= 1.5)",
+        "  ratio plugin/ureq {:.2}, plugin(yield)/ureq {:.2}, plugin(single-threaded)/ureq {:.2}, engine/ureq {:.2} (goal <= 1.5)",
         ratio(plugin, baseline),
         ratio(plugin_yield, baseline),
+        ratio(plugin_single, baseline),
         ratio(engine, baseline),
     );
     println!(
