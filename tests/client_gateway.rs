@@ -367,3 +367,37 @@ fn a_gateway_that_does_not_hold_is_polled_at_intervals() {
         );
     }
 }
+
+/// After a failed poll the next one is plain, so a gateway that fails long-polls (or hangs
+/// them) is found out at the pace of plain polls; long-polls resume after a success.
+#[test]
+fn after_a_failed_long_poll_the_next_poll_is_plain() {
+    let stub = Stub::start(
+        |request, _| match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/v2/deployments") => Answer::json(202, r#"{"request_id":"gw1"}"#),
+            ("GET", "/v1/status/gw1") => Answer::json(200, status_body("gw1", "READY")),
+            ("GET", path) if path.starts_with("/v1/status/gw1?") => {
+                Answer::json(503, r#"{"message":"busy"}"#).header("Retry-After", "0")
+            }
+            _ => Answer::json(404, r#"{"message":"not served"}"#),
+        },
+    );
+    let mut app = app(gateway_config(&stub));
+    collect::<DeploymentReady>(&mut app);
+    call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    run_until(&mut app, LIMIT, "READY", |w| {
+        w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+    });
+    run_until(&mut app, LIMIT, "a few failed long-polls", |_| {
+        status_polls(&stub, "gw1")
+            .iter()
+            .filter(|p| p.is_some())
+            .count()
+            >= 3
+    });
+    let polls = status_polls(&stub, "gw1");
+    assert!(
+        polls.windows(2).all(|w| w[0].is_none() || w[1].is_none()),
+        "a long-poll right after a failed one: {polls:?}"
+    );
+}

@@ -74,9 +74,11 @@ pub(crate) fn issue_polls(world: &mut World, now: Instant) {
             continue;
         };
         deployment.polling = true;
-        // Long-poll once the status is known (the first poll learns it at once).
+        // Long-poll once the status is known (the first poll learns it at once) and the last
+        // poll succeeded (after a failure, plain polls find out at once whether it is over).
+        let long = deployment.last.is_some() && deployment.unobserved == 0;
         match hold {
-            Some(wait) if deployment.last.is_some() && held < long_poll_cap(max_in_flight) => {
+            Some(wait) if long && held < long_poll_cap(max_in_flight) => {
                 held += 1;
                 deployment.long_poll_sent = Some(now);
                 let since = deployment.status.clone();
