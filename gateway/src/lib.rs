@@ -63,10 +63,17 @@
 //!   read (shared with any read sent after the webhook arrived) refreshes the view, and that
 //!   read wakes the waiters. A forged webhook costs one status read and changes nothing.
 //!
-//! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
-//! trait; [`MemoryStore`] is the default, for one process. Replicas share it through Redis
-//! or Valkey: [`GatewayBuilder::redis`] ([`RedisStore`]). The status view stays per replica:
-//! each replica reads a watched deployment at most once per interval.
+//! - **Webhooks instead of polling.** With webhooks, a held request re-reads only every
+//!   [`StatusConfig::fallback_ms`] (default 10 s), in case a webhook is lost: a player
+//!   waiting for READY typically costs two upstream status reads (the first ask, the
+//!   webhook's confirmation).
+//!
+//! Shared state (idempotency keys, live counts, rate buckets, the status view) lives behind
+//! the [`Store`] trait; [`MemoryStore`] is the default, for one process. Replicas share it
+//! through Redis or Valkey: [`GatewayBuilder::redis`] ([`RedisStore`]). Then the status view
+//! is shared too: one upstream read per deployment per interval across all replicas (the
+//! latest record of each deployment and a short read lock live in Redis), and a webhook or a
+//! stop arriving at one replica wakes the requests held on every replica (Redis pub/sub).
 #![warn(missing_docs)]
 
 mod auth;
@@ -82,7 +89,7 @@ pub use auth::{OWNER_TAG_PREFIX, dev_token};
 pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
 pub use redis_store::RedisStore;
-pub use store::{MemoryStore, Store};
+pub use store::{MemoryStore, Store, ViewListener};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -112,7 +119,6 @@ impl Gateway {
 pub struct GatewayBuilder {
     config: GatewayConfig,
     store: Option<Arc<dyn Store>>,
-    redis: Option<String>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -129,7 +135,6 @@ impl GatewayBuilder {
         Self {
             config,
             store: None,
-            redis: None,
         }
     }
 
@@ -256,9 +261,16 @@ impl GatewayBuilder {
 
     /// How old a status answered from the gateway's view may be (default 1 s): one upstream
     /// status read per deployment per `interval`, however many clients ask. Also how often a
-    /// held long-poll request re-reads upstream when no webhook wakes it.
+    /// held long-poll request re-reads upstream when there are no webhooks.
     pub fn status_interval(mut self, interval: Duration) -> Self {
         self.config.status.interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// With webhooks, how often a held long-poll request re-reads upstream in case a webhook
+    /// is lost (default 10 s; never less than the status interval).
+    pub fn webhook_fallback(mut self, every: Duration) -> Self {
+        self.config.status.fallback_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
         self
     }
 
@@ -284,11 +296,13 @@ impl GatewayBuilder {
     }
 
     /// Shares state with every replica using the same Redis (or Valkey) server at `url`
-    /// (`redis://host:port/db`): idempotency keys, live quotas and the upstream budget.
-    /// Without it the state lives in memory, for one process. While Redis is unreachable,
-    /// calls that need it answer 503 with `Retry-After`; the gateway reconnects by itself.
+    /// (`redis://host:port/db`; the config key `redis_url`): idempotency keys, live quotas,
+    /// the upstream budget and the status view (records, read locks, wake-ups). Without it
+    /// the state lives in memory, for one process. While Redis is unreachable, calls that
+    /// need it answer 503 with `Retry-After` (a status this replica read within the interval
+    /// is still answered); the gateway reconnects by itself.
     pub fn redis(mut self, url: impl Into<String>) -> Self {
-        self.redis = Some(url.into());
+        self.config.redis_url = Some(SecretText::new(url.into()));
         self
     }
 
@@ -297,10 +311,10 @@ impl GatewayBuilder {
     pub fn start(self) -> Result<GatewayHandle, GatewayError> {
         let config = self.config;
         config.check()?;
-        let store: Arc<dyn Store> = match (self.store, self.redis) {
+        let store: Arc<dyn Store> = match (self.store, &config.redis_url) {
             (Some(store), _) => store,
             (None, Some(url)) => Arc::new(
-                RedisStore::new(&url)
+                RedisStore::new(url.expose())
                     .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?,
             ),
             (None, None) => Arc::new(MemoryStore::new()),
@@ -323,7 +337,18 @@ impl GatewayBuilder {
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(service::AppState {
             upstream,
-            view: view::StatusView::new(Duration::from_millis(config.status.interval_ms)),
+            view: view::StatusView::new(
+                Duration::from_millis(config.status.interval_ms),
+                Duration::from_millis(if webhook_url.is_some() {
+                    config.status.fallback_ms
+                } else {
+                    config.status.interval_ms
+                }),
+                Arc::clone(&store),
+                // At most the budget wait plus the upstream timeout, and a second more.
+                Duration::from_millis(config.budget.max_wait_ms)
+                    + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1),
+            ),
             webhook_secret,
             webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),
@@ -339,6 +364,9 @@ impl GatewayBuilder {
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
+        // View events from every gateway sharing the store (this one's included).
+        let events = view_listener(&state, runtime.handle().clone());
+        runtime.block_on(async { state.store.listen(events) });
         let address = listener.local_addr()?;
         if state.verifier.anonymous() {
             tracing::warn!(
@@ -374,6 +402,29 @@ impl GatewayBuilder {
             thread: Mutex::new(Some(thread)),
         })
     }
+}
+
+/// Applies view events to `state`'s view; a webhook someone here waits on gets its confirming
+/// read.
+fn view_listener(state: &Arc<service::AppState>, runtime: tokio::runtime::Handle) -> ViewListener {
+    let state = Arc::downgrade(state);
+    Arc::new(move |event| {
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        if let Some((id, entry, after)) = state.view.apply(event) {
+            runtime.spawn(async move {
+                tracing::debug!("webhook for `{id}`: reading its status");
+                if let Err(error) = state
+                    .view
+                    .read_entry(&state.upstream, &id, &entry, after)
+                    .await
+                {
+                    tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
+                }
+            });
+        }
+    })
 }
 
 async fn serve(

@@ -26,7 +26,7 @@ use crate::config::Policy;
 use crate::error::ApiError;
 use crate::store::{Claim, Store};
 use crate::upstream::Upstream;
-use crate::view::{Snapshot, StatusView, read_entry};
+use crate::view::{Snapshot, StatusView};
 
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
@@ -388,9 +388,13 @@ async fn status(
     let start = Instant::now();
     let deadline = start + hold.as_ref().map_or(Duration::ZERO, |h| h.wait);
     let interval = state.view.interval();
+    let hold_interval = state.view.hold_interval();
     let mut fresh_after = start.checked_sub(interval).unwrap_or(start);
     loop {
-        let snapshot = read_entry(&state.upstream, &request_id, &entry, fresh_after).await?;
+        let snapshot = state
+            .view
+            .read_entry(&state.upstream, &request_id, &entry, fresh_after)
+            .await?;
         // Our own read was sent on the channel too: mark it seen, so only what comes after
         // it wakes us; and if something did come in between, look again.
         changes.borrow_and_update();
@@ -405,7 +409,9 @@ async fn status(
         if !unchanged || Instant::now() >= deadline || *stopping.borrow() {
             return answer_status(&state, &player, &snapshot).await;
         }
-        let next_read = (snapshot.at + interval).min(deadline);
+        // Without webhooks, re-read every interval; with them, only now and then, in case one
+        // is lost (a webhook, a stop or another replica's read wakes us before).
+        let next_read = (snapshot.at + hold_interval).min(deadline);
         tokio::select! {
             _ = changes.changed() => {}
             () = tokio::time::sleep_until(next_read.into()) => {}
@@ -416,7 +422,7 @@ async fn status(
             // Answer from the view: no extra read just because the wait is over.
             now.checked_sub(interval).unwrap_or(now)
         } else {
-            // Woken by a new snapshot, or the interval passed: something newer than this.
+            // Woken by a new snapshot, or the wait passed: something newer than this.
             snapshot.at + Duration::from_nanos(1)
         };
     }
@@ -444,16 +450,17 @@ async fn answer_status(
 }
 
 /// `POST /webhooks/{secret}`: Edgegap says a deployment moved on. A wrong secret is 404. The
-/// claim itself is never believed: when someone waits on that deployment, ONE upstream read
-/// (shared with any other read under way after the webhook arrived) refreshes the view, and
-/// that read is what wakes the waiters. A forged webhook changes nothing. The webhook is
-/// answered 204 before that read, so a slow upstream never makes Edgegap give up on us.
+/// claim itself is never believed: the webhook is passed to every replica (through the
+/// store), and when someone waits on that deployment, on any replica, ONE upstream read
+/// (shared with any other read under way after the webhook arrived, on any replica) refreshes
+/// the view, and that read is what wakes the waiters. A forged webhook changes nothing. The
+/// webhook is answered 204 before that read, so a slow upstream never makes Edgegap give up
+/// on us.
 async fn webhook(
     State(state): State<Arc<AppState>>,
     Path(secret): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let arrived = Instant::now();
     if !crate::upstream::same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
         return Err(ApiError::NotFound);
     }
@@ -462,13 +469,16 @@ async fn webhook(
         .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
         .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
     plausible_id(&id)?;
-    if let Some(entry) = state.view.existing(&id) {
-        tracing::debug!("webhook for `{id}`: reading its status");
-        // Answered at once: Edgegap gives up on a webhook that takes 10 s, and the read may
-        // wait for budget. The read wakes the waiters when it lands.
+    // Without the store, this replica confirms it alone. Answered at once either way:
+    // Edgegap gives up on a webhook that takes 10 s, and the read may wait for budget.
+    if let Some((entry, arrived)) = state.view.webhook(&id).await {
         let state = Arc::clone(&state);
         tokio::spawn(async move {
-            if let Err(error) = read_entry(&state.upstream, &id, &entry, arrived).await {
+            if let Err(error) = state
+                .view
+                .read_entry(&state.upstream, &id, &entry, arrived)
+                .await
+            {
                 tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
             }
         });
@@ -491,8 +501,8 @@ async fn stop(
         .upstream
         .call(&StopDeployment::new(id.clone()))
         .await?;
-    // Whatever the answer, the view's status is out of date.
-    state.view.invalidate(id.as_str());
+    // Whatever the answer, the view's status is out of date, on every replica.
+    state.view.invalidate(id.as_str()).await;
     match answer {
         Ok((_, raw)) => {
             store(state.store.remove_live(&player.owner, &id).await)?;

@@ -1,5 +1,8 @@
 //! Shared state behind one small trait, [`Store`]: idempotency keys, per-player live
-//! deployments, and token buckets (per-player deploy rate, the global upstream budget).
+//! deployments, token buckets (per-player deploy rate, the global upstream budget), and the
+//! status view's shared part: the latest status record of each deployment, a short read lock
+//! per deployment (one replica reads upstream, the others wait for its record), and
+//! [`ViewEvent`]s delivered to every gateway using the store (new records, stops, webhooks).
 //!
 //! [`MemoryStore`] is the embedded default, for one gateway process. Replicas behind a load
 //! balancer share a [`RedisStore`](crate::RedisStore)
@@ -10,10 +13,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bevy_edgegap::api::RequestId;
+use bevy_edgegap::api::{HttpResponse, RequestId};
 
 /// The store could not answer (a shared store unreachable, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,59 @@ pub enum Claim {
     /// A deploy with this key created this deployment.
     Done(RequestId),
 }
+
+/// One upstream status answer, as replicas share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRecord {
+    /// When the read was sent, in microseconds since the Unix epoch (replicas' clocks are
+    /// assumed synchronised, as for token expiry; skew only changes how old a shared record
+    /// may be).
+    pub read_at_us: u64,
+    /// Edgegap's answer, as received.
+    pub response: HttpResponse,
+}
+
+/// What [`Store::claim_read`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadClaim {
+    /// A record read late enough: use it, read nothing.
+    Fresh(StatusRecord),
+    /// The caller holds the read lock: it reads upstream, then calls [`Store::put_record`] (or
+    /// [`Store::release_read`] when the read produced no answer).
+    Read,
+    /// Another gateway is reading this deployment: wait for its record.
+    Busy,
+}
+
+/// A change to the status view, delivered to every gateway using the store (the sender too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewEvent {
+    /// A new status record of `id`.
+    Record {
+        /// The deployment.
+        id: String,
+        /// What was read.
+        record: StatusRecord,
+    },
+    /// `id` was stopped at `at_us`: records read before are out of date.
+    Invalidated {
+        /// The deployment.
+        id: String,
+        /// When, in microseconds since the Unix epoch.
+        at_us: u64,
+    },
+    /// A webhook about `id` arrived at `at_us`. Gateways holding requests on `id` confirm it
+    /// with one read sent after `at_us` (one for all of them, through the read lock).
+    Webhook {
+        /// The deployment.
+        id: String,
+        /// When, in microseconds since the Unix epoch.
+        at_us: u64,
+    },
+}
+
+/// Receives every [`ViewEvent`] (see [`Store::listen`]).
+pub type ViewListener = Arc<dyn Fn(ViewEvent) + Send + Sync>;
 
 /// Shared gateway state. `owner` is always a player's owner tag, never a raw player id.
 pub trait Store: Send + Sync + 'static {
@@ -80,6 +136,33 @@ pub trait Store: Send + Sync + 'static {
         burst: u32,
         max_wait: Duration,
     ) -> StoreFuture<'a, Result<Duration, Duration>>;
+
+    /// The status record of `id` if it was read at or after `fresh_after_us` (and after the
+    /// last [`ViewEvent::Invalidated`]); otherwise takes the read lock of `id` for `lock`
+    /// ([`ReadClaim::Read`]) unless another gateway holds it ([`ReadClaim::Busy`]).
+    fn claim_read<'a>(
+        &'a self,
+        id: &'a str,
+        fresh_after_us: u64,
+        lock: Duration,
+    ) -> StoreFuture<'a, ReadClaim>;
+    /// Keeps `record` as the record of `id` for `keep` unless a newer one (or a later
+    /// invalidation) is there, releases the read lock, and delivers [`ViewEvent::Record`].
+    fn put_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: StatusRecord,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()>;
+    /// Releases the read lock of `id` without a record (the read got no answer).
+    fn release_read<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
+    /// Delivers `event` to every listener. [`ViewEvent::Invalidated`] also makes the records
+    /// read before it unusable (kept for `keep`).
+    fn publish(&self, event: ViewEvent, keep: Duration) -> StoreFuture<'_, ()>;
+    /// Calls `listener` with every [`ViewEvent`] from now on, the ones this process publishes
+    /// included. Called from within the gateway's Tokio runtime (a shared store may spawn its
+    /// subscriber there); events may be lost while the store is unreachable.
+    fn listen(&self, listener: ViewListener);
 }
 
 #[derive(Debug)]
@@ -106,6 +189,12 @@ struct State {
     idempotency: HashMap<(String, String), (Idempotency, Instant)>,
     live: HashMap<String, Live>,
     buckets: HashMap<String, Bucket>,
+    /// Status records by deployment, with when they expire.
+    records: HashMap<String, (StatusRecord, Instant)>,
+    /// Invalidation times (µs) by deployment, with when they expire.
+    not_before: HashMap<String, (u64, Instant)>,
+    /// Read locks by deployment: when they expire.
+    reading: HashMap<String, Instant>,
     operations: u64,
 }
 
@@ -119,13 +208,29 @@ impl State {
         self.idempotency.retain(|_, (_, expires)| *expires > now);
         self.buckets.retain(|_, b| b.full_at > now);
         self.live.retain(|_, l| !l.ids.is_empty() || l.reserved > 0);
+        self.records.retain(|_, (_, expires)| *expires > now);
+        self.not_before.retain(|_, (_, expires)| *expires > now);
+        self.reading.retain(|_, expires| *expires > now);
     }
 }
 
 /// The in-memory [`Store`]: one process, lost on restart (live counts are rebuilt from
 /// Edgegap at start; idempotency keys only protect retries within one process's lifetime).
-#[derive(Debug, Default)]
-pub struct MemoryStore(Mutex<State>);
+///
+/// Several gateways in one process may share one `MemoryStore`
+/// ([`GatewayBuilder::store`](crate::GatewayBuilder::store)): they then share status records,
+/// read locks and view events like replicas sharing Redis.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    listeners: Mutex<Vec<ViewListener>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
 
 impl MemoryStore {
     /// An empty store.
@@ -135,9 +240,20 @@ impl MemoryStore {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // Nothing panics while the lock is held; recover the data if it ever did.
-        self.0
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn deliver(&self, event: &ViewEvent) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        for listener in listeners {
+            listener(event.clone());
+        }
     }
 }
 
@@ -267,6 +383,96 @@ impl Store for MemoryStore {
             Err(wait - max_wait)
         };
         ready(answer)
+    }
+
+    fn claim_read<'a>(
+        &'a self,
+        id: &'a str,
+        fresh_after_us: u64,
+        lock: Duration,
+    ) -> StoreFuture<'a, ReadClaim> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.sweep(now);
+        let not_before = state
+            .not_before
+            .get(id)
+            .filter(|(_, expires)| *expires > now)
+            .map_or(0, |(at, _)| *at);
+        let fresh = state
+            .records
+            .get(id)
+            .filter(|(record, expires)| {
+                *expires > now
+                    && record.read_at_us >= fresh_after_us
+                    && record.read_at_us >= not_before
+            })
+            .map(|(record, _)| record.clone());
+        let claim = match fresh {
+            Some(record) => ReadClaim::Fresh(record),
+            None if state.reading.get(id).is_some_and(|expires| *expires > now) => ReadClaim::Busy,
+            None => {
+                state.reading.insert(id.to_owned(), now + lock);
+                ReadClaim::Read
+            }
+        };
+        ready(claim)
+    }
+
+    fn put_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: StatusRecord,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let kept = {
+            let mut state = self.state();
+            state.reading.remove(id);
+            let not_before = state.not_before.get(id).map_or(0, |(at, _)| *at);
+            let newer = state
+                .records
+                .get(id)
+                .is_none_or(|(old, expires)| *expires <= now || old.read_at_us < record.read_at_us);
+            let kept = newer && record.read_at_us >= not_before;
+            if kept {
+                state
+                    .records
+                    .insert(id.to_owned(), (record.clone(), now + keep));
+            }
+            kept
+        };
+        if kept {
+            self.deliver(&ViewEvent::Record {
+                id: id.to_owned(),
+                record,
+            });
+        }
+        ready(())
+    }
+
+    fn release_read<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        self.state().reading.remove(id);
+        ready(())
+    }
+
+    fn publish(&self, event: ViewEvent, keep: Duration) -> StoreFuture<'_, ()> {
+        if let ViewEvent::Invalidated { id, at_us } = &event {
+            let mut state = self.state();
+            state.records.remove(id);
+            let expires = Instant::now() + keep;
+            let entry = state.not_before.entry(id.clone()).or_insert((0, expires));
+            *entry = (entry.0.max(*at_us), expires);
+        }
+        self.deliver(&event);
+        ready(())
+    }
+
+    fn listen(&self, listener: ViewListener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(listener);
     }
 }
 
