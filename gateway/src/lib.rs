@@ -334,6 +334,9 @@ impl GatewayBuilder {
             .public_url
             .as_ref()
             .map(|base| format!("{base}/webhooks/{webhook_secret}"));
+        // The longest an upstream call takes: the budget wait plus the timeout, and a second.
+        let longest_call = Duration::from_millis(config.budget.max_wait_ms)
+            + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1);
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(service::AppState {
             upstream,
@@ -345,10 +348,9 @@ impl GatewayBuilder {
                     config.status.interval_ms
                 }),
                 Arc::clone(&store),
-                // At most the budget wait plus the upstream timeout, and a second more.
-                Duration::from_millis(config.budget.max_wait_ms)
-                    + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1),
+                longest_call,
             ),
+            longest_call,
             webhook_secret,
             webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),

@@ -1,8 +1,10 @@
 //! [`RedisStore`]: the [`Store`] shared by gateway replicas through Redis (or Valkey).
 //!
 //! Every operation that reads then writes is one Lua script, so replicas never race. Token
-//! buckets use the Redis server's clock (`TIME`), so replicas with skewed clocks agree. Live
-//! reservations expire after ten minutes, so a replica killed mid-deploy frees its slot.
+//! buckets and idempotency claims use the Redis server's clock (`TIME`), so replicas with
+//! skewed clocks agree. Live reservations expire (after twice the longest a deploy takes), so
+//! a replica killed mid-deploy frees its slot; its idempotency claim is taken over by the
+//! client's retry once stale ([`Claim::Abandoned`]).
 //! The connection is made on first use and re-made after a failure; meanwhile every store
 //! call fails with [`StoreError`], which clients see as 503 with `Retry-After`.
 //!
@@ -23,16 +25,20 @@ use crate::store::{
     Claim, ReadClaim, StatusRecord, Store, StoreError, StoreFuture, ViewEvent, ViewListener,
 };
 
-/// How long a live-slot reservation survives a replica that never commits it.
-const RESERVATION_TTL_MS: u64 = 600_000;
-
+/// KEYS: slot. ARGV: window_ms, stale_ms. A pending claim is `pending:<Redis time in ms>`.
 const CLAIM: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], 'pending', 'PX', ARGV[1])
-  return 'new'
+local answer = 'new'
+if v then
+  local at = tonumber(string.match(v, '^pending:(%d+)$') or '')
+  if not at then return v end
+  if now - at < tonumber(ARGV[2]) then return 'pending' end
+  answer = 'abandoned'
 end
-return v
+redis.call('SET', KEYS[1], string.format('pending:%.0f', now), 'PX', ARGV[1])
+return answer
 ";
 
 const RESERVE: &str = r"
@@ -335,13 +341,17 @@ impl Store for RedisStore {
         owner: &'a str,
         key: &'a str,
         window: Duration,
+        stale: Duration,
     ) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
             let slot = self.key(&["idem", owner, key]);
-            let found: String = self.script(CLAIM, &[slot], &[millis(window)]).await?;
+            let found: String = self
+                .script(CLAIM, &[slot], &[millis(window), millis(stale)])
+                .await?;
             Ok(match found.strip_prefix("done:") {
                 Some(id) => Claim::Done(RequestId::from(id)),
                 None if found == "new" => Claim::New,
+                None if found == "abandoned" => Claim::Abandoned,
                 None => Claim::InProgress,
             })
         })
@@ -366,13 +376,18 @@ impl Store for RedisStore {
         })
     }
 
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool> {
+    fn reserve_live<'a>(
+        &'a self,
+        owner: &'a str,
+        max: u32,
+        hold: Duration,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let ok: i64 = self
                 .script(
                     RESERVE,
                     &self.live_keys(owner),
-                    &[max.to_string(), RESERVATION_TTL_MS.to_string()],
+                    &[max.to_string(), millis(hold)],
                 )
                 .await?;
             Ok(ok == 1)

@@ -55,6 +55,9 @@ pub(crate) struct AppState {
     pub(crate) owner_key: OwnerKey,
     pub(crate) proxies: TrustedProxies,
     pub(crate) store: Arc<dyn Store>,
+    /// The longest an upstream call takes (budget wait + timeout, and a second): an
+    /// idempotency claim older than this was abandoned by a dead replica.
+    pub(crate) longest_call: Duration,
 }
 
 /// The authenticated caller.
@@ -169,10 +172,34 @@ async fn deploy(
             match store(
                 state
                     .store
-                    .claim_idempotency(&player.owner, key, window)
+                    .claim_idempotency(&player.owner, key, window, state.longest_call)
                     .await,
             )? {
                 Claim::New => break,
+                Claim::Abandoned => {
+                    // The replica that claimed this key died mid-deploy: answer what its
+                    // deploy created, if anything, rather than create a second server.
+                    if let Some(id) = adopt_abandoned(&state, &player.owner).await? {
+                        store(
+                            state
+                                .store
+                                .commit_live(&player.owner, Some(id.clone()))
+                                .await,
+                        )?;
+                        store(
+                            state
+                                .store
+                                .finish_idempotency(&player.owner, key, Some(id.clone()), window)
+                                .await,
+                        )?;
+                        tracing::warn!(
+                            "`{key}` by `{}` was abandoned mid-deploy; found `{id}` by its owner tag",
+                            player.owner
+                        );
+                        return Ok(accepted(&id));
+                    }
+                    break;
+                }
                 Claim::Done(id) => {
                     tracing::debug!("idempotent replay of `{key}` by `{}`: `{id}`", player.owner);
                     return Ok(accepted(&id));
@@ -310,7 +337,8 @@ fn maybe_created(error: &EdgegapError) -> bool {
 /// Reserves a live slot; when full, first forgets deployments Edgegap says are over.
 async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError> {
     let max = state.policy.max_live_per_player;
-    if store(state.store.reserve_live(&player.owner, max).await)? {
+    let hold = state.longest_call * 2;
+    if store(state.store.reserve_live(&player.owner, max, hold).await)? {
         return Ok(());
     }
     for id in store(state.store.live(&player.owner).await)? {
@@ -323,7 +351,7 @@ async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError>
             store(state.store.remove_live(&player.owner, &id).await)?;
         }
     }
-    if store(state.store.reserve_live(&player.owner, max).await)? {
+    if store(state.store.reserve_live(&player.owner, max, hold).await)? {
         return Ok(());
     }
     Err(ApiError::TooMany {
@@ -738,6 +766,29 @@ async fn adopt(state: &AppState, owner: &str) -> Option<RequestId> {
         (Some(id), None) => Some(id),
         _ => None,
     }
+}
+
+/// After a deploy abandoned by a dead replica: the one deployment carrying `owner`'s tag that
+/// the gateway does not count yet, if there is exactly one. A failed list is 503: deploying
+/// blindly could make a second server.
+async fn adopt_abandoned(state: &AppState, owner: &str) -> Result<Option<RequestId>, ApiError> {
+    let known = store(state.store.live(owner).await)?;
+    let found = list_owned(state, |t| t == owner).await.map_err(|error| {
+        tracing::warn!("cannot look for an abandoned deploy of `{owner}`: {error}");
+        ApiError::busy(
+            "cannot check Edgegap for an interrupted deploy; retry later",
+            state.longest_call,
+        )
+    })?;
+    let new: Vec<RequestId> = found
+        .into_iter()
+        .map(|(_, id)| id)
+        .filter(|id| !known.contains(id))
+        .collect();
+    Ok(match new.as_slice() {
+        [id] => Some(id.clone()),
+        _ => None,
+    })
 }
 
 fn is_owner_tag(tag: &str) -> bool {

@@ -41,6 +41,10 @@ pub enum Claim {
     New,
     /// A deploy with this key is under way.
     InProgress,
+    /// A deploy with this key was claimed longer ago than `stale` and never finished: its
+    /// gateway died mid-deploy. The caller now holds the claim; that deploy may have created
+    /// a deployment, so look for it before deploying again.
+    Abandoned,
     /// A deploy with this key created this deployment.
     Done(RequestId),
 }
@@ -100,12 +104,15 @@ pub type ViewListener = Arc<dyn Fn(ViewEvent) + Send + Sync>;
 
 /// Shared gateway state. `owner` is always a player's owner tag, never a raw player id.
 pub trait Store: Send + Sync + 'static {
-    /// Claims `(owner, key)` for `window` unless it is already claimed or done.
+    /// Claims `(owner, key)` for `window` unless it is already claimed or done. A claim
+    /// older than `stale` (longer than any deploy takes) that never finished is taken over:
+    /// [`Claim::Abandoned`].
     fn claim_idempotency<'a>(
         &'a self,
         owner: &'a str,
         key: &'a str,
         window: Duration,
+        stale: Duration,
     ) -> StoreFuture<'a, Claim>;
     /// Records the deploy's outcome: `Some(id)` remembers it for `window`; `None` releases the
     /// key (the deploy certainly created nothing).
@@ -116,8 +123,14 @@ pub trait Store: Send + Sync + 'static {
         outcome: Option<RequestId>,
         window: Duration,
     ) -> StoreFuture<'a, ()>;
-    /// Reserves one live slot if `live + reserved < max`; `false` when full.
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool>;
+    /// Reserves one live slot if `live + reserved < max`; `false` when full. A reservation
+    /// never committed (its gateway died) may be forgotten after `hold`.
+    fn reserve_live<'a>(
+        &'a self,
+        owner: &'a str,
+        max: u32,
+        hold: Duration,
+    ) -> StoreFuture<'a, bool>;
     /// Turns a reservation into the live deployment `id` (`None`: gives the reservation back).
     fn commit_live<'a>(&'a self, owner: &'a str, id: Option<RequestId>) -> StoreFuture<'a, ()>;
     /// The owner's live deployments.
@@ -167,7 +180,8 @@ pub trait Store: Send + Sync + 'static {
 
 #[derive(Debug)]
 enum Idempotency {
-    Pending,
+    /// Claimed at this instant.
+    Pending(Instant),
     Done(RequestId),
 }
 
@@ -267,6 +281,7 @@ impl Store for MemoryStore {
         owner: &'a str,
         key: &'a str,
         window: Duration,
+        stale: Duration,
     ) -> StoreFuture<'a, Claim> {
         let now = Instant::now();
         let mut state = self.state();
@@ -274,14 +289,20 @@ impl Store for MemoryStore {
         let slot = (owner.to_owned(), key.to_owned());
         let claim = match state.idempotency.get(&slot) {
             Some((Idempotency::Done(id), expires)) if *expires > now => Claim::Done(id.clone()),
-            Some((Idempotency::Pending, expires)) if *expires > now => Claim::InProgress,
-            _ => {
-                state
-                    .idempotency
-                    .insert(slot, (Idempotency::Pending, now + window));
-                Claim::New
+            Some((Idempotency::Pending(at), expires)) if *expires > now => {
+                if now.duration_since(*at) < stale {
+                    Claim::InProgress
+                } else {
+                    Claim::Abandoned
+                }
             }
+            _ => Claim::New,
         };
+        if matches!(claim, Claim::New | Claim::Abandoned) {
+            state
+                .idempotency
+                .insert(slot, (Idempotency::Pending(now), now + window));
+        }
         ready(claim)
     }
 
@@ -307,7 +328,7 @@ impl Store for MemoryStore {
         ready(())
     }
 
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool> {
+    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32, _: Duration) -> StoreFuture<'a, bool> {
         let mut state = self.state();
         let live = state.live.entry(owner.to_owned()).or_default();
         let used = u32::try_from(live.ids.len())
@@ -491,42 +512,69 @@ mod tests {
         }
     }
 
+    const STALE: Duration = Duration::from_secs(60);
+
     #[test]
     fn idempotency_keys_are_per_owner_and_released_on_failure() {
         let store = MemoryStore::new();
         let window = Duration::from_secs(60);
-        assert_eq!(now(store.claim_idempotency("a", "k", window)), Claim::New);
         assert_eq!(
-            now(store.claim_idempotency("a", "k", window)),
+            now(store.claim_idempotency("a", "k", window, STALE)),
+            Claim::New
+        );
+        assert_eq!(
+            now(store.claim_idempotency("a", "k", window, STALE)),
             Claim::InProgress
         );
-        assert_eq!(now(store.claim_idempotency("b", "k", window)), Claim::New);
+        assert_eq!(
+            now(store.claim_idempotency("b", "k", window, STALE)),
+            Claim::New
+        );
         now(store.finish_idempotency("a", "k", Some("id1".into()), window));
         assert_eq!(
-            now(store.claim_idempotency("a", "k", window)),
+            now(store.claim_idempotency("a", "k", window, STALE)),
             Claim::Done("id1".into())
         );
         now(store.finish_idempotency("b", "k", None, window));
-        assert_eq!(now(store.claim_idempotency("b", "k", window)), Claim::New);
-        // An expired key is new again.
         assert_eq!(
-            now(store.claim_idempotency("c", "k", Duration::ZERO)),
+            now(store.claim_idempotency("b", "k", window, STALE)),
             Claim::New
         );
-        assert_eq!(now(store.claim_idempotency("c", "k", window)), Claim::New);
+        // An expired key is new again.
+        assert_eq!(
+            now(store.claim_idempotency("c", "k", Duration::ZERO, STALE)),
+            Claim::New
+        );
+        assert_eq!(
+            now(store.claim_idempotency("c", "k", window, STALE)),
+            Claim::New
+        );
+        // A claim older than `stale` that never finished is taken over, once.
+        assert_eq!(
+            now(store.claim_idempotency("d", "k", window, Duration::ZERO)),
+            Claim::New
+        );
+        assert_eq!(
+            now(store.claim_idempotency("d", "k", window, Duration::ZERO)),
+            Claim::Abandoned
+        );
+        assert_eq!(
+            now(store.claim_idempotency("d", "k", window, STALE)),
+            Claim::InProgress
+        );
     }
 
     #[test]
     fn live_slots_count_reservations_and_deployments() {
         let store = MemoryStore::new();
-        assert!(now(store.reserve_live("a", 2)));
-        assert!(now(store.reserve_live("a", 2)));
-        assert!(!now(store.reserve_live("a", 2)));
+        assert!(now(store.reserve_live("a", 2, STALE)));
+        assert!(now(store.reserve_live("a", 2, STALE)));
+        assert!(!now(store.reserve_live("a", 2, STALE)));
         now(store.commit_live("a", Some("x".into())));
         now(store.commit_live("a", None));
         assert_eq!(now(store.live("a")), vec![RequestId::from("x")]);
-        assert!(now(store.reserve_live("a", 2)));
-        assert!(!now(store.reserve_live("a", 2)));
+        assert!(now(store.reserve_live("a", 2, STALE)));
+        assert!(!now(store.reserve_live("a", 2, STALE)));
         now(store.commit_live("a", None));
         now(store.remove_live("a", &"x".into()));
         now(store.add_live(vec![("a".into(), "y".into()), ("b".into(), "z".into())]));

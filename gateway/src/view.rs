@@ -47,21 +47,21 @@ type Latest = Option<Arc<Snapshot>>;
 pub(crate) struct Entry {
     latest: watch::Sender<Latest>,
     /// Snapshots from reads sent before this are not used (set after a stop).
-    not_before: Mutex<Instant>,
+    not_before: Mutex<Option<Instant>>,
     /// One task at a time looks beyond the latest snapshot.
     fetch: tokio::sync::Mutex<()>,
 }
 
 impl Entry {
-    fn new(now: Instant) -> Self {
+    fn new() -> Self {
         Self {
             latest: watch::channel(None).0,
-            not_before: Mutex::new(now),
+            not_before: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn not_before(&self) -> MutexGuard<'_, Instant> {
+    fn not_before(&self) -> MutexGuard<'_, Option<Instant>> {
         self.not_before
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -74,14 +74,14 @@ impl Entry {
         self.latest
             .borrow()
             .as_ref()
-            .filter(|s| s.at >= fresh_after && s.at >= not_before)
+            .filter(|s| s.at >= fresh_after && not_before.is_none_or(|nb| s.at >= nb))
             .cloned()
     }
 
     /// Whether `snapshot` is still the latest, usable one (no newer read, no invalidation).
     pub(crate) fn is_current(&self, snapshot: &Arc<Snapshot>) -> bool {
         let not_before = *self.not_before();
-        snapshot.at >= not_before
+        not_before.is_none_or(|nb| snapshot.at >= nb)
             && self
                 .latest
                 .borrow()
@@ -102,7 +102,7 @@ impl Entry {
     /// Makes `snapshot` the latest if it is newer and not from before an invalidation (which
     /// wakes the held requests).
     fn offer(&self, snapshot: &Arc<Snapshot>) {
-        if snapshot.at < *self.not_before() {
+        if self.not_before().is_some_and(|nb| snapshot.at < nb) {
             return;
         }
         self.latest.send_if_modified(|latest| {
@@ -118,8 +118,8 @@ impl Entry {
     /// changes anything.
     fn invalidate(&self, at: Instant) {
         let mut not_before = self.not_before();
-        if at > *not_before {
-            *not_before = at;
+        if not_before.is_none_or(|nb| at > nb) {
+            *not_before = Some(at);
             drop(not_before);
             self.latest.send_modify(|_| {});
         }
@@ -274,7 +274,7 @@ impl StatusView {
         Arc::clone(
             entries
                 .entry(id.to_owned())
-                .or_insert_with(|| Arc::new(Entry::new(now))),
+                .or_insert_with(|| Arc::new(Entry::new())),
         )
     }
 
@@ -329,7 +329,9 @@ impl StatusView {
             if let Some(snapshot) = entry.fresh(fresh_after) {
                 return Ok(snapshot);
             }
-            let wanted = fresh_after.max(*entry.not_before());
+            let wanted = entry
+                .not_before()
+                .map_or(fresh_after, |nb| nb.max(fresh_after));
             let claim = self
                 .store
                 .claim_read(id, self.clock.ceil_us(wanted), self.lock_for)
