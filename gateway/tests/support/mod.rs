@@ -396,6 +396,17 @@ impl GatewayProcess {
     /// Starts the binary with `extra_toml` appended to a minimal config (`game`/`v1` allowed),
     /// secrets from the environment, and waits for its `GATEWAY_URL`.
     pub fn start(emu: &EmulatorHandle, redis_url: &str, extra_toml: &str) -> Self {
+        Self::start_with(emu, redis_url, extra_toml, &[])
+    }
+
+    /// [`GatewayProcess::start`] with more environment variables (they win over the defaults,
+    /// e.g. `GATEWAY_BIND`).
+    pub fn start_with(
+        emu: &EmulatorHandle,
+        redis_url: &str,
+        extra_toml: &str,
+        env: &[(&str, String)],
+    ) -> Self {
         use std::io::{BufRead, BufReader};
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -419,6 +430,7 @@ impl GatewayProcess {
             .env("GATEWAY_REDIS_URL", redis_url)
             .env("GATEWAY_BIND", "127.0.0.1:0")
             .env("RUST_LOG", "edgegap_gateway=error")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
