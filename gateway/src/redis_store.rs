@@ -522,7 +522,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let [_, reading, _] = self.view_keys(id);
             let _: i64 = self
-                .script(RELEASE_READ, &[reading], &[self.token.clone()])
+                .script(RELEASE_READ, &[reading], std::slice::from_ref(&self.token))
                 .await?;
             Ok(())
         })
