@@ -51,9 +51,10 @@
 //!   e.g. `Status.READY`; `READY` also parses), or until `wait` seconds have passed (whole
 //!   seconds, capped at 25; default 25 when only `since` is given). The answer is the normal
 //!   status JSON, with the new status, or the unchanged one at timeout. Without `since`, or
-//!   with `wait=0`, it is answered at once, exactly like a plain `GET`. A held request
-//!   re-reads (coalesced) once per interval, and is woken at once by a confirmed webhook or a
-//!   stop. Ownership is checked before holding (404 otherwise); a bad `wait` is 400.
+//!   with `wait=0`, it is answered at once, exactly like a plain `GET`. Without webhooks, a
+//!   held request re-reads (coalesced) once per interval; it is woken at once by a confirmed
+//!   webhook or a stop. Ownership is checked before holding (404 otherwise); a bad `wait` is
+//!   400.
 //! - **Webhooks.** With a public URL ([`GatewayBuilder::public_url`]), every deploy carries
 //!   `webhook_on_ready`, `webhook_on_error` and `webhook_on_terminated` pointing at
 //!   `<public_url>/webhooks/<secret>` (a client's own webhook, where the policy allows one,
@@ -415,16 +416,7 @@ fn view_listener(state: &Arc<service::AppState>, runtime: tokio::runtime::Handle
             return;
         };
         if let Some((id, entry, after)) = state.view.apply(event) {
-            runtime.spawn(async move {
-                tracing::debug!("webhook for `{id}`: reading its status");
-                if let Err(error) = state
-                    .view
-                    .read_entry(&state.upstream, &id, &entry, after)
-                    .await
-                {
-                    tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
-                }
-            });
+            runtime.spawn(service::confirm_webhook(state, id, entry, after));
         }
     })
 }

@@ -500,18 +500,44 @@ async fn webhook(
     // Without the store, this replica confirms it alone. Answered at once either way:
     // Edgegap gives up on a webhook that takes 10 s, and the read may wait for budget.
     if let Some((entry, arrived)) = state.view.webhook(&id).await {
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            if let Err(error) = state
-                .view
-                .read_entry(&state.upstream, &id, &entry, arrived)
-                .await
-            {
-                tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
-            }
-        });
+        tokio::spawn(confirm_webhook(Arc::clone(&state), id, entry, arrived));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The one read confirming a webhook about `id` (sent at or after `arrived`), which wakes the
+/// requests held on it. Refused for budget (Edgegap's 20 status reads/s are spent), it is
+/// retried after the budget's `Retry-After` while someone still waits, rather than leaving
+/// them to their slow fallback re-read.
+pub(crate) async fn confirm_webhook(
+    state: Arc<AppState>,
+    id: String,
+    entry: Arc<crate::view::Entry>,
+    arrived: Instant,
+) {
+    const ATTEMPTS: usize = 10;
+    tracing::debug!("webhook for `{id}`: reading its status");
+    for _ in 0..ATTEMPTS {
+        match state
+            .view
+            .read_entry(&state.upstream, &id, &entry, arrived)
+            .await
+        {
+            Err(ApiError::Unavailable { retry_after, .. })
+                if entry.has_waiters() && !*state.stopping.borrow() =>
+            {
+                tokio::time::sleep(
+                    retry_after.clamp(Duration::from_millis(50), Duration::from_secs(2)),
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
+                return;
+            }
+            Ok(_) => return,
+        }
+    }
 }
 
 /// `DELETE /v1/stop/{request_id}`: stops it, if the caller owns it.

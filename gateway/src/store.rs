@@ -583,6 +583,53 @@ mod tests {
     }
 
     #[test]
+    fn status_records_read_locks_and_events_are_shared_by_its_gateways() {
+        let store = MemoryStore::new();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&heard);
+        store.listen(Arc::new(move |event| sink.lock().unwrap().push(event)));
+        let (lock, keep) = (Duration::from_secs(5), Duration::from_secs(60));
+        let record = |at: u64| StatusRecord {
+            read_at_us: at,
+            response: HttpResponse::new(200, "{}"),
+        };
+        assert_eq!(now(store.claim_read("d", 100, lock)), ReadClaim::Read);
+        assert_eq!(now(store.claim_read("d", 100, lock)), ReadClaim::Busy);
+        now(store.put_record("d", record(150), keep));
+        assert_eq!(
+            now(store.claim_read("d", 100, lock)),
+            ReadClaim::Fresh(record(150))
+        );
+        assert_eq!(now(store.claim_read("d", 151, lock)), ReadClaim::Read);
+        // Older than the record: kept out, and not announced; the lock is released.
+        now(store.put_record("d", record(140), keep));
+        assert_eq!(
+            now(store.claim_read("d", 0, lock)),
+            ReadClaim::Fresh(record(150))
+        );
+        let stopped = ViewEvent::Invalidated {
+            id: "d".into(),
+            at_us: 200,
+        };
+        now(store.publish(stopped.clone(), keep));
+        assert_eq!(now(store.claim_read("d", 0, lock)), ReadClaim::Read);
+        now(store.put_record("d", record(190), keep));
+        assert_eq!(now(store.claim_read("d", 0, lock)), ReadClaim::Read);
+        now(store.release_read("d"));
+        assert_eq!(now(store.claim_read("d", 0, lock)), ReadClaim::Read);
+        assert_eq!(
+            *heard.lock().unwrap(),
+            vec![
+                ViewEvent::Record {
+                    id: "d".into(),
+                    record: record(150)
+                },
+                stopped
+            ]
+        );
+    }
+
+    #[test]
     fn buckets_give_a_burst_then_space_tokens_out() {
         let store = MemoryStore::new();
         let no_wait = Duration::ZERO;

@@ -95,7 +95,7 @@ impl Entry {
     }
 
     /// Whether a request is looking at this entry right now (held ones included).
-    fn has_waiters(&self) -> bool {
+    pub(crate) fn has_waiters(&self) -> bool {
         self.latest.receiver_count() > 0
     }
 
