@@ -40,6 +40,8 @@ pub struct DeploymentInfo {
     pub stopped_by: Option<String>,
     /// The `error_detail` of an errored deployment.
     pub error_detail: Option<String>,
+    /// When it became `Status.READY` (the moment its READY webhooks were due), if it did.
+    pub ready_at: Option<std::time::SystemTime>,
 }
 
 /// One request as the emulator received it.

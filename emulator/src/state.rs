@@ -201,6 +201,7 @@ impl Deployment {
             exit_code: self.exit_code,
             stopped_by: self.stopped_by.clone(),
             error_detail: self.error_detail.clone(),
+            ready_at: self.ready_at,
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct GatewayConfig {
     pub rebuild_on_start: bool,
     /// The status view (coalescing, long-poll) and webhooks.
     pub status: StatusConfig,
+    /// Redis (or Valkey) shared by every replica (`redis://host:port/db`;
+    /// `GATEWAY_REDIS_URL` overrides it): idempotency keys, live quotas, the upstream budget
+    /// and the status view. Unset: all of it in memory, for one gateway process.
+    pub redis_url: Option<SecretText>,
 }
 
 /// How the gateway reads statuses: one upstream read per deployment per `interval_ms`, however
@@ -90,8 +94,12 @@ pub struct GatewayConfig {
 #[non_exhaustive]
 pub struct StatusConfig {
     /// How old a status answered from the view may be, in milliseconds (default 1000, at
-    /// least 50). Also how often a held long-poll request re-reads upstream.
+    /// least 50). Without webhooks, also how often a held long-poll request re-reads upstream.
     pub interval_ms: u64,
+    /// With webhooks (a `public_url`), how often a held long-poll request re-reads upstream
+    /// in case a webhook is lost, in milliseconds (default 10000; never less than
+    /// `interval_ms`). Webhooks wake held requests at once, so this is only a safety net.
+    pub fallback_ms: u64,
     /// The gateway's public base URL as Edgegap can reach it (`https://gw.example.com`;
     /// `GATEWAY_PUBLIC_URL` overrides it). When set, every deploy gets
     /// `webhook_on_ready`/`_on_error`/`_on_terminated` pointing at
@@ -107,6 +115,7 @@ impl Default for StatusConfig {
     fn default() -> Self {
         Self {
             interval_ms: 1000,
+            fallback_ms: 10_000,
             public_url: None,
             webhook_secret: None,
         }
@@ -155,6 +164,7 @@ impl Default for GatewayConfig {
             owner_key: None,
             rebuild_on_start: true,
             status: StatusConfig::default(),
+            redis_url: None,
         }
     }
 }
@@ -374,7 +384,7 @@ impl GatewayConfig {
 
     /// Applies the environment overrides: `EDGEGAP_TOKEN`, `EDGEGAP_BASE_URL`, `GATEWAY_BIND`,
     /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`,
-    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`.
+    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`, `GATEWAY_REDIS_URL`.
     pub fn apply_env(&mut self) -> Result<(), GatewayError> {
         self.apply_vars(|name| std::env::var(name).ok())
     }
@@ -404,6 +414,9 @@ impl GatewayConfig {
         }
         if let Some(url) = var("GATEWAY_PUBLIC_URL") {
             self.status.public_url = Some(url.trim().trim_end_matches('/').to_owned());
+        }
+        if let Some(url) = var("GATEWAY_REDIS_URL") {
+            self.redis_url = Some(SecretText::new(url.trim()));
         }
         if let Some(secret) = var("GATEWAY_WEBHOOK_SECRET") {
             self.status.webhook_secret = Some(SecretText::new(secret.trim()));

@@ -51,9 +51,10 @@
 //!   e.g. `Status.READY`; `READY` also parses), or until `wait` seconds have passed (whole
 //!   seconds, capped at 25; default 25 when only `since` is given). The answer is the normal
 //!   status JSON, with the new status, or the unchanged one at timeout. Without `since`, or
-//!   with `wait=0`, it is answered at once, exactly like a plain `GET`. A held request
-//!   re-reads (coalesced) once per interval, and is woken at once by a confirmed webhook or a
-//!   stop. Ownership is checked before holding (404 otherwise); a bad `wait` is 400.
+//!   with `wait=0`, it is answered at once, exactly like a plain `GET`. Without webhooks, a
+//!   held request re-reads (coalesced) once per interval; it is woken at once by a confirmed
+//!   webhook or a stop. Ownership is checked before holding (404 otherwise); a bad `wait` is
+//!   400.
 //! - **Webhooks.** With a public URL ([`GatewayBuilder::public_url`]), every deploy carries
 //!   `webhook_on_ready`, `webhook_on_error` and `webhook_on_terminated` pointing at
 //!   `<public_url>/webhooks/<secret>` (a client's own webhook, where the policy allows one,
@@ -63,10 +64,17 @@
 //!   read (shared with any read sent after the webhook arrived) refreshes the view, and that
 //!   read wakes the waiters. A forged webhook costs one status read and changes nothing.
 //!
-//! Shared state (idempotency keys, live counts, rate buckets) lives behind the [`Store`]
-//! trait; [`MemoryStore`] is the default, for one process. Replicas share it through Redis
-//! or Valkey: [`GatewayBuilder::redis`] ([`RedisStore`]). The status view stays per replica:
-//! each replica reads a watched deployment at most once per interval.
+//! - **Webhooks instead of polling.** With webhooks, a held request re-reads only every
+//!   [`StatusConfig::fallback_ms`] (default 10 s), in case a webhook is lost: a player
+//!   waiting for READY typically costs two upstream status reads (the first ask, the
+//!   webhook's confirmation).
+//!
+//! Shared state (idempotency keys, live counts, rate buckets, the status view) lives behind
+//! the [`Store`] trait; [`MemoryStore`] is the default, for one process. Replicas share it
+//! through Redis or Valkey: [`GatewayBuilder::redis`] ([`RedisStore`]). Then the status view
+//! is shared too: one upstream read per deployment per interval across all replicas (the
+//! latest record of each deployment and a short read lock live in Redis), and a webhook or a
+//! stop arriving at one replica wakes the requests held on every replica (Redis pub/sub).
 #![warn(missing_docs)]
 
 mod auth;
@@ -82,7 +90,7 @@ pub use auth::{OWNER_TAG_PREFIX, dev_token};
 pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
 pub use redis_store::RedisStore;
-pub use store::{MemoryStore, Store};
+pub use store::{MemoryStore, Store, ViewListener};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -112,7 +120,6 @@ impl Gateway {
 pub struct GatewayBuilder {
     config: GatewayConfig,
     store: Option<Arc<dyn Store>>,
-    redis: Option<String>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -129,7 +136,6 @@ impl GatewayBuilder {
         Self {
             config,
             store: None,
-            redis: None,
         }
     }
 
@@ -256,9 +262,16 @@ impl GatewayBuilder {
 
     /// How old a status answered from the gateway's view may be (default 1 s): one upstream
     /// status read per deployment per `interval`, however many clients ask. Also how often a
-    /// held long-poll request re-reads upstream when no webhook wakes it.
+    /// held long-poll request re-reads upstream when there are no webhooks.
     pub fn status_interval(mut self, interval: Duration) -> Self {
         self.config.status.interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// With webhooks, how often a held long-poll request re-reads upstream in case a webhook
+    /// is lost (default 10 s; never less than the status interval).
+    pub fn webhook_fallback(mut self, every: Duration) -> Self {
+        self.config.status.fallback_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
         self
     }
 
@@ -284,11 +297,13 @@ impl GatewayBuilder {
     }
 
     /// Shares state with every replica using the same Redis (or Valkey) server at `url`
-    /// (`redis://host:port/db`): idempotency keys, live quotas and the upstream budget.
-    /// Without it the state lives in memory, for one process. While Redis is unreachable,
-    /// calls that need it answer 503 with `Retry-After`; the gateway reconnects by itself.
+    /// (`redis://host:port/db`; the config key `redis_url`): idempotency keys, live quotas,
+    /// the upstream budget and the status view (records, read locks, wake-ups). Without it
+    /// the state lives in memory, for one process. While Redis is unreachable, calls that
+    /// need it answer 503 with `Retry-After` (a status this replica read within the interval
+    /// is still answered); the gateway reconnects by itself.
     pub fn redis(mut self, url: impl Into<String>) -> Self {
-        self.redis = Some(url.into());
+        self.config.redis_url = Some(SecretText::new(url.into()));
         self
     }
 
@@ -297,10 +312,10 @@ impl GatewayBuilder {
     pub fn start(self) -> Result<GatewayHandle, GatewayError> {
         let config = self.config;
         config.check()?;
-        let store: Arc<dyn Store> = match (self.store, self.redis) {
+        let store: Arc<dyn Store> = match (self.store, &config.redis_url) {
             (Some(store), _) => store,
             (None, Some(url)) => Arc::new(
-                RedisStore::new(&url)
+                RedisStore::new(url.expose())
                     .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?,
             ),
             (None, None) => Arc::new(MemoryStore::new()),
@@ -320,10 +335,23 @@ impl GatewayBuilder {
             .public_url
             .as_ref()
             .map(|base| format!("{base}/webhooks/{webhook_secret}"));
+        // The longest an upstream call takes: the budget wait plus the timeout, and a second.
+        let longest_call = Duration::from_millis(config.budget.max_wait_ms)
+            + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1);
         let (stop_tx, stop_rx) = watch::channel(false);
         let state = Arc::new(service::AppState {
             upstream,
-            view: view::StatusView::new(Duration::from_millis(config.status.interval_ms)),
+            view: view::StatusView::new(
+                Duration::from_millis(config.status.interval_ms),
+                Duration::from_millis(if webhook_url.is_some() {
+                    config.status.fallback_ms
+                } else {
+                    config.status.interval_ms
+                }),
+                Arc::clone(&store),
+                longest_call,
+            ),
+            longest_call,
             webhook_secret,
             webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),
@@ -339,6 +367,9 @@ impl GatewayBuilder {
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
+        // View events from every gateway sharing the store (this one's included).
+        let events = view_listener(&state, runtime.handle().clone());
+        runtime.block_on(async { state.store.listen(events) });
         let address = listener.local_addr()?;
         if state.verifier.anonymous() {
             tracing::warn!(
@@ -374,6 +405,20 @@ impl GatewayBuilder {
             thread: Mutex::new(Some(thread)),
         })
     }
+}
+
+/// Applies view events to `state`'s view; a webhook someone here waits on gets its confirming
+/// read.
+fn view_listener(state: &Arc<service::AppState>, runtime: tokio::runtime::Handle) -> ViewListener {
+    let state = Arc::downgrade(state);
+    Arc::new(move |event| {
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        if let Some((id, entry, after)) = state.view.apply(event) {
+            runtime.spawn(service::confirm_webhook(state, id, entry, after));
+        }
+    })
 }
 
 async fn serve(

@@ -1,29 +1,44 @@
 //! [`RedisStore`]: the [`Store`] shared by gateway replicas through Redis (or Valkey).
 //!
 //! Every operation that reads then writes is one Lua script, so replicas never race. Token
-//! buckets use the Redis server's clock (`TIME`), so replicas with skewed clocks agree. Live
-//! reservations expire after ten minutes, so a replica killed mid-deploy frees its slot.
+//! buckets and idempotency claims use the Redis server's clock (`TIME`), so replicas with
+//! skewed clocks agree. Live reservations expire (after twice the longest a deploy takes), so
+//! a replica killed mid-deploy frees its slot; its idempotency claim is taken over by the
+//! client's retry once stale ([`Claim::Abandoned`]).
 //! The connection is made on first use and re-made after a failure; meanwhile every store
 //! call fails with [`StoreError`], which clients see as 503 with `Retry-After`.
+//!
+//! The status view's shared part: `snap:<id>` holds the latest status record (read time in
+//! µs, then Edgegap's answer), `reading:<id>` the read lock (`SET NX PX`, holding the
+//! replica's token), `nb:<id>` the last invalidation; [`ViewEvent`]s travel on one pub/sub
+//! channel, which every gateway subscribes to with a connection of its own (re-made after a
+//! failure; events published meanwhile are lost, and held requests fall back to re-reading).
 
 use std::time::Duration;
 
-use bevy_edgegap::api::RequestId;
+use bevy_edgegap::api::{HttpResponse, RequestId};
+use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-use crate::store::{Claim, Store, StoreError, StoreFuture};
+use crate::store::{
+    Claim, ReadClaim, StatusRecord, Store, StoreError, StoreFuture, ViewEvent, ViewListener,
+};
 
-/// How long a live-slot reservation survives a replica that never commits it.
-const RESERVATION_TTL_MS: u64 = 600_000;
-
+/// KEYS: slot. ARGV: window_ms, stale_ms. A pending claim is `pending:<Redis time in ms>`.
 const CLAIM: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], 'pending', 'PX', ARGV[1])
-  return 'new'
+local answer = 'new'
+if v then
+  local at = tonumber(string.match(v, '^pending:(%d+)$') or '')
+  if not at then return v end
+  if now - at < tonumber(ARGV[2]) then return 'pending' end
+  answer = 'abandoned'
 end
-return v
+redis.call('SET', KEYS[1], string.format('pending:%.0f', now), 'PX', ARGV[1])
+return answer
 ";
 
 const RESERVE: &str = r"
@@ -62,11 +77,60 @@ end
 return -(wait - tonumber(ARGV[3])) - 1
 ";
 
+/// KEYS: snap, reading, nb. ARGV: fresh_after_us, token, lock_ms.
+/// Returns {1, record} (fresh), {2, ''} (lock taken), {3, ''} (busy).
+const CLAIM_READ: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then
+  local at = tonumber(string.match(v, '^(%d+)'))
+  local nb = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if at >= tonumber(ARGV[1]) and at >= nb then return {1, v} end
+end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {2, ''} end
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {2, ''}
+end
+return {3, ''}
+";
+
+/// KEYS: snap, reading, nb. ARGV: read_at_us, record, keep_ms, token, channel, message.
+const PUT_RECORD: &str = r"
+local at = tonumber(ARGV[1])
+local ok = at >= tonumber(redis.call('GET', KEYS[3]) or '0')
+local old = redis.call('GET', KEYS[1])
+if ok and old then ok = tonumber(string.match(old, '^(%d+)')) < at end
+if ok then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
+if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+if ok then return 1 end
+return 0
+";
+
+/// KEYS: reading. ARGV: token.
+const RELEASE_READ: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+";
+
+/// KEYS: snap, nb. ARGV: at_us, keep_ms, channel, message.
+const INVALIDATE: &str = r"
+local nb = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) > nb then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+";
+
 /// A [`Store`] in Redis, shared by every gateway replica pointing at the same server.
 pub struct RedisStore {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
     prefix: String,
+    /// This process's read-lock token.
+    token: String,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -92,7 +156,20 @@ impl RedisStore {
             client,
             connection: OnceCell::new(),
             prefix: "edgegap-gateway:".into(),
+            token: replica_token(),
         })
+    }
+
+    fn channel(&self) -> String {
+        self.key(&["view"])
+    }
+
+    fn view_keys(&self, id: &str) -> [String; 3] {
+        [
+            self.key(&["snap", id]),
+            self.key(&["reading", id]),
+            self.key(&["nb", id]),
+        ]
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
@@ -146,6 +223,111 @@ impl RedisStore {
     }
 }
 
+/// A token unique to this store instance (process id, time, address).
+fn replica_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{}-{nanos:x}-{:016x}", std::process::id(), hasher.finish())
+}
+
+/// `<read_at_us>\n<status>\n<headers as JSON>\n<body>`.
+fn encode_record(record: &StatusRecord) -> Vec<u8> {
+    let mut out = format!(
+        "{}\n{}\n{}\n",
+        record.read_at_us,
+        record.response.status,
+        serde_json::to_string(&record.response.headers).unwrap_or_else(|_| "[]".into())
+    )
+    .into_bytes();
+    out.extend_from_slice(&record.response.body);
+    out
+}
+
+fn decode_record(bytes: &[u8]) -> Option<StatusRecord> {
+    let mut parts = bytes.splitn(4, |b| *b == b'\n');
+    let read_at_us = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let headers = serde_json::from_slice(parts.next()?).ok()?;
+    let body = parts.next()?.to_vec();
+    Some(StatusRecord {
+        read_at_us,
+        response: HttpResponse {
+            status,
+            headers,
+            body,
+        },
+    })
+}
+
+/// Messages on the view channel: `R <id>\n<record>`, `I <id> <at_us>`, `W <id> <at_us>`.
+fn encode_event(event: &ViewEvent) -> Vec<u8> {
+    match event {
+        ViewEvent::Record { id, record } => {
+            let mut out = format!("R {id}\n").into_bytes();
+            out.extend_from_slice(&encode_record(record));
+            out
+        }
+        ViewEvent::Invalidated { id, at_us } => format!("I {id} {at_us}").into_bytes(),
+        ViewEvent::Webhook { id, at_us } => format!("W {id} {at_us}").into_bytes(),
+    }
+}
+
+fn decode_event(bytes: &[u8]) -> Option<ViewEvent> {
+    if let Some(rest) = bytes.strip_prefix(b"R ") {
+        let newline = rest.iter().position(|b| *b == b'\n')?;
+        let id = std::str::from_utf8(&rest[..newline]).ok()?.to_owned();
+        let record = decode_record(&rest[newline + 1..])?;
+        return Some(ViewEvent::Record { id, record });
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut words = text.split(' ');
+    let (kind, id, at_us) = (words.next()?, words.next()?, words.next()?.parse().ok()?);
+    let id = id.to_owned();
+    match kind {
+        "I" => Some(ViewEvent::Invalidated { id, at_us }),
+        "W" => Some(ViewEvent::Webhook { id, at_us }),
+        _ => None,
+    }
+}
+
+/// Subscribes to `channel` and hands every event to `listener`, reconnecting after failures.
+async fn subscribe(client: redis::Client, channel: String, listener: ViewListener) {
+    let mut logged = false;
+    loop {
+        let connected = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        })
+        .await;
+        match connected {
+            Ok(Ok(pubsub)) => {
+                if logged {
+                    tracing::info!("view events from Redis: subscribed again");
+                }
+                logged = false;
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    if let Some(event) = decode_event(message.get_payload_bytes()) {
+                        listener(event);
+                    }
+                }
+            }
+            Ok(Err(error)) if !logged => {
+                tracing::warn!("cannot subscribe to view events: {}", failed(&error));
+                logged = true;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 fn millis(window: Duration) -> String {
     window
         .as_millis()
@@ -159,13 +341,17 @@ impl Store for RedisStore {
         owner: &'a str,
         key: &'a str,
         window: Duration,
+        stale: Duration,
     ) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
             let slot = self.key(&["idem", owner, key]);
-            let found: String = self.script(CLAIM, &[slot], &[millis(window)]).await?;
+            let found: String = self
+                .script(CLAIM, &[slot], &[millis(window), millis(stale)])
+                .await?;
             Ok(match found.strip_prefix("done:") {
                 Some(id) => Claim::Done(RequestId::from(id)),
                 None if found == "new" => Claim::New,
+                None if found == "abandoned" => Claim::Abandoned,
                 None => Claim::InProgress,
             })
         })
@@ -190,13 +376,18 @@ impl Store for RedisStore {
         })
     }
 
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool> {
+    fn reserve_live<'a>(
+        &'a self,
+        owner: &'a str,
+        max: u32,
+        hold: Duration,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let ok: i64 = self
                 .script(
                     RESERVE,
                     &self.live_keys(owner),
-                    &[max.to_string(), RESERVATION_TTL_MS.to_string()],
+                    &[max.to_string(), millis(hold)],
                 )
                 .await?;
             Ok(ok == 1)
@@ -269,5 +460,151 @@ impl Store for RedisStore {
                 Err(us(answer + 1))
             })
         })
+    }
+
+    fn claim_read<'a>(
+        &'a self,
+        id: &'a str,
+        fresh_after_us: u64,
+        lock: Duration,
+    ) -> StoreFuture<'a, ReadClaim> {
+        Box::pin(async move {
+            let (kind, record): (i64, Vec<u8>) = self
+                .script(
+                    CLAIM_READ,
+                    &self.view_keys(id),
+                    &[fresh_after_us.to_string(), self.token.clone(), millis(lock)],
+                )
+                .await?;
+            Ok(match kind {
+                1 => decode_record(&record).map_or(ReadClaim::Busy, ReadClaim::Fresh),
+                2 => ReadClaim::Read,
+                _ => ReadClaim::Busy,
+            })
+        })
+    }
+
+    fn put_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: StatusRecord,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let at = record.read_at_us.to_string();
+            let encoded = encode_record(&record);
+            let message = encode_event(&ViewEvent::Record {
+                id: id.to_owned(),
+                record,
+            });
+            let mut connection = self.connection().await?;
+            let script = redis::Script::new(PUT_RECORD);
+            let mut invocation = script.prepare_invoke();
+            for key in self.view_keys(id) {
+                invocation.key(key);
+            }
+            invocation
+                .arg(at)
+                .arg(encoded)
+                .arg(millis(keep))
+                .arg(&self.token)
+                .arg(self.channel())
+                .arg(message);
+            let _: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok(())
+        })
+    }
+
+    fn release_read<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let [_, reading, _] = self.view_keys(id);
+            let _: i64 = self
+                .script(RELEASE_READ, &[reading], std::slice::from_ref(&self.token))
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn publish(&self, event: ViewEvent, keep: Duration) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let message = encode_event(&event);
+            if let ViewEvent::Invalidated { id, at_us } = &event {
+                let [snap, _, nb] = self.view_keys(id);
+                let mut connection = self.connection().await?;
+                let script = redis::Script::new(INVALIDATE);
+                let _: i64 = script
+                    .key(snap)
+                    .key(nb)
+                    .arg(at_us.to_string())
+                    .arg(millis(keep))
+                    .arg(self.channel())
+                    .arg(message)
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(|e| failed(&e))?;
+            } else {
+                let _: i64 = self
+                    .command(
+                        redis::cmd("PUBLISH")
+                            .arg(self.channel())
+                            .arg(message)
+                            .clone(),
+                    )
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn listen(&self, listener: ViewListener) {
+        let client = self.client.clone();
+        let channel = self.channel();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(subscribe(client, channel, listener));
+            }
+            Err(_) => tracing::error!(
+                "RedisStore::listen called outside a Tokio runtime: no view events from other \
+                 replicas"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_events_survive_encoding() {
+        let record = StatusRecord {
+            read_at_us: 1_764_000_000_123_456,
+            response: HttpResponse {
+                status: 200,
+                headers: vec![("retry-after".into(), "1".into())],
+                body: b"{\"a\":\n1}".to_vec(),
+            },
+        };
+        assert_eq!(decode_record(&encode_record(&record)), Some(record.clone()));
+        for event in [
+            ViewEvent::Record {
+                id: "abc123".into(),
+                record,
+            },
+            ViewEvent::Invalidated {
+                id: "abc123".into(),
+                at_us: 42,
+            },
+            ViewEvent::Webhook {
+                id: "abc123".into(),
+                at_us: 43,
+            },
+        ] {
+            assert_eq!(decode_event(&encode_event(&event)), Some(event));
+        }
+        assert_eq!(decode_event(b"X abc 1"), None);
     }
 }

@@ -26,7 +26,7 @@ use crate::config::Policy;
 use crate::error::ApiError;
 use crate::store::{Claim, Store};
 use crate::upstream::Upstream;
-use crate::view::{Snapshot, StatusView, read_entry};
+use crate::view::{Snapshot, StatusView};
 
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
@@ -55,6 +55,9 @@ pub(crate) struct AppState {
     pub(crate) owner_key: OwnerKey,
     pub(crate) proxies: TrustedProxies,
     pub(crate) store: Arc<dyn Store>,
+    /// The longest an upstream call takes (budget wait + timeout, and a second): an
+    /// idempotency claim older than this was abandoned by a dead replica.
+    pub(crate) longest_call: Duration,
 }
 
 /// The authenticated caller.
@@ -169,10 +172,34 @@ async fn deploy(
             match store(
                 state
                     .store
-                    .claim_idempotency(&player.owner, key, window)
+                    .claim_idempotency(&player.owner, key, window, state.longest_call)
                     .await,
             )? {
                 Claim::New => break,
+                Claim::Abandoned => {
+                    // The replica that claimed this key died mid-deploy: answer what its
+                    // deploy created, if anything, rather than create a second server.
+                    if let Some(id) = adopt_abandoned(&state, &player.owner).await? {
+                        store(
+                            state
+                                .store
+                                .commit_live(&player.owner, Some(id.clone()))
+                                .await,
+                        )?;
+                        store(
+                            state
+                                .store
+                                .finish_idempotency(&player.owner, key, Some(id.clone()), window)
+                                .await,
+                        )?;
+                        tracing::warn!(
+                            "`{key}` by `{}` was abandoned mid-deploy; found `{id}` by its owner tag",
+                            player.owner
+                        );
+                        return Ok(accepted(&id));
+                    }
+                    break;
+                }
                 Claim::Done(id) => {
                     tracing::debug!("idempotent replay of `{key}` by `{}`: `{id}`", player.owner);
                     return Ok(accepted(&id));
@@ -310,7 +337,8 @@ fn maybe_created(error: &EdgegapError) -> bool {
 /// Reserves a live slot; when full, first forgets deployments Edgegap says are over.
 async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError> {
     let max = state.policy.max_live_per_player;
-    if store(state.store.reserve_live(&player.owner, max).await)? {
+    let hold = state.longest_call * 2;
+    if store(state.store.reserve_live(&player.owner, max, hold).await)? {
         return Ok(());
     }
     for id in store(state.store.live(&player.owner).await)? {
@@ -323,7 +351,7 @@ async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError>
             store(state.store.remove_live(&player.owner, &id).await)?;
         }
     }
-    if store(state.store.reserve_live(&player.owner, max).await)? {
+    if store(state.store.reserve_live(&player.owner, max, hold).await)? {
         return Ok(());
     }
     Err(ApiError::TooMany {
@@ -388,9 +416,13 @@ async fn status(
     let start = Instant::now();
     let deadline = start + hold.as_ref().map_or(Duration::ZERO, |h| h.wait);
     let interval = state.view.interval();
+    let hold_interval = state.view.hold_interval();
     let mut fresh_after = start.checked_sub(interval).unwrap_or(start);
     loop {
-        let snapshot = read_entry(&state.upstream, &request_id, &entry, fresh_after).await?;
+        let snapshot = state
+            .view
+            .read_entry(&state.upstream, &request_id, &entry, fresh_after)
+            .await?;
         // Our own read was sent on the channel too: mark it seen, so only what comes after
         // it wakes us; and if something did come in between, look again.
         changes.borrow_and_update();
@@ -405,7 +437,9 @@ async fn status(
         if !unchanged || Instant::now() >= deadline || *stopping.borrow() {
             return answer_status(&state, &player, &snapshot).await;
         }
-        let next_read = (snapshot.at + interval).min(deadline);
+        // Without webhooks, re-read every interval; with them, only now and then, in case one
+        // is lost (a webhook, a stop or another replica's read wakes us before).
+        let next_read = (snapshot.at + hold_interval).min(deadline);
         tokio::select! {
             _ = changes.changed() => {}
             () = tokio::time::sleep_until(next_read.into()) => {}
@@ -416,7 +450,7 @@ async fn status(
             // Answer from the view: no extra read just because the wait is over.
             now.checked_sub(interval).unwrap_or(now)
         } else {
-            // Woken by a new snapshot, or the interval passed: something newer than this.
+            // Woken by a new snapshot, or the wait passed: something newer than this.
             snapshot.at + Duration::from_nanos(1)
         };
     }
@@ -444,16 +478,17 @@ async fn answer_status(
 }
 
 /// `POST /webhooks/{secret}`: Edgegap says a deployment moved on. A wrong secret is 404. The
-/// claim itself is never believed: when someone waits on that deployment, ONE upstream read
-/// (shared with any other read under way after the webhook arrived) refreshes the view, and
-/// that read is what wakes the waiters. A forged webhook changes nothing. The webhook is
-/// answered 204 before that read, so a slow upstream never makes Edgegap give up on us.
+/// claim itself is never believed: the webhook is passed to every replica (through the
+/// store), and when someone waits on that deployment, on any replica, ONE upstream read
+/// (shared with any other read under way after the webhook arrived, on any replica) refreshes
+/// the view, and that read is what wakes the waiters. A forged webhook changes nothing. The
+/// webhook is answered 204 before that read, so a slow upstream never makes Edgegap give up
+/// on us.
 async fn webhook(
     State(state): State<Arc<AppState>>,
     Path(secret): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let arrived = Instant::now();
     if !crate::upstream::same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
         return Err(ApiError::NotFound);
     }
@@ -462,18 +497,47 @@ async fn webhook(
         .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
         .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
     plausible_id(&id)?;
-    if let Some(entry) = state.view.existing(&id) {
-        tracing::debug!("webhook for `{id}`: reading its status");
-        // Answered at once: Edgegap gives up on a webhook that takes 10 s, and the read may
-        // wait for budget. The read wakes the waiters when it lands.
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            if let Err(error) = read_entry(&state.upstream, &id, &entry, arrived).await {
-                tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
-            }
-        });
+    // Without the store, this replica confirms it alone. Answered at once either way:
+    // Edgegap gives up on a webhook that takes 10 s, and the read may wait for budget.
+    if let Some((entry, arrived)) = state.view.webhook(&id).await {
+        tokio::spawn(confirm_webhook(Arc::clone(&state), id, entry, arrived));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The one read confirming a webhook about `id` (sent at or after `arrived`), which wakes the
+/// requests held on it. Refused for budget (Edgegap's 20 status reads/s are spent), it is
+/// retried after the budget's `Retry-After` while someone still waits, rather than leaving
+/// them to their slow fallback re-read.
+pub(crate) async fn confirm_webhook(
+    state: Arc<AppState>,
+    id: String,
+    entry: Arc<crate::view::Entry>,
+    arrived: Instant,
+) {
+    const ATTEMPTS: usize = 10;
+    tracing::debug!("webhook for `{id}`: reading its status");
+    for _ in 0..ATTEMPTS {
+        match state
+            .view
+            .read_entry(&state.upstream, &id, &entry, arrived)
+            .await
+        {
+            Err(ApiError::Unavailable { retry_after, .. })
+                if entry.has_waiters() && !*state.stopping.borrow() =>
+            {
+                tokio::time::sleep(
+                    retry_after.clamp(Duration::from_millis(50), Duration::from_secs(2)),
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::debug!("the read confirming a webhook for `{id}` failed: {error:?}");
+                return;
+            }
+            Ok(_) => return,
+        }
+    }
 }
 
 /// `DELETE /v1/stop/{request_id}`: stops it, if the caller owns it.
@@ -491,8 +555,8 @@ async fn stop(
         .upstream
         .call(&StopDeployment::new(id.clone()))
         .await?;
-    // Whatever the answer, the view's status is out of date.
-    state.view.invalidate(id.as_str());
+    // Whatever the answer, the view's status is out of date, on every replica.
+    state.view.invalidate(id.as_str()).await;
     match answer {
         Ok((_, raw)) => {
             store(state.store.remove_live(&player.owner, &id).await)?;
@@ -728,6 +792,29 @@ async fn adopt(state: &AppState, owner: &str) -> Option<RequestId> {
         (Some(id), None) => Some(id),
         _ => None,
     }
+}
+
+/// After a deploy abandoned by a dead replica: the one deployment carrying `owner`'s tag that
+/// the gateway does not count yet, if there is exactly one. A failed list is 503: deploying
+/// blindly could make a second server.
+async fn adopt_abandoned(state: &AppState, owner: &str) -> Result<Option<RequestId>, ApiError> {
+    let known = store(state.store.live(owner).await)?;
+    let found = list_owned(state, |t| t == owner).await.map_err(|error| {
+        tracing::warn!("cannot look for an abandoned deploy of `{owner}`: {error}");
+        ApiError::busy(
+            "cannot check Edgegap for an interrupted deploy; retry later",
+            state.longest_call,
+        )
+    })?;
+    let new: Vec<RequestId> = found
+        .into_iter()
+        .map(|(_, id)| id)
+        .filter(|id| !known.contains(id))
+        .collect();
+    Ok(match new.as_slice() {
+        [id] => Some(id.clone()),
+        _ => None,
+    })
 }
 
 fn is_owner_tag(tag: &str) -> bool {

@@ -1,5 +1,8 @@
 //! Shared state behind one small trait, [`Store`]: idempotency keys, per-player live
-//! deployments, and token buckets (per-player deploy rate, the global upstream budget).
+//! deployments, token buckets (per-player deploy rate, the global upstream budget), and the
+//! status view's shared part: the latest status record of each deployment, a short read lock
+//! per deployment (one replica reads upstream, the others wait for its record), and
+//! [`ViewEvent`]s delivered to every gateway using the store (new records, stops, webhooks).
 //!
 //! [`MemoryStore`] is the embedded default, for one gateway process. Replicas behind a load
 //! balancer share a [`RedisStore`](crate::RedisStore)
@@ -10,10 +13,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bevy_edgegap::api::RequestId;
+use bevy_edgegap::api::{HttpResponse, RequestId};
 
 /// The store could not answer (a shared store unreachable, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,18 +41,78 @@ pub enum Claim {
     New,
     /// A deploy with this key is under way.
     InProgress,
+    /// A deploy with this key was claimed longer ago than `stale` and never finished: its
+    /// gateway died mid-deploy. The caller now holds the claim; that deploy may have created
+    /// a deployment, so look for it before deploying again.
+    Abandoned,
     /// A deploy with this key created this deployment.
     Done(RequestId),
 }
 
+/// One upstream status answer, as replicas share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRecord {
+    /// When the read was sent, in microseconds since the Unix epoch (replicas' clocks are
+    /// assumed synchronised, as for token expiry; skew only changes how old a shared record
+    /// may be).
+    pub read_at_us: u64,
+    /// Edgegap's answer, as received.
+    pub response: HttpResponse,
+}
+
+/// What [`Store::claim_read`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadClaim {
+    /// A record read late enough: use it, read nothing.
+    Fresh(StatusRecord),
+    /// The caller holds the read lock: it reads upstream, then calls [`Store::put_record`] (or
+    /// [`Store::release_read`] when the read produced no answer).
+    Read,
+    /// Another gateway is reading this deployment: wait for its record.
+    Busy,
+}
+
+/// A change to the status view, delivered to every gateway using the store (the sender too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewEvent {
+    /// A new status record of `id`.
+    Record {
+        /// The deployment.
+        id: String,
+        /// What was read.
+        record: StatusRecord,
+    },
+    /// `id` was stopped at `at_us`: records read before are out of date.
+    Invalidated {
+        /// The deployment.
+        id: String,
+        /// When, in microseconds since the Unix epoch.
+        at_us: u64,
+    },
+    /// A webhook about `id` arrived at `at_us`. Gateways holding requests on `id` confirm it
+    /// with one read sent after `at_us` (one for all of them, through the read lock).
+    Webhook {
+        /// The deployment.
+        id: String,
+        /// When, in microseconds since the Unix epoch.
+        at_us: u64,
+    },
+}
+
+/// Receives every [`ViewEvent`] (see [`Store::listen`]).
+pub type ViewListener = Arc<dyn Fn(ViewEvent) + Send + Sync>;
+
 /// Shared gateway state. `owner` is always a player's owner tag, never a raw player id.
 pub trait Store: Send + Sync + 'static {
-    /// Claims `(owner, key)` for `window` unless it is already claimed or done.
+    /// Claims `(owner, key)` for `window` unless it is already claimed or done. A claim
+    /// older than `stale` (longer than any deploy takes) that never finished is taken over:
+    /// [`Claim::Abandoned`].
     fn claim_idempotency<'a>(
         &'a self,
         owner: &'a str,
         key: &'a str,
         window: Duration,
+        stale: Duration,
     ) -> StoreFuture<'a, Claim>;
     /// Records the deploy's outcome: `Some(id)` remembers it for `window`; `None` releases the
     /// key (the deploy certainly created nothing).
@@ -60,8 +123,14 @@ pub trait Store: Send + Sync + 'static {
         outcome: Option<RequestId>,
         window: Duration,
     ) -> StoreFuture<'a, ()>;
-    /// Reserves one live slot if `live + reserved < max`; `false` when full.
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool>;
+    /// Reserves one live slot if `live + reserved < max`; `false` when full. A reservation
+    /// never committed (its gateway died) may be forgotten after `hold`.
+    fn reserve_live<'a>(
+        &'a self,
+        owner: &'a str,
+        max: u32,
+        hold: Duration,
+    ) -> StoreFuture<'a, bool>;
     /// Turns a reservation into the live deployment `id` (`None`: gives the reservation back).
     fn commit_live<'a>(&'a self, owner: &'a str, id: Option<RequestId>) -> StoreFuture<'a, ()>;
     /// The owner's live deployments.
@@ -80,11 +149,39 @@ pub trait Store: Send + Sync + 'static {
         burst: u32,
         max_wait: Duration,
     ) -> StoreFuture<'a, Result<Duration, Duration>>;
+
+    /// The status record of `id` if it was read at or after `fresh_after_us` (and after the
+    /// last [`ViewEvent::Invalidated`]); otherwise takes the read lock of `id` for `lock`
+    /// ([`ReadClaim::Read`]) unless another gateway holds it ([`ReadClaim::Busy`]).
+    fn claim_read<'a>(
+        &'a self,
+        id: &'a str,
+        fresh_after_us: u64,
+        lock: Duration,
+    ) -> StoreFuture<'a, ReadClaim>;
+    /// Keeps `record` as the record of `id` for `keep` unless a newer one (or a later
+    /// invalidation) is there, releases the read lock, and delivers [`ViewEvent::Record`].
+    fn put_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: StatusRecord,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()>;
+    /// Releases the read lock of `id` without a record (the read got no answer).
+    fn release_read<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
+    /// Delivers `event` to every listener. [`ViewEvent::Invalidated`] also makes the records
+    /// read before it unusable (kept for `keep`).
+    fn publish(&self, event: ViewEvent, keep: Duration) -> StoreFuture<'_, ()>;
+    /// Calls `listener` with every [`ViewEvent`] from now on, the ones this process publishes
+    /// included. Called from within the gateway's Tokio runtime (a shared store may spawn its
+    /// subscriber there); events may be lost while the store is unreachable.
+    fn listen(&self, listener: ViewListener);
 }
 
 #[derive(Debug)]
 enum Idempotency {
-    Pending,
+    /// Claimed at this instant.
+    Pending(Instant),
     Done(RequestId),
 }
 
@@ -106,6 +203,12 @@ struct State {
     idempotency: HashMap<(String, String), (Idempotency, Instant)>,
     live: HashMap<String, Live>,
     buckets: HashMap<String, Bucket>,
+    /// Status records by deployment, with when they expire.
+    records: HashMap<String, (StatusRecord, Instant)>,
+    /// Invalidation times (µs) by deployment, with when they expire.
+    not_before: HashMap<String, (u64, Instant)>,
+    /// Read locks by deployment: when they expire.
+    reading: HashMap<String, Instant>,
     operations: u64,
 }
 
@@ -119,13 +222,29 @@ impl State {
         self.idempotency.retain(|_, (_, expires)| *expires > now);
         self.buckets.retain(|_, b| b.full_at > now);
         self.live.retain(|_, l| !l.ids.is_empty() || l.reserved > 0);
+        self.records.retain(|_, (_, expires)| *expires > now);
+        self.not_before.retain(|_, (_, expires)| *expires > now);
+        self.reading.retain(|_, expires| *expires > now);
     }
 }
 
 /// The in-memory [`Store`]: one process, lost on restart (live counts are rebuilt from
 /// Edgegap at start; idempotency keys only protect retries within one process's lifetime).
-#[derive(Debug, Default)]
-pub struct MemoryStore(Mutex<State>);
+///
+/// Several gateways in one process may share one `MemoryStore`
+/// ([`GatewayBuilder::store`](crate::GatewayBuilder::store)): they then share status records,
+/// read locks and view events like replicas sharing Redis.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    listeners: Mutex<Vec<ViewListener>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
 
 impl MemoryStore {
     /// An empty store.
@@ -135,9 +254,20 @@ impl MemoryStore {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // Nothing panics while the lock is held; recover the data if it ever did.
-        self.0
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn deliver(&self, event: &ViewEvent) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        for listener in listeners {
+            listener(event.clone());
+        }
     }
 }
 
@@ -151,6 +281,7 @@ impl Store for MemoryStore {
         owner: &'a str,
         key: &'a str,
         window: Duration,
+        stale: Duration,
     ) -> StoreFuture<'a, Claim> {
         let now = Instant::now();
         let mut state = self.state();
@@ -158,14 +289,20 @@ impl Store for MemoryStore {
         let slot = (owner.to_owned(), key.to_owned());
         let claim = match state.idempotency.get(&slot) {
             Some((Idempotency::Done(id), expires)) if *expires > now => Claim::Done(id.clone()),
-            Some((Idempotency::Pending, expires)) if *expires > now => Claim::InProgress,
-            _ => {
-                state
-                    .idempotency
-                    .insert(slot, (Idempotency::Pending, now + window));
-                Claim::New
+            Some((Idempotency::Pending(at), expires)) if *expires > now => {
+                if now.duration_since(*at) < stale {
+                    Claim::InProgress
+                } else {
+                    Claim::Abandoned
+                }
             }
+            _ => Claim::New,
         };
+        if matches!(claim, Claim::New | Claim::Abandoned) {
+            state
+                .idempotency
+                .insert(slot, (Idempotency::Pending(now), now + window));
+        }
         ready(claim)
     }
 
@@ -191,7 +328,7 @@ impl Store for MemoryStore {
         ready(())
     }
 
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32) -> StoreFuture<'a, bool> {
+    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32, _: Duration) -> StoreFuture<'a, bool> {
         let mut state = self.state();
         let live = state.live.entry(owner.to_owned()).or_default();
         let used = u32::try_from(live.ids.len())
@@ -268,6 +405,96 @@ impl Store for MemoryStore {
         };
         ready(answer)
     }
+
+    fn claim_read<'a>(
+        &'a self,
+        id: &'a str,
+        fresh_after_us: u64,
+        lock: Duration,
+    ) -> StoreFuture<'a, ReadClaim> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.sweep(now);
+        let not_before = state
+            .not_before
+            .get(id)
+            .filter(|(_, expires)| *expires > now)
+            .map_or(0, |(at, _)| *at);
+        let fresh = state
+            .records
+            .get(id)
+            .filter(|(record, expires)| {
+                *expires > now
+                    && record.read_at_us >= fresh_after_us
+                    && record.read_at_us >= not_before
+            })
+            .map(|(record, _)| record.clone());
+        let claim = match fresh {
+            Some(record) => ReadClaim::Fresh(record),
+            None if state.reading.get(id).is_some_and(|expires| *expires > now) => ReadClaim::Busy,
+            None => {
+                state.reading.insert(id.to_owned(), now + lock);
+                ReadClaim::Read
+            }
+        };
+        ready(claim)
+    }
+
+    fn put_record<'a>(
+        &'a self,
+        id: &'a str,
+        record: StatusRecord,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let kept = {
+            let mut state = self.state();
+            state.reading.remove(id);
+            let not_before = state.not_before.get(id).map_or(0, |(at, _)| *at);
+            let newer = state
+                .records
+                .get(id)
+                .is_none_or(|(old, expires)| *expires <= now || old.read_at_us < record.read_at_us);
+            let kept = newer && record.read_at_us >= not_before;
+            if kept {
+                state
+                    .records
+                    .insert(id.to_owned(), (record.clone(), now + keep));
+            }
+            kept
+        };
+        if kept {
+            self.deliver(&ViewEvent::Record {
+                id: id.to_owned(),
+                record,
+            });
+        }
+        ready(())
+    }
+
+    fn release_read<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        self.state().reading.remove(id);
+        ready(())
+    }
+
+    fn publish(&self, event: ViewEvent, keep: Duration) -> StoreFuture<'_, ()> {
+        if let ViewEvent::Invalidated { id, at_us } = &event {
+            let mut state = self.state();
+            state.records.remove(id);
+            let expires = Instant::now() + keep;
+            let entry = state.not_before.entry(id.clone()).or_insert((0, expires));
+            *entry = (entry.0.max(*at_us), expires);
+        }
+        self.deliver(&event);
+        ready(())
+    }
+
+    fn listen(&self, listener: ViewListener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(listener);
+    }
 }
 
 #[cfg(test)]
@@ -285,47 +512,121 @@ mod tests {
         }
     }
 
+    const STALE: Duration = Duration::from_secs(60);
+
     #[test]
     fn idempotency_keys_are_per_owner_and_released_on_failure() {
         let store = MemoryStore::new();
         let window = Duration::from_secs(60);
-        assert_eq!(now(store.claim_idempotency("a", "k", window)), Claim::New);
         assert_eq!(
-            now(store.claim_idempotency("a", "k", window)),
+            now(store.claim_idempotency("a", "k", window, STALE)),
+            Claim::New
+        );
+        assert_eq!(
+            now(store.claim_idempotency("a", "k", window, STALE)),
             Claim::InProgress
         );
-        assert_eq!(now(store.claim_idempotency("b", "k", window)), Claim::New);
+        assert_eq!(
+            now(store.claim_idempotency("b", "k", window, STALE)),
+            Claim::New
+        );
         now(store.finish_idempotency("a", "k", Some("id1".into()), window));
         assert_eq!(
-            now(store.claim_idempotency("a", "k", window)),
+            now(store.claim_idempotency("a", "k", window, STALE)),
             Claim::Done("id1".into())
         );
         now(store.finish_idempotency("b", "k", None, window));
-        assert_eq!(now(store.claim_idempotency("b", "k", window)), Claim::New);
-        // An expired key is new again.
         assert_eq!(
-            now(store.claim_idempotency("c", "k", Duration::ZERO)),
+            now(store.claim_idempotency("b", "k", window, STALE)),
             Claim::New
         );
-        assert_eq!(now(store.claim_idempotency("c", "k", window)), Claim::New);
+        // An expired key is new again.
+        assert_eq!(
+            now(store.claim_idempotency("c", "k", Duration::ZERO, STALE)),
+            Claim::New
+        );
+        assert_eq!(
+            now(store.claim_idempotency("c", "k", window, STALE)),
+            Claim::New
+        );
+        // A claim older than `stale` that never finished is taken over, once.
+        assert_eq!(
+            now(store.claim_idempotency("d", "k", window, Duration::ZERO)),
+            Claim::New
+        );
+        assert_eq!(
+            now(store.claim_idempotency("d", "k", window, Duration::ZERO)),
+            Claim::Abandoned
+        );
+        assert_eq!(
+            now(store.claim_idempotency("d", "k", window, STALE)),
+            Claim::InProgress
+        );
     }
 
     #[test]
     fn live_slots_count_reservations_and_deployments() {
         let store = MemoryStore::new();
-        assert!(now(store.reserve_live("a", 2)));
-        assert!(now(store.reserve_live("a", 2)));
-        assert!(!now(store.reserve_live("a", 2)));
+        assert!(now(store.reserve_live("a", 2, STALE)));
+        assert!(now(store.reserve_live("a", 2, STALE)));
+        assert!(!now(store.reserve_live("a", 2, STALE)));
         now(store.commit_live("a", Some("x".into())));
         now(store.commit_live("a", None));
         assert_eq!(now(store.live("a")), vec![RequestId::from("x")]);
-        assert!(now(store.reserve_live("a", 2)));
-        assert!(!now(store.reserve_live("a", 2)));
+        assert!(now(store.reserve_live("a", 2, STALE)));
+        assert!(!now(store.reserve_live("a", 2, STALE)));
         now(store.commit_live("a", None));
         now(store.remove_live("a", &"x".into()));
         now(store.add_live(vec![("a".into(), "y".into()), ("b".into(), "z".into())]));
         assert_eq!(now(store.live("a")), vec![RequestId::from("y")]);
         assert_eq!(now(store.live("b")), vec![RequestId::from("z")]);
+    }
+
+    #[test]
+    fn status_records_read_locks_and_events_are_shared_by_its_gateways() {
+        let store = MemoryStore::new();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&heard);
+        store.listen(Arc::new(move |event| sink.lock().unwrap().push(event)));
+        let (lock, keep) = (Duration::from_secs(5), Duration::from_secs(60));
+        let record = |at: u64| StatusRecord {
+            read_at_us: at,
+            response: HttpResponse::new(200, "{}"),
+        };
+        assert_eq!(now(store.claim_read("d", 100, lock)), ReadClaim::Read);
+        assert_eq!(now(store.claim_read("d", 100, lock)), ReadClaim::Busy);
+        now(store.put_record("d", record(150), keep));
+        assert_eq!(
+            now(store.claim_read("d", 100, lock)),
+            ReadClaim::Fresh(record(150))
+        );
+        assert_eq!(now(store.claim_read("d", 151, lock)), ReadClaim::Read);
+        // Older than the record: kept out, and not announced; the lock is released.
+        now(store.put_record("d", record(140), keep));
+        assert_eq!(
+            now(store.claim_read("d", 0, lock)),
+            ReadClaim::Fresh(record(150))
+        );
+        let stopped = ViewEvent::Invalidated {
+            id: "d".into(),
+            at_us: 200,
+        };
+        now(store.publish(stopped.clone(), keep));
+        assert_eq!(now(store.claim_read("d", 0, lock)), ReadClaim::Read);
+        now(store.put_record("d", record(190), keep));
+        assert_eq!(now(store.claim_read("d", 0, lock)), ReadClaim::Read);
+        now(store.release_read("d"));
+        assert_eq!(now(store.claim_read("d", 0, lock)), ReadClaim::Read);
+        assert_eq!(
+            *heard.lock().unwrap(),
+            vec![
+                ViewEvent::Record {
+                    id: "d".into(),
+                    record: record(150)
+                },
+                stopped
+            ]
+        );
     }
 
     #[test]

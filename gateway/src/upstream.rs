@@ -71,6 +71,18 @@ impl Upstream {
         &self,
         endpoint: &E,
     ) -> Result<Result<(E::Output, HttpResponse), EdgegapError>, ApiError> {
+        Ok(self
+            .call_raw(endpoint)
+            .await?
+            .and_then(|response| endpoint.decode(&response).map(|output| (output, response))))
+    }
+
+    /// Waits for budget and sends `endpoint`: Edgegap's answer, whatever its status, or why
+    /// none came.
+    pub(crate) async fn call_raw<E: Endpoint>(
+        &self,
+        endpoint: &E,
+    ) -> Result<Result<HttpResponse, EdgegapError>, ApiError> {
         let (name, rate) = bucket(endpoint.class(), endpoint.method(), &self.budget);
         let max_wait = Duration::from_millis(self.budget.max_wait_ms);
         // One request of headroom below Edgegap's own burst: requests spaced exactly at the
@@ -106,8 +118,7 @@ impl Upstream {
                 response.body.len()
             );
         }
-        Ok(response
-            .and_then(|response| endpoint.decode(&response).map(|output| (output, response))))
+        Ok(response)
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, EdgegapError> {

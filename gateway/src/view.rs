@@ -1,24 +1,37 @@
 //! The gateway's status view: one upstream status read per deployment per interval, however
-//! many clients ask (coalescing), and wake-ups for the requests held by long-poll.
+//! many clients ask (coalescing), and wake-ups for the requests held by long-poll — shared by
+//! every gateway using the same [`Store`].
 //!
-//! Each deployment someone asked about has an [`Entry`]: the latest [`Snapshot`] (Edgegap's
-//! answer and when the read started) in a `watch` channel, and a lock that lets one read at a
-//! time go upstream. A reader that finds a snapshot fresh enough is answered from it; otherwise
-//! it takes the lock, looks again (another reader may have just read), and only then reads.
-//! Every new snapshot is sent on the channel, which wakes the held requests.
+//! Each deployment someone asked about here has an [`Entry`]: the latest [`Snapshot`]
+//! (Edgegap's answer and when the read was sent) in a `watch` channel, and a lock that lets one
+//! task at a time look further. A reader that finds a snapshot fresh enough is answered from
+//! it; otherwise it takes the lock, looks again, then asks the store ([`Store::claim_read`]):
+//! another gateway's record fresh enough is used as is; otherwise this gateway takes the
+//! deployment's read lock and reads upstream, or waits for the gateway that holds it. Every
+//! record put in the store reaches every gateway as a [`ViewEvent`], which refreshes its
+//! entry and wakes its held requests; so do stops and webhooks.
+//!
+//! With the in-memory store, all of this stays in the process. When the shared store cannot
+//! answer, the gateway falls back to its own view: a snapshot it holds is used while fresh,
+//! and a read it needs goes upstream through the budget (which lives in the store too, so
+//! clients get 503 with `Retry-After` rather than a status older than the interval).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bevy_edgegap::api::{DeploymentStatus, EdgegapError, GetStatus, HttpResponse};
+use bevy_edgegap::api::{DeploymentStatus, EdgegapError, Endpoint, GetStatus, HttpResponse};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
+use crate::store::{ReadClaim, StatusRecord, Store, ViewEvent};
 use crate::upstream::Upstream;
 
-/// How long an entry nobody asked about is kept.
+/// How long an entry nobody asked about is kept (also how long the store keeps records).
 const IDLE_EXPIRY: Duration = Duration::from_secs(120);
+/// While another gateway reads, how often the store is asked again (its record's event
+/// usually arrives first).
+const BUSY_POLL: Duration = Duration::from_millis(50);
 
 /// One upstream status read: Edgegap's answer, and when the read was sent.
 #[derive(Debug)]
@@ -34,21 +47,21 @@ type Latest = Option<Arc<Snapshot>>;
 pub(crate) struct Entry {
     latest: watch::Sender<Latest>,
     /// Snapshots from reads sent before this are not used (set after a stop).
-    not_before: Mutex<Instant>,
-    /// One upstream read at a time.
+    not_before: Mutex<Option<Instant>>,
+    /// One task at a time looks beyond the latest snapshot.
     fetch: tokio::sync::Mutex<()>,
 }
 
 impl Entry {
-    fn new(now: Instant) -> Self {
+    fn new() -> Self {
         Self {
             latest: watch::channel(None).0,
-            not_before: Mutex::new(now),
+            not_before: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn not_before(&self) -> MutexGuard<'_, Instant> {
+    fn not_before(&self) -> MutexGuard<'_, Option<Instant>> {
         self.not_before
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -61,14 +74,14 @@ impl Entry {
         self.latest
             .borrow()
             .as_ref()
-            .filter(|s| s.at >= fresh_after && s.at >= not_before)
+            .filter(|s| s.at >= fresh_after && not_before.is_none_or(|nb| s.at >= nb))
             .cloned()
     }
 
     /// Whether `snapshot` is still the latest, usable one (no newer read, no invalidation).
     pub(crate) fn is_current(&self, snapshot: &Arc<Snapshot>) -> bool {
         let not_before = *self.not_before();
-        snapshot.at >= not_before
+        not_before.is_none_or(|nb| snapshot.at >= nb)
             && self
                 .latest
                 .borrow()
@@ -80,25 +93,162 @@ impl Entry {
     pub(crate) fn subscribe(&self) -> watch::Receiver<Latest> {
         self.latest.subscribe()
     }
+
+    /// Whether a request is looking at this entry right now (held ones included).
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.latest.receiver_count() > 0
+    }
+
+    /// Makes `snapshot` the latest if it is newer and not from before an invalidation (which
+    /// wakes the held requests).
+    fn offer(&self, snapshot: &Arc<Snapshot>) {
+        if self.not_before().is_some_and(|nb| snapshot.at < nb) {
+            return;
+        }
+        self.latest.send_if_modified(|latest| {
+            let newer = latest.as_ref().is_none_or(|l| l.at < snapshot.at);
+            if newer {
+                *latest = Some(Arc::clone(snapshot));
+            }
+            newer
+        });
+    }
+
+    /// Snapshots from reads sent before `at` are out of date; wakes the held requests if that
+    /// changes anything.
+    fn invalidate(&self, at: Instant) {
+        let mut not_before = self.not_before();
+        if not_before.is_none_or(|nb| at > nb) {
+            *not_before = Some(at);
+            drop(not_before);
+            self.latest.send_modify(|_| {});
+        }
+    }
 }
 
-/// Every deployment the gateway was asked about lately.
+/// Converts instants to microseconds since the Unix epoch and back through one fixed pair, so
+/// a read made here converts back to exactly its instant.
+#[derive(Debug)]
+struct Clock {
+    base: Instant,
+    base_us: i128,
+}
+
+impl Clock {
+    fn new() -> Self {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            base: Instant::now(),
+            base_us: i128::try_from(since_epoch.as_micros()).unwrap_or(0),
+        }
+    }
+
+    fn nanos(&self, at: Instant) -> i128 {
+        match at.checked_duration_since(self.base) {
+            Some(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX / 2),
+            None => -i128::try_from((self.base - at).as_nanos()).unwrap_or(i128::MAX / 2),
+        }
+    }
+
+    fn to_u64(us: i128) -> u64 {
+        u64::try_from(us.max(0)).unwrap_or(u64::MAX)
+    }
+
+    /// `at` in µs, rounded down.
+    fn floor_us(&self, at: Instant) -> u64 {
+        Self::to_u64(self.base_us + self.nanos(at).div_euclid(1000))
+    }
+
+    /// `at` in µs, rounded up.
+    fn ceil_us(&self, at: Instant) -> u64 {
+        Self::to_u64(self.base_us + (self.nanos(at) + 999).div_euclid(1000))
+    }
+
+    /// The instant of `us`.
+    fn instant(&self, us: u64) -> Instant {
+        let delta = i128::from(us) - self.base_us;
+        let magnitude = Duration::from_micros(u64::try_from(delta.unsigned_abs()).unwrap_or(0));
+        if delta >= 0 {
+            self.base + magnitude
+        } else {
+            self.base.checked_sub(magnitude).unwrap_or(self.base)
+        }
+    }
+}
+
+/// Every deployment this gateway was asked about lately, and the shared store behind.
 pub(crate) struct StatusView {
     entries: Mutex<(HashMap<String, Arc<Entry>>, u64)>,
     interval: Duration,
+    hold_interval: Duration,
+    store: Arc<dyn Store>,
+    /// How long a read lock is held at most (budget wait + upstream timeout).
+    lock_for: Duration,
+    clock: Clock,
+}
+
+/// Releases a shared read lock unless a record released it.
+struct ReadLock {
+    store: Option<Arc<dyn Store>>,
+    id: String,
+}
+
+impl Drop for ReadLock {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let id = std::mem::take(&mut self.id);
+            runtime.spawn(async move {
+                if let Err(error) = store.release_read(&id).await {
+                    tracing::debug!("releasing the read lock of `{id}`: {error}");
+                }
+            });
+        }
+    }
+}
+
+/// Decodes an upstream status answer, keeping the raw answer of a success.
+fn decode(
+    id: &str,
+    answer: Result<HttpResponse, EdgegapError>,
+) -> Result<(DeploymentStatus, HttpResponse), EdgegapError> {
+    answer.and_then(|response| {
+        GetStatus::new(id)
+            .decode(&response)
+            .map(|status| (status, response))
+    })
 }
 
 impl StatusView {
-    pub(crate) fn new(interval: Duration) -> Self {
+    /// `interval`: how old an answered status may be; `hold_interval`: how often a held
+    /// request re-reads when nothing wakes it.
+    pub(crate) fn new(
+        interval: Duration,
+        hold_interval: Duration,
+        store: Arc<dyn Store>,
+        lock_for: Duration,
+    ) -> Self {
         Self {
             entries: Mutex::new((HashMap::new(), 0)),
             interval,
+            hold_interval: hold_interval.max(interval),
+            store,
+            lock_for,
+            clock: Clock::new(),
         }
     }
 
     /// How old a snapshot may be for an ordinary read.
     pub(crate) fn interval(&self) -> Duration {
         self.interval
+    }
+
+    /// How often a held request re-reads when no event wakes it.
+    pub(crate) fn hold_interval(&self) -> Duration {
+        self.hold_interval
     }
 
     /// The entry of `id`, created if needed. Entries idle for long and held by nobody are
@@ -124,12 +274,12 @@ impl StatusView {
         Arc::clone(
             entries
                 .entry(id.to_owned())
-                .or_insert_with(|| Arc::new(Entry::new(now))),
+                .or_insert_with(|| Arc::new(Entry::new())),
         )
     }
 
-    /// The entry of `id` if someone asked about it lately.
-    pub(crate) fn existing(&self, id: &str) -> Option<Arc<Entry>> {
+    /// The entry of `id` if someone asked about it here lately.
+    fn existing(&self, id: &str) -> Option<Arc<Entry>> {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -138,8 +288,7 @@ impl StatusView {
             .cloned()
     }
 
-    /// A snapshot of `id` no older than the interval: from the view, or one upstream read
-    /// shared by everyone asking at the same time.
+    /// A snapshot of `id` no older than the interval.
     pub(crate) async fn read(
         &self,
         upstream: &Upstream,
@@ -149,36 +298,176 @@ impl StatusView {
         let fresh_after = Instant::now()
             .checked_sub(self.interval)
             .unwrap_or_else(Instant::now);
-        read_entry(upstream, id, &entry, fresh_after).await
+        self.read_entry(upstream, id, &entry, fresh_after).await
     }
 
-    /// Forgets what is known of `id` (after a stop), so the next read goes upstream.
-    pub(crate) fn invalidate(&self, id: &str) {
+    fn snapshot_of(&self, id: &str, record: StatusRecord) -> Arc<Snapshot> {
+        Arc::new(Snapshot {
+            at: self.clock.instant(record.read_at_us),
+            result: decode(id, Ok(record.response)),
+        })
+    }
+
+    /// A snapshot of `entry` whose read was sent at or after `fresh_after`: from this view,
+    /// from the store (another gateway's read), or from one upstream read, however many
+    /// callers, here or on other gateways, ask at once. A budget refusal is returned, not
+    /// kept.
+    pub(crate) async fn read_entry(
+        &self,
+        upstream: &Upstream,
+        id: &str,
+        entry: &Entry,
+        fresh_after: Instant,
+    ) -> Result<Arc<Snapshot>, ApiError> {
+        if let Some(snapshot) = entry.fresh(fresh_after) {
+            return Ok(snapshot);
+        }
+        let _one_at_a_time = entry.fetch.lock().await;
+        let mut changes = entry.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if let Some(snapshot) = entry.fresh(fresh_after) {
+                return Ok(snapshot);
+            }
+            let wanted = entry
+                .not_before()
+                .map_or(fresh_after, |nb| nb.max(fresh_after));
+            let claim = self
+                .store
+                .claim_read(id, self.clock.ceil_us(wanted), self.lock_for)
+                .await;
+            match claim {
+                Ok(ReadClaim::Fresh(record)) => {
+                    let snapshot = self.snapshot_of(id, record);
+                    entry.offer(&snapshot);
+                    return Ok(entry.fresh(fresh_after).unwrap_or(snapshot));
+                }
+                Ok(ReadClaim::Busy) => {
+                    // Another gateway reads: its record's event wakes us.
+                    let _ = tokio::time::timeout(BUSY_POLL, changes.changed()).await;
+                }
+                Ok(ReadClaim::Read) => return self.read_upstream(upstream, id, entry, true).await,
+                Err(error) => {
+                    tracing::debug!("{error}; reading `{id}` without the shared view");
+                    return self.read_upstream(upstream, id, entry, false).await;
+                }
+            }
+        }
+    }
+
+    /// One upstream read of `id` (holding its shared read lock when `locked`), shared
+    /// through the store.
+    async fn read_upstream(
+        &self,
+        upstream: &Upstream,
+        id: &str,
+        entry: &Entry,
+        locked: bool,
+    ) -> Result<Arc<Snapshot>, ApiError> {
+        let mut lock = ReadLock {
+            store: locked.then(|| Arc::clone(&self.store)),
+            id: id.to_owned(),
+        };
+        let read_at_us = self.clock.floor_us(Instant::now());
+        let at = self.clock.instant(read_at_us);
+        let answer = upstream.call_raw(&GetStatus::new(id)).await?;
+        let snapshot = Arc::new(Snapshot {
+            result: decode(id, answer.clone()),
+            at,
+        });
+        entry.offer(&snapshot);
+        if let (Ok(response), Some(store)) = (answer, lock.store.take()) {
+            let record = StatusRecord {
+                read_at_us,
+                response,
+            };
+            if let Err(error) = store.put_record(id, record, IDLE_EXPIRY).await {
+                tracing::debug!("sharing the status of `{id}`: {error}");
+                lock.store = Some(store);
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Forgets what is known of `id` (after a stop), here and on every gateway, so the next
+    /// read goes upstream.
+    pub(crate) async fn invalidate(&self, id: &str) {
+        let now = Instant::now();
         if let Some(entry) = self.existing(id) {
-            *entry.not_before() = Instant::now();
-            entry.latest.send_modify(|_| {});
+            entry.invalidate(now);
+        }
+        let event = ViewEvent::Invalidated {
+            id: id.to_owned(),
+            at_us: self.clock.floor_us(now),
+        };
+        if let Err(error) = self.store.publish(event, IDLE_EXPIRY).await {
+            tracing::warn!("the stop of `{id}` reaches the other replicas' views late: {error}");
+        }
+    }
+
+    /// A webhook about `id` arrived now: every gateway holding requests on it confirms it with
+    /// one read (one for all, through the read lock). Returns the read this gateway must make
+    /// when the store could not pass the event on.
+    pub(crate) async fn webhook(&self, id: &str) -> Option<(Arc<Entry>, Instant)> {
+        let now = Instant::now();
+        let event = ViewEvent::Webhook {
+            id: id.to_owned(),
+            at_us: self.clock.floor_us(now),
+        };
+        match self.store.publish(event.clone(), IDLE_EXPIRY).await {
+            Ok(()) => None,
+            Err(error) => {
+                tracing::warn!("a webhook reaches only this replica: {error}");
+                self.apply(event).map(|(_, entry, at)| (entry, at))
+            }
+        }
+    }
+
+    /// Applies an event from the store. For a webhook about a deployment someone here waits
+    /// on, returns the confirming read to make: `(id, entry, sent at or after)`.
+    pub(crate) fn apply(&self, event: ViewEvent) -> Option<(String, Arc<Entry>, Instant)> {
+        match event {
+            ViewEvent::Record { id, record } => {
+                if let Some(entry) = self.existing(&id) {
+                    entry.offer(&self.snapshot_of(&id, record));
+                }
+                None
+            }
+            ViewEvent::Invalidated { id, at_us } => {
+                if let Some(entry) = self.existing(&id) {
+                    entry.invalidate(self.clock.instant(at_us).min(Instant::now()));
+                }
+                None
+            }
+            ViewEvent::Webhook { id, at_us } => {
+                let entry = self.existing(&id).filter(|e| e.has_waiters())?;
+                let after = self.clock.instant(at_us).min(Instant::now());
+                Some((id, entry, after))
+            }
         }
     }
 }
 
-/// A snapshot of `entry` whose read was sent at or after `fresh_after`, reading upstream at
-/// most once however many callers ask at once. A budget refusal is returned, not kept.
-pub(crate) async fn read_entry(
-    upstream: &Upstream,
-    id: &str,
-    entry: &Entry,
-    fresh_after: Instant,
-) -> Result<Arc<Snapshot>, ApiError> {
-    if let Some(snapshot) = entry.fresh(fresh_after) {
-        return Ok(snapshot);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_converts_back_exactly_and_rounds_the_right_way() {
+        let clock = Clock::new();
+        let now = Instant::now();
+        let us = clock.floor_us(now);
+        let back = clock.instant(us);
+        assert!(back <= now && now - back < Duration::from_micros(1));
+        assert_eq!(clock.floor_us(back), us);
+        assert_eq!(clock.ceil_us(back), us);
+        assert_eq!(clock.ceil_us(back + Duration::from_nanos(1)), us + 1);
+        let earlier = now - Duration::from_millis(5);
+        assert!(clock.floor_us(earlier) < us);
+        assert_eq!(clock.instant(clock.floor_us(earlier)), {
+            let e = clock.instant(clock.floor_us(earlier));
+            assert!(e <= earlier);
+            e
+        });
     }
-    let _one_at_a_time = entry.fetch.lock().await;
-    if let Some(snapshot) = entry.fresh(fresh_after) {
-        return Ok(snapshot);
-    }
-    let at = Instant::now();
-    let result = upstream.call(&GetStatus::new(id)).await?;
-    let snapshot = Arc::new(Snapshot { result, at });
-    entry.latest.send_replace(Some(Arc::clone(&snapshot)));
-    Ok(snapshot)
 }

@@ -1,64 +1,23 @@
 //! Replicas sharing state through a real `redis-server` (started by the tests on a free
 //! loopback port, no persistence): the `RedisStore` semantics, and two gateways in front of
-//! one emulator agreeing on idempotency keys and quotas.
+//! one emulator agreeing on idempotency keys, quotas and the status view (one upstream read
+//! per deployment per interval across replicas; a webhook at one wakes requests held on the
+//! other). Counted with the emulator's request log, never timed.
 
 mod support;
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use edgegap_emulator::Route;
 use edgegap_gateway::RedisStore;
-use edgegap_gateway::store::{Claim, Store};
+use edgegap_gateway::store::{Claim, ReadClaim, StatusRecord, Store, ViewEvent};
 use support::*;
 
-/// A `redis-server` of our own; killed (by its handle) on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
+/// Longer than any test: the views never refresh on their own within one.
+const FOREVER: Duration = Duration::from_secs(300);
 
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::on_port(port)
-    }
-
-    /// A server on `port`, once it listens.
-    fn on_port(port: u16) -> Self {
-        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("redis-server is needed for the replica tests (apt-get install redis-server)");
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let redis = Self { child, port };
-        wait_until("redis-server to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Longer than any deploy in these tests.
+const STALE: Duration = Duration::from_secs(60);
 
 fn block<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -75,15 +34,24 @@ fn the_redis_store_keeps_the_store_contract() {
     block(async {
         let window = Duration::from_secs(60);
         assert_eq!(
-            store.claim_idempotency("a", "k", window).await.unwrap(),
+            store
+                .claim_idempotency("a", "k", window, STALE)
+                .await
+                .unwrap(),
             Claim::New
         );
         assert_eq!(
-            store.claim_idempotency("a", "k", window).await.unwrap(),
+            store
+                .claim_idempotency("a", "k", window, STALE)
+                .await
+                .unwrap(),
             Claim::InProgress
         );
         assert_eq!(
-            store.claim_idempotency("b", "k", window).await.unwrap(),
+            store
+                .claim_idempotency("b", "k", window, STALE)
+                .await
+                .unwrap(),
             Claim::New
         );
         store
@@ -91,7 +59,10 @@ fn the_redis_store_keeps_the_store_contract() {
             .await
             .unwrap();
         assert_eq!(
-            store.claim_idempotency("a", "k", window).await.unwrap(),
+            store
+                .claim_idempotency("a", "k", window, STALE)
+                .await
+                .unwrap(),
             Claim::Done("id1".into())
         );
         store
@@ -99,18 +70,21 @@ fn the_redis_store_keeps_the_store_contract() {
             .await
             .unwrap();
         assert_eq!(
-            store.claim_idempotency("b", "k", window).await.unwrap(),
+            store
+                .claim_idempotency("b", "k", window, STALE)
+                .await
+                .unwrap(),
             Claim::New
         );
 
-        assert!(store.reserve_live("o", 2).await.unwrap());
-        assert!(store.reserve_live("o", 2).await.unwrap());
-        assert!(!store.reserve_live("o", 2).await.unwrap());
+        assert!(store.reserve_live("o", 2, STALE).await.unwrap());
+        assert!(store.reserve_live("o", 2, STALE).await.unwrap());
+        assert!(!store.reserve_live("o", 2, STALE).await.unwrap());
         store.commit_live("o", Some("x".into())).await.unwrap();
         store.commit_live("o", None).await.unwrap();
         assert_eq!(store.live("o").await.unwrap(), vec!["x".into()]);
-        assert!(store.reserve_live("o", 2).await.unwrap());
-        assert!(!store.reserve_live("o", 2).await.unwrap());
+        assert!(store.reserve_live("o", 2, STALE).await.unwrap());
+        assert!(!store.reserve_live("o", 2, STALE).await.unwrap());
         store.commit_live("o", None).await.unwrap();
         store.remove_live("o", &"x".into()).await.unwrap();
         store
@@ -202,4 +176,229 @@ fn redis_down_is_503_with_retry_after_and_the_gateway_recovers() {
         answer = deploy(&gw, &alice, Some("k2"));
     }
     assert_eq!(answer.status, 202, "{}", answer.text);
+}
+
+#[test]
+fn the_redis_store_shares_status_records_read_locks_and_events() {
+    let redis = Redis::start();
+    let a = RedisStore::new(&redis.url()).unwrap();
+    let b = RedisStore::new(&redis.url()).unwrap();
+    let lock = Duration::from_secs(5);
+    let keep = Duration::from_secs(60);
+    let record = |at: u64, body: &str| StatusRecord {
+        read_at_us: at,
+        response: bevy_edgegap::api::HttpResponse::new(200, body),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    runtime.block_on(async {
+        b.listen(std::sync::Arc::new(move |event| {
+            let _ = events_tx.send(event);
+        }));
+    });
+    // The subscriber is up once an event published now arrives.
+    wait_until("b's subscription", || {
+        runtime
+            .block_on(a.publish(
+                ViewEvent::Webhook {
+                    id: "ping".into(),
+                    at_us: 1,
+                },
+                keep,
+            ))
+            .unwrap();
+        events_rx.recv_timeout(Duration::from_millis(200)).is_ok()
+    });
+    while events_rx.try_recv().is_ok() {}
+    let stopped = ViewEvent::Invalidated {
+        id: "d1".into(),
+        at_us: 200,
+    };
+    runtime.block_on(async {
+        // Nothing yet: a takes the read lock, b finds it busy.
+        assert_eq!(
+            a.claim_read("d1", 100, lock).await.unwrap(),
+            ReadClaim::Read
+        );
+        assert_eq!(
+            b.claim_read("d1", 100, lock).await.unwrap(),
+            ReadClaim::Busy
+        );
+        // a's record releases the lock and reaches b, as a record and as an event.
+        a.put_record("d1", record(150, "{}"), keep).await.unwrap();
+        assert_eq!(
+            b.claim_read("d1", 100, lock).await.unwrap(),
+            ReadClaim::Fresh(record(150, "{}"))
+        );
+        // Not fresh enough for a later reader: b may read now.
+        assert_eq!(
+            b.claim_read("d1", 151, lock).await.unwrap(),
+            ReadClaim::Read
+        );
+        // An older record never replaces a newer one; a release frees the lock.
+        b.put_record("d1", record(140, "old"), keep).await.unwrap();
+        assert_eq!(
+            a.claim_read("d1", 0, lock).await.unwrap(),
+            ReadClaim::Fresh(record(150, "{}"))
+        );
+        assert_eq!(a.claim_read("d2", 0, lock).await.unwrap(), ReadClaim::Read);
+        a.release_read("d2").await.unwrap();
+        assert_eq!(b.claim_read("d2", 0, lock).await.unwrap(), ReadClaim::Read);
+        // A stop makes records read before it unusable, on every replica.
+        a.publish(stopped.clone(), keep).await.unwrap();
+        assert_eq!(a.claim_read("d1", 0, lock).await.unwrap(), ReadClaim::Read);
+        a.put_record("d1", record(190, "before the stop"), keep)
+            .await
+            .unwrap();
+        assert_eq!(b.claim_read("d1", 0, lock).await.unwrap(), ReadClaim::Read);
+    });
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        match events_rx.recv_timeout(Duration::from_secs(2)) {
+            Ok(ViewEvent::Webhook { .. }) => {}
+            Ok(event) => events.push(event),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(
+        events,
+        vec![
+            ViewEvent::Record {
+                id: "d1".into(),
+                record: record(150, "{}")
+            },
+            stopped
+        ],
+        "b heard a's record and stop, and nothing that was refused"
+    );
+}
+
+#[test]
+fn a_webhook_at_one_replica_wakes_a_request_held_on_the_other() {
+    let redis = Redis::start();
+    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
+    let a_address = free_address();
+    let public = format!("http://{a_address}");
+    let a = builder(&emu)
+        .redis(redis.url())
+        .bind(a_address)
+        .public_url(&public)
+        .status_interval(FOREVER)
+        .start()
+        .unwrap();
+    // B's deploys point their webhooks at A, as a load balancer may route them.
+    let b = builder(&emu)
+        .redis(redis.url())
+        .public_url(&public)
+        .status_interval(FOREVER)
+        .start()
+        .unwrap();
+    let alice = token("alice");
+    let id = deploy(&b, &alice, None).request_id();
+    let first = current(&status(&b, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    // Neither view refreshes on its own (interval 300 s): only the READY webhook, delivered to
+    // A, can answer this request held on B before its 20 s.
+    let answer = status_query(&b, &alice, &id, &format!("since={first}&wait=20"));
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(
+        emu.request_count(Route::Status),
+        2,
+        "one read when asked, one to confirm the webhook"
+    );
+    // A answers from the record B shared: no read.
+    assert_eq!(current(&status(&a, &alice, &id)), "Status.READY");
+    assert_eq!(emu.request_count(Route::Status), 2);
+}
+
+#[test]
+fn many_clients_polling_through_two_replicas_cause_one_upstream_read_per_deployment() {
+    const CLIENTS: usize = 12;
+    const POLLS: usize = 15;
+    let redis = Redis::start();
+    let emu = emulator();
+    let replica = || {
+        builder(&emu)
+            .redis(redis.url())
+            .max_live_per_player(2)
+            .status_interval(FOREVER)
+            .start()
+            .unwrap()
+    };
+    let (a, b) = (replica(), replica());
+    let alice = token("alice");
+    let first = deploy(&a, &alice, None).request_id();
+    let second = deploy(&b, &alice, None).request_id();
+    for id in [&first, &second] {
+        assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(10)));
+    }
+    let before = emu.request_count(Route::Status);
+    std::thread::scope(|scope| {
+        for client in 0..CLIENTS {
+            let (a, b, alice, first, second) = (&a, &b, &alice, &first, &second);
+            scope.spawn(move || {
+                for poll in 0..POLLS {
+                    let id = if (client + poll) % 2 == 0 {
+                        first
+                    } else {
+                        second
+                    };
+                    let answer = if (client / 2 + poll) % 2 == 0 {
+                        status(a, alice, id)
+                    } else {
+                        status(b, alice, id)
+                    };
+                    assert_eq!(current(&answer), "Status.READY");
+                    assert_eq!(answer.json["request_id"], id.as_str());
+                }
+            });
+        }
+    });
+    assert_eq!(
+        emu.request_count(Route::Status) - before,
+        2,
+        "{} client reads of two deployments through two replicas within one interval",
+        CLIENTS * POLLS
+    );
+    // A stop through A makes B's view out of date too: B's next answers show it.
+    assert!(matches!(stop(&a, &alice, &first).status, 200 | 202));
+    wait_until("B to see the stop", || {
+        let seen = current(&status(&b, &alice, &first));
+        matches!(seen.as_str(), "Status.TERMINATING" | "Status.TERMINATED")
+    });
+    assert_eq!(
+        emu.request_count(Route::Status) - before,
+        3,
+        "one read after the stop, for both replicas"
+    );
+}
+
+#[test]
+fn with_redis_down_a_replica_answers_only_what_it_read_within_the_interval() {
+    let redis = Redis::start();
+    let emu = emulator();
+    let gw = builder(&emu)
+        .redis(redis.url())
+        .max_live_per_player(2)
+        .status_interval(FOREVER)
+        .start()
+        .unwrap();
+    let alice = token("alice");
+    let read = deploy(&gw, &alice, None).request_id();
+    let unread = deploy(&gw, &alice, None).request_id();
+    assert!(emu.wait_for_status(&read, "Status.READY", Duration::from_secs(10)));
+    assert_eq!(current(&status(&gw, &alice, &read)), "Status.READY");
+    let reads = emu.request_count(Route::Status);
+    drop(redis);
+    // Read by this replica within the interval: still the answer.
+    assert_eq!(current(&status(&gw, &alice, &read)), "Status.READY");
+    // Never read here: no guess, but 503 with Retry-After (the budget lives in Redis too).
+    let down = status(&gw, &alice, &unread);
+    assert_eq!(down.status, 503, "{}", down.text);
+    assert!(down.header("retry-after").is_some());
+    assert_eq!(emu.request_count(Route::Status), reads);
 }

@@ -13,33 +13,6 @@ use support::*;
 /// Longer than any test: the view never refreshes on its own within one.
 const FOREVER: Duration = Duration::from_secs(300);
 
-/// `GET /v1/status/{id}?<query>`.
-fn status_query(gw: &edgegap_gateway::GatewayHandle, token: &str, id: &str, query: &str) -> Answer {
-    let auth = format!("Bearer {token}");
-    send(
-        "GET",
-        &format!("{}/v1/status/{id}?{query}", gw.base_url()),
-        &[("Authorization", &auth)],
-        None,
-    )
-}
-
-fn current(answer: &Answer) -> String {
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    answer.json["current_status"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no current_status in {}", answer.text))
-        .to_owned()
-}
-
-/// A loopback address no one listens on right now.
-fn free_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 #[test]
 fn many_clients_polling_one_deployment_cause_one_upstream_read_per_interval() {
     const CLIENTS: usize = 12;
@@ -53,6 +26,9 @@ fn many_clients_polling_one_deployment_cause_one_upstream_read_per_interval() {
     let alice = token("alice");
     let first = deploy(&gw, &alice, None).request_id();
     let second = deploy(&gw, &alice, None).request_id();
+    for id in [&first, &second] {
+        assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(10)));
+    }
     let before = emu.request_count(Route::Status);
     std::thread::scope(|scope| {
         for client in 0..CLIENTS {
@@ -161,6 +137,8 @@ fn a_held_status_request_times_out_with_the_unchanged_status() {
     let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
     let alice = token("alice");
     let id = deploy(&gw, &alice, None).request_id();
+    // READY "at once" is still a step of the emulator's lifecycle task.
+    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
     let answer = status_query(&gw, &alice, &id, "since=Status.READY&wait=1");
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(answer.json["request_id"], id.as_str());

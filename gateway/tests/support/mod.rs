@@ -3,6 +3,8 @@
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -139,6 +141,16 @@ impl Answer {
 /// Sends a request with these headers. Every answer is checked: the organisation token is in
 /// no header and no body, and errors are `{"message"}`.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    try_send(method, url, headers, body).unwrap_or_else(|e| panic!("transport error: {e}"))
+}
+
+/// [`send`], with a transport error (no answer) as `Err`.
+pub fn try_send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Answer, String> {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(20))
         .build();
@@ -155,7 +167,7 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
     let response = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
+        Err(e) => return Err(e.to_string()),
     };
     let status = response.status();
     let headers: Vec<(String, String)> = response
@@ -184,20 +196,74 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
             "error {status} without a {{\"message\"}}: {text}"
         );
     }
-    Answer {
+    Ok(Answer {
         status,
         headers,
         text,
         json,
-    }
+    })
 }
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// Something serving the gateway's API: an in-process gateway, or a URL (a child process).
+pub trait Gw {
+    fn base_url(&self) -> String;
+}
+
+impl Gw for GatewayHandle {
+    fn base_url(&self) -> String {
+        GatewayHandle::base_url(self)
+    }
+}
+
+/// A gateway reached by URL (`http://127.0.0.1:PORT`).
+pub struct Url(pub String);
+
+impl Gw for Url {
+    fn base_url(&self) -> String {
+        self.0.clone()
+    }
+}
+
+impl<T: Gw + ?Sized> Gw for &T {
+    fn base_url(&self) -> String {
+        (**self).base_url()
+    }
+}
+
+/// `GET /v1/status/{id}?<query>`.
+pub fn status_query(gw: &impl Gw, token: &str, id: &str, query: &str) -> Answer {
+    let auth = format!("Bearer {token}");
+    send(
+        "GET",
+        &format!("{}/v1/status/{id}?{query}", gw.base_url()),
+        &[("Authorization", &auth)],
+        None,
+    )
+}
+
+/// The `current_status` of a 200 answer.
+pub fn current(answer: &Answer) -> String {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json["current_status"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no current_status in {}", answer.text))
+        .to_owned()
+}
+
+/// A loopback address no one listens on right now.
+pub fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 /// `POST /v2/deployments` for `game`/`v1` with this token and optional key.
-pub fn deploy(gw: &GatewayHandle, token: &str, key: Option<&str>) -> Answer {
+pub fn deploy(gw: &impl Gw, token: &str, key: Option<&str>) -> Answer {
     deploy_body(
         gw,
         token,
@@ -206,7 +272,7 @@ pub fn deploy(gw: &GatewayHandle, token: &str, key: Option<&str>) -> Answer {
     )
 }
 
-pub fn deploy_body(gw: &GatewayHandle, token: &str, key: Option<&str>, body: &Value) -> Answer {
+pub fn deploy_body(gw: &impl Gw, token: &str, key: Option<&str>, body: &Value) -> Answer {
     let auth = bearer(token);
     let mut headers = vec![("Authorization", auth.as_str())];
     if let Some(key) = key {
@@ -220,16 +286,16 @@ pub fn deploy_body(gw: &GatewayHandle, token: &str, key: Option<&str>, body: &Va
     )
 }
 
-pub fn status(gw: &GatewayHandle, token: &str, id: &str) -> Answer {
+pub fn status(gw: &impl Gw, token: &str, id: &str) -> Answer {
     as_player(gw, "GET", &format!("/v1/status/{id}"), token)
 }
 
-pub fn stop(gw: &GatewayHandle, token: &str, id: &str) -> Answer {
+pub fn stop(gw: &impl Gw, token: &str, id: &str) -> Answer {
     as_player(gw, "DELETE", &format!("/v1/stop/{id}"), token)
 }
 
 /// A body-less request to `path` with this player token.
-fn as_player(gw: &GatewayHandle, method: &str, path: &str, token: &str) -> Answer {
+fn as_player(gw: &impl Gw, method: &str, path: &str, token: &str) -> Answer {
     let auth = bearer(token);
     send(
         method,
@@ -240,7 +306,7 @@ fn as_player(gw: &GatewayHandle, method: &str, path: &str, token: &str) -> Answe
 }
 
 /// Polls the gateway until `id` is READY (503s from the budget are waited out).
-pub fn wait_ready(gw: &GatewayHandle, token: &str, id: &str) -> Answer {
+pub fn wait_ready(gw: &impl Gw, token: &str, id: &str) -> Answer {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let answer = status(gw, token, id);
@@ -268,5 +334,143 @@ pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A `redis-server` of our own; killed (by its handle) on drop.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::on_port(port)
+    }
+
+    /// A server on `port`, once it listens.
+    pub fn on_port(port: u16) -> Self {
+        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("redis-server is needed for the replica tests (apt-get install redis-server)");
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = Self { child, port };
+        wait_until("redis-server to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An `edgegap-gateway` binary of our own in front of `emu`, sharing `redis_url`; killed with
+/// SIGKILL on drop (or by [`GatewayProcess::kill`]).
+pub struct GatewayProcess {
+    child: Child,
+    pub url: String,
+}
+
+impl GatewayProcess {
+    /// Starts the binary with `extra_toml` appended to a minimal config (`game`/`v1` allowed),
+    /// secrets from the environment, and waits for its `GATEWAY_URL`.
+    pub fn start(emu: &EmulatorHandle, redis_url: &str, extra_toml: &str) -> Self {
+        Self::start_with(emu, redis_url, extra_toml, &[])
+    }
+
+    /// [`GatewayProcess::start`] with more environment variables (they win over the defaults,
+    /// e.g. `GATEWAY_BIND`).
+    pub fn start_with(
+        emu: &EmulatorHandle,
+        redis_url: &str,
+        extra_toml: &str,
+        env: &[(&str, String)],
+    ) -> Self {
+        use std::io::{BufRead, BufReader};
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!(
+            "edgegap-gateway-test-{}-{n}.toml",
+            std::process::id()
+        ));
+        std::fs::write(
+            &path,
+            format!(
+                "rebuild_on_start = false\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n"
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_edgegap-gateway"))
+            .arg("--config")
+            .arg(&path)
+            .env("EDGEGAP_BASE_URL", emu.base_url())
+            .env("EDGEGAP_TOKEN", emu.token())
+            .env("GATEWAY_HS256_SECRET", std::str::from_utf8(SECRET).unwrap())
+            .env("GATEWAY_REDIS_URL", redis_url)
+            .env("GATEWAY_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "edgegap_gateway=error")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the edgegap-gateway binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the gateway printed GATEWAY_URL")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("GATEWAY_URL=") {
+                break url.to_owned();
+            }
+        };
+        // Keep reading, so the gateway never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let _ = std::fs::remove_file(&path);
+        Self { child, url }
+    }
+
+    /// The process id (to read its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and reaped.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Gw for GatewayProcess {
+    fn base_url(&self) -> String {
+        self.url.clone()
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -1,0 +1,188 @@
+//! Faults at scale: a replica killed mid-run (SIGKILL of an `edgegap-gateway` process sharing
+//! Redis with another replica), and bursts of upstream 5xx. Players get retryable answers,
+//! every deploy is accounted for, no server is duplicated or leaked. Counted, never timed.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use edgegap_emulator::{Fault, FaultKind, Route};
+use edgegap_gateway::GatewayBuilder;
+use support::*;
+
+/// Every deployment the emulator made is over (stopped through the gateway).
+fn assert_none_left(emu: &edgegap_emulator::EmulatorHandle) {
+    for d in emu.deployments() {
+        assert!(
+            emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(10)),
+            "`{}` leaked: {}",
+            d.request_id,
+            d.status
+        );
+    }
+}
+
+#[test]
+fn a_replica_killed_mid_run_loses_no_deploy_and_leaks_no_server() {
+    const PLAYERS: usize = 4;
+    let redis = Redis::start();
+    let emu = emulator();
+    // Upstream calls take at most 2 s (+ 1 s of budget wait): a deploy claimed longer ago
+    // than 4 s that never finished was abandoned.
+    let mut a = GatewayProcess::start(&emu, &redis.url(), "[upstream]\ntimeout_secs = 2");
+    let mut config = builder(&emu).redis(redis.url()).config().clone();
+    config.upstream.timeout_secs = 2;
+    let b = GatewayBuilder::from_config(config).start().unwrap();
+
+    let players: Vec<(String, String)> = (0..PLAYERS)
+        .map(|i| {
+            let player = token(&format!("player-{i}"));
+            let answer = deploy(&a, &player, Some(&format!("join-{i}")));
+            assert_eq!(answer.status, 202, "{}", answer.text);
+            let id = answer.request_id();
+            wait_ready(&a, &player, &id);
+            (player, id)
+        })
+        .collect();
+
+    // The victim's deploy is in flight on A (Edgegap made the server, its answer is slow)
+    // when A dies.
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Latency(Duration::from_secs(5))).times(1));
+    let victim = token("victim");
+    let in_flight = std::thread::spawn({
+        let (url, victim) = (a.url.clone(), victim.clone());
+        move || {
+            let auth = format!("Bearer {victim}");
+            try_send(
+                "POST",
+                &format!("{url}/v2/deployments"),
+                &[("Authorization", &auth), ("Idempotency-Key", "join-victim")],
+                Some(&format!(
+                    r#"{{"application":"{APP}","version":"{VERSION}"}}"#
+                )),
+            )
+        }
+    });
+    wait_until("the victim's server", || {
+        emu.deployments().len() == PLAYERS + 1
+    });
+    a.kill();
+    assert!(
+        in_flight.join().unwrap().is_err(),
+        "the killed replica answered"
+    );
+    let known: BTreeSet<&String> = players.iter().map(|(_, id)| id).collect();
+    let made = emu
+        .deployments()
+        .into_iter()
+        .find(|d| !known.contains(&d.request_id))
+        .unwrap()
+        .request_id;
+
+    // The client's retry, with the same key, lands on B: the same server, not a second one.
+    let retry = deploy(&b, &victim, Some("join-victim"));
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    assert_eq!(retry.request_id(), made);
+    assert_eq!(emu.deployments().len(), PLAYERS + 1, "a duplicated server");
+    // Counted as the victim's one live server on B.
+    assert_eq!(deploy(&b, &victim, Some("join-again")).status, 429);
+
+    // Everyone carries on through B.
+    wait_ready(&b, &victim, &made);
+    for (player, id) in players
+        .iter()
+        .chain([(victim.clone(), made.clone())].iter())
+    {
+        assert_eq!(current(&status(&b, player, id)), "Status.READY");
+        let stopped = stop(&b, player, id);
+        assert!(matches!(stopped.status, 200 | 202), "{}", stopped.text);
+    }
+    assert_eq!(emu.deployments().len(), PLAYERS + 1);
+    assert_none_left(&emu);
+    // The victim's slot is free again.
+    let again = deploy(&b, &victim, Some("join-later"));
+    assert_eq!(again.status, 202, "{}", again.text);
+    assert!(matches!(
+        stop(&b, &victim, &again.request_id()).status,
+        200 | 202
+    ));
+}
+
+#[test]
+fn bursts_of_upstream_5xx_get_retryable_answers_and_everything_recovers() {
+    const PLAYERS: usize = 6;
+    let emu = emulator();
+    let gw = builder(&emu)
+        .deploys_per_minute(30)
+        .status_interval(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Status(503)).times(4));
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Html502).times(2));
+    emu.add_fault(Fault::new(Route::Status, FaultKind::Status(500)).times(6));
+    emu.add_fault(Fault::new(Route::Stop, FaultKind::Status(502)).times(2));
+
+    /// Retries `call` while it answers 502/503 with `Retry-After` (anything else is final).
+    fn retrying(mut call: impl FnMut() -> Answer) -> (Answer, usize) {
+        let mut refused = 0;
+        loop {
+            let answer = call();
+            if !matches!(answer.status, 502 | 503) {
+                return (answer, refused);
+            }
+            assert!(
+                answer.header("retry-after").is_some(),
+                "{} without Retry-After: {}",
+                answer.status,
+                answer.text
+            );
+            refused += 1;
+            assert!(refused < 50, "never recovered: {}", answer.text);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    let refused: usize = std::thread::scope(|scope| {
+        let players: Vec<_> = (0..PLAYERS)
+            .map(|i| {
+                let gw = &gw;
+                scope.spawn(move || {
+                    let player = token(&format!("player-{i}"));
+                    let key = format!("join-{i}");
+                    let (deployed, mut refused) = retrying(|| deploy(gw, &player, Some(&key)));
+                    assert_eq!(deployed.status, 202, "{}", deployed.text);
+                    let id = deployed.request_id();
+                    loop {
+                        let (answer, n) = retrying(|| status(gw, &player, &id));
+                        refused += n;
+                        if current(&answer) == "Status.READY" {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    let (stopped, n) = retrying(|| stop(gw, &player, &id));
+                    assert!(matches!(stopped.status, 200 | 202), "{}", stopped.text);
+                    refused + n
+                })
+            })
+            .collect();
+        players.into_iter().map(|p| p.join().unwrap()).sum()
+    });
+    // The bursts happened, and were answered as retryable.
+    assert_eq!(emu.faults_injected(Route::DeployV2), 6);
+    assert_eq!(emu.faults_injected(Route::Status), 6);
+    assert_eq!(emu.faults_injected(Route::Stop), 2);
+    assert!(refused >= 6, "only {refused} retryable answers");
+    // One server per player, none duplicated, none left.
+    let deployments = emu.deployments();
+    assert_eq!(deployments.len(), PLAYERS, "duplicated or lost servers");
+    let owners: BTreeSet<String> = deployments
+        .iter()
+        .flat_map(|d| d.tags.clone())
+        .filter(|t| t.starts_with(edgegap_gateway::OWNER_TAG_PREFIX))
+        .collect();
+    assert_eq!(owners.len(), PLAYERS);
+    assert_none_left(&emu);
+    assert_eq!(emu.requests().iter().filter(|r| r.status == 429).count(), 0);
+}
