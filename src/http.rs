@@ -28,8 +28,9 @@
 //!
 //! One model for every call, client or server:
 //!
-//! - **Budget**: the time allowed from a call's first send to its final answer, retries and
-//!   their backoff included. Past it the call resolves as [`EdgegapError::Timeout`]. (The
+//! - **Budget**: the time allowed from a call's first send (when a worker starts it, not when
+//!   it was queued or handed to the engine) to its final answer, retries and their backoff
+//!   included. A first attempt no worker started within the whole budget is not sent at all. Past it the call resolves as [`EdgegapError::Timeout`]. (The
 //!   client's `EdgegapConfig::deadline`; for server calls, the retry policy's
 //!   [`max_elapsed`](RetryPolicy::max_elapsed) plus one attempt timeout.)
 //! - **Attempt timeout** (optional): the longest one attempt may wait for its answer, never
@@ -39,9 +40,9 @@
 //!   and `max_elapsed` not used up, and the next attempt must be able to start before the
 //!   budget ends.
 //!
-//! Each attempt reaches the engine with the instant it must be answered by (the earlier of the
-//! budget's and the attempt timeout's end); the worker hands what is left of it to ureq as the
-//! connect, TLS, write, read and body timeout.
+//! Each attempt reaches the engine with its [`Timing`]: when it must start by, and how long it
+//! may take once started (the earlier of the budget's and the attempt timeout's end); the
+//! worker hands what is left of it to ureq as the connect, TLS, write, read and body timeout.
 //!
 //! # Errors
 //!
@@ -97,6 +98,43 @@ impl Default for EngineOptions {
 
 /// What a worker sends back: the answer (any status) or why there is none.
 type Reply = Result<HttpResponse, EdgegapError>;
+
+/// When a request handed to an [`Engine`] may start and how long it may take once started.
+/// Time spent waiting for a worker counts only against `start_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// A request no worker started by then is answered [`EdgegapError::Timeout`] and never
+    /// sent.
+    pub start_by: Instant,
+    /// Answered by then at the latest, however late it started (`None`: no fixed end).
+    pub answer_by: Option<Instant>,
+    /// Once started, answered within this (`None`: no limit of its own).
+    pub timeout: Option<Duration>,
+}
+
+impl Timing {
+    /// Answered by `deadline`, counting from now: the time waiting for a worker included.
+    pub fn by(deadline: Instant) -> Self {
+        Self {
+            start_by: deadline,
+            answer_by: Some(deadline),
+            timeout: None,
+        }
+    }
+
+    /// When a request that started at `started` must be answered by; for one not started
+    /// yet, `start_by` (`None`: never).
+    pub fn end(&self, started: Option<Instant>) -> Option<Instant> {
+        let Some(started) = started else {
+            return Some(self.start_by);
+        };
+        let relative = self.timeout.and_then(|t| started.checked_add(t));
+        match (self.answer_by, relative) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
 
 /// What a request's sender and its [`PendingResponse`] share: whether the caller gave up on
 /// the answer, and when the request actually started (left the queue for the wire). One lock
@@ -214,7 +252,7 @@ pub fn spawn_request(request: HttpRequest) -> PendingResponse {
 /// Sends `request` on the shared default engine, to be answered within `timeout`.
 pub fn spawn_request_within(request: HttpRequest, timeout: Duration) -> PendingResponse {
     let now = Instant::now();
-    shared_engine().submit(request, instant_after(now, Some(timeout)))
+    shared_engine().submit(request, Timing::by(instant_after(now, Some(timeout))))
 }
 
 /// `now + after`, checked: `None` or a sum too large to represent gives a century from now

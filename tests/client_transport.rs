@@ -332,8 +332,9 @@ fn tracked_deployments_share_the_status_budget() {
 }
 
 /// A worker that finishes a call starts the next queued one at once, without waiting for
-/// the next frame: after a single frame, twice the in-flight cap reach the API (each worker
-/// one on the wire and one next in line), while never more than the cap are on the wire.
+/// the next frame: after a single frame, four times the in-flight cap reach the API (each
+/// worker one on the wire and three next in line), while never more than the cap are on the
+/// wire.
 #[test]
 fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
     let emu = builder().without_rate_limits().start().unwrap();
@@ -344,13 +345,13 @@ fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
     app.update();
     // No more frames: only the engine's workers run from here.
     let start = Instant::now();
-    while emu.request_count(Route::Status) < 8 && start.elapsed() < LIMIT {
+    while emu.request_count(Route::Status) < 16 && start.elapsed() < LIMIT {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(emu.request_count(Route::Status), 8);
+    assert_eq!(emu.request_count(Route::Status), 16);
     // And no further: the rest waits for frames (the ECS hands them over).
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(emu.request_count(Route::Status), 8);
+    assert_eq!(emu.request_count(Route::Status), 16);
     assert!(emu.connections_accepted() <= 4);
     // Frames deliver everything.
     collect::<EdgegapResponse<GetStatus>>(&mut app);

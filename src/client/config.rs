@@ -77,9 +77,10 @@ pub struct EdgegapConfig {
     /// (default 10 s). Time waiting in the queue does not count. Past it the call resolves as
     /// [`EdgegapError::Timeout`].
     pub deadline: Duration,
-    /// Requests on the wire at once (default 8): the engine's worker threads. As many again
-    /// are handed to the engine next in line, so a worker that finishes starts the next call
-    /// without waiting for a frame; the rest waits in a FIFO queue.
+    /// Requests on the wire at once (default 8): the engine's worker threads. Three times as
+    /// many are handed to the engine next in line, so a worker that finishes starts the next
+    /// call without waiting for a frame; the rest waits in a FIFO queue. Waiting, in either,
+    /// does not count against [`EdgegapConfig::deadline`].
     pub max_in_flight: usize,
     /// What is retried and how long to wait (default [`RetryPolicy::default`]).
     pub retry: RetryPolicy,

@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use super::{EngineOptions, PendingResponse, Reply, Ticket};
+use super::{EngineOptions, PendingResponse, Reply, Ticket, Timing, instant_after};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse, Method};
 
 /// One request handed to the workers.
 struct Work {
     request: HttpRequest,
-    /// Answered by then, or [`EdgegapError::Timeout`].
-    deadline: Instant,
+    /// When it must start, and be answered, by; or [`EdgegapError::Timeout`].
+    timing: Timing,
     reply: Sender<Reply>,
     /// Shared with the [`PendingResponse`]: whether anybody still waits for the answer, and
     /// when a worker started the request.
@@ -130,13 +130,14 @@ impl Engine {
         self.shared.started.load(Ordering::SeqCst)
     }
 
-    /// Queues `request`, to be answered by `deadline`. Never blocks.
-    pub fn submit(&self, request: HttpRequest, deadline: Instant) -> PendingResponse {
+    /// Queues `request`, to start and be answered within `timing` (see [`Timing`]). Never
+    /// blocks.
+    pub fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
         let (reply, rx) = crossbeam_channel::bounded(1);
         let ticket = Arc::new(Ticket::default());
         let work = Work {
             request,
-            deadline,
+            timing,
             reply,
             ticket: ticket.clone(),
         };
@@ -183,7 +184,16 @@ fn work_loop(shared: &Shared) {
             return; // the engine was dropped
         };
         let now = Instant::now();
-        let result = match work.deadline.checked_duration_since(now) {
+        let left = if now >= work.timing.start_by {
+            None
+        } else {
+            let end = work
+                .timing
+                .end(Some(now))
+                .unwrap_or_else(|| instant_after(now, None));
+            end.checked_duration_since(now)
+        };
+        let result = match left {
             Some(left) if !left.is_zero() => {
                 if !work.ticket.start(now) {
                     continue; // nobody waits for the answer: not sent at all

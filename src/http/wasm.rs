@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bevy::platform::time::Instant;
 
-use super::{EngineOptions, PendingResponse, Reply, Ticket};
+use super::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse};
 
 /// Sends through the browser's `fetch`.
@@ -32,13 +32,14 @@ impl Engine {
         0
     }
 
-    /// Sends `request` with `fetch`. The browser has no per-request timeout: the caller drops
-    /// the [`PendingResponse`] at `deadline`.
-    pub fn submit(&self, request: HttpRequest, deadline: Instant) -> PendingResponse {
+    /// Sends `request` with `fetch`, at once (so `timing.start_by` is met or already past).
+    /// The browser has no per-request timeout: the caller drops the [`PendingResponse`] at
+    /// the end of `timing`.
+    pub fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let ticket = Arc::new(Ticket::default());
         let now = Instant::now();
-        if now >= deadline {
+        if now >= timing.start_by {
             let _ = tx.send(Err(EdgegapError::Timeout));
             return PendingResponse::new(rx, ticket);
         }
