@@ -93,8 +93,9 @@ pub struct EdgegapConfig {
     /// default 25 s, the gateway's maximum). A change then reaches the game as soon as the
     /// gateway learns it, with one request per deployment per hold instead of one per
     /// [`EdgegapConfig::poll`] interval. `None` polls at intervals, as in direct mode. At most
-    /// half of [`EdgegapConfig::max_in_flight`] (at least one) are held at once; other
-    /// deployments are polled at intervals meanwhile.
+    /// half of [`EdgegapConfig::max_in_flight`] (rounded down: none with a single worker) are
+    /// held at once, so a worker is always free for deploys and stops; other deployments are
+    /// polled at intervals meanwhile.
     pub long_poll: Option<Duration>,
     /// A deployment this app created that is not READY this long after the deploy was issued
     /// is reported failed and stopped (default 5 min; `None` waits forever).

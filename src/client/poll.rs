@@ -15,10 +15,10 @@ use super::request::{EdgegapTransport, Handling, enqueue};
 use crate::api::{AwaitStatusChange, DeploymentStatus, Endpoint, EndpointClass, GetStatus, Status};
 use crate::http::RetryPolicy;
 
-/// Long-polls held at once at most, for `max_in_flight` workers: half of them (at least one),
-/// so held polls never keep deploys and stops waiting for a worker.
+/// Long-polls held at once at most, for `max_in_flight` workers: half of them, rounded down,
+/// so at least one worker always serves deploys and stops (a single worker never holds one).
 pub(crate) fn long_poll_cap(max_in_flight: usize) -> usize {
-    (max_in_flight / 2).max(1)
+    max_in_flight / 2
 }
 
 /// Sends the polls that are due at `now`.
@@ -106,4 +106,21 @@ where
         ..Handling::internal(then)
     };
     enqueue(world, entity, poll, how);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::long_poll_cap;
+
+    #[test]
+    fn held_polls_leave_at_least_one_worker_free() {
+        assert_eq!(long_poll_cap(0), 0);
+        assert_eq!(long_poll_cap(1), 0);
+        assert_eq!(long_poll_cap(2), 1);
+        assert_eq!(long_poll_cap(3), 1);
+        assert_eq!(long_poll_cap(8), 4);
+        for workers in 1..64 {
+            assert!(workers - long_poll_cap(workers) >= 1);
+        }
+    }
 }
