@@ -10,8 +10,8 @@
 //! call's budget runs from its real start, not from when it was handed over. A request handed
 //! over counts in its class's rate window from then until one second after its real start
 //! ([`RateLimiter`]), so waiting for a worker never lets more than the limit start in any
-//! second. Every job resolves exactly once — with an
-//! answer, a typed error, or silently when its owner entity is gone (cancelled).
+//! second. Every job resolves exactly once — with an answer, a typed error, or silently when
+//! its owner entity is gone (cancelled).
 //!
 //! Time is [`Instant`] (wall clock) throughout: deadlines, backoff and rate windows are real
 //! time, whatever the app's `Time` does. The functions take `now` so the logic can be tested
@@ -113,8 +113,9 @@ impl RateLimits {
     }
 }
 
-/// At most `limit` starts in any one-second window: a sliding log of the last starts, plus
-/// the requests handed to the engine whose start is not known yet (*pinned*).
+/// At most `limit` starts in any one-second window: a sliding log of the last starts. The
+/// requests handed to the engine whose start is not known yet are counted too (the transport
+/// passes how many: its in-flight set is the one record of them).
 ///
 /// A request is counted from the moment it is handed over, and once its real start is known
 /// it is counted until a second after that start. A request waiting for a worker thus always
@@ -124,7 +125,6 @@ impl RateLimits {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RateLimiter {
     starts: VecDeque<Instant>,
-    pinned: usize,
 }
 
 impl RateLimiter {
@@ -140,38 +140,27 @@ impl RateLimiter {
         }
     }
 
-    /// How many requests may start now under `limit`.
-    pub(crate) fn available(&mut self, limit: Option<u32>, now: Instant) -> usize {
+    /// How many requests may start now under `limit`, with `unstarted` handed over and not
+    /// started yet.
+    pub(crate) fn available(
+        &mut self,
+        limit: Option<u32>,
+        now: Instant,
+        unstarted: usize,
+    ) -> usize {
         match limit {
             None => usize::MAX,
             Some(limit) => {
                 self.expire(now);
-                (limit as usize).saturating_sub(self.starts.len() + self.pinned)
+                (limit as usize).saturating_sub(self.starts.len() + unstarted)
             }
         }
     }
 
-    /// Records a start at `now`.
-    #[cfg(test)]
-    pub(crate) fn record(&mut self, limit: Option<u32>, now: Instant) {
-        if limit.is_some() {
-            self.pin();
-            self.started(Some(now));
-        }
-    }
-
-    /// Counts a request handed over whose start is not known yet.
-    fn pin(&mut self) {
-        self.pinned += 1;
-    }
-
-    /// A pinned request started at `at` (`None`: it was never sent, and no longer counts).
-    fn started(&mut self, at: Option<Instant>) {
-        self.pinned = self.pinned.saturating_sub(1);
-        if let Some(at) = at {
-            let i = self.starts.partition_point(|&s| s <= at);
-            self.starts.insert(i, at);
-        }
+    /// Records a start at `at` (which may be earlier than starts already recorded).
+    pub(crate) fn record(&mut self, at: Instant) {
+        let i = self.starts.partition_point(|&s| s <= at);
+        self.starts.insert(i, at);
     }
 }
 
@@ -380,7 +369,7 @@ impl Pending for Resolved {
 /// three next in line, so a worker that finishes starts the next request at once instead of
 /// waiting for the next frame to hand it one, even when a frame comes late (measured with
 /// `benches/client_throughput.rs`: one next in line left the plugin 1.55–1.73× a plain agent,
-/// three 1.35–1.37×). The workers (and so requests on the wire) stay at `max_in_flight`, and
+/// three 1.37–1.46×). The workers (and so requests on the wire) stay at `max_in_flight`, and
 /// time spent waiting for a worker does not count against a call's budget
 /// ([`Job::timing`]).
 const HANDED_PER_WORKER: usize = 4;
@@ -397,7 +386,8 @@ struct InFlight {
     sent_at: Instant,
     /// When it must start, and be answered, by.
     timing: Timing,
-    /// Counted by its class's rate limiter until its start is known.
+    /// Counted by its class's rate limiter as unstarted: handed over under a limit, its
+    /// start not recorded yet.
     pinned: bool,
 }
 
@@ -476,8 +466,9 @@ impl Transport {
     ) -> usize {
         self.note_starts();
         let slots = handed_cap(max_in_flight).saturating_sub(self.in_flight.len() + self.queued);
+        let unstarted = self.unstarted()[class_index(class)];
         let tokens = self.limiters[class_index(class)]
-            .available(limits.get(class), now)
+            .available(limits.get(class), now, unstarted)
             .saturating_sub(self.queued_in(class));
         slots.min(tokens)
     }
@@ -641,10 +632,21 @@ impl Transport {
     fn settle(&mut self, flight: &InFlight) -> Option<Instant> {
         // (A request whose start is already counted is not counted twice.)
         let started = flight.pending.abandon();
-        if flight.pinned {
-            self.limiters[class_index(flight.job.class)].started(started);
+        if flight.pinned
+            && let Some(at) = started
+        {
+            self.limiters[class_index(flight.job.class)].record(at);
         }
         started
+    }
+
+    /// Requests handed over under a rate limit whose start is not recorded yet, per class.
+    fn unstarted(&self) -> [usize; CLASSES] {
+        let mut counts = [0; CLASSES];
+        for flight in self.in_flight.iter().filter(|f| f.pinned) {
+            counts[class_index(flight.job.class)] += 1;
+        }
+        counts
     }
 
     /// Requests handed over that have started since the last look are counted in their rate
@@ -655,7 +657,7 @@ impl Transport {
                 && let Some(at) = flight.pending.started()
             {
                 flight.pinned = false;
-                self.limiters[class_index(flight.job.class)].started(Some(at));
+                self.limiters[class_index(flight.job.class)].record(at);
             }
         }
     }
@@ -736,13 +738,14 @@ impl Transport {
             return;
         }
         self.note_starts();
+        let unstarted = self.unstarted();
         let mut available = [0usize; CLASSES];
         for class in ALL_CLASSES {
             let i = class_index(class);
             available[i] = if self.queues[i].is_empty() {
                 0
             } else {
-                self.limiters[i].available(limits.get(class), now)
+                self.limiters[i].available(limits.get(class), now, unstarted[i])
             };
         }
         while self.in_flight.len() < cap && self.queued > 0 {
@@ -763,9 +766,6 @@ impl Transport {
             self.queued -= 1;
             available[i] -= 1;
             let pinned = limits.get(job.class).is_some();
-            if pinned {
-                self.limiters[i].pin();
-            }
             job.attempts += 1;
             let timing = job.timing(now);
             self.counters.sent += 1;
@@ -1036,9 +1036,9 @@ mod tests {
         let mut starts = Vec::new();
         for step in 0..300u64 {
             let now = start + Duration::from_millis(step * 7);
-            let n = limiter.available(Some(5), now);
+            let n = limiter.available(Some(5), now, 0);
             for _ in 0..n {
-                limiter.record(Some(5), now);
+                limiter.record(now);
                 starts.push(now);
             }
         }

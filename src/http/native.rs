@@ -5,10 +5,11 @@
 //! - **Threads.** An [`Engine`] starts a worker only when a request finds every worker busy,
 //!   and never more than its cap; workers live until the engine is dropped (then they finish
 //!   the request in hand and exit). So an engine never has more than `max_in_flight` threads.
-//! - **Time.** Every request carries the instant it must be answered by. A worker gives ureq
-//!   what is left of it as the global timeout (connect, TLS, write, read, body), so a hung
-//!   server holds a worker at most until that instant. A request whose time ran out — or whose
-//!   [`PendingResponse`] was dropped — while it waited for a worker is not sent at all.
+//! - **Time.** Every request carries its [`Timing`]: when it must start by, and how long it may
+//!   take once started. A worker gives ureq what is left of that as the global timeout
+//!   (connect, TLS, write, read, body), so a hung server holds a worker at most until then. A
+//!   request not started by `start_by` — or whose [`PendingResponse`] was dropped — while it
+//!   waited for a worker is not sent at all.
 //! - **Bodies** are read up to [`EngineOptions::max_body_bytes`]; more is an error.
 //! - **Errors** are classified by the kind of ureq error, never by their text: DNS, connect
 //!   and TLS-setup failures happen before a byte of the request is written, so they are
