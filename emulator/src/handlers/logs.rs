@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use crate::config::VersionKind;
+use crate::process::Sample;
 use crate::reply::{self, Reply};
 use crate::request::Ctx;
-use crate::process::Sample;
 use crate::state::{Phase, Shared};
 use crate::util::{metrics_time, parse_metrics_time};
 
