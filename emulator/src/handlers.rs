@@ -20,7 +20,7 @@ use crate::reply::{self, Reply};
 use crate::request::Ctx;
 use crate::state::Shared;
 
-/// Calls the handler of `ctx.route`.
+/// The router: calls the handler of `ctx.route` (one line per route of the `classify` table).
 pub(crate) async fn dispatch(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     if ctx.could_not_allocate && !matches!(ctx.route, Route::DeployV2 | Route::FleetDeploy) {
         return reply::error(422, deploy::COULD_NOT_ALLOCATE, ctx.route.is_v2());
