@@ -51,7 +51,7 @@ pub enum Route {
 
 impl Route {
     /// Every route, in declaration order.
-    pub const ALL: [Route; 21] = [
+    pub(crate) const ALL: [Route; 21] = [
         Route::DeployV2,
         Route::DeployV1,
         Route::Status,
@@ -77,7 +77,7 @@ impl Route {
 
     /// The route's name in config files: the variant name in `snake_case` (`deploy_v2`, `status`).
     #[must_use]
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Route::DeployV2 => "deploy_v2",
             Route::DeployV1 => "deploy_v1",
@@ -105,7 +105,7 @@ impl Route {
 
     /// The route named `name` (see [`Route::name`]).
     #[must_use]
-    pub fn from_name(name: &str) -> Option<Route> {
+    pub(crate) fn from_name(name: &str) -> Option<Route> {
         Route::ALL.into_iter().find(|r| r.name() == name)
     }
 

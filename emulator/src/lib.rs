@@ -29,7 +29,7 @@
 //! The emulator is an independent check of a client: its JSON is written from Edgegap's
 //! reference and OpenAPI specs, not from any client's models. See `README.md` for what differs
 //! from the real service.
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod builder;
 mod classify;
