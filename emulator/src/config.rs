@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::classify::Route;
 use crate::faults::Fault;
-use crate::route::Route;
 
 /// One port of an app version.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::route::Route;
+use crate::classify::Route;
 use crate::util::SplitMix;
 
 /// What an injected fault does to a request.

@@ -29,68 +29,32 @@
 //! The emulator is an independent check of a client: its JSON is written from Edgegap's
 //! reference and OpenAPI specs, not from any client's models. See `README.md` for what differs
 //! from the real service.
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
+mod builder;
+mod classify;
 mod config;
+mod error;
 mod faults;
 mod handle;
+mod handlers;
 mod process;
 mod ratelimit;
 mod reply;
-mod route;
-mod routes;
+mod request;
 mod server;
+mod snapshot;
 mod state;
 mod util;
 mod webhooks;
 
+pub use builder::EmulatorBuilder;
+pub use classify::Route;
 pub use config::{AppVersion, Location, PrivateHost};
+pub use error::EmulatorError;
 pub use faults::{Fault, FaultKind};
-pub use handle::{DeploymentInfo, EmulatorHandle, RecordedRequest};
-pub use route::Route;
-
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use config::Settings;
-use state::Shared;
-
-/// Why the emulator could not start.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum EmulatorError {
-    /// Binding the listening socket or starting the runtime failed.
-    Io(std::io::Error),
-    /// The configuration is invalid (duplicate app version, bad status code, …).
-    Config(String),
-}
-
-impl std::fmt::Display for EmulatorError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EmulatorError::Io(error) => write!(f, "emulator i/o error: {error}"),
-            EmulatorError::Config(message) => {
-                write!(f, "invalid emulator configuration: {message}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for EmulatorError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            EmulatorError::Io(error) => Some(error),
-            EmulatorError::Config(_) => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for EmulatorError {
-    fn from(error: std::io::Error) -> Self {
-        EmulatorError::Io(error)
-    }
-}
+pub use handle::EmulatorHandle;
+pub use snapshot::{DeploymentInfo, RecordedRequest};
 
 /// Entry point: [`Emulator::builder`].
 #[derive(Debug)]
@@ -100,9 +64,7 @@ impl Emulator {
     /// A builder with Edgegap's defaults: random token, 127.0.0.1 on a free port, one-second
     /// lifecycle steps, the documented rate limits, unknown ids answered 404.
     pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder {
-            settings: Settings::default(),
-        }
+        EmulatorBuilder::new()
     }
 
     /// A builder configured by a TOML file (the binary's `--config`; format in the README).
@@ -117,237 +79,5 @@ impl Emulator {
     /// directory.
     pub fn from_config_str(text: &str) -> Result<EmulatorBuilder, EmulatorError> {
         config::file::parse(text, std::path::Path::new("."))
-    }
-}
-
-/// Configures and starts an emulator.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct EmulatorBuilder {
-    pub(crate) settings: Settings,
-}
-
-impl EmulatorBuilder {
-    /// The API token clients must send (`Authorization: token <token>`); default random.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.settings.token = Some(token.into());
-        self
-    }
-
-    /// The address to listen on (default `127.0.0.1:0`, a free port).
-    pub fn bind(mut self, address: SocketAddr) -> Self {
-        self.settings.bind = address;
-        self
-    }
-
-    /// Adds an app version deploys may name.
-    pub fn app_version(mut self, version: AppVersion) -> Self {
-        self.settings.versions.push(version);
-        self
-    }
-
-    /// Removes every rate limit (limits set afterwards with [`Self::rate_limit`] still apply).
-    pub fn without_rate_limits(mut self) -> Self {
-        self.settings.rate_limits.clear();
-        self
-    }
-
-    /// Limits `route` to `per_second` requests per second (bursts up to that many); 0 removes
-    /// its limit. Defaults: deploy 40/s, status 20/s, list 10/s, fleet deploy 40/s, fleet hosts
-    /// 10/s.
-    pub fn rate_limit(mut self, route: Route, per_second: u32) -> Self {
-        if per_second == 0 {
-            self.settings.rate_limits.remove(&route);
-        } else {
-            self.settings.rate_limits.insert(route, per_second);
-        }
-        self
-    }
-
-    /// Time between two lifecycle statuses (default 1 s; zero for tests: READY within
-    /// microseconds, the order still recorded in `last_status` and the transitions log).
-    pub fn lifecycle_step(mut self, step: Duration) -> Self {
-        self.settings.lifecycle_step = step;
-        self
-    }
-
-    /// The status answered for an unknown `request_id` on status and stop: 404 (default, the
-    /// spec) or 400 (observed on the live API).
-    pub fn unknown_deployment_status(mut self, status: u16) -> Self {
-        self.settings.unknown_status = status;
-        self
-    }
-
-    /// The success status of bulk stop: 202 (default, 2026 spec) or 200 (2024 spec).
-    pub fn bulk_stop_status(mut self, status: u16) -> Self {
-        self.settings.bulk_stop_status = status;
-        self
-    }
-
-    /// Adds a fault rule (the first matching rule wins).
-    pub fn fault(mut self, fault: Fault) -> Self {
-        self.settings.faults.push(fault);
-        self
-    }
-
-    /// The seed of fault probabilities (default 0).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.settings.seed = seed;
-        self
-    }
-
-    /// Adds a location (replacing the four built-in ones once any is added). Deployments are
-    /// placed in the first.
-    pub fn location(mut self, location: Location) -> Self {
-        self.settings.locations.push(location);
-        self
-    }
-
-    /// Adds a host to private fleet `fleet`.
-    pub fn private_host(mut self, fleet: impl Into<String>, host: PrivateHost) -> Self {
-        self.settings
-            .fleets
-            .entry(fleet.into())
-            .or_default()
-            .push(host);
-        self
-    }
-
-    /// How long a webhook may take before it is abandoned (default 10 s, Edgegap's).
-    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.webhook_timeout = timeout;
-        self
-    }
-
-    /// Page size of list endpoints when the request gives no `limit` (default 20).
-    pub fn default_page_size(mut self, size: usize) -> Self {
-        self.settings.default_page_size = size.max(1);
-        self
-    }
-
-    /// Largest request body accepted (default 1 MiB; larger ones get 413).
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.settings.max_body_bytes = bytes;
-        self
-    }
-
-    /// Keep container logs readable after `Status.TERMINATED` (default `false`: Edgegap's are
-    /// gone once the deployment is terminated unless endpoint storage was set up; the emulator
-    /// then answers 404).
-    pub fn logs_after_termination(mut self, keep: bool) -> Self {
-        self.settings.logs_after_termination = keep;
-        self
-    }
-
-    /// Longest tag name accepted, in characters (default 20, Edgegap's documented maximum; the
-    /// 2026 OpenAPI spec says 40). Longer names in tag calls and deploy bodies get 400.
-    pub fn max_tag_length(mut self, chars: usize) -> Self {
-        self.settings.max_tag_length = chars.max(1);
-        self
-    }
-
-    /// How long a request body may take to arrive once the headers are in (default 10 s);
-    /// a slower one is answered 408 and its connection closed.
-    pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.body_timeout = timeout;
-        self
-    }
-
-    /// Most bytes of methods and paths the request log ([`EmulatorHandle::requests`]) keeps
-    /// (default 16 MiB; the oldest entries go first; each path is cut to 1 KiB). Counters are
-    /// not affected.
-    pub fn request_log_bytes(mut self, bytes: usize) -> Self {
-        self.settings.request_log_bytes = bytes;
-        self
-    }
-
-    fn check(&self) -> Result<(), EmulatorError> {
-        let s = &self.settings;
-        for (i, v) in s.versions.iter().enumerate() {
-            if s.versions[..i]
-                .iter()
-                .any(|w| w.app == v.app && w.version == v.version)
-            {
-                return Err(EmulatorError::Config(format!(
-                    "app version `{}`/`{}` is declared twice",
-                    v.app, v.version
-                )));
-            }
-            let mut names: Vec<&str> = v.ports.iter().map(|p| p.name.as_str()).collect();
-            names.sort_unstable();
-            if names.windows(2).any(|w| w[0] == w[1]) {
-                return Err(EmulatorError::Config(format!(
-                    "app version `{}`/`{}` has two ports with one name",
-                    v.app, v.version
-                )));
-            }
-        }
-        if !matches!(s.unknown_status, 400 | 404) {
-            return Err(EmulatorError::Config(format!(
-                "unknown_deployment_status must be 400 or 404, not {}",
-                s.unknown_status
-            )));
-        }
-        if !matches!(s.bulk_stop_status, 200 | 202) {
-            return Err(EmulatorError::Config(format!(
-                "bulk_stop_status must be 200 or 202, not {}",
-                s.bulk_stop_status
-            )));
-        }
-        if s.token
-            .as_deref()
-            .is_some_and(|t| t.is_empty() || t.chars().any(char::is_whitespace))
-        {
-            return Err(EmulatorError::Config(
-                "the token must be non-empty without spaces".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Binds the socket and starts serving on a runtime thread of its own. Synchronous: usable
-    /// from a plain `#[test]` or a Bevy app.
-    pub fn start(self) -> Result<EmulatorHandle, EmulatorError> {
-        self.check()?;
-        let settings = self.settings;
-        let token = settings
-            .token
-            .clone()
-            .unwrap_or_else(|| util::random_hex(32));
-        let listener = std::net::TcpListener::bind(settings.bind)?;
-        listener.set_nonblocking(true)?;
-        let mut address = listener.local_addr()?;
-        if address.ip().is_unspecified() {
-            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        let base_url = format!("http://{address}");
-        let shared = Arc::new(Shared::new(settings, token, base_url));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("edgegap-emulator-worker")
-            .enable_all()
-            .build()?;
-        let listener = {
-            let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(listener)?
-        };
-        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-        let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("edgegap-emulator".into())
-            .spawn(move || {
-                runtime.block_on(async {
-                    server::serve(listener, Arc::clone(&thread_shared), shutdown_rx).await;
-                    state::lifecycle::stop_all_processes(&thread_shared, Duration::from_secs(10))
-                        .await;
-                });
-                runtime.shutdown_timeout(Duration::from_millis(200));
-            })?;
-        tracing::debug!("emulator listening on `{}`", shared.base_url);
-        Ok(EmulatorHandle {
-            shared,
-            shutdown,
-            thread: Mutex::new(Some(thread)),
-        })
     }
 }

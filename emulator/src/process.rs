@@ -1,5 +1,9 @@
 //! Launching a command version as a local process: free ports, environment, output capture,
 //! signals, reaping and CPU/memory samples.
+//!
+//! This module knows processes, not deployments: what a launched process does is reported
+//! through a [`Watcher`] (the lifecycle implements it for a deployment), so nothing here reads
+//! or writes the emulator's state.
 
 use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -7,21 +11,72 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::config::VersionKind;
-use crate::state::lifecycle::process_exited;
-use crate::state::{LogBuffer, Phase, Sample, Shared, lock};
+use crate::util::lock;
 
-/// Most CPU/memory samples kept per deployment (one per second: an hour).
-const MAX_SAMPLES: usize = 3600;
+/// Most bytes of captured output kept per process (the oldest are dropped past it).
+pub(crate) const MAX_LOG_BYTES: usize = 1024 * 1024;
 
-fn needs_tcp(protocol: &str) -> bool {
+/// Captured stdout+stderr, bounded.
+#[derive(Debug, Default)]
+pub(crate) struct LogBuffer {
+    pub(crate) text: String,
+}
+
+impl LogBuffer {
+    pub(crate) fn push(&mut self, chunk: &str) {
+        self.text.push_str(chunk);
+        if self.text.len() > MAX_LOG_BYTES {
+            let mut cut = self.text.len() - MAX_LOG_BYTES;
+            while !self.text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.text.drain(..cut);
+        }
+    }
+}
+
+/// One CPU/memory sample of a launched process.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample {
+    pub(crate) at: SystemTime,
+    pub(crate) cpu_percent: f64,
+    pub(crate) mem_mb: f64,
+}
+
+/// What to launch.
+#[derive(Debug)]
+pub(crate) struct Launch {
+    pub(crate) program: std::path::PathBuf,
+    pub(crate) args: Vec<String>,
+    /// The injected environment, set over the host's.
+    pub(crate) env: std::collections::BTreeMap<String, String>,
+    /// Where stdout and stderr go.
+    pub(crate) logs: Arc<Mutex<LogBuffer>>,
+    /// The emulator's lifeline pipe `(read end, write end)` (see [`before_exec`]).
+    pub(crate) lifeline: Option<(RawFd, RawFd)>,
+}
+
+/// Hears what a launched process does. Called from its watcher task, in this order:
+/// `started` once, `sampled` about once a second, `exited` once.
+pub(crate) trait Watcher: Send + Sync + 'static {
+    /// The process is running: its pid, and the way to signal it while it is unreaped.
+    fn started(&self, pid: u32, signals: ProcessSignals);
+    /// A CPU/memory sample.
+    fn sampled(&self, sample: Sample);
+    /// The process exited (reaped) with `code` (128 + signal when killed), described by
+    /// `message`.
+    fn exited(&self, code: i32, message: String);
+}
+
+/// Whether `protocol` (Edgegap's `UDP`, `TCP`, `TCP/UDP`, `HTTP`, `WS`…) needs a TCP port.
+pub(crate) fn needs_tcp(protocol: &str) -> bool {
     !protocol.eq_ignore_ascii_case("UDP")
 }
 
@@ -205,24 +260,17 @@ fn page_size() -> f64 {
     if size > 0 { size as f64 } else { 4096.0 }
 }
 
-/// Launches the command of deployment `id` with its injected environment; a watcher task reaps
-/// it, samples its CPU/memory every second and reports its exit.
-pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
-    let (program, args, env, logs) = {
-        let deployments = shared.deployments();
-        let Some(d) = deployments.by_id.get(id) else {
-            return Ok(());
-        };
-        let VersionKind::Command { program, args } = &d.version.kind else {
-            return Ok(());
-        };
-        (
-            program.clone(),
-            args.clone(),
-            d.env.clone(),
-            Arc::clone(&d.logs),
-        )
-    };
+/// Launches `launch`; a watcher task owns the child: it tells `watcher` it started, samples its
+/// CPU/memory every second, delivers signals while the child is unreaped, reaps it and reports
+/// its exit.
+pub(crate) fn launch(launch: Launch, watcher: impl Watcher) -> std::io::Result<()> {
+    let Launch {
+        program,
+        args,
+        env,
+        logs,
+        lifeline,
+    } = launch;
     let mut command = Command::new(&program);
     // The host environment (PATH, HOME, RUST_LOG…, also variables that are not UTF-8) minus the
     // API token and any stale ARBITRIUM_* variables, then the injected environment.
@@ -240,10 +288,6 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let lifeline = shared
-        .lifeline
-        .as_ref()
-        .map(|(read, write)| (read.as_raw_fd(), write.as_raw_fd()));
     // SAFETY: `before_exec` makes only async-signal-safe calls (see there).
     unsafe {
         command.pre_exec(move || before_exec(lifeline));
@@ -253,10 +297,6 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
     let mut sigchld = signal(SignalKind::child()).ok();
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
-    tracing::debug!(
-        "deployment `{id}`: launched `{}` as `{pid}`",
-        program.display()
-    );
     if let Some(out) = child.stdout.take() {
         tokio::spawn(capture(out, Arc::clone(&logs)));
     }
@@ -264,12 +304,7 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
         tokio::spawn(capture(err, logs));
     }
     let (signals, mut signal_rx) = mpsc::unbounded_channel();
-    if let Some(d) = shared.deployments().by_id.get_mut(id) {
-        d.pid = Some(pid);
-        d.signals = Some(ProcessSignals(signals));
-    }
-    let shared = Arc::clone(shared);
-    let id = id.to_owned();
+    watcher.started(pid, ProcessSignals(signals));
     let group = libc::pid_t::try_from(pid).unwrap_or(0);
     tokio::spawn(async move {
         let ticks = clock_ticks();
@@ -305,12 +340,7 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
                     };
                     last_cpu = Some((now, cpu_ticks));
                     let mem_mb = rss_pages as f64 * page / (1024.0 * 1024.0);
-                    if let Some(d) = shared.deployments().by_id.get_mut(&id) {
-                        if d.samples.len() >= MAX_SAMPLES {
-                            d.samples.remove(0);
-                        }
-                        d.samples.push(Sample { at: now, cpu_percent, mem_mb });
-                    }
+                    watcher.sampled(Sample { at: now, cpu_percent, mem_mb });
                 }
             }
         }
@@ -327,34 +357,17 @@ pub(crate) fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
             },
             Err(error) => (-1, format!("waiting for the process failed: {error}")),
         };
-        tracing::debug!("deployment `{id}`: {message}");
-        process_exited(&shared, &id, code, message);
+        watcher.exited(code, message);
     });
     Ok(())
 }
 
-/// Waits until the first TCP-capable port of `id` accepts a connection (`true` at once when it
-/// has no such port). Returns `false` when the deployment stopped starting meanwhile: the
-/// process exited, or a stop arrived (applied at once: the port may never open).
-pub(crate) async fn wait_for_port(shared: &Shared, id: &str) -> bool {
-    let port = {
-        let deployments = shared.deployments();
-        let Some(d) = deployments.by_id.get(id) else {
-            return false;
-        };
-        d.ports
-            .iter()
-            .find(|p| needs_tcp(&p.protocol))
-            .map(|p| p.internal)
-    };
-    let Some(port) = port else {
-        return true;
-    };
+/// Waits until `port` on 127.0.0.1 accepts a TCP connection (`true`), polling while
+/// `starting()` holds; `false` as soon as it does not (the process exited or a stop arrived: the
+/// port may never open).
+pub(crate) async fn wait_for_port(port: u16, starting: impl Fn() -> bool) -> bool {
     loop {
-        let starting = shared.deployments().by_id.get(id).is_some_and(|d| {
-            d.phase == Phase::Deploying && !*d.exited.borrow() && d.stop_pending.is_none()
-        });
-        if !starting {
+        if !starting() {
             return false;
         }
         if tokio::net::TcpStream::connect(("127.0.0.1", port))

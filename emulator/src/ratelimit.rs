@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::route::Route;
+use crate::classify::Route;
 
 #[derive(Debug)]
 struct Bucket {

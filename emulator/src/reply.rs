@@ -123,3 +123,8 @@ fn futures_body(body: Full<Bytes>) -> Bytes {
         _ => Bytes::new(),
     }
 }
+
+/// The answer for an unknown deployment id.
+pub(crate) fn unknown_deployment(status: u16, id: &str) -> Reply {
+    error(status, format!("Deployment {id} not found"), false)
+}

@@ -17,12 +17,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::classify::{Matched, Route, classify};
 use crate::faults::FaultKind;
+use crate::handlers;
 use crate::reply::{self, Reply};
-use crate::route::{Matched, Route, classify};
-use crate::routes::{self, Ctx};
-use crate::state::{Shared, lock};
-use crate::util::parse_query;
+use crate::request::Ctx;
+use crate::state::Shared;
+use crate::util::{lock, parse_query};
 
 /// Counts a request as in flight while alive (also when a hung connection is dropped).
 struct InFlight<'a>(&'a Shared);
@@ -196,7 +197,7 @@ async fn answer(
         body,
         could_not_allocate,
     };
-    let reply = routes::dispatch(shared, &ctx).await;
+    let reply = handlers::dispatch(shared, &ctx).await;
     if route.is_v2() {
         reply
     } else {

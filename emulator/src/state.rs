@@ -1,9 +1,7 @@
 //! The emulator's shared state: settings, deployments and what was observed.
 
 pub(crate) mod lifecycle;
-mod views;
-
-pub(crate) use views::location_json;
+pub(crate) mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
@@ -12,18 +10,18 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, watch};
 
+use crate::classify::Route;
 use crate::config::{AppVersion, Location, Settings};
 use crate::faults::Faults;
-use crate::handle::{DeploymentInfo, RecordedRequest};
+use crate::process::{LogBuffer, ProcessSignals, Sample};
 use crate::ratelimit::RateLimits;
-use crate::route::Route;
+use crate::snapshot::{DeploymentInfo, RecordedRequest};
+use crate::util::lock;
 
 /// Most requests kept by the request log (the oldest go first; counters are not affected).
 pub(crate) const MAX_RECORDED_REQUESTS: usize = 100_000;
 /// Longest path kept in the request log, in bytes (cut on a character boundary).
 pub(crate) const MAX_RECORDED_PATH: usize = 1024;
-/// Most bytes of captured output kept per deployment (the oldest are dropped past it).
-pub(crate) const MAX_LOG_BYTES: usize = 1024 * 1024;
 
 /// A deployment's status (`Status.X`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,33 +100,6 @@ pub(crate) struct Crash {
     pub logs: String,
 }
 
-/// Captured stdout+stderr, bounded.
-#[derive(Debug, Default)]
-pub(crate) struct LogBuffer {
-    pub text: String,
-}
-
-impl LogBuffer {
-    pub(crate) fn push(&mut self, chunk: &str) {
-        self.text.push_str(chunk);
-        if self.text.len() > MAX_LOG_BYTES {
-            let mut cut = self.text.len() - MAX_LOG_BYTES;
-            while !self.text.is_char_boundary(cut) {
-                cut += 1;
-            }
-            self.text.drain(..cut);
-        }
-    }
-}
-
-/// One CPU/memory sample of a launched process.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Sample {
-    pub at: SystemTime,
-    pub cpu_percent: f64,
-    pub mem_mb: f64,
-}
-
 /// One deployment.
 #[derive(Debug)]
 pub(crate) struct Deployment {
@@ -146,7 +117,7 @@ pub(crate) struct Deployment {
     pub env: BTreeMap<String, String>,
     pub pid: Option<u32>,
     /// Signals for the launched process, delivered by its watcher while it is unreaped.
-    pub signals: Option<crate::process::ProcessSignals>,
+    pub signals: Option<ProcessSignals>,
     pub exit_code: Option<i32>,
     pub stopped_by: Option<String>,
     pub stop_pending: Option<&'static str>,
@@ -246,13 +217,6 @@ pub(crate) struct Shared {
     /// Both ends of the pipe whose closing (this emulator dropped, or its process dead) tells
     /// each launched process group's watchdog to kill the group (see `process::launch`).
     pub lifeline: Option<(std::io::PipeReader, std::io::PipeWriter)>,
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Shared {

@@ -1,9 +1,17 @@
-//! Small helpers: timestamps in Edgegap's formats, random identifiers, query strings.
+//! Small helpers: timestamps in Edgegap's formats, random identifiers, query strings, locks.
 
 use std::fs::File;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Days since 1970-01-01 to a civil (year, month, day), proleptic Gregorian (H. Hinnant).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {

@@ -1,14 +1,14 @@
 //! The TOML config (the shipped examples parse and serve) and the `edgegap-emulator` binary.
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{api, deploy, deploy_body, send, spawn_binary, wait_status};
 use edgegap_emulator::{Emulator, Route};
 use serde_json::json;
+use support::{api, deploy, deploy_body, send, spawn_binary, wait_status};
 
 fn asset(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -2,17 +2,17 @@
 //! every route: the emulator always answers (never drops a connection) and never answers a 5xx
 //! (no fault is injected here).
 
-mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{deploy, deploy_body, wait_status};
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
+use support::{deploy, deploy_body, wait_status};
 
 /// One request, as bytes on the wire.
 #[derive(Debug, Clone)]

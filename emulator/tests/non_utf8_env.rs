@@ -1,14 +1,14 @@
 //! A variable that is not UTF-8 in the emulator's own environment does not stop a command
 //! version from launching (alone in its test binary: it changes the process environment).
 
-mod common;
+mod support;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use common::{deploy, deploy_body, wait_status};
 use edgegap_emulator::{AppVersion, Emulator};
+use support::{deploy, deploy_body, wait_status};
 
 #[test]
 fn a_non_utf8_host_variable_is_passed_through_and_the_launch_succeeds() {
@@ -20,7 +20,7 @@ fn a_non_utf8_host_variable_is_passed_through_and_the_launch_succeeds() {
             OsStr::from_bytes(b"caf\xe9"),
         );
     }
-    let out = common::temp_dir("non-utf8").join("value.txt");
+    let out = support::temp_dir("non-utf8").join("value.txt");
     let emu = Emulator::builder()
         .token("t")
         .app_version(AppVersion::command(
@@ -41,7 +41,7 @@ fn a_non_utf8_host_variable_is_passed_through_and_the_launch_succeeds() {
         .expect("starts");
     let id = deploy(&emu, &deploy_body("game", "v1"));
     wait_status(&emu, &id, "Status.READY");
-    common::wait_until("the value written", Duration::from_secs(10), || {
+    support::wait_until("the value written", Duration::from_secs(10), || {
         std::fs::read(&out).is_ok_and(|v| v == b"caf\xe9")
     });
 }

@@ -1,16 +1,16 @@
 //! Webhooks are POSTed with the status JSON to a local receiver; an unreachable one never
 //! blocks the API.
 
-mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{api, deploy, deploy_body, wait_status};
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 use serde_json::{Value, json};
+use support::{api, deploy, deploy_body, quick_emulator, wait_status};
 
 /// One received webhook: method, path (with query), JSON body.
 type Hook = (String, String, Value);
@@ -167,4 +167,35 @@ fn unreachable_webhook_never_blocks_the_api() {
         started.elapsed()
     );
     drop(silent);
+}
+
+#[test]
+fn webhook_urls_must_be_urls() {
+    let emu = quick_emulator();
+    for url in [
+        "http://127.0.0.1:9/hook\r\nX-Injected: 1",
+        "http://127.0.0.1:9/hook\nX",
+        "http://exa mple.com/",
+        "http:///nohost",
+        "http://host:99999/",
+        "http://host/\u{7f}",
+    ] {
+        for field in [
+            "webhook_on_ready",
+            "webhook_on_error",
+            "webhook_on_terminated",
+        ] {
+            let mut body = deploy_body("game", "v1");
+            body[field] = json!({ "url": url });
+            let answer = api(&emu, "POST", "/v2/deployments", Some(&body));
+            assert_eq!(answer.status, 400, "{field} {url:?}: {answer:?}");
+        }
+        let v1 = json!({"app_name": "game", "version_name": "v1", "webhook_url": url});
+        let answer = api(&emu, "POST", "/v1/deploy", Some(&v1));
+        assert_eq!(answer.status, 400, "v1 {url:?}: {answer:?}");
+    }
+    assert!(emu.deployments().is_empty());
+    let mut fine = deploy_body("game", "v1");
+    fine["webhook_on_ready"] = json!({"url": "https://example.com:8443/hooks/ready?x=1"});
+    deploy(&emu, &fine);
 }

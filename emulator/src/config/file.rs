@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::builder::EmulatorBuilder;
+use crate::classify::Route;
+use crate::config::{AppVersion, Location, PrivateHost};
+use crate::error::EmulatorError;
 use crate::faults::{Fault, FaultKind};
-use crate::route::Route;
-use crate::{AppVersion, EmulatorBuilder, EmulatorError, Location, PrivateHost};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,7 +210,7 @@ fn program(command: &str, base: &Path) -> PathBuf {
 /// Parses a config file's text; relative command paths resolve against `base`.
 pub(crate) fn parse(text: &str, base: &Path) -> Result<EmulatorBuilder, EmulatorError> {
     let file: File = toml::from_str(text).map_err(|e| EmulatorError::Config(e.to_string()))?;
-    let mut b = crate::Emulator::builder();
+    let mut b = EmulatorBuilder::new();
     if let Some(token) = file.token {
         b = b.token(token);
     }

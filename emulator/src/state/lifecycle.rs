@@ -11,12 +11,17 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use tokio::sync::{Notify, watch};
 
+use std::os::fd::AsRawFd;
+
 use super::views::{PUBLIC_IP, location_json};
-use super::{Crash, Deployment, LogBuffer, Phase, Port, Shared, Tag, Webhooks, lock};
+use super::{Crash, Deployment, Phase, Port, Shared, Tag, Webhooks};
 use crate::config::{AppVersion, VersionKind};
-use crate::process::{self, ProcessSignals};
-use crate::util::{random_hex, random_u64};
+use crate::process::{self, LogBuffer, ProcessSignals, Sample};
+use crate::util::{lock, random_hex, random_u64};
 use crate::webhooks;
+
+/// Most CPU/memory samples kept per deployment (one per second: an hour).
+const MAX_SAMPLES: usize = 3600;
 
 /// What a deploy request asks for, once validated.
 #[derive(Debug)]
@@ -403,7 +408,7 @@ async fn run(shared: Arc<Shared>, id: String) {
         VersionKind::Command { program, .. } => {
             // DEPLOYING lasts a step, as the image pull does on Edgegap, before the launch.
             pause(&shared).await;
-            if let Err(error) = process::launch(&shared, &id) {
+            if let Err(error) = launch(&shared, &id) {
                 let detail = format!("failed to start `{}`: {error}", program.display());
                 tracing::warn!("deployment `{id}`: {detail}");
                 transition_if(&shared, &id, Phase::is_starting, Phase::Error, Some(detail));
@@ -414,7 +419,7 @@ async fn run(shared: Arc<Shared>, id: String) {
                 wait_for_stop(&shared, &id).await;
                 return;
             }
-            if version.wait_for_port && !process::wait_for_port(&shared, &id).await {
+            if version.wait_for_port && !wait_for_port(&shared, &id).await {
                 settle(&shared, &id);
                 return;
             }
@@ -422,6 +427,90 @@ async fn run(shared: Arc<Shared>, id: String) {
     }
     transition_if(&shared, &id, Phase::is_starting, Phase::Ready, None);
     settle(&shared, &id);
+}
+
+/// Reports a launched process of deployment `id` into the state.
+struct DeploymentWatcher {
+    shared: Arc<Shared>,
+    id: String,
+}
+
+impl process::Watcher for DeploymentWatcher {
+    fn started(&self, pid: u32, signals: ProcessSignals) {
+        tracing::debug!("deployment `{}`: launched as `{pid}`", self.id);
+        if let Some(d) = self.shared.deployments().by_id.get_mut(&self.id) {
+            d.pid = Some(pid);
+            d.signals = Some(signals);
+        }
+    }
+
+    fn sampled(&self, sample: Sample) {
+        if let Some(d) = self.shared.deployments().by_id.get_mut(&self.id) {
+            if d.samples.len() >= MAX_SAMPLES {
+                d.samples.remove(0);
+            }
+            d.samples.push(sample);
+        }
+    }
+
+    fn exited(&self, code: i32, message: String) {
+        tracing::debug!("deployment `{}`: {message}", self.id);
+        process_exited(&self.shared, &self.id, code, message);
+    }
+}
+
+/// Launches the command of deployment `id` with its injected environment (nothing for a
+/// simulated version or an unknown id).
+fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
+    let launch = {
+        let deployments = shared.deployments();
+        let Some(d) = deployments.by_id.get(id) else {
+            return Ok(());
+        };
+        let VersionKind::Command { program, args } = &d.version.kind else {
+            return Ok(());
+        };
+        process::Launch {
+            program: program.clone(),
+            args: args.clone(),
+            env: d.env.clone(),
+            logs: Arc::clone(&d.logs),
+            lifeline: shared
+                .lifeline
+                .as_ref()
+                .map(|(read, write)| (read.as_raw_fd(), write.as_raw_fd())),
+        }
+    };
+    let watcher = DeploymentWatcher {
+        shared: Arc::clone(shared),
+        id: id.to_owned(),
+    };
+    process::launch(launch, watcher)
+}
+
+/// Waits until the first TCP-capable port of `id` accepts a connection (`true` at once when it
+/// has no such port). Returns `false` when the deployment stopped starting meanwhile: the
+/// process exited, or a stop arrived (applied at once: the port may never open).
+async fn wait_for_port(shared: &Shared, id: &str) -> bool {
+    let port = {
+        let deployments = shared.deployments();
+        let Some(d) = deployments.by_id.get(id) else {
+            return false;
+        };
+        d.ports
+            .iter()
+            .find(|p| process::needs_tcp(&p.protocol))
+            .map(|p| p.internal)
+    };
+    let Some(port) = port else {
+        return true;
+    };
+    let starting = || {
+        shared.deployments().by_id.get(id).is_some_and(|d| {
+            d.phase == Phase::Deploying && !*d.exited.borrow() && d.stop_pending.is_none()
+        })
+    };
+    process::wait_for_port(port, starting).await
 }
 
 /// A stop recorded under the deployments lock, to carry out once the lock is released.
@@ -505,7 +594,7 @@ pub(crate) fn begin_stop(shared: &Arc<Shared>, id: &str, who: &'static str) {
 }
 
 /// Called by the process watcher when the launched process exits.
-pub(crate) fn process_exited(shared: &Arc<Shared>, id: &str, code: i32, message: String) {
+fn process_exited(shared: &Arc<Shared>, id: &str, code: i32, message: String) {
     let mut deployments = shared.deployments();
     let Some(d) = deployments.by_id.get_mut(id) else {
         return;

@@ -133,7 +133,7 @@ impl Deployment {
             self.version.kind,
             crate::config::VersionKind::Command { .. }
         ) {
-            return super::lock(&self.logs).text.clone();
+            return crate::util::lock(&self.logs).text.clone();
         }
         let mut text = format!(
             "[emulator] simulated server `{}`/`{}` for deployment `{}`\n",

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Ctx;
 use super::lists::page;
 use crate::reply::{self, Reply};
+use crate::request::Ctx;
 use crate::state::{Deployment, Shared, Tag};
 use crate::util::v1_time;
 

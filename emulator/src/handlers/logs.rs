@@ -5,10 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use super::Ctx;
 use crate::config::VersionKind;
+use crate::process::Sample;
 use crate::reply::{self, Reply};
-use crate::state::{Phase, Sample, Shared};
+use crate::request::Ctx;
+use crate::state::{Phase, Shared};
 use crate::util::{metrics_time, parse_metrics_time};
 
 /// Most points one metrics answer holds.

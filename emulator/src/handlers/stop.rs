@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ctx, unknown_deployment};
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, unknown_deployment};
+use crate::request::Ctx;
 use crate::state::lifecycle::{carry_out, record_stop};
 use crate::state::{Phase, Shared};
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the emulator's integration tests: a tiny HTTP client over ureq.
+//! Helpers shared by the emulator's integration tests: a tiny HTTP client over ureq, the
+//! emulators most tests start, and waits with a deadline.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::io::{BufRead, BufReader};
@@ -6,8 +7,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
-use serde_json::Value;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost};
+use serde_json::{Value, json};
 
 /// An answer: status, headers we care about, body as JSON (or `Value::Null` + raw text).
 #[derive(Debug)]
@@ -177,4 +178,106 @@ pub fn alive(pid: impl Into<i64>) -> bool {
                 .map(|(_, rest)| rest.trim_start().starts_with('Z'))
         })
         .is_some_and(|zombie| !zombie)
+}
+
+/// The emulator most endpoint tests use: token `t`; simulated versions `game`/`v1` (port
+/// `gameport` 7777/UDP), `game`/`v2`, `other`/`v1` and, declared last, `game`/`stuck` (never
+/// READY); private fleet `fleet-a` with `alpha-1` (ACTIVE, Toronto) and `alpha-2` (PENDING); no
+/// rate limits; zero-time lifecycle steps.
+pub fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .token("t")
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .app_version(AppVersion::simulated("game", "v2"))
+        .app_version(AppVersion::simulated("other", "v1"))
+        .app_version(AppVersion::simulated("game", "stuck").never_ready())
+        .private_host(
+            "fleet-a",
+            PrivateHost::new("alpha-1").place("Toronto", "Canada", "North America", 43.6, -79.3),
+        )
+        .private_host("fleet-a", PrivateHost::new("alpha-2").status("PENDING"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("starts")
+}
+
+/// An emulator with token `test-token` and one app, `game`: `v1` (port `gameport` 7777/UDP),
+/// `broken` (fails with "Pull image timeout exceeded") and `stuck` (never READY); no rate
+/// limits; zero-time lifecycle steps.
+pub fn game_emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .token("test-token")
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .app_version(
+            AppVersion::simulated("game", "broken").fail_with("Pull image timeout exceeded"),
+        )
+        .app_version(AppVersion::simulated("game", "stuck").never_ready())
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("emulator starts")
+}
+
+/// An emulator with token `t` serving `versions`; no rate limits; zero-time lifecycle steps.
+pub fn command_emulator(versions: Vec<AppVersion>) -> EmulatorHandle {
+    versions
+        .into_iter()
+        .fold(
+            Emulator::builder()
+                .token("t")
+                .without_rate_limits()
+                .lifecycle_step(Duration::ZERO),
+            |b, v| b.app_version(v),
+        )
+        .start()
+        .expect("starts")
+}
+
+/// A command version `game`/`version` running `/bin/sh -c body`, with a 2 s grace period.
+pub fn script(version: &str, body: &str) -> AppVersion {
+    AppVersion::command("game", version, "/bin/sh", ["-c", body])
+        .grace_period(Duration::from_secs(2))
+}
+
+/// A path in this test process's temporary folder.
+pub fn temp_file(name: &str) -> PathBuf {
+    temp_dir("test").join(name)
+}
+
+/// The six keys of Edgegap's `pagination` object.
+const PAGINATION_KEYS: [&str; 6] = [
+    "number",
+    "next_page_number",
+    "previous_page_number",
+    "paginator",
+    "has_next",
+    "has_previous",
+];
+
+/// Asserts that an answer's `pagination` has all six keys.
+pub fn assert_pagination(value: &Value) {
+    for key in PAGINATION_KEYS {
+        assert!(
+            value["pagination"].get(key).is_some(),
+            "pagination lacks `{key}`: {value}"
+        );
+    }
+}
+
+/// Deploys `game`/`version` with `tags` and waits until it is READY (DEPLOYING for `stuck`).
+pub fn deploy_tagged(emu: &EmulatorHandle, version: &str, tags: &[&str]) -> String {
+    let mut body = deploy_body("game", version);
+    body["tags"] = json!(tags);
+    let id = deploy(emu, &body);
+    wait_status(
+        emu,
+        &id,
+        if version == "stuck" {
+            "Status.DEPLOYING"
+        } else {
+            "Status.READY"
+        },
+    );
+    id
 }

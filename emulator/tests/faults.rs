@@ -1,14 +1,14 @@
-//! Fault injection (every kind, counted) and rate limits (429 + Retry-After).
+//! Fault injection: every kind, `times(n)`, seeded probabilities, each one counted.
 
-mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{api, deploy, deploy_body, quick_emulator, wait_status};
 use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, PrivateHost, Route};
 use serde_json::json;
+use support::{api, deploy, deploy_body, quick_emulator, wait_status};
 
 #[test]
 fn status_fault_times_n_then_normal() {
@@ -164,107 +164,6 @@ fn probability_faults_are_seeded() {
     let errors = first.iter().filter(|s| **s == 500).count();
     assert!((5..=35).contains(&errors), "{errors} of 40 at p = 0.5");
     assert_eq!(first, run(), "same seed, same sequence");
-}
-
-#[test]
-fn documented_rate_limit_answers_429_with_retry_after() {
-    let emu = Emulator::builder()
-        .token("t")
-        .rate_limit(Route::Status, 2)
-        .start()
-        .expect("starts");
-    let statuses: Vec<u16> = (0..6)
-        .map(|_| api(&emu, "GET", "/v1/status/000000000000", None).status)
-        .collect();
-    assert_eq!(
-        statuses[..2],
-        [404, 404],
-        "a burst up to the limit passes: {statuses:?}"
-    );
-    assert!(statuses.contains(&429), "{statuses:?}");
-    let limited = loop {
-        let answer = api(&emu, "GET", "/v1/status/000000000000", None);
-        if answer.status == 429 {
-            break answer;
-        }
-    };
-    let secs: u64 = limited
-        .retry_after
-        .as_deref()
-        .and_then(|v| v.parse().ok())
-        .expect("Retry-After seconds");
-    assert!(secs >= 1);
-    assert!(limited.json["message"].is_string());
-    assert!(
-        emu.request_count(Route::Status) >= 7,
-        "429s still count as requests"
-    );
-    assert_eq!(
-        api(&emu, "GET", "/v1/locations", None).status,
-        200,
-        "other routes unaffected"
-    );
-}
-
-#[test]
-fn default_limits_apply_and_can_be_removed() {
-    let limited = Emulator::builder().token("t").start().expect("starts");
-    let statuses: Vec<u16> = (0..30)
-        .map(|_| api(&limited, "GET", "/v1/deployments", None).status)
-        .collect();
-    assert!(
-        statuses.contains(&429),
-        "list is limited to 10/s by default: {statuses:?}"
-    );
-    let free = Emulator::builder()
-        .token("t")
-        .without_rate_limits()
-        .start()
-        .expect("starts");
-    let statuses: Vec<u16> = (0..30)
-        .map(|_| api(&free, "GET", "/v1/deployments", None).status)
-        .collect();
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-}
-
-#[test]
-fn peak_in_flight_sees_concurrent_requests() {
-    let emu = quick_emulator();
-    emu.add_fault(Fault::new(
-        Route::Locations,
-        FaultKind::Latency(Duration::from_millis(300)),
-    ));
-    std::thread::scope(|scope| {
-        for _ in 0..3 {
-            scope.spawn(|| assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200));
-        }
-    });
-    assert!(emu.peak_in_flight() >= 2, "peak {}", emu.peak_in_flight());
-    let _ = deploy(&emu, &deploy_body("game", "v1"));
-}
-
-#[test]
-fn connections_accepted_counts_connections_not_requests() {
-    let emu = quick_emulator();
-    // `api` builds a new agent per call: one connection each.
-    for _ in 0..3 {
-        assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200);
-    }
-    assert_eq!(emu.connections_accepted(), 3);
-    // One keep-alive agent: five requests over one connection.
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(10))
-        .build();
-    for _ in 0..5 {
-        let response = agent
-            .get(&format!("{}/v1/locations", emu.base_url()))
-            .set("Authorization", &format!("token {}", emu.token()))
-            .call()
-            .expect("answers");
-        assert_eq!(response.status(), 200);
-        let _ = response.into_string();
-    }
-    assert_eq!(emu.connections_accepted(), 4);
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Ctx;
 use crate::reply::{self, Reply};
+use crate::request::Ctx;
 use crate::state::{Deployment, Shared};
 use crate::util::{iso_time, parse_time};
 
@@ -310,7 +310,7 @@ pub(crate) fn locations(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let items: Vec<Value> = selected[page.start..page.end]
         .iter()
         .map(|l| {
-            let mut item = crate::state::location_json(l);
+            let mut item = crate::state::views::location_json(l);
             item["type"] = json!(l.kind);
             if with_tags {
                 item["tags"] = l

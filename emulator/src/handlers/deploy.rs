@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::Ctx;
 use super::tags::check_tag_name;
 use crate::reply::{self, Reply};
+use crate::request::Ctx;
 use crate::state::lifecycle::{self, NewDeployment};
 use crate::state::{Shared, Webhooks};
 use crate::webhooks::check_url;

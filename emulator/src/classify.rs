@@ -1,4 +1,5 @@
-//! Which endpoint a request is for, from its method and path.
+//! Which endpoint a request is for, from its method and path: the [`Route`] names and the table
+//! of served paths.
 
 /// An endpoint of the emulated API. Every request is classified into one of these (even one the
 /// emulator does not serve: [`Route::Unknown`]), counted, and matched against faults and limits.
@@ -50,7 +51,7 @@ pub enum Route {
 
 impl Route {
     /// Every route, in declaration order.
-    pub const ALL: [Route; 21] = [
+    pub(crate) const ALL: [Route; 21] = [
         Route::DeployV2,
         Route::DeployV1,
         Route::Status,
@@ -76,7 +77,7 @@ impl Route {
 
     /// The route's name in config files: the variant name in `snake_case` (`deploy_v2`, `status`).
     #[must_use]
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Route::DeployV2 => "deploy_v2",
             Route::DeployV1 => "deploy_v1",
@@ -104,7 +105,7 @@ impl Route {
 
     /// The route named `name` (see [`Route::name`]).
     #[must_use]
-    pub fn from_name(name: &str) -> Option<Route> {
+    pub(crate) fn from_name(name: &str) -> Option<Route> {
         Route::ALL.into_iter().find(|r| r.name() == name)
     }
 
@@ -138,6 +139,88 @@ pub(crate) struct Matched {
     pub allow: String,
 }
 
+/// Every endpoint served: method, path (`{name}` = one path parameter, passed to the handler
+/// percent-decoded, in order), route. A path's methods are listed in the order a 405's `Allow`
+/// header names them. The router ([`crate::handlers::dispatch`]) names each route's handler.
+const TABLE: &[(&str, &str, Route)] = &[
+    ("POST", "/v2/deployments", Route::DeployV2),
+    ("POST", "/v1/deploy", Route::DeployV1),
+    ("GET", "/v1/status/{request_id}", Route::Status),
+    ("DELETE", "/v1/stop/{request_id}", Route::Stop),
+    (
+        "DELETE",
+        "/v1/self/stop/{request_id}/{stop_key}",
+        Route::SelfStop,
+    ),
+    ("POST", "/v1/deployments/bulk-stop", Route::BulkStop),
+    ("GET", "/v1/deployments", Route::ListDeployments),
+    ("GET", "/v1/locations", Route::Locations),
+    (
+        "GET",
+        "/v1/deployment/{request_id}/container-logs",
+        Route::ContainerLogs,
+    ),
+    ("GET", "/v1/metrics/deployment/{request_id}", Route::Metrics),
+    ("POST", "/v2/private-fleets/deployments", Route::FleetDeploy),
+    ("POST", "/v2/private-fleets:deploy", Route::FleetDeploy),
+    (
+        "GET",
+        "/v2/private-fleets/{fleet_name}/hosts",
+        Route::FleetHosts,
+    ),
+    ("GET", "/v1/deployments/{request_id}/tags", Route::ListTags),
+    (
+        "POST",
+        "/v1/deployments/{request_id}/tags",
+        Route::CreateTag,
+    ),
+    (
+        "GET",
+        "/v1/deployments/{request_id}/tags/{tag_name}",
+        Route::GetTag,
+    ),
+    (
+        "PATCH",
+        "/v1/deployments/{request_id}/tags/{tag_name}",
+        Route::UpdateTag,
+    ),
+    (
+        "DELETE",
+        "/v1/deployments/{request_id}/tags/{tag_name}",
+        Route::DeleteTag,
+    ),
+    (
+        "GET",
+        "/v1/context/{request_id}/{security_number}",
+        Route::Context,
+    ),
+    (
+        "POST",
+        "/v1/context/{request_id}/{security_number}/tags",
+        Route::ContextCreateTag,
+    ),
+    (
+        "DELETE",
+        "/v1/context/{request_id}/{security_number}/tags/{tag_name}",
+        Route::ContextDeleteTag,
+    ),
+];
+
+/// The parameters of `segments` if they fit `pattern` (a [`TABLE`] path).
+fn fit(pattern: &str, segments: &[String]) -> Option<Vec<String>> {
+    let mut parts = pattern.split('/').skip(1);
+    let mut segments = segments.iter();
+    let mut params = Vec::new();
+    loop {
+        match (parts.next(), segments.next()) {
+            (None, None) => return Some(params),
+            (Some(part), Some(segment)) if part.starts_with('{') => params.push(segment.clone()),
+            (Some(part), Some(segment)) if part == segment => {}
+            _ => return None,
+        }
+    }
+}
+
 /// Classifies a request by method and path (the path without its query string).
 pub(crate) fn classify(method: &str, path: &str) -> Matched {
     let segments: Vec<String> = path
@@ -146,74 +229,26 @@ pub(crate) fn classify(method: &str, path: &str) -> Matched {
         .skip(1)
         .map(crate::util::percent_decode)
         .collect();
-    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let found = |route: Route, params: &[&str]| Matched {
-        route,
-        params: params.iter().map(|p| (*p).to_owned()).collect(),
-        wrong_method: false,
-        allow: String::new(),
-    };
-    // (expected method, route, params) for the path, if the path is known.
-    let by_path: Option<Vec<(&str, Route, Vec<&str>)>> = match seg.as_slice() {
-        ["v2", "deployments"] => Some(vec![("POST", Route::DeployV2, vec![])]),
-        ["v1", "deploy"] => Some(vec![("POST", Route::DeployV1, vec![])]),
-        ["v1", "status", id] => Some(vec![("GET", Route::Status, vec![id])]),
-        ["v1", "stop", id] => Some(vec![("DELETE", Route::Stop, vec![id])]),
-        ["v1", "self", "stop", id, key] => Some(vec![("DELETE", Route::SelfStop, vec![id, key])]),
-        ["v1", "deployments", "bulk-stop"] => Some(vec![("POST", Route::BulkStop, vec![])]),
-        ["v1", "deployments"] => Some(vec![("GET", Route::ListDeployments, vec![])]),
-        ["v1", "locations"] => Some(vec![("GET", Route::Locations, vec![])]),
-        ["v1", "deployment", id, "container-logs"] => {
-            Some(vec![("GET", Route::ContainerLogs, vec![id])])
+    // The methods the path takes, for a 405.
+    let mut allow: Vec<&str> = Vec::new();
+    for (expected, pattern, route) in TABLE {
+        if let Some(params) = fit(pattern, &segments) {
+            if *expected == method {
+                return Matched {
+                    route: *route,
+                    params,
+                    wrong_method: false,
+                    allow: String::new(),
+                };
+            }
+            allow.push(expected);
         }
-        ["v1", "metrics", "deployment", id] => Some(vec![("GET", Route::Metrics, vec![id])]),
-        ["v2", "private-fleets", "deployments"] | ["v2", "private-fleets:deploy"] => {
-            Some(vec![("POST", Route::FleetDeploy, vec![])])
-        }
-        ["v2", "private-fleets", fleet, "hosts"] => {
-            Some(vec![("GET", Route::FleetHosts, vec![fleet])])
-        }
-        ["v1", "deployments", id, "tags"] => Some(vec![
-            ("GET", Route::ListTags, vec![id]),
-            ("POST", Route::CreateTag, vec![id]),
-        ]),
-        ["v1", "deployments", id, "tags", name] => Some(vec![
-            ("GET", Route::GetTag, vec![id, name]),
-            ("PATCH", Route::UpdateTag, vec![id, name]),
-            ("DELETE", Route::DeleteTag, vec![id, name]),
-        ]),
-        ["v1", "context", id, sec] => Some(vec![("GET", Route::Context, vec![id, sec])]),
-        ["v1", "context", id, sec, "tags"] => {
-            Some(vec![("POST", Route::ContextCreateTag, vec![id, sec])])
-        }
-        ["v1", "context", id, sec, "tags", name] => Some(vec![(
-            "DELETE",
-            Route::ContextDeleteTag,
-            vec![id, sec, name],
-        )]),
-        _ => None,
-    };
-    match by_path {
-        None => Matched {
-            route: Route::Unknown,
-            params: vec![],
-            wrong_method: false,
-            allow: String::new(),
-        },
-        Some(options) => options
-            .iter()
-            .find(|(m, _, _)| *m == method)
-            .map(|(_, route, params)| found(*route, params))
-            .unwrap_or_else(|| Matched {
-                route: Route::Unknown,
-                params: vec![],
-                wrong_method: true,
-                allow: options
-                    .iter()
-                    .map(|(m, _, _)| *m)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+    }
+    Matched {
+        route: Route::Unknown,
+        params: vec![],
+        wrong_method: !allow.is_empty(),
+        allow: allow.join(", "),
     }
 }
 
@@ -269,8 +304,17 @@ mod tests {
             classify("GET", "/v1/deployments/a%20b/tags/x").params,
             ["a b", "x"]
         );
+        assert_eq!(classify("GET", "/v1/status/abc/").params, ["abc"]);
+        assert_eq!(
+            classify("DELETE", "/v1/self/stop/abc/12").params,
+            ["abc", "12"]
+        );
+        assert!(!classify("GET", "/").wrong_method);
         for route in Route::ALL {
             assert_eq!(Route::from_name(route.name()), Some(route));
+            // Every route but `Unknown` is served, and only through the table.
+            let served = TABLE.iter().any(|(_, _, r)| *r == route);
+            assert_eq!(served, route != Route::Unknown, "{route:?}");
         }
     }
 }
