@@ -3,11 +3,12 @@
 //! retry driver of the crate. The client plugin runs one for all its calls; the server
 //! plugin's self-stop and context calls each run a one-call transport (`server::call`).
 //!
-//! It knows no engine of games: a [`Job`] names its owner with any `O` (the client's entity,
+//! It knows nothing of Bevy: a [`Job`] names its owner with any `O` (the client's entity,
 //! `()` for a server call) and carries a payload `P` of the caller's; [`Transport::poll`] hands
 //! back `(owner, payload, result)` as an [`Outcome`], and the caller delivers it (the client
-//! plugin writes it to its `World`). Three files: this one (the queue), `transport/job.rs`
-//! (one call and its attempts), `transport/rate.rs` (rate limits per class).
+//! plugin writes it to its `World` in `client::request`). Three files: this one (the queue),
+//! `transport/job.rs` (one call and its attempts), `transport/rate.rs` (rate limits per
+//! class).
 //!
 //! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
 //! its class's rate budget waits in the queue. The engine gets up to four times its worker
