@@ -83,8 +83,8 @@
 //!   class's rate budget waits in a FIFO queue. Each worker also holds the next call in line,
 //!   so a busy queue drains at the network's pace, not one batch per frame. Every call resolves exactly once: an answer,
 //!   a typed [`EdgegapError`](crate::api::EdgegapError), or a silent cancel.
-//! - Deadlines, backoff and rate windows use the wall clock (`std::time::Instant`),
-//!   not Bevy's `Time`.
+//! - Deadlines, backoff and rate windows use the wall clock (`std::time::Instant` natively,
+//!   `web_time::Instant` in the browser), not Bevy's `Time`.
 //! - A missing token or a bad base URL is not a panic: each call resolves with
 //!   [`EdgegapError::Config`](crate::api::EdgegapError::Config).
 //!

@@ -3,6 +3,13 @@
 //! retry driver of the crate. The client plugin runs one for all its calls; the server
 //! plugin's self-stop and context calls each run a one-call transport (`server::call`).
 //!
+//! It knows nothing of Bevy: a [`Job`] names its owner with any `O` (the client's entity,
+//! `()` for a server call) and carries a payload `P` of the caller's; [`Transport::poll`] hands
+//! back `(owner, payload, result)` as an [`Outcome`], and the caller delivers it (the client
+//! plugin writes it to its `World` in `client::request`). Three files: this one (the queue),
+//! `transport/job.rs` (one call and its attempts), `transport/rate.rs` (rate limits per
+//! class).
+//!
 //! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
 //! its class's rate budget waits in the queue. The engine gets up to four times its worker
 //! count ([`handed_cap`]): each worker one request on the wire and the next ones in line, so
@@ -11,324 +18,44 @@
 //! over counts in its class's rate window from then until one second after its real start
 //! ([`RateLimiter`]), so waiting for a worker never lets more than the limit start in any
 //! second. Every job resolves exactly once — with an answer, a typed error, or silently when
-//! its owner entity is gone (cancelled).
+//! its owner is gone (cancelled), unless it follows orphans ([`Job::follow_orphan`]).
 //!
-//! Time is [`Instant`] (wall clock) throughout: deadlines, backoff and rate windows are real
-//! time, whatever the app's `Time` does. The functions take `now` so the logic can be tested
-//! without sleeping.
+//! Time is the wall clock ([`crate::time::Instant`]: std's natively, `web_time`'s in the
+//! browser) throughout: deadlines, backoff and rate windows are real time, whatever the app's
+//! `Time` does. The functions take `now` so the logic can be tested without sleeping.
 //!
-//! Sending goes through an [`Engine`] only (see [`crate::http`] for the engine and for the
-//! time model: a call's budget, its optional per-attempt timeout, and the retry rule). Every
+//! Sending goes through an engine only (see [`crate::http`] for the engine and for the time
+//! model: a call's budget, its optional per-attempt timeout, and the retry rule). Every
 //! `Instant` sum is checked: a delay too large to represent means "never", not a panic.
 
-// The server plugin runs one-call transports: the queue's client-only parts go unused there.
+// The server plugin runs one-call transports: the queue's client-only parts (stats, the
+// client's engine, calls resolved before sending, owners that can be gone) go unused there.
 #![cfg_attr(
     not(feature = "client"),
     expect(
         dead_code,
-        reason = "rate classes, delivery and stats are used by the client plugin"
+        reason = "stats, engine options, rate classes and owners are used by the client plugin"
     )
 )]
+
+mod job;
+mod rate;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use bevy::ecs::entity::Entity;
-use bevy::log::{debug, trace};
-use bevy::platform::time::Instant;
+use tracing::{debug, trace};
 
+use self::job::Queued;
+pub(crate) use self::job::{Job, Payload};
+pub use self::rate::RateLimits;
+use self::rate::{PerClass, RateLimiter};
 use crate::api::{EdgegapError, EndpointClass, HttpRequest, HttpResponse, api_error};
-use crate::http::{
-    Engine, EngineOptions, PendingResponse, RetryPolicy, Timing, instant_after, shared_engine,
-};
-
-/// Number of [`EndpointClass`] values (one queue and one limiter each).
-const CLASSES: usize = 6;
-
-fn class_index(class: EndpointClass) -> usize {
-    match class {
-        EndpointClass::Deploy => 0,
-        EndpointClass::Status => 1,
-        EndpointClass::List => 2,
-        EndpointClass::FleetDeploy => 3,
-        EndpointClass::FleetHosts => 4,
-        EndpointClass::Other => 5,
-    }
-}
-
-const ALL_CLASSES: [EndpointClass; CLASSES] = [
-    EndpointClass::Deploy,
-    EndpointClass::Status,
-    EndpointClass::List,
-    EndpointClass::FleetDeploy,
-    EndpointClass::FleetHosts,
-    EndpointClass::Other,
-];
-
-/// Client-side rate limits, in requests per second, per [`EndpointClass`].
-///
-/// A limit of `n` lets at most `n` requests of that class start in any one-second window
-/// (a sliding window: stricter than a token bucket of the same rate, so the client itself
-/// never causes a `429` from a server that counts per second). `None` means unlimited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateLimits {
-    limits: [Option<u32>; CLASSES],
-}
-
-impl Default for RateLimits {
-    /// Edgegap's documented limits ([`EndpointClass::documented_limit`]).
-    fn default() -> Self {
-        Self::documented()
-    }
-}
-
-impl RateLimits {
-    /// Edgegap's documented limits: deploy 40/s, status 20/s, list 10/s, fleet deploy 40/s,
-    /// fleet hosts 10/s, other endpoints unlimited.
-    pub fn documented() -> Self {
-        let mut limits = [None; CLASSES];
-        for class in ALL_CLASSES {
-            limits[class_index(class)] = class.documented_limit();
-        }
-        Self { limits }
-    }
-
-    /// No client-side limits at all.
-    pub fn none() -> Self {
-        Self {
-            limits: [None; CLASSES],
-        }
-    }
-
-    /// Sets the limit of `class` (`None`: unlimited; `Some(0)` is read as 1).
-    #[must_use]
-    pub fn with(mut self, class: EndpointClass, per_second: Option<u32>) -> Self {
-        self.limits[class_index(class)] = per_second.map(|n| n.max(1));
-        self
-    }
-
-    /// The limit of `class`, in requests per second.
-    pub fn get(&self, class: EndpointClass) -> Option<u32> {
-        self.limits[class_index(class)]
-    }
-}
-
-/// At most `limit` starts in any one-second window: a sliding log of the last starts. The
-/// requests handed to the engine whose start is not known yet are counted too (the transport
-/// passes how many: its in-flight set is the one record of them).
-///
-/// A request is counted from the moment it is handed over, and once its real start is known
-/// it is counted until a second after that start. A request waiting for a worker thus always
-/// counts, so however long it waits, the starts in any one-second window never exceed
-/// `limit`: when the last request of a window was admitted, every other request of that
-/// window was already counted.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RateLimiter {
-    starts: VecDeque<Instant>,
-}
-
-impl RateLimiter {
-    const WINDOW: Duration = Duration::from_secs(1);
-
-    fn expire(&mut self, now: Instant) {
-        while let Some(&first) = self.starts.front() {
-            if now.saturating_duration_since(first) >= Self::WINDOW {
-                self.starts.pop_front();
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// How many requests may start now under `limit`, with `unstarted` handed over and not
-    /// started yet.
-    pub(crate) fn available(
-        &mut self,
-        limit: Option<u32>,
-        now: Instant,
-        unstarted: usize,
-    ) -> usize {
-        match limit {
-            None => usize::MAX,
-            Some(limit) => {
-                self.expire(now);
-                (limit as usize).saturating_sub(self.starts.len() + unstarted)
-            }
-        }
-    }
-
-    /// Records a start at `at` (which may be earlier than starts already recorded).
-    pub(crate) fn record(&mut self, at: Instant) {
-        let i = self.starts.partition_point(|&s| s <= at);
-        self.starts.insert(i, at);
-    }
-}
-
-/// Receives the final outcome of a job: decodes it with the endpoint's types and delivers it
-/// to the ECS. `result` is the last answer (any status) or the error that ended the call.
-pub(crate) trait Delivery: Send + Sync + 'static {
-    /// Whether `status` is a success for the endpoint (anything else may be retried).
-    fn is_success(&self, status: u16) -> bool;
-    /// Delivers the outcome for `owner`. Called at most once, only while `owner` exists.
-    fn deliver(
-        self: Box<Self>,
-        world: &mut bevy::ecs::world::World,
-        owner: Entity,
-        result: Result<HttpResponse, EdgegapError>,
-    );
-    /// Whether a request already on the wire must still be followed to its answer when its
-    /// owner is gone (a deploy: the deployment it creates must be stopped).
-    fn follows_orphans(&self) -> bool {
-        false
-    }
-    /// Receives the outcome of a request whose owner is gone (only if
-    /// [`Delivery::follows_orphans`]).
-    fn orphaned(
-        self: Box<Self>,
-        _world: &mut bevy::ecs::world::World,
-        _result: Result<HttpResponse, EdgegapError>,
-    ) {
-    }
-}
-
-/// One call on its way through the transport.
-pub(crate) struct Job {
-    /// The entity the result is delivered to; the job is cancelled once it is gone.
-    pub owner: Entity,
-    /// Rate-limit class.
-    pub class: EndpointClass,
-    /// Whether sending it twice is harmless.
-    pub idempotent: bool,
-    /// The request (contains the token: never log it whole).
-    pub request: HttpRequest,
-    /// Decoder and deliverer.
-    pub delivery: Box<dyn Delivery>,
-    /// The call's budget: time allowed from the first attempt's send to the final answer,
-    /// retries included.
-    pub deadline: Duration,
-    /// The longest one attempt may wait for its answer (`None`: the rest of the budget).
-    pub attempt_timeout: Option<Duration>,
-    /// Retry rule.
-    pub retry: RetryPolicy,
-    /// A short name for logs (`GetStatus`), never containing the token.
-    pub label: &'static str,
-    /// The URL is an injected one whose path is a secret (self-stop, context): logs show only
-    /// its scheme and host.
-    secret_url: bool,
-    seq: u64,
-    attempts: u32,
-    first_sent: Option<Instant>,
-    not_before: Option<Instant>,
-    counted_rate_wait: bool,
-}
-
-impl Job {
-    /// A new job.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "internal constructor called from two places, each argument named there"
-    )]
-    pub(crate) fn new(
-        owner: Entity,
-        class: EndpointClass,
-        idempotent: bool,
-        request: HttpRequest,
-        delivery: Box<dyn Delivery>,
-        deadline: Duration,
-        retry: RetryPolicy,
-        label: &'static str,
-    ) -> Self {
-        Self {
-            owner,
-            class,
-            idempotent,
-            request,
-            delivery,
-            deadline,
-            attempt_timeout: None,
-            retry,
-            label,
-            secret_url: false,
-            seq: 0,
-            attempts: 0,
-            first_sent: None,
-            not_before: None,
-            counted_rate_wait: false,
-        }
-    }
-
-    /// Sets the per-attempt timeout.
-    #[cfg_attr(
-        not(feature = "server"),
-        expect(
-            dead_code,
-            reason = "the server plugin's calls set one; the client's do not"
-        )
-    )]
-    #[must_use]
-    pub(crate) fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(timeout);
-        self
-    }
-
-    /// When the call's budget ends (`None`: too far to represent, never).
-    fn budget_end(&self, first_sent: Instant) -> Option<Instant> {
-        first_sent.checked_add(self.deadline)
-    }
-
-    /// The next attempt's [`Timing`], handed over at `now`. The budget runs from the first
-    /// attempt's real start, so time spent waiting for a worker does not count: a first
-    /// attempt may wait up to the whole budget to start and then has the budget (or its
-    /// attempt timeout); a retry must start and end within what is left of the budget.
-    fn timing(&self, now: Instant) -> Timing {
-        match self.first_sent {
-            Some(first) => {
-                let end = self.budget_end(first);
-                Timing {
-                    start_by: end.unwrap_or_else(|| instant_after(now, None)),
-                    answer_by: end,
-                    timeout: self.attempt_timeout,
-                }
-            }
-            None => Timing {
-                start_by: instant_after(now, Some(self.deadline)),
-                answer_by: None,
-                timeout: Some(
-                    self.attempt_timeout
-                        .map_or(self.deadline, |t| t.min(self.deadline)),
-                ),
-            },
-        }
-    }
-
-    /// Marks the URL as an injected one whose path is a secret: logs show it redacted.
-    #[cfg_attr(
-        not(feature = "server"),
-        expect(dead_code, reason = "only the server plugin calls injected URLs")
-    )]
-    #[must_use]
-    pub(crate) fn with_secret_url(mut self) -> Self {
-        self.secret_url = true;
-        self
-    }
-
-    /// What logs show of the URL: its path (the token travels in a header, never in the URL),
-    /// or for an injected URL only `scheme://host/***`.
-    fn path(&self) -> std::borrow::Cow<'_, str> {
-        if self.secret_url {
-            return crate::api::redacted_url(&self.request.url).into();
-        }
-        self.request
-            .url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-            .unwrap_or(&self.request.url)
-            .into()
-    }
-}
+use crate::http::{Engine, EngineOptions, PendingResponse, Timing, shared_engine};
+use crate::time::Instant;
 
 /// Where an answer will show up: [`PendingResponse`] in the plugin, a channel in tests.
-pub(crate) trait Pending: Send + Sync + 'static {
+trait Pending: Send + Sync + 'static {
     /// The answer, once it arrived.
     fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>>;
     /// When the request started (left the engine's queue for the wire), once it has.
@@ -371,16 +98,16 @@ impl Pending for Resolved {
 /// `benches/client_throughput.rs`: one next in line left the plugin 1.55–1.73× a plain agent,
 /// three 1.37–1.46×). The workers (and so requests on the wire) stay at `max_in_flight`, and
 /// time spent waiting for a worker does not count against a call's budget
-/// ([`Job::timing`]).
+/// ([`Queued::timing`]).
 const HANDED_PER_WORKER: usize = 4;
 
 /// Requests handed to the engine at most, for `max_in_flight` workers.
-pub(crate) fn handed_cap(max_in_flight: usize) -> usize {
+fn handed_cap(max_in_flight: usize) -> usize {
     max_in_flight.max(1).saturating_mul(HANDED_PER_WORKER)
 }
 
-struct InFlight {
-    job: Job,
+struct InFlight<O, P> {
+    queued: Queued<O, P>,
     pending: Box<dyn Pending>,
     /// When it was handed to the engine.
     sent_at: Instant,
@@ -391,13 +118,13 @@ struct InFlight {
     pinned: bool,
 }
 
-/// What the transport did in one [`Transport::poll`]: outcomes to deliver.
-pub(crate) struct Outcome {
-    /// Owner entity.
-    pub owner: Entity,
-    /// Deliverer.
-    pub delivery: Box<dyn Delivery>,
-    /// The final answer or error.
+/// A job's end, handed back by [`Transport::poll`] for the caller to deliver.
+pub(crate) struct Outcome<O, P> {
+    /// Who the result is for (gone already if the job follows orphans).
+    pub owner: O,
+    /// The job's payload, back to its caller.
+    pub payload: P,
+    /// The final answer (any status: the last attempt's) or the error that ended the call.
     pub result: Result<HttpResponse, EdgegapError>,
 }
 
@@ -413,18 +140,17 @@ pub(crate) struct Counters {
     pub last_latency: Option<Duration>,
 }
 
-/// The queue, the in-flight set, limiters and counters.
-#[derive(Default)]
-pub(crate) struct Transport {
+/// The queue, the in-flight set, limiters and counters, for jobs owned by `O` carrying `P`.
+pub(crate) struct Transport<O, P> {
     next_seq: u64,
     /// One FIFO per class, ordered by `seq` (retries keep their place).
-    queues: [VecDeque<Job>; CLASSES],
+    queues: PerClass<VecDeque<Queued<O, P>>>,
     /// Retries waiting for their backoff.
-    delayed: Vec<Job>,
-    in_flight: Vec<InFlight>,
+    delayed: Vec<Queued<O, P>>,
+    in_flight: Vec<InFlight<O, P>>,
     /// Resolved without sending (bad config, validation) or waiting for delivery.
-    resolved: Vec<Outcome>,
-    limiters: [RateLimiter; CLASSES],
+    resolved: Vec<Outcome<O, P>>,
+    limiters: PerClass<RateLimiter>,
     queued: usize,
     pub counters: Counters,
     /// The engine this transport sends with; `None` until configured (the shared default
@@ -432,18 +158,29 @@ pub(crate) struct Transport {
     engine: Option<Result<Engine, (EngineOptions, EdgegapError)>>,
 }
 
-impl Transport {
+impl<O, P> Default for Transport<O, P> {
+    fn default() -> Self {
+        Self {
+            next_seq: 0,
+            queues: PerClass::default(),
+            delayed: Vec::new(),
+            in_flight: Vec::new(),
+            resolved: Vec::new(),
+            limiters: PerClass::default(),
+            queued: 0,
+            counters: Counters::default(),
+            engine: None,
+        }
+    }
+}
+
+impl<O: Copy, P: Payload> Transport<O, P> {
     /// Jobs waiting to be sent (retries in backoff included).
     pub(crate) fn queued(&self) -> usize {
         self.queued + self.delayed.len()
     }
 
-    /// Jobs waiting in the queue of `class` (not counting backoff).
-    pub(crate) fn queued_in(&self, class: EndpointClass) -> usize {
-        self.queues[class_index(class)].len()
-    }
-
-    /// Requests on the wire.
+    /// Requests handed to the engine: on the wire, or next in line for a worker.
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
@@ -466,73 +203,69 @@ impl Transport {
     ) -> usize {
         self.note_starts();
         let slots = handed_cap(max_in_flight).saturating_sub(self.in_flight.len() + self.queued);
-        let unstarted = self.unstarted()[class_index(class)];
-        let tokens = self.limiters[class_index(class)]
+        let unstarted = self.unstarted()[class];
+        let tokens = self.limiters[class]
             .available(limits.get(class), now, unstarted)
-            .saturating_sub(self.queued_in(class));
+            .saturating_sub(self.queues[class].len());
         slots.min(tokens)
     }
 
     /// Adds a job at the back of its class's queue.
-    pub(crate) fn enqueue(&mut self, mut job: Job) {
-        job.seq = self.next_seq;
-        self.next_seq += 1;
+    pub(crate) fn enqueue(&mut self, job: Job<O, P>) {
         trace!("queued `{}` `{}`", job.label, job.path());
-        self.queues[class_index(job.class)].push_back(job);
+        let class = job.class;
+        self.queues[class].push_back(Queued::new(job, self.next_seq));
+        self.next_seq += 1;
         self.queued += 1;
     }
 
-    /// Resolves a job without sending it (it is delivered by the next [`Transport::poll`]).
-    pub(crate) fn resolve_now(
-        &mut self,
-        owner: Entity,
-        delivery: Box<dyn Delivery>,
-        error: EdgegapError,
-    ) {
+    /// Resolves a call without sending it (it is handed back by the next
+    /// [`Transport::poll`]).
+    pub(crate) fn resolve_now(&mut self, owner: O, payload: P, error: EdgegapError) {
         self.resolved.push(Outcome {
             owner,
-            delivery,
+            payload,
             result: Err(error),
         });
     }
 
-    fn requeue(&mut self, job: Job) {
-        let queue = &mut self.queues[class_index(job.class)];
-        let at = queue.partition_point(|j| j.seq < job.seq);
-        queue.insert(at, job);
+    fn requeue(&mut self, queued: Queued<O, P>) {
+        let queue = &mut self.queues[queued.job.class];
+        let at = queue.partition_point(|q| q.seq < queued.seq);
+        queue.insert(at, queued);
         self.queued += 1;
     }
 
     /// Collects answers, applies deadlines and retries, and drops jobs whose owner is gone.
     /// Returns the outcomes to deliver, in resolution order.
-    pub(crate) fn poll(&mut self, now: Instant, alive: impl Fn(Entity) -> bool) -> Vec<Outcome> {
+    pub(crate) fn poll(&mut self, now: Instant, alive: impl Fn(O) -> bool) -> Vec<Outcome<O, P>> {
         let mut out = std::mem::take(&mut self.resolved);
         if self.queued == 0 && self.delayed.is_empty() && self.in_flight.is_empty() {
             return out;
         }
         // Cancelled: the owner is gone. Nothing is delivered.
         let before = self.in_flight.len() + self.delayed.len() + self.queued;
-        // A request on the wire whose deliverer follows orphans is kept to its answer.
+        // A request on the wire that follows orphans is kept to its answer.
         let mut i = 0;
         while i < self.in_flight.len() {
-            let f = &self.in_flight[i];
-            if alive(f.job.owner) || f.job.delivery.follows_orphans() {
+            let job = &self.in_flight[i].queued.job;
+            if alive(job.owner) || job.follow_orphan {
                 i += 1;
             } else {
                 let flight = self.in_flight.swap_remove(i);
                 self.settle(&flight);
             }
         }
-        self.delayed.retain(|j| alive(j.owner));
+        self.delayed.retain(|q| alive(q.job.owner));
         let mut queued = 0;
-        for queue in &mut self.queues {
-            queue.retain(|j| alive(j.owner));
+        for queue in self.queues.values_mut() {
+            queue.retain(|q| alive(q.job.owner));
             queued += queue.len();
         }
         self.queued = queued;
         let cancelled = before - (self.in_flight.len() + self.delayed.len() + self.queued);
         if cancelled > 0 {
-            debug!("cancelled `{cancelled}` edgegap calls whose entity was despawned");
+            debug!("cancelled `{cancelled}` edgegap calls whose owner is gone");
             self.counters.cancelled += cancelled as u64;
         }
 
@@ -560,30 +293,33 @@ impl Transport {
             let flight = self.in_flight.swap_remove(i);
             let started = self.settle(&flight);
             let InFlight {
-                mut job, sent_at, ..
+                mut queued,
+                sent_at,
+                ..
             } = flight;
             // The budget runs from the first attempt's real start (never started: from when
             // it was handed over).
-            let first_sent = *job.first_sent.get_or_insert(started.unwrap_or(sent_at));
+            let first_sent = *queued.first_sent.get_or_insert(started.unwrap_or(sent_at));
             self.counters.last_latency =
                 Some(now.saturating_duration_since(started.unwrap_or(sent_at)));
-            let budget_spent = job.budget_end(first_sent).is_some_and(|end| now >= end);
+            let budget_spent = queued.budget_end(first_sent).is_some_and(|end| now >= end);
+            let job = &queued.job;
             if matches!(answer, Err(EdgegapError::Timeout)) {
                 self.counters.timeouts += 1;
                 debug!(
                     "`{}` `{}`: attempt `{}` timed out (budget `{:?}`)",
                     job.label,
                     job.path(),
-                    job.attempts,
-                    job.deadline
+                    queued.attempts,
+                    job.budget
                 );
                 if budget_spent {
-                    self.finish(job, Err(EdgegapError::Timeout), &mut out);
+                    self.finish(queued, Err(EdgegapError::Timeout), &mut out);
                     continue;
                 }
             }
             let failure = match &answer {
-                Ok(response) if job.delivery.is_success(response.status) => None,
+                Ok(response) if job.payload.is_success(response.status) => None,
                 Ok(response) => Some(api_error(response)),
                 Err(error) => Some(error.clone()),
             };
@@ -591,26 +327,25 @@ impl Transport {
                 let delay = job.retry.next_attempt(
                     error,
                     job.idempotent,
-                    job.attempts,
+                    queued.attempts,
                     now.saturating_duration_since(first_sent),
-                    job.deadline,
+                    job.budget,
                 )?;
                 debug!(
                     "`{}` `{}`: attempt `{}` failed ({error}); retrying in `{delay:?}`",
                     job.label,
                     job.path(),
-                    job.attempts
+                    queued.attempts
                 );
                 now.checked_add(delay)
             });
             match retry_at {
                 Some(at) => {
                     self.counters.retries += 1;
-                    let mut job = job;
-                    job.not_before = Some(at);
-                    self.delayed.push(job);
+                    queued.not_before = Some(at);
+                    self.delayed.push(queued);
                 }
-                None => self.finish(job, answer, &mut out),
+                None => self.finish(queued, answer, &mut out),
             }
         }
 
@@ -618,8 +353,8 @@ impl Transport {
         let mut k = 0;
         while k < self.delayed.len() {
             if self.delayed[k].not_before.is_none_or(|t| t <= now) {
-                let job = self.delayed.swap_remove(k);
-                self.requeue(job);
+                let queued = self.delayed.swap_remove(k);
+                self.requeue(queued);
             } else {
                 k += 1;
             }
@@ -629,22 +364,22 @@ impl Transport {
 
     /// Gives up on `flight`'s answer, and counts it in its rate window from its real start
     /// (not at all if it never started). Returns that start.
-    fn settle(&mut self, flight: &InFlight) -> Option<Instant> {
+    fn settle(&mut self, flight: &InFlight<O, P>) -> Option<Instant> {
         // (A request whose start is already counted is not counted twice.)
         let started = flight.pending.abandon();
         if flight.pinned
             && let Some(at) = started
         {
-            self.limiters[class_index(flight.job.class)].record(at);
+            self.limiters[flight.queued.job.class].record(at);
         }
         started
     }
 
     /// Requests handed over under a rate limit whose start is not recorded yet, per class.
-    fn unstarted(&self) -> [usize; CLASSES] {
-        let mut counts = [0; CLASSES];
+    fn unstarted(&self) -> PerClass<usize> {
+        let mut counts = PerClass::default();
         for flight in self.in_flight.iter().filter(|f| f.pinned) {
-            counts[class_index(flight.job.class)] += 1;
+            counts[flight.queued.job.class] += 1;
         }
         counts
     }
@@ -657,21 +392,21 @@ impl Transport {
                 && let Some(at) = flight.pending.started()
             {
                 flight.pinned = false;
-                self.limiters[class_index(flight.job.class)].record(at);
+                self.limiters[flight.queued.job.class].record(at);
             }
         }
     }
 
     fn finish(
         &mut self,
-        job: Job,
+        queued: Queued<O, P>,
         result: Result<HttpResponse, EdgegapError>,
-        out: &mut Vec<Outcome>,
+        out: &mut Vec<Outcome<O, P>>,
     ) {
         self.counters.resolved += 1;
         out.push(Outcome {
-            owner: job.owner,
-            delivery: job.delivery,
+            owner: queued.job.owner,
+            payload: queued.job.payload,
             result,
         });
     }
@@ -726,7 +461,7 @@ impl Transport {
     }
 
     /// [`Transport::dispatch`] with a custom sender (tests).
-    pub(crate) fn dispatch_with(
+    fn dispatch_with(
         &mut self,
         limits: &RateLimits,
         max_in_flight: usize,
@@ -739,45 +474,43 @@ impl Transport {
         }
         self.note_starts();
         let unstarted = self.unstarted();
-        let mut available = [0usize; CLASSES];
-        for class in ALL_CLASSES {
-            let i = class_index(class);
-            available[i] = if self.queues[i].is_empty() {
-                0
-            } else {
-                self.limiters[i].available(limits.get(class), now, unstarted[i])
-            };
+        let mut available = PerClass::<usize>::default();
+        for (class, queue) in self.queues.iter() {
+            if !queue.is_empty() {
+                available[class] =
+                    self.limiters[class].available(limits.get(class), now, unstarted[class]);
+            }
         }
         while self.in_flight.len() < cap && self.queued > 0 {
             // The oldest head among the classes with budget left.
-            let mut best: Option<usize> = None;
-            for (i, queue) in self.queues.iter().enumerate() {
+            let mut best: Option<(EndpointClass, u64)> = None;
+            for (class, queue) in self.queues.iter() {
                 if let Some(head) = queue.front()
-                    && available[i] > 0
-                    && best.is_none_or(|b| head.seq < self.queues[b][0].seq)
+                    && available[class] > 0
+                    && best.is_none_or(|(_, seq)| head.seq < seq)
                 {
-                    best = Some(i);
+                    best = Some((class, head.seq));
                 }
             }
-            let Some(i) = best else { break };
-            let Some(mut job) = self.queues[i].pop_front() else {
+            let Some((class, _)) = best else { break };
+            let Some(mut queued) = self.queues[class].pop_front() else {
                 break;
             };
             self.queued -= 1;
-            available[i] -= 1;
-            let pinned = limits.get(job.class).is_some();
-            job.attempts += 1;
-            let timing = job.timing(now);
+            available[class] -= 1;
+            let pinned = limits.get(class).is_some();
+            queued.attempts += 1;
+            let timing = queued.timing(now);
             self.counters.sent += 1;
             trace!(
                 "sending `{}` `{}` (attempt `{}`)",
-                job.label,
-                job.path(),
-                job.attempts
+                queued.job.label,
+                queued.job.path(),
+                queued.attempts
             );
-            let pending = send(job.request.clone(), timing);
+            let pending = send(queued.job.request.clone(), timing);
             self.in_flight.push(InFlight {
-                job,
+                queued,
                 pending,
                 sent_at: now,
                 timing,
@@ -785,10 +518,13 @@ impl Transport {
             });
         }
         // Jobs still waiting only because of a rate budget.
-        for (i, queue) in self.queues.iter_mut().enumerate() {
-            if available[i] == 0 {
-                for job in queue.iter_mut().filter(|j| !j.counted_rate_wait) {
-                    job.counted_rate_wait = true;
+        for class in EndpointClass::ALL {
+            if available[class] == 0 {
+                for queued in self.queues[class]
+                    .iter_mut()
+                    .filter(|q| !q.counted_rate_wait)
+                {
+                    queued.counted_rate_wait = true;
                     self.counters.rate_limit_waits += 1;
                 }
             }
@@ -802,30 +538,20 @@ mod tests {
 
     use super::*;
     use crate::api::Method;
+    use crate::http::RetryPolicy;
 
     /// Records what was delivered.
-    type Delivered = Vec<(Entity, Result<u16, EdgegapError>)>;
+    type Delivered = Vec<(u32, Result<u16, EdgegapError>)>;
 
     #[derive(Clone, Default)]
     struct Sink(Arc<Mutex<Delivered>>);
 
+    /// A payload that says where its outcome is recorded.
     struct Probe(Sink);
 
-    impl Delivery for Probe {
+    impl Payload for Probe {
         fn is_success(&self, status: u16) -> bool {
             (200..300).contains(&status)
-        }
-        fn deliver(
-            self: Box<Self>,
-            _world: &mut bevy::ecs::world::World,
-            owner: Entity,
-            result: Result<HttpResponse, EdgegapError>,
-        ) {
-            self.0
-                .0
-                .lock()
-                .unwrap()
-                .push((owner, result.map(|r| r.status)));
         }
     }
 
@@ -838,17 +564,20 @@ mod tests {
         }
     }
 
-    fn job(owner: u32, class: EndpointClass, idempotent: bool, sink: &Sink) -> Job {
-        Job::new(
-            Entity::from_raw_u32(owner).unwrap(),
+    fn job(owner: u32, class: EndpointClass, idempotent: bool, sink: &Sink) -> Job<u32, Probe> {
+        Job {
+            owner,
             class,
             idempotent,
-            request(),
-            Box::new(Probe(sink.clone())),
-            Duration::from_secs(10),
-            RetryPolicy::default(),
-            "Probe",
-        )
+            request: request(),
+            payload: Probe(sink.clone()),
+            budget: Duration::from_secs(10),
+            attempt_timeout: None,
+            retry: RetryPolicy::default(),
+            label: "Probe",
+            secret_url: false,
+            follow_orphan: false,
+        }
     }
 
     /// A sender whose answers the test controls.
@@ -894,10 +623,15 @@ mod tests {
         }
     }
 
-    fn deliver_all(outcomes: Vec<Outcome>) {
-        let mut world = bevy::ecs::world::World::new();
+    /// What a caller does with the outcomes: here, records them in their payload's sink.
+    fn deliver_all(outcomes: Vec<Outcome<u32, Probe>>) {
         for o in outcomes {
-            o.delivery.deliver(&mut world, o.owner, o.result);
+            o.payload
+                .0
+                .0
+                .lock()
+                .unwrap()
+                .push((o.owner, o.result.map(|r| r.status)));
         }
     }
 
@@ -928,7 +662,7 @@ mod tests {
         let got = sink.0.lock().unwrap();
         assert_eq!(got.len(), 20);
         // FIFO: delivered in the order they were queued.
-        let owners: Vec<u32> = got.iter().map(|(e, _)| e.index_u32()).collect();
+        let owners: Vec<u32> = got.iter().map(|(owner, _)| *owner).collect();
         assert_eq!(owners, (1..=20).collect::<Vec<_>>());
         assert!(t.is_idle());
     }
@@ -1022,34 +756,6 @@ mod tests {
         let got = sink.0.lock().unwrap();
         assert_eq!(got.len(), 2);
         assert!(got.iter().all(|(_, r)| *r == Err(EdgegapError::Timeout)));
-        // Handed-over timings: start within the budget, then the budget from the start.
-        let timing = job(3, EndpointClass::Status, true, &sink).timing(at(0));
-        assert_eq!(timing.start_by, at(10_000));
-        assert_eq!(timing.end(Some(at(5_000))), Some(at(15_000)));
-        assert_eq!(timing.end(None), Some(at(10_000)));
-    }
-
-    #[test]
-    fn limiter_never_allows_more_than_n_in_any_window() {
-        let mut limiter = RateLimiter::default();
-        let start = Instant::now();
-        let mut starts = Vec::new();
-        for step in 0..300u64 {
-            let now = start + Duration::from_millis(step * 7);
-            let n = limiter.available(Some(5), now, 0);
-            for _ in 0..n {
-                limiter.record(now);
-                starts.push(now);
-            }
-        }
-        for (i, &a) in starts.iter().enumerate() {
-            let in_window = starts[i..]
-                .iter()
-                .take_while(|&&b| b.duration_since(a) < Duration::from_secs(1))
-                .count();
-            assert!(in_window <= 5, "{in_window} starts within one second");
-        }
-        assert!(starts.len() >= 5 * 2);
     }
 
     #[test]
@@ -1059,7 +765,7 @@ mod tests {
         let mut wire = Wire::default();
         let start = Instant::now();
         let mut j = job(1, EndpointClass::Deploy, false, &sink);
-        j.deadline = Duration::from_secs(2);
+        j.budget = Duration::from_secs(2);
         t.enqueue(j);
         t.dispatch_with(&RateLimits::none(), 8, start, |r, _| wire.send(r, start));
         deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
@@ -1067,7 +773,7 @@ mod tests {
         deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
         assert_eq!(
             sink.0.lock().unwrap().as_slice(),
-            &[(Entity::from_raw_u32(1).unwrap(), Err(EdgegapError::Timeout))]
+            &[(1, Err(EdgegapError::Timeout))]
         );
         // The late answer goes nowhere, and the deploy is not sent again.
         let _ = wire.senders[0].send(Ok(HttpResponse::new(202, "{}")));
@@ -1118,10 +824,7 @@ mod tests {
             .send(Ok(HttpResponse::new(202, r#"{"request_id":"x"}"#)))
             .unwrap();
         deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
-        assert_eq!(
-            sink.0.lock().unwrap().as_slice(),
-            &[(Entity::from_raw_u32(1).unwrap(), Ok(202))]
-        );
+        assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(202))]);
     }
 
     #[test]
@@ -1139,7 +842,7 @@ mod tests {
         deliver_all(t.poll(now, |_| true));
         let got = sink.0.lock().unwrap().clone();
         assert_eq!(got.len(), 1, "only the deploy resolves; the GET is retried");
-        assert_eq!(got[0].0, Entity::from_raw_u32(1).unwrap());
+        assert_eq!(got[0].0, 1);
         assert_eq!(t.counters.retries, 1);
     }
 
@@ -1152,8 +855,7 @@ mod tests {
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
         t.dispatch_with(&RateLimits::none(), 1, now, |r, _| wire.send(r, now));
-        let gone = Entity::from_raw_u32(1).unwrap();
-        let queued_gone = Entity::from_raw_u32(2).unwrap();
+        let (gone, queued_gone) = (1, 2);
         wire.senders[0]
             .send(Ok(HttpResponse::new(200, "{}")))
             .unwrap();
@@ -1169,9 +871,9 @@ mod tests {
         let mut t = Transport::default();
         let mut wire = Wire::default();
         let start = Instant::now();
-        let mut j =
-            job(1, EndpointClass::Status, true, &sink).with_attempt_timeout(Duration::from_secs(1));
-        j.deadline = Duration::from_millis(2500);
+        let mut j = job(1, EndpointClass::Status, true, &sink);
+        j.attempt_timeout = Some(Duration::from_secs(1));
+        j.budget = Duration::from_millis(2500);
         j.retry = RetryPolicy {
             jitter: 0.0,
             initial_backoff: Duration::from_millis(100),
@@ -1199,7 +901,7 @@ mod tests {
         deliver_all(t.poll(at(2500), |_| true));
         assert_eq!(
             sink.0.lock().unwrap().as_slice(),
-            &[(Entity::from_raw_u32(1).unwrap(), Err(EdgegapError::Timeout))]
+            &[(1, Err(EdgegapError::Timeout))]
         );
         assert!(t.is_idle());
     }
@@ -1210,8 +912,9 @@ mod tests {
         let mut t = Transport::default();
         let mut wire = Wire::default();
         let now = Instant::now();
-        let mut j = job(1, EndpointClass::Status, true, &sink).with_attempt_timeout(Duration::MAX);
-        j.deadline = Duration::MAX;
+        let mut j = job(1, EndpointClass::Status, true, &sink);
+        j.attempt_timeout = Some(Duration::MAX);
+        j.budget = Duration::MAX;
         j.retry.max_backoff = Duration::MAX;
         t.enqueue(j);
         t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
@@ -1231,14 +934,41 @@ mod tests {
         assert_eq!(wire.senders.len(), 2, "the retry went out");
     }
 
+    /// A request on the wire that follows orphans is kept to its answer after its owner is
+    /// gone, and handed back for that owner; one that does not is cancelled. Neither is sent
+    /// again: a follower's retry waits in backoff, where a gone owner cancels it.
     #[test]
-    fn job_paths_in_logs_have_no_token() {
+    fn a_job_that_follows_orphans_is_kept_to_its_answer() {
         let sink = Sink::default();
-        let j = job(1, EndpointClass::Status, true, &sink);
-        assert_eq!(j.path(), "/v1/status/abc");
-        let mut secret = job(1, EndpointClass::Other, true, &sink).with_secret_url();
-        secret.request.url = "http://10.0.0.1:8080/v1/self/stop/abc/s3cr3t".into();
-        assert_eq!(secret.path(), "http://10.0.0.1:8080/***");
-        assert!(!format!("{:?}", j.request).contains("secret"));
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let now = Instant::now();
+        let mut deploy = job(1, EndpointClass::Deploy, false, &sink);
+        deploy.follow_orphan = true;
+        t.enqueue(deploy);
+        t.enqueue(job(2, EndpointClass::Status, true, &sink));
+        let mut follower = job(3, EndpointClass::Status, true, &sink);
+        follower.follow_orphan = true;
+        t.enqueue(follower);
+        t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
+        assert_eq!(t.in_flight(), 3);
+        // Every owner is gone before any answer.
+        deliver_all(t.poll(now, |_| false));
+        assert_eq!(t.counters.cancelled, 1, "only the one that does not follow");
+        assert_eq!(t.in_flight(), 2);
+        wire.senders[0]
+            .send(Ok(HttpResponse::new(202, r#"{"request_id":"x"}"#)))
+            .unwrap();
+        wire.senders[2]
+            .send(Ok(HttpResponse::new(503, "{}")))
+            .unwrap();
+        deliver_all(t.poll(now, |_| false));
+        assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(202))]);
+        // The follower's 503 went to backoff; its gone owner cancels it there.
+        assert_eq!(t.counters.retries, 1);
+        deliver_all(t.poll(now + Duration::from_secs(30), |_| false));
+        assert_eq!(t.counters.cancelled, 2);
+        assert!(t.is_idle());
+        assert_eq!(wire.senders.len(), 3, "nothing was sent again");
     }
 }

@@ -88,6 +88,21 @@ pub enum EndpointClass {
 }
 
 impl EndpointClass {
+    /// Every class, in declaration order: `ALL[class.index()] == class`.
+    pub const ALL: [EndpointClass; 6] = [
+        Self::Deploy,
+        Self::Status,
+        Self::List,
+        Self::FleetDeploy,
+        Self::FleetHosts,
+        Self::Other,
+    ];
+
+    /// The class's place in [`EndpointClass::ALL`] (for tables with one entry per class).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// Edgegap's documented limit for this class, in requests per second.
     pub fn documented_limit(self) -> Option<u32> {
         match self {
@@ -485,6 +500,25 @@ mod tests {
             Some(MAX_RETRY_AFTER)
         );
         assert_eq!(parse("Wed, 21 Foo 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn every_class_is_listed_once_at_its_index() {
+        // Exhaustive: a class added to the enum stops this from compiling until it is placed
+        // here, and then in `ALL`.
+        let place = |class| match class {
+            EndpointClass::Deploy => 0,
+            EndpointClass::Status => 1,
+            EndpointClass::List => 2,
+            EndpointClass::FleetDeploy => 3,
+            EndpointClass::FleetHosts => 4,
+            EndpointClass::Other => 5,
+        };
+        assert_eq!(EndpointClass::ALL.len(), 6);
+        for (i, class) in EndpointClass::ALL.into_iter().enumerate() {
+            assert_eq!(class.index(), i, "{class:?}");
+            assert_eq!(place(class), i, "{class:?}");
+        }
     }
 
     #[test]

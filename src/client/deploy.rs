@@ -4,7 +4,6 @@
 use bevy::ecs::entity::Entity;
 use bevy::ecs::world::World;
 use bevy::log::info;
-use bevy::platform::time::Instant;
 
 use super::config::{EdgegapConfig, EdgegapMode};
 use super::deployment::{Answer, Deployment, Resend, StopOnExit, Tracker, later};
@@ -14,6 +13,7 @@ use crate::api::{
     DeployRequest, DeployResponse, EdgegapError, Endpoint, FleetDeployRequest, StopDeployment,
     unique_tag, unique_token,
 };
+use crate::time::Instant;
 
 /// A deploy body: [`DeployRequest`] or [`FleetDeployRequest`].
 pub(crate) trait DeployBody: Endpoint<Output = DeployResponse> + Clone {

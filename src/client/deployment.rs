@@ -10,11 +10,11 @@ use bevy::ecs::entity::Entity;
 use bevy::ecs::event::EntityEvent;
 use bevy::ecs::message::Message;
 use bevy::ecs::resource::Resource;
-use bevy::platform::time::Instant;
 
 use crate::api::{
     ConnectAddress, DeployResponse, DeploymentStatus, EdgegapError, RequestId, Status, StopResponse,
 };
+use crate::time::Instant;
 
 /// A deployment this app follows: made by [`Edgegap::deploy`](super::Edgegap::deploy) /
 /// [`Edgegap::deploy_to_fleet`](super::Edgegap::deploy_to_fleet), or followed with

@@ -4,7 +4,6 @@
 use bevy::ecs::entity::Entity;
 use bevy::ecs::system::{Commands, SystemParam};
 use bevy::ecs::world::World;
-use bevy::platform::time::Instant;
 
 use super::config::EdgegapConfig;
 use super::deploy;
@@ -16,6 +15,7 @@ use crate::api::{
     GetContainerLogs, GetMetrics, GetStatus, GetTag, ListDeployments, ListFleetHosts,
     ListLocations, ListTags, RequestId, StopDeployment, UpdateTag,
 };
+use crate::time::Instant;
 
 /// Calls Edgegap from any system or observer, like [`Commands`]. Every method returns the
 /// [`Entity`] that stands for the call; its result arrives as an [`EdgegapResponse`](super::EdgegapResponse)

@@ -9,7 +9,6 @@ use bevy::ecs::entity::Entity;
 use bevy::ecs::query::With;
 use bevy::ecs::world::World;
 use bevy::log::{info, warn};
-use bevy::platform::time::Instant;
 
 use super::config::EdgegapConfig;
 use super::deployment::{Answer, Deployment, StopOnExit, Tracker};
@@ -17,6 +16,7 @@ use super::frame::pump;
 use super::lifecycle::{Policy, settled_for_exit};
 use super::track::drive;
 use crate::api::Status;
+use crate::time::Instant;
 
 /// Stops sent per deployment at most before the exit gives up on it (a stop refused for good,
 /// say a revoked token, is not hammered).

@@ -4,12 +4,12 @@
 
 use bevy::ecs::system::Res;
 use bevy::ecs::world::{Mut, World};
-use bevy::platform::time::Instant;
 
 use super::config::EdgegapConfig;
-use super::request::EdgegapTransport;
+use super::request::{EdgegapTransport, deliver_outcomes};
 use super::stats;
 use super::track::{drive, track_deployments};
+use crate::time::Instant;
 
 /// [`EdgegapSystems::Receive`](super::super::EdgegapSystems::Receive).
 pub(crate) fn receive_responses(world: &mut World) {
@@ -22,15 +22,7 @@ pub(crate) fn receive_responses(world: &mut World) {
     // Put it back first: observers run during delivery and may queue calls.
     world.resource_mut::<EdgegapTransport>().0 = transport;
     let freed = !outcomes.is_empty();
-    for outcome in outcomes {
-        if world.get_entity(outcome.owner).is_ok() {
-            outcome
-                .delivery
-                .deliver(world, outcome.owner, outcome.result);
-        } else if outcome.delivery.follows_orphans() {
-            outcome.delivery.orphaned(world, outcome.result);
-        }
-    }
+    deliver_outcomes(world, outcomes);
     drive(world);
     // Refill the slots just freed from the queue now rather than in `PostUpdate`.
     if freed {

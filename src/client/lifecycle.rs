@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use bevy::ecs::entity::Entity;
-use bevy::platform::time::Instant;
 
 use super::config::{EdgegapConfig, PollPolicy};
 use super::deployment::{Answer, Command, Deployment, FailureReason, Phase, Transition};
 use crate::api::{DeploymentStatus, EdgegapError, RequestId, Status};
+use crate::time::Instant;
 
 /// The knobs of the lifecycle, read from the configuration.
 #[derive(Debug, Clone)]

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use bevy::ecs::entity::Entity;
 use bevy::ecs::world::World;
-use bevy::platform::time::Instant;
 
 use super::config::{EdgegapConfig, EdgegapMode};
 use super::deployment::{Answer, Deployment, Tracker};
 use super::request::{EdgegapTransport, Handling, enqueue};
 use crate::api::{AwaitStatusChange, DeploymentStatus, Endpoint, EndpointClass, GetStatus, Status};
 use crate::http::RetryPolicy;
+use crate::time::Instant;
 
 /// Long-polls held at once at most, for `max_in_flight` workers: half of them, rounded down,
 /// so at least one worker always serves deploys and stops (a single worker never holds one).

@@ -9,12 +9,12 @@ use bevy::ecs::event::EntityEvent;
 use bevy::ecs::message::{Message, Messages};
 use bevy::ecs::resource::Resource;
 use bevy::ecs::world::World;
-use bevy::platform::time::Instant;
 
 use super::config::EdgegapConfig;
 use crate::api::{EdgegapError, Endpoint, HttpResponse};
 use crate::http::RetryPolicy;
-use crate::transport::{Delivery, Job, Transport};
+use crate::time::Instant;
+use crate::transport::{Job, Outcome, Payload, Transport};
 
 /// The result of one call, both a [`Message`] (read it with
 /// `MessageReader<EdgegapResponse<GetStatus>>`) and an [`EntityEvent`] triggered on the call's
@@ -108,9 +108,56 @@ impl EdgegapAppExt for App {
     }
 }
 
+/// Receives the final outcome of a call the transport hands back: decodes it with the
+/// endpoint's types and delivers it to the ECS. `result` is the last answer (any status) or
+/// the error that ended the call. The transport itself never sees a `World`.
+pub(crate) trait Delivery: Send + Sync + 'static {
+    /// Whether `status` is a success for the endpoint (anything else may be retried).
+    fn is_success(&self, status: u16) -> bool;
+    /// Delivers the outcome for `owner`, which exists.
+    fn deliver(
+        self: Box<Self>,
+        world: &mut World,
+        owner: Entity,
+        result: Result<HttpResponse, EdgegapError>,
+    );
+    /// Receives the outcome of a call whose owner is gone: only a call queued with
+    /// `follow_orphan` gets here with an answer; the others do nothing.
+    fn orphaned(self: Box<Self>, world: &mut World, result: Result<HttpResponse, EdgegapError>);
+}
+
+impl Payload for Box<dyn Delivery> {
+    fn is_success(&self, status: u16) -> bool {
+        (**self).is_success(status)
+    }
+}
+
+/// The client's transport: calls owned by entities, delivered to the world.
+pub(crate) type ClientTransport = Transport<Entity, Box<dyn Delivery>>;
+
 /// The transport as a resource.
 #[derive(Resource, Default)]
-pub(crate) struct EdgegapTransport(pub(crate) Transport);
+pub(crate) struct EdgegapTransport(pub(crate) ClientTransport);
+
+/// Delivers what the transport handed back: to the owner while it exists, else to the
+/// call's orphan handler (a deploy's answer after its entity was despawned).
+pub(crate) fn deliver_outcomes(
+    world: &mut World,
+    outcomes: Vec<Outcome<Entity, Box<dyn Delivery>>>,
+) {
+    for Outcome {
+        owner,
+        payload,
+        result,
+    } in outcomes
+    {
+        if world.get_entity(owner).is_ok() {
+            payload.deliver(world, owner, result);
+        } else {
+            payload.orphaned(world, result);
+        }
+    }
+}
 
 /// The endpoint's short type name, for logs.
 pub(crate) fn short_name<E>() -> &'static str {
@@ -233,10 +280,6 @@ where
         }
     }
 
-    fn follows_orphans(&self) -> bool {
-        self.orphaned.is_some()
-    }
-
     fn orphaned(self: Box<Self>, world: &mut World, result: Result<HttpResponse, EdgegapError>) {
         if let Some(orphaned) = self.orphaned {
             let result = result.and_then(|response| self.endpoint.decode(&response));
@@ -252,7 +295,7 @@ pub(crate) fn enqueue<E: Endpoint>(world: &mut World, owner: Entity, endpoint: E
 where
     E::Output: Clone,
 {
-    let (built, deadline, policy) = match world.get_resource::<EdgegapConfig>() {
+    let (built, budget, policy) = match world.get_resource::<EdgegapConfig>() {
         Some(config) => (
             config.build(&endpoint, how.key.as_deref()),
             how.budget.unwrap_or(config.deadline),
@@ -268,6 +311,7 @@ where
     };
     let class = endpoint.class();
     let idempotent = endpoint.idempotent() || how.key.is_some();
+    let follow_orphan = how.orphaned.is_some();
     let delivery: Box<dyn Delivery> = Box::new(TypedCall {
         endpoint,
         respond: how.respond,
@@ -282,16 +326,19 @@ where
         return;
     };
     match built {
-        Ok(request) => transport.0.enqueue(Job::new(
+        Ok(request) => transport.0.enqueue(Job {
             owner,
             class,
             idempotent,
             request,
-            delivery,
-            deadline,
-            policy,
-            short_name::<E>(),
-        )),
+            payload: delivery,
+            budget,
+            attempt_timeout: None,
+            retry: policy,
+            label: short_name::<E>(),
+            secret_url: false,
+            follow_orphan,
+        }),
         Err(error) => transport.0.resolve_now(owner, delivery, error),
     }
 }

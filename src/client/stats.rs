@@ -6,7 +6,7 @@ use bevy::diagnostic::DiagnosticPath;
 use bevy::ecs::resource::Resource;
 use bevy::ecs::world::World;
 
-use crate::transport::Transport;
+use super::request::ClientTransport;
 
 /// `edgegap/in_flight`: requests handed to the engine (on the wire, or next in line for a
 /// worker).
@@ -56,7 +56,7 @@ pub struct EdgegapStats {
 }
 
 impl EdgegapStats {
-    pub(crate) fn from_transport(transport: &Transport) -> Self {
+    pub(crate) fn from_transport(transport: &ClientTransport) -> Self {
         let c = &transport.counters;
         Self {
             in_flight: transport.in_flight(),

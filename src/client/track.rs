@@ -10,7 +10,6 @@ use bevy::ecs::observer::On;
 use bevy::ecs::system::{Query, Res, ResMut};
 use bevy::ecs::world::World;
 use bevy::log::{debug, warn};
-use bevy::platform::time::Instant;
 
 use super::config::EdgegapConfig;
 use super::deployment::{
@@ -24,6 +23,7 @@ use super::reconcile;
 use super::request::{deliver_error, emit};
 use super::stop::send_stop;
 use crate::api::{EdgegapError, RequestId, StopDeployment};
+use crate::time::Instant;
 
 /// Feeds every waiting answer to its deployment's lifecycle, until none is left.
 pub(crate) fn drive(world: &mut World) {

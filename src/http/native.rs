@@ -18,13 +18,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use super::{EngineOptions, PendingResponse, Reply, Ticket, Timing, instant_after};
+use super::pending::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse, Method};
+use crate::time::{self, Instant};
 
 /// One request handed to the workers.
 struct Work {
@@ -51,7 +52,7 @@ struct Shared {
 
 /// The persistent worker pool that sends every native request of this crate. Dropping it
 /// lets its workers exit once the request in hand is done.
-pub struct Engine {
+pub(crate) struct Engine {
     queue: Sender<Work>,
     shared: Arc<Shared>,
     options: EngineOptions,
@@ -70,7 +71,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// An engine with `options`. Fails with [`EdgegapError::Config`] when a root certificate
     /// is not a PEM certificate. No thread starts before the first request.
-    pub fn new(options: EngineOptions) -> Result<Self, EdgegapError> {
+    pub(crate) fn new(options: EngineOptions) -> Result<Self, EdgegapError> {
         let cap = options.max_in_flight.max(1);
         let tls = if options.root_certificates.is_empty() {
             TlsConfig::default()
@@ -122,18 +123,18 @@ impl Engine {
     }
 
     /// The options this engine was built with.
-    pub fn options(&self) -> &EngineOptions {
+    pub(crate) fn options(&self) -> &EngineOptions {
         &self.options
     }
 
     /// Worker threads started so far (at most `max_in_flight`).
-    pub fn workers(&self) -> usize {
+    pub(crate) fn workers(&self) -> usize {
         self.shared.started.load(Ordering::SeqCst)
     }
 
     /// Queues `request`, to start and be answered within `timing` (see [`Timing`]). Never
     /// blocks.
-    pub fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
+    pub(crate) fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
         let (reply, rx) = crossbeam_channel::bounded(1);
         let ticket = Arc::new(Ticket::default());
         let work = Work {
@@ -191,7 +192,7 @@ fn work_loop(shared: &Shared) {
             let end = work
                 .timing
                 .end(Some(now))
-                .unwrap_or_else(|| instant_after(now, None));
+                .unwrap_or_else(|| time::after(now, None));
             end.checked_duration_since(now)
         };
         let result = match left {

@@ -5,37 +5,31 @@
 
 use std::sync::Arc;
 
-use bevy::platform::time::Instant;
-
-use super::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
+use super::pending::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse};
+use crate::time::Instant;
 
 /// Sends through the browser's `fetch`.
 #[derive(Debug)]
-pub struct Engine {
+pub(crate) struct Engine {
     options: EngineOptions,
 }
 
 impl Engine {
     /// An engine with `options`.
-    pub fn new(options: EngineOptions) -> Result<Self, EdgegapError> {
+    pub(crate) fn new(options: EngineOptions) -> Result<Self, EdgegapError> {
         Ok(Self { options })
     }
 
     /// The options this engine was built with.
-    pub fn options(&self) -> &EngineOptions {
+    pub(crate) fn options(&self) -> &EngineOptions {
         &self.options
-    }
-
-    /// Worker threads: none in the browser.
-    pub fn workers(&self) -> usize {
-        0
     }
 
     /// Sends `request` with `fetch`, at once (so `timing.start_by` is met or already past).
     /// The browser has no per-request timeout: the caller drops the [`PendingResponse`] at
     /// the end of `timing`.
-    pub fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
+    pub(crate) fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let ticket = Arc::new(Ticket::default());
         let now = Instant::now();

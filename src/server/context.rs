@@ -1,8 +1,6 @@
 //! The deployment's own context and tags, through the injected `ARBITRIUM_CONTEXT_URL` and
 //! `ARBITRIUM_CONTEXT_TOKEN` (the server-side counterpart of Agones' `SetLabel`).
 
-use std::time::Instant;
-
 use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, warn};
 use bevy::prelude::*;
@@ -14,6 +12,7 @@ use crate::api::{
     CreateContextTag, DeleteContextTag, DeploymentContext, DeploymentTag, EdgegapError, Endpoint,
     GetContext, Secret,
 };
+use crate::time::Instant;
 
 /// Read this deployment's context (`GET $ARBITRIUM_CONTEXT_URL`); the answer arrives as
 /// [`ContextRead`].

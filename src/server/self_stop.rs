@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, error, info, warn};
@@ -17,6 +17,7 @@ use super::env::ArbitriumEnv;
 use super::policy::SelfStopReason;
 use super::shutdown::{ShutdownReason, ShutdownRequested};
 use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
+use crate::time::Instant;
 
 /// Ask Edgegap to stop this deployment (`DELETE $ARBITRIUM_DELETE_URL`): write it from any
 /// system, or let [`EdgegapServerPlugin::self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter)

@@ -2,12 +2,13 @@
 //! [`ShutdownRequested`] message; the app exits with [`AppExit::Success`] once the grace
 //! window has passed, unless it exited first.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bevy::log::{info, warn};
 use bevy::prelude::*;
 
 use super::ServerConfig;
+use crate::time::Instant;
 
 /// Why the server is asked to shut down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
