@@ -596,3 +596,48 @@ fn filter_type_reads_any_case() {
         "an unknown filter type is an error, not a silent `any`"
     );
 }
+
+/// `{}` decodes to the default of every model whose keys are all optional (they carry
+/// `#[serde(default)]` on the struct), and a model with a required key still refuses it.
+#[test]
+fn all_optional_models_read_an_empty_object_and_required_keys_stay_required() {
+    fn empty<T: serde::de::DeserializeOwned + Default + PartialEq + std::fmt::Debug>() {
+        let decoded: T = serde_json::from_str("{}").unwrap();
+        assert_eq!(decoded, T::default(), "{}", std::any::type_name::<T>());
+    }
+    empty::<BulkStopResponse>();
+    empty::<ContainerLogStorageConfig>();
+    empty::<HostBeacon>();
+    empty::<Centroid>();
+    empty::<DeleteSchedule>();
+    empty::<FleetHostSpecifications>();
+    empty::<FleetHostList>();
+    empty::<DeploymentQuery>();
+    empty::<DeploymentList>();
+    empty::<LocationTag>();
+    empty::<LocationInfo>();
+    empty::<LocationList>();
+    empty::<CrashData>();
+    empty::<ContainerLogs>();
+    empty::<MetricSeries>();
+    empty::<MetricsTotal>();
+    empty::<NetworkMetrics>();
+    empty::<DeploymentMetrics>();
+    empty::<Pagination>();
+    empty::<Paginator>();
+    empty::<PortMapping>();
+    empty::<Location>();
+    empty::<StopResponse>();
+    empty::<TagList>();
+
+    fn refused<T: serde::de::DeserializeOwned>(missing: &str) {
+        let error = serde_json::from_str::<T>("{}").err().unwrap();
+        assert!(error.to_string().contains(missing), "{error}");
+    }
+    refused::<DeploymentStatus>("request_id");
+    refused::<DeploymentSummary>("request_id");
+    refused::<DeploymentTag>("name");
+    refused::<FleetHost>("host_id");
+    refused::<DeployResponse>("request_id");
+    refused::<DeploymentContext>("request_id");
+}

@@ -66,12 +66,12 @@ pub struct OrderBy {
 
 /// The `query` parameter of `GET /v1/deployments`, sent as URL-encoded JSON.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentQuery {
     /// Filters (ANDed).
-    #[serde(default)]
     pub filters: Vec<QueryFilter>,
     /// Sort keys (omitted when empty).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<OrderBy>,
 }
 
@@ -289,21 +289,21 @@ impl DeploymentSummary {
 
 /// The answer of `GET /v1/deployments`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentList {
     /// This page's deployments.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub data: Vec<DeploymentSummary>,
     /// Total across pages (OAS1).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Count (older swagger).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub count: Option<u64>,
     /// Pagination.
-    #[serde(default)]
     pub pagination: Option<Pagination>,
     /// Additional information about the query.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub message: Vec<String>,
 }
 

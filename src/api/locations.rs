@@ -125,12 +125,13 @@ impl Endpoint for ListLocations {
 
 /// A `{key, value}` location tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LocationTag {
     /// Key.
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(deserialize_with = "opt_text")]
     pub key: String,
     /// Value.
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(deserialize_with = "opt_text")]
     pub value: String,
 }
 
@@ -141,31 +142,32 @@ fn opt_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 /// One location of `GET /v1/locations`: the shared [`Location`] model plus the location's type
 /// and tags.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LocationInfo {
     /// City, country, continent, division, time zone and coordinates.
     #[serde(flatten)]
     pub location: Location,
     /// Location type (`type`, e.g. `standard`).
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub location_type: Option<String>,
     /// Location tags (when asked for with [`ListLocations::tags`]).
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub tags: Vec<LocationTag>,
 }
 
 /// The answer of `GET /v1/locations`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LocationList {
     /// The locations.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub locations: Vec<LocationInfo>,
     /// Additional information.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub messages: Vec<String>,
     /// Total across pages.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Pagination.
-    #[serde(default)]
     pub pagination: Option<Pagination>,
 }

@@ -237,67 +237,59 @@ impl Endpoint for GetMetrics {
 
 /// One series: parallel arrays of labels, values and timestamps (Edgegap's `MetricsModel`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MetricSeries {
     /// Labels such as `"00:00:00"`.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub labels: Vec<String>,
     /// Values (numbers or numeric strings; a `null` item reads as `NaN`). Units are not
     /// documented.
-    #[serde(default, deserialize_with = "lenient::f64_list")]
+    #[serde(deserialize_with = "lenient::f64_list")]
     pub datasets: Vec<f64>,
     /// Timestamps such as `"2021-07-14 14:17:37.711"`.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub timestamps: Vec<String>,
 }
 
 /// `total`: cumulative network and disk counters.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MetricsTotal {
     /// Bytes received.
-    #[serde(default)]
     pub receive_total: Option<MetricSeries>,
     /// Bytes sent.
-    #[serde(default)]
     pub transmit_total: Option<MetricSeries>,
     /// Disk reads.
-    #[serde(default)]
     pub disk_read_total: Option<MetricSeries>,
     /// Disk writes.
-    #[serde(default)]
     pub disk_write_total: Option<MetricSeries>,
 }
 
 /// `network`: receive and transmit series.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkMetrics {
     /// Received.
-    #[serde(default)]
     pub receive: Option<MetricSeries>,
     /// Sent.
-    #[serde(default)]
     pub transmit: Option<MetricSeries>,
 }
 
 /// The answer of the metrics endpoint. Every key is optional.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentMetrics {
     /// Cumulative counters.
-    #[serde(default)]
     pub total: Option<MetricsTotal>,
     /// CPU.
-    #[serde(default)]
     pub cpu: Option<MetricSeries>,
     /// CPU throttle rate (OAS1 2026 only).
-    #[serde(default)]
     pub cpu_throttle_rate: Option<MetricSeries>,
     /// CPU throttle total (OAS1 2026 only).
-    #[serde(default)]
     pub cpu_throttle_total: Option<MetricSeries>,
     /// Memory.
-    #[serde(default)]
     pub mem: Option<MetricSeries>,
     /// Network.
-    #[serde(default)]
     pub network: Option<NetworkMetrics>,
 }
 

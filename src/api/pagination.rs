@@ -7,41 +7,37 @@ use super::lenient;
 /// `pagination` of a list answer. Every key is optional: the 2024 tag list sends
 /// `"pagination": {}`, the 2026 specs send all six.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Pagination {
     /// This page's number (from 1).
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub number: Option<u64>,
     /// The next page's number, if any.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub next_page_number: Option<u64>,
     /// The previous page's number, if any.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub previous_page_number: Option<u64>,
     /// Page count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paginator: Option<Paginator>,
     /// Whether a next page exists.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
     pub has_next: Option<bool>,
     /// Whether a previous page exists.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
@@ -71,10 +67,10 @@ impl Pagination {
 
 /// `pagination.paginator`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Paginator {
     /// How many pages there are.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]

@@ -34,12 +34,11 @@ impl ContainerLogStorage {
 /// The answer of a stop or self-stop: `200` with a summary, or `202` (applied once the
 /// deployment reaches READY or ERROR).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StopResponse {
     /// E.g. `"Instance 93924761ccde will be deleted"`.
-    #[serde(default)]
     pub message: Option<String>,
     /// The deployment's status when the stop was accepted (200 only).
-    #[serde(default)]
     pub deployment_summary: Option<DeploymentStatus>,
     /// The HTTP status: 200 (stopping now) or 202 (stop deferred until READY/ERROR).
     #[serde(skip)]

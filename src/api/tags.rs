@@ -37,18 +37,18 @@ pub struct DeploymentTag {
 /// The answer of the tag list: `total_count` and full pagination (OAS1 2026) or `count` and
 /// `pagination: {}` (2024 swagger).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TagList {
     /// This page's tags.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub tags: Vec<DeploymentTag>,
     /// Total across pages (2026).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Count (2024).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub count: Option<u64>,
     /// Pagination.
-    #[serde(default)]
     pub pagination: Option<Pagination>,
 }
 

@@ -202,15 +202,14 @@ fn normalize(name: &str) -> String {
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct MappingEntry {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     internal: Option<u16>,
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     external: Option<u16>,
-    #[serde(default)]
     protocol: Option<String>,
 }
 
