@@ -174,8 +174,8 @@ pub mod prelude {
     pub use crate::api::{
         BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
-        FleetHost, ListDeployments, ListFleetHosts, PortMapping, QueryOperator, RequestId,
-        SortOrder, Status,
+        FleetHost, ListDeployments, ListFleetHosts, ListPage, PortMapping, QueryOperator,
+        RequestId, SortOrder, Status,
     };
     #[cfg(feature = "client")]
     pub use crate::client::{

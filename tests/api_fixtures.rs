@@ -585,6 +585,107 @@ fn pagination_next_page() {
     assert!(!page("{}").has_more());
 }
 
+/// The one rule of every list walk: (answer, page asked, limit) -> next page.
+#[test]
+fn list_walks_share_one_next_page_rule() {
+    let item = r#"{"request_id":"a"}"#;
+    let list = |rest: &str| -> DeploymentList {
+        serde_json::from_str(&format!(r#"{{"data":[{item}]{rest}}}"#)).unwrap()
+    };
+    let cases: [(&str, DeploymentList, u32, Option<u32>); 12] = [
+        (
+            "explicit next",
+            list(r#","pagination":{"number":1,"next_page_number":2,"has_next":true}"#),
+            1,
+            Some(2),
+        ),
+        (
+            "server skips ahead",
+            list(r#","pagination":{"next_page_number":5}"#),
+            1,
+            Some(5),
+        ),
+        (
+            "has_next without numbers",
+            list(r#","pagination":{"has_next":true}"#),
+            3,
+            Some(4),
+        ),
+        (
+            "last page",
+            list(r#","pagination":{"number":2,"next_page_number":null,"has_next":false}"#),
+            2,
+            None,
+        ),
+        (
+            "has_next false beats the total",
+            list(r#","total_count":900,"pagination":{"has_next":false}"#),
+            1,
+            None,
+        ),
+        (
+            "points back at the same page",
+            list(r#","pagination":{"number":1,"next_page_number":1,"has_next":true}"#),
+            1,
+            None,
+        ),
+        (
+            "points backwards",
+            list(r#","pagination":{"next_page_number":1}"#),
+            4,
+            None,
+        ),
+        (
+            "past u32",
+            list(r#","pagination":{"next_page_number":4294967296}"#),
+            1,
+            None,
+        ),
+        (
+            "pagination {} and a total: more",
+            list(r#","total_count":150,"pagination":{}"#),
+            1,
+            Some(2),
+        ),
+        (
+            "pagination {} and a total: done",
+            list(r#","total_count":150,"pagination":{}"#),
+            2,
+            None,
+        ),
+        (
+            "no pagination, the older count",
+            list(r#","count":101"#),
+            1,
+            Some(2),
+        ),
+        ("nothing said", list(""), 1, None),
+    ];
+    for (what, answer, current, want) in cases {
+        assert_eq!(answer.next_page(current, 100), want, "{what}");
+    }
+    let empty: DeploymentList =
+        serde_json::from_str(r#"{"data":[],"pagination":{"number":1,"has_next":true}}"#).unwrap();
+    assert_eq!(empty.next_page(1, 100), None, "an empty page is the last");
+    assert_eq!(
+        list(r#","pagination":{"has_next":true}"#).next_page(u32::MAX, 100),
+        None
+    );
+
+    // Every list answer follows it.
+    let tags: TagList =
+        serde_json::from_str(r#"{"tags":[{"name":"a"}],"count":3,"pagination":{}}"#).unwrap();
+    assert_eq!(tags.next_page(1, 2), Some(2));
+    assert_eq!(tags.next_page(2, 2), None);
+    let locations: LocationList =
+        serde_json::from_str(r#"{"locations":[{}],"pagination":{"number":1,"has_next":true}}"#)
+            .unwrap();
+    assert_eq!(locations.next_page(1, 10), Some(2));
+    let hosts: FleetHostList =
+        serde_json::from_str(r#"{"data":[{"host_id":"h"}],"total_count":1}"#).unwrap();
+    assert_eq!(hosts.next_page(1, 10), None);
+}
+
 #[test]
 fn filter_type_reads_any_case() {
     let f: LocationFilter =

@@ -449,6 +449,43 @@ pub fn encode_component(value: &str) -> String {
     out
 }
 
+/// Builds an endpoint's [`Endpoint::query`]: pairs in the order added, unset values left out.
+/// The one way endpoints write their query (`page`/`limit` included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// No pairs.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name=value`.
+    pub(crate) fn pair(mut self, name: &str, value: impl ToString) -> Self {
+        self.0.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Adds `name=value` when `value` is set.
+    pub(crate) fn opt(self, name: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.pair(name, value),
+            None => self,
+        }
+    }
+
+    /// Adds `page` and `limit`, when set: the paging every list endpoint shares (checked by
+    /// [`validate_page`](super::pagination::validate_page)).
+    pub(crate) fn page(self, page: Option<u32>, limit: Option<u32>) -> Self {
+        self.opt("page", page).opt("limit", limit)
+    }
+
+    /// The pairs.
+    pub(crate) fn build(self) -> Vec<(String, String)> {
+        self.0
+    }
+}
+
 /// `k1=v1&k2=v2`, each side percent-encoded.
 pub fn encode_query(pairs: &[(String, String)]) -> String {
     pairs

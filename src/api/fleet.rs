@@ -9,7 +9,7 @@ use super::endpoint::{
 };
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::Pagination;
+use super::pagination::{ListPage, Pagination};
 use super::validate;
 
 /// `GET /v2/private-fleets/{fleet}/hosts` (10 req/s): the hosts of a private fleet, whose
@@ -238,4 +238,16 @@ pub struct FleetHostList {
     pub total_count: Option<u64>,
     /// Pagination (OAS2 since 2026-06).
     pub pagination: Option<Pagination>,
+}
+
+impl ListPage for FleetHostList {
+    fn page_len(&self) -> usize {
+        self.data.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        self.total_count
+    }
 }

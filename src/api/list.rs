@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
-use super::pagination::{Pagination, page_query, validate_page};
+use super::pagination::{ListPage, Pagination, validate_page};
 use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
 use super::validate;
 
@@ -206,12 +206,10 @@ impl Endpoint for ListDeployments {
         Target::Path("/v1/deployments".into())
     }
     fn query(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        if let Some(query) = &self.query {
-            out.push(("query".to_owned(), query.to_json()));
-        }
-        out.extend(page_query(self.page, self.limit));
-        out
+        Query::new()
+            .opt("query", self.query.as_ref().map(DeploymentQuery::to_json))
+            .page(self.page, self.limit)
+            .build()
     }
     fn class(&self) -> EndpointClass {
         EndpointClass::List
@@ -311,5 +309,17 @@ impl DeploymentList {
     /// `total_count`, else `count`.
     pub fn total(&self) -> Option<u64> {
         self.total_count.or(self.count)
+    }
+}
+
+impl ListPage for DeploymentList {
+    fn page_len(&self) -> usize {
+        self.data.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        DeploymentList::total(self)
     }
 }

@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::{Pagination, page_query, validate_page};
+use super::pagination::{ListPage, Pagination, validate_page};
 use super::status::Location;
 use super::validate;
 
@@ -87,21 +87,13 @@ impl Endpoint for ListLocations {
         Target::Path("/v1/locations".into())
     }
     fn query(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (name, value) in [
-            ("app", &self.app),
-            ("version", &self.version),
-            ("type", &self.location_type),
-        ] {
-            if let Some(value) = value {
-                out.push((name.to_owned(), value.clone()));
-            }
-        }
-        if let Some(tags) = self.tags {
-            out.push(("tags".to_owned(), tags.to_string()));
-        }
-        out.extend(page_query(self.page, self.limit));
-        out
+        Query::new()
+            .opt("app", self.app.as_ref())
+            .opt("version", self.version.as_ref())
+            .opt("type", self.location_type.as_ref())
+            .opt("tags", self.tags)
+            .page(self.page, self.limit)
+            .build()
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         if let Some(app) = &self.app {
@@ -170,4 +162,16 @@ pub struct LocationList {
     pub total_count: Option<u64>,
     /// Pagination.
     pub pagination: Option<Pagination>,
+}
+
+impl ListPage for LocationList {
+    fn page_len(&self) -> usize {
+        self.locations.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        self.total_count
+    }
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{
+    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
+};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -184,26 +186,20 @@ impl Endpoint for GetMetrics {
         ))
     }
     fn query(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (name, value) in [
-            ("start_time", &self.start_time),
-            ("end_time", &self.end_time),
-        ] {
-            if let Some(value) = value {
-                // Always with the fraction Edgegap requires.
-                let value = parse_time(name, value)
+        // Times always with the fraction Edgegap requires.
+        let time = |name: &str, value: &Option<String>| {
+            value.as_deref().map(|value| {
+                parse_time(name, value)
                     .map(format_time)
-                    .unwrap_or_else(|_| value.trim().to_owned());
-                out.push((name.to_owned(), value));
-            }
-        }
-        if let Some(steps) = &self.steps {
-            out.push(("steps".to_owned(), steps.trim().to_owned()));
-        }
-        if let Some(raw) = self.raw {
-            out.push(("raw".to_owned(), raw.to_string()));
-        }
-        out
+                    .unwrap_or_else(|_| value.trim().to_owned())
+            })
+        };
+        Query::new()
+            .opt("start_time", time("start_time", &self.start_time))
+            .opt("end_time", time("end_time", &self.end_time))
+            .opt("steps", self.steps.as_deref().map(str::trim))
+            .opt("raw", self.raw)
+            .build()
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;

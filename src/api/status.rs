@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -413,10 +413,10 @@ impl Endpoint for AwaitStatusChange {
         GetStatus::new(self.request_id.clone()).target()
     }
     fn query(&self) -> Vec<(String, String)> {
-        vec![
-            ("since".into(), self.since.as_wire().to_owned()),
-            ("wait".into(), self.wait.as_secs().to_string()),
-        ]
+        Query::new()
+            .pair("since", self.since.as_wire())
+            .pair("wait", self.wait.as_secs())
+            .build()
     }
     fn class(&self) -> EndpointClass {
         EndpointClass::Status

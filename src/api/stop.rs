@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Target, decode_json, encode_component,
+    Auth, Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
 };
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
@@ -22,13 +22,23 @@ pub enum ContainerLogStorage {
 }
 
 impl ContainerLogStorage {
-    fn as_query(&self) -> String {
+    fn as_query(&self) -> &str {
         match self {
-            Self::Enabled => "true".into(),
-            Self::Disabled => "false".into(),
-            Self::Endpoint(name) => name.clone(),
+            Self::Enabled => "true",
+            Self::Disabled => "false",
+            Self::Endpoint(name) => name,
         }
     }
+}
+
+/// The query of a stop or self-stop.
+fn log_storage_query(storage: Option<&ContainerLogStorage>) -> Vec<(String, String)> {
+    Query::new()
+        .opt(
+            "container_log_storage",
+            storage.map(ContainerLogStorage::as_query),
+        )
+        .build()
 }
 
 /// The answer of a stop or self-stop: `200` with a summary, or `202` (applied once the
@@ -116,10 +126,7 @@ impl Endpoint for StopDeployment {
         ))
     }
     fn query(&self) -> Vec<(String, String)> {
-        self.container_log_storage
-            .iter()
-            .map(|s| ("container_log_storage".to_owned(), s.as_query()))
-            .collect()
+        log_storage_query(self.container_log_storage.as_ref())
     }
     fn is_success(&self, status: u16) -> bool {
         status == 200 || status == 202
@@ -214,10 +221,7 @@ impl Endpoint for SelfStop {
         Target::Url(self.url.clone())
     }
     fn query(&self) -> Vec<(String, String)> {
-        self.container_log_storage
-            .iter()
-            .map(|s| ("container_log_storage".to_owned(), s.as_query()))
-            .collect()
+        log_storage_query(self.container_log_storage.as_ref())
     }
     fn auth(&self) -> Auth {
         Auth::Raw(self.token.clone())

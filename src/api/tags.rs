@@ -3,11 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{
+    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
+};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
-use super::pagination::{Pagination, page_query, validate_page};
+use super::pagination::{ListPage, Pagination, validate_page};
 use super::validate;
 
 fn tags_path(request_id: &RequestId) -> String {
@@ -59,6 +61,18 @@ impl TagList {
     }
 }
 
+impl ListPage for TagList {
+    fn page_len(&self) -> usize {
+        self.tags.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        TagList::total(self)
+    }
+}
+
 /// `GET /v1/deployments/{request_id}/tags`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListTags {
@@ -105,7 +119,7 @@ impl Endpoint for ListTags {
         Target::Path(tags_path(&self.request_id))
     }
     fn query(&self) -> Vec<(String, String)> {
-        page_query(self.page, self.limit)
+        Query::new().page(self.page, self.limit).build()
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
