@@ -79,3 +79,48 @@ pub use pagination::*;
 pub use status::*;
 pub use stop::*;
 pub use tags::*;
+
+/// Receives one value of each endpoint type, from [`for_each_endpoint`].
+pub trait EndpointVisitor {
+    /// Called once per endpoint type with a valid example value (it passes
+    /// [`Endpoint::validate`]).
+    fn visit<E: Endpoint + Clone + std::fmt::Debug>(&mut self, example: E)
+    where
+        E::Output: Clone + std::fmt::Debug;
+}
+
+/// The one list of this module's endpoints: calls `visitor` once per endpoint type, with an
+/// example value. The client plugin registers each one's result message from it and the
+/// property tests decode arbitrary answers with each, so an endpoint added here is covered by
+/// both.
+pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
+    const ID: &str = "a69f8e3e0555";
+    const DELETE_URL: &str = "https://api.edgegap.com/v1/self/stop/a69f8e3e0555/660";
+    const CONTEXT_URL: &str = "https://api.edgegap.com/v1/context/a69f8e3e0555/17";
+    let deploy = DeployRequest::new("my-game", "v1").user_ip("1.2.3.4");
+    visitor.visit(deploy.clone());
+    visitor.visit(FleetDeployRequest::new(deploy, ["host-1"]));
+    visitor.visit(DeployV1Request::new("my-game").ip("1.2.3.4"));
+    visitor.visit(GetStatus::new(ID));
+    visitor.visit(AwaitStatusChange::new(
+        ID,
+        Status::Deploying,
+        AwaitStatusChange::MAX_WAIT,
+    ));
+    visitor.visit(StopDeployment::new(ID));
+    visitor.visit(SelfStop::new(DELETE_URL, "delete-token"));
+    visitor.visit(BulkStop::new().tags(FilterType::Any, ["lobby-eu-1"]));
+    visitor.visit(ListDeployments::new());
+    visitor.visit(ListLocations::new());
+    visitor.visit(GetContainerLogs::new(ID));
+    visitor.visit(GetMetrics::new(ID));
+    visitor.visit(ListFleetHosts::new("my-fleet"));
+    visitor.visit(ListTags::new(ID));
+    visitor.visit(GetTag::new(ID, "eu"));
+    visitor.visit(CreateTag::new(ID, "eu"));
+    visitor.visit(UpdateTag::new(ID, "eu", "na"));
+    visitor.visit(DeleteTag::new(ID, "eu"));
+    visitor.visit(GetContext::new(CONTEXT_URL, "context-token"));
+    visitor.visit(CreateContextTag::new(CONTEXT_URL, "context-token", "full"));
+    visitor.visit(DeleteContextTag::new(CONTEXT_URL, "context-token", "full"));
+}

@@ -191,11 +191,7 @@ pub use crate::transport::RateLimits;
 
 use self::deployment::Tracker;
 use self::request::{EdgegapTransport, Handling, enqueue};
-use crate::api::{
-    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FilterType, FleetDeployRequest,
-    GetContainerLogs, GetMetrics, GetStatus, GetTag, ListDeployments, ListFleetHosts,
-    ListLocations, ListTags, StopDeployment, UpdateTag,
-};
+use crate::api::{BulkStop, Endpoint, EndpointVisitor, FilterType, for_each_endpoint};
 
 /// Adds the Edgegap client: the [`Edgegap`] system parameter, the transport, deployment
 /// tracking, reconcile and the orphan guard. See the [module docs](self).
@@ -242,26 +238,12 @@ impl Plugin for EdgegapClientPlugin {
         if let Err(error) = self.config.validate() {
             bevy::log::warn!("edgegap client: {error}; every call will fail until it is fixed");
         }
+        // Every endpoint's result is readable as a message: one list, `api::for_each_endpoint`.
+        for_each_endpoint(&mut RegisterEndpoints(app));
         app.insert_resource(self.config.clone())
             .init_resource::<EdgegapTransport>()
             .init_resource::<Tracker>()
             .init_resource::<EdgegapStats>()
-            .add_edgegap_endpoint::<DeployRequest>()
-            .add_edgegap_endpoint::<FleetDeployRequest>()
-            .add_edgegap_endpoint::<GetStatus>()
-            .add_edgegap_endpoint::<StopDeployment>()
-            .add_edgegap_endpoint::<DeployV1Request>()
-            .add_edgegap_endpoint::<BulkStop>()
-            .add_edgegap_endpoint::<ListDeployments>()
-            .add_edgegap_endpoint::<ListLocations>()
-            .add_edgegap_endpoint::<GetContainerLogs>()
-            .add_edgegap_endpoint::<GetMetrics>()
-            .add_edgegap_endpoint::<ListFleetHosts>()
-            .add_edgegap_endpoint::<ListTags>()
-            .add_edgegap_endpoint::<GetTag>()
-            .add_edgegap_endpoint::<CreateTag>()
-            .add_edgegap_endpoint::<UpdateTag>()
-            .add_edgegap_endpoint::<DeleteTag>()
             .add_message::<DeploymentCreated>()
             .add_message::<DeploymentStatusChanged>()
             .add_message::<DeploymentReady>()
@@ -300,6 +282,18 @@ impl Plugin for EdgegapClientPlugin {
             )
             .add_observer(track::on_deployment_removed)
             .add_observer(stop::on_despawn_stop);
+    }
+}
+
+/// Registers [`EdgegapResponse<E>`] for each endpoint of [`for_each_endpoint`].
+struct RegisterEndpoints<'a>(&'a mut App);
+
+impl EndpointVisitor for RegisterEndpoints<'_> {
+    fn visit<E: Endpoint + Clone + std::fmt::Debug>(&mut self, _example: E)
+    where
+        E::Output: Clone + std::fmt::Debug,
+    {
+        self.0.add_edgegap_endpoint::<E>();
     }
 }
 
