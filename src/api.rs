@@ -13,7 +13,7 @@
 //! | `GET /v1/status/{id}` | [`GetStatus`] | [`DeploymentStatus`] | 200 |
 //! | `GET /v1/status/{id}?since=…&wait=…` (gateway only) | [`AwaitStatusChange`] | [`DeploymentStatus`] | 200 |
 //! | `DELETE /v1/stop/{id}` | [`StopDeployment`] | [`StopResponse`] | 200, 202 |
-//! | `DELETE $ARBITRIUM_DELETE_URL` | [`SelfStop`] | [`StopResponse`] | 200, 202 |
+//! | `DELETE $ARBITRIUM_DELETE_URL` | [`SelfStopDeployment`] | [`StopResponse`] | 200, 202 |
 //! | `POST /v1/deployments/bulk-stop` | [`BulkStop`] | [`BulkStopResponse`] | 200, 202 |
 //! | `GET /v1/deployments` | [`ListDeployments`] | [`DeploymentList`] | 2xx |
 //! | `GET /v1/locations` | [`ListLocations`] | [`LocationList`] | 2xx |
@@ -108,7 +108,7 @@ pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
         AwaitStatusChange::MAX_WAIT,
     ));
     visitor.visit(StopDeployment::new(ID));
-    visitor.visit(SelfStop::new(DELETE_URL, "delete-token"));
+    visitor.visit(SelfStopDeployment::new(DELETE_URL, "delete-token"));
     visitor.visit(BulkStop::new().tags(FilterType::Any, ["lobby-eu-1"]));
     visitor.visit(ListDeployments::new());
     visitor.visit(ListLocations::new());

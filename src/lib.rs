@@ -188,7 +188,7 @@ pub mod prelude {
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;
-    // `SelfStop` here is the server's message; the endpoint value is `api::SelfStop`.
+    // `SelfStop` is the server's message; the endpoint value it sends is `api::SelfStopDeployment`.
     #[cfg(feature = "server")]
     pub use crate::server::{
         AddContextTag, ArbitriumEnv, ArbitriumPort, ContextRead, ContextTagAdded,

@@ -371,7 +371,7 @@ fn authorization_is_token_prefixed_except_self_stop() {
         "Debug must redact the token"
     );
 
-    let self_stop = SelfStop::new(
+    let self_stop = SelfStopDeployment::new(
         "https://api.edgegap.com/v1/self/stop/23c01225b99d/463660",
         "injected-delete-token",
     );

@@ -180,8 +180,12 @@ impl std::fmt::Debug for RedactedUrl<'_> {
 /// `DELETE $ARBITRIUM_DELETE_URL` with `Authorization: $ARBITRIUM_DELETE_TOKEN` (raw), from
 /// inside the deployment. Needs no API token. `Debug` hides the URL's secret part
 /// ([`redacted_url`]) and the token.
+///
+/// Named after the operation ("Self-Stop Deployment"); the server plugin's
+/// `server::SelfStop` is the message that sends it. Formerly `api::SelfStop`.
+#[doc(alias = "SelfStop")]
 #[derive(Clone, PartialEq, Eq)]
-pub struct SelfStop {
+pub struct SelfStopDeployment {
     /// The injected `ARBITRIUM_DELETE_URL`.
     pub url: String,
     /// The injected `ARBITRIUM_DELETE_TOKEN`.
@@ -190,7 +194,7 @@ pub struct SelfStop {
     pub container_log_storage: Option<ContainerLogStorage>,
 }
 
-impl SelfStop {
+impl SelfStopDeployment {
     /// A self-stop through the injected `url` and `token`.
     pub fn new(url: impl Into<String>, token: impl Into<Secret>) -> Self {
         Self {
@@ -201,9 +205,9 @@ impl SelfStop {
     }
 }
 
-impl std::fmt::Debug for SelfStop {
+impl std::fmt::Debug for SelfStopDeployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SelfStop")
+        f.debug_struct("SelfStopDeployment")
             .field("url", &RedactedUrl(&self.url))
             .field("token", &self.token)
             .field("container_log_storage", &self.container_log_storage)
@@ -211,7 +215,7 @@ impl std::fmt::Debug for SelfStop {
     }
 }
 
-impl Endpoint for SelfStop {
+impl Endpoint for SelfStopDeployment {
     type Output = StopResponse;
 
     fn method(&self) -> Method {

@@ -579,12 +579,12 @@ impl ArbitriumEnv {
 
     /// The self-stop (`DELETE $ARBITRIUM_DELETE_URL`), or an [`EdgegapError::Invalid`] naming
     /// the missing or invalid variable. The plugin builds it once, at start.
-    pub fn self_stop_endpoint(&self) -> Result<api::SelfStop, EdgegapError> {
+    pub fn self_stop_endpoint(&self) -> Result<api::SelfStopDeployment, EdgegapError> {
         let (url, token) = injected(
             (DELETE_URL, self.delete_url.as_deref()),
             (DELETE_TOKEN, self.delete_token.as_ref()),
         )?;
-        Ok(api::SelfStop::new(url, token))
+        Ok(api::SelfStopDeployment::new(url, token))
     }
 
     /// The checked `ARBITRIUM_CONTEXT_URL` and `ARBITRIUM_CONTEXT_TOKEN`, or an

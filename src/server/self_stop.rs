@@ -1,5 +1,5 @@
 //! Self-stop: `DELETE $ARBITRIUM_DELETE_URL` with the raw `ARBITRIUM_DELETE_TOKEN`
-//! ([`api::SelfStop`], built and checked once at start), through one once-only path whatever
+//! ([`api::SelfStopDeployment`], built and checked once at start), through one once-only path whatever
 //! asked for it (the game, a state, a policy), retried within a bounded time; and a last
 //! blocking attempt when a panic ends the app or it exits with an error.
 
@@ -29,8 +29,8 @@ use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
 /// [`SelfStopReason`] of the first request; after a failure, writing it again starts a new
 /// attempt. Not on Edgegap (no [`ArbitriumEnv`]) it is a logged no-op.
 ///
-/// Not to be confused with [`api::SelfStop`], the engine-free endpoint value this sends.
-/// Edgegap answers by sending `SIGTERM`: see [`ShutdownRequested`].
+/// What it sends is [`api::SelfStopDeployment`], the engine-free endpoint value (formerly
+/// also named `SelfStop`). Edgegap answers by sending `SIGTERM`: see [`ShutdownRequested`].
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SelfStop;
 
@@ -71,7 +71,7 @@ pub struct SelfStopFailed {
 }
 
 /// What the panic and error-exit paths share with the systems: the request, rendered once
-/// from the one [`api::SelfStop`].
+/// from the one [`api::SelfStopDeployment`].
 pub(crate) struct LastResort {
     request: HttpRequest,
     /// Set once Edgegap confirmed the stop, or once tried: nothing more to do.
@@ -112,7 +112,7 @@ impl LastResort {
 enum Phase {
     Idle,
     Running {
-        call: Box<Call<api::SelfStop>>,
+        call: Box<Call<api::SelfStopDeployment>>,
         reason: SelfStopReason,
     },
     Done,
@@ -122,7 +122,7 @@ enum Phase {
 #[derive(Resource)]
 pub(crate) struct SelfStopper {
     /// The one DELETE, built and checked once from the injected variables; `None` off Edgegap.
-    endpoint: Option<Result<api::SelfStop, EdgegapError>>,
+    endpoint: Option<Result<api::SelfStopDeployment, EdgegapError>>,
     /// The first request not yet started.
     requested: Option<SelfStopReason>,
     phase: Phase,
