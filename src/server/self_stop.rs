@@ -11,10 +11,9 @@ use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, error, info, warn};
 use bevy::prelude::*;
 
-use super::ServerConfig;
 use super::call::{Call, Outcome};
+use super::config::ServerConfig;
 use super::env::ArbitriumEnv;
-use super::policy::SelfStopReason;
 use super::shutdown::{ShutdownReason, ShutdownRequested};
 use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
 
@@ -68,6 +67,41 @@ pub struct SelfStopFailed {
     pub error: EdgegapError,
     /// Attempts made, the first included (0 when nothing could be sent).
     pub attempts: u32,
+}
+
+/// Why the server stopped its own deployment: on [`SelfStopCompleted`],
+/// [`SelfStopFailed`] and in the log line that starts the self-stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SelfStopReason {
+    /// The game wrote [`SelfStop`].
+    Requested,
+    /// The app entered a state given to
+    /// [`self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter) (its `Debug` form).
+    StateEntered(String),
+    /// [`stop_if_no_player_within`](super::EdgegapServerPlugin::stop_if_no_player_within):
+    /// nobody joined within this time from the start.
+    NoPlayerWithin(Duration),
+    /// [`stop_when_empty_for`](super::EdgegapServerPlugin::stop_when_empty_for): the match has
+    /// been empty this long after players had joined.
+    EmptyFor(Duration),
+    /// [`max_match_duration`](super::EdgegapServerPlugin::max_match_duration): the server has
+    /// run this long.
+    MaxMatchDuration(Duration),
+}
+
+impl std::fmt::Display for SelfStopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Requested => write!(f, "requested by the game"),
+            Self::StateEntered(state) => write!(f, "entered state `{state}`"),
+            Self::NoPlayerWithin(limit) => write!(f, "no player joined within `{limit:?}`"),
+            Self::EmptyFor(limit) => write!(f, "the match has been empty for `{limit:?}`"),
+            Self::MaxMatchDuration(limit) => {
+                write!(f, "the match reached its maximum duration `{limit:?}`")
+            }
+        }
+    }
 }
 
 /// What the panic and error-exit paths share with the systems: the request, rendered once

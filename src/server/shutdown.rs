@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bevy::log::{info, warn};
 use bevy::prelude::*;
 
-use super::ServerConfig;
+use super::config::ServerConfig;
 
 /// Why the server is asked to shut down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
