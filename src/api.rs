@@ -29,7 +29,7 @@
 //! Every other status decodes to [`EdgegapError::Api`] (status, Edgegap's `message`, the raw
 //! body, `Retry-After`, and the `request_id` of a v2 `422`). Models are lenient: unknown fields
 //! are ignored (or kept in `extra`), optional fields may be missing or `null`, numbers may
-//! arrive as strings (see [`lenient`]), because Edgegap's answers changed across API versions.
+//! arrive as strings, because Edgegap's answers changed across API versions.
 //!
 //! ```
 //! use bevy_edgegap::api::{DeployRequest, Endpoint, HttpResponse, Secret};
@@ -51,7 +51,7 @@ mod error;
 mod filter;
 mod fleet;
 mod ids;
-pub mod lenient;
+pub(crate) mod lenient;
 mod list;
 mod locations;
 mod logs;
@@ -60,7 +60,7 @@ mod pagination;
 mod status;
 mod stop;
 mod tags;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use bulk_stop::*;
 pub use context::*;

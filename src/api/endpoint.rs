@@ -48,13 +48,14 @@ pub enum Credentials<'a> {
     /// Edgegap's API with the organisation token: `Authorization: token <key>`.
     ApiToken(&'a Secret),
     /// An `edgegap-gateway` with a player's token: `Authorization: Bearer <token>`. The gateway
-    /// serves only [`served_by_gateway`] calls, and deploys there may omit `users`.
+    /// serves only deploy (`POST /v2/deployments`), status and stop, and deploys there may
+    /// omit `users`.
     Bearer(&'a Secret),
 }
 
 /// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
 /// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
-pub fn served_by_gateway(method: Method, target: &Target) -> bool {
+pub(crate) fn served_by_gateway(method: Method, target: &Target) -> bool {
     let Target::Path(path) = target else {
         return false;
     };
@@ -195,7 +196,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Parses a `Retry-After` value (`120`, `1.5`, or an IMF-fixdate such as
 /// `Wed, 21 Oct 2015 07:28:00 GMT`) relative to `now`, clamped to [`MAX_RETRY_AFTER`].
-pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Any number of digits: a huge value is simply "as long as allowed".
@@ -388,7 +389,7 @@ pub trait Endpoint: Send + Sync + 'static {
 
 /// `key` without a leading `scheme ` (any case): a key pasted as `token abc` is sent as
 /// `token abc`, not `token token abc`.
-pub fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
+pub(crate) fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
     match key.get(..scheme.len() + 1) {
         Some(head) if head[..scheme.len()].eq_ignore_ascii_case(scheme) && head.ends_with(' ') => {
             key[scheme.len() + 1..].trim_start()
@@ -398,7 +399,7 @@ pub fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
 }
 
 /// Decodes a JSON success body into `T`, keeping status and raw body on failure.
-pub fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, EdgegapError> {
+pub(crate) fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, EdgegapError> {
     serde_json::from_slice(&response.body)
         .map_err(|e| EdgegapError::decode(response.status, &response.body, e))
 }
@@ -436,7 +437,7 @@ pub fn api_error(response: &HttpResponse) -> EdgegapError {
 }
 
 /// Percent-encodes one URL component (RFC 3986 unreserved characters are kept).
-pub fn encode_component(value: &str) -> String {
+pub(crate) fn encode_component(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
@@ -487,7 +488,7 @@ impl Query {
 }
 
 /// `k1=v1&k2=v2`, each side percent-encoded.
-pub fn encode_query(pairs: &[(String, String)]) -> String {
+pub(crate) fn encode_query(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))

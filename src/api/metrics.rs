@@ -96,7 +96,7 @@ fn format_time((y, mo, d, h, mi, s, nanos): TimeKey) -> String {
 }
 
 /// `%Y-%m-%d %H:%M:%S.%f` of `time` in UTC (times before 1970 are 1970-01-01).
-pub fn format_system_time(time: std::time::SystemTime) -> String {
+pub(crate) fn format_system_time(time: std::time::SystemTime) -> String {
     let since = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -579,7 +579,7 @@ impl ArbitriumEnv {
 
     /// The self-stop (`DELETE $ARBITRIUM_DELETE_URL`), or an [`EdgegapError::Invalid`] naming
     /// the missing or invalid variable. The plugin builds it once, at start.
-    pub fn self_stop_endpoint(&self) -> Result<api::SelfStopDeployment, EdgegapError> {
+    pub(crate) fn self_stop_endpoint(&self) -> Result<api::SelfStopDeployment, EdgegapError> {
         let (url, token) = injected(
             (DELETE_URL, self.delete_url.as_deref()),
             (DELETE_TOKEN, self.delete_token.as_ref()),
@@ -589,7 +589,7 @@ impl ArbitriumEnv {
 
     /// The checked `ARBITRIUM_CONTEXT_URL` and `ARBITRIUM_CONTEXT_TOKEN`, or an
     /// [`EdgegapError::Invalid`] naming the missing or invalid variable.
-    pub fn context_endpoint(&self) -> Result<(String, Secret), EdgegapError> {
+    pub(crate) fn context_endpoint(&self) -> Result<(String, Secret), EdgegapError> {
         injected(
             (CONTEXT_URL, self.context_url.as_deref()),
             (CONTEXT_TOKEN, self.context_token.as_ref()),
