@@ -25,6 +25,7 @@
 //! | `POST /v1/deployments/{id}/tags` | [`CreateTag`] | [`DeploymentTag`] | 2xx |
 //! | `PATCH /v1/deployments/{id}/tags/{name}` | [`UpdateTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE /v1/deployments/{id}/tags/{name}` | [`DeleteTag`] | `()` | 204 |
+//! | `GET /v1/app/{app_name}` | [`GetApp`] | [`Application`] | 2xx |
 //! | `GET $ARBITRIUM_CONTEXT_URL` | [`GetContext`] | [`DeploymentContext`] | 2xx |
 //! | `POST $ARBITRIUM_CONTEXT_URL/tags` | [`CreateContextTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}` | [`DeleteContextTag`] | `()` | 2xx |
@@ -90,6 +91,7 @@
 //! takes the same path through the plugin). The emulator serving the route and the gateway
 //! forwarding it are changes to those crates.
 
+mod apps;
 mod bulk_stop;
 mod context;
 mod deploy;
@@ -110,6 +112,7 @@ mod stop;
 mod tags;
 pub(crate) mod validate;
 
+pub use apps::*;
 pub use bulk_stop::*;
 pub use context::*;
 pub use deploy::*;
@@ -168,6 +171,7 @@ pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
     visitor.visit(CreateTag::new(ID, "eu"));
     visitor.visit(UpdateTag::new(ID, "eu", "na"));
     visitor.visit(DeleteTag::new(ID, "eu"));
+    visitor.visit(GetApp::new("my-game"));
     visitor.visit(GetContext::new(CONTEXT_URL, "context-token"));
     visitor.visit(CreateContextTag::new(CONTEXT_URL, "context-token", "full"));
     visitor.visit(DeleteContextTag::new(CONTEXT_URL, "context-token", "full"));

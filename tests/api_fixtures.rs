@@ -436,6 +436,55 @@ fn tag_list_2024_count_and_empty_pagination() {
 }
 
 #[test]
+fn application_2026_2024_and_lenient() {
+    // The 2026 spec's example (S1 `Application`).
+    let app = GetApp::new("my-game-server")
+        .decode(&ok(
+            200,
+            r#"{"name":"my-game-server","is_active":true,"image":"",
+                "create_time":"2026-04-22 12:00:46.444265",
+                "last_updated":"2026-04-22 12:00:46.444265"}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        app,
+        Application {
+            name: "my-game-server".into(),
+            is_active: Some(true),
+            image: Some(String::new()),
+            create_time: Some("2026-04-22 12:00:46.444265".into()),
+            last_updated: Some("2026-04-22 12:00:46.444265".into()),
+        }
+    );
+    // The 2024 swagger's example: `is_telemetry_agent_active`, gone since, is ignored.
+    let old = GetApp::new("Example App")
+        .decode(&ok(
+            200,
+            r#"{"is_telemetry_agent_active":false,"image":"iVBORw0KGgoAAAANSUhEUg[...]AAABJRU5ErkJggg==",
+                "last_updated":"2024-05-26 12:00:45.831041","is_active":true,
+                "create_time":"2024-05-26 12:00:45.831041","name":"Example App"}"#,
+        ))
+        .unwrap();
+    assert_eq!(old.name, "Example App");
+    assert_eq!(old.is_active, Some(true));
+    // Nulls, a boolean as text, missing keys.
+    let lenient = GetApp::new("a")
+        .decode(&ok(200, r#"{"name":"a","is_active":"false","image":null}"#))
+        .unwrap();
+    assert_eq!((lenient.is_active, lenient.image), (Some(false), None));
+    // No name: not an application.
+    assert!(matches!(
+        GetApp::new("a").decode(&ok(200, r#"{"is_active":true}"#)),
+        Err(EdgegapError::Decode { .. })
+    ));
+    // A missing app is a 404 the caller can test for.
+    let missing = GetApp::new("nope")
+        .decode(&ok(404, r#"{"message":"Application nope not found"}"#))
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing:?}");
+}
+
+#[test]
 fn tag_get_create_update_and_delete() {
     let body = include_str!("fixtures/tag.json");
     let expected = DeploymentTag {

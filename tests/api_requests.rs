@@ -298,6 +298,20 @@ fn logs_metrics_and_fleet_hosts_paths() {
 }
 
 #[test]
+fn get_app_request() {
+    let get = build(&GetApp::new("my game/1"));
+    assert_eq!(get.method, Method::Get);
+    assert_eq!(get.url, "https://api.edgegap.com/v1/app/my%20game%2F1");
+    assert_eq!(
+        header(&get, "Authorization"),
+        Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
+    );
+    assert!(get.body.is_empty());
+    assert_eq!(GetApp::new("my-game").class(), EndpointClass::Other);
+    assert_eq!(invalid_field(&GetApp::new(" ")), "app_name");
+}
+
+#[test]
 fn tag_requests() {
     let list = build(&ListTags::new("2d35052ec4e9").page(3).limit(10));
     assert_eq!(list.method, Method::Get);
