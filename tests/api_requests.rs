@@ -298,6 +298,20 @@ fn logs_metrics_and_fleet_hosts_paths() {
 }
 
 #[test]
+fn a_key_pasted_with_its_scheme_is_not_prefixed_twice() {
+    for (key, scheme) in [("token abc", "token abc"), ("Token  abc", "token abc")] {
+        let request = GetStatus::new("abc")
+            .to_request(BASE, &Secret::new(key))
+            .unwrap();
+        assert_eq!(header(&request, "Authorization"), Some(scheme), "{key}");
+    }
+    let player = GetStatus::new("abc")
+        .to_request_as(BASE, Credentials::Bearer(&Secret::new("Bearer x.y.z")))
+        .unwrap();
+    assert_eq!(header(&player, "Authorization"), Some("Bearer x.y.z"));
+}
+
+#[test]
 fn get_app_request() {
     let get = build(&GetApp::new("my game/1"));
     assert_eq!(get.method, Method::Get);
