@@ -53,24 +53,6 @@ pub enum Credentials<'a> {
     Bearer(&'a Secret),
 }
 
-/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
-/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
-pub(crate) fn served_by_gateway(method: Method, target: &Target) -> bool {
-    let Target::Path(path) = target else {
-        return false;
-    };
-    let below = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    match method {
-        Method::Post => path == "/v2/deployments",
-        Method::Get => below("/v1/status/"),
-        Method::Delete => below("/v1/stop/"),
-        Method::Patch => false,
-    }
-}
-
 /// Rate-limit class of an endpoint; Edgegap documents a limit for the first five.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EndpointClass {

@@ -5,8 +5,7 @@ use std::time::Duration;
 use bevy::ecs::resource::Resource;
 
 use crate::api::{
-    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, HttpRequest, Secret, Target,
-    served_by_gateway,
+    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, HttpRequest, Method, Secret, Target,
 };
 use crate::http::RetryPolicy;
 use crate::transport::RateLimits;
@@ -417,6 +416,24 @@ impl EdgegapConfig {
                 .push(("Idempotency-Key".to_owned(), key.to_owned()));
         }
         Ok(request)
+    }
+}
+
+/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
+/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
+fn served_by_gateway(method: Method, target: &Target) -> bool {
+    let Target::Path(path) = target else {
+        return false;
+    };
+    let below = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    match method {
+        Method::Post => path == "/v2/deployments",
+        Method::Get => below("/v1/status/"),
+        Method::Delete => below("/v1/stop/"),
+        Method::Patch => false,
     }
 }
 
