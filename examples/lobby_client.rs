@@ -98,7 +98,7 @@ fn main() -> ExitCode {
         }
         None => EdgegapConfig::from_env(),
     };
-    if config.token.is_empty() {
+    if config.token().is_empty() {
         println!(
             "EDGEGAP_TOKEN is not set: nothing to talk to.\n\n\
              Try it offline on the emulator. In one terminal:\n\
@@ -116,7 +116,9 @@ fn main() -> ExitCode {
     }
     println!(
         "deploying `{}` `{}` on {}",
-        args.app, args.version, config.base_url
+        args.app,
+        args.version,
+        config.base_url()
     );
 
     let exit = App::new()

@@ -373,11 +373,9 @@ fn on_page(answer: On<EdgegapResponse<ListDeployments>>, mut script: Script, mut
         .run
         .paged
         .extend(list.data.iter().map(|d| d.request_id.clone()));
-    let next = list.pagination.as_ref().and_then(|p| p.next_page());
-    match next {
-        Some(page) if script.run.pages < 100 => {
-            request_page(&mut edgegap, u32::try_from(page).unwrap_or(u32::MAX));
-        }
+    // Pages are asked for one after the other from 1, so this was page `pages`.
+    match list.next_page(script.run.pages, PAGE_SIZE) {
+        Some(page) if script.run.pages < 100 => request_page(&mut edgegap, page),
         _ => {
             let paged = script.run.paged.clone();
             let unique: BTreeSet<RequestId> = paged.iter().cloned().collect();

@@ -13,7 +13,7 @@
 //! | `GET /v1/status/{id}` | [`GetStatus`] | [`DeploymentStatus`] | 200 |
 //! | `GET /v1/status/{id}?since=…&wait=…` (gateway only) | [`AwaitStatusChange`] | [`DeploymentStatus`] | 200 |
 //! | `DELETE /v1/stop/{id}` | [`StopDeployment`] | [`StopResponse`] | 200, 202 |
-//! | `DELETE $ARBITRIUM_DELETE_URL` | [`SelfStop`] | [`StopResponse`] | 200, 202 |
+//! | `DELETE $ARBITRIUM_DELETE_URL` | [`SelfStopDeployment`] | [`StopResponse`] | 200, 202 |
 //! | `POST /v1/deployments/bulk-stop` | [`BulkStop`] | [`BulkStopResponse`] | 200, 202 |
 //! | `GET /v1/deployments` | [`ListDeployments`] | [`DeploymentList`] | 2xx |
 //! | `GET /v1/locations` | [`ListLocations`] | [`LocationList`] | 2xx |
@@ -25,11 +25,15 @@
 //! | `POST /v1/deployments/{id}/tags` | [`CreateTag`] | [`DeploymentTag`] | 2xx |
 //! | `PATCH /v1/deployments/{id}/tags/{name}` | [`UpdateTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE /v1/deployments/{id}/tags/{name}` | [`DeleteTag`] | `()` | 204 |
+//! | `GET /v1/app/{app_name}` | [`GetApp`] | [`Application`] | 2xx |
+//! | `GET $ARBITRIUM_CONTEXT_URL` | [`GetContext`] | [`DeploymentContext`] | 2xx |
+//! | `POST $ARBITRIUM_CONTEXT_URL/tags` | [`CreateContextTag`] | [`DeploymentTag`] | 2xx |
+//! | `DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}` | [`DeleteContextTag`] | `()` | 2xx |
 //!
 //! Every other status decodes to [`EdgegapError::Api`] (status, Edgegap's `message`, the raw
 //! body, `Retry-After`, and the `request_id` of a v2 `422`). Models are lenient: unknown fields
 //! are ignored (or kept in `extra`), optional fields may be missing or `null`, numbers may
-//! arrive as strings (see [`lenient`]), because Edgegap's answers changed across API versions.
+//! arrive as strings, because Edgegap's answers changed across API versions.
 //!
 //! ```
 //! use bevy_edgegap::api::{DeployRequest, Endpoint, HttpResponse, Secret};
@@ -41,7 +45,53 @@
 //! let answer = deploy.decode(&HttpResponse::new(202, r#"{"request_id":"a69f8e3e0555"}"#));
 //! assert_eq!(answer.unwrap().request_id.as_str(), "a69f8e3e0555");
 //! ```
+//!
+//! # Adding an endpoint
+//!
+//! A new endpoint touches two library files, its area's file in `src/api/` and this one, plus
+//! its tests. The client plugin, the property tests and the transport need no change.
+//!
+//! 1. **Request and answer**, in the file of its area (`src/api/<area>.rs`; a new area is a
+//!    new file, declared here with `mod <area>;` and `pub use <area>::*;`). No Bevy import.
+//!    - The request: a struct named verb-first after the operation (`GetApp`, `ListTags`,
+//!      `StopDeployment`), `#[derive(Debug, Clone, PartialEq)]` (a hand-written `Debug` that
+//!      hides any token or injected URL), public fields, `new(..)` taking the required parts
+//!      as `impl Into<..>`, `#[must_use]` builder methods for the optional ones; a list takes
+//!      `page: Option<u32>` and `limit: Option<u32>` with `page(n)` and `limit(n)` builders.
+//!    - `impl Endpoint`: `method`; `target` (`Target::Path` with every path parameter through
+//!      `encode_component`, or `Target::Url` for an injected URL or another service's base
+//!      URL); `query` built with `Query::new()` (`.opt(name, value)`, `.page(page, limit)`);
+//!      `body` as JSON; `auth` only when it is not the organisation token (`Auth::Raw` sends
+//!      `Authorization: <token>` as the matchmaker and the injected URLs want); `is_success`
+//!      only when not every `2xx` is a success; `validate` with the checks of the crate's
+//!      `validate` module (`non_empty`, `request_id`, `tag_name`, …, and `validate_page` for
+//!      pages), so nothing invalid is sent; `decode_success`, usually `decode_json(response)`.
+//!      `class` stays [`EndpointClass::Other`] unless Edgegap documents a rate limit for it:
+//!      a new class is a transport change.
+//!    - The answer: `#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]`
+//!      with public fields. `#[serde(default)]` on the struct when every key is optional,
+//!      else on each optional field; `Option` for what a spec may omit or send as `null`; the
+//!      crate's `lenient` deserializers where sources disagree on a type; unknown keys are
+//!      ignored. A list answer keeps `pagination: Option<Pagination>` and implements
+//!      [`ListPage`], so every walk pages it with [`ListPage::next_page`].
+//! 2. **Register it** in [`for_each_endpoint`] (below, in this file) with a valid example
+//!    value, and add its row to the table above. The client plugin then registers its result
+//!    message (`EdgegapResponse<E>`, readable with a `MessageReader`), and the property tests
+//!    fuzz its decoder.
+//! 3. **Test it** (`cargo test --test api_requests --test api_fixtures --test api_proptest`):
+//!    in `tests/api_requests.rs` the request it builds (method, URL with query, headers, body
+//!    compared as JSON) and what `validate` refuses; in `tests/api_fixtures.rs` the spec's
+//!    example answer (copied into the test or `tests/fixtures/`; tests never read files
+//!    outside the repository) and the variants the API reference lists.
+//! 4. **Changelog**: one line under `[Unreleased]`.
+//!
+//! Not needed: a method on the client's `Edgegap` parameter (`edgegap.send(GetApp::new(..))`
+//! sends any endpoint, and its result arrives as `EdgegapResponse<GetApp>`; add a named
+//! method only for the calls DESIGN.md names), a prelude entry, a client test (every endpoint
+//! takes the same path through the plugin). The emulator serving the route and the gateway
+//! forwarding it are changes to those crates.
 
+mod apps;
 mod bulk_stop;
 mod context;
 mod deploy;
@@ -51,7 +101,7 @@ mod error;
 mod filter;
 mod fleet;
 mod ids;
-pub mod lenient;
+pub(crate) mod lenient;
 mod list;
 mod locations;
 mod logs;
@@ -60,8 +110,9 @@ mod pagination;
 mod status;
 mod stop;
 mod tags;
-pub mod validate;
+pub(crate) mod validate;
 
+pub use apps::*;
 pub use bulk_stop::*;
 pub use context::*;
 pub use deploy::*;
@@ -79,3 +130,49 @@ pub use pagination::*;
 pub use status::*;
 pub use stop::*;
 pub use tags::*;
+
+/// Receives one value of each endpoint type, from [`for_each_endpoint`].
+pub trait EndpointVisitor {
+    /// Called once per endpoint type with a valid example value (it passes
+    /// [`Endpoint::validate`]).
+    fn visit<E: Endpoint + Clone + std::fmt::Debug>(&mut self, example: E)
+    where
+        E::Output: Clone + std::fmt::Debug;
+}
+
+/// The one list of this module's endpoints: calls `visitor` once per endpoint type, with an
+/// example value. The client plugin registers each one's result message from it and the
+/// property tests decode arbitrary answers with each, so an endpoint added here is covered by
+/// both.
+pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
+    const ID: &str = "a69f8e3e0555";
+    const DELETE_URL: &str = "https://api.edgegap.com/v1/self/stop/a69f8e3e0555/660";
+    const CONTEXT_URL: &str = "https://api.edgegap.com/v1/context/a69f8e3e0555/17";
+    let deploy = DeployRequest::new("my-game", "v1").user_ip("1.2.3.4");
+    visitor.visit(deploy.clone());
+    visitor.visit(FleetDeployRequest::new(deploy, ["host-1"]));
+    visitor.visit(DeployV1Request::new("my-game").ip("1.2.3.4"));
+    visitor.visit(GetStatus::new(ID));
+    visitor.visit(AwaitStatusChange::new(
+        ID,
+        Status::Deploying,
+        AwaitStatusChange::MAX_WAIT,
+    ));
+    visitor.visit(StopDeployment::new(ID));
+    visitor.visit(SelfStopDeployment::new(DELETE_URL, "delete-token"));
+    visitor.visit(BulkStop::new().tags(FilterType::Any, ["lobby-eu-1"]));
+    visitor.visit(ListDeployments::new());
+    visitor.visit(ListLocations::new());
+    visitor.visit(GetContainerLogs::new(ID));
+    visitor.visit(GetMetrics::new(ID));
+    visitor.visit(ListFleetHosts::new("my-fleet"));
+    visitor.visit(ListTags::new(ID));
+    visitor.visit(GetTag::new(ID, "eu"));
+    visitor.visit(CreateTag::new(ID, "eu"));
+    visitor.visit(UpdateTag::new(ID, "eu", "na"));
+    visitor.visit(DeleteTag::new(ID, "eu"));
+    visitor.visit(GetApp::new("my-game"));
+    visitor.visit(GetContext::new(CONTEXT_URL, "context-token"));
+    visitor.visit(CreateContextTag::new(CONTEXT_URL, "context-token", "full"));
+    visitor.visit(DeleteContextTag::new(CONTEXT_URL, "context-token", "full"));
+}

@@ -79,7 +79,7 @@
 //! - Deployment entities (from [`Edgegap::deploy`], [`Edgegap::deploy_to_fleet`],
 //!   [`Edgegap::track`]) are never despawned by the plugin; their `Deployment*` events are
 //!   triggered on them.
-//! - Nothing is ever dropped: a call over [`EdgegapConfig::max_in_flight`] or over its
+//! - Nothing is ever dropped: a call over [`EdgegapConfig::with_max_in_flight`] or over its
 //!   class's rate budget waits in a FIFO queue. Each worker also holds the next call in line,
 //!   so a busy queue drains at the network's pace, not one batch per frame. Every call resolves exactly once: an answer,
 //!   a typed [`EdgegapError`](crate::api::EdgegapError), or a silent cancel.
@@ -91,24 +91,24 @@
 //! # A paid server never leaks
 //!
 //! - Every deploy carries a **correlation tag** the client generates (`bx-` and 16 hex digits)
-//!   and the app's **instance tag** ([`EdgegapConfig::instance_tag`]), both within the 20
+//!   and the app's **instance tag** ([`EdgegapConfig::with_instance_tag`]), both within the 20
 //!   characters Edgegap allows.
 //! - When a deploy's outcome is **uncertain** (no answer before the deadline, a connection
 //!   lost after sending, an undecodable `2xx`, a `5xx`, a `422` naming a `request_id`), it is
 //!   never sent again. The entity gets [`Reconciling`] and the plugin lists deployments page by
 //!   page, matching the tag in each item's `tags` (the list filter vocabulary is documented
-//!   only for `status`), a few times with growing waits ([`EdgegapConfig::max_reconciles`]).
+//!   only for `status`), a few times with growing waits ([`EdgegapConfig::with_max_reconciles`]).
 //!   Found: adopted ([`DeploymentCreated`], then tracked as usual) if the entity still wants a
 //!   server, stopped otherwise. A `422` with a `request_id` is followed and stopped.
 //! - [`DeploymentFailed`] says whether a server may exist and whether the plugin stopped it.
-//! - `ERROR` deployments are stopped at once ([`EdgegapConfig::stop_on_error`]) and followed
-//!   to TERMINATED; a deployment not READY within [`EdgegapConfig::ready_timeout`] is reported
+//! - `ERROR` deployments are stopped at once ([`EdgegapConfig::with_stop_on_error`]) and followed
+//!   to TERMINATED; a deployment not READY within [`EdgegapConfig::with_ready_timeout`] is reported
 //!   failed and stopped (with [`StopOnExit`]).
 //! - On [`AppExit`], deployments with [`StopOnExit`] not seen TERMINATED are stopped: uncertain
 //!   deploys are reconciled first, then the stops go through the transport (in-flight cap, rate
 //!   limits, retries on `429`/`5xx`, a stop that failed for good sent again), all within
-//!   [`EdgegapConfig::exit_stop_wait`] (the exit frame blocks at most that long).
-//! - [`EdgegapConfig::startup_sweep`] (opt-in, with a stable instance tag) bulk-stops the
+//!   [`EdgegapConfig::with_exit_stop_wait`] (the exit frame blocks at most that long).
+//! - [`EdgegapConfig::with_startup_sweep`] (opt-in, with a stable instance tag) bulk-stops the
 //!   deployments an earlier run left behind (bulk stop's `deployment_tags` filter is
 //!   documented).
 //! - Add [`StopOnDespawn`] to stop a deployment when its entity is despawned. A deployment
@@ -127,7 +127,7 @@
 //! failure reported, READY emits no [`DeploymentReady`]. A `404` for a deployment seen alive is
 //! TERMINATED (purged). Failing to observe a server is not a failed server: a garbled or
 //! failed status answer is transient ([`EdgegapError::is_transient`](crate::api::EdgegapError::is_transient),
-//! the rule retries use too); after [`EdgegapConfig::unobserved_after`] failures in a row,
+//! the rule retries use too); after [`EdgegapConfig::with_unobserved_after`] failures in a row,
 //! [`DeploymentUnobserved`] is reported and polling goes on.
 //!
 //! Inside, control flows one way: [`Edgegap`] → the one build-and-enqueue (`request.rs`) →
@@ -191,11 +191,7 @@ pub use crate::transport::RateLimits;
 
 use self::deployment::Tracker;
 use self::request::{EdgegapTransport, Handling, enqueue};
-use crate::api::{
-    BulkStop, CreateTag, DeleteTag, DeployRequest, DeployV1Request, FilterType, FleetDeployRequest,
-    GetContainerLogs, GetMetrics, GetStatus, GetTag, ListDeployments, ListFleetHosts,
-    ListLocations, ListTags, StopDeployment, UpdateTag,
-};
+use crate::api::{BulkStop, Endpoint, EndpointVisitor, FilterType, for_each_endpoint};
 
 /// Adds the Edgegap client: the [`Edgegap`] system parameter, the transport, deployment
 /// tracking, reconcile and the orphan guard. See the [module docs](self).
@@ -242,26 +238,12 @@ impl Plugin for EdgegapClientPlugin {
         if let Err(error) = self.config.validate() {
             bevy::log::warn!("edgegap client: {error}; every call will fail until it is fixed");
         }
+        // Every endpoint's result is readable as a message: one list, `api::for_each_endpoint`.
+        for_each_endpoint(&mut RegisterEndpoints(app));
         app.insert_resource(self.config.clone())
             .init_resource::<EdgegapTransport>()
             .init_resource::<Tracker>()
             .init_resource::<EdgegapStats>()
-            .add_edgegap_endpoint::<DeployRequest>()
-            .add_edgegap_endpoint::<FleetDeployRequest>()
-            .add_edgegap_endpoint::<GetStatus>()
-            .add_edgegap_endpoint::<StopDeployment>()
-            .add_edgegap_endpoint::<DeployV1Request>()
-            .add_edgegap_endpoint::<BulkStop>()
-            .add_edgegap_endpoint::<ListDeployments>()
-            .add_edgegap_endpoint::<ListLocations>()
-            .add_edgegap_endpoint::<GetContainerLogs>()
-            .add_edgegap_endpoint::<GetMetrics>()
-            .add_edgegap_endpoint::<ListFleetHosts>()
-            .add_edgegap_endpoint::<ListTags>()
-            .add_edgegap_endpoint::<GetTag>()
-            .add_edgegap_endpoint::<CreateTag>()
-            .add_edgegap_endpoint::<UpdateTag>()
-            .add_edgegap_endpoint::<DeleteTag>()
             .add_message::<DeploymentCreated>()
             .add_message::<DeploymentStatusChanged>()
             .add_message::<DeploymentReady>()
@@ -303,7 +285,19 @@ impl Plugin for EdgegapClientPlugin {
     }
 }
 
-/// [`EdgegapConfig::startup_sweep`]: one bulk stop of every deployment carrying this app's
+/// Registers [`EdgegapResponse<E>`] for each endpoint of [`for_each_endpoint`].
+struct RegisterEndpoints<'a>(&'a mut App);
+
+impl EndpointVisitor for RegisterEndpoints<'_> {
+    fn visit<E: Endpoint + Clone + std::fmt::Debug>(&mut self, _example: E)
+    where
+        E::Output: Clone + std::fmt::Debug,
+    {
+        self.0.add_edgegap_endpoint::<E>();
+    }
+}
+
+/// [`EdgegapConfig::with_startup_sweep`]: one bulk stop of every deployment carrying this app's
 /// instance tag (the `deployment_tags` filter is documented), left over by an earlier run.
 fn startup_sweep(world: &mut World) {
     let config = world.resource::<EdgegapConfig>();

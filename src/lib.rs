@@ -176,8 +176,8 @@ pub mod prelude {
     pub use crate::api::{
         BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
-        FleetHost, ListDeployments, ListFleetHosts, PortMapping, QueryOperator, RequestId,
-        SortOrder, Status,
+        FleetHost, ListDeployments, ListFleetHosts, ListPage, PortMapping, QueryOperator,
+        RequestId, SortOrder, Status,
     };
     #[cfg(feature = "client")]
     pub use crate::client::{
@@ -190,7 +190,7 @@ pub mod prelude {
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;
-    // `SelfStop` here is the server's message; the endpoint value is `api::SelfStop`.
+    // `SelfStop` is the server's message; the endpoint value it sends is `api::SelfStopDeployment`.
     #[cfg(feature = "server")]
     pub use crate::server::{
         AddContextTag, ArbitriumEnv, ArbitriumPort, ContextRead, ContextTagAdded,

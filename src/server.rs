@@ -99,6 +99,7 @@ use bevy::state::state::FreelyMutableState;
 use crate::http::RetryPolicy;
 
 mod call;
+mod config;
 mod context;
 mod env;
 mod policy;
@@ -112,8 +113,10 @@ pub use env::{
     ArbitriumEnv, ArbitriumPort, BeaconFacts, EnvWarning, HostFacts, PrivateFleetFacts,
     REQUEST_ID_VAR,
 };
-pub use policy::{PlayerCount, SelfStopReason};
-pub use self_stop::{SelfStop, SelfStopCompleted, SelfStopFailed};
+pub use policy::PlayerCount;
+pub use self_stop::{SelfStop, SelfStopCompleted, SelfStopFailed, SelfStopReason};
+
+use config::ServerConfig;
 pub use shutdown::{ShutdownReason, ShutdownRequested};
 
 /// The server plugin's system sets, in frame order.
@@ -139,68 +142,20 @@ type AppHook = Box<dyn Fn(&mut App) + Send + Sync>;
 
 /// Dedicated-server support: [`ArbitriumEnv`], self-stop, graceful `SIGTERM`.
 ///
-/// Configure through the public fields or the builder methods. The [`ArbitriumEnv`] is read
-/// from the process environment in `build`, unless the app already holds one (insert it before
-/// adding the plugin to hand one over, e.g. in tests with [`ArbitriumEnv::from_vars`]).
+/// Configure it with the builder methods, starting from [`EdgegapServerPlugin::new`] (the
+/// defaults each method names). The [`ArbitriumEnv`] is read from the process environment in
+/// `build`, unless the app already holds one (insert it before adding the plugin to hand one
+/// over, e.g. in tests with [`ArbitriumEnv::from_vars`]).
+#[derive(Default)]
 pub struct EdgegapServerPlugin {
-    /// Grace window between a shutdown request and [`AppExit::Success`]. Default 4 s (Edgegap's
-    /// minimum termination grace is 5 s).
-    pub grace: Duration,
-    /// Listen for `SIGTERM` and `SIGINT` (native unix). Default `true`.
-    pub handle_signals: bool,
-    /// How the self-stop is retried: connection errors, `429` and `5xx`, up to one minute by
-    /// default.
-    pub self_stop_retry: RetryPolicy,
-    /// How context calls are retried. Default [`RetryPolicy::default`].
-    pub context_retry: RetryPolicy,
-    /// Longest wait for one answer before the attempt counts as timed out. Default 10 s.
-    pub attempt_timeout: Duration,
-    /// When a panic ends the app, or it exits with an [`AppExit::Error`], make one last
-    /// blocking self-stop attempt (bounded by `last_resort_timeout`). Default `false`.
-    ///
-    /// "A panic that ends the app" is one that unwinds out of the app's update and drops its
-    /// world: a panicking system (on any thread: Bevy resumes it on the app's thread), a
-    /// command, an observer, or anything else `app.update()` runs, not caught before
-    /// `App::run` returns. Panics the app survives do nothing: in a thread or task of the
-    /// game's own, in Bevy's task pools, or caught with `catch_unwind`. Built with
-    /// `panic = "abort"`, every panic ends the process at once, so any panic attempts.
-    pub self_stop_on_panic: bool,
-    /// Bound of that last attempt. Default 3 s.
-    pub last_resort_timeout: Duration,
-    /// Self-stop once the match has been empty this long: counted from when the last player
-    /// left ([`PlayerCount`] back to zero), and only once a player has joined. Default off.
-    pub stop_when_empty_for: Option<Duration>,
-    /// Self-stop when no player has joined this long after start. Default off.
-    pub stop_if_no_player_within: Option<Duration>,
-    /// Self-stop when the server has run this long, players or not. Default off.
-    pub max_match_duration: Option<Duration>,
+    config: ServerConfig,
+    policies: policy::Policies,
     hooks: Vec<AppHook>,
 }
 
-impl Default for EdgegapServerPlugin {
-    fn default() -> Self {
-        Self {
-            grace: Duration::from_secs(4),
-            handle_signals: true,
-            self_stop_retry: RetryPolicy {
-                max_attempts: 100,
-                max_elapsed: Some(Duration::from_secs(60)),
-                ..RetryPolicy::default()
-            },
-            context_retry: RetryPolicy::default(),
-            attempt_timeout: Duration::from_secs(10),
-            self_stop_on_panic: false,
-            last_resort_timeout: Duration::from_secs(3),
-            stop_when_empty_for: None,
-            stop_if_no_player_within: None,
-            max_match_duration: None,
-            hooks: Vec::new(),
-        }
-    }
-}
-
 impl EdgegapServerPlugin {
-    /// The defaults: 4 s grace, signals handled, self-stop retried for up to a minute.
+    /// The defaults: 4 s grace, signals handled, self-stop retried for up to a minute, no
+    /// match-lifecycle policy.
     pub fn new() -> Self {
         Self::default()
     }
@@ -218,28 +173,26 @@ impl EdgegapServerPlugin {
         self
     }
 
-    /// Self-stop once the match has been empty for `limit` after players had joined (see
-    /// [`stop_when_empty_for`](Self::stop_when_empty_for)). Report players with [`PlayerCount`].
+    /// Self-stop once the match has been empty for `limit`: counted from when the last player
+    /// left ([`PlayerCount`] back to zero), and only once a player has joined. Default off.
     #[must_use]
     pub fn stop_when_empty_for(mut self, limit: Duration) -> Self {
-        self.stop_when_empty_for = Some(limit);
+        self.policies.empty_for = Some(limit);
         self
     }
 
-    /// Self-stop when no player joined within `limit` of the start (see
-    /// [`stop_if_no_player_within`](Self::stop_if_no_player_within)). Report players with
-    /// [`PlayerCount`].
+    /// Self-stop when no player has joined within `limit` of the start. Report players with
+    /// [`PlayerCount`]. Default off.
     #[must_use]
     pub fn stop_if_no_player_within(mut self, limit: Duration) -> Self {
-        self.stop_if_no_player_within = Some(limit);
+        self.policies.no_player_within = Some(limit);
         self
     }
 
-    /// Self-stop when the server has run for `limit` (see
-    /// [`max_match_duration`](Self::max_match_duration)).
+    /// Self-stop when the server has run for `limit`, players or not. Default off.
     #[must_use]
     pub fn max_match_duration(mut self, limit: Duration) -> Self {
-        self.max_match_duration = Some(limit);
+        self.policies.max_duration = Some(limit);
         self
     }
 
@@ -258,38 +211,63 @@ impl EdgegapServerPlugin {
         self
     }
 
-    /// Sets [`grace`](Self::grace).
+    /// The grace window between a shutdown request and [`AppExit::Success`]. Default 4 s
+    /// (Edgegap's minimum termination grace is 5 s).
     #[must_use]
     pub fn with_grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
+        self.config.grace = grace;
         self
     }
 
-    /// Sets [`self_stop_retry`](Self::self_stop_retry).
+    /// How the self-stop is retried: connection errors, `429` and `5xx`, up to one minute by
+    /// default.
     #[must_use]
     pub fn with_self_stop_retry(mut self, policy: RetryPolicy) -> Self {
-        self.self_stop_retry = policy;
+        self.config.self_stop_retry = policy;
         self
     }
 
-    /// Sets [`attempt_timeout`](Self::attempt_timeout).
+    /// How context calls are retried. Default [`RetryPolicy::default`].
+    #[must_use]
+    pub fn with_context_retry(mut self, policy: RetryPolicy) -> Self {
+        self.config.context_retry = policy;
+        self
+    }
+
+    /// The longest wait for one answer before the attempt counts as timed out. Default 10 s.
     #[must_use]
     pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = timeout;
+        self.config.attempt_timeout = timeout;
         self
     }
 
-    /// Sets [`handle_signals`](Self::handle_signals).
+    /// Whether to listen for `SIGTERM` and `SIGINT` (native unix). Default `true`.
     #[must_use]
     pub fn with_signals(mut self, handle: bool) -> Self {
-        self.handle_signals = handle;
+        self.config.handle_signals = handle;
         self
     }
 
-    /// Sets [`self_stop_on_panic`](Self::self_stop_on_panic).
+    /// When a panic ends the app, or it exits with an [`AppExit::Error`], make one last
+    /// blocking self-stop attempt (bounded by
+    /// [`with_last_resort_timeout`](Self::with_last_resort_timeout)). Default `false`.
+    ///
+    /// "A panic that ends the app" is one that unwinds out of the app's update and drops its
+    /// world: a panicking system (on any thread: Bevy resumes it on the app's thread), a
+    /// command, an observer, or anything else `app.update()` runs, not caught before
+    /// `App::run` returns. Panics the app survives do nothing: in a thread or task of the
+    /// game's own, in Bevy's task pools, or caught with `catch_unwind`. Built with
+    /// `panic = "abort"`, every panic ends the process at once, so any panic attempts.
     #[must_use]
     pub fn self_stop_on_panic(mut self, enabled: bool) -> Self {
-        self.self_stop_on_panic = enabled;
+        self.config.self_stop_on_panic = enabled;
+        self
+    }
+
+    /// The bound of that last attempt. Default 3 s.
+    #[must_use]
+    pub fn with_last_resort_timeout(mut self, timeout: Duration) -> Self {
+        self.config.last_resort_timeout = timeout;
         self
     }
 }
@@ -321,35 +299,10 @@ impl EnvReport {
     }
 }
 
-/// The plugin's configuration, copied into the world.
-#[derive(Resource, Debug, Clone)]
-pub(crate) struct ServerConfig {
-    pub grace: Duration,
-    pub handle_signals: bool,
-    pub self_stop_retry: RetryPolicy,
-    pub context_retry: RetryPolicy,
-    pub attempt_timeout: Duration,
-    pub self_stop_on_panic: bool,
-    pub last_resort_timeout: Duration,
-    pub policies: policy::Policies,
-}
-
 impl Plugin for EdgegapServerPlugin {
     fn build(&self, app: &mut App) {
-        let config = ServerConfig {
-            grace: self.grace,
-            handle_signals: self.handle_signals,
-            self_stop_retry: self.self_stop_retry.clone(),
-            context_retry: self.context_retry.clone(),
-            attempt_timeout: self.attempt_timeout,
-            self_stop_on_panic: self.self_stop_on_panic,
-            last_resort_timeout: self.last_resort_timeout,
-            policies: policy::Policies {
-                empty_for: self.stop_when_empty_for,
-                no_player_within: self.stop_if_no_player_within,
-                max_duration: self.max_match_duration,
-            },
-        };
+        let config = self.config.clone();
+        let policies = self.policies;
         // Logged from `Startup`, so the order of `LogPlugin` and this plugin does not matter.
         let report = if let Some(env) = app.world().get_resource::<ArbitriumEnv>() {
             EnvReport::Given(env.request_id().clone())
@@ -376,6 +329,7 @@ impl Plugin for EdgegapServerPlugin {
             .add_message::<ContextTagRemoved>()
             .init_resource::<context::ContextCalls>()
             .init_resource::<PlayerCount>()
+            .insert_resource(policies)
             .init_resource::<policy::PolicyClock>();
         self_stop::setup(app, &config);
         shutdown::setup(app, &config);

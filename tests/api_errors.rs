@@ -96,7 +96,7 @@ fn stop_410_is_already_terminated() {
     let response = HttpResponse::new(410, r#"{"message": "Instance Already terminated"}"#);
     for err in [
         StopDeployment::new("a").decode(&response).unwrap_err(),
-        SelfStop::new("https://api.edgegap.com/v1/self/stop/a/1", "t")
+        SelfStopDeployment::new("https://api.edgegap.com/v1/self/stop/a/1", "t")
             .decode(&response)
             .unwrap_err(),
     ] {

@@ -436,6 +436,55 @@ fn tag_list_2024_count_and_empty_pagination() {
 }
 
 #[test]
+fn application_2026_2024_and_lenient() {
+    // The 2026 spec's example (S1 `Application`).
+    let app = GetApp::new("my-game-server")
+        .decode(&ok(
+            200,
+            r#"{"name":"my-game-server","is_active":true,"image":"",
+                "create_time":"2026-04-22 12:00:46.444265",
+                "last_updated":"2026-04-22 12:00:46.444265"}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        app,
+        Application {
+            name: "my-game-server".into(),
+            is_active: Some(true),
+            image: Some(String::new()),
+            create_time: Some("2026-04-22 12:00:46.444265".into()),
+            last_updated: Some("2026-04-22 12:00:46.444265".into()),
+        }
+    );
+    // The 2024 swagger's example: `is_telemetry_agent_active`, gone since, is ignored.
+    let old = GetApp::new("Example App")
+        .decode(&ok(
+            200,
+            r#"{"is_telemetry_agent_active":false,"image":"iVBORw0KGgoAAAANSUhEUg[...]AAABJRU5ErkJggg==",
+                "last_updated":"2024-05-26 12:00:45.831041","is_active":true,
+                "create_time":"2024-05-26 12:00:45.831041","name":"Example App"}"#,
+        ))
+        .unwrap();
+    assert_eq!(old.name, "Example App");
+    assert_eq!(old.is_active, Some(true));
+    // Nulls, a boolean as text, missing keys.
+    let lenient = GetApp::new("a")
+        .decode(&ok(200, r#"{"name":"a","is_active":"false","image":null}"#))
+        .unwrap();
+    assert_eq!((lenient.is_active, lenient.image), (Some(false), None));
+    // No name: not an application.
+    assert!(matches!(
+        GetApp::new("a").decode(&ok(200, r#"{"is_active":true}"#)),
+        Err(EdgegapError::Decode { .. })
+    ));
+    // A missing app is a 404 the caller can test for.
+    let missing = GetApp::new("nope")
+        .decode(&ok(404, r#"{"message":"Application nope not found"}"#))
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing:?}");
+}
+
+#[test]
 fn tag_get_create_update_and_delete() {
     let body = include_str!("fixtures/tag.json");
     let expected = DeploymentTag {
@@ -585,6 +634,107 @@ fn pagination_next_page() {
     assert!(!page("{}").has_more());
 }
 
+/// The one rule of every list walk: (answer, page asked, limit) -> next page.
+#[test]
+fn list_walks_share_one_next_page_rule() {
+    let item = r#"{"request_id":"a"}"#;
+    let list = |rest: &str| -> DeploymentList {
+        serde_json::from_str(&format!(r#"{{"data":[{item}]{rest}}}"#)).unwrap()
+    };
+    let cases: [(&str, DeploymentList, u32, Option<u32>); 12] = [
+        (
+            "explicit next",
+            list(r#","pagination":{"number":1,"next_page_number":2,"has_next":true}"#),
+            1,
+            Some(2),
+        ),
+        (
+            "server skips ahead",
+            list(r#","pagination":{"next_page_number":5}"#),
+            1,
+            Some(5),
+        ),
+        (
+            "has_next without numbers",
+            list(r#","pagination":{"has_next":true}"#),
+            3,
+            Some(4),
+        ),
+        (
+            "last page",
+            list(r#","pagination":{"number":2,"next_page_number":null,"has_next":false}"#),
+            2,
+            None,
+        ),
+        (
+            "has_next false beats the total",
+            list(r#","total_count":900,"pagination":{"has_next":false}"#),
+            1,
+            None,
+        ),
+        (
+            "points back at the same page",
+            list(r#","pagination":{"number":1,"next_page_number":1,"has_next":true}"#),
+            1,
+            None,
+        ),
+        (
+            "points backwards",
+            list(r#","pagination":{"next_page_number":1}"#),
+            4,
+            None,
+        ),
+        (
+            "past u32",
+            list(r#","pagination":{"next_page_number":4294967296}"#),
+            1,
+            None,
+        ),
+        (
+            "pagination {} and a total: more",
+            list(r#","total_count":150,"pagination":{}"#),
+            1,
+            Some(2),
+        ),
+        (
+            "pagination {} and a total: done",
+            list(r#","total_count":150,"pagination":{}"#),
+            2,
+            None,
+        ),
+        (
+            "no pagination, the older count",
+            list(r#","count":101"#),
+            1,
+            Some(2),
+        ),
+        ("nothing said", list(""), 1, None),
+    ];
+    for (what, answer, current, want) in cases {
+        assert_eq!(answer.next_page(current, 100), want, "{what}");
+    }
+    let empty: DeploymentList =
+        serde_json::from_str(r#"{"data":[],"pagination":{"number":1,"has_next":true}}"#).unwrap();
+    assert_eq!(empty.next_page(1, 100), None, "an empty page is the last");
+    assert_eq!(
+        list(r#","pagination":{"has_next":true}"#).next_page(u32::MAX, 100),
+        None
+    );
+
+    // Every list answer follows it.
+    let tags: TagList =
+        serde_json::from_str(r#"{"tags":[{"name":"a"}],"count":3,"pagination":{}}"#).unwrap();
+    assert_eq!(tags.next_page(1, 2), Some(2));
+    assert_eq!(tags.next_page(2, 2), None);
+    let locations: LocationList =
+        serde_json::from_str(r#"{"locations":[{}],"pagination":{"number":1,"has_next":true}}"#)
+            .unwrap();
+    assert_eq!(locations.next_page(1, 10), Some(2));
+    let hosts: FleetHostList =
+        serde_json::from_str(r#"{"data":[{"host_id":"h"}],"total_count":1}"#).unwrap();
+    assert_eq!(hosts.next_page(1, 10), None);
+}
+
 #[test]
 fn filter_type_reads_any_case() {
     let f: LocationFilter =
@@ -595,4 +745,49 @@ fn filter_type_reads_any_case() {
         serde_json::from_str::<FilterType>(r#""some""#).is_err(),
         "an unknown filter type is an error, not a silent `any`"
     );
+}
+
+/// `{}` decodes to the default of every model whose keys are all optional (they carry
+/// `#[serde(default)]` on the struct), and a model with a required key still refuses it.
+#[test]
+fn all_optional_models_read_an_empty_object_and_required_keys_stay_required() {
+    fn empty<T: serde::de::DeserializeOwned + Default + PartialEq + std::fmt::Debug>() {
+        let decoded: T = serde_json::from_str("{}").unwrap();
+        assert_eq!(decoded, T::default(), "{}", std::any::type_name::<T>());
+    }
+    empty::<BulkStopResponse>();
+    empty::<ContainerLogStorageConfig>();
+    empty::<HostBeacon>();
+    empty::<Centroid>();
+    empty::<DeleteSchedule>();
+    empty::<FleetHostSpecifications>();
+    empty::<FleetHostList>();
+    empty::<DeploymentQuery>();
+    empty::<DeploymentList>();
+    empty::<LocationTag>();
+    empty::<LocationInfo>();
+    empty::<LocationList>();
+    empty::<CrashData>();
+    empty::<ContainerLogs>();
+    empty::<MetricSeries>();
+    empty::<MetricsTotal>();
+    empty::<NetworkMetrics>();
+    empty::<DeploymentMetrics>();
+    empty::<Pagination>();
+    empty::<Paginator>();
+    empty::<PortMapping>();
+    empty::<Location>();
+    empty::<StopResponse>();
+    empty::<TagList>();
+
+    fn refused<T: serde::de::DeserializeOwned>(missing: &str) {
+        let error = serde_json::from_str::<T>("{}").err().unwrap();
+        assert!(error.to_string().contains(missing), "{error}");
+    }
+    refused::<DeploymentStatus>("request_id");
+    refused::<DeploymentSummary>("request_id");
+    refused::<DeploymentTag>("name");
+    refused::<FleetHost>("host_id");
+    refused::<DeployResponse>("request_id");
+    refused::<DeploymentContext>("request_id");
 }

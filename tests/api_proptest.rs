@@ -75,29 +75,56 @@ fn check<E: Endpoint>(endpoint: &E, response: &HttpResponse) -> Result<(), TestC
     Ok(())
 }
 
+/// Decodes `response` with every endpoint of [`for_each_endpoint`] (the list the client
+/// registers from, so no endpoint is left out).
 fn check_all(response: &HttpResponse) -> Result<(), TestCaseError> {
-    let deploy = DeployRequest::new("game", "v1").user_ip("1.2.3.4");
-    check(&GetStatus::new("a"), response)?;
-    check(&deploy, response)?;
-    check(&FleetDeployRequest::new(deploy, ["h"]), response)?;
-    check(&DeployV1Request::new("game").ip("1.2.3.4"), response)?;
-    check(&StopDeployment::new("a"), response)?;
-    check(
-        &SelfStop::new("https://api.edgegap.com/v1/self/stop/a/1", "t"),
+    struct Check<'a> {
+        response: &'a HttpResponse,
+        result: Result<(), TestCaseError>,
+    }
+    impl EndpointVisitor for Check<'_> {
+        fn visit<E: Endpoint + Clone + std::fmt::Debug>(&mut self, example: E)
+        where
+            E::Output: Clone + std::fmt::Debug,
+        {
+            if self.result.is_ok() {
+                self.result = check(&example, self.response);
+            }
+        }
+    }
+    let mut each = Check {
         response,
-    )?;
-    check(&BulkStop::new().tags(FilterType::Any, ["t"]), response)?;
-    check(&ListDeployments::new(), response)?;
-    check(&ListLocations::new(), response)?;
-    check(&GetContainerLogs::new("a"), response)?;
-    check(&GetMetrics::new("a"), response)?;
-    check(&ListFleetHosts::new("f"), response)?;
-    check(&ListTags::new("a"), response)?;
-    check(&GetTag::new("a", "t"), response)?;
-    check(&CreateTag::new("a", "t"), response)?;
-    check(&UpdateTag::new("a", "t", "u"), response)?;
-    check(&DeleteTag::new("a", "t"), response)?;
-    Ok(())
+        result: Ok(()),
+    };
+    for_each_endpoint(&mut each);
+    each.result
+}
+
+/// Every example of the list is valid and builds a request for its own target.
+#[test]
+fn every_listed_endpoint_builds_its_request() {
+    struct Build(Vec<String>);
+    impl EndpointVisitor for Build {
+        fn visit<E: Endpoint + Clone + std::fmt::Debug>(&mut self, example: E)
+        where
+            E::Output: Clone + std::fmt::Debug,
+        {
+            let request = example
+                .to_request("http://127.0.0.1:1", &Secret::new("k"))
+                .unwrap_or_else(|e| panic!("{example:?}: {e}"));
+            let target = match example.target() {
+                Target::Path(path) => format!("http://127.0.0.1:1{path}"),
+                Target::Url(url) => url,
+            };
+            assert!(request.url.starts_with(&target), "{request:?}");
+            self.0.push(std::any::type_name::<E>().to_owned());
+        }
+    }
+    let mut built = Build(Vec::new());
+    for_each_endpoint(&mut built);
+    let unique: std::collections::BTreeSet<_> = built.0.iter().collect();
+    assert_eq!(unique.len(), built.0.len(), "listed twice: {:?}", built.0);
+    assert!(built.0.len() >= 21, "{:?}", built.0);
 }
 
 proptest! {

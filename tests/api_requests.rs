@@ -298,6 +298,34 @@ fn logs_metrics_and_fleet_hosts_paths() {
 }
 
 #[test]
+fn a_key_pasted_with_its_scheme_is_not_prefixed_twice() {
+    for (key, scheme) in [("token abc", "token abc"), ("Token  abc", "token abc")] {
+        let request = GetStatus::new("abc")
+            .to_request(BASE, &Secret::new(key))
+            .unwrap();
+        assert_eq!(header(&request, "Authorization"), Some(scheme), "{key}");
+    }
+    let player = GetStatus::new("abc")
+        .to_request_as(BASE, Credentials::Bearer(&Secret::new("Bearer x.y.z")))
+        .unwrap();
+    assert_eq!(header(&player, "Authorization"), Some("Bearer x.y.z"));
+}
+
+#[test]
+fn get_app_request() {
+    let get = build(&GetApp::new("my game/1"));
+    assert_eq!(get.method, Method::Get);
+    assert_eq!(get.url, "https://api.edgegap.com/v1/app/my%20game%2F1");
+    assert_eq!(
+        header(&get, "Authorization"),
+        Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
+    );
+    assert!(get.body.is_empty());
+    assert_eq!(GetApp::new("my-game").class(), EndpointClass::Other);
+    assert_eq!(invalid_field(&GetApp::new(" ")), "app_name");
+}
+
+#[test]
 fn tag_requests() {
     let list = build(&ListTags::new("2d35052ec4e9").page(3).limit(10));
     assert_eq!(list.method, Method::Get);
@@ -371,7 +399,7 @@ fn authorization_is_token_prefixed_except_self_stop() {
         "Debug must redact the token"
     );
 
-    let self_stop = SelfStop::new(
+    let self_stop = SelfStopDeployment::new(
         "https://api.edgegap.com/v1/self/stop/23c01225b99d/463660",
         "injected-delete-token",
     );

@@ -279,10 +279,9 @@ fn bad_config_is_a_config_error_on_the_first_call_without_panic() {
     // SAFETY-free: only this test reads these variables.
     from_env
         .add_plugins(MinimalPlugins)
-        .add_plugins(EdgegapClientPlugin::new(EdgegapConfig {
-            token: Secret::new(""),
-            ..EdgegapConfig::from_env()
-        }));
+        .add_plugins(EdgegapClientPlugin::new(
+            EdgegapConfig::from_env().with_token(""),
+        ));
     let error = result_of::<GetStatus>(&mut from_env, |eg| eg.status("0123456789ab")).unwrap_err();
     assert!(matches!(error, EdgegapError::Config(_)), "{error:?}");
 }

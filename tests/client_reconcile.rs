@@ -5,6 +5,8 @@
 
 #[path = "client_support/harness.rs"]
 mod harness;
+#[path = "client_support/stub.rs"]
+mod stub;
 
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
 use harness::{app, call, collect, quick, run_until, seen};
+use stub::{Answer, Seen, Stub, status_body};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const DEADLINE: Duration = Duration::from_millis(300);
@@ -222,4 +225,104 @@ fn diagnostics_are_recorded_only_with_their_plugin() {
     };
     assert!(with(true) > 0, "diagnostics recorded with the plugin");
     assert_eq!(with(false), 0, "none without it");
+}
+
+/// The deploy's correlation tag (`bx-…`), read from the deploy body the stub received.
+fn correlation_tag(before: &[Seen]) -> String {
+    let deploy = before
+        .iter()
+        .find(|r| r.method == "POST")
+        .expect("the deploy came first");
+    let body: serde_json::Value = serde_json::from_str(&deploy.body).unwrap();
+    body["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .find(|t| t.starts_with("bx-"))
+        .expect("a correlation tag")
+        .to_owned()
+}
+
+/// Deploy answers `503` (uncertain); the list answers `page(n, correlation tag)`.
+fn listing_stub(page: impl Fn(u32, &str) -> String + Send + Sync + 'static) -> Stub {
+    Stub::start(move |request, before| {
+        if request.method == "POST" {
+            return Answer::json(503, r#"{"message":"busy"}"#);
+        }
+        if request.method == "DELETE" {
+            return Answer::json(202, r#"{"message":"will be processed soon"}"#);
+        }
+        if let Some(query) = request.path.strip_prefix("/v1/deployments?") {
+            let n = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            return Answer::json(200, page(n, &correlation_tag(before)));
+        }
+        Answer::json(200, status_body("found", "READY"))
+    })
+}
+
+fn list_pages(stub: &Stub) -> Vec<String> {
+    stub.seen()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/deployments?"))
+        .map(|r| r.path)
+        .collect()
+}
+
+#[test]
+fn an_uncertain_deploy_is_found_on_a_later_page_when_only_the_total_says_there_is_one() {
+    // The 2024 shape: `pagination: {}` and a total.
+    let stub = listing_stub(|page, tag| match page {
+        1 => r#"{"data":[{"request_id":"other","tags":["x"]}],"total_count":150,"pagination":{}}"#
+            .to_owned(),
+        _ => format!(
+            r#"{{"data":[{{"request_id":"found","tags":["{tag}"]}}],"total_count":150,"pagination":{{}}}}"#
+        ),
+    });
+    let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
+    collect::<DeploymentCreated>(&mut app);
+    let d = call(&mut app, |e| e.deploy(deploy_request()));
+    run_until(&mut app, LIMIT, "adopted from page 2", |w| {
+        !w.resource::<harness::Seen<DeploymentCreated>>()
+            .0
+            .is_empty()
+    });
+    let created = &seen::<DeploymentCreated>(&app)[0];
+    assert_eq!((created.entity, created.request_id.as_str()), (d, "found"));
+    assert_eq!(
+        list_pages(&stub),
+        [
+            "/v1/deployments?page=1&limit=100",
+            "/v1/deployments?page=2&limit=100"
+        ]
+    );
+}
+
+#[test]
+fn a_list_that_points_back_at_the_same_page_is_not_walked_again() {
+    // A hostile or broken answer: "page 1, next page 1, there is more", forever.
+    let stub = listing_stub(|_, _| {
+        r#"{"data":[{"request_id":"other","tags":["x"]}],
+            "pagination":{"number":1,"next_page_number":1,"has_next":true}}"#
+            .to_owned()
+    });
+    let config = quick(EdgegapConfig::new(stub.base_url.clone(), "t")).with_max_reconciles(1);
+    let mut app = app(config);
+    collect::<DeploymentFailed>(&mut app);
+    call(&mut app, |e| e.deploy(deploy_request()));
+    run_until(&mut app, LIMIT, "the deploy reported failed", |w| {
+        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    });
+    let pages = list_pages(&stub);
+    assert!(!pages.is_empty());
+    assert!(
+        pages
+            .iter()
+            .all(|p| p == "/v1/deployments?page=1&limit=100"),
+        "{pages:?}"
+    );
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use bevy_edgegap::api::{
     DeployRequest, DeploymentStatus, EdgegapError, GetStatus, HttpResponse, ListDeployments,
-    RequestId, Status, StopDeployment, User, Webhook,
+    ListPage, RequestId, Status, StopDeployment, User, Webhook,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -750,18 +750,15 @@ async fn list_owned(
             .await
             .map_err(|e| format!("{e:?}"))?
             .map_err(|e| e.to_string())?;
-        let count = list.data.len();
+        let next = list.next_page(page, PAGE_SIZE);
         for deployment in list.data {
             for tag in deployment.tags.iter().filter(|t| wanted(t)) {
                 found.push((tag.clone(), deployment.request_id.clone()));
             }
         }
-        let next = list.pagination.as_ref().and_then(|p| p.next_page());
         match next {
-            Some(n) if n > u64::from(page) && count > 0 => {
-                page = u32::try_from(n).map_err(|_| "page number out of range".to_owned())?;
-            }
-            _ => break,
+            Some(next) => page = next,
+            None => break,
         }
     }
     Ok(found)

@@ -101,9 +101,10 @@ pub struct ProcessableDeployment {
 
 /// The answer of a bulk stop (`200` in the 2024 swagger, `202` in OAS1 2026).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BulkStopResponse {
     /// The deployments that will be stopped.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub processable: Vec<ProcessableDeployment>,
 }
 

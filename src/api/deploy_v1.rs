@@ -24,12 +24,12 @@ pub struct GeoIp {
 
 /// `container_log_storage` of the legacy deploy: keep the logs in an endpoint storage.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContainerLogStorageConfig {
     /// Whether logs are stored.
-    #[serde(default, deserialize_with = "lenient::bool_or_false")]
+    #[serde(deserialize_with = "lenient::bool_or_false")]
     pub enabled: bool,
     /// The endpoint storage's name (`None`: the one linked to the app version).
-    #[serde(default)]
     pub endpoint_storage: Option<String>,
 }
 

@@ -48,26 +48,9 @@ pub enum Credentials<'a> {
     /// Edgegap's API with the organisation token: `Authorization: token <key>`.
     ApiToken(&'a Secret),
     /// An `edgegap-gateway` with a player's token: `Authorization: Bearer <token>`. The gateway
-    /// serves only [`served_by_gateway`] calls, and deploys there may omit `users`.
+    /// serves only deploy (`POST /v2/deployments`), status and stop, and deploys there may
+    /// omit `users`.
     Bearer(&'a Secret),
-}
-
-/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
-/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
-pub fn served_by_gateway(method: Method, target: &Target) -> bool {
-    let Target::Path(path) = target else {
-        return false;
-    };
-    let below = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    match method {
-        Method::Post => path == "/v2/deployments",
-        Method::Get => below("/v1/status/"),
-        Method::Delete => below("/v1/stop/"),
-        Method::Patch => false,
-    }
 }
 
 /// Rate-limit class of an endpoint; Edgegap documents a limit for the first five.
@@ -210,7 +193,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Parses a `Retry-After` value (`120`, `1.5`, or an IMF-fixdate such as
 /// `Wed, 21 Oct 2015 07:28:00 GMT`) relative to `now`, clamped to [`MAX_RETRY_AFTER`].
-pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Any number of digits: a huge value is simply "as long as allowed".
@@ -403,7 +386,7 @@ pub trait Endpoint: Send + Sync + 'static {
 
 /// `key` without a leading `scheme ` (any case): a key pasted as `token abc` is sent as
 /// `token abc`, not `token token abc`.
-pub fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
+pub(crate) fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
     match key.get(..scheme.len() + 1) {
         Some(head) if head[..scheme.len()].eq_ignore_ascii_case(scheme) && head.ends_with(' ') => {
             key[scheme.len() + 1..].trim_start()
@@ -413,7 +396,7 @@ pub fn strip_scheme<'a>(key: &'a str, scheme: &str) -> &'a str {
 }
 
 /// Decodes a JSON success body into `T`, keeping status and raw body on failure.
-pub fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, EdgegapError> {
+pub(crate) fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, EdgegapError> {
     serde_json::from_slice(&response.body)
         .map_err(|e| EdgegapError::decode(response.status, &response.body, e))
 }
@@ -451,7 +434,7 @@ pub fn api_error(response: &HttpResponse) -> EdgegapError {
 }
 
 /// Percent-encodes one URL component (RFC 3986 unreserved characters are kept).
-pub fn encode_component(value: &str) -> String {
+pub(crate) fn encode_component(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
@@ -464,8 +447,45 @@ pub fn encode_component(value: &str) -> String {
     out
 }
 
+/// Builds an endpoint's [`Endpoint::query`]: pairs in the order added, unset values left out.
+/// The one way endpoints write their query (`page`/`limit` included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// No pairs.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name=value`.
+    pub(crate) fn pair(mut self, name: &str, value: impl ToString) -> Self {
+        self.0.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Adds `name=value` when `value` is set.
+    pub(crate) fn opt(self, name: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.pair(name, value),
+            None => self,
+        }
+    }
+
+    /// Adds `page` and `limit`, when set: the paging every list endpoint shares (checked by
+    /// [`validate_page`](super::pagination::validate_page)).
+    pub(crate) fn page(self, page: Option<u32>, limit: Option<u32>) -> Self {
+        self.opt("page", page).opt("limit", limit)
+    }
+
+    /// The pairs.
+    pub(crate) fn build(self) -> Vec<(String, String)> {
+        self.0
+    }
+}
+
 /// `k1=v1&k2=v2`, each side percent-encoded.
-pub fn encode_query(pairs: &[(String, String)]) -> String {
+pub(crate) fn encode_query(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
@@ -528,14 +548,6 @@ mod tests {
         assert_eq!(strip_scheme("abc", "token"), "abc");
         assert_eq!(strip_scheme("tokenabc", "token"), "tokenabc");
         assert_eq!(strip_scheme("Bearer x.y.z", "Bearer"), "x.y.z");
-        let request = super::super::GetStatus::new("abc")
-            .to_request("http://127.0.0.1:1", &Secret::new("token abc"))
-            .unwrap();
-        let auth = request
-            .headers
-            .iter()
-            .find(|(k, _)| k == "Authorization")
-            .map(|(_, v)| v.as_str());
-        assert_eq!(auth, Some("token abc"));
+        // Through a request: tests/api_requests.rs (`a_key_pasted_with_its_scheme_…`).
     }
 }

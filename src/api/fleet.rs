@@ -9,7 +9,7 @@ use super::endpoint::{
 };
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::Pagination;
+use super::pagination::{ListPage, Pagination};
 use super::validate;
 
 /// `GET /v2/private-fleets/{fleet}/hosts` (10 req/s): the hosts of a private fleet, whose
@@ -104,60 +104,60 @@ impl<'de> Deserialize<'de> for HostStatus {
 
 /// A host's beacon (when beacons are enabled).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HostBeacon {
     /// TCP port.
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     pub tcp_port: Option<u16>,
     /// UDP port.
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     pub udp_port: Option<u16>,
     /// IP address.
-    #[serde(default)]
     pub ip_address: Option<String>,
 }
 
 /// The area a fleet's hosts are placed around.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Centroid {
     /// Label.
-    #[serde(default)]
     pub label: Option<String>,
     /// Latitude.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(deserialize_with = "lenient::opt_f64")]
     pub latitude: Option<f64>,
     /// Longitude.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(deserialize_with = "lenient::opt_f64")]
     pub longitude: Option<f64>,
     /// Radius in km.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(deserialize_with = "lenient::opt_f64")]
     pub radius_km: Option<f64>,
     /// How many hosts are wanted there.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub desired_host_count: Option<u64>,
 }
 
 /// A scheduled deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeleteSchedule {
     /// Schedule id.
-    #[serde(default)]
     pub uuid: Option<String>,
     /// When (ISO 8601, UTC).
-    #[serde(default)]
     pub scheduled_at: Option<String>,
 }
 
 /// A host's machine.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FleetHostSpecifications {
     /// CPU units (1024 = 1 vCPU).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub cpu_units: Option<u64>,
     /// Memory in MB.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub memory_mb: Option<u64>,
     /// Base clock in MHz.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub base_clock_speed_mhz: Option<u64>,
 }
 
@@ -228,14 +228,26 @@ impl FleetHost {
 
 /// The answer of `GET /v2/private-fleets/{fleet}/hosts`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FleetHostList {
     /// The hosts.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub data: Vec<FleetHost>,
     /// Total (OAS2 since 2026-06).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Pagination (OAS2 since 2026-06).
-    #[serde(default)]
     pub pagination: Option<Pagination>,
+}
+
+impl ListPage for FleetHostList {
+    fn page_len(&self) -> usize {
+        self.data.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        self.total_count
+    }
 }

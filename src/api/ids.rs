@@ -65,6 +65,7 @@ impl AsRef<str> for RequestId {
 
 /// Two fresh 64-bit values: a random per-process seed (std's `RandomState`) mixed with the
 /// clock, and a process-wide counter, so no two calls return the same pair.
+#[cfg(feature = "client")]
 fn unique_pair() -> (u64, u64) {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::OnceLock;
@@ -82,7 +83,8 @@ fn unique_pair() -> (u64, u64) {
 
 /// A fresh unique token: `prefix` and 32 hex digits (printable ASCII). Used for idempotency
 /// keys; not a secret.
-pub fn unique_token(prefix: &str) -> String {
+#[cfg(feature = "client")]
+pub(crate) fn unique_token(prefix: &str) -> String {
     let (high, count) = unique_pair();
     format!("{prefix}{high:016x}{count:016x}")
 }
@@ -91,7 +93,8 @@ pub fn unique_token(prefix: &str) -> String {
 /// repeat across processes (`prefix` of at most 4 characters keeps it within
 /// [`MAX_TAG_NAME_LEN`](super::validate::MAX_TAG_NAME_LEN)). Used for correlation and
 /// instance tags.
-pub fn unique_tag(prefix: &str) -> String {
+#[cfg(feature = "client")]
+pub(crate) fn unique_tag(prefix: &str) -> String {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::OnceLock;
     static MIX: OnceLock<RandomState> = OnceLock::new();

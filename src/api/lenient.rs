@@ -72,7 +72,7 @@ fn num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
 }
 
 /// A number, a numeric string, or null/absent.
-pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+pub(crate) fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     num(d)
 }
 
@@ -112,22 +112,22 @@ fn whole(f: f64) -> Result<i128, String> {
 }
 
 /// An unsigned integer, numeric string, or null/absent.
-pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     integral(d)
 }
 
 /// A signed integer, numeric string, or null/absent.
-pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     integral(d)
 }
 
 /// A port number, numeric string, or null/absent.
-pub fn opt_u16<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+pub(crate) fn opt_u16<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
     integral(d)
 }
 
 /// A bool, `"true"`/`"false"`, or null/absent.
-pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     use serde::de::Error;
     Ok(match Option::<Scalar>::deserialize(d)? {
         None | Some(Scalar::Null) => None,
@@ -147,19 +147,19 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
 }
 
 /// A bool, `"true"`/`"false"`, or null/absent read as `false`.
-pub fn bool_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(crate) fn bool_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(opt_bool(d)?.unwrap_or(false))
 }
 
 /// A list, or `null` read as empty.
-pub fn vec_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn vec_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A map, or `null` read as empty.
-pub fn map_or_null<'de, D, K, V>(d: D) -> Result<std::collections::BTreeMap<K, V>, D::Error>
+pub(crate) fn map_or_null<'de, D, K, V>(d: D) -> Result<std::collections::BTreeMap<K, V>, D::Error>
 where
     D: Deserializer<'de>,
     K: Deserialize<'de> + Ord,
@@ -177,7 +177,7 @@ enum ListOrOne<T> {
 
 /// A list of strings, a single string (read as a one-item list), or `null` read as empty.
 /// Numbers and bools in the list are kept as their text.
-pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Option::<ListOrOne<Scalar>>::deserialize(d)? {
         None => Vec::new(),
         Some(ListOrOne::List(items)) => items.into_iter().filter_map(Scalar::into_text).collect(),
@@ -200,7 +200,7 @@ impl Scalar {
 
 /// A list of numbers or numeric strings, or `null` read as empty. A `null` (or empty string)
 /// item becomes `NaN`, so parallel arrays keep their alignment.
-pub fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+pub(crate) fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
     use serde::de::Error;
     let items = Option::<Vec<Scalar>>::deserialize(d)?.unwrap_or_default();
     items
@@ -221,6 +221,6 @@ pub fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
 }
 
 /// A string, or `null`/absent; numbers are kept as their text.
-pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<Scalar>::deserialize(d)?.and_then(Scalar::into_text))
 }

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
-use super::pagination::{Pagination, page_query, validate_page};
+use super::pagination::{ListPage, Pagination, validate_page};
 use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
 use super::validate;
 
@@ -66,12 +66,12 @@ pub struct OrderBy {
 
 /// The `query` parameter of `GET /v1/deployments`, sent as URL-encoded JSON.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentQuery {
     /// Filters (ANDed).
-    #[serde(default)]
     pub filters: Vec<QueryFilter>,
     /// Sort keys (omitted when empty).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<OrderBy>,
 }
 
@@ -206,12 +206,10 @@ impl Endpoint for ListDeployments {
         Target::Path("/v1/deployments".into())
     }
     fn query(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        if let Some(query) = &self.query {
-            out.push(("query".to_owned(), query.to_json()));
-        }
-        out.extend(page_query(self.page, self.limit));
-        out
+        Query::new()
+            .opt("query", self.query.as_ref().map(DeploymentQuery::to_json))
+            .page(self.page, self.limit)
+            .build()
     }
     fn class(&self) -> EndpointClass {
         EndpointClass::List
@@ -289,21 +287,21 @@ impl DeploymentSummary {
 
 /// The answer of `GET /v1/deployments`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentList {
     /// This page's deployments.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub data: Vec<DeploymentSummary>,
     /// Total across pages (OAS1).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Count (older swagger).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub count: Option<u64>,
     /// Pagination.
-    #[serde(default)]
     pub pagination: Option<Pagination>,
     /// Additional information about the query.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub message: Vec<String>,
 }
 
@@ -311,5 +309,17 @@ impl DeploymentList {
     /// `total_count`, else `count`.
     pub fn total(&self) -> Option<u64> {
         self.total_count.or(self.count)
+    }
+}
+
+impl ListPage for DeploymentList {
+    fn page_len(&self) -> usize {
+        self.data.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        DeploymentList::total(self)
     }
 }

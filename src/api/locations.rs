@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::{Pagination, page_query, validate_page};
+use super::pagination::{ListPage, Pagination, validate_page};
 use super::status::Location;
 use super::validate;
 
@@ -87,21 +87,13 @@ impl Endpoint for ListLocations {
         Target::Path("/v1/locations".into())
     }
     fn query(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (name, value) in [
-            ("app", &self.app),
-            ("version", &self.version),
-            ("type", &self.location_type),
-        ] {
-            if let Some(value) = value {
-                out.push((name.to_owned(), value.clone()));
-            }
-        }
-        if let Some(tags) = self.tags {
-            out.push(("tags".to_owned(), tags.to_string()));
-        }
-        out.extend(page_query(self.page, self.limit));
-        out
+        Query::new()
+            .opt("app", self.app.as_ref())
+            .opt("version", self.version.as_ref())
+            .opt("type", self.location_type.as_ref())
+            .opt("tags", self.tags)
+            .page(self.page, self.limit)
+            .build()
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         if let Some(app) = &self.app {
@@ -125,12 +117,13 @@ impl Endpoint for ListLocations {
 
 /// A `{key, value}` location tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LocationTag {
     /// Key.
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(deserialize_with = "opt_text")]
     pub key: String,
     /// Value.
-    #[serde(default, deserialize_with = "opt_text")]
+    #[serde(deserialize_with = "opt_text")]
     pub value: String,
 }
 
@@ -141,31 +134,44 @@ fn opt_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 /// One location of `GET /v1/locations`: the shared [`Location`] model plus the location's type
 /// and tags.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LocationInfo {
     /// City, country, continent, division, time zone and coordinates.
     #[serde(flatten)]
     pub location: Location,
     /// Location type (`type`, e.g. `standard`).
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub location_type: Option<String>,
     /// Location tags (when asked for with [`ListLocations::tags`]).
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub tags: Vec<LocationTag>,
 }
 
 /// The answer of `GET /v1/locations`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LocationList {
     /// The locations.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub locations: Vec<LocationInfo>,
     /// Additional information.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub messages: Vec<String>,
     /// Total across pages.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Pagination.
-    #[serde(default)]
     pub pagination: Option<Pagination>,
+}
+
+impl ListPage for LocationList {
+    fn page_len(&self) -> usize {
+        self.locations.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        self.total_count
+    }
 }

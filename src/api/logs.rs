@@ -47,34 +47,30 @@ impl Endpoint for GetContainerLogs {
 
 /// What Edgegap knows about a crash (`crash_data`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CrashData {
     /// The container's exit code.
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(deserialize_with = "lenient::opt_i64")]
     pub exit_code: Option<i64>,
     /// E.g. `"OOM killed"`.
-    #[serde(default)]
     pub message: Option<String>,
     /// How many times the container restarted.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub restart_count: Option<u64>,
 }
 
 /// The answer of the container-logs endpoint. Every field is optional.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContainerLogs {
     /// stdout and stderr, as text.
-    #[serde(default)]
     pub logs: Option<String>,
     /// E.g. `"utf-8"`.
-    #[serde(default)]
     pub encoding: Option<String>,
     /// Logs of the crashed run.
-    #[serde(default)]
     pub crash_logs: Option<String>,
     /// Crash details.
-    #[serde(default)]
     pub crash_data: Option<CrashData>,
     /// Link to the logs in endpoint storage.
-    #[serde(default)]
     pub logs_link: Option<String>,
 }

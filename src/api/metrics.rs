@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{
+    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
+};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -94,7 +96,7 @@ fn format_time((y, mo, d, h, mi, s, nanos): TimeKey) -> String {
 }
 
 /// `%Y-%m-%d %H:%M:%S.%f` of `time` in UTC (times before 1970 are 1970-01-01).
-pub fn format_system_time(time: std::time::SystemTime) -> String {
+pub(crate) fn format_system_time(time: std::time::SystemTime) -> String {
     let since = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -184,26 +186,20 @@ impl Endpoint for GetMetrics {
         ))
     }
     fn query(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (name, value) in [
-            ("start_time", &self.start_time),
-            ("end_time", &self.end_time),
-        ] {
-            if let Some(value) = value {
-                // Always with the fraction Edgegap requires.
-                let value = parse_time(name, value)
+        // Times always with the fraction Edgegap requires.
+        let time = |name: &str, value: &Option<String>| {
+            value.as_deref().map(|value| {
+                parse_time(name, value)
                     .map(format_time)
-                    .unwrap_or_else(|_| value.trim().to_owned());
-                out.push((name.to_owned(), value));
-            }
-        }
-        if let Some(steps) = &self.steps {
-            out.push(("steps".to_owned(), steps.trim().to_owned()));
-        }
-        if let Some(raw) = self.raw {
-            out.push(("raw".to_owned(), raw.to_string()));
-        }
-        out
+                    .unwrap_or_else(|_| value.trim().to_owned())
+            })
+        };
+        Query::new()
+            .opt("start_time", time("start_time", &self.start_time))
+            .opt("end_time", time("end_time", &self.end_time))
+            .opt("steps", self.steps.as_deref().map(str::trim))
+            .opt("raw", self.raw)
+            .build()
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
@@ -237,67 +233,59 @@ impl Endpoint for GetMetrics {
 
 /// One series: parallel arrays of labels, values and timestamps (Edgegap's `MetricsModel`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MetricSeries {
     /// Labels such as `"00:00:00"`.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub labels: Vec<String>,
     /// Values (numbers or numeric strings; a `null` item reads as `NaN`). Units are not
     /// documented.
-    #[serde(default, deserialize_with = "lenient::f64_list")]
+    #[serde(deserialize_with = "lenient::f64_list")]
     pub datasets: Vec<f64>,
     /// Timestamps such as `"2021-07-14 14:17:37.711"`.
-    #[serde(default, deserialize_with = "lenient::strings")]
+    #[serde(deserialize_with = "lenient::strings")]
     pub timestamps: Vec<String>,
 }
 
 /// `total`: cumulative network and disk counters.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MetricsTotal {
     /// Bytes received.
-    #[serde(default)]
     pub receive_total: Option<MetricSeries>,
     /// Bytes sent.
-    #[serde(default)]
     pub transmit_total: Option<MetricSeries>,
     /// Disk reads.
-    #[serde(default)]
     pub disk_read_total: Option<MetricSeries>,
     /// Disk writes.
-    #[serde(default)]
     pub disk_write_total: Option<MetricSeries>,
 }
 
 /// `network`: receive and transmit series.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkMetrics {
     /// Received.
-    #[serde(default)]
     pub receive: Option<MetricSeries>,
     /// Sent.
-    #[serde(default)]
     pub transmit: Option<MetricSeries>,
 }
 
 /// The answer of the metrics endpoint. Every key is optional.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentMetrics {
     /// Cumulative counters.
-    #[serde(default)]
     pub total: Option<MetricsTotal>,
     /// CPU.
-    #[serde(default)]
     pub cpu: Option<MetricSeries>,
     /// CPU throttle rate (OAS1 2026 only).
-    #[serde(default)]
     pub cpu_throttle_rate: Option<MetricSeries>,
     /// CPU throttle total (OAS1 2026 only).
-    #[serde(default)]
     pub cpu_throttle_total: Option<MetricSeries>,
     /// Memory.
-    #[serde(default)]
     pub mem: Option<MetricSeries>,
     /// Network.
-    #[serde(default)]
     pub network: Option<NetworkMetrics>,
 }
 

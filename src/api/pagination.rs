@@ -7,41 +7,37 @@ use super::lenient;
 /// `pagination` of a list answer. Every key is optional: the 2024 tag list sends
 /// `"pagination": {}`, the 2026 specs send all six.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Pagination {
     /// This page's number (from 1).
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub number: Option<u64>,
     /// The next page's number, if any.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub next_page_number: Option<u64>,
     /// The previous page's number, if any.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub previous_page_number: Option<u64>,
     /// Page count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paginator: Option<Paginator>,
     /// Whether a next page exists.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
     pub has_next: Option<bool>,
     /// Whether a previous page exists.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
@@ -71,26 +67,63 @@ impl Pagination {
 
 /// `pagination.paginator`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Paginator {
     /// How many pages there are.
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u64",
         skip_serializing_if = "Option::is_none"
     )]
     pub num_pages: Option<u64>,
 }
 
-/// `page` and `limit` query parameters (both optional).
-pub(crate) fn page_query(page: Option<u32>, limit: Option<u32>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Some(page) = page {
-        out.push(("page".to_owned(), page.to_string()));
+/// A page of a list answer: what a walk over every page reads. Implemented by every list
+/// answer; [`ListPage::next_page`] is the one rule every walk (the client's reconcile search, the
+/// gateway's rebuild) follows.
+///
+/// ```
+/// use bevy_edgegap::api::{DeploymentList, ListPage};
+///
+/// let first: DeploymentList = serde_json::from_str(
+///     r#"{"data": [{"request_id": "a"}], "pagination": {"number": 1, "has_next": true}}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(first.next_page(1, 100), Some(2));
+/// ```
+pub trait ListPage {
+    /// Items on this page.
+    fn page_len(&self) -> usize;
+    /// The answer's `pagination`, if it sent one.
+    fn pagination(&self) -> Option<&Pagination>;
+    /// The item count across every page, if the answer says.
+    fn total(&self) -> Option<u64>;
+
+    /// The page to ask for after `current` (asked `limit` items at a time), or `None` when
+    /// `current` was the last:
+    /// - an empty page is the last (a server that pages forever cannot hold a walk);
+    /// - else [`Pagination::next_page`], when it is after `current` (a page number at or
+    ///   before `current` ends the walk, so a hostile answer cannot make it loop);
+    /// - else `has_next`;
+    /// - else, when the pagination says nothing (`{}`, or none at all), another page while
+    ///   `current × limit` is below the total.
+    ///
+    /// Callers still bound their walk by a page count of their own.
+    fn next_page(&self, current: u32, limit: u32) -> Option<u32> {
+        if self.page_len() == 0 {
+            return None;
+        }
+        let pagination = self.pagination();
+        if let Some(next) = pagination.and_then(Pagination::next_page) {
+            return u32::try_from(next).ok().filter(|&next| next > current);
+        }
+        let more = match pagination.and_then(|p| p.has_next) {
+            Some(has_next) => has_next,
+            None => self
+                .total()
+                .is_some_and(|total| u64::from(current) * u64::from(limit) < total),
+        };
+        if more { current.checked_add(1) } else { None }
     }
-    if let Some(limit) = limit {
-        out.push(("limit".to_owned(), limit.to_string()));
-    }
-    out
 }
 
 /// `page` and `limit` must be at least 1 when set.

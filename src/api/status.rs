@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -126,28 +126,28 @@ impl<'de> Deserialize<'de> for Status {
 
 /// One entry of a deployment's `ports` map.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PortMapping {
     /// Public port players connect to.
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     pub external: Option<u16>,
     /// Port the server listens on inside the container.
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     pub internal: Option<u16>,
     /// `UDP`, `TCP`, `TCP/UDP`, `HTTP`, `HTTPS`, `WS`, `WSS`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Port name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Whether Edgegap terminates TLS in front of it.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(deserialize_with = "lenient::opt_bool")]
     pub tls_upgrade: Option<bool>,
     /// `<fqdn>:<external>` (with `https://` for TLS-upgraded ports).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// Internal proxy mapping (older API).
     #[serde(
-        default,
         deserialize_with = "lenient::opt_u16",
         skip_serializing_if = "Option::is_none"
     )]
@@ -156,27 +156,23 @@ pub struct PortMapping {
 
 /// Where a deployment runs (`location` in status and context, `ARBITRIUM_DEPLOYMENT_LOCATION`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Location {
     /// City.
-    #[serde(default)]
     pub city: Option<String>,
     /// Country.
-    #[serde(default)]
     pub country: Option<String>,
     /// Continent.
-    #[serde(default)]
     pub continent: Option<String>,
     /// State, province, …
-    #[serde(default)]
     pub administrative_division: Option<String>,
     /// Time zone name.
-    #[serde(default)]
     pub timezone: Option<String>,
     /// Latitude.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(deserialize_with = "lenient::opt_f64")]
     pub latitude: Option<f64>,
     /// Longitude.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(deserialize_with = "lenient::opt_f64")]
     pub longitude: Option<f64>,
 }
 
@@ -417,10 +413,10 @@ impl Endpoint for AwaitStatusChange {
         GetStatus::new(self.request_id.clone()).target()
     }
     fn query(&self) -> Vec<(String, String)> {
-        vec![
-            ("since".into(), self.since.as_wire().to_owned()),
-            ("wait".into(), self.wait.as_secs().to_string()),
-        ]
+        Query::new()
+            .pair("since", self.since.as_wire())
+            .pair("wait", self.wait.as_secs())
+            .build()
     }
     fn class(&self) -> EndpointClass {
         EndpointClass::Status

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Target, decode_json, encode_component,
+    Auth, Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
 };
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
@@ -22,24 +22,33 @@ pub enum ContainerLogStorage {
 }
 
 impl ContainerLogStorage {
-    fn as_query(&self) -> String {
+    fn as_query(&self) -> &str {
         match self {
-            Self::Enabled => "true".into(),
-            Self::Disabled => "false".into(),
-            Self::Endpoint(name) => name.clone(),
+            Self::Enabled => "true",
+            Self::Disabled => "false",
+            Self::Endpoint(name) => name,
         }
     }
+}
+
+/// The query of a stop or self-stop.
+fn log_storage_query(storage: Option<&ContainerLogStorage>) -> Vec<(String, String)> {
+    Query::new()
+        .opt(
+            "container_log_storage",
+            storage.map(ContainerLogStorage::as_query),
+        )
+        .build()
 }
 
 /// The answer of a stop or self-stop: `200` with a summary, or `202` (applied once the
 /// deployment reaches READY or ERROR).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StopResponse {
     /// E.g. `"Instance 93924761ccde will be deleted"`.
-    #[serde(default)]
     pub message: Option<String>,
     /// The deployment's status when the stop was accepted (200 only).
-    #[serde(default)]
     pub deployment_summary: Option<DeploymentStatus>,
     /// The HTTP status: 200 (stopping now) or 202 (stop deferred until READY/ERROR).
     #[serde(skip)]
@@ -117,10 +126,7 @@ impl Endpoint for StopDeployment {
         ))
     }
     fn query(&self) -> Vec<(String, String)> {
-        self.container_log_storage
-            .iter()
-            .map(|s| ("container_log_storage".to_owned(), s.as_query()))
-            .collect()
+        log_storage_query(self.container_log_storage.as_ref())
     }
     fn is_success(&self, status: u16) -> bool {
         status == 200 || status == 202
@@ -174,8 +180,12 @@ impl std::fmt::Debug for RedactedUrl<'_> {
 /// `DELETE $ARBITRIUM_DELETE_URL` with `Authorization: $ARBITRIUM_DELETE_TOKEN` (raw), from
 /// inside the deployment. Needs no API token. `Debug` hides the URL's secret part
 /// ([`redacted_url`]) and the token.
+///
+/// Named after the operation ("Self-Stop Deployment"); the server plugin's
+/// `server::SelfStop` is the message that sends it. Formerly `api::SelfStop`.
+#[doc(alias = "SelfStop")]
 #[derive(Clone, PartialEq, Eq)]
-pub struct SelfStop {
+pub struct SelfStopDeployment {
     /// The injected `ARBITRIUM_DELETE_URL`.
     pub url: String,
     /// The injected `ARBITRIUM_DELETE_TOKEN`.
@@ -184,7 +194,7 @@ pub struct SelfStop {
     pub container_log_storage: Option<ContainerLogStorage>,
 }
 
-impl SelfStop {
+impl SelfStopDeployment {
     /// A self-stop through the injected `url` and `token`.
     pub fn new(url: impl Into<String>, token: impl Into<Secret>) -> Self {
         Self {
@@ -195,9 +205,9 @@ impl SelfStop {
     }
 }
 
-impl std::fmt::Debug for SelfStop {
+impl std::fmt::Debug for SelfStopDeployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SelfStop")
+        f.debug_struct("SelfStopDeployment")
             .field("url", &RedactedUrl(&self.url))
             .field("token", &self.token)
             .field("container_log_storage", &self.container_log_storage)
@@ -205,7 +215,7 @@ impl std::fmt::Debug for SelfStop {
     }
 }
 
-impl Endpoint for SelfStop {
+impl Endpoint for SelfStopDeployment {
     type Output = StopResponse;
 
     fn method(&self) -> Method {
@@ -215,10 +225,7 @@ impl Endpoint for SelfStop {
         Target::Url(self.url.clone())
     }
     fn query(&self) -> Vec<(String, String)> {
-        self.container_log_storage
-            .iter()
-            .map(|s| ("container_log_storage".to_owned(), s.as_query()))
-            .collect()
+        log_storage_query(self.container_log_storage.as_ref())
     }
     fn auth(&self) -> Auth {
         Auth::Raw(self.token.clone())

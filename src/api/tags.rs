@@ -3,11 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{
+    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
+};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
-use super::pagination::{Pagination, page_query, validate_page};
+use super::pagination::{ListPage, Pagination, validate_page};
 use super::validate;
 
 fn tags_path(request_id: &RequestId) -> String {
@@ -37,18 +39,18 @@ pub struct DeploymentTag {
 /// The answer of the tag list: `total_count` and full pagination (OAS1 2026) or `count` and
 /// `pagination: {}` (2024 swagger).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TagList {
     /// This page's tags.
-    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    #[serde(deserialize_with = "lenient::vec_or_null")]
     pub tags: Vec<DeploymentTag>,
     /// Total across pages (2026).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,
     /// Count (2024).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    #[serde(deserialize_with = "lenient::opt_u64")]
     pub count: Option<u64>,
     /// Pagination.
-    #[serde(default)]
     pub pagination: Option<Pagination>,
 }
 
@@ -56,6 +58,18 @@ impl TagList {
     /// `total_count`, else `count`.
     pub fn total(&self) -> Option<u64> {
         self.total_count.or(self.count)
+    }
+}
+
+impl ListPage for TagList {
+    fn page_len(&self) -> usize {
+        self.tags.len()
+    }
+    fn pagination(&self) -> Option<&Pagination> {
+        self.pagination.as_ref()
+    }
+    fn total(&self) -> Option<u64> {
+        TagList::total(self)
     }
 }
 
@@ -105,7 +119,7 @@ impl Endpoint for ListTags {
         Target::Path(tags_path(&self.request_id))
     }
     fn query(&self) -> Vec<(String, String)> {
-        page_query(self.page, self.limit)
+        Query::new().page(self.page, self.limit).build()
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;

@@ -5,13 +5,13 @@ use super::ids::{RequestId, Secret};
 
 /// Longest deployment tag name: 20 characters. The API reference this crate follows says 20
 /// and a newer spec says 40; a client must not send what either generation rejects.
-pub const MAX_TAG_NAME_LEN: usize = 20;
+pub(crate) const MAX_TAG_NAME_LEN: usize = 20;
 
 /// Largest environment variable value: 4 KiB (OAS1 2026; a 2024 book said 255 bytes).
-pub const MAX_ENV_VALUE_BYTES: usize = 4096;
+pub(crate) const MAX_ENV_VALUE_BYTES: usize = 4096;
 
 /// `value` must not be empty or whitespace.
-pub fn non_empty(field: &str, value: &str) -> Result<(), EdgegapError> {
+pub(crate) fn non_empty(field: &str, value: &str) -> Result<(), EdgegapError> {
     if value.trim().is_empty() {
         Err(EdgegapError::invalid(field, "must not be empty"))
     } else {
@@ -21,7 +21,7 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), EdgegapError> {
 
 /// A deployment id must be non-empty, not `.` or `..`, and free of `/`, whitespace and
 /// control characters (it becomes a path segment: `..` would reach `GET /v1/`).
-pub fn request_id(id: &RequestId) -> Result<(), EdgegapError> {
+pub(crate) fn request_id(id: &RequestId) -> Result<(), EdgegapError> {
     let text = id.as_str();
     non_empty("request_id", text)?;
     if text == "." || text == ".." {
@@ -43,7 +43,7 @@ pub fn request_id(id: &RequestId) -> Result<(), EdgegapError> {
 }
 
 /// A deployment tag name: 1 to [`MAX_TAG_NAME_LEN`] characters.
-pub fn tag_name(field: &str, name: &str) -> Result<(), EdgegapError> {
+pub(crate) fn tag_name(field: &str, name: &str) -> Result<(), EdgegapError> {
     non_empty(field, name)?;
     let len = name.chars().count();
     if len > MAX_TAG_NAME_LEN {
@@ -56,7 +56,7 @@ pub fn tag_name(field: &str, name: &str) -> Result<(), EdgegapError> {
 }
 
 /// An environment variable: non-empty key, value at most [`MAX_ENV_VALUE_BYTES`].
-pub fn env_var(field: &str, key: &str, value: &str) -> Result<(), EdgegapError> {
+pub(crate) fn env_var(field: &str, key: &str, value: &str) -> Result<(), EdgegapError> {
     non_empty(&format!("{field}.key"), key)?;
     if value.len() > MAX_ENV_VALUE_BYTES {
         return Err(EdgegapError::invalid(
@@ -71,7 +71,7 @@ pub fn env_var(field: &str, key: &str, value: &str) -> Result<(), EdgegapError> 
 }
 
 /// Latitude in −90..=90 and longitude in −180..=180.
-pub fn coordinates(field: &str, latitude: f64, longitude: f64) -> Result<(), EdgegapError> {
+pub(crate) fn coordinates(field: &str, latitude: f64, longitude: f64) -> Result<(), EdgegapError> {
     if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
         return Err(EdgegapError::invalid(
             format!("{field}.latitude"),
@@ -91,7 +91,7 @@ pub fn coordinates(field: &str, latitude: f64, longitude: f64) -> Result<(), Edg
 /// missing or invalid injected variables, run when the endpoint is built and again before it
 /// is sent. Both variables must be set, the URL http(s) and the token non-empty; every failure
 /// is an [`EdgegapError::Invalid`] whose `field` is the variable's name.
-pub fn injected(
+pub(crate) fn injected(
     url_var: &str,
     url: Option<&str>,
     token_var: &str,

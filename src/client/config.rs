@@ -5,8 +5,7 @@ use std::time::Duration;
 use bevy::ecs::resource::Resource;
 
 use crate::api::{
-    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, HttpRequest, Secret, Target,
-    served_by_gateway,
+    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, HttpRequest, Method, Secret, Target,
 };
 use crate::http::RetryPolicy;
 use crate::transport::RateLimits;
@@ -60,73 +59,42 @@ pub enum EdgegapMode {
 }
 
 /// The client's configuration, copied into a resource of the same type by
-/// [`EdgegapClientPlugin`](super::EdgegapClientPlugin). Change the resource at run time (e.g.
-/// a token received after login); every call reads it when it is issued.
+/// [`EdgegapClientPlugin`](super::EdgegapClientPlugin). Start from [`EdgegapConfig::new`],
+/// [`EdgegapConfig::gateway`] or [`EdgegapConfig::from_env`] and change what you need with the
+/// `with_*` methods (each documents its default). Every call reads the resource when it is
+/// issued, so it can change at run time, e.g. for a token received after login:
+///
+/// ```
+/// # use bevy::prelude::*;
+/// # use bevy_edgegap::prelude::*;
+/// fn on_login(mut config: ResMut<EdgegapConfig>) {
+///     let updated = config.clone().with_token("player-token-from-login");
+///     *config = updated;
+/// }
+/// ```
 ///
 /// `Debug` prints the token as `***`.
 #[derive(Resource, Debug, Clone, PartialEq)]
 pub struct EdgegapConfig {
-    /// API base URL, no trailing slash needed (default [`DEFAULT_BASE_URL`]).
-    pub base_url: String,
-    /// The organisation API token (without the `token ` prefix), or in
-    /// [`EdgegapMode::Gateway`] the player's token for the gateway.
-    pub token: Secret,
-    /// Edgegap directly, or an `edgegap-gateway` ([`EdgegapConfig::gateway`]).
-    pub mode: EdgegapMode,
-    /// Time allowed for one call from its first send to its answer, retries included
-    /// (default 10 s). Time waiting in the queue does not count. Past it the call resolves as
-    /// [`EdgegapError::Timeout`].
-    pub deadline: Duration,
-    /// Requests on the wire at once (default 8): the engine's worker threads. Three times as
-    /// many are handed to the engine next in line, so a worker that finishes starts the next
-    /// call without waiting for a frame; the rest waits in a FIFO queue. Waiting, in either,
-    /// does not count against [`EdgegapConfig::deadline`].
-    pub max_in_flight: usize,
-    /// What is retried and how long to wait (default [`RetryPolicy::default`]).
-    pub retry: RetryPolicy,
-    /// Client-side rate limits (default: Edgegap's documented limits).
-    pub rate_limits: RateLimits,
-    /// Status polling of tracked deployments.
-    pub poll: PollPolicy,
-    /// In [`EdgegapMode::Gateway`], how long the gateway may hold a status poll until the
-    /// status changes (a long-poll, [`AwaitStatusChange`](crate::api::AwaitStatusChange);
-    /// default 25 s, the gateway's maximum). A change then reaches the game as soon as the
-    /// gateway learns it, with one request per deployment per hold instead of one per
-    /// [`EdgegapConfig::poll`] interval. `None` polls at intervals, as in direct mode. At most
-    /// half of [`EdgegapConfig::max_in_flight`] (rounded down: none with a single worker) are
-    /// held at once, so a worker is always free for deploys and stops; other deployments are
-    /// polled at intervals meanwhile.
-    pub long_poll: Option<Duration>,
-    /// A deployment this app created that is not READY this long after the deploy was issued
-    /// is reported failed and stopped (default 5 min; `None` waits forever).
-    pub ready_timeout: Option<Duration>,
-    /// When set, overrides the path form of every [`FleetDeployRequest`](crate::api::FleetDeployRequest).
-    pub fleet_deploy_path: Option<FleetDeployPath>,
-    /// On `AppExit`, how long to reconcile uncertain deploys and wait for the stops of
-    /// deployments this app created (default 2 s; the exit frame blocks at most this long).
-    pub exit_stop_wait: Duration,
-    /// Stop a deployment at once when it reaches `ERROR` (default `true`; Edgegap otherwise
-    /// deletes it only "after some time"), and follow it to TERMINATED.
-    pub stop_on_error: bool,
-    /// Searches for the deployment of an uncertain deploy before it is reported failed
-    /// (default 6, over about 16 s; the exit searches once more).
-    pub max_reconciles: u32,
-    /// Status polls in a row that must fail before [`DeploymentUnobserved`](super::DeploymentUnobserved)
-    /// is reported (default 5). Polling goes on regardless.
-    pub unobserved_after: u32,
-    /// The tag every deploy of this app instance carries (direct mode; at most 20
-    /// characters). Default: a fresh random `bi-…` per configuration. Set a stable one to let
-    /// [`EdgegapConfig::startup_sweep`] find what an earlier run left behind.
-    pub instance_tag: String,
-    /// At startup, bulk-stop every deployment carrying [`EdgegapConfig::instance_tag`]
-    /// (default `false`: only with a stable tag of your own).
-    pub startup_sweep: bool,
-    /// Extra root certificates (PEM) trusted in addition to Mozilla's roots, for a
-    /// corporate TLS proxy or a test server (default none). Ignored in the browser.
-    pub root_certificates: Vec<String>,
-    /// Largest answer body read, in bytes (default 8 MiB); a longer body fails the call with
-    /// [`EdgegapError::Transport`].
-    pub max_body_bytes: usize,
+    pub(crate) base_url: String,
+    pub(crate) token: Secret,
+    pub(crate) mode: EdgegapMode,
+    pub(crate) deadline: Duration,
+    pub(crate) max_in_flight: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limits: RateLimits,
+    pub(crate) poll: PollPolicy,
+    pub(crate) long_poll: Option<Duration>,
+    pub(crate) ready_timeout: Option<Duration>,
+    pub(crate) fleet_deploy_path: Option<FleetDeployPath>,
+    pub(crate) exit_stop_wait: Duration,
+    pub(crate) stop_on_error: bool,
+    pub(crate) max_reconciles: u32,
+    pub(crate) unobserved_after: u32,
+    pub(crate) instance_tag: String,
+    pub(crate) startup_sweep: bool,
+    pub(crate) root_certificates: Vec<String>,
+    pub(crate) max_body_bytes: usize,
 }
 
 impl Default for EdgegapConfig {
@@ -136,6 +104,8 @@ impl Default for EdgegapConfig {
     }
 }
 
+/// Builder methods: each sets one setting and documents its default; an optional setting
+/// takes the value or `None` (`impl Into<Option<_>>`); a list setting adds one item per call.
 impl EdgegapConfig {
     /// A configuration for `base_url` with `token`, other settings at their defaults.
     pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
@@ -166,10 +136,7 @@ impl EdgegapConfig {
     /// player's `player_token` (`Authorization: Bearer <token>`; redacted like the API token).
     /// See [`EdgegapMode::Gateway`] for what it serves.
     pub fn gateway(gateway_url: impl Into<String>, player_token: impl Into<String>) -> Self {
-        Self {
-            mode: EdgegapMode::Gateway,
-            ..Self::new(gateway_url, player_token)
-        }
+        Self::new(gateway_url, player_token).with_mode(EdgegapMode::Gateway)
     }
 
     /// Reads `EDGEGAP_TOKEN` and `EDGEGAP_BASE_URL` (default [`DEFAULT_BASE_URL`]). A missing
@@ -183,110 +150,188 @@ impl EdgegapConfig {
         Self::new(base_url, token)
     }
 
-    /// Sets the per-call deadline.
+    /// The API base URL, no trailing slash needed (default [`DEFAULT_BASE_URL`]).
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// The organisation API token (without the `token ` prefix), or in
+    /// [`EdgegapMode::Gateway`] the player's token for the gateway.
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Secret::new(token.into());
+        self
+    }
+
+    /// Edgegap directly (the default), or an `edgegap-gateway` ([`EdgegapConfig::gateway`]).
+    #[must_use]
+    pub fn with_mode(mut self, mode: EdgegapMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Time allowed for one call from its first send to its answer, retries included
+    /// (default 10 s). Time waiting in the queue does not count. Past it the call resolves as
+    /// [`EdgegapError::Timeout`].
     #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
     }
 
-    /// Sets [`EdgegapConfig::long_poll`] (gateway mode only; `None`: interval polls).
-    #[must_use]
-    pub fn with_long_poll(mut self, wait: Option<Duration>) -> Self {
-        self.long_poll = wait;
-        self
-    }
-
-    /// Sets the in-flight cap.
+    /// Requests on the wire at once (default 8): the engine's worker threads. Three times as
+    /// many are handed to the engine next in line, so a worker that finishes starts the next
+    /// call without waiting for a frame; the rest waits in a FIFO queue. Waiting, in either,
+    /// does not count against [`EdgegapConfig::with_deadline`].
     #[must_use]
     pub fn with_max_in_flight(mut self, max_in_flight: usize) -> Self {
         self.max_in_flight = max_in_flight;
         self
     }
 
-    /// Sets the retry policy.
+    /// What is retried and how long to wait (default [`RetryPolicy::default`]).
     #[must_use]
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
-    /// Sets the client-side rate limits.
+    /// Client-side rate limits (default: Edgegap's documented limits,
+    /// [`RateLimits::documented`]).
     #[must_use]
     pub fn with_rate_limits(mut self, rate_limits: RateLimits) -> Self {
         self.rate_limits = rate_limits;
         self
     }
 
-    /// Sets the status-poll policy.
+    /// Status polling of tracked deployments (default [`PollPolicy::default`]).
     #[must_use]
     pub fn with_poll(mut self, poll: PollPolicy) -> Self {
         self.poll = poll;
         self
     }
 
-    /// Sets the ready timeout (`None`: wait forever).
+    /// In [`EdgegapMode::Gateway`], how long the gateway may hold a status poll until the
+    /// status changes (a long-poll, [`AwaitStatusChange`](crate::api::AwaitStatusChange);
+    /// default 25 s, the gateway's maximum). A change then reaches the game as soon as the
+    /// gateway learns it, with one request per deployment per hold instead of one per
+    /// [`EdgegapConfig::with_poll`] interval. `None` polls at intervals, as in direct mode. At
+    /// most half of [`EdgegapConfig::with_max_in_flight`] (rounded down: none with a single
+    /// worker) are held at once, so a worker is always free for deploys and stops; other
+    /// deployments are polled at intervals meanwhile.
     #[must_use]
-    pub fn with_ready_timeout(mut self, ready_timeout: Option<Duration>) -> Self {
-        self.ready_timeout = ready_timeout;
+    pub fn with_long_poll(mut self, wait: impl Into<Option<Duration>>) -> Self {
+        self.long_poll = wait.into();
         self
     }
 
-    /// Overrides the private-fleet deploy path form.
+    /// A deployment this app created that is not READY this long after the deploy was issued
+    /// is reported failed and stopped (default 5 min; `None` waits forever).
     #[must_use]
-    pub fn with_fleet_deploy_path(mut self, path: FleetDeployPath) -> Self {
-        self.fleet_deploy_path = Some(path);
+    pub fn with_ready_timeout(mut self, ready_timeout: impl Into<Option<Duration>>) -> Self {
+        self.ready_timeout = ready_timeout.into();
         self
     }
 
-    /// Sets how long the exit frame may wait for orphan stops.
+    /// When set, overrides the path form of every
+    /// [`FleetDeployRequest`](crate::api::FleetDeployRequest) (default `None`: each request's
+    /// own).
+    #[must_use]
+    pub fn with_fleet_deploy_path(mut self, path: impl Into<Option<FleetDeployPath>>) -> Self {
+        self.fleet_deploy_path = path.into();
+        self
+    }
+
+    /// On `AppExit`, how long to reconcile uncertain deploys and wait for the stops of
+    /// deployments this app created (default 2 s; the exit frame blocks at most this long).
     #[must_use]
     pub fn with_exit_stop_wait(mut self, wait: Duration) -> Self {
         self.exit_stop_wait = wait;
         self
     }
 
-    /// Sets whether `ERROR` deployments are stopped at once.
+    /// Stop a deployment at once when it reaches `ERROR` (default `true`; Edgegap otherwise
+    /// deletes it only "after some time"), and follow it to TERMINATED.
     #[must_use]
     pub fn with_stop_on_error(mut self, stop: bool) -> Self {
         self.stop_on_error = stop;
         self
     }
 
-    /// Sets how many searches an uncertain deploy gets before it is reported failed.
+    /// Searches for the deployment of an uncertain deploy before it is reported failed
+    /// (default 6, over about 16 s; the exit searches once more).
     #[must_use]
     pub fn with_max_reconciles(mut self, searches: u32) -> Self {
         self.max_reconciles = searches;
         self
     }
 
-    /// Sets this instance's tag (at most 20 characters), e.g. a stable `lobby-eu-1`.
+    /// Status polls in a row that must fail before
+    /// [`DeploymentUnobserved`](super::DeploymentUnobserved) is reported (default 5). Polling
+    /// goes on regardless.
+    #[must_use]
+    pub fn with_unobserved_after(mut self, failures: u32) -> Self {
+        self.unobserved_after = failures;
+        self
+    }
+
+    /// The tag every deploy of this app instance carries (direct mode; at most 20
+    /// characters), e.g. a stable `lobby-eu-1`. Default: a fresh random `bi-…` per
+    /// configuration. Set a stable one to let [`EdgegapConfig::with_startup_sweep`] find what
+    /// an earlier run left behind.
     #[must_use]
     pub fn with_instance_tag(mut self, tag: impl Into<String>) -> Self {
         self.instance_tag = tag.into();
         self
     }
 
-    /// Turns the startup sweep of [`EdgegapConfig::instance_tag`] on or off.
+    /// At startup, bulk-stop every deployment carrying the
+    /// [instance tag](EdgegapConfig::with_instance_tag) (default `false`: only with a stable
+    /// tag of your own).
     #[must_use]
     pub fn with_startup_sweep(mut self, sweep: bool) -> Self {
         self.startup_sweep = sweep;
         self
     }
 
-    /// Trusts `pem` (one PEM certificate) as a root, in addition to Mozilla's roots. A
-    /// certificate that does not parse fails every call with [`EdgegapError::Config`].
+    /// Trusts `pem` (one PEM certificate) as a root, in addition to Mozilla's roots, for a
+    /// corporate TLS proxy or a test server (default none; ignored in the browser). Call once
+    /// per certificate. A certificate that does not parse fails every call with
+    /// [`EdgegapError::Config`].
     #[must_use]
     pub fn with_root_certificate(mut self, pem: impl Into<String>) -> Self {
         self.root_certificates.push(pem.into());
         self
     }
 
-    /// Sets the largest answer body read, in bytes.
+    /// The largest answer body read, in bytes (default 8 MiB); a longer body fails the call
+    /// with [`EdgegapError::Transport`].
     #[must_use]
     pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
         self.max_body_bytes = max_body_bytes;
         self
+    }
+
+    /// The API base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The token (redacted in `Debug`; [`Secret::expose`] reads it).
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// Edgegap directly, or an `edgegap-gateway`.
+    pub fn mode(&self) -> EdgegapMode {
+        self.mode
+    }
+
+    /// The tag every deploy of this app instance carries (direct mode).
+    pub fn instance_tag(&self) -> &str {
+        &self.instance_tag
     }
 
     /// Checks what a call needs: a token, an `http(s)://` base URL, a non-zero deadline and
@@ -374,6 +419,24 @@ impl EdgegapConfig {
     }
 }
 
+/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
+/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
+fn served_by_gateway(method: Method, target: &Target) -> bool {
+    let Target::Path(path) = target else {
+        return false;
+    };
+    let below = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    match method {
+        Method::Post => path == "/v2/deployments",
+        Method::Get => below("/v1/status/"),
+        Method::Delete => below("/v1/stop/"),
+        Method::Patch => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +462,68 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn every_builder_method_sets_its_own_setting() {
+        let poll = PollPolicy {
+            initial: Duration::from_millis(7),
+            ..PollPolicy::default()
+        };
+        let retry = RetryPolicy {
+            max_attempts: 9,
+            ..RetryPolicy::default()
+        };
+        let config = EdgegapConfig::new("http://127.0.0.1:1", "a")
+            .with_base_url("http://127.0.0.1:2")
+            .with_token("b")
+            .with_mode(EdgegapMode::Gateway)
+            .with_deadline(Duration::from_secs(1))
+            .with_max_in_flight(2)
+            .with_retry(retry.clone())
+            .with_rate_limits(RateLimits::none())
+            .with_poll(poll.clone())
+            .with_long_poll(None)
+            .with_ready_timeout(Duration::from_secs(3))
+            .with_fleet_deploy_path(FleetDeployPath::ColonDeploy)
+            .with_exit_stop_wait(Duration::from_secs(4))
+            .with_stop_on_error(false)
+            .with_max_reconciles(5)
+            .with_unobserved_after(6)
+            .with_instance_tag("lobby-1")
+            .with_startup_sweep(true)
+            .with_root_certificate("pem-1")
+            .with_root_certificate("pem-2")
+            .with_max_body_bytes(10);
+        let expected = EdgegapConfig {
+            base_url: "http://127.0.0.1:2".into(),
+            token: Secret::new("b"),
+            mode: EdgegapMode::Gateway,
+            deadline: Duration::from_secs(1),
+            max_in_flight: 2,
+            retry,
+            rate_limits: RateLimits::none(),
+            poll,
+            long_poll: None,
+            ready_timeout: Some(Duration::from_secs(3)),
+            fleet_deploy_path: Some(FleetDeployPath::ColonDeploy),
+            exit_stop_wait: Duration::from_secs(4),
+            stop_on_error: false,
+            max_reconciles: 5,
+            unobserved_after: 6,
+            instance_tag: "lobby-1".into(),
+            startup_sweep: true,
+            root_certificates: vec!["pem-1".into(), "pem-2".into()],
+            max_body_bytes: 10,
+        };
+        assert_eq!(config, expected);
+        assert_eq!(
+            (config.base_url(), config.token().expose(), config.mode()),
+            ("http://127.0.0.1:2", "b", EdgegapMode::Gateway)
+        );
+        assert_eq!(config.instance_tag(), "lobby-1");
+        let gateway = EdgegapConfig::gateway("http://127.0.0.1:3", "player");
+        assert_eq!(gateway.mode(), EdgegapMode::Gateway);
     }
 
     #[test]

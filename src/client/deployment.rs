@@ -20,7 +20,7 @@ use crate::time::Instant;
 /// [`Edgegap::deploy_to_fleet`](super::Edgegap::deploy_to_fleet), or followed with
 /// [`Edgegap::track`](super::Edgegap::track). The plugin polls its status within the shared
 /// status rate budget until it is TERMINATED (an ERROR deployment is stopped and followed to
-/// TERMINATED; see [`EdgegapConfig::stop_on_error`](super::EdgegapConfig::stop_on_error)).
+/// TERMINATED; see [`EdgegapConfig::with_stop_on_error`](super::EdgegapConfig::with_stop_on_error)).
 #[derive(Component, Debug, Clone)]
 pub struct Deployment {
     pub(crate) request_id: Option<RequestId>,
@@ -177,9 +177,9 @@ impl Deployment {
 }
 
 /// On a deployment entity: stop the deployment when the app exits (reconciling uncertain
-/// deploys first, bounded by [`EdgegapConfig::exit_stop_wait`](super::EdgegapConfig::exit_stop_wait))
+/// deploys first, bounded by [`EdgegapConfig::with_exit_stop_wait`](super::EdgegapConfig::with_exit_stop_wait))
 /// and when it never becomes READY within
-/// [`EdgegapConfig::ready_timeout`](super::EdgegapConfig::ready_timeout). Added by
+/// [`EdgegapConfig::with_ready_timeout`](super::EdgegapConfig::with_ready_timeout). Added by
 /// [`Edgegap::deploy`](super::Edgegap::deploy); remove it to let the deployment outlive the app.
 #[derive(Component, Debug, Clone, Copy, Default)]
 pub struct StopOnExit;
@@ -267,7 +267,7 @@ impl DeploymentReady {
 pub enum FailureReason {
     /// Edgegap reported `Status.ERROR`, with its `error_detail`.
     Error(Option<String>),
-    /// Not READY within [`EdgegapConfig::ready_timeout`](super::EdgegapConfig::ready_timeout)
+    /// Not READY within [`EdgegapConfig::with_ready_timeout`](super::EdgegapConfig::with_ready_timeout)
     /// (it is then stopped if it has [`StopOnExit`]).
     ReadyTimeout(Duration),
     /// The deploy or a status call failed for good.
@@ -314,7 +314,7 @@ pub struct DeploymentTerminated {
 }
 
 /// Status polls of a deployment failed several times in a row (see
-/// [`EdgegapConfig::unobserved_after`](super::EdgegapConfig::unobserved_after)). The server is
+/// [`EdgegapConfig::with_unobserved_after`](super::EdgegapConfig::with_unobserved_after)). The server is
 /// not assumed failed: the plugin keeps following it.
 #[derive(Message, EntityEvent, Debug, Clone, PartialEq)]
 pub struct DeploymentUnobserved {

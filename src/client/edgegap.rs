@@ -62,7 +62,7 @@ impl<'w, 's> Edgegap<'w, 's> {
     }
 
     /// Deploys onto a private fleet; like [`Edgegap::deploy`].
-    /// [`EdgegapConfig::fleet_deploy_path`](super::EdgegapConfig::fleet_deploy_path) overrides
+    /// [`EdgegapConfig::with_fleet_deploy_path`](super::EdgegapConfig::with_fleet_deploy_path) overrides
     /// the request's path form when set.
     pub fn deploy_to_fleet(&mut self, mut request: FleetDeployRequest) -> Entity {
         let entity = self.spawn_deploy(None::<DeployRequest>);

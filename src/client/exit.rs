@@ -1,7 +1,7 @@
 //! The orphan guard on `AppExit`: uncertain deploys are reconciled first, then every
 //! deployment with [`StopOnExit`] not seen TERMINATED is stopped through the transport (cap,
 //! rate limits, retries on `429`/`5xx`), all within
-//! [`EdgegapConfig::exit_stop_wait`](super::EdgegapConfig::exit_stop_wait).
+//! [`EdgegapConfig::with_exit_stop_wait`](super::EdgegapConfig::with_exit_stop_wait).
 
 use std::time::Duration;
 

@@ -12,7 +12,9 @@ use bevy::log::debug;
 use super::deployment::{Answer, Deployment, Resend, Tracker};
 use super::request::{EdgegapCall, Handling, enqueue, short_name};
 use super::stop::send_stop;
-use crate::api::{DeploymentList, EdgegapError, ListDeployments, RequestId, StopDeployment};
+use crate::api::{
+    DeploymentList, EdgegapError, ListDeployments, ListPage, RequestId, StopDeployment,
+};
 
 /// Items per list page.
 const PAGE_SIZE: u32 = 100;
@@ -79,14 +81,9 @@ fn on_page(
         debug!("found deployment `{}` by its tag `{tag}`", found.request_id);
         return finish(world, entity, Ok(Some(found.request_id.clone())));
     }
-    let more = list.pagination.as_ref().is_some_and(|p| p.has_more())
-        || list.total().is_some_and(|total| {
-            u64::from(page) * u64::from(PAGE_SIZE) < total && !list.data.is_empty()
-        });
-    if more && page < MAX_PAGES {
-        search_page(world, entity, tag, page + 1);
-    } else {
-        finish(world, entity, Ok(None));
+    match list.next_page(page, PAGE_SIZE) {
+        Some(next) if page < MAX_PAGES => search_page(world, entity, tag, next),
+        _ => finish(world, entity, Ok(None)),
     }
 }
 

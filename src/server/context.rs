@@ -5,8 +5,8 @@ use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, warn};
 use bevy::prelude::*;
 
-use super::ServerConfig;
 use super::call::{Call, Outcome};
+use super::config::ServerConfig;
 use super::env::ArbitriumEnv;
 use crate::api::{
     CreateContextTag, DeleteContextTag, DeploymentContext, DeploymentTag, EdgegapError, Endpoint,

@@ -202,15 +202,14 @@ fn normalize(name: &str) -> String {
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct MappingEntry {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     internal: Option<u16>,
-    #[serde(default, deserialize_with = "lenient::opt_u16")]
+    #[serde(deserialize_with = "lenient::opt_u16")]
     external: Option<u16>,
-    #[serde(default)]
     protocol: Option<String>,
 }
 
@@ -580,17 +579,17 @@ impl ArbitriumEnv {
 
     /// The self-stop (`DELETE $ARBITRIUM_DELETE_URL`), or an [`EdgegapError::Invalid`] naming
     /// the missing or invalid variable. The plugin builds it once, at start.
-    pub fn self_stop_endpoint(&self) -> Result<api::SelfStop, EdgegapError> {
+    pub(crate) fn self_stop_endpoint(&self) -> Result<api::SelfStopDeployment, EdgegapError> {
         let (url, token) = injected(
             (DELETE_URL, self.delete_url.as_deref()),
             (DELETE_TOKEN, self.delete_token.as_ref()),
         )?;
-        Ok(api::SelfStop::new(url, token))
+        Ok(api::SelfStopDeployment::new(url, token))
     }
 
     /// The checked `ARBITRIUM_CONTEXT_URL` and `ARBITRIUM_CONTEXT_TOKEN`, or an
     /// [`EdgegapError::Invalid`] naming the missing or invalid variable.
-    pub fn context_endpoint(&self) -> Result<(String, Secret), EdgegapError> {
+    pub(crate) fn context_endpoint(&self) -> Result<(String, Secret), EdgegapError> {
         injected(
             (CONTEXT_URL, self.context_url.as_deref()),
             (CONTEXT_TOKEN, self.context_token.as_ref()),

@@ -3,12 +3,11 @@
 //! [`PlayerCount`]; the decision is a pure function ([`Policies::decide`]) of the policies, the
 //! player count and the time since start, applied by one system.
 
-use std::fmt;
 use std::time::Duration;
 
 use bevy::prelude::*;
 
-use super::self_stop::SelfStopper;
+use super::self_stop::{SelfStopReason, SelfStopper};
 
 /// How many players are connected, as the game reports it: call [`joined`](Self::joined) and
 /// [`left`](Self::left) as players come and go, or [`set`](Self::set) the count the game keeps
@@ -63,43 +62,8 @@ impl PlayerCount {
     }
 }
 
-/// Why the server stopped its own deployment: on [`SelfStopCompleted`](super::SelfStopCompleted),
-/// [`SelfStopFailed`](super::SelfStopFailed) and in the log line that starts the self-stop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SelfStopReason {
-    /// The game wrote [`SelfStop`](super::SelfStop).
-    Requested,
-    /// The app entered a state given to
-    /// [`self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter) (its `Debug` form).
-    StateEntered(String),
-    /// [`stop_if_no_player_within`](super::EdgegapServerPlugin::stop_if_no_player_within):
-    /// nobody joined within this time from the start.
-    NoPlayerWithin(Duration),
-    /// [`stop_when_empty_for`](super::EdgegapServerPlugin::stop_when_empty_for): the match has
-    /// been empty this long after players had joined.
-    EmptyFor(Duration),
-    /// [`max_match_duration`](super::EdgegapServerPlugin::max_match_duration): the server has
-    /// run this long.
-    MaxMatchDuration(Duration),
-}
-
-impl fmt::Display for SelfStopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Requested => write!(f, "requested by the game"),
-            Self::StateEntered(state) => write!(f, "entered state `{state}`"),
-            Self::NoPlayerWithin(limit) => write!(f, "no player joined within `{limit:?}`"),
-            Self::EmptyFor(limit) => write!(f, "the match has been empty for `{limit:?}`"),
-            Self::MaxMatchDuration(limit) => {
-                write!(f, "the match reached its maximum duration `{limit:?}`")
-            }
-        }
-    }
-}
-
-/// The three policies, each off (`None`) or a limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The three policies, each off (`None`) or a limit; inserted by the plugin.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Policies {
     pub empty_for: Option<Duration>,
     pub no_player_within: Option<Duration>,
@@ -159,16 +123,16 @@ impl Policies {
 /// Applies the policies. Runs in [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send),
 /// before the self-stop starts, so a policy that fires sends in the same frame.
 pub(crate) fn apply_policies(
-    policies: Res<super::ServerConfig>,
+    policies: Res<Policies>,
     time: Res<Time<Real>>,
     players: Res<PlayerCount>,
     mut clock: ResMut<PolicyClock>,
     mut stopper: ResMut<SelfStopper>,
 ) {
-    if !policies.policies.any() {
+    if !policies.any() {
         return;
     }
-    let (next, reason) = policies.policies.decide(*clock, &players, time.elapsed());
+    let (next, reason) = policies.decide(*clock, &players, time.elapsed());
     *clock = next;
     if let Some(reason) = reason {
         stopper.request(reason);

@@ -1,5 +1,5 @@
 //! Self-stop: `DELETE $ARBITRIUM_DELETE_URL` with the raw `ARBITRIUM_DELETE_TOKEN`
-//! ([`api::SelfStop`], built and checked once at start), through one once-only path whatever
+//! ([`api::SelfStopDeployment`], built and checked once at start), through one once-only path whatever
 //! asked for it (the game, a state, a policy), retried within a bounded time; and a last
 //! blocking attempt when a panic ends the app or it exits with an error.
 
@@ -11,10 +11,9 @@ use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, error, info, warn};
 use bevy::prelude::*;
 
-use super::ServerConfig;
 use super::call::{Call, Outcome};
+use super::config::ServerConfig;
 use super::env::ArbitriumEnv;
-use super::policy::SelfStopReason;
 use super::shutdown::{ShutdownReason, ShutdownRequested};
 use crate::api::{self, EdgegapError, Endpoint, HttpRequest, StopResponse};
 use crate::time::Instant;
@@ -30,8 +29,8 @@ use crate::time::Instant;
 /// [`SelfStopReason`] of the first request; after a failure, writing it again starts a new
 /// attempt. Not on Edgegap (no [`ArbitriumEnv`]) it is a logged no-op.
 ///
-/// Not to be confused with [`api::SelfStop`], the engine-free endpoint value this sends.
-/// Edgegap answers by sending `SIGTERM`: see [`ShutdownRequested`].
+/// What it sends is [`api::SelfStopDeployment`], the engine-free endpoint value (formerly
+/// also named `SelfStop`). Edgegap answers by sending `SIGTERM`: see [`ShutdownRequested`].
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SelfStop;
 
@@ -71,8 +70,43 @@ pub struct SelfStopFailed {
     pub attempts: u32,
 }
 
+/// Why the server stopped its own deployment: on [`SelfStopCompleted`],
+/// [`SelfStopFailed`] and in the log line that starts the self-stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SelfStopReason {
+    /// The game wrote [`SelfStop`].
+    Requested,
+    /// The app entered a state given to
+    /// [`self_stop_on_enter`](super::EdgegapServerPlugin::self_stop_on_enter) (its `Debug` form).
+    StateEntered(String),
+    /// [`stop_if_no_player_within`](super::EdgegapServerPlugin::stop_if_no_player_within):
+    /// nobody joined within this time from the start.
+    NoPlayerWithin(Duration),
+    /// [`stop_when_empty_for`](super::EdgegapServerPlugin::stop_when_empty_for): the match has
+    /// been empty this long after players had joined.
+    EmptyFor(Duration),
+    /// [`max_match_duration`](super::EdgegapServerPlugin::max_match_duration): the server has
+    /// run this long.
+    MaxMatchDuration(Duration),
+}
+
+impl std::fmt::Display for SelfStopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Requested => write!(f, "requested by the game"),
+            Self::StateEntered(state) => write!(f, "entered state `{state}`"),
+            Self::NoPlayerWithin(limit) => write!(f, "no player joined within `{limit:?}`"),
+            Self::EmptyFor(limit) => write!(f, "the match has been empty for `{limit:?}`"),
+            Self::MaxMatchDuration(limit) => {
+                write!(f, "the match reached its maximum duration `{limit:?}`")
+            }
+        }
+    }
+}
+
 /// What the panic and error-exit paths share with the systems: the request, rendered once
-/// from the one [`api::SelfStop`].
+/// from the one [`api::SelfStopDeployment`].
 pub(crate) struct LastResort {
     request: HttpRequest,
     /// Set once Edgegap confirmed the stop, or once tried: nothing more to do.
@@ -113,7 +147,7 @@ impl LastResort {
 enum Phase {
     Idle,
     Running {
-        call: Box<Call<api::SelfStop>>,
+        call: Box<Call<api::SelfStopDeployment>>,
         reason: SelfStopReason,
     },
     Done,
@@ -123,7 +157,7 @@ enum Phase {
 #[derive(Resource)]
 pub(crate) struct SelfStopper {
     /// The one DELETE, built and checked once from the injected variables; `None` off Edgegap.
-    endpoint: Option<Result<api::SelfStop, EdgegapError>>,
+    endpoint: Option<Result<api::SelfStopDeployment, EdgegapError>>,
     /// The first request not yet started.
     requested: Option<SelfStopReason>,
     phase: Phase,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bevy::log::{info, warn};
 use bevy::prelude::*;
 
-use super::ServerConfig;
+use super::config::ServerConfig;
 use crate::time::Instant;
 
 /// Why the server is asked to shut down.

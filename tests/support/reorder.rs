@@ -15,7 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use bevy_edgegap::api::{Endpoint, SelfStop};
+use bevy_edgegap::api::{Endpoint, SelfStopDeployment};
 use bevy_edgegap::http::send;
 use futures_lite::future::block_on;
 
@@ -91,7 +91,7 @@ fn serve(stream: TcpStream, order: Order, upstream: &OnceLock<String>, release: 
     }
     let forward = || {
         let base = upstream.get().expect("the proxy knows the emulator");
-        let request = SelfStop::new(format!("{base}{path}"), token.as_str())
+        let request = SelfStopDeployment::new(format!("{base}{path}"), token.as_str())
             .to_request("", &Default::default())
             .unwrap();
         block_on(send(request)).expect("the emulator answers")
