@@ -52,22 +52,15 @@ pub enum Credentials<'a> {
     Bearer(&'a Secret),
 }
 
-/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
-/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
+/// Whether an `edgegap-gateway` serves `method` on `target` to a player: one of the
+/// [`GatewayCaller::Player`](super::GatewayCaller::Player) routes of
+/// [`GATEWAY_ROUTES`](super::GATEWAY_ROUTES) (deploy, status, stop), nothing else.
 pub fn served_by_gateway(method: Method, target: &Target) -> bool {
     let Target::Path(path) = target else {
         return false;
     };
-    let below = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    match method {
-        Method::Post => path == "/v2/deployments",
-        Method::Get => below("/v1/status/"),
-        Method::Delete => below("/v1/stop/"),
-        Method::Patch => false,
-    }
+    super::gateway::GatewayRoute::find(method.as_str(), path)
+        .is_some_and(|route| route.caller == super::gateway::GatewayCaller::Player)
 }
 
 /// Rate-limit class of an endpoint; Edgegap documents a limit for the first five.
