@@ -80,7 +80,6 @@
 mod auth;
 pub mod config;
 mod error;
-mod redis_store;
 mod service;
 pub mod store;
 mod upstream;
@@ -89,8 +88,7 @@ mod view;
 pub use auth::{OWNER_TAG_PREFIX, dev_token};
 pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
-pub use redis_store::RedisStore;
-pub use store::{MemoryStore, Store, ViewListener};
+pub use store::{MemoryStore, RedisStore, Store, ViewListener};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

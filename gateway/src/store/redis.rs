@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-use crate::store::{
+use super::{
     Claim, ReadClaim, StatusRecord, Store, StoreError, StoreFuture, ViewEvent, ViewListener,
 };
 
