@@ -101,6 +101,9 @@ use tokio::sync::watch;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long the rebuild at start may take before the gateway serves anyway.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long start waits for the store to deliver view events (a shared store: subscribed)
+/// before it serves anyway.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Entry point: [`Gateway::builder`].
 #[derive(Debug)]
@@ -367,7 +370,18 @@ impl GatewayBuilder {
         let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
         // View events from every gateway sharing the store (this one's included).
         let events = view_listener(&state, runtime.handle().clone());
-        runtime.block_on(async { state.store.listen(events) });
+        let listening = runtime.block_on(async {
+            tokio::time::timeout(LISTEN_TIMEOUT, state.store.listen(events)).await
+        });
+        match listening {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(
+                "not hearing other replicas yet ({error}); retrying in the background"
+            ),
+            Err(_) => tracing::warn!(
+                "subscribing to other replicas' view events timed out; retrying in the background"
+            ),
+        }
         let address = listener.local_addr()?;
         if state.verifier.anonymous() {
             tracing::warn!(

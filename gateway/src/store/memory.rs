@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use bevy_edgegap::api::RequestId;
 
-use super::{Claim, ReadClaim, StatusRecord, Store, StoreFuture, ViewEvent, ViewListener};
+use super::contract::{
+    Claim, ReadClaim, StatusRecord, Store, StoreFuture, ViewEvent, ViewListener,
+};
 
 #[derive(Debug)]
 enum Idempotency {
@@ -320,11 +322,12 @@ impl Store for MemoryStore {
         ready(())
     }
 
-    fn listen(&self, listener: ViewListener) {
+    fn listen(&self, listener: ViewListener) -> StoreFuture<'_, ()> {
         self.listeners
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(listener);
+        ready(())
     }
 }
 
@@ -422,7 +425,7 @@ mod tests {
         let store = MemoryStore::new();
         let heard = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&heard);
-        store.listen(Arc::new(move |event| sink.lock().unwrap().push(event)));
+        now(store.listen(Arc::new(move |event| sink.lock().unwrap().push(event))));
         let (lock, keep) = (Duration::from_secs(5), Duration::from_secs(60));
         let record = |at: u64| StatusRecord {
             read_at_us: at,
