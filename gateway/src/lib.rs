@@ -91,6 +91,7 @@ pub use error::GatewayError;
 pub use store::{MemoryStore, RedisStore, Store, ViewListener};
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -340,6 +341,7 @@ impl GatewayBuilder {
         let longest_call = Duration::from_millis(config.budget.max_wait_ms)
             + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1);
         let (stop_tx, stop_rx) = watch::channel(false);
+        let held = Arc::new(AtomicUsize::new(0));
         let state = Arc::new(service::AppState {
             upstream,
             view: view::StatusView::new(
@@ -361,6 +363,7 @@ impl GatewayBuilder {
             verifier,
             policy: config.policy.clone(),
             store,
+            held: Arc::clone(&held),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -412,6 +415,7 @@ impl GatewayBuilder {
         tracing::info!("edgegap-gateway listening on http://{address}");
         Ok(GatewayHandle {
             address,
+            held,
             webhook_url,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
@@ -464,6 +468,7 @@ async fn serve(
 /// requests in flight get up to 10 s to finish; held long-poll requests are answered at once.
 pub struct GatewayHandle {
     address: SocketAddr,
+    held: Arc<AtomicUsize>,
     webhook_url: Option<String>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -496,6 +501,14 @@ impl GatewayHandle {
     #[must_use]
     pub fn webhook_url(&self) -> Option<&str> {
         self.webhook_url.as_deref()
+    }
+
+    /// Status requests held by long-poll (`?since=&wait=`) right now: waiting for their
+    /// deployment to move on. Each is counted from when it starts waiting until it is
+    /// answered or its client goes away.
+    #[must_use]
+    pub fn held_requests(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Stops the gateway and waits for it. Idempotent; also done on drop.
