@@ -30,7 +30,13 @@ fn a_replica_killed_mid_run_loses_no_deploy_and_leaks_no_server() {
     let emu = emulator();
     // Upstream calls take at most 2 s (+ 1 s of budget wait): a deploy claimed longer ago
     // than 4 s that never finished was abandoned.
-    let mut a = GatewayProcess::start(&emu, &redis.url(), "[upstream]\ntimeout_secs = 2");
+    let mut a = GatewayProcess::start(
+        GATEWAY_BINARY,
+        &emu,
+        &redis.url(),
+        "[upstream]\ntimeout_secs = 2",
+        &[],
+    );
     let mut config = builder(&emu).redis(redis.url()).config().clone();
     config.upstream.timeout_secs = 2;
     let b = GatewayBuilder::from_config(config).start().unwrap();
