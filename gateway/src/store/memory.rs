@@ -471,18 +471,38 @@ mod tests {
     fn buckets_give_a_burst_then_space_tokens_out() {
         let store = MemoryStore::new();
         let no_wait = Duration::ZERO;
+        // One token per 64 s (exact in f64): the calls below take far less, whatever the
+        // machine, and every bound subtracts the time they did take.
+        let (rate, interval) = (1.0 / 64.0, Duration::from_secs(64));
+        let started = Instant::now();
         for _ in 0..3 {
-            assert_eq!(now(store.acquire("b", 1.0, 3, no_wait)), Ok(Duration::ZERO));
+            assert_eq!(
+                now(store.acquire("b", rate, 3, no_wait)),
+                Ok(Duration::ZERO)
+            );
         }
-        // The fourth token is a second away: refused without waiting, granted with a wait.
-        let refused = now(store.acquire("b", 1.0, 3, no_wait)).unwrap_err();
-        assert!(refused > Duration::from_millis(900), "{refused:?}");
-        let wait = now(store.acquire("b", 1.0, 3, Duration::from_secs(2))).unwrap();
-        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1));
+        // The fourth token is an interval after the first: refused without waiting, granted
+        // with a wait.
+        let refused = now(store.acquire("b", rate, 3, no_wait)).unwrap_err();
+        assert!(
+            refused <= interval && refused >= interval - started.elapsed(),
+            "{refused:?}"
+        );
+        let wait = now(store.acquire("b", rate, 3, interval * 2)).unwrap();
+        assert!(
+            wait <= interval && wait >= interval - started.elapsed(),
+            "{wait:?}"
+        );
         // The granted wait moved the next token one more interval out.
-        let next = now(store.acquire("b", 1.0, 3, no_wait)).unwrap_err();
-        assert!(next > Duration::from_millis(1900), "{next:?}");
+        let next = now(store.acquire("b", rate, 3, no_wait)).unwrap_err();
+        assert!(
+            next <= interval * 2 && next >= interval * 2 - started.elapsed(),
+            "{next:?}"
+        );
         // Other buckets are independent.
-        assert_eq!(now(store.acquire("c", 1.0, 1, no_wait)), Ok(Duration::ZERO));
+        assert_eq!(
+            now(store.acquire("c", rate, 1, no_wait)),
+            Ok(Duration::ZERO)
+        );
     }
 }
