@@ -1,6 +1,7 @@
-//! Faults at scale: a replica killed mid-run (SIGKILL of an `edgegap-gateway` process sharing
-//! Redis with another replica), and bursts of upstream 5xx. Players get retryable answers,
-//! every deploy is accounted for, no server is duplicated or leaked. Counted, never timed.
+//! Faults: Edgegap failing (5xx, an HTML 502, 429; bursts of them under load) and a replica
+//! killed mid-run (SIGKILL of an `edgegap-gateway` process sharing Redis with another
+//! replica). Players get retryable answers (502/503 with `Retry-After`), every deploy is
+//! accounted for, no server is duplicated or leaked. Counted, never timed.
 
 mod support;
 
@@ -206,4 +207,33 @@ fn bursts_of_upstream_5xx_get_retryable_answers_and_everything_recovers() {
     assert_eq!(owners.len(), PLAYERS);
     assert_none_left(&emu);
     assert_eq!(emu.requests().iter().filter(|r| r.status == 429).count(), 0);
+}
+
+#[test]
+fn edgegap_failures_are_502_or_503_with_retry_after() {
+    let emu = emulator();
+    let gw = builder(&emu).max_live_per_player(5).start().unwrap();
+    let alice = token("alice");
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Status(500)).times(1));
+    let failed = deploy(&gw, &alice, Some("k"));
+    assert_eq!(failed.status, 502, "{}", failed.text);
+    assert!(failed.header("Retry-After").is_some());
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Html502).times(1));
+    assert_eq!(deploy(&gw, &alice, Some("k")).status, 502);
+    emu.add_fault(
+        Fault::new(
+            Route::DeployV2,
+            FaultKind::RateLimited {
+                retry_after: Duration::from_secs(3),
+            },
+        )
+        .times(1),
+    );
+    let limited = deploy(&gw, &alice, Some("k"));
+    assert_eq!(limited.status, 503, "{}", limited.text);
+    assert_eq!(limited.header("Retry-After"), Some("3"));
+    // A failed deploy released the key and the live slot: the retry goes through.
+    let ok = deploy(&gw, &alice, Some("k"));
+    assert_eq!(ok.status, 202, "{}", ok.text);
+    assert_eq!(emu.deployments().len(), 1);
 }
