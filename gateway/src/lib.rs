@@ -4,7 +4,9 @@
 //! Players authenticate with a JWT from the game's own auth backend (`Authorization: Bearer`).
 //! The gateway speaks the subset of Edgegap's API the `bevy_edgegap` client plugin uses —
 //! `POST /v2/deployments`, `GET /v1/status/{request_id}`, `DELETE /v1/stop/{request_id}` — with
-//! Edgegap's bodies, and applies a policy on the way:
+//! Edgegap's bodies (plus `POST /webhooks/{secret}` for Edgegap and `GET /healthz`: the one
+//! list is [`bevy_edgegap::api::GATEWAY_ROUTES`], which the client plugin reads too; anything
+//! else is 404), and applies a policy on the way:
 //!
 //! - **which application versions** may be deployed, and which body fields a client may set
 //!   (by default no environment variables, webhooks, tags or resources); everything else is
