@@ -314,12 +314,8 @@ fn a_webhook_at_one_replica_wakes_a_request_held_on_the_other() {
     assert_eq!(first, "Status.DEPLOYING");
     // Neither view refreshes on its own (interval 300 s): only the READY webhook, delivered to
     // A, can answer this request held on B before its 20 s.
-    let answer = std::thread::scope(|scope| {
-        let waiter =
-            scope.spawn(|| status_query(&b, &alice, &id, &format!("since={first}&wait=20")));
-        wait_until("the request to be held on B", || b.held_requests() == 1);
-        let _gate = open_gate(&emu, &id);
-        waiter.join().unwrap()
+    let answer = while_held(&b, &alice, &id, &format!("since={first}&wait=20"), || {
+        open_gate(&emu, &id)
     });
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(

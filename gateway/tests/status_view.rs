@@ -92,12 +92,9 @@ fn a_held_status_request_is_answered_when_the_deployment_moves_on() {
     assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
     assert_eq!(current(&status(&gw, &alice, &id)), "Status.READY");
     let reads = emu.request_count(Route::Status);
-    let held = std::thread::scope(|scope| {
-        let waiter = scope.spawn(|| status_query(&gw, &alice, &id, "since=Status.READY&wait=20"));
-        // READY = since: held, not answered.
-        wait_until("the request to be held", || gw.held_requests() == 1);
+    // READY = since: held, not answered, until the stop.
+    let held = while_held(&gw, &alice, &id, "since=Status.READY&wait=20", || {
         assert!(matches!(stop(&gw, &alice, &id).status, 200 | 202));
-        waiter.join().unwrap()
     });
     let moved_on = current(&held);
     assert!(
@@ -122,16 +119,12 @@ fn a_held_status_request_is_answered_when_the_deployment_moves_on() {
     let id = deploy_gated(&gw, &alice).request_id();
     assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
     assert_eq!(current(&status(&gw, &alice, &id)), "Status.DEPLOYING");
-    let next = std::thread::scope(|scope| {
-        let waiter =
-            scope.spawn(|| status_query(&gw, &alice, &id, "since=Status.DEPLOYING&wait=20"));
-        wait_until("the request to be held", || gw.held_requests() == 1);
+    let next = while_held(&gw, &alice, &id, "since=Status.DEPLOYING&wait=20", || {
         let reads = emu.request_count(Route::Status);
         wait_until("the held request to re-read", || {
             emu.request_count(Route::Status) > reads
         });
-        let _gate = open_gate(&emu, &id);
-        waiter.join().unwrap()
+        open_gate(&emu, &id)
     });
     assert_eq!(current(&next), "Status.READY");
 }
@@ -200,12 +193,8 @@ fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interv
     assert_eq!(first, "Status.DEPLOYING");
     // The view never refreshes on its own (interval: 300 s); only the READY webhook can
     // answer this before its 20 s.
-    let answer = std::thread::scope(|scope| {
-        let waiter =
-            scope.spawn(|| status_query(&gw, &alice, &id, &format!("since={first}&wait=20")));
-        wait_until("the request to be held", || gw.held_requests() == 1);
-        let _gate = open_gate(&emu, &id);
-        waiter.join().unwrap()
+    let answer = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
+        open_gate(&emu, &id)
     });
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(
@@ -249,17 +238,13 @@ fn forged_webhooks_change_nothing() {
 
     // The right secret but a lie, while a request is held: one confirming read, and the held
     // client still sees the truth (answered when the gateway stops).
-    let held = std::thread::scope(|scope| {
-        let waiter =
-            scope.spawn(|| status_query(&gw, &alice, &id, &format!("since={first}&wait=20")));
-        wait_until("the request to be held", || gw.held_requests() == 1);
+    let held = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
         let answer = send("POST", &hook, &[], Some(&lie));
         assert_eq!(answer.status, 204, "{}", answer.text);
         wait_until("the confirming read", || {
             emu.request_count(Route::Status) == 2
         });
         gw.shutdown();
-        waiter.join().unwrap()
     });
     assert_eq!(current(&held), first);
     assert_eq!(emu.request_count(Route::Status), 2);

@@ -82,3 +82,26 @@ pub fn signed(secret: &[u8], claims: &Value) -> String {
     )
     .unwrap()
 }
+
+/// Sends `GET /v1/status/{id}?<query>` to `gw` from another thread, waits until `gw` holds it
+/// (long-poll), runs `meanwhile`, and returns the held request's answer. What `meanwhile`
+/// returns (a gate's listener) lives until that answer.
+pub fn while_held<T>(
+    gw: &GatewayHandle,
+    token: &str,
+    id: &str,
+    query: &str,
+    meanwhile: impl FnOnce() -> T,
+) -> Answer {
+    let before = gw.held_requests();
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| status_query(gw, token, id, query));
+        wait_until("the status request to be held", || {
+            gw.held_requests() > before
+        });
+        let kept = meanwhile();
+        let answer = waiter.join().expect("the held request's thread");
+        drop(kept);
+        answer
+    })
+}
