@@ -269,6 +269,35 @@ mod tests {
     }
 
     #[test]
+    fn calls_refused_before_sending_are_503_with_their_retry_after() {
+        let budget = UpstreamError::Budget {
+            retry_after: Duration::from_secs(3),
+        };
+        assert_eq!(budget.retry_after(), Some(Duration::from_secs(3)));
+        assert!(matches!(
+            ApiError::from(budget),
+            ApiError::Unavailable {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                retry_after,
+                ..
+            } if retry_after == Duration::from_secs(3)
+        ));
+        let store = UpstreamError::from(StoreError("redis: IoError".into()));
+        assert_eq!(store.retry_after(), Some(STORE_RETRY_AFTER));
+        // The store's own error is logged, never answered.
+        let ApiError::Unavailable { message, .. } = ApiError::from(store) else {
+            panic!("a store failure is 503");
+        };
+        assert!(!message.contains("redis"), "{message}");
+        let edgegap = UpstreamError::from(EdgegapError::Timeout);
+        assert_eq!(edgegap.retry_after(), None);
+        assert_eq!(
+            ApiError::from(edgegap),
+            ApiError::upstream(&EdgegapError::Timeout)
+        );
+    }
+
+    #[test]
     fn upstream_failures_map_to_gateway_answers() {
         let api = |status: u16, message: &str| {
             bevy_edgegap::api::api_error(&bevy_edgegap::api::HttpResponse::new(

@@ -43,28 +43,29 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The gateway's routes: every route of [`GATEWAY_ROUTES`], nothing else.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    GATEWAY_ROUTES
-        .iter()
-        .fold(Router::new(), |router, route| {
-            router.route(route.path, handler(route))
-        })
+    let mut router = Router::new();
+    for route in GATEWAY_ROUTES {
+        match method_filter(route) {
+            Some(method) => router = router.route(route.path, handler(method, route.kind)),
+            // Unreachable with the table as written (a unit test checks every method).
+            None => tracing::error!("GATEWAY_ROUTES: `{}` is not an HTTP method", route.method),
+        }
+    }
+    router
         .fallback(not_served)
         .method_not_allowed_fallback(not_served)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-/// The handler of `route`, for its method.
-fn handler(route: &GatewayRoute) -> MethodRouter<Arc<AppState>> {
-    let method = Method::from_bytes(route.method.as_bytes())
-        .ok()
-        .and_then(|method| MethodFilter::try_from(method).ok())
-        .unwrap_or_else(|| {
-            // Unreachable with the table as written (a unit test checks every method).
-            tracing::error!("GATEWAY_ROUTES: `{}` is not an HTTP method", route.method);
-            MethodFilter::CONNECT
-        });
-    match route.kind {
+fn method_filter(route: &GatewayRoute) -> Option<MethodFilter> {
+    let method = Method::from_bytes(route.method.as_bytes()).ok()?;
+    MethodFilter::try_from(method).ok()
+}
+
+/// The handler of each kind of route, for `method`.
+fn handler(method: MethodFilter, kind: GatewayRouteKind) -> MethodRouter<Arc<AppState>> {
+    match kind {
         GatewayRouteKind::Deploy => on(method, deploy::deploy),
         GatewayRouteKind::Status => on(method, status::status),
         GatewayRouteKind::Stop => on(method, stop::stop),
