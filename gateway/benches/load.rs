@@ -16,15 +16,12 @@
 //! between two polling reads),
 //! `LOAD_HAMMER_SECS` (default 5), `LOAD_HAMMER_THREADS` (default 4).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use edgegap_emulator::{EmulatorHandle, Route};
-use support::*;
+use edgegap_gateway_testkit::*;
 
 struct Settings {
     players: usize,
@@ -168,7 +165,13 @@ fn replicas(emu: &EmulatorHandle, redis: &Redis, webhooks: bool) -> Vec<GatewayP
             if webhooks {
                 env.push(("GATEWAY_PUBLIC_URL", format!("http://{address}")));
             }
-            GatewayProcess::start_with(emu, &redis.url(), "[policy]\ndeploys_per_minute = 60", &env)
+            GatewayProcess::start(
+                env!("CARGO_BIN_EXE_edgegap-gateway"),
+                emu,
+                &redis.url(),
+                "[policy]\ndeploys_per_minute = 60",
+                &env,
+            )
         })
         .collect()
 }

@@ -299,7 +299,7 @@ impl Default for Policy {
 
 impl Policy {
     /// Whether `application` at `version` may be deployed.
-    pub fn allows(&self, application: &str, version: &str) -> bool {
+    pub(crate) fn allows(&self, application: &str, version: &str) -> bool {
         self.allow
             .iter()
             .any(|a| a.application == application && (a.version == version || a.version == "*"))
@@ -390,7 +390,10 @@ impl GatewayConfig {
     }
 
     /// [`GatewayConfig::apply_env`] with the variables read through `var` (for tests).
-    pub fn apply_vars(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), GatewayError> {
+    pub(crate) fn apply_vars(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), GatewayError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         if let Some(token) = var("EDGEGAP_TOKEN") {
             self.upstream.token = SecretText::new(token.trim());
@@ -425,7 +428,7 @@ impl GatewayConfig {
     }
 
     /// Checks what can be checked without starting.
-    pub fn check(&self) -> Result<(), GatewayError> {
+    pub(crate) fn check(&self) -> Result<(), GatewayError> {
         if self.upstream.token.is_empty() {
             return Err(GatewayError::Config(
                 "no organisation token: set EDGEGAP_TOKEN or upstream.token".into(),

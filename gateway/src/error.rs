@@ -1,5 +1,8 @@
-//! [`GatewayError`] (why the gateway could not start) and [`ApiError`] (every refusal a client
-//! can get, as one enum that renders as `{"message"}` with the right status).
+//! Every error of the gateway, and how each becomes an answer: [`GatewayError`] (why the
+//! gateway could not start), [`UpstreamError`] (why an upstream call has no answer to use) and
+//! [`ApiError`] (every refusal a client can get, as one enum that renders as `{"message"}` with
+//! the right status). [`StoreError`] and [`UpstreamError`] convert into [`ApiError`], so
+//! handlers use `?`.
 
 use std::fmt;
 use std::time::Duration;
@@ -7,6 +10,8 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bevy_edgegap::api::EdgegapError;
+
+use crate::store::StoreError;
 
 /// Why the gateway could not start (or a dev token could not be made).
 #[derive(Debug)]
@@ -41,6 +46,60 @@ impl From<std::io::Error> for GatewayError {
         Self::Io(error)
     }
 }
+
+/// Why an upstream call has no answer the caller can use: refused before sending (budget,
+/// store), or Edgegap's failure (no answer, an unreadable one, an error status).
+#[derive(Debug, Clone)]
+pub(crate) enum UpstreamError {
+    /// Not sent: the global budget is spent for longer than the budget's `max_wait_ms`.
+    Budget {
+        /// When the budget has room again.
+        retry_after: Duration,
+    },
+    /// Not sent: the shared store, where the budget lives, did not answer.
+    Store(StoreError),
+    /// Sent, or tried: what Edgegap (or the way to it) did.
+    Edgegap(EdgegapError),
+}
+
+impl UpstreamError {
+    /// For a call that was not sent: how long to wait before trying again.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Budget { retry_after } => Some(*retry_after),
+            Self::Store(_) => Some(STORE_RETRY_AFTER),
+            Self::Edgegap(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Budget { retry_after } => write!(
+                f,
+                "the upstream budget is spent for another {retry_after:?}"
+            ),
+            Self::Store(error) => error.fmt(f),
+            Self::Edgegap(error) => error.fmt(f),
+        }
+    }
+}
+
+impl From<EdgegapError> for UpstreamError {
+    fn from(error: EdgegapError) -> Self {
+        Self::Edgegap(error)
+    }
+}
+
+impl From<StoreError> for UpstreamError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// `Retry-After` of a 503 while the shared store does not answer.
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// A refusal or failure answered to a client, as `{"message": ".."}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +204,30 @@ impl ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    /// 503 with `Retry-After`; the store's error is logged, not answered.
+    fn from(error: StoreError) -> Self {
+        tracing::error!("{error}");
+        Self::busy(
+            "the gateway's shared state is unavailable",
+            STORE_RETRY_AFTER,
+        )
+    }
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(error: UpstreamError) -> Self {
+        match error {
+            UpstreamError::Budget { retry_after } => Self::busy(
+                "the gateway is at its Edgegap request budget; retry later",
+                retry_after,
+            ),
+            UpstreamError::Store(error) => error.into(),
+            UpstreamError::Edgegap(error) => Self::upstream(&error),
+        }
+    }
+}
+
 /// `Retry-After` in whole seconds, at least 1.
 pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
@@ -183,6 +266,35 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::from_secs(2)), 2);
         assert_eq!(retry_after_secs(Duration::from_millis(2100)), 3);
+    }
+
+    #[test]
+    fn calls_refused_before_sending_are_503_with_their_retry_after() {
+        let budget = UpstreamError::Budget {
+            retry_after: Duration::from_secs(3),
+        };
+        assert_eq!(budget.retry_after(), Some(Duration::from_secs(3)));
+        assert!(matches!(
+            ApiError::from(budget),
+            ApiError::Unavailable {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                retry_after,
+                ..
+            } if retry_after == Duration::from_secs(3)
+        ));
+        let store = UpstreamError::from(StoreError("redis: IoError".into()));
+        assert_eq!(store.retry_after(), Some(STORE_RETRY_AFTER));
+        // The store's own error is logged, never answered.
+        let ApiError::Unavailable { message, .. } = ApiError::from(store) else {
+            panic!("a store failure is 503");
+        };
+        assert!(!message.contains("redis"), "{message}");
+        let edgegap = UpstreamError::from(EdgegapError::Timeout);
+        assert_eq!(edgegap.retry_after(), None);
+        assert_eq!(
+            ApiError::from(edgegap),
+            ApiError::upstream(&EdgegapError::Timeout)
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! Players authenticate with a JWT from the game's own auth backend (`Authorization: Bearer`).
 //! The gateway speaks the subset of Edgegap's API the `bevy_edgegap` client plugin uses —
 //! `POST /v2/deployments`, `GET /v1/status/{request_id}`, `DELETE /v1/stop/{request_id}` — with
-//! Edgegap's bodies, and applies a policy on the way:
+//! Edgegap's bodies (plus `POST /webhooks/{secret}` for Edgegap and `GET /healthz`: the one
+//! list is [`bevy_edgegap::api::GATEWAY_ROUTES`], which the client plugin reads too; anything
+//! else is 404), and applies a policy on the way:
 //!
 //! - **which application versions** may be deployed, and which body fields a client may set
 //!   (by default no environment variables, webhooks, tags or resources); everything else is
@@ -80,7 +82,6 @@
 mod auth;
 pub mod config;
 mod error;
-mod redis_store;
 mod service;
 pub mod store;
 mod upstream;
@@ -89,10 +90,10 @@ mod view;
 pub use auth::{OWNER_TAG_PREFIX, dev_token};
 pub use config::{AllowedVersion, GatewayConfig, KeyAlgorithm, SecretText, StatusConfig};
 pub use error::GatewayError;
-pub use redis_store::RedisStore;
-pub use store::{MemoryStore, Store, ViewListener};
+pub use store::{MemoryStore, RedisStore, Store, ViewListener};
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -103,6 +104,9 @@ use tokio::sync::watch;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long the rebuild at start may take before the gateway serves anyway.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long start waits for the store to deliver view events (a shared store: subscribed)
+/// before it serves anyway.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Entry point: [`Gateway::builder`].
 #[derive(Debug)]
@@ -339,6 +343,7 @@ impl GatewayBuilder {
         let longest_call = Duration::from_millis(config.budget.max_wait_ms)
             + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1);
         let (stop_tx, stop_rx) = watch::channel(false);
+        let held = Arc::new(AtomicUsize::new(0));
         let state = Arc::new(service::AppState {
             upstream,
             view: view::StatusView::new(
@@ -360,6 +365,7 @@ impl GatewayBuilder {
             verifier,
             policy: config.policy.clone(),
             store,
+            held: Arc::clone(&held),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -369,7 +375,18 @@ impl GatewayBuilder {
         let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
         // View events from every gateway sharing the store (this one's included).
         let events = view_listener(&state, runtime.handle().clone());
-        runtime.block_on(async { state.store.listen(events) });
+        let listening = runtime.block_on(async {
+            tokio::time::timeout(LISTEN_TIMEOUT, state.store.listen(events)).await
+        });
+        match listening {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(
+                "not hearing other replicas yet ({error}); retrying in the background"
+            ),
+            Err(_) => tracing::warn!(
+                "subscribing to other replicas' view events timed out; retrying in the background"
+            ),
+        }
         let address = listener.local_addr()?;
         if state.verifier.anonymous() {
             tracing::warn!(
@@ -400,6 +417,7 @@ impl GatewayBuilder {
         tracing::info!("edgegap-gateway listening on http://{address}");
         Ok(GatewayHandle {
             address,
+            held,
             webhook_url,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
@@ -452,6 +470,7 @@ async fn serve(
 /// requests in flight get up to 10 s to finish; held long-poll requests are answered at once.
 pub struct GatewayHandle {
     address: SocketAddr,
+    held: Arc<AtomicUsize>,
     webhook_url: Option<String>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -484,6 +503,14 @@ impl GatewayHandle {
     #[must_use]
     pub fn webhook_url(&self) -> Option<&str> {
         self.webhook_url.as_deref()
+    }
+
+    /// Status requests held by long-poll (`?since=&wait=`) right now: waiting for their
+    /// deployment to move on. Each is counted from when it starts waiting until it is
+    /// answered or its client goes away.
+    #[must_use]
+    pub fn held_requests(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Stops the gateway and waits for it. Idempotent; also done on drop.

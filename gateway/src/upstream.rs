@@ -10,7 +10,7 @@ use bevy_edgegap::api::{
 };
 
 use crate::config::{Budget, UpstreamConfig};
-use crate::error::ApiError;
+use crate::error::UpstreamError;
 use crate::store::Store;
 
 /// Edgegap, as the handlers see it.
@@ -70,11 +70,10 @@ impl Upstream {
     pub(crate) async fn call<E: Endpoint>(
         &self,
         endpoint: &E,
-    ) -> Result<Result<(E::Output, HttpResponse), EdgegapError>, ApiError> {
-        Ok(self
-            .call_raw(endpoint)
-            .await?
-            .and_then(|response| endpoint.decode(&response).map(|output| (output, response))))
+    ) -> Result<(E::Output, HttpResponse), UpstreamError> {
+        let response = self.call_raw(endpoint).await?;
+        let output = endpoint.decode(&response)?;
+        Ok((output, response))
     }
 
     /// Waits for budget and sends `endpoint`: Edgegap's answer, whatever its status, or why
@@ -82,7 +81,7 @@ impl Upstream {
     pub(crate) async fn call_raw<E: Endpoint>(
         &self,
         endpoint: &E,
-    ) -> Result<Result<HttpResponse, EdgegapError>, ApiError> {
+    ) -> Result<HttpResponse, UpstreamError> {
         let (name, rate) = bucket(endpoint.class(), endpoint.method(), &self.budget);
         let max_wait = Duration::from_millis(self.budget.max_wait_ms);
         // One request of headroom below Edgegap's own burst: requests spaced exactly at the
@@ -91,33 +90,24 @@ impl Upstream {
         let granted = self
             .store
             .acquire(name, f64::from(rate), burst, max_wait)
-            .await
-            .map_err(|e| ApiError::busy(e.to_string(), Duration::from_secs(1)))?;
+            .await?;
         match granted {
             Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
             Ok(_) => {}
             Err(retry_after) => {
                 tracing::warn!("upstream budget `{name}` exhausted ({rate}/s); answering 503");
-                return Err(ApiError::busy(
-                    "the gateway is at its Edgegap request budget; retry later",
-                    retry_after,
-                ));
+                return Err(UpstreamError::Budget { retry_after });
             }
         }
-        let request = match endpoint.to_request(&self.base_url, &self.token) {
-            Ok(request) => request,
-            Err(error) => return Ok(Err(error)),
-        };
+        let request = endpoint.to_request(&self.base_url, &self.token)?;
         // Method and URL only: a deploy body carries the webhook path secret.
         tracing::trace!("upstream request {:?} {}", request.method, request.url);
-        let response = self.send(request).await;
-        if let Ok(response) = &response {
-            tracing::trace!(
-                "upstream answered {} ({} bytes)",
-                response.status,
-                response.body.len()
-            );
-        }
+        let response = self.send(request).await?;
+        tracing::trace!(
+            "upstream answered {} ({} bytes)",
+            response.status,
+            response.body.len()
+        );
         Ok(response)
     }
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bevy_edgegap::api::{DeploymentStatus, EdgegapError, Endpoint, GetStatus, HttpResponse};
 use tokio::sync::watch;
 
-use crate::error::ApiError;
+use crate::error::UpstreamError;
 use crate::store::{ReadClaim, StatusRecord, Store, ViewEvent};
 use crate::upstream::Upstream;
 
@@ -293,7 +293,7 @@ impl StatusView {
         &self,
         upstream: &Upstream,
         id: &str,
-    ) -> Result<Arc<Snapshot>, ApiError> {
+    ) -> Result<Arc<Snapshot>, UpstreamError> {
         let entry = self.entry(id);
         let fresh_after = Instant::now()
             .checked_sub(self.interval)
@@ -318,7 +318,7 @@ impl StatusView {
         id: &str,
         entry: &Entry,
         fresh_after: Instant,
-    ) -> Result<Arc<Snapshot>, ApiError> {
+    ) -> Result<Arc<Snapshot>, UpstreamError> {
         if let Some(snapshot) = entry.fresh(fresh_after) {
             return Ok(snapshot);
         }
@@ -363,14 +363,19 @@ impl StatusView {
         id: &str,
         entry: &Entry,
         locked: bool,
-    ) -> Result<Arc<Snapshot>, ApiError> {
+    ) -> Result<Arc<Snapshot>, UpstreamError> {
         let mut lock = ReadLock {
             store: locked.then(|| Arc::clone(&self.store)),
             id: id.to_owned(),
         };
         let read_at_us = self.clock.floor_us(Instant::now());
         let at = self.clock.instant(read_at_us);
-        let answer = upstream.call_raw(&GetStatus::new(id)).await?;
+        // A call refused before it was sent (budget, store) is returned, not kept.
+        let answer = match upstream.call_raw(&GetStatus::new(id)).await {
+            Ok(response) => Ok(response),
+            Err(UpstreamError::Edgegap(error)) => Err(error),
+            Err(refused) => return Err(refused),
+        };
         let snapshot = Arc::new(Snapshot {
             result: decode(id, answer.clone()),
             at,

@@ -88,18 +88,13 @@ fn a_held_status_request_is_answered_when_the_deployment_moves_on() {
     let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
     let alice = token("alice");
     let id = deploy(&gw, &alice, None).request_id();
+    // READY "at once" is still a step of the emulator's lifecycle task: wait for it.
+    assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
     assert_eq!(current(&status(&gw, &alice, &id)), "Status.READY");
     let reads = emu.request_count(Route::Status);
-    let held = std::thread::scope(|scope| {
-        let waiter = scope.spawn(|| status_query(&gw, &alice, &id, "since=Status.READY&wait=15"));
-        // Whether the waiter is already held or not, it must not answer READY.
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(
-            !waiter.is_finished(),
-            "answered at once although READY = since"
-        );
+    // READY = since: held, not answered, until the stop.
+    let held = while_held(&gw, &alice, &id, "since=Status.READY&wait=20", || {
         assert!(matches!(stop(&gw, &alice, &id).status, 200 | 202));
-        waiter.join().unwrap()
     });
     let moved_on = current(&held);
     assert!(
@@ -109,26 +104,29 @@ fn a_held_status_request_is_answered_when_the_deployment_moves_on() {
         ),
         "{moved_on}"
     );
-    // Held from the view: the only reads are the stop's ownership check (answered from the
-    // view) and the one after the stop.
-    assert!(emu.request_count(Route::Status) - reads <= 1);
+    assert_eq!(gw.held_requests(), 0);
+    // Held from the view: the stop's ownership check is answered from the view, and the one
+    // read is the one after the stop.
+    assert_eq!(emu.request_count(Route::Status) - reads, 1);
 
-    // Moving on by itself (no stop): the held request re-reads every interval.
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
+    // Moving on by itself (no stop, no webhooks): the held request re-reads every interval.
+    let emu = emulator();
     let gw = builder(&emu)
+        .allow(APP, GATED)
         .status_interval(Duration::from_millis(50))
         .start()
         .unwrap();
-    let id = deploy(&gw, &alice, None).request_id();
-    let first = current(&status(&gw, &alice, &id));
-    assert_ne!(first, "Status.READY");
-    let next = current(&status_query(
-        &gw,
-        &alice,
-        &id,
-        &format!("since={first}&wait=15"),
-    ));
-    assert_ne!(next, first);
+    let id = deploy_gated(&gw, &alice).request_id();
+    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
+    assert_eq!(current(&status(&gw, &alice, &id)), "Status.DEPLOYING");
+    let next = while_held(&gw, &alice, &id, "since=Status.DEPLOYING&wait=20", || {
+        let reads = emu.request_count(Route::Status);
+        wait_until("the held request to re-read", || {
+            emu.request_count(Route::Status) > reads
+        });
+        open_gate(&emu, &id)
+    });
+    assert_eq!(current(&next), "Status.READY");
 }
 
 #[test]
@@ -163,13 +161,15 @@ fn a_held_status_request_times_out_with_the_unchanged_status() {
     assert_eq!(other.status, 404);
 }
 
-/// A gateway whose deploys carry webhooks pointing at itself, reads every `interval`.
+/// A gateway whose deploys carry webhooks pointing at itself, reads every `interval`; it may
+/// deploy [`GATED`].
 fn webhook_gateway(
     emu: &edgegap_emulator::EmulatorHandle,
     interval: Duration,
 ) -> edgegap_gateway::GatewayHandle {
     let address = free_address();
     builder(emu)
+        .allow(APP, GATED)
         .bind(address)
         .public_url(format!("http://{address}"))
         .status_interval(interval)
@@ -179,7 +179,7 @@ fn webhook_gateway(
 
 #[test]
 fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interval() {
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
+    let emu = emulator();
     let gw = webhook_gateway(&emu, FOREVER);
     let hook = gw
         .webhook_url()
@@ -187,12 +187,15 @@ fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interv
         .to_owned();
     assert!(hook.starts_with(&format!("{}/webhooks/", gw.base_url())));
     let alice = token("alice");
-    let id = deploy(&gw, &alice, None).request_id();
+    let id = deploy_gated(&gw, &alice).request_id();
+    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
     let first = current(&status(&gw, &alice, &id));
-    assert_ne!(first, "Status.READY");
+    assert_eq!(first, "Status.DEPLOYING");
     // The view never refreshes on its own (interval: 300 s); only the READY webhook can
     // answer this before its 20 s.
-    let answer = status_query(&gw, &alice, &id, &format!("since={first}&wait=20"));
+    let answer = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
+        open_gate(&emu, &id)
+    });
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(
         emu.request_count(Route::Status),
@@ -204,13 +207,15 @@ fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interv
 
 #[test]
 fn forged_webhooks_change_nothing() {
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_secs(60)));
+    let emu = emulator();
     let gw = webhook_gateway(&emu, FOREVER);
     let hook = gw.webhook_url().unwrap().to_owned();
     let alice = token("alice");
-    let id = deploy(&gw, &alice, None).request_id();
+    // Held at DEPLOYING: nothing moves on unless the test opens the gate.
+    let id = deploy_gated(&gw, &alice).request_id();
+    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
     let first = current(&status(&gw, &alice, &id));
-    assert_ne!(first, "Status.READY");
+    assert_eq!(first, "Status.DEPLOYING");
     let lie = serde_json::json!({ "request_id": id, "current_status": "Status.READY" }).to_string();
 
     // A wrong secret: 404, and nothing read upstream.
@@ -223,38 +228,44 @@ fn forged_webhooks_change_nothing() {
         let answer = send("POST", &url, &[], Some(&lie));
         assert_eq!(answer.status, 404, "{url}: {}", answer.text);
     }
+    // A webhook about a deployment nobody waits on reads nothing, this one included; a body
+    // without an id is 400.
+    let unknown = serde_json::json!({ "request_id": "abcdef123456" }).to_string();
+    assert_eq!(send("POST", &hook, &[], Some(&unknown)).status, 204);
+    assert_eq!(send("POST", &hook, &[], Some(&lie)).status, 204);
+    assert_eq!(send("POST", &hook, &[], Some("{}")).status, 400);
     assert_eq!(emu.request_count(Route::Status), 1);
 
-    // The right secret but a lie: one confirming read, and the held client still sees the
-    // truth when its wait ends.
-    let held = std::thread::scope(|scope| {
-        let waiter =
-            scope.spawn(|| status_query(&gw, &alice, &id, &format!("since={first}&wait=2")));
-        std::thread::sleep(Duration::from_millis(300));
+    // The right secret but a lie, while a request is held: one confirming read, and the held
+    // client still sees the truth (answered when the gateway stops).
+    let held = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
         let answer = send("POST", &hook, &[], Some(&lie));
         assert_eq!(answer.status, 204, "{}", answer.text);
-        waiter.join().unwrap()
+        wait_until("the confirming read", || {
+            emu.request_count(Route::Status) == 2
+        });
+        gw.shutdown();
     });
     assert_eq!(current(&held), first);
     assert_eq!(emu.request_count(Route::Status), 2);
     assert_eq!(emu.deployment(&id).unwrap().status, first);
-
-    // A webhook about a deployment nobody watches reads nothing; a body without an id is 400.
-    let unknown = serde_json::json!({ "request_id": "abcdef123456" }).to_string();
-    assert_eq!(send("POST", &hook, &[], Some(&unknown)).status, 204);
-    assert_eq!(send("POST", &hook, &[], Some("{}")).status, 400);
-    assert_eq!(emu.request_count(Route::Status), 2);
 }
 
 #[test]
 fn without_a_public_url_no_webhook_wakes_a_held_request() {
-    let emu = emulator_with(|b| b.lifecycle_step(Duration::from_millis(400)));
-    let gw = builder(&emu).status_interval(FOREVER).start().unwrap();
+    let emu = emulator();
+    let gw = builder(&emu)
+        .allow(APP, GATED)
+        .status_interval(FOREVER)
+        .start()
+        .unwrap();
     assert!(gw.webhook_url().is_none());
     let alice = token("alice");
-    let id = deploy(&gw, &alice, None).request_id();
+    let id = deploy_gated(&gw, &alice).request_id();
+    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
     let first = current(&status(&gw, &alice, &id));
-    assert_ne!(first, "Status.READY");
+    assert_eq!(first, "Status.DEPLOYING");
+    let _gate = open_gate(&emu, &id);
     assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
     // READY upstream, but nothing tells the gateway: the hold ends with the view's status.
     let answer = status_query(&gw, &alice, &id, &format!("since={first}&wait=1"));

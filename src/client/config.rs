@@ -5,7 +5,8 @@ use std::time::Duration;
 use bevy::ecs::resource::Resource;
 
 use crate::api::{
-    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, HttpRequest, Method, Secret, Target,
+    Auth, Credentials, EdgegapError, Endpoint, FleetDeployPath, GATEWAY_ROUTES, GatewayCaller,
+    GatewayRoute, HttpRequest, Method, Secret, Target,
 };
 use crate::http::RetryPolicy;
 use crate::transport::RateLimits;
@@ -402,9 +403,15 @@ impl EdgegapConfig {
                         Target::Path(path) => path.as_str(),
                         Target::Url(_) => "an injected URL",
                     };
+                    let served: Vec<String> = GATEWAY_ROUTES
+                        .iter()
+                        .filter(|route| route.caller == GatewayCaller::Player)
+                        .map(GatewayRoute::describe)
+                        .collect();
                     return Err(EdgegapError::Config(format!(
-                        "the gateway does not serve `{} {what}` (only deploy, status and stop)",
-                        endpoint.method().as_str()
+                        "the gateway does not serve `{} {what}` (only {})",
+                        endpoint.method().as_str(),
+                        served.join(", ")
                     )));
                 }
                 endpoint.to_request_as(&self.base_url, Credentials::Bearer(&self.token))?
@@ -419,22 +426,14 @@ impl EdgegapConfig {
     }
 }
 
-/// Whether an `edgegap-gateway` serves `method` on `target`: `POST /v2/deployments`,
-/// `GET /v1/status/{id}` and `DELETE /v1/stop/{id}`, nothing else.
+/// Whether an `edgegap-gateway` serves `method` on `target` to a player: one of the
+/// [`GatewayCaller::Player`] routes of [`GATEWAY_ROUTES`](crate::api::GATEWAY_ROUTES)
+/// (deploy, status, stop), nothing else.
 fn served_by_gateway(method: Method, target: &Target) -> bool {
     let Target::Path(path) = target else {
         return false;
     };
-    let below = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    match method {
-        Method::Post => path == "/v2/deployments",
-        Method::Get => below("/v1/status/"),
-        Method::Delete => below("/v1/stop/"),
-        Method::Patch => false,
-    }
+    GatewayRoute::serves_player(method.as_str(), path)
 }
 
 #[cfg(test)]

@@ -1,23 +1,20 @@
-//! Shared by the gateway's tests: an emulator upstream, a gateway in front of it, a small HTTP
-//! client that checks every answer for the organisation token, and captured logs.
+//! What only the gateway's integration tests need, on top of `edgegap-gateway-testkit` (the
+//! emulator upstream, players' HTTP calls, Redis, gateway processes; re-exported here, and
+//! shared with `benches/load.rs`): in-process gateways with every log line captured, and
+//! hand-signed tokens.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::io::Write;
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
+use edgegap_emulator::EmulatorHandle;
 use edgegap_gateway::{Gateway, GatewayBuilder, GatewayHandle};
-use serde_json::{Value, json};
+pub use edgegap_gateway_testkit::*;
+use serde_json::Value;
 
-/// The organisation token: only the emulator and the gateway know it.
-pub const ORG_TOKEN: &str = "org-token-7f3a9c1e5b2d4f60";
-/// The player-token secret shared with the "auth backend" (these tests).
-pub const SECRET: &[u8] = b"player-token-secret-for-the-gateway-tests";
-pub const APP: &str = "game";
-pub const VERSION: &str = "v1";
+/// This package's binary, for [`GatewayProcess::start`].
+pub const GATEWAY_BINARY: &str = env!("CARGO_BIN_EXE_edgegap-gateway");
 
 /// Every log line of this test process (tracing, captured once per process).
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -53,26 +50,6 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
-/// An emulator with one simulated app version, READY at once, Edgegap's rate limits on.
-pub fn emulator() -> EmulatorHandle {
-    emulator_with(|b| b)
-}
-
-pub fn emulator_with(
-    tweak: impl FnOnce(edgegap_emulator::EmulatorBuilder) -> edgegap_emulator::EmulatorBuilder,
-) -> EmulatorHandle {
-    tweak(
-        Emulator::builder()
-            .token(ORG_TOKEN)
-            .app_version(AppVersion::simulated(APP, VERSION).port("gameport", 7777, "UDP"))
-            .app_version(AppVersion::simulated(APP, "v2").port("gameport", 7777, "UDP"))
-            .app_version(AppVersion::simulated("other", VERSION).port("gameport", 7777, "UDP"))
-            .lifecycle_step(Duration::ZERO),
-    )
-    .start()
-    .expect("emulator starts")
-}
-
 /// The builder every test starts from: this emulator, `game`/`v1`, HS256 with [`SECRET`].
 pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
     capture_logs();
@@ -83,20 +60,17 @@ pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
         .max_live_per_player(1)
 }
 
+/// A gateway from [`builder`], started.
 pub fn gateway(emu: &EmulatorHandle) -> GatewayHandle {
     builder(emu).start().expect("gateway starts")
 }
 
+/// Seconds since the Unix epoch (for `exp`).
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// A valid player token.
-pub fn token(player: &str) -> String {
-    edgegap_gateway::dev_token(SECRET, player, Duration::from_secs(600)).unwrap()
 }
 
 /// An HS256 token with these claims, signed with `secret`.
@@ -109,368 +83,25 @@ pub fn signed(secret: &[u8], claims: &Value) -> String {
     .unwrap()
 }
 
-/// An answer: status, every header, body text and JSON.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub text: String,
-    pub json: Value,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn message(&self) -> &str {
-        self.json["message"].as_str().unwrap_or_default()
-    }
-
-    pub fn request_id(&self) -> String {
-        self.json["request_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no request_id in {} {}", self.status, self.text))
-            .to_owned()
-    }
-}
-
-/// Sends a request with these headers. Every answer is checked: the organisation token is in
-/// no header and no body, and errors are `{"message"}`.
-pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
-    try_send(method, url, headers, body).unwrap_or_else(|e| panic!("transport error: {e}"))
-}
-
-/// [`send`], with a transport error (no answer) as `Err`.
-pub fn try_send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Result<Answer, String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(20))
-        .build();
-    let mut request = agent.request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request
-            .set("Content-Type", "application/json")
-            .send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = response.status();
-    let headers: Vec<(String, String)> = response
-        .headers_names()
-        .into_iter()
-        .map(|name| {
-            let value = response.header(&name).unwrap_or_default().to_owned();
-            (name, value)
-        })
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    for (name, value) in &headers {
-        assert!(
-            !value.contains(ORG_TOKEN) && !name.contains(ORG_TOKEN),
-            "the organisation token leaked in header `{name}`"
-        );
-    }
-    assert!(
-        !text.contains(ORG_TOKEN),
-        "the organisation token leaked: {text}"
-    );
-    if status >= 400 {
-        assert!(
-            json["message"].is_string(),
-            "error {status} without a {{\"message\"}}: {text}"
-        );
-    }
-    Ok(Answer {
-        status,
-        headers,
-        text,
-        json,
-    })
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
-/// Something serving the gateway's API: an in-process gateway, or a URL (a child process).
-pub trait Gw {
-    fn base_url(&self) -> String;
-}
-
-impl Gw for GatewayHandle {
-    fn base_url(&self) -> String {
-        GatewayHandle::base_url(self)
-    }
-}
-
-/// A gateway reached by URL (`http://127.0.0.1:PORT`).
-pub struct Url(pub String);
-
-impl Gw for Url {
-    fn base_url(&self) -> String {
-        self.0.clone()
-    }
-}
-
-impl<T: Gw + ?Sized> Gw for &T {
-    fn base_url(&self) -> String {
-        (**self).base_url()
-    }
-}
-
-/// `GET /v1/status/{id}?<query>`.
-pub fn status_query(gw: &impl Gw, token: &str, id: &str, query: &str) -> Answer {
-    let auth = format!("Bearer {token}");
-    send(
-        "GET",
-        &format!("{}/v1/status/{id}?{query}", gw.base_url()),
-        &[("Authorization", &auth)],
-        None,
-    )
-}
-
-/// The `current_status` of a 200 answer.
-pub fn current(answer: &Answer) -> String {
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    answer.json["current_status"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no current_status in {}", answer.text))
-        .to_owned()
-}
-
-/// A loopback address no one listens on right now.
-pub fn free_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// `POST /v2/deployments` for `game`/`v1` with this token and optional key.
-pub fn deploy(gw: &impl Gw, token: &str, key: Option<&str>) -> Answer {
-    deploy_body(
-        gw,
-        token,
-        key,
-        &json!({ "application": APP, "version": VERSION }),
-    )
-}
-
-pub fn deploy_body(gw: &impl Gw, token: &str, key: Option<&str>, body: &Value) -> Answer {
-    let auth = bearer(token);
-    let mut headers = vec![("Authorization", auth.as_str())];
-    if let Some(key) = key {
-        headers.push(("Idempotency-Key", key));
-    }
-    send(
-        "POST",
-        &format!("{}/v2/deployments", gw.base_url()),
-        &headers,
-        Some(&body.to_string()),
-    )
-}
-
-pub fn status(gw: &impl Gw, token: &str, id: &str) -> Answer {
-    as_player(gw, "GET", &format!("/v1/status/{id}"), token)
-}
-
-pub fn stop(gw: &impl Gw, token: &str, id: &str) -> Answer {
-    as_player(gw, "DELETE", &format!("/v1/stop/{id}"), token)
-}
-
-/// A body-less request to `path` with this player token.
-fn as_player(gw: &impl Gw, method: &str, path: &str, token: &str) -> Answer {
-    let auth = bearer(token);
-    send(
-        method,
-        &format!("{}{path}", gw.base_url()),
-        &[("Authorization", &auth)],
-        None,
-    )
-}
-
-/// Polls the gateway until `id` is READY (503s from the budget are waited out).
-pub fn wait_ready(gw: &impl Gw, token: &str, id: &str) -> Answer {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let answer = status(gw, token, id);
-        match answer.status {
-            200 if answer.json["current_status"] == "Status.READY" => return answer,
-            200 | 503 => {}
-            other => panic!("status of {id}: {other} {}", answer.text),
-        }
-        assert!(Instant::now() < deadline, "{id} never became READY");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Requests the emulator received on the three routes the gateway uses.
-pub fn upstream_calls(emu: &EmulatorHandle) -> usize {
-    [Route::DeployV2, Route::Status, Route::Stop]
-        .into_iter()
-        .map(|r| emu.request_count(r))
-        .sum()
-}
-
-/// Waits until `check` holds, for at most 10 s.
-pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// A `redis-server` of our own; killed (by its handle) on drop.
-pub struct Redis {
-    child: Child,
-    pub port: u16,
-}
-
-impl Redis {
-    pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::on_port(port)
-    }
-
-    /// A server on `port`, once it listens.
-    pub fn on_port(port: u16) -> Self {
-        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("redis-server is needed for the replica tests (apt-get install redis-server)");
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let redis = Self { child, port };
-        wait_until("redis-server to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+/// Sends `GET /v1/status/{id}?<query>` to `gw` from another thread, waits until `gw` holds it
+/// (long-poll), runs `meanwhile`, and returns the held request's answer. What `meanwhile`
+/// returns (a gate's listener) lives until that answer.
+pub fn while_held<T>(
+    gw: &GatewayHandle,
+    token: &str,
+    id: &str,
+    query: &str,
+    meanwhile: impl FnOnce() -> T,
+) -> Answer {
+    let before = gw.held_requests();
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| status_query(gw, token, id, query));
+        wait_until("the status request to be held", || {
+            gw.held_requests() > before
         });
-        redis
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An `edgegap-gateway` binary of our own in front of `emu`, sharing `redis_url`; killed with
-/// SIGKILL on drop (or by [`GatewayProcess::kill`]).
-pub struct GatewayProcess {
-    child: Child,
-    pub url: String,
-}
-
-impl GatewayProcess {
-    /// Starts the binary with `extra_toml` appended to a minimal config (`game`/`v1` allowed),
-    /// secrets from the environment, and waits for its `GATEWAY_URL`.
-    pub fn start(emu: &EmulatorHandle, redis_url: &str, extra_toml: &str) -> Self {
-        Self::start_with(emu, redis_url, extra_toml, &[])
-    }
-
-    /// [`GatewayProcess::start`] with more environment variables (they win over the defaults,
-    /// e.g. `GATEWAY_BIND`).
-    pub fn start_with(
-        emu: &EmulatorHandle,
-        redis_url: &str,
-        extra_toml: &str,
-        env: &[(&str, String)],
-    ) -> Self {
-        use std::io::{BufRead, BufReader};
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!(
-            "edgegap-gateway-test-{}-{n}.toml",
-            std::process::id()
-        ));
-        std::fs::write(
-            &path,
-            format!(
-                "rebuild_on_start = false\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n"
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_edgegap-gateway"))
-            .arg("--config")
-            .arg(&path)
-            .env("EDGEGAP_BASE_URL", emu.base_url())
-            .env("EDGEGAP_TOKEN", emu.token())
-            .env("GATEWAY_HS256_SECRET", std::str::from_utf8(SECRET).unwrap())
-            .env("GATEWAY_REDIS_URL", redis_url)
-            .env("GATEWAY_BIND", "127.0.0.1:0")
-            .env("RUST_LOG", "edgegap_gateway=error")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the edgegap-gateway binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the gateway printed GATEWAY_URL")
-                .unwrap();
-            if let Some(url) = line.strip_prefix("GATEWAY_URL=") {
-                break url.to_owned();
-            }
-        };
-        // Keep reading, so the gateway never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        let _ = std::fs::remove_file(&path);
-        Self { child, url }
-    }
-
-    /// The process id (to read its RSS).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGKILL, and reaped.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Gw for GatewayProcess {
-    fn base_url(&self) -> String {
-        self.url.clone()
-    }
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+        let kept = meanwhile();
+        let answer = waiter.join().expect("the held request's thread");
+        drop(kept);
+        answer
+    })
 }

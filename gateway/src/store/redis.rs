@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-use crate::store::{
+use super::contract::{
     Claim, ReadClaim, StatusRecord, Store, StoreError, StoreFuture, ViewEvent, ViewListener,
 };
 
@@ -296,7 +296,14 @@ fn decode_event(bytes: &[u8]) -> Option<ViewEvent> {
 }
 
 /// Subscribes to `channel` and hands every event to `listener`, reconnecting after failures.
-async fn subscribe(client: redis::Client, channel: String, listener: ViewListener) {
+/// The outcome of the first attempt goes to `first`.
+async fn subscribe(
+    client: redis::Client,
+    channel: String,
+    listener: ViewListener,
+    first: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+) {
+    let mut first = Some(first);
     let mut logged = false;
     loop {
         let connected = tokio::time::timeout(Duration::from_secs(2), async {
@@ -307,6 +314,9 @@ async fn subscribe(client: redis::Client, channel: String, listener: ViewListene
         .await;
         match connected {
             Ok(Ok(pubsub)) => {
+                if let Some(first) = first.take() {
+                    let _ = first.send(Ok(()));
+                }
                 if logged {
                     tracing::info!("view events from Redis: subscribed again");
                 }
@@ -318,11 +328,20 @@ async fn subscribe(client: redis::Client, channel: String, listener: ViewListene
                     }
                 }
             }
-            Ok(Err(error)) if !logged => {
-                tracing::warn!("cannot subscribe to view events: {}", failed(&error));
-                logged = true;
+            Ok(Err(error)) => {
+                if let Some(first) = first.take() {
+                    let _ = first.send(Err(failed(&error)));
+                }
+                if !logged {
+                    tracing::warn!("cannot subscribe to view events: {}", failed(&error));
+                    logged = true;
+                }
             }
-            _ => {}
+            Err(_) => {
+                if let Some(first) = first.take() {
+                    let _ = first.send(Err(StoreError("redis: subscribing timed out".into())));
+                }
+            }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -559,18 +578,24 @@ impl Store for RedisStore {
         })
     }
 
-    fn listen(&self, listener: ViewListener) {
+    fn listen(&self, listener: ViewListener) -> StoreFuture<'_, ()> {
         let client = self.client.clone();
         let channel = self.channel();
+        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(subscribe(client, channel, listener));
+                runtime.spawn(subscribe(client, channel, listener, subscribed_tx));
             }
             Err(_) => tracing::error!(
                 "RedisStore::listen called outside a Tokio runtime: no view events from other \
                  replicas"
             ),
         }
+        Box::pin(async move {
+            subscribed
+                .await
+                .unwrap_or_else(|_| Err(StoreError("redis: not subscribed".into())))
+        })
     }
 }
 

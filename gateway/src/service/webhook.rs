@@ -1,0 +1,79 @@
+//! `POST /webhooks/{secret}`: Edgegap says a deployment moved on. The claim is never
+//! believed: it triggers one confirming upstream read, which wakes the requests held on it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::ownership::plausible_id;
+use super::state::AppState;
+use crate::error::ApiError;
+use crate::upstream::same_secret;
+use crate::view::Entry;
+
+/// `POST /webhooks/{secret}`. A wrong secret is 404. The webhook is passed to every replica
+/// (through the store), and when someone waits on that deployment, on any replica, ONE
+/// upstream read (shared with any other read under way after the webhook arrived, on any
+/// replica) refreshes the view, and that read is what wakes the waiters. A forged webhook
+/// changes nothing. The webhook is answered 204 before that read, so a slow upstream never
+/// makes Edgegap give up on us.
+pub(crate) async fn webhook(
+    State(state): State<Arc<AppState>>,
+    Path(secret): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
+        return Err(ApiError::NotFound);
+    }
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
+    plausible_id(&id)?;
+    // Without the store, this replica confirms it alone. Answered at once either way:
+    // Edgegap gives up on a webhook that takes 10 s, and the read may wait for budget.
+    if let Some((entry, arrived)) = state.view.webhook(&id).await {
+        tokio::spawn(confirm_webhook(Arc::clone(&state), id, entry, arrived));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The one read confirming a webhook about `id` (sent at or after `arrived`), which wakes the
+/// requests held on it. Refused before sending (Edgegap's 20 status reads/s are spent, or the
+/// store did not answer), it is retried after the refusal's `Retry-After` while someone still
+/// waits, rather than leaving them to their slow fallback re-read.
+pub(crate) async fn confirm_webhook(
+    state: Arc<AppState>,
+    id: String,
+    entry: Arc<Entry>,
+    arrived: Instant,
+) {
+    const ATTEMPTS: usize = 10;
+    tracing::debug!("webhook for `{id}`: reading its status");
+    for _ in 0..ATTEMPTS {
+        let read = state
+            .view
+            .read_entry(&state.upstream, &id, &entry, arrived)
+            .await;
+        match read {
+            Ok(_) => return,
+            Err(refused) => match refused.retry_after() {
+                Some(retry_after) if entry.has_waiters() && !*state.stopping.borrow() => {
+                    tokio::time::sleep(
+                        retry_after.clamp(Duration::from_millis(50), Duration::from_secs(2)),
+                    )
+                    .await;
+                }
+                _ => {
+                    tracing::debug!("the read confirming a webhook for `{id}` failed: {refused}");
+                    return;
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! What `edgegap-gateway`'s integration tests and its load bench share (a dev-only crate,
+//! not published): an emulator upstream with the test app versions, the players' calls over
+//! HTTP through [`send`] (which checks every answer for the organisation token), waiting with
+//! a deadline ([`wait_until`], [`wait_ready`]), a `redis-server` of our own ([`Redis`]) and
+//! `edgegap-gateway` processes ([`GatewayProcess`]).
+//!
+//! A crate rather than `#[path]` includes: the bench (`benches/load.rs`) and every test file
+//! depend on it like on any library, and nothing test-only enters the gateway's own API.
+//! What only the tests need (in-process gateways with captured logs) is in
+//! `gateway/tests/support/mod.rs`, which re-exports this crate.
+#![warn(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, Route};
+use edgegap_gateway::GatewayHandle;
+use serde_json::{Value, json};
+
+/// The organisation token: only the emulator and the gateway know it.
+pub const ORG_TOKEN: &str = "org-token-7f3a9c1e5b2d4f60";
+/// The player-token secret shared with the "auth backend" (these tests).
+pub const SECRET: &[u8] = b"player-token-secret-for-the-gateway-tests";
+/// The application every test gateway allows.
+pub const APP: &str = "game";
+/// The version of [`APP`] every test gateway allows (`v2` and `other`/`v1` exist upstream but
+/// are not allowed).
+pub const VERSION: &str = "v1";
+/// A version of [`APP`] whose deployments stay `Status.DEPLOYING` until the test opens their
+/// gate ([`open_gate`]); READY follows. Tests that need a status that has not moved on yet use
+/// it, instead of assuming they are faster than the emulator's lifecycle. Test gateways that
+/// deploy it allow it explicitly.
+pub const GATED: &str = "gated";
+
+/// An emulator with the test app versions (`game`/`v1`; `game`/`v2` and `other`/`v1`, which
+/// test gateways do not allow; and [`GATED`]), each step of the lifecycle at once, Edgegap's
+/// rate limits on.
+pub fn emulator() -> EmulatorHandle {
+    emulator_with(|b| b)
+}
+
+/// [`emulator`], changed by `tweak` before it starts (a lifecycle step, another version, …).
+pub fn emulator_with(tweak: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> EmulatorHandle {
+    tweak(
+        Emulator::builder()
+            .token(ORG_TOKEN)
+            .app_version(AppVersion::simulated(APP, VERSION).port("gameport", 7777, "UDP"))
+            .app_version(AppVersion::simulated(APP, "v2").port("gameport", 7777, "UDP"))
+            .app_version(AppVersion::simulated("other", VERSION).port("gameport", 7777, "UDP"))
+            .app_version(
+                // A process that listens nowhere: the gate port is the test's to open.
+                AppVersion::command(APP, GATED, "/bin/sh", ["-c", "exec sleep 600"])
+                    .port("gate", 7000, "TCP")
+                    .port("gameport", 7777, "UDP")
+                    .wait_for_port(true)
+                    .grace_period(Duration::from_secs(1)),
+            )
+            .lifecycle_step(Duration::ZERO),
+    )
+    .start()
+    .expect("emulator starts")
+}
+
+/// A valid player token.
+pub fn token(player: &str) -> String {
+    edgegap_gateway::dev_token(SECRET, player, Duration::from_secs(600)).unwrap()
+}
+
+/// An answer: status, every header, body text and JSON.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// Every header, as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub text: String,
+    /// The body as JSON (`Null` when it is not).
+    pub json: Value,
+}
+
+impl Answer {
+    /// The header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `message` of an error answer.
+    pub fn message(&self) -> &str {
+        self.json["message"].as_str().unwrap_or_default()
+    }
+
+    /// The `request_id`; panics (failing the test) when there is none.
+    pub fn request_id(&self) -> String {
+        self.json["request_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no request_id in {} {}", self.status, self.text))
+            .to_owned()
+    }
+}
+
+/// Sends a request with these headers. Every answer is checked: the organisation token is in
+/// no header and no body, and errors are `{"message"}`.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    try_send(method, url, headers, body).unwrap_or_else(|e| panic!("transport error: {e}"))
+}
+
+/// [`send`], with a transport error (no answer) as `Err`.
+pub fn try_send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Answer, String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    let mut request = agent.request(method, url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request
+            .set("Content-Type", "application/json")
+            .send_string(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.to_string()),
+    };
+    let status = response.status();
+    let headers: Vec<(String, String)> = response
+        .headers_names()
+        .into_iter()
+        .map(|name| {
+            let value = response.header(&name).unwrap_or_default().to_owned();
+            (name, value)
+        })
+        .collect();
+    let text = response.into_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    for (name, value) in &headers {
+        assert!(
+            !value.contains(ORG_TOKEN) && !name.contains(ORG_TOKEN),
+            "the organisation token leaked in header `{name}`"
+        );
+    }
+    assert!(
+        !text.contains(ORG_TOKEN),
+        "the organisation token leaked: {text}"
+    );
+    if status >= 400 {
+        assert!(
+            json["message"].is_string(),
+            "error {status} without a {{\"message\"}}: {text}"
+        );
+    }
+    Ok(Answer {
+        status,
+        headers,
+        text,
+        json,
+    })
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// Something serving the gateway's API: an in-process gateway, or a URL (a child process).
+pub trait Gw {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    fn base_url(&self) -> String;
+}
+
+impl Gw for GatewayHandle {
+    fn base_url(&self) -> String {
+        GatewayHandle::base_url(self)
+    }
+}
+
+/// A gateway reached by URL (`http://127.0.0.1:PORT`).
+pub struct Url(pub String);
+
+impl Gw for Url {
+    fn base_url(&self) -> String {
+        self.0.clone()
+    }
+}
+
+impl<T: Gw + ?Sized> Gw for &T {
+    fn base_url(&self) -> String {
+        (**self).base_url()
+    }
+}
+
+/// `GET /v1/status/{id}?<query>`.
+pub fn status_query(gw: &impl Gw, token: &str, id: &str, query: &str) -> Answer {
+    let auth = format!("Bearer {token}");
+    send(
+        "GET",
+        &format!("{}/v1/status/{id}?{query}", gw.base_url()),
+        &[("Authorization", &auth)],
+        None,
+    )
+}
+
+/// The `current_status` of a 200 answer.
+pub fn current(answer: &Answer) -> String {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.json["current_status"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no current_status in {}", answer.text))
+        .to_owned()
+}
+
+/// A loopback address no one listens on right now.
+pub fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// `POST /v2/deployments` for `game`/`v1` with this token and optional key.
+pub fn deploy(gw: &impl Gw, token: &str, key: Option<&str>) -> Answer {
+    deploy_body(
+        gw,
+        token,
+        key,
+        &json!({ "application": APP, "version": VERSION }),
+    )
+}
+
+/// `POST /v2/deployments` of [`GATED`]: the deployment stops at `Status.DEPLOYING` until
+/// [`open_gate`].
+pub fn deploy_gated(gw: &impl Gw, token: &str) -> Answer {
+    deploy_body(
+        gw,
+        token,
+        None,
+        &json!({ "application": APP, "version": GATED }),
+    )
+}
+
+/// Opens the gate of `id` (a deployment of [`GATED`]): the emulator turns it READY once it
+/// connects to the returned listener, so keep that alive until READY.
+pub fn open_gate(emu: &EmulatorHandle, id: &str) -> std::net::TcpListener {
+    let port = emu
+        .deployment(id)
+        .and_then(|d| d.ports.get("gate").map(|p| p.0))
+        .unwrap_or_else(|| panic!("`{id}` is not a deployment of `{GATED}`"));
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("the gate port is free")
+}
+
+/// `POST /v2/deployments` with this body, token and optional key.
+pub fn deploy_body(gw: &impl Gw, token: &str, key: Option<&str>, body: &Value) -> Answer {
+    let auth = bearer(token);
+    let mut headers = vec![("Authorization", auth.as_str())];
+    if let Some(key) = key {
+        headers.push(("Idempotency-Key", key));
+    }
+    send(
+        "POST",
+        &format!("{}/v2/deployments", gw.base_url()),
+        &headers,
+        Some(&body.to_string()),
+    )
+}
+
+/// `GET /v1/status/{id}`.
+pub fn status(gw: &impl Gw, token: &str, id: &str) -> Answer {
+    as_player(gw, "GET", &format!("/v1/status/{id}"), token)
+}
+
+/// `DELETE /v1/stop/{id}`.
+pub fn stop(gw: &impl Gw, token: &str, id: &str) -> Answer {
+    as_player(gw, "DELETE", &format!("/v1/stop/{id}"), token)
+}
+
+/// A body-less request to `path` with this player token.
+fn as_player(gw: &impl Gw, method: &str, path: &str, token: &str) -> Answer {
+    let auth = bearer(token);
+    send(
+        method,
+        &format!("{}{path}", gw.base_url()),
+        &[("Authorization", &auth)],
+        None,
+    )
+}
+
+/// Polls the gateway until `id` is READY (503s from the budget are waited out).
+pub fn wait_ready(gw: &impl Gw, token: &str, id: &str) -> Answer {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = status(gw, token, id);
+        match answer.status {
+            200 if answer.json["current_status"] == "Status.READY" => return answer,
+            200 | 503 => {}
+            other => panic!("status of {id}: {other} {}", answer.text),
+        }
+        assert!(Instant::now() < deadline, "{id} never became READY");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Requests the emulator received on the three routes the gateway uses.
+pub fn upstream_calls(emu: &EmulatorHandle) -> usize {
+    [Route::DeployV2, Route::Status, Route::Stop]
+        .into_iter()
+        .map(|r| emu.request_count(r))
+        .sum()
+}
+
+/// Waits until `check` holds, for at most 10 s.
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A `redis-server` of our own on a free loopback port, killed on drop: the workspace's one
+/// way to start it (`edgegap-test-services`, whose programs `cargo xtask test` installs).
+pub use edgegap_test_services::Redis;
+
+/// An `edgegap-gateway` binary of our own in front of `emu`, sharing `redis_url`; killed with
+/// SIGKILL on drop (or by [`GatewayProcess::kill`]).
+pub struct GatewayProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, as the process printed it.
+    pub url: String,
+}
+
+impl GatewayProcess {
+    /// Starts the `edgegap-gateway` binary at `binary` (a test's or bench's
+    /// `env!("CARGO_BIN_EXE_edgegap-gateway")`) with `extra_toml` appended to a minimal config
+    /// (`game`/`v1` allowed), secrets from the environment, then `env` (which wins over the
+    /// defaults, e.g. `GATEWAY_BIND`), and waits for its `GATEWAY_URL`.
+    pub fn start(
+        binary: &str,
+        emu: &EmulatorHandle,
+        redis_url: &str,
+        extra_toml: &str,
+        env: &[(&str, String)],
+    ) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!(
+            "edgegap-gateway-test-{}-{n}.toml",
+            std::process::id()
+        ));
+        std::fs::write(
+            &path,
+            format!(
+                "rebuild_on_start = false\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n"
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(binary)
+            .arg("--config")
+            .arg(&path)
+            .env("EDGEGAP_BASE_URL", emu.base_url())
+            .env("EDGEGAP_TOKEN", emu.token())
+            .env("GATEWAY_HS256_SECRET", std::str::from_utf8(SECRET).unwrap())
+            .env("GATEWAY_REDIS_URL", redis_url)
+            .env("GATEWAY_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "edgegap_gateway=error")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the edgegap-gateway binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the gateway printed GATEWAY_URL")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("GATEWAY_URL=") {
+                break url.to_owned();
+            }
+        };
+        // Keep reading, so the gateway never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let _ = std::fs::remove_file(&path);
+        Self { child, url }
+    }
+
+    /// The process id (to read its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and reaped.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Gw for GatewayProcess {
+    fn base_url(&self) -> String {
+        self.url.clone()
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
