@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Finds modules that import each other in a loop, in one or more crates.
 
-usage: python3 emulator/scripts/module_cycles.py CRATE_SRC_DIR...   (e.g. emulator/src src)
+usage: python3 .ci/module_cycles.py CRATE_SRC_DIR...   (e.g. emulator/src src)
 
 Each `.rs` file is one node (inline modules such as `mod tests { .. }` count as their file). A
 file depends on another when its code names an item of the other: `use crate::a::B`,
