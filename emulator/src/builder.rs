@@ -208,6 +208,7 @@ impl EmulatorBuilder {
     /// from a plain `#[test]` or a Bevy app.
     pub fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         self.check()?;
+        let matchmaker = crate::matchmaker::prepare(&self.settings)?;
         let settings = self.settings;
         let token = settings
             .token
@@ -231,6 +232,9 @@ impl EmulatorBuilder {
             tokio::net::TcpListener::from_std(listener)?
         };
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let matchmaker = matchmaker
+            .map(|m| crate::matchmaker::start(m, &shared, &runtime, &shutdown_rx))
+            .transpose()?;
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("edgegap-emulator".into())
@@ -245,6 +249,7 @@ impl EmulatorBuilder {
         tracing::debug!("emulator listening on `{}`", shared.base_url);
         Ok(EmulatorHandle {
             shared,
+            matchmaker,
             shutdown,
             thread: Mutex::new(Some(thread)),
         })

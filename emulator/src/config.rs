@@ -322,6 +322,7 @@ pub(crate) struct Settings {
     pub max_tag_length: usize,
     pub body_timeout: Duration,
     pub request_log_bytes: usize,
+    pub matchmaker: crate::matchmaker::Settings,
 }
 
 impl Default for Settings {
@@ -345,6 +346,7 @@ impl Default for Settings {
             max_tag_length: 20,
             body_timeout: Duration::from_secs(10),
             request_log_bytes: 16 * 1024 * 1024,
+            matchmaker: crate::matchmaker::Settings::default(),
         }
     }
 }

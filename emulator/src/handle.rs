@@ -18,6 +18,7 @@ use crate::util::lock;
 #[derive(Debug)]
 pub struct EmulatorHandle {
     pub(crate) shared: Arc<Shared>,
+    pub(crate) matchmaker: Option<Arc<crate::matchmaker::Matchmaker>>,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) thread: Mutex<Option<JoinHandle<()>>>,
 }

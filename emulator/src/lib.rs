@@ -38,6 +38,7 @@ mod error;
 mod faults;
 mod handle;
 mod handlers;
+mod matchmaker;
 mod process;
 mod ratelimit;
 mod reply;
@@ -54,6 +55,7 @@ pub use config::{AppVersion, Location, PrivateHost};
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultKind};
 pub use handle::EmulatorHandle;
+pub use matchmaker::MatchmakerConfigError;
 pub use snapshot::{DeploymentInfo, RecordedRequest};
 
 /// Entry point: [`Emulator::builder`].

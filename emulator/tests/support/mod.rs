@@ -281,3 +281,105 @@ pub fn deploy_tagged(emu: &EmulatorHandle, version: &str, tags: &[&str]) -> Stri
     );
     id
 }
+
+/// The matchmaker token of [`matchmaker_emulator`].
+pub const MM_TOKEN: &str = "mm-secret-token-4f1c";
+
+/// A matchmaker configuration (3.3.2) with one profile `name` deploying `game`/`v1`: `rules`
+/// is the `rules.initial` object, `expansions` the `rules.expansions` one; tickets expire after
+/// 5 minutes and are removed a minute later; groups idle for 5 minutes are removed.
+pub fn mm_config(name: &str, rules: Value, expansions: Value) -> String {
+    json!({
+        "version": "3.3.2",
+        "inspect": true,
+        "max_deployment_retry_count": 2,
+        "allowed_cors_origins": ["https://play.example.com", "https://*.my-game.com", "localhost"],
+        "profiles": { name: {
+            "ticket_expiration_period": "5m",
+            "ticket_removal_period": "1m",
+            "group_inactivity_removal_period": "5m",
+            "application": { "name": "game", "version": "v1" },
+            "rules": { "initial": rules, "expansions": expansions },
+        }},
+    })
+    .to_string()
+}
+
+/// `team_count` teams of `min..=max` players (a `player_count` rule named `match_size`).
+pub fn player_count(team_count: u32, min: u32, max: u32) -> Value {
+    json!({ "type": "player_count",
+        "attributes": { "team_count": team_count, "min_team_size": min, "max_team_size": max } })
+}
+
+/// An emulator serving `game`/`v1` (simulated, port `gameport` 7777/UDP) with a matchmaker on
+/// `config`, token [`MM_TOKEN`], a manual matchmaker clock, zero-time lifecycle steps.
+pub fn matchmaker_emulator(config: &str) -> EmulatorHandle {
+    Emulator::builder()
+        .token("t")
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .matchmaker(config)
+        .matchmaker_token(MM_TOKEN)
+        .matchmaker_manual_clock()
+        .start()
+        .expect("starts")
+}
+
+/// A matchmaker call with `Authorization: <MM_TOKEN>` (raw).
+pub fn mm(emu: &EmulatorHandle, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    let body = body.map(Value::to_string);
+    send(
+        method,
+        &format!("{}{path}", emu.matchmaker_url()),
+        Some(MM_TOKEN),
+        body.as_deref(),
+    )
+}
+
+/// `POST /groups` for `profile` with `attributes`, ready or not; asserts 201 and returns the
+/// member answer.
+pub fn create_group(emu: &EmulatorHandle, profile: &str, attributes: Value, ready: bool) -> Value {
+    let body = json!({ "profile": profile, "is_ready": ready, "attributes": attributes });
+    let answer = mm(emu, "POST", "/groups", Some(&body));
+    assert_eq!(answer.status, 201, "create group answered {answer:?}");
+    answer.json
+}
+
+/// `POST /groups/{gid}/members`; asserts 201 and returns the member answer.
+pub fn join_group(
+    emu: &EmulatorHandle,
+    gid: &str,
+    profile: &str,
+    attributes: Value,
+    ready: bool,
+) -> Value {
+    let body = json!({ "profile": profile, "is_ready": ready, "attributes": attributes });
+    let answer = mm(emu, "POST", &format!("/groups/{gid}/members"), Some(&body));
+    assert_eq!(answer.status, 201, "join answered {answer:?}");
+    answer.json
+}
+
+/// The member path of a member answer.
+pub fn member_path(member: &Value) -> String {
+    format!(
+        "/groups/{}/members/{}",
+        member["group_id"].as_str().expect("group_id"),
+        member["member_id"].as_str().expect("member_id")
+    )
+}
+
+/// Polls a member until its `status` is `status`; returns that answer (panics after 10 s).
+pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value {
+    let path = member_path(member);
+    let mut last = Value::Null;
+    wait_until(
+        &format!("{path} to be {status}"),
+        Duration::from_secs(10),
+        || {
+            last = mm(emu, "GET", &path, None).json;
+            last["status"] == status
+        },
+    );
+    last
+}
