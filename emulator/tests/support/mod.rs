@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, PrivateHost};
 use serde_json::{Value, json};
 
 /// An answer: status, headers we care about, body as JSON (or `Value::Null` + raw text).
@@ -16,8 +16,20 @@ pub struct Answer {
     pub status: u16,
     pub retry_after: Option<String>,
     pub content_type: Option<String>,
+    /// Every header, names lower-cased.
+    pub headers: Vec<(String, String)>,
     pub text: String,
     pub json: Value,
+}
+
+impl Answer {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn agent() -> ureq::Agent {
@@ -35,12 +47,21 @@ fn finish(result: Result<ureq::Response, ureq::Error>) -> Answer {
     let status = response.status();
     let retry_after = response.header("Retry-After").map(str::to_owned);
     let content_type = response.header("Content-Type").map(str::to_owned);
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| {
+            let value = response.header(&n)?.to_owned();
+            Some((n.to_ascii_lowercase(), value))
+        })
+        .collect();
     let text = response.into_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
     Answer {
         status,
         retry_after,
         content_type,
+        headers,
         text,
         json,
     }
@@ -48,9 +69,15 @@ fn finish(result: Result<ureq::Response, ureq::Error>) -> Answer {
 
 /// Sends `method url` with `Authorization: <auth>` (if any) and a raw body (if any).
 pub fn send(method: &str, url: &str, auth: Option<&str>, body: Option<&str>) -> Answer {
+    let auth: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    send_with(method, url, &auth, body)
+}
+
+/// Sends `method url` with `headers` and a raw body (if any).
+pub fn send_with(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
     let mut request = agent().request(method, url);
-    if let Some(auth) = auth {
-        request = request.set("Authorization", auth);
+    for (name, value) in headers {
+        request = request.set(name, value);
     }
     let result = match body {
         Some(body) => request
@@ -123,6 +150,24 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 /// Starts the `edgegap-emulator` binary on `config` (TOML text); returns the child and the
 /// base URL and token it printed.
 pub fn spawn_binary(tag: &str, config: &str) -> (Child, String, String) {
+    let (child, printed) = spawn_binary_printing(tag, config, 3);
+    let value = |key: &str| {
+        printed
+            .iter()
+            .find_map(|(k, v)| (k == key).then(|| v.clone()))
+            .unwrap_or_else(|| panic!("{key} printed"))
+    };
+    (child, value("EDGEGAP_BASE_URL"), value("EDGEGAP_TOKEN"))
+}
+
+/// Starts the `edgegap-emulator` binary on `config` (TOML text, written as `emulator.toml` in
+/// this test's folder) and reads its first `lines` lines of output; returns the child and the
+/// `KEY=VALUE` pairs printed.
+pub fn spawn_binary_printing(
+    tag: &str,
+    config: &str,
+    lines: usize,
+) -> (Child, Vec<(String, String)>) {
     let path = temp_dir(tag).join("emulator.toml");
     std::fs::write(&path, config).expect("config written");
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgegap-emulator"))
@@ -131,23 +176,16 @@ pub fn spawn_binary(tag: &str, config: &str) -> (Child, String, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut base = None;
-    let mut token = None;
-    for line in lines.by_ref().take(3) {
-        let line = line.expect("a line");
-        if let Some(v) = line.strip_prefix("EDGEGAP_BASE_URL=") {
-            base = Some(v.to_owned());
-        }
-        if let Some(v) = line.strip_prefix("EDGEGAP_TOKEN=") {
-            token = Some(v.to_owned());
-        }
-    }
-    (
-        child,
-        base.expect("base URL printed"),
-        token.expect("token printed"),
-    )
+    let output = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let printed = output
+        .take(lines)
+        .map(|line| line.expect("a line"))
+        .filter_map(|line| {
+            line.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    (child, printed)
 }
 
 /// An emulator with token `t`, one simulated version `game`/`v1`, no rate limits and zero-time
@@ -311,17 +349,22 @@ pub fn player_count(team_count: u32, min: u32, max: u32) -> Value {
         "attributes": { "team_count": team_count, "min_team_size": min, "max_team_size": max } })
 }
 
-/// An emulator serving `game`/`v1` (simulated, port `gameport` 7777/UDP) with a matchmaker on
-/// `config`, token [`MM_TOKEN`], a manual matchmaker clock, zero-time lifecycle steps.
-pub fn matchmaker_emulator(config: &str) -> EmulatorHandle {
+/// An emulator builder with a matchmaker on `config`, token [`MM_TOKEN`], a manual matchmaker
+/// clock, API token `t`, no rate limits, zero-time lifecycle steps, and no app version yet.
+pub fn matchmaker_builder(config: &str) -> EmulatorBuilder {
     Emulator::builder()
         .token("t")
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
         .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
         .matchmaker(config)
         .matchmaker_token(MM_TOKEN)
         .matchmaker_manual_clock()
+}
+
+/// [`matchmaker_builder`] serving `game`/`v1` (simulated, port `gameport` 7777/UDP), started.
+pub fn matchmaker_emulator(config: &str) -> EmulatorHandle {
+    matchmaker_builder(config)
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
         .start()
         .expect("starts")
 }
