@@ -135,13 +135,14 @@ pub(crate) struct Profile {
 }
 
 impl Profile {
+    /// The index (in [`Profile::stages`]) of the stage a ticket of this age is in.
+    pub(crate) fn stage_index_at(&self, age: Duration) -> usize {
+        self.stages.iter().rposition(|s| s.from <= age).unwrap_or(0)
+    }
+
     /// The stage a ticket of this age is in.
     pub(crate) fn stage_at(&self, age: Duration) -> &Stage {
-        self.stages
-            .iter()
-            .rev()
-            .find(|s| s.from <= age)
-            .unwrap_or(&self.stages[0])
+        &self.stages[self.stage_index_at(age)]
     }
 
     /// The largest `max_team_size` of any stage (a group never grows past it).

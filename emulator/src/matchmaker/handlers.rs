@@ -206,5 +206,7 @@ fn new_group(
         match_id: None,
         assignment: None,
         deploy_failures: 0,
+        tried: None,
+        searching_epoch: 0,
     }
 }

@@ -67,6 +67,7 @@ pub(crate) fn next_deadline(state: &State, config: &Config, after: Duration) -> 
 pub(crate) fn run_until(state: &mut State, config: &Config, now: Duration) -> Vec<String> {
     let mut formed = Vec::new();
     while let Some(due) = next_deadline(state, config, state.last_pass).filter(|d| *d <= now) {
+        state.timer_epoch += 1;
         formed.extend(pass(state, config, due));
         state.last_pass = due;
     }
@@ -93,6 +94,17 @@ fn pass(state: &mut State, config: &Config, t: Duration) -> Vec<String> {
     assign_backfills(state, config, t);
     let mut formed = Vec::new();
     let order = searching(state);
+    // Searching groups by the epoch they (re)started searching at, oldest first.
+    let mut fresh: Vec<(u64, String)> = order
+        .iter()
+        .filter_map(|id| {
+            state
+                .groups
+                .get(id)
+                .map(|g| (g.searching_epoch, id.clone()))
+        })
+        .collect();
+    fresh.sort_unstable();
     let mut taken: HashSet<String> = HashSet::new();
     for anchor in &order {
         if taken.contains(anchor) {
@@ -107,8 +119,34 @@ fn pass(state: &mut State, config: &Config, t: Duration) -> Vec<String> {
         };
         let group = &state.groups[anchor];
         let age = t.saturating_sub(group.searched_at);
-        let stage = profile.stage_at(age);
-        let partial = !std::ptr::eq(stage, &profile.stages[0]) || age >= profile.expiration;
+        let index = profile.stage_index_at(age);
+        let stage = &profile.stages[index];
+        let expired = age >= profile.expiration;
+        let partial = index > 0 || expired;
+        // Nothing new to match with since it last failed: it would fail again.
+        let key = (state.search_epoch, index, expired);
+        if group.tried == Some(key) {
+            continue;
+        }
+        // Same stage as when it last failed: a match now needs one of the groups that started
+        // searching since, and every rule only narrows as tickets are added, so one of them
+        // must get along with the anchor alone.
+        if let Some((epoch, tried_index, tried_expired)) = group.tried
+            && (tried_index, tried_expired) == (index, expired)
+        {
+            let since = fresh.partition_point(|(e, _)| *e <= epoch);
+            let hopeful = fresh[since..]
+                .iter()
+                .filter(|(_, id)| id != anchor && !taken.contains(id))
+                .filter_map(|(_, id)| state.groups.get(id))
+                .any(|g| g.profile == group.profile && pair(stage, group, g));
+            if !hopeful {
+                if let Some(group) = state.groups.get_mut(anchor) {
+                    group.tried = Some(key);
+                }
+                continue;
+            }
+        }
         let candidates: Vec<&Group> = order
             .iter()
             .filter(|id| *id != anchor && !taken.contains(*id))
@@ -121,6 +159,9 @@ fn pass(state: &mut State, config: &Config, t: Duration) -> Vec<String> {
             pool,
         }) = find(stage, group, &candidates, partial)
         else {
+            if let Some(group) = state.groups.get_mut(anchor) {
+                group.tried = Some(key);
+            }
             continue;
         };
         let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
@@ -130,6 +171,16 @@ fn pass(state: &mut State, config: &Config, t: Duration) -> Vec<String> {
     }
     expire(state, config, t);
     formed
+}
+
+/// Whether `a` and `b` could be in one match at `stage` (rules and team sizes).
+fn pair(stage: &Stage, a: &Group, b: &Group) -> bool {
+    let (team_count, _, max) = stage.teams();
+    Pool::new(&stage.kinds)
+        .add(&stage.kinds, &a.attrs())
+        .and_then(|p| p.add(&stage.kinds, &b.attrs()))
+        .is_some()
+        && pack(&[a.size(), b.size()], team_count, 0, max).is_some()
 }
 
 /// What [`find`] found: the groups (anchor first, then first-in order), each one's team, and
@@ -321,6 +372,10 @@ fn assign_backfills(state: &mut State, config: &Config, t: Duration) {
     backfills.sort_unstable();
     for (_, backfill_id) in backfills {
         let backfill = &state.backfills[&backfill_id];
+        let key = (state.search_epoch, state.timer_epoch);
+        if backfill.tried == Some(key) {
+            continue;
+        }
         let Some(profile) = config.profiles.get(&backfill.profile) else {
             continue;
         };
@@ -342,6 +397,9 @@ fn assign_backfills(state: &mut State, config: &Config, t: Duration) {
                 .is_some()
         });
         let Some(gid) = chosen else {
+            if let Some(backfill) = state.backfills.get_mut(&backfill_id) {
+                backfill.tried = Some(key);
+            }
             continue;
         };
         // The server's team with the fewest tickets (a new team if its tickets have none).
@@ -478,6 +536,8 @@ pub(crate) fn fail(state: &mut State, config: &Config, match_id: &str, t: Durati
             group.cancelled_at = Some(t);
         } else {
             group.status = Status::Searching;
+            state.search_epoch += 1;
+            group.searching_epoch = state.search_epoch;
         }
     }
     tracing::debug!("matchmaker: match `{match_id}` deployment failed");

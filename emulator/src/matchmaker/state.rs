@@ -72,6 +72,11 @@ pub(crate) struct Group {
     pub assignment: Option<Value>,
     /// Failed deployments of matches it was in.
     pub deploy_failures: u32,
+    /// `(search epoch, stage index, expired)` when it last failed to anchor a match: until one
+    /// of them changes, trying again would fail again.
+    pub tried: Option<(u64, usize, bool)>,
+    /// The search epoch at which it last started (or resumed) searching.
+    pub searching_epoch: u64,
 }
 
 impl Group {
@@ -170,6 +175,8 @@ pub(crate) struct Backfill {
     /// The `team_id` of each of the server's tickets (those that have one).
     pub team_ids: Vec<String>,
     pub status: BackfillStatus,
+    /// `(search epoch, timer epoch)` when it last found no group.
+    pub tried: Option<(u64, u64)>,
     pub seq: u64,
     pub created: Duration,
     /// When it was assigned or cancelled (removal counts from here).
@@ -254,6 +261,10 @@ pub(crate) struct State {
     pub backfills: HashMap<String, Backfill>,
     pub matches: HashMap<String, Match>,
     pub next_seq: u64,
+    /// Counts the times a group started (or resumed) searching: a new candidate for everyone.
+    pub search_epoch: u64,
+    /// Counts the passes run at a deadline (stages change with time).
+    pub timer_epoch: u64,
     /// The clock time of the last matching pass.
     pub last_pass: Duration,
     /// The wall time of the last match id (match ids never repeat).
@@ -271,6 +282,8 @@ impl State {
             backfills: HashMap::new(),
             matches: HashMap::new(),
             next_seq: 0,
+            search_epoch: 0,
+            timer_epoch: 0,
             last_pass: Duration::ZERO,
             last_match_wall: None,
             ids: Ids::new(),
@@ -309,6 +322,8 @@ impl State {
             return;
         }
         self.next_seq = seq;
+        self.search_epoch += 1;
+        group.searching_epoch = self.search_epoch;
         group.status = Status::Searching;
         group.seq = seq;
         group.searched_at = now;

@@ -65,6 +65,7 @@ pub(super) fn create(mm: &Matchmaker, ctx: &Ctx) -> Result<Reply, Reply> {
         groups: groups.into_iter().map(|(_, members)| members).collect(),
         team_ids,
         status: BackfillStatus::Searching,
+        tried: None,
         seq,
         created: now,
         closed_at: None,
