@@ -13,7 +13,8 @@ use hyper::{HeaderMap, Request};
 use super::Matchmaker;
 use super::classify::{MmRoute, classify};
 use super::cors;
-use super::handlers::{self, Ctx};
+use super::handlers;
+use super::request::Ctx;
 use crate::reply::{self, Reply};
 
 /// `Authorization: <token>`, exactly: a missing header, a `Bearer `/`token ` prefix or another

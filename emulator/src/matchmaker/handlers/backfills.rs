@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Ctx, MAX_LIVE, bad, full, not_found, profile};
 use crate::matchmaker::Matchmaker;
+use crate::matchmaker::request::{Ctx, MAX_LIVE, bad, full, not_found, profile};
 use crate::matchmaker::rules;
 use crate::matchmaker::state::{Backfill, BackfillStatus};
 use crate::reply::{self, Reply};

@@ -1,10 +1,10 @@
 //! Group-up: `POST /groups`, `GET|DELETE /groups/{gid}`, `POST /groups/{gid}/members`,
 //! `GET|PATCH|DELETE /groups/{gid}/members/{mid}`.
 
-use super::{
+use crate::matchmaker::Matchmaker;
+use crate::matchmaker::request::{
     Ctx, MAX_LIVE, bad, full, is_ready, new_group, new_member, not_found, profile, too_late,
 };
-use crate::matchmaker::Matchmaker;
 use crate::matchmaker::state::{State, Status};
 use crate::reply::{self, Reply};
 use crate::util::lock;

@@ -1,8 +1,10 @@
 //! Server-to-server tickets: `POST /tickets`, `GET|DELETE /tickets/{id}`. A ticket made here
 //! is a group of one, ready at once.
 
-use super::{Ctx, MAX_LIVE, full, new_group, new_member, not_found, profile, too_late};
 use crate::matchmaker::Matchmaker;
+use crate::matchmaker::request::{
+    Ctx, MAX_LIVE, full, new_group, new_member, not_found, profile, too_late,
+};
 use crate::matchmaker::state::{Group, Member, State};
 use crate::reply::{self, Reply};
 use crate::util::lock;
