@@ -8,24 +8,18 @@
 //! until every matchable player is HOST_ASSIGNED, the cost of a round of polls, and this
 //! process's RSS (`VmRSS`).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 use serde_json::{Value, json};
+use support::rss_mib;
 
 const SOLOS: usize = 800;
 const PARTIES: usize = 100;
 const CLIENTS: usize = 4;
 const TOKEN: &str = "bench-mm-token";
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn config() -> String {
     json!({

@@ -5,14 +5,10 @@
 mod support;
 
 use serde_json::json;
-use support::{MM_TOKEN, matchmaker_emulator, mm_config, player_count, send};
+use support::{MM_TOKEN, duel_config, matchmaker_emulator, send};
 
 fn config() -> String {
-    mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    )
+    duel_config()
 }
 
 #[test]

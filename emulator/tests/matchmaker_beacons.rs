@@ -7,16 +7,11 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
-use serde_json::json;
-use support::{matchmaker_emulator, mm, mm_config, player_count};
+use support::{duel_config, matchmaker_emulator, mm};
 
 #[test]
 fn monitor_reports_healthy() {
-    let emu = matchmaker_emulator(&mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    ));
+    let emu = matchmaker_emulator(&duel_config());
     let monitor = mm(&emu, "GET", "/monitor", None);
     assert_eq!(monitor.status, 200);
     assert_eq!(
@@ -34,11 +29,7 @@ fn monitor_reports_healthy() {
 
 #[test]
 fn beacons_answer_pings() {
-    let emu = matchmaker_emulator(&mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    ));
+    let emu = matchmaker_emulator(&duel_config());
     let answer = mm(&emu, "GET", "/locations/beacons", None);
     assert_eq!(answer.status, 200);
     let beacons = answer.json["beacons"].as_array().expect("beacons");

@@ -4,15 +4,10 @@
 
 mod support;
 
-use serde_json::json;
-use support::{MM_TOKEN, matchmaker_emulator, mm_config, player_count, send_with};
+use support::{MM_TOKEN, duel_config, matchmaker_emulator, send_with};
 
 fn emulator() -> edgegap_emulator::EmulatorHandle {
-    matchmaker_emulator(&mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    ))
+    matchmaker_emulator(&duel_config())
 }
 
 #[test]

@@ -5,14 +5,10 @@ mod support;
 
 use edgegap_emulator::{AppVersion, Fault, FaultKind, Route};
 use serde_json::json;
-use support::{create_group, matchmaker_builder, mm_config, player_count, wait_member};
+use support::{create_group, duel_config, matchmaker_builder, wait_member};
 
 fn config() -> String {
-    mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    )
+    duel_config()
 }
 
 #[test]

@@ -8,17 +8,13 @@ use std::time::Duration;
 use edgegap_emulator::AppVersion;
 use serde_json::json;
 use support::{
-    create_group, join_group, matchmaker_builder, matchmaker_emulator, member_path, mm, mm_config,
-    player_count, wait_member,
+    create_group, duel_config, join_group, matchmaker_builder, matchmaker_emulator, member_path,
+    mm, mm_config, player_count, wait_member,
 };
 
 #[test]
 fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel_config();
     // The server is READY only once its TCP port accepts: the test opens it, so the match
     // stays MATCH_FOUND for as long as the test needs.
     let emu = matchmaker_builder(&config)

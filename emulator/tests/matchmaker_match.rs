@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use support::{
-    create_group, join_group, matchmaker_emulator, member_path, mm, mm_config, player_count,
-    wait_member,
+    create_group, duel_config, join_group, matchmaker_emulator, member_path, mm, mm_config,
+    player_count, wait_member,
 };
 
 fn config() -> String {
@@ -153,11 +153,7 @@ fn two_solos_and_a_party_of_two_share_one_server() {
 
 #[test]
 fn first_in_first_out_and_one_match_per_full_set() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel_config();
     let emu = matchmaker_emulator(&config);
     let players: Vec<Value> = (0..5)
         .map(|_| create_group(&emu, "duel", json!({}), true))

@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use edgegap_emulator::{AppVersion, Emulator};
 use serde_json::json;
-use support::{
-    MM_TOKEN, create_group, matchmaker_emulator, mm_config, player_count, send, wait_member,
-};
+use support::{MM_TOKEN, create_group, duel_config, matchmaker_emulator, send, wait_member};
 
 /// Everything the emulator logs, at every level.
 #[derive(Clone, Default)]
@@ -40,11 +38,7 @@ fn the_token_is_never_logged_nor_in_errors_nor_in_debug_output() {
     )
     .expect("the only subscriber of this test binary");
 
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel_config();
     let builder = Emulator::builder()
         .app_version(AppVersion::simulated("game", "v1"))
         .matchmaker(config.clone())

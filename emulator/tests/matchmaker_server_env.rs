@@ -3,32 +3,19 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    create_group, matchmaker_builder, mm_config, player_count, script, temp_file, wait_member,
+    create_group, duel_config, matchmaker_builder, read_env_file, script, temp_file, wait_member,
     wait_until,
 };
-
-fn read_env_file(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
 
 #[test]
 fn the_server_process_gets_the_match_environment() {
     let out = temp_file("mm-env.txt");
     let _ = std::fs::remove_file(&out);
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel_config();
     let emu = matchmaker_builder(&config)
         .app_version(
             script(

@@ -146,14 +146,20 @@ pub(crate) fn new_member(
     })
 }
 
-/// A new group of `member`, forming (the caller may start its search).
-pub(crate) fn new_group(
+/// Opens a group for the owner a group-up body describes (`profile` checked by the caller),
+/// searching at once if the owner is ready; its id. 429 when the matchmaker is full.
+pub(crate) fn open_group(
     state: &mut State,
+    ctx: &Ctx,
     profile: &Profile,
-    member: Member,
+    body: &Map<String, Value>,
     now: Duration,
-) -> Group {
-    Group {
+) -> Result<String, Reply> {
+    if state.groups.len() >= MAX_LIVE {
+        return Err(full());
+    }
+    let member = new_member(state, ctx, profile, body)?;
+    let group = Group {
         id: state.ids.uuid(),
         profile: profile.name.clone(),
         members: vec![member],
@@ -168,5 +174,9 @@ pub(crate) fn new_group(
         deploy_failures: 0,
         tried: None,
         searching_epoch: 0,
-    }
+    };
+    let id = group.id.clone();
+    state.groups.insert(id.clone(), group);
+    state.start_search_if_ready(&id, now);
+    Ok(id)
 }

@@ -426,3 +426,21 @@ pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value 
     );
     last
 }
+
+/// [`mm_config`] with one profile, `duel`: two teams of one player, no other rule.
+pub fn duel_config() -> String {
+    mm_config(
+        "duel",
+        json!({ "match_size": player_count(2, 1, 1) }),
+        json!({}),
+    )
+}
+
+/// A `KEY=VALUE` file (what `env > file` writes) as pairs.
+pub fn read_env_file(path: &std::path::Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}

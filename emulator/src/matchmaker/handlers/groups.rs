@@ -1,11 +1,13 @@
 //! Group-up: `POST /groups`, `GET|DELETE /groups/{gid}`, `POST /groups/{gid}/members`,
 //! `GET|PATCH|DELETE /groups/{gid}/members/{mid}`.
 
+use std::time::Duration;
+
 use crate::matchmaker::Matchmaker;
 use crate::matchmaker::request::{
-    Ctx, MAX_LIVE, bad, full, is_ready, new_group, new_member, not_found, profile, too_late,
+    Ctx, bad, is_ready, new_member, not_found, open_group, profile, too_late,
 };
-use crate::matchmaker::state::{State, Status};
+use crate::matchmaker::state::{Group, State, Status};
 use crate::reply::{self, Reply};
 use crate::util::lock;
 
@@ -15,24 +17,13 @@ pub(super) fn create(mm: &Matchmaker, ctx: &Ctx) -> Result<Reply, Reply> {
     let profile = profile(mm, &body)?;
     let now = mm.clock.now();
     let mut state = lock(&mm.state);
-    if state.groups.len() >= MAX_LIVE {
-        return Err(full());
-    }
-    let member = new_member(&mut state, ctx, profile, &body)?;
-    let group = new_group(&mut state, profile, member, now);
-    let id = group.id.clone();
-    state.groups.insert(id.clone(), group);
-    state.start_search_if_ready(&id, now);
+    let id = open_group(&mut state, ctx, profile, &body, now)?;
     let group = &state.groups[&id];
     Ok(reply::json(201, &group.member_json(&group.members[0])))
 }
 
 /// The group `gid` (activity refreshed), or a 404.
-fn touch<'a>(
-    state: &'a mut State,
-    gid: &str,
-    now: std::time::Duration,
-) -> Result<&'a mut crate::matchmaker::state::Group, Reply> {
+fn touch<'a>(state: &'a mut State, gid: &str, now: Duration) -> Result<&'a mut Group, Reply> {
     let group = state
         .groups
         .get_mut(gid)

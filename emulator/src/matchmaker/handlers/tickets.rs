@@ -2,9 +2,7 @@
 //! is a group of one, ready at once.
 
 use crate::matchmaker::Matchmaker;
-use crate::matchmaker::request::{
-    Ctx, MAX_LIVE, full, new_group, new_member, not_found, profile, too_late,
-};
+use crate::matchmaker::request::{Ctx, not_found, open_group, profile, too_late};
 use crate::matchmaker::state::{Group, Member, State};
 use crate::reply::{self, Reply};
 use crate::util::lock;
@@ -31,14 +29,7 @@ pub(super) fn create(mm: &Matchmaker, ctx: &Ctx) -> Result<Reply, Reply> {
     body.insert("is_ready".into(), serde_json::Value::Bool(true));
     let now = mm.clock.now();
     let mut state = lock(&mm.state);
-    if state.groups.len() >= MAX_LIVE {
-        return Err(full());
-    }
-    let member = new_member(&mut state, ctx, profile, &body)?;
-    let group = new_group(&mut state, profile, member, now);
-    let gid = group.id.clone();
-    state.groups.insert(gid.clone(), group);
-    state.start_search_if_ready(&gid, now);
+    let gid = open_group(&mut state, ctx, profile, &body, now)?;
     let group = &state.groups[&gid];
     let member = &group.members[0];
     Ok(reply::json(
