@@ -167,9 +167,10 @@ impl EmulatorHandle {
     }
 
     /// Moves the matchmaker's clock forward by `by` (expansions, expirations and removals due
-    /// meanwhile happen in order, at their own times). With
-    /// [`EmulatorBuilder::matchmaker_manual_clock`] this is the only way its clock moves. The
-    /// matchmaker acts on it in the background: wait for the state you expect.
+    /// meanwhile happen in order, at their own times). With a manual clock
+    /// ([`matchmaker_manual_clock`](crate::EmulatorBuilder::matchmaker_manual_clock)) this is
+    /// the only way it moves. The matchmaker acts on it in the background (and before answering
+    /// any request): wait for the state you expect.
     pub fn advance_matchmaker_clock(&self, by: Duration) {
         if let Some(mm) = &self.matchmaker {
             mm.clock.advance(by);
