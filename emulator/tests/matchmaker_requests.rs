@@ -94,6 +94,17 @@ fn attribute_mismatches_are_400() {
             );
         }
     }
+    // An attribute too large to travel in the server's environment (4,096-byte values).
+    let huge = with(|a| {
+        a.insert("maps".into(), json!(vec!["Vault".repeat(8); 100]));
+    });
+    let answer = mm(
+        &emu,
+        "POST",
+        "/groups",
+        Some(&json!({ "profile": "ranked", "attributes": huge })),
+    );
+    assert_eq!(answer.status, 400, "{answer:?}");
     let unknown_profile = json!({ "profile": "casual", "attributes": valid() });
     assert_eq!(
         mm(&emu, "POST", "/groups", Some(&unknown_profile)).status,

@@ -18,8 +18,12 @@ use super::rules::{self, Attr};
 use super::state::{Group, Member, State, Status};
 use crate::reply::{self, Reply};
 
-/// Most groups, tickets and backfills held at once; past it, creating more is answered 429.
-pub(crate) const MAX_LIVE: usize = 100_000;
+/// Most groups (tickets) and backfills held at once; past it, creating more is answered 429.
+pub(crate) const MAX_LIVE: usize = 20_000;
+
+/// Longest `attributes` (as JSON) a ticket may carry: its `MM_TICKET_<id>` variable must stay
+/// within Edgegap's 4,096-byte environment values (ids and times take the rest).
+pub(crate) const MAX_ATTRIBUTES_BYTES: usize = 3_072;
 
 /// What a handler gets.
 #[derive(Debug)]
@@ -100,6 +104,12 @@ pub(crate) fn attributes(
     body: &Map<String, Value>,
 ) -> Result<(Value, Vec<Attr>), Reply> {
     let value = body.get("attributes").cloned().unwrap_or(Value::Null);
+    let size = value.to_string().len();
+    if size > MAX_ATTRIBUTES_BYTES {
+        return Err(bad(format!(
+            "`attributes` is {size} bytes of JSON, more than {MAX_ATTRIBUTES_BYTES}"
+        )));
+    }
     let attrs = rules::decode(&profile.rules, &value).map_err(|problem| {
         bad(format!(
             "attributes do not match profile `{}`: {problem}",
