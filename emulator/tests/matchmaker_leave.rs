@@ -9,7 +9,7 @@ use edgegap_emulator::AppVersion;
 use serde_json::json;
 use support::{
     create_group, duel_config, join_group, matchmaker_builder, matchmaker_emulator, member_path,
-    mm, mm_config, player_count, wait_member,
+    mm, mm_config, player_count, wait_member, wait_status,
 };
 
 #[test]
@@ -61,7 +61,7 @@ fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() 
     );
 
     let deployment = emu.deployments().pop().expect("one deployment");
-    assert_eq!(deployment.status, "Status.DEPLOYING");
+    wait_status(&emu, &deployment.request_id, "Status.DEPLOYING");
     let port = deployment.ports["gameport"].0;
     let _server = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the given port is free");
     let assigned = wait_member(&emu, &player, "HOST_ASSIGNED");
