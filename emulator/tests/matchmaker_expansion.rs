@@ -120,3 +120,24 @@ fn the_expiration_is_the_last_chance_for_a_partial_match() {
     let b = wait_member(&emu, &b, "HOST_ASSIGNED");
     assert_eq!(a["assignment"], b["assignment"]);
 }
+
+#[test]
+fn without_a_manual_clock_timers_run_on_wall_time() {
+    let config = mm_config(
+        "casual",
+        json!({ "match_size": player_count(1, 2, 4) }),
+        json!({ "1": { "match_size": { "min_team_size": 1 } } }),
+    );
+    let emu = edgegap_emulator::Emulator::builder()
+        .app_version(edgegap_emulator::AppVersion::simulated("game", "v1"))
+        .lifecycle_step(Duration::ZERO)
+        .matchmaker(config)
+        .matchmaker_token(support::MM_TOKEN)
+        .start()
+        .expect("starts");
+    let alone = create_group(&emu, "casual", json!({}), true);
+    // Nobody else comes: the expansion at 1 s (wall time) lets the player play alone.
+    let assigned = wait_member(&emu, &alone, "HOST_ASSIGNED");
+    assert!(assigned["assignment"]["fqdn"].is_string());
+    assert_eq!(emu.deployments()[0].env["MM_EXPANSION"], "1");
+}
