@@ -1,15 +1,16 @@
 //! Edgegap's matchmaker (Gen2, configuration 3.3.x) on a base URL of its own.
 //!
 //! Started from the same JSON configuration as the dashboard's
-//! ([`EmulatorBuilder::matchmaker`]), it serves the endpoints Edgegap's SDKs call (groups,
+//! ([`EmulatorBuilder::matchmaker`](crate::EmulatorBuilder::matchmaker)), it serves the endpoints Edgegap's SDKs call (groups,
 //! members, tickets, backfills, monitor, beacons) with the raw `Authorization: <token>`
 //! header, matches tickets first in, first out, deploys each match through the emulator's own
 //! deployment lifecycle with the `MM_*` variables, and hands every member the same assignment.
-//! Its timers run on its own [`Clock`](clock::Clock): wall time, or a manual clock that tests
-//! advance with [`EmulatorHandle::advance_matchmaker_clock`].
+//! Its timers run on its own [`Clock`]: wall time, or a manual clock that tests
+//! advance with
+//! [`EmulatorHandle::advance_matchmaker_clock`](crate::EmulatorHandle::advance_matchmaker_clock).
 //!
 //! The module talks to the rest of the emulator only through `lifecycle::create`, the fault
-//! rules of [`Route::DeployV2`], and `Shared::deployment_changed`.
+//! rules of [`Route::DeployV2`](crate::Route::DeployV2), and `Shared::deployment_changed`.
 
 mod beacons;
 mod classify;
