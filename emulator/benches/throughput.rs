@@ -5,22 +5,16 @@
 //! requests/s, p50/p99 latency and this process's RSS (`VmRSS`) before and after creating the
 //! deployments. Clients run in the same process, so they share the CPU with the server.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use edgegap_emulator::{AppVersion, Emulator};
+use support::rss_mib;
 
 const DEPLOYMENTS: usize = 1_000;
 const CLIENTS: usize = 4;
 const RUN: Duration = Duration::from_secs(5);
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

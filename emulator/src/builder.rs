@@ -160,6 +160,37 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Adds Edgegap's matchmaker, configured by `config_json`: the JSON the dashboard takes
+    /// (version 3.3.x; profiles, rules, expansions, timers, `allowed_cors_origins`). It is
+    /// checked at [`start`](Self::start) as the dashboard checks it (each profile's
+    /// `application` must be an app version of this emulator): a refusal is
+    /// [`EmulatorError::Matchmaker`]. It serves on its own base URL
+    /// ([`EmulatorHandle::matchmaker_url`]) with its own token.
+    pub fn matchmaker(mut self, config_json: impl Into<String>) -> Self {
+        self.settings.matchmaker.config = Some(config_json.into());
+        self
+    }
+
+    /// The matchmaker's token (clients send it raw: `Authorization: <token>`); default random.
+    pub fn matchmaker_token(mut self, token: impl Into<String>) -> Self {
+        self.settings.matchmaker.token = Some(token.into());
+        self
+    }
+
+    /// The matchmaker's listening address (default `127.0.0.1:0`, a free port).
+    pub fn matchmaker_bind(mut self, address: SocketAddr) -> Self {
+        self.settings.matchmaker.bind = address;
+        self
+    }
+
+    /// The matchmaker's timers (expansions, expiration, removal, inactivity) run on a clock
+    /// that moves only through [`EmulatorHandle::advance_matchmaker_clock`], instead of wall
+    /// time: a test decides exactly when an expansion fires.
+    pub fn matchmaker_manual_clock(mut self) -> Self {
+        self.settings.matchmaker.manual_clock = true;
+        self
+    }
+
     fn check(&self) -> Result<(), EmulatorError> {
         let s = &self.settings;
         for (i, v) in s.versions.iter().enumerate() {
@@ -208,6 +239,7 @@ impl EmulatorBuilder {
     /// from a plain `#[test]` or a Bevy app.
     pub fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         self.check()?;
+        let matchmaker = crate::matchmaker::prepare(&self.settings)?;
         let settings = self.settings;
         let token = settings
             .token
@@ -231,6 +263,9 @@ impl EmulatorBuilder {
             tokio::net::TcpListener::from_std(listener)?
         };
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let matchmaker = matchmaker
+            .map(|m| crate::matchmaker::start(m, &shared, &runtime, &shutdown_rx))
+            .transpose()?;
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("edgegap-emulator".into())
@@ -245,6 +280,7 @@ impl EmulatorBuilder {
         tracing::debug!("emulator listening on `{}`", shared.base_url);
         Ok(EmulatorHandle {
             shared,
+            matchmaker,
             shutdown,
             thread: Mutex::new(Some(thread)),
         })

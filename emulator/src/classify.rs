@@ -127,10 +127,11 @@ impl Route {
     }
 }
 
-/// The route and the path parameters of a request.
+/// The route and the path parameters of a request (`R`: the route names of one table; the
+/// matchmaker has its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Matched {
-    pub route: Route,
+pub(crate) struct Matched<R = Route> {
+    pub route: R,
     /// Path parameters in order (request id, stop key, tag name, fleet name, …), percent-decoded.
     pub params: Vec<String>,
     /// The path exists but not with this method (405 instead of 404).
@@ -223,6 +224,17 @@ fn fit(pattern: &str, segments: &[String]) -> Option<Vec<String>> {
 
 /// Classifies a request by method and path (the path without its query string).
 pub(crate) fn classify(method: &str, path: &str) -> Matched {
+    classify_in(TABLE, Route::Unknown, method, path)
+}
+
+/// Classifies a request against `table` (method, path pattern, route), `unknown` when no path
+/// fits.
+pub(crate) fn classify_in<R: Copy>(
+    table: &[(&str, &str, R)],
+    unknown: R,
+    method: &str,
+    path: &str,
+) -> Matched<R> {
     let segments: Vec<String> = path
         .trim_end_matches('/')
         .split('/')
@@ -231,7 +243,7 @@ pub(crate) fn classify(method: &str, path: &str) -> Matched {
         .collect();
     // The methods the path takes, for a 405.
     let mut allow: Vec<&str> = Vec::new();
-    for (expected, pattern, route) in TABLE {
+    for (expected, pattern, route) in table {
         if let Some(params) = fit(pattern, &segments) {
             if *expected == method {
                 return Matched {
@@ -245,7 +257,7 @@ pub(crate) fn classify(method: &str, path: &str) -> Matched {
         }
     }
     Matched {
-        route: Route::Unknown,
+        route: unknown,
         params: vec![],
         wrong_method: !allow.is_empty(),
         allow: allow.join(", "),

@@ -301,6 +301,38 @@ pub(crate) fn default_rate_limits() -> BTreeMap<Route, u32> {
     ])
 }
 
+/// The matchmaker's settings in the builder (and the config file's `[matchmaker]` table).
+#[derive(Clone)]
+pub(crate) struct MatchmakerSettings {
+    /// The configuration JSON; `None`: no matchmaker.
+    pub config: Option<String>,
+    pub token: Option<String>,
+    pub bind: SocketAddr,
+    pub manual_clock: bool,
+}
+
+impl Default for MatchmakerSettings {
+    fn default() -> Self {
+        Self {
+            config: None,
+            token: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            manual_clock: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for MatchmakerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatchmakerSettings")
+            .field("config", &self.config.as_ref().map(|c| c.len()))
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("bind", &self.bind)
+            .field("manual_clock", &self.manual_clock)
+            .finish()
+    }
+}
+
 /// Everything the builder (or a config file) sets.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -322,6 +354,7 @@ pub(crate) struct Settings {
     pub max_tag_length: usize,
     pub body_timeout: Duration,
     pub request_log_bytes: usize,
+    pub matchmaker: MatchmakerSettings,
 }
 
 impl Default for Settings {
@@ -345,6 +378,7 @@ impl Default for Settings {
             max_tag_length: 20,
             body_timeout: Duration::from_secs(10),
             request_log_bytes: 16 * 1024 * 1024,
+            matchmaker: MatchmakerSettings::default(),
         }
     }
 }

@@ -8,6 +8,8 @@ pub enum EmulatorError {
     Io(std::io::Error),
     /// The configuration is invalid (duplicate app version, bad status code, …).
     Config(String),
+    /// The matchmaker's configuration JSON was refused (as Edgegap's dashboard refuses it).
+    Matchmaker(crate::MatchmakerConfigError),
 }
 
 impl std::fmt::Display for EmulatorError {
@@ -16,6 +18,9 @@ impl std::fmt::Display for EmulatorError {
             EmulatorError::Io(error) => write!(f, "emulator i/o error: {error}"),
             EmulatorError::Config(message) => {
                 write!(f, "invalid emulator configuration: {message}")
+            }
+            EmulatorError::Matchmaker(error) => {
+                write!(f, "invalid matchmaker configuration: {error}")
             }
         }
     }
@@ -26,6 +31,7 @@ impl std::error::Error for EmulatorError {
         match self {
             EmulatorError::Io(error) => Some(error),
             EmulatorError::Config(_) => None,
+            EmulatorError::Matchmaker(error) => Some(error),
         }
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::classify::Route;
 use crate::faults::Fault;
+use crate::matchmaker::Matchmaker;
 use crate::snapshot::{DeploymentInfo, RecordedRequest};
 use crate::state::Shared;
 use crate::util::lock;
@@ -18,6 +19,7 @@ use crate::util::lock;
 #[derive(Debug)]
 pub struct EmulatorHandle {
     pub(crate) shared: Arc<Shared>,
+    pub(crate) matchmaker: Option<Arc<Matchmaker>>,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -141,6 +143,38 @@ impl EmulatorHandle {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The matchmaker's base URL, `http://127.0.0.1:PORT` (no trailing slash; not
+    /// [`base_url`](Self::base_url)); empty when the emulator has no matchmaker.
+    #[must_use]
+    pub fn matchmaker_url(&self) -> String {
+        self.matchmaker
+            .as_ref()
+            .map(|mm| mm.url.clone())
+            .unwrap_or_default()
+    }
+
+    /// The matchmaker's token, sent raw as `Authorization: <token>`; empty when the emulator
+    /// has no matchmaker.
+    #[must_use]
+    pub fn matchmaker_token(&self) -> String {
+        self.matchmaker
+            .as_ref()
+            .map(|mm| mm.token.clone())
+            .unwrap_or_default()
+    }
+
+    /// Moves the matchmaker's clock forward by `by` (expansions, expirations and removals due
+    /// meanwhile happen in order, at their own times). With a manual clock
+    /// ([`matchmaker_manual_clock`](crate::EmulatorBuilder::matchmaker_manual_clock)) this is
+    /// the only way it moves. The matchmaker acts on it in the background (and before answering
+    /// any request): wait for the state you expect.
+    pub fn advance_matchmaker_clock(&self, by: Duration) {
+        if let Some(mm) = &self.matchmaker {
+            mm.clock.advance(by);
+            mm.wake.notify_one();
         }
     }
 

@@ -7,7 +7,7 @@
     reason = "a rejected request is answered at once with the error reply; boxing it buys nothing"
 )]
 
-mod deploy;
+pub(crate) mod deploy;
 mod lists;
 mod logs;
 mod stop;

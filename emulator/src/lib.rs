@@ -26,6 +26,11 @@
 //! # Ok::<(), edgegap_emulator::EmulatorError>(())
 //! ```
 //!
+//! With [`EmulatorBuilder::matchmaker`] it also runs Edgegap's matchmaker on a base URL of its
+//! own ([`EmulatorHandle::matchmaker_url`]), from the dashboard's JSON configuration: groups,
+//! tickets and backfills matched first in, first out, each match deployed through the same
+//! lifecycle with the `MM_*` variables (see `README.md`, "Matchmaker").
+//!
 //! The emulator is an independent check of a client: its JSON is written from Edgegap's
 //! reference and OpenAPI specs, not from any client's models. See `README.md` for what differs
 //! from the real service.
@@ -38,6 +43,7 @@ mod error;
 mod faults;
 mod handle;
 mod handlers;
+mod matchmaker;
 mod process;
 mod ratelimit;
 mod reply;
@@ -54,6 +60,7 @@ pub use config::{AppVersion, Location, PrivateHost};
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultKind};
 pub use handle::EmulatorHandle;
+pub use matchmaker::MatchmakerConfigError;
 pub use snapshot::{DeploymentInfo, RecordedRequest};
 
 /// Entry point: [`Emulator::builder`].

@@ -9,7 +9,8 @@ const USAGE: &str = "usage: edgegap-emulator --config <file.toml>
 
 Serves Edgegap's dedicated-server API on loopback. The config file (TOML) declares the app
 versions (simulated, or a local command launched as the deployment), token, bind address,
-lifecycle step, rate limits, faults, private fleets and locations: see the crate README.
+lifecycle step, rate limits, faults, private fleets, locations and Edgegap's matchmaker
+(`[matchmaker]`, on its own port): see the crate README.
 Logs: RUST_LOG=edgegap_emulator=debug.";
 
 fn main() -> ExitCode {
@@ -43,6 +44,11 @@ fn main() -> ExitCode {
     println!("edgegap-emulator serving on {}", emulator.base_url());
     println!("EDGEGAP_BASE_URL={}", emulator.base_url());
     println!("EDGEGAP_TOKEN={}", emulator.token());
+    // The matchmaker's token is made to ship in game clients; clients need it.
+    if !emulator.matchmaker_url().is_empty() {
+        println!("EDGEGAP_MATCHMAKER_URL={}", emulator.matchmaker_url());
+        println!("EDGEGAP_MATCHMAKER_TOKEN={}", emulator.matchmaker_token());
+    }
     let waited = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

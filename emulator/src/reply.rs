@@ -124,6 +124,23 @@ fn futures_body(body: Full<Bytes>) -> Bytes {
     }
 }
 
+/// The answer for a path no route serves: 405 with an `Allow` header naming the path's methods
+/// when the path exists with other methods (`allow`), else 404.
+pub(crate) fn unknown_route(wrong_method: bool, allow: &str, method: &str, path: &str) -> Reply {
+    if !wrong_method {
+        return error(404, format!("Not found: `{path}`"), false);
+    }
+    let mut answer = error(
+        405,
+        format!("Method `{method}` not allowed on `{path}`"),
+        false,
+    );
+    if let Ok(allow) = HeaderValue::from_str(allow) {
+        answer.headers_mut().insert(hyper::header::ALLOW, allow);
+    }
+    answer
+}
+
 /// The answer for an unknown deployment id.
 pub(crate) fn unknown_deployment(status: u16, id: &str) -> Reply {
     error(status, format!("Deployment {id} not found"), false)

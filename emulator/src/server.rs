@@ -2,6 +2,8 @@
 //! (record → fault → auth → rate limit → body → route handler).
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -42,27 +44,51 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Serves connections until `shutdown` turns true.
+/// Serves the deployment API's connections until `shutdown` turns true.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
+    let counted = Arc::clone(&shared);
+    serve_with(
+        listener,
+        shutdown,
+        move || {
+            counted.connections_accepted.fetch_add(1, Ordering::SeqCst);
+        },
+        move |request, _peer, kill| handle(Arc::clone(&shared), kill, request),
+    )
+    .await;
+}
+
+/// The accept loop every listener of the emulator runs (the deployment API and the
+/// matchmaker): HTTP/1.1 keep-alive connections, each request answered by `handler` with the
+/// peer's address and a [`Notify`] that closes the connection without answering (a `Hang`
+/// fault); `on_accept` is called for each connection. Returns once `shutdown` turns true.
+pub(crate) async fn serve_with<H, F>(
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+    on_accept: impl Fn(),
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, SocketAddr, Arc<Notify>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Reply, Infallible>> + Send + 'static,
+{
     let mut stop = shutdown.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                shared.connections_accepted.fetch_add(1, Ordering::SeqCst);
+                let Ok((stream, peer)) = accepted else { continue };
+                on_accept();
                 let _ = stream.set_nodelay(true);
-                let shared = Arc::clone(&shared);
+                let handler = handler.clone();
                 let mut shutdown = shutdown.clone();
                 tokio::spawn(async move {
-                    // A `Hang` fault closes the connection without answering by waking this.
                     let kill = Arc::new(Notify::new());
                     let service_kill = Arc::clone(&kill);
                     let service = service_fn(move |request| {
-                        handle(Arc::clone(&shared), Arc::clone(&service_kill), request)
+                        handler(request, peer, Arc::clone(&service_kill))
                     });
                     // The timer enables hyper's 30 s limit on reading a request's headers.
                     let connection = http1::Builder::new()
@@ -157,23 +183,12 @@ async fn answer(
         return reply::error(401, message, route.is_v2());
     }
     if route == Route::Unknown {
-        return if matched.wrong_method {
-            let mut answer = reply::error(
-                405,
-                format!(
-                    "Method `{}` not allowed on `{}`",
-                    request.method(),
-                    request.uri().path()
-                ),
-                false,
-            );
-            if let Ok(allow) = hyper::header::HeaderValue::from_str(&matched.allow) {
-                answer.headers_mut().insert(hyper::header::ALLOW, allow);
-            }
-            answer
-        } else {
-            reply::error(404, format!("Not found: `{}`", request.uri().path()), false)
-        };
+        return reply::unknown_route(
+            matched.wrong_method,
+            &matched.allow,
+            request.method().as_str(),
+            request.uri().path(),
+        );
     }
     if let Err(wait) = lock(&shared.limits).check(route, Instant::now()) {
         return reply::too_many_requests(wait);
@@ -184,7 +199,7 @@ async fn answer(
         // No body (most GETs): nothing to wait for.
         Bytes::new()
     } else {
-        match read_body(shared, route, body).await {
+        match read_body(shared, route.is_v2(), body).await {
             Ok(body) => body,
             Err(answer) => return answer,
         }
@@ -206,8 +221,9 @@ async fn answer(
 }
 
 /// Reads a request body within `body_timeout` and `max_body_bytes`: 408 (and the connection
-/// closed) when it does not arrive in time, 413 when it is too large.
-async fn read_body(shared: &Shared, route: Route, body: Incoming) -> Result<Bytes, Reply> {
+/// closed) when it does not arrive in time, 413 when it is too large (`v2`: errors carry
+/// `details`).
+pub(crate) async fn read_body(shared: &Shared, v2: bool, body: Incoming) -> Result<Bytes, Reply> {
     let collect = Limited::new(body, shared.settings.max_body_bytes).collect();
     let Ok(collected) = tokio::time::timeout(shared.settings.body_timeout, collect).await else {
         let mut answer = reply::error(
@@ -216,7 +232,7 @@ async fn read_body(shared: &Shared, route: Route, body: Incoming) -> Result<Byte
                 "Request body not received within {} ms",
                 shared.settings.body_timeout.as_millis()
             ),
-            route.is_v2(),
+            v2,
         );
         // The rest of the body may still come: the connection cannot be reused.
         answer.headers_mut().insert(
@@ -238,14 +254,10 @@ async fn read_body(shared: &Shared, route: Route, body: Incoming) -> Result<Byte
                         "Request body too large: at most {} bytes",
                         shared.settings.max_body_bytes
                     ),
-                    route.is_v2(),
+                    v2,
                 ));
             }
-            Err(reply::error(
-                400,
-                "Could not read the request body",
-                route.is_v2(),
-            ))
+            Err(reply::error(400, "Could not read the request body", v2))
         }
     }
 }

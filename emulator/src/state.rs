@@ -217,6 +217,9 @@ pub(crate) struct Shared {
     /// Both ends of the pipe whose closing (this emulator dropped, or its process dead) tells
     /// each launched process group's watchdog to kill the group (see `process::launch`).
     pub lifeline: Option<(std::io::PipeReader, std::io::PipeWriter)>,
+    /// Notified (one stored permit) after every status change of a deployment: what the
+    /// matchmaker waits on to follow the deployments it made.
+    pub deployment_changed: Notify,
 }
 
 impl Shared {
@@ -243,6 +246,7 @@ impl Shared {
             next_sim_port: AtomicU16::new(0),
             used_ports: Mutex::new(HashSet::new()),
             lifeline: std::io::pipe().ok(),
+            deployment_changed: Notify::new(),
         }
     }
 

@@ -4,22 +4,14 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use edgegap_emulator::{AppVersion, Emulator};
 use serde_json::{Value, json};
 use support::{
-    alive, api, command_emulator, deploy, deploy_body, script, temp_file, wait_status, wait_until,
+    alive, api, command_emulator, deploy, deploy_body, read_env_file, script, temp_file,
+    wait_status, wait_until,
 };
-
-fn read_env_file(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
 
 #[test]
 fn injected_environment_of_a_simulated_deployment() {

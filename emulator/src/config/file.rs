@@ -39,6 +39,19 @@ struct File {
     fleets: Vec<Fleet>,
     #[serde(default)]
     locations: Vec<LocationEntry>,
+    matchmaker: Option<MatchmakerEntry>,
+}
+
+/// `[matchmaker]`: Edgegap's matchmaker on its own port, from the dashboard's JSON.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchmakerEntry {
+    /// The configuration JSON's path (relative to this file).
+    config: Option<PathBuf>,
+    /// Or the configuration JSON itself.
+    json: Option<String>,
+    token: Option<String>,
+    bind: Option<SocketAddr>,
 }
 
 /// No `deny_unknown_fields` here (serde cannot combine it with `flatten`): every other key is a
@@ -207,6 +220,39 @@ fn program(command: &str, base: &Path) -> PathBuf {
     }
 }
 
+/// Applies `[matchmaker]`: exactly one of `config` (a path, relative to `base`) and `json`.
+fn matchmaker(
+    mut b: EmulatorBuilder,
+    entry: MatchmakerEntry,
+    base: &Path,
+) -> Result<EmulatorBuilder, EmulatorError> {
+    let json = match (entry.config, entry.json) {
+        (Some(path), None) => {
+            let path = base.join(path);
+            std::fs::read_to_string(&path).map_err(|e| {
+                EmulatorError::Config(format!(
+                    "[matchmaker] cannot read `{}`: {e}",
+                    path.display()
+                ))
+            })?
+        }
+        (None, Some(json)) => json,
+        _ => {
+            return Err(EmulatorError::Config(
+                "[matchmaker] needs exactly one of `config` (a JSON file) and `json`".into(),
+            ));
+        }
+    };
+    b = b.matchmaker(json);
+    if let Some(token) = entry.token {
+        b = b.matchmaker_token(token);
+    }
+    if let Some(bind) = entry.bind {
+        b = b.matchmaker_bind(bind);
+    }
+    Ok(b)
+}
+
 /// Parses a config file's text; relative command paths resolve against `base`.
 pub(crate) fn parse(text: &str, base: &Path) -> Result<EmulatorBuilder, EmulatorError> {
     let file: File = toml::from_str(text).map_err(|e| EmulatorError::Config(e.to_string()))?;
@@ -313,6 +359,9 @@ pub(crate) fn parse(text: &str, base: &Path) -> Result<EmulatorBuilder, Emulator
             location = location.tag(key, value);
         }
         b = b.location(location);
+    }
+    if let Some(entry) = file.matchmaker {
+        b = matchmaker(b, entry, base)?;
     }
     Ok(b)
 }

@@ -312,6 +312,7 @@ pub(crate) fn transition_if(
     let fired = apply(d, to, detail);
     drop(deployments);
     fire(shared, id, fired);
+    shared.deployment_changed.notify_one();
     true
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, PrivateHost};
 use serde_json::{Value, json};
 
 /// An answer: status, headers we care about, body as JSON (or `Value::Null` + raw text).
@@ -16,8 +16,20 @@ pub struct Answer {
     pub status: u16,
     pub retry_after: Option<String>,
     pub content_type: Option<String>,
+    /// Every header, names lower-cased.
+    pub headers: Vec<(String, String)>,
     pub text: String,
     pub json: Value,
+}
+
+impl Answer {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn agent() -> ureq::Agent {
@@ -35,12 +47,21 @@ fn finish(result: Result<ureq::Response, ureq::Error>) -> Answer {
     let status = response.status();
     let retry_after = response.header("Retry-After").map(str::to_owned);
     let content_type = response.header("Content-Type").map(str::to_owned);
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| {
+            let value = response.header(&n)?.to_owned();
+            Some((n.to_ascii_lowercase(), value))
+        })
+        .collect();
     let text = response.into_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
     Answer {
         status,
         retry_after,
         content_type,
+        headers,
         text,
         json,
     }
@@ -48,9 +69,15 @@ fn finish(result: Result<ureq::Response, ureq::Error>) -> Answer {
 
 /// Sends `method url` with `Authorization: <auth>` (if any) and a raw body (if any).
 pub fn send(method: &str, url: &str, auth: Option<&str>, body: Option<&str>) -> Answer {
+    let auth: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+    send_with(method, url, &auth, body)
+}
+
+/// Sends `method url` with `headers` and a raw body (if any).
+pub fn send_with(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
     let mut request = agent().request(method, url);
-    if let Some(auth) = auth {
-        request = request.set("Authorization", auth);
+    for (name, value) in headers {
+        request = request.set(name, value);
     }
     let result = match body {
         Some(body) => request
@@ -123,6 +150,24 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 /// Starts the `edgegap-emulator` binary on `config` (TOML text); returns the child and the
 /// base URL and token it printed.
 pub fn spawn_binary(tag: &str, config: &str) -> (Child, String, String) {
+    let (child, printed) = spawn_binary_printing(tag, config, 3);
+    let value = |key: &str| {
+        printed
+            .iter()
+            .find_map(|(k, v)| (k == key).then(|| v.clone()))
+            .unwrap_or_else(|| panic!("{key} printed"))
+    };
+    (child, value("EDGEGAP_BASE_URL"), value("EDGEGAP_TOKEN"))
+}
+
+/// Starts the `edgegap-emulator` binary on `config` (TOML text, written as `emulator.toml` in
+/// this test's folder) and reads its first `lines` lines of output; returns the child and the
+/// `KEY=VALUE` pairs printed.
+pub fn spawn_binary_printing(
+    tag: &str,
+    config: &str,
+    lines: usize,
+) -> (Child, Vec<(String, String)>) {
     let path = temp_dir(tag).join("emulator.toml");
     std::fs::write(&path, config).expect("config written");
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgegap-emulator"))
@@ -131,23 +176,16 @@ pub fn spawn_binary(tag: &str, config: &str) -> (Child, String, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut base = None;
-    let mut token = None;
-    for line in lines.by_ref().take(3) {
-        let line = line.expect("a line");
-        if let Some(v) = line.strip_prefix("EDGEGAP_BASE_URL=") {
-            base = Some(v.to_owned());
-        }
-        if let Some(v) = line.strip_prefix("EDGEGAP_TOKEN=") {
-            token = Some(v.to_owned());
-        }
-    }
-    (
-        child,
-        base.expect("base URL printed"),
-        token.expect("token printed"),
-    )
+    let output = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let printed = output
+        .take(lines)
+        .map(|line| line.expect("a line"))
+        .filter_map(|line| {
+            line.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    (child, printed)
 }
 
 /// An emulator with token `t`, one simulated version `game`/`v1`, no rate limits and zero-time
@@ -280,4 +318,129 @@ pub fn deploy_tagged(emu: &EmulatorHandle, version: &str, tags: &[&str]) -> Stri
         },
     );
     id
+}
+
+/// The matchmaker token of [`matchmaker_emulator`].
+pub const MM_TOKEN: &str = "mm-secret-token-4f1c";
+
+/// A matchmaker configuration (3.3.2) with one profile `name` deploying `game`/`v1`: `rules`
+/// is the `rules.initial` object, `expansions` the `rules.expansions` one; tickets expire after
+/// 5 minutes and are removed a minute later; groups idle for 5 minutes are removed.
+pub fn mm_config(name: &str, rules: Value, expansions: Value) -> String {
+    json!({
+        "version": "3.3.2",
+        "inspect": true,
+        "max_deployment_retry_count": 2,
+        "allowed_cors_origins": ["https://play.example.com", "https://*.my-game.com", "localhost"],
+        "profiles": { name: {
+            "ticket_expiration_period": "5m",
+            "ticket_removal_period": "1m",
+            "group_inactivity_removal_period": "5m",
+            "application": { "name": "game", "version": "v1" },
+            "rules": { "initial": rules, "expansions": expansions },
+        }},
+    })
+    .to_string()
+}
+
+/// `team_count` teams of `min..=max` players (a `player_count` rule named `match_size`).
+pub fn player_count(team_count: u32, min: u32, max: u32) -> Value {
+    json!({ "type": "player_count",
+        "attributes": { "team_count": team_count, "min_team_size": min, "max_team_size": max } })
+}
+
+/// An emulator builder with a matchmaker on `config`, token [`MM_TOKEN`], a manual matchmaker
+/// clock, API token `t`, no rate limits, zero-time lifecycle steps, and no app version yet.
+pub fn matchmaker_builder(config: &str) -> EmulatorBuilder {
+    Emulator::builder()
+        .token("t")
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .matchmaker(config)
+        .matchmaker_token(MM_TOKEN)
+        .matchmaker_manual_clock()
+}
+
+/// [`matchmaker_builder`] serving `game`/`v1` (simulated, port `gameport` 7777/UDP), started.
+pub fn matchmaker_emulator(config: &str) -> EmulatorHandle {
+    matchmaker_builder(config)
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .start()
+        .expect("starts")
+}
+
+/// A matchmaker call with `Authorization: <MM_TOKEN>` (raw).
+pub fn mm(emu: &EmulatorHandle, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    let body = body.map(Value::to_string);
+    send(
+        method,
+        &format!("{}{path}", emu.matchmaker_url()),
+        Some(MM_TOKEN),
+        body.as_deref(),
+    )
+}
+
+/// `POST /groups` for `profile` with `attributes`, ready or not; asserts 201 and returns the
+/// member answer.
+pub fn create_group(emu: &EmulatorHandle, profile: &str, attributes: Value, ready: bool) -> Value {
+    let body = json!({ "profile": profile, "is_ready": ready, "attributes": attributes });
+    let answer = mm(emu, "POST", "/groups", Some(&body));
+    assert_eq!(answer.status, 201, "create group answered {answer:?}");
+    answer.json
+}
+
+/// `POST /groups/{gid}/members`; asserts 201 and returns the member answer.
+pub fn join_group(
+    emu: &EmulatorHandle,
+    gid: &str,
+    profile: &str,
+    attributes: Value,
+    ready: bool,
+) -> Value {
+    let body = json!({ "profile": profile, "is_ready": ready, "attributes": attributes });
+    let answer = mm(emu, "POST", &format!("/groups/{gid}/members"), Some(&body));
+    assert_eq!(answer.status, 201, "join answered {answer:?}");
+    answer.json
+}
+
+/// The member path of a member answer.
+pub fn member_path(member: &Value) -> String {
+    format!(
+        "/groups/{}/members/{}",
+        member["group_id"].as_str().expect("group_id"),
+        member["member_id"].as_str().expect("member_id")
+    )
+}
+
+/// Polls a member until its `status` is `status`; returns that answer (panics after 10 s).
+pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value {
+    let path = member_path(member);
+    let mut last = Value::Null;
+    wait_until(
+        &format!("{path} to be {status}"),
+        Duration::from_secs(10),
+        || {
+            last = mm(emu, "GET", &path, None).json;
+            last["status"] == status
+        },
+    );
+    last
+}
+
+/// [`mm_config`] with one profile, `duel`: two teams of one player, no other rule.
+pub fn duel_config() -> String {
+    mm_config(
+        "duel",
+        json!({ "match_size": player_count(2, 1, 1) }),
+        json!({}),
+    )
+}
+
+/// A `KEY=VALUE` file (what `env > file` writes) as pairs.
+pub fn read_env_file(path: &std::path::Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
 }
