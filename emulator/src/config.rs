@@ -333,8 +333,8 @@ impl std::fmt::Debug for MatchmakerSettings {
     }
 }
 
-/// Everything the builder (or a config file) sets.
-#[derive(Debug, Clone)]
+/// Everything the builder (or a config file) sets. Its `Debug` never shows the token.
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub token: Option<String>,
     pub bind: SocketAddr,
@@ -380,5 +380,31 @@ impl Default for Settings {
             request_log_bytes: 16 * 1024 * 1024,
             matchmaker: MatchmakerSettings::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("bind", &self.bind)
+            .field("lifecycle_step", &self.lifecycle_step)
+            .field("unknown_status", &self.unknown_status)
+            .field("bulk_stop_status", &self.bulk_stop_status)
+            .field("versions", &self.versions)
+            .field("rate_limits", &self.rate_limits)
+            .field("faults", &self.faults)
+            .field("fleets", &self.fleets)
+            .field("locations", &self.locations)
+            .field("webhook_timeout", &self.webhook_timeout)
+            .field("seed", &self.seed)
+            .field("default_page_size", &self.default_page_size)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("logs_after_termination", &self.logs_after_termination)
+            .field("max_tag_length", &self.max_tag_length)
+            .field("body_timeout", &self.body_timeout)
+            .field("request_log_bytes", &self.request_log_bytes)
+            .field("matchmaker", &self.matchmaker)
+            .finish()
     }
 }

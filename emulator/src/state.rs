@@ -196,8 +196,8 @@ pub(crate) struct Observed {
     pub faults: HashMap<Route, usize>,
 }
 
-/// Everything the server tasks share.
-#[derive(Debug)]
+/// Everything the server tasks share. Its `Debug` shows where it listens and its settings
+/// (without the token), not its state.
 pub(crate) struct Shared {
     pub settings: Settings,
     pub token: String,
@@ -220,6 +220,15 @@ pub(crate) struct Shared {
     /// Notified (one stored permit) after every status change of a deployment: what the
     /// matchmaker waits on to follow the deployments it made.
     pub deployment_changed: Notify,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {

@@ -101,3 +101,18 @@ fn shutdown_is_idempotent_and_closes_the_port() {
         "server still answering: {result:?}"
     );
 }
+
+#[test]
+fn debug_of_the_builder_and_the_handle_never_shows_a_token() {
+    let builder = Emulator::builder()
+        .token("api-secret-0123456789")
+        .matchmaker_token("mm-secret-0123456789");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("api-secret"), "{shown}");
+    assert!(!shown.contains("mm-secret"), "{shown}");
+    let emu = builder.start().expect("starts");
+    let shown = format!("{emu:?}");
+    assert!(!shown.contains("api-secret"), "{shown}");
+    assert!(!shown.contains("mm-secret"), "{shown}");
+    assert!(shown.contains(&emu.base_url()), "{shown}");
+}
