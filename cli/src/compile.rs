@@ -55,10 +55,32 @@ impl Selection {
 /// The `cargo` to run: the one that ran us (`$CARGO`), else `cargo` on `PATH`.
 fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    for name in SECRET_VARIABLES {
+    for name in left_out_variables() {
         command.env_remove(name);
     }
     command
+}
+
+/// Variables the builds we run must not see: the secrets, and those cargo sets for a
+/// package it runs (`cargo run`, a test): `CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ... A build
+/// script that watches one of them (ring's does) would otherwise see a change and rebuild,
+/// and a warm target would not be reused.
+fn left_out_variables() -> Vec<std::ffi::OsString> {
+    let mut names: Vec<std::ffi::OsString> = SECRET_VARIABLES.iter().map(|n| (*n).into()).collect();
+    names.extend(std::env::vars_os().map(|(name, _)| name).filter(|name| {
+        let name = name.to_string_lossy();
+        name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+            )
+    }));
+    names
 }
 
 /// Chooses the package (`-p`, else the one of the current directory) and its target
@@ -74,8 +96,8 @@ pub fn select(
     if let Some(cargo) = std::env::var_os("CARGO") {
         command.cargo_path(cargo);
     }
-    for name in SECRET_VARIABLES {
-        command.env_remove(*name);
+    for name in left_out_variables() {
+        command.env_remove(name);
     }
     if let Some(path) = manifest_path {
         command.manifest_path(path);
