@@ -11,7 +11,7 @@ use bevy_edgegap::api::{
 use serde_json::json;
 
 use crate::env::ApiSettings;
-use crate::error::Error;
+use crate::error::{Error, error_chain};
 use crate::output::Output;
 
 /// How long one API call may take.
@@ -71,7 +71,7 @@ impl Api {
             if error.is_timeout() {
                 EdgegapError::Timeout
             } else {
-                EdgegapError::transport(!error.is_connect(), error.to_string())
+                EdgegapError::transport(!error.is_connect(), error_chain(&error))
             }
         };
         let response = builder.send().await.map_err(failed)?;

@@ -124,6 +124,22 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
     flat
 }
 
+/// An error and its sources on one line (reqwest's own message is only "error sending
+/// request").
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    one_line(&text, 300)
+}
+
 /// How a registry let a push (or a base-image pull) down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -21,7 +21,7 @@ use oci_client::{Client, Reference};
 use serde::Serialize;
 
 use crate::env::{Credentials, RegistryTarget, is_loopback};
-use crate::error::{Error, RegistryError, one_line};
+use crate::error::{Error, RegistryError, error_chain, one_line};
 use crate::image::{BaseImage, Image, LayerRef, OCI_MANIFEST};
 use crate::output::Output;
 
@@ -587,22 +587,6 @@ fn classify(
             message: one_line(&other.to_string(), 300),
         },
     }
-}
-
-/// An error and its sources on one line (reqwest's own message is only "error sending
-/// request").
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let inner_text = inner.to_string();
-        if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
-        }
-        source = inner.source();
-    }
-    one_line(&text, 300)
 }
 
 #[cfg(test)]
