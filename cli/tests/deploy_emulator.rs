@@ -19,8 +19,10 @@ fn emulator(step: Duration) -> EmulatorHandle {
         .lifecycle_step(step)
         .app_version(AppVersion::simulated("arena", "v1").port("gameport", 7777, "UDP"))
         .app_version(
+            // READY waits until the TCP port accepts, which it never does: the server exits.
             AppVersion::command("arena", "crashes", "/bin/sh", ["-c", "echo boom; exit 3"])
-                .port("gameport", 7777, "UDP"),
+                .port("gameport", 7777, "TCP")
+                .wait_for_port(true),
         )
         .start()
         .expect("the emulator starts")
