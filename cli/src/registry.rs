@@ -313,7 +313,11 @@ impl Registries {
                 pushed.reused_blobs
             ));
         }
-        let bar = out.start_bytes(total, "uploading");
+        let bar = if total > 0 {
+            out.start_bytes(total, "uploading")
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         for (what, digest, data) in uploads {
             let step = format!(
                 "uploading {what} {} ({})",

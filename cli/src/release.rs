@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::compile::{self, Commit, Kind, Selection, Toolchain};
 use crate::env::{Env, RegistryTarget};
-use crate::error::Error;
+use crate::error::{Error, RegistryError};
 use crate::image::{self, APP_DIR, BaseImage, ConfigInput, Image, LayerInput};
 use crate::metadata::{Overrides, ReleaseSettings};
 use crate::output::Output;
@@ -160,7 +160,19 @@ pub async fn plan(options: ReleaseOptions, env: &Env, out: &Output) -> Result<Pl
     let base = match &settings.base {
         Some(reference) => {
             out.step(&format!("base image `{reference}`"));
-            Some(registries.resolve_base(reference, &destination).await?)
+            let base = registries
+                .resolve_base(reference, &destination)
+                .await
+                .map_err(|error| match error {
+                    RegistryError::Unreachable { step, message } => RegistryError::Unreachable {
+                        step,
+                        message: format!(
+                            "{message} (offline? --base none needs no registry but yours)"
+                        ),
+                    },
+                    other => other,
+                })?;
+            Some(base)
         }
         None => None,
     };

@@ -43,22 +43,17 @@ fn edgegap(emulator: &EmulatorHandle, args: &[&str]) -> Outcome {
     outcome
 }
 
+/// `deploy --app arena --version <version> <extra…>`.
+fn deploy(emulator: &EmulatorHandle, version: &str, extra: &[&str]) -> Outcome {
+    let mut args = vec!["deploy", "--app", "arena", "--version", version];
+    args.extend_from_slice(extra);
+    edgegap(emulator, &args)
+}
+
 #[test]
 fn deploy_wait_prints_each_status_then_where_players_connect() {
     let emulator = emulator(Duration::from_millis(300));
-    let outcome = edgegap(
-        &emulator,
-        &[
-            "deploy",
-            "--app",
-            "arena",
-            "--version",
-            "v1",
-            "--ip",
-            "1.2.3.4",
-            "--wait",
-        ],
-    );
+    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4", "--wait"]);
     assert_eq!(outcome.code, 0, "{outcome:#?}");
     let statuses: Vec<&str> = outcome
         .stderr
@@ -113,19 +108,10 @@ fn deploy_wait_prints_each_status_then_where_players_connect() {
 #[test]
 fn deploy_wait_reports_a_server_that_crashes() {
     let emulator = emulator(Duration::ZERO);
-    let outcome = edgegap(
+    let outcome = deploy(
         &emulator,
-        &[
-            "deploy",
-            "--app",
-            "arena",
-            "--version",
-            "crashes",
-            "--geo",
-            "45.5,-73.6",
-            "--wait",
-            "--json",
-        ],
+        "crashes",
+        &["--geo", "45.5,-73.6", "--wait", "--json"],
     );
     assert_eq!(outcome.code, 1, "{outcome:#?}");
     let line = outcome.json();
@@ -144,19 +130,7 @@ fn deploy_wait_reports_a_server_that_crashes() {
 #[test]
 fn api_refusals_and_missing_settings_exit_as_they_should() {
     let emulator = emulator(Duration::ZERO);
-    let unknown = edgegap(
-        &emulator,
-        &[
-            "deploy",
-            "--app",
-            "arena",
-            "--version",
-            "nope",
-            "--ip",
-            "1.2.3.4",
-            "--json",
-        ],
-    );
+    let unknown = deploy(&emulator, "nope", &["--ip", "1.2.3.4", "--json"]);
     assert_eq!(unknown.code, 1, "{unknown:#?}");
     assert_eq!(unknown.json()["kind"], "api");
     assert!(

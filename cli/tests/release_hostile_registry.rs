@@ -7,11 +7,19 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Fixture, Outcome, Reply, digest, run, working_registry};
+use support::{FakeRegistry, Fixture, Outcome, Reply, digest, run, working_registry};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
-fn failed(outcome: &Outcome, kind: &str) -> Value {
+/// Releases `fixture` into `registry` (`--version v1`, and `extra`).
+fn release_into(fixture: &Fixture, registry: &FakeRegistry, base: &str, extra: &[&str]) -> Outcome {
+    let mut flags = vec!["--version", "v1"];
+    flags.extend_from_slice(extra);
+    run(fixture.release(&registry.host(), base, &flags), LIMIT)
+}
+
+/// Checks a failure of `kind` that printed no result and one error line; its message.
+fn failed(outcome: &Outcome, kind: &str) -> String {
     assert_eq!(outcome.code, 1, "{outcome:#?}");
     let line = outcome.json();
     eprintln!("{kind}: {}", line["error"]);
@@ -29,7 +37,7 @@ fn failed(outcome: &Outcome, kind: &str) -> Value {
         1,
         "one error line: {outcome:#?}"
     );
-    line
+    line["error"].as_str().unwrap_or_default().to_owned()
 }
 
 #[test]
@@ -46,12 +54,8 @@ fn a_500_mid_upload_fails_typed_and_tags_nothing() {
             )
         })
     });
-    let outcome = run(
-        fixture.release(&registry.host(), "none", &["--version", "v1"]),
-        LIMIT,
-    );
-    let line = failed(&outcome, "registry.status");
-    let error = line["error"].as_str().unwrap_or_default();
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    let error = failed(&outcome, "registry.status");
     assert!(
         error.contains("HTTP 500") && error.contains("uploading"),
         "{error}"
@@ -86,12 +90,8 @@ fn an_html_error_page_is_named_not_dumped() {
             )
         })
     });
-    let outcome = run(
-        fixture.release(&registry.host(), "none", &["--version", "v1"]),
-        LIMIT,
-    );
-    let line = failed(&outcome, "registry.status");
-    let error = line["error"].as_str().unwrap_or_default();
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    let error = failed(&outcome, "registry.status");
     assert!(
         error.contains("HTTP 502") && error.contains("HTML page"),
         "{error}"
@@ -124,12 +124,8 @@ fn a_registry_serving_another_digest_is_reported_not_trusted() {
                 )
             })
     });
-    let outcome = run(
-        fixture.release(&registry.host(), "none", &["--version", "v1"]),
-        LIMIT,
-    );
-    let line = failed(&outcome, "registry.digest_mismatch");
-    let error = line["error"].as_str().unwrap_or_default();
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    let error = failed(&outcome, "registry.digest_mismatch");
     assert!(error.contains(&"0".repeat(64)), "{error}");
 }
 
@@ -177,12 +173,8 @@ fn a_corrupt_base_layer_is_refused_before_anything_is_uploaded() {
         None
     });
     let base = format!("{}/base/img:1", registry.host());
-    let outcome = run(
-        fixture.release(&registry.host(), &base, &["--version", "v1"]),
-        LIMIT,
-    );
-    let line = failed(&outcome, "registry.digest_mismatch");
-    let error = line["error"].as_str().unwrap_or_default();
+    let outcome = release_into(&fixture, &registry, &base, &[]);
+    let error = failed(&outcome, "registry.digest_mismatch");
     assert!(error.contains("base layer"), "{error}");
     let seen = registry.seen();
     assert!(
@@ -199,21 +191,9 @@ fn a_registry_that_stops_answering_mid_upload_times_out() {
     let fixture = Fixture::new("hang", "");
     let registry = working_registry(|request| (request.method == "PATCH").then_some(Reply::Hang));
     let started = Instant::now();
-    let outcome = run(
-        fixture.release(
-            &registry.host(),
-            "none",
-            &["--version", "v1", "--timeout", "2"],
-        ),
-        LIMIT,
-    );
-    let line = failed(&outcome, "registry.timeout");
-    assert!(
-        line["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("uploading")
-    );
+    let outcome = release_into(&fixture, &registry, "none", &["--timeout", "2"]);
+    let error = failed(&outcome, "registry.timeout");
+    assert!(error.contains("uploading"), "{error}");
     assert!(!registry.manifest_put());
     eprintln!("hung upload reported after {:?}", started.elapsed());
 }
@@ -221,15 +201,8 @@ fn a_registry_that_stops_answering_mid_upload_times_out() {
 #[test]
 fn a_registry_that_never_answers_fails_before_the_build() {
     let fixture = Fixture::new("never", "");
-    let registry = support::FakeRegistry::start(|_| Reply::Hang);
-    let outcome = run(
-        fixture.release(
-            &registry.host(),
-            "none",
-            &["--version", "v1", "--timeout", "2"],
-        ),
-        LIMIT,
-    );
+    let registry = FakeRegistry::start(|_| Reply::Hang);
+    let outcome = release_into(&fixture, &registry, "none", &["--timeout", "2"]);
     failed(&outcome, "registry.timeout");
     assert!(
         !fixture.path().join("target").exists(),
@@ -243,10 +216,7 @@ fn a_registry_that_never_answers_fails_before_the_build() {
 fn the_fake_registry_unsabotaged_takes_the_push() {
     let fixture = Fixture::new("control", "");
     let registry = working_registry(|_| None);
-    let outcome = run(
-        fixture.release(&registry.host(), "none", &["--version", "v1"]),
-        LIMIT,
-    );
+    let outcome = release_into(&fixture, &registry, "none", &[]);
     assert_eq!(outcome.code, 0, "{outcome:#?}");
     let line = outcome.json();
     assert_eq!(line["uploaded_blobs"], 2, "{line}");
