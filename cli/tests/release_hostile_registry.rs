@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{FakeRegistry, Fixture, Outcome, Reply, digest, run, working_registry};
 
 const LIMIT: Duration = Duration::from_secs(300);
