@@ -345,11 +345,13 @@ mod tests {
         ));
         let api = |url: &str| {
             ApiSettings::from_env(&Env::from_pairs([
-                (EDGEGAP_TOKEN, "t"),
+                (EDGEGAP_TOKEN, "tok-api-SECRET"),
                 (EDGEGAP_BASE_URL, url),
             ]))
         };
-        assert!(api("http://127.0.0.1:8090/").is_ok());
+        let settings = api("http://127.0.0.1:8090/").unwrap();
+        assert_eq!(settings.base_url, "http://127.0.0.1:8090");
+        assert!(!format!("{settings:?}").contains("SECRET"));
         assert!(api("https://api.edgegap.com").is_ok());
         assert!(matches!(
             api("http://api.edgegap.com"),

@@ -13,7 +13,7 @@
 //!   OCI image of it without Docker ([`image`]) and pushes it ([`registry`], with
 //!   `oci-client`), uploading only the layers the registry lacks.
 //! - [`deployments`] sends the engine-free `bevy_edgegap::api` endpoints (`deploy`, `status`,
-//!   `stop`, `logs`, `list`) with the variables the plugin reads ([`env`]).
+//!   `stop`, `logs`, `list`) with the variables the plugin reads ([`env`](mod@env)).
 //! - Settings per package: `[package.metadata.edgegap]` ([`metadata`]); flags override them.
 //! - Exit codes: 0 done, 1 failed, 2 bad usage ([`error`]). `--json` prints the result as one
 //!   JSON line on stdout, and a failure as `{"error": …, "kind": …}`.

@@ -660,6 +660,21 @@ mod tests {
     }
 
     #[test]
+    fn a_destination_never_shows_its_token() {
+        let target = RegistryTarget::from_env(&crate::env::Env::from_pairs([
+            (crate::env::EDGEGAP_REGISTRY_PROJECT, "proj"),
+            (crate::env::EDGEGAP_REGISTRY_USER, "robot$proj+push"),
+            (crate::env::EDGEGAP_REGISTRY_TOKEN, "tok-SECRET-42"),
+        ]))
+        .unwrap();
+        let destination = Destination::new(&target, "game", "v1").unwrap();
+        let debug = format!("{destination:?} {target:?}");
+        assert!(debug.contains("robot$proj+push"), "{debug}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert_eq!(destination.reference(), "registry.edgegap.com/proj/game:v1");
+    }
+
+    #[test]
     fn sizes_and_digests_print_short() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 * 1024 * 1024 + 1024 * 512), "3.5 MiB");
