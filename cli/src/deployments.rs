@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bevy_edgegap::api::{
     ConnectAddress, ContainerLogs, DeployRequest, DeploymentStatus, DeploymentSummary,
     EdgegapError, Endpoint, GetContainerLogs, GetStatus, HttpRequest, HttpResponse,
-    ListDeployments, Method, Secret, Status, StopDeployment, StopResponse,
+    ListDeployments, Method, RequestId, Secret, Status, StopDeployment, StopResponse, unique_tag,
 };
 use serde_json::json;
 
@@ -112,7 +112,8 @@ pub struct DeployOptions {
 }
 
 /// `deploy`: asks for a deployment; with `wait`, prints each status as it changes and then
-/// the addresses players connect to.
+/// the addresses players connect to. The deployment carries a tag of its own (`cli-` and 16
+/// hex digits): when the answer to the deploy is lost, the deployment is found by it.
 pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<(), Error> {
     let mut request = DeployRequest::new(&options.app, &options.version);
     for ip in &options.ips {
@@ -124,7 +125,24 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
     for tag in &options.tags {
         request = request.tag(tag);
     }
-    let id = api.call(&request).await?.request_id;
+    // A tag of this deploy's own: a deploy whose answer is lost is found by it, never left
+    // running unknown.
+    let marker = unique_tag("cli-");
+    request = request.tag(&marker);
+    let id = match api.call(&request).await {
+        Ok(answer) => answer.request_id,
+        Err(error) if may_have_deployed(&error) => {
+            out.step(&format!(
+                "the deploy's answer was lost ({error}); looking for a deployment tagged `{marker}`"
+            ));
+            find_tagged(api, &marker).await?.ok_or_else(|| {
+                Error::Deployment(format!(
+                    "the deploy may not have been made ({error}), and no deployment carries its tag `{marker}`: check with `cargo edgegap list` before deploying again"
+                ))
+            })?
+        }
+        Err(error) => return Err(error.into()),
+    };
     out.step(&format!(
         "deployment `{id}` of `{}` version `{}` requested",
         options.app, options.version
@@ -181,6 +199,56 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
         }
         tokio::time::sleep(options.interval.min(deadline - Instant::now())).await;
     }
+}
+
+/// Whether a failed deploy may still have made a deployment: sent with no answer, or
+/// answered with a success that did not decode.
+fn may_have_deployed(error: &EdgegapError) -> bool {
+    matches!(
+        error,
+        EdgegapError::Timeout
+            | EdgegapError::Decode { .. }
+            | EdgegapError::Transport {
+                may_have_been_sent: true,
+                ..
+            }
+    )
+}
+
+/// The deployment carrying `tag`, looked for a few times (a new deployment may take a moment
+/// to be listed).
+async fn find_tagged(api: &Api, tag: &str) -> Result<Option<RequestId>, Error> {
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let found = all_deployments(api)
+            .await?
+            .into_iter()
+            .find(|d| d.tags.iter().any(|t| t == tag));
+        if let Some(deployment) = found {
+            return Ok(Some(deployment.request_id));
+        }
+    }
+    Ok(None)
+}
+
+/// Every active deployment, all pages (at most [`MAX_PAGES`]).
+async fn all_deployments(api: &Api) -> Result<Vec<DeploymentSummary>, Error> {
+    let mut all: Vec<DeploymentSummary> = Vec::new();
+    let mut page = 1;
+    loop {
+        let answer = api
+            .call(&ListDeployments::new().page(u32::try_from(page).unwrap_or(u32::MAX)))
+            .await?;
+        let count = answer.data.len();
+        all.extend(answer.data);
+        match answer.pagination.as_ref().and_then(|p| p.next_page()) {
+            Some(next) if next > page && page < MAX_PAGES && count > 0 => page = next,
+            _ => break,
+        }
+    }
+    Ok(all)
 }
 
 /// The ports of a deployment as `name → address (protocol)`, sorted by name.
@@ -306,19 +374,7 @@ pub async fn logs(api: &Api, id: &str, out: &Output) -> Result<(), Error> {
 
 /// `list`: every active deployment, all pages.
 pub async fn list(api: &Api, out: &Output) -> Result<(), Error> {
-    let mut all: Vec<DeploymentSummary> = Vec::new();
-    let mut page = 1;
-    loop {
-        let answer = api
-            .call(&ListDeployments::new().page(u32::try_from(page).unwrap_or(u32::MAX)))
-            .await?;
-        let count = answer.data.len();
-        all.extend(answer.data);
-        match answer.pagination.as_ref().and_then(|p| p.next_page()) {
-            Some(next) if next > page && page < MAX_PAGES && count > 0 => page = next,
-            _ => break,
-        }
-    }
+    let all = all_deployments(api).await?;
     if out.json() {
         out.result_json(&json!({"deployments": all, "count": all.len()}));
         return Ok(());

@@ -101,8 +101,18 @@ impl From<EdgegapError> for Error {
 fn api_message(error: &EdgegapError) -> String {
     match error {
         EdgegapError::Api {
-            status, message, ..
-        } => format!("HTTP {status}: {}", one_line(message, 200)),
+            status,
+            message,
+            request_id,
+            ..
+        } => match request_id {
+            // A v2 422: the deployment exists, in ERROR.
+            Some(id) => format!(
+                "HTTP {status}: {} (deployment `{id}` was made, in ERROR)",
+                one_line(message, 200)
+            ),
+            None => format!("HTTP {status}: {}", one_line(message, 200)),
+        },
         EdgegapError::Decode { status, error, .. } => {
             format!("HTTP {status} with an answer that does not decode: {error}")
         }

@@ -422,7 +422,8 @@ impl Registries {
             size: i64::try_from(layer.size).unwrap_or(i64::MAX),
             ..OciDescriptor::default()
         };
-        let mut data = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0).min(1 << 30));
+        // The size is the base registry's word: reserve no more than 64 MiB on it.
+        let mut data = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0).min(64 << 20));
         let from = Destination {
             host: reference.resolve_registry().to_owned(),
             reference: reference.clone(),

@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
 use support::{Outcome, cli, run, wait_until};
 
 const TOKEN: &str = "emu-Token-9d2f7Secret";
@@ -168,4 +168,45 @@ fn api_refusals_and_missing_settings_exit_as_they_should() {
     assert_eq!(refused.code, 1, "{refused:#?}");
     assert!(refused.stderr.contains("HTTP 401"), "{refused:#?}");
     assert!(!refused.all().contains("wrong-Token-1234"));
+}
+
+#[test]
+fn a_deploy_whose_answer_is_lost_is_found_by_its_tag() {
+    let emulator = emulator(Duration::ZERO);
+    // The deployment is made, and the answer does not decode.
+    emulator.add_fault(Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1));
+    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4", "--wait", "--json"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let deployments = emulator.deployments();
+    assert_eq!(deployments.len(), 1, "one deployment, not two");
+    assert_eq!(
+        outcome.json()["request_id"],
+        deployments[0].request_id.as_str()
+    );
+    assert!(
+        deployments[0].tags.iter().any(|t| t.starts_with("cli-")),
+        "{:?}",
+        deployments[0].tags
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("looking for a deployment tagged `cli-"),
+        "{outcome:#?}"
+    );
+}
+
+#[test]
+fn a_deploy_made_in_error_names_its_deployment() {
+    let emulator = emulator(Duration::ZERO);
+    emulator.add_fault(Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1));
+    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4"]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let id = emulator.deployments()[0].request_id.clone();
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("deployment `{id}` was made, in ERROR")),
+        "{outcome:#?}"
+    );
 }
