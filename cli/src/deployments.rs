@@ -183,13 +183,13 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
                     )));
                 }
             }
-            Err(error) if error.is_not_found() => return Err(error.into()),
-            Err(error) => {
+            Err(error) if transient(&error) => {
                 // A failed read says nothing about the deployment: read again until the deadline.
                 out.step(&format!(
                     "status of `{id}` not read ({error}); trying again"
                 ));
             }
+            Err(error) => return Err(error.into()),
         }
         if Instant::now() >= deadline {
             return Err(Error::Deployment(format!(
@@ -213,6 +213,16 @@ fn may_have_deployed(error: &EdgegapError) -> bool {
                 ..
             }
     )
+}
+
+/// Whether reading again may succeed: no answer, an unreadable one, 429 or a 5xx.
+fn transient(error: &EdgegapError) -> bool {
+    match error {
+        EdgegapError::Timeout | EdgegapError::Transport { .. } | EdgegapError::Decode { .. } => {
+            true
+        }
+        other => other.is_rate_limited() || other.status().is_some_and(|s| s >= 500),
+    }
 }
 
 /// The deployment carrying `tag`, looked for a few times (a new deployment may take a moment

@@ -210,3 +210,17 @@ fn a_deploy_made_in_error_names_its_deployment() {
         "{outcome:#?}"
     );
 }
+
+#[test]
+fn deploy_wait_reads_again_after_a_failed_status_read() {
+    let emulator = emulator(Duration::ZERO);
+    emulator.add_fault(Fault::new(Route::Status, FaultKind::Html502).times(2));
+    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4", "--wait", "--json"]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    assert_eq!(outcome.json()["status"], "Status.READY");
+    assert_eq!(
+        outcome.stderr.matches("not read").count(),
+        2,
+        "{outcome:#?}"
+    );
+}
