@@ -3,6 +3,7 @@
 //! through [`Output::redact`], which replaces the values of the secret variables with `***`
 //! whatever their source (a registry echoing a header back, a server printing its token).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,7 +14,8 @@ pub struct Output {
     json: bool,
     quiet: bool,
     secrets: Vec<String>,
-    bar: ProgressBar,
+    /// The progress bar being shown, if any: lines are printed above it.
+    bar: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl std::fmt::Debug for Output {
@@ -33,7 +35,7 @@ impl Output {
             quiet: false,
             // Short values would scrub ordinary words; no real token is that short.
             secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
-            bar: ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+            bar: Arc::default(),
         }
     }
 
@@ -43,7 +45,7 @@ impl Output {
             json: true,
             quiet: true,
             secrets: Vec::new(),
-            bar: ProgressBar::hidden(),
+            bar: Arc::default(),
         }
     }
 
@@ -61,10 +63,19 @@ impl Output {
         out
     }
 
+    /// Runs `print` with the progress bar (if one is shown) out of the way.
+    fn above_bar(&self, print: impl FnOnce()) {
+        let bar = self.bar.lock().ok().and_then(|b| b.clone());
+        match bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
     /// A result line on stdout.
     pub fn result(&self, text: &str) {
         let text = self.redact(text);
-        self.bar.suspend(|| println!("{text}"));
+        self.above_bar(|| println!("{text}"));
     }
 
     /// A JSON value as one line on stdout.
@@ -78,30 +89,37 @@ impl Output {
             return;
         }
         let text = self.redact(text);
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.above_bar(|| eprintln!("{text}"));
     }
 
-    /// Starts a byte progress bar of `total` bytes, labelled `message`.
+    /// Shows a byte progress bar of `total` bytes, labelled `message`, on stderr when it is a
+    /// terminal (hidden otherwise, and in quiet mode).
     pub fn start_bytes(&self, total: u64, message: &str) -> ProgressBar {
-        let bar = self.bar.clone();
-        bar.reset();
-        bar.set_length(total);
-        bar.set_position(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_message(self.redact(message));
+            .with_message(self.redact(message));
         bar.enable_steady_tick(Duration::from_millis(200));
+        if let Ok(mut shown) = self.bar.lock() {
+            *shown = Some(bar.clone());
+        }
         bar
     }
 
     /// Clears the progress bar.
     pub fn finish_bytes(&self) {
-        self.bar.disable_steady_tick();
-        self.bar.finish_and_clear();
+        let bar = self.bar.lock().ok().and_then(|mut b| b.take());
+        if let Some(bar) = bar {
+            bar.disable_steady_tick();
+            bar.finish_and_clear();
+        }
     }
 }
