@@ -65,7 +65,6 @@ impl AsRef<str> for RequestId {
 
 /// Two fresh 64-bit values: a random per-process seed (std's `RandomState`) mixed with the
 /// clock, and a process-wide counter, so no two calls return the same pair.
-#[cfg(feature = "client")]
 fn unique_pair() -> (u64, u64) {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::OnceLock;
@@ -92,9 +91,8 @@ pub(crate) fn unique_token(prefix: &str) -> String {
 /// A fresh short tag: `prefix` and 16 hex digits, unique within the process and unlikely to
 /// repeat across processes (`prefix` of at most 4 characters keeps it within
 /// [`MAX_TAG_NAME_LEN`](super::validate::MAX_TAG_NAME_LEN)). Used for correlation and
-/// instance tags.
-#[cfg(feature = "client")]
-pub(crate) fn unique_tag(prefix: &str) -> String {
+/// instance tags, here and in `cargo edgegap deploy`.
+pub fn unique_tag(prefix: &str) -> String {
     use std::hash::{BuildHasher, RandomState};
     use std::sync::OnceLock;
     static MIX: OnceLock<RandomState> = OnceLock::new();

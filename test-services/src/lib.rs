@@ -8,7 +8,8 @@
 //!   with one line saying how to get it (never a panic deep inside a test).
 //!
 //! A test then starts its own instance on a free loopback port ([`Redis::start`],
-//! [`Spawned`]), killed when dropped, so tests never share a server.
+//! [`Registry::start`], [`Registry::with_htpasswd`], [`Spawned`]), killed when dropped, so
+//! tests never share a server.
 #![warn(missing_docs)]
 
 use std::net::TcpStream;
@@ -129,9 +130,12 @@ impl Spawned {
     /// # Panics
     /// When it cannot start, exits early, or does not listen in time: with what it was.
     pub fn start(mut command: Command, port: u16, what: &str, timeout: Duration) -> Self {
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        Self::wait_listening(command, port, what, timeout)
+    }
+
+    fn wait_listening(mut command: Command, port: u16, what: &str, timeout: Duration) -> Self {
         let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
         let mut spawned = Self { child, port };
@@ -147,6 +151,29 @@ impl Spawned {
             std::thread::sleep(Duration::from_millis(10));
         }
         spawned
+    }
+
+    /// [`Spawned::start`], with the child's stdout and stderr appended to the file `log`
+    /// (created if missing), for a test that reads what the program said.
+    ///
+    /// # Panics
+    /// As [`Spawned::start`], and when `log` cannot be opened.
+    pub fn start_logged(
+        mut command: Command,
+        port: u16,
+        what: &str,
+        timeout: Duration,
+        log: &Path,
+    ) -> Self {
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap_or_else(|e| panic!("cannot open {what}'s log {}: {e}", log.display()))
+        };
+        command.stdout(open()).stderr(open());
+        Self::wait_listening(command, port, what, timeout)
     }
 
     /// Kills it now (SIGKILL) and reaps it.
@@ -208,6 +235,171 @@ impl Redis {
     }
 }
 
+/// A directory of a test's own under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates a fresh, empty directory whose name starts with `prefix`.
+    ///
+    /// # Panics
+    /// When it cannot be created.
+    pub fn new(prefix: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        Self(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `docker-registry` of a test's own (the CNCF distribution registry, the server Harbor
+/// wraps) on a free loopback port, plain HTTP, storing into a fresh temporary directory;
+/// killed on drop, its directory removed. Its access log (one line per request, as the
+/// registry saw it) is readable with [`Registry::requests`].
+#[derive(Debug)]
+pub struct Registry {
+    process: Spawned,
+    dir: TempDir,
+}
+
+/// One request in a [`Registry`]'s access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRequest {
+    /// `GET`, `HEAD`, `POST`, `PATCH`, `PUT`, ...
+    pub method: String,
+    /// The path and query, e.g. `/v2/proj/img/blobs/uploads/`.
+    pub path: String,
+    /// The status the registry answered.
+    pub status: u16,
+}
+
+impl RegistryRequest {
+    /// Whether this request carried blob bytes: a `PATCH` or `PUT` to an upload session, or a
+    /// `POST` that uploads monolithically (`?digest=`), and was accepted. (A `PUT` closing a
+    /// chunked upload carries none, but counts: it completes an upload.)
+    pub fn is_blob_upload(&self) -> bool {
+        let upload = self.path.contains("/blobs/uploads/");
+        let sent = match self.method.as_str() {
+            "PATCH" | "PUT" => upload,
+            "POST" => upload && self.path.contains("digest="),
+            _ => false,
+        };
+        sent && (200..300).contains(&self.status)
+    }
+}
+
+impl Registry {
+    /// Starts one without authentication.
+    pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// Starts one that requires HTTP Basic authentication as `user` with `password` (an
+    /// `htpasswd` file with a bcrypt hash, as the registry requires).
+    pub fn with_htpasswd(user: &str, password: &str) -> Self {
+        Self::launch(Some((user, password)))
+    }
+
+    fn launch(login: Option<(&str, &str)>) -> Self {
+        let program = require("docker-registry");
+        let dir = TempDir::new("edgegap-registry");
+        let port = free_port();
+        let storage = dir.path().join("storage");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            storage.display()
+        );
+        if let Some((user, password)) = login {
+            // The lowest cost bcrypt accepts: the registry checks it on every request.
+            let hash = bcrypt::hash(password, 4).expect("bcrypt hash");
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: edgegap-test-registry\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write the registry's config");
+        let mut command = Command::new(program);
+        command.arg("serve").arg(&config_path);
+        let process = Spawned::start_logged(
+            command,
+            port,
+            "docker-registry",
+            Duration::from_secs(20),
+            &dir.path().join("registry.log"),
+        );
+        Self { process, dir }
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.process.port
+    }
+
+    /// `127.0.0.1:<port>`, the registry host as image references name it.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.process.port)
+    }
+
+    /// Everything it has logged so far (access log and its own messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// The requests it has answered so far, in order, from its access log.
+    pub fn requests(&self) -> Vec<RegistryRequest> {
+        self.log().lines().filter_map(parse_access_line).collect()
+    }
+
+    /// Where it stores blobs and manifests.
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// Kills it now.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// One line of the registry's combined access log:
+/// `127.0.0.1 - - [date] "PUT /v2/p/i/blobs/uploads/x?digest=.. HTTP/1.1" 201 0 "" "agent"`.
+fn parse_access_line(line: &str) -> Option<RegistryRequest> {
+    let (_, rest) = line.split_once("] \"")?;
+    let (request, rest) = rest.split_once('"')?;
+    let mut request = request.split(' ');
+    let method = request.next()?.to_owned();
+    let path = request.next()?.to_owned();
+    let status = rest.trim_start().split(' ').next()?.parse().ok()?;
+    Some(RegistryRequest {
+        method,
+        path,
+        status,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +435,71 @@ mod tests {
         .expect_err("it never listens");
         let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(message.contains("exited before listening"), "{message}");
+    }
+
+    /// `GET /v2/` over a raw socket: the status code.
+    fn get_v2(registry: &Registry, basic: Option<&str>) -> u16 {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", registry.port())).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let auth = basic.map_or(String::new(), |b| format!("Authorization: Basic {b}\r\n"));
+        write!(
+            stream,
+            "GET /v2/ HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
+            registry.host()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn a_registry_answers_and_logs_what_it_answered() {
+        let registry = Registry::start();
+        assert_eq!(get_v2(&registry, None), 200);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !registry.requests().iter().any(|r| r.path == "/v2/") {
+            assert!(
+                Instant::now() < deadline,
+                "no access log: {}",
+                registry.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn an_htpasswd_registry_wants_its_password() {
+        let registry = Registry::with_htpasswd("robot$ci", "s3cret");
+        assert_eq!(get_v2(&registry, None), 401);
+        // base64("robot$ci:s3cret") and base64("robot$ci:wrong").
+        assert_eq!(get_v2(&registry, Some("cm9ib3QkY2k6czNjcmV0")), 200);
+        assert_eq!(get_v2(&registry, Some("cm9ib3QkY2k6d3Jvbmc=")), 401);
+    }
+
+    #[test]
+    fn access_log_lines_are_read() {
+        let line = r#"127.0.0.1 - - [06/Dec/2026:12:41:19 +0000] "PUT /v2/p/i/blobs/uploads/u?digest=sha256%3Aab HTTP/1.1" 201 0 "" "oci-client/0.18""#;
+        let request = parse_access_line(line).expect("a request line");
+        assert_eq!(request.method, "PUT");
+        assert_eq!(request.path, "/v2/p/i/blobs/uploads/u?digest=sha256%3Aab");
+        assert_eq!(request.status, 201);
+        assert!(request.is_blob_upload());
+        let head = parse_access_line(
+            r#"127.0.0.1 - - [06/Dec/2026:12:41:19 +0000] "HEAD /v2/p/i/blobs/sha256:ab HTTP/1.1" 404 157 "" "x""#,
+        )
+        .expect("a request line");
+        assert!(!head.is_blob_upload());
+        assert_eq!(
+            parse_access_line(r#"time="2026-12-06T12:41:18Z" level=info msg="listening""#),
+            None
+        );
     }
 }

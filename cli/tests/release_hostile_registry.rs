@@ -1,0 +1,228 @@
+//! A registry that fails, lies or hangs gives a typed error (the `--json` line's `kind`) and
+//! never a tag: no manifest is put after a failed blob, and a push the registry does not read
+//! back as ours is reported as failed, not as pushed.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{FakeRegistry, Fixture, Outcome, Reply, digest, run, working_registry};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// Releases `fixture` into `registry` (`--version v1`, and `extra`).
+fn release_into(fixture: &Fixture, registry: &FakeRegistry, base: &str, extra: &[&str]) -> Outcome {
+    let mut flags = vec!["--version", "v1"];
+    flags.extend_from_slice(extra);
+    run(fixture.release(&registry.host(), base, &flags), LIMIT)
+}
+
+/// Checks a failure of `kind` that printed no result and one error line; its message.
+fn failed(outcome: &Outcome, kind: &str) -> String {
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let line = outcome.json();
+    eprintln!("{kind}: {}", line["error"]);
+    assert_eq!(line["kind"], kind, "{outcome:#?}");
+    assert!(
+        !outcome.stdout.contains("\"digest\""),
+        "a failed release printed a result: {outcome:#?}"
+    );
+    assert_eq!(
+        outcome
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1,
+        "one error line: {outcome:#?}"
+    );
+    line["error"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_500_mid_upload_fails_typed_and_tags_nothing() {
+    let fixture = Fixture::new("five hundred", "");
+    // The first blob's upload goes through; the second one's bytes get a 500.
+    let registry = working_registry(|request| {
+        let earlier_patches = request.seen.iter().filter(|s| s.method == "PATCH").count();
+        (request.method == "PATCH" && earlier_patches >= 1).then(|| {
+            Reply::Answer(
+                500,
+                vec![("Content-Type".into(), "text/plain".into())],
+                b"storage backend exploded".to_vec(),
+            )
+        })
+    });
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    let error = failed(&outcome, "registry.status");
+    assert!(
+        error.contains("HTTP 500") && error.contains("uploading"),
+        "{error}"
+    );
+    assert!(error.contains("storage backend exploded"), "{error}");
+    assert!(
+        registry
+            .seen()
+            .iter()
+            .filter(|s| s.method == "PATCH")
+            .count()
+            == 2,
+        "the first upload went through, the second failed: {:#?}",
+        registry.seen()
+    );
+    assert!(!registry.manifest_put(), "no tag after a failed upload");
+}
+
+#[test]
+fn an_html_error_page_is_named_not_dumped() {
+    let fixture = Fixture::new("html", "");
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body>{}</body></html>",
+        "<p>nginx</p>".repeat(200)
+    );
+    let registry = working_registry(move |request| {
+        (request.method == "POST").then(|| {
+            Reply::Answer(
+                502,
+                vec![("Content-Type".into(), "text/html".into())],
+                page.clone().into_bytes(),
+            )
+        })
+    });
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    let error = failed(&outcome, "registry.status");
+    assert!(
+        error.contains("HTTP 502") && error.contains("HTML page"),
+        "{error}"
+    );
+    assert!(!outcome.all().contains("<p>nginx</p>"), "{outcome:#?}");
+    assert!(!registry.manifest_put());
+}
+
+#[test]
+fn a_registry_serving_another_digest_is_reported_not_trusted() {
+    let fixture = Fixture::new("liar", "");
+    let registry = working_registry(|request| {
+        let put = request
+            .seen
+            .iter()
+            .any(|s| s.method == "PUT" && s.path.contains("/manifests/"));
+        (put && request.path.contains("/manifests/") && matches!(request.method, "HEAD" | "GET"))
+            .then(|| {
+                let other = format!("sha256:{}", "0".repeat(64));
+                Reply::Answer(
+                    200,
+                    vec![
+                        (
+                            "Content-Type".into(),
+                            cargo_edgegap::image::OCI_MANIFEST.into(),
+                        ),
+                        ("Docker-Content-Digest".into(), other),
+                    ],
+                    b"{}".to_vec(),
+                )
+            })
+    });
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    let error = failed(&outcome, "registry.digest_mismatch");
+    assert!(error.contains(&"0".repeat(64)), "{error}");
+}
+
+#[test]
+fn a_corrupt_base_layer_is_refused_before_anything_is_uploaded() {
+    let fixture = Fixture::new("on a base", "");
+    let layer = b"the real layer bytes".to_vec();
+    let layer_digest = digest(&layer);
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [digest(b"x")]},
+    }))
+    .unwrap();
+    let config_digest = digest(&config);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": cargo_edgegap::image::OCI_MANIFEST,
+        "config": {"mediaType": cargo_edgegap::image::OCI_CONFIG, "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": cargo_edgegap::image::OCI_LAYER_GZIP, "digest": layer_digest, "size": layer.len()}],
+    }))
+    .unwrap();
+    let manifest_digest = digest(&manifest);
+    let registry = working_registry(move |request| {
+        let path = request.path;
+        if path == "/v2/base/img/manifests/1" {
+            return Some(Reply::Answer(
+                200,
+                vec![
+                    (
+                        "Content-Type".into(),
+                        cargo_edgegap::image::OCI_MANIFEST.into(),
+                    ),
+                    ("Docker-Content-Digest".into(), manifest_digest.clone()),
+                ],
+                manifest.clone(),
+            ));
+        }
+        if request.method == "GET" && path == format!("/v2/base/img/blobs/{config_digest}") {
+            return Some(Reply::Answer(200, vec![], config.clone()));
+        }
+        if request.method == "GET" && path == format!("/v2/base/img/blobs/{layer_digest}") {
+            return Some(Reply::Answer(200, vec![], b"tampered bytes!".to_vec()));
+        }
+        None
+    });
+    let base = format!("{}/base/img:1", registry.host());
+    let outcome = release_into(&fixture, &registry, &base, &[]);
+    let error = failed(&outcome, "registry.digest_mismatch");
+    assert!(error.contains("base layer"), "{error}");
+    let seen = registry.seen();
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.method == "POST" || s.method == "PATCH"),
+        "nothing uploaded: {seen:#?}"
+    );
+    assert!(!registry.manifest_put());
+}
+
+#[test]
+fn a_registry_that_stops_answering_mid_upload_times_out() {
+    let fixture = Fixture::new("hang", "");
+    let registry = working_registry(|request| (request.method == "PATCH").then_some(Reply::Hang));
+    let started = Instant::now();
+    let outcome = release_into(&fixture, &registry, "none", &["--timeout", "2"]);
+    let error = failed(&outcome, "registry.timeout");
+    assert!(error.contains("uploading"), "{error}");
+    assert!(!registry.manifest_put());
+    eprintln!("hung upload reported after {:?}", started.elapsed());
+}
+
+#[test]
+fn a_registry_that_never_answers_fails_before_the_build() {
+    let fixture = Fixture::new("never", "");
+    let registry = FakeRegistry::start(|_| Reply::Hang);
+    let outcome = release_into(&fixture, &registry, "none", &["--timeout", "2"]);
+    failed(&outcome, "registry.timeout");
+    assert!(
+        !fixture.path().join("target").exists(),
+        "nothing is built for a registry that does not answer"
+    );
+}
+
+/// The control: the same fake registry, unsabotaged, takes the push (so each failure above
+/// comes from its sabotage).
+#[test]
+fn the_fake_registry_unsabotaged_takes_the_push() {
+    let fixture = Fixture::new("control", "");
+    let registry = working_registry(|_| None);
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let line = outcome.json();
+    assert_eq!(line["uploaded_blobs"], 2, "{line}");
+    assert!(registry.manifest_put());
+    assert_eq!(
+        line["image"],
+        format!("{}/proj/tiny-server:v1", registry.host())
+    );
+}
