@@ -2,10 +2,7 @@
 //! 9). Each uses only names that existed before the fix, so each can be run against the old
 //! code, where it fails.
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "client_support/stub.rs"]
-mod stub;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,8 +12,8 @@ use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, EdgegapError, GetStatus, HttpResponse, StopDeployment};
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
-use harness::{app, call, collect, quick, result_of, run_for, run_until, seen};
-use stub::{Answer, Stub, status_body};
+use support::stub::{Answer, Stub, status_body};
+use support::{app, ask, call, collect, quick, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -59,7 +56,7 @@ fn assert_nothing_left_running(emu: &EmulatorHandle) {
 
 /// Runs until the emulator holds `n` deployments.
 fn until_created(app: &mut App, emu: &EmulatorHandle, n: usize) {
-    run_until(app, LIMIT, "the emulator created the deployment", |_| {
+    run_until(app, "the emulator created the deployment", LIMIT, |_| {
         emu.deployments().len() >= n
     });
 }
@@ -73,7 +70,7 @@ fn a_deploy_answered_after_its_deadline_does_not_leak_its_server() {
         )
         .times(1),
     ]);
-    let mut app = app(quick(harness::config(&emu)).with_deadline(Duration::from_millis(300)));
+    let mut app = app(quick(support::config(&emu)).with_deadline(Duration::from_millis(300)));
     call(&mut app, |e| e.deploy(deploy_request()));
     until_created(&mut app, &emu, 1);
     run_for(&mut app, Duration::from_millis(1500));
@@ -86,7 +83,7 @@ fn a_deploy_answered_with_a_garbled_body_does_not_leak_its_server() {
     let emu = emulator(vec![
         Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1),
     ]);
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(support::config(&emu)));
     call(&mut app, |e| e.deploy(deploy_request()));
     until_created(&mut app, &emu, 1);
     run_for(&mut app, Duration::from_millis(1000));
@@ -113,7 +110,7 @@ fn a_huge_retry_after_on_a_status_poll_neither_panics_nor_stops_polling() {
     });
     let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
     let tracked = call(&mut app, |e| e.track("abc"));
-    run_until(&mut app, LIMIT, "the 429", |_| !stub.seen().is_empty());
+    run_until(&mut app, "the 429", LIMIT, |_| !stub.seen().is_empty());
     run_for(&mut app, Duration::from_millis(200));
     let d = app.world().get::<Deployment>(tracked).unwrap();
     assert!(d.is_polled(), "still followed after the 429");
@@ -127,8 +124,8 @@ fn a_truncated_status_body_does_not_fail_a_healthy_server() {
     collect::<DeploymentReady>(&mut app);
     collect::<DeploymentFailed>(&mut app);
     let tracked = call(&mut app, |e| e.track("abc"));
-    run_until(&mut app, LIMIT, "READY", |w| {
-        !w.resource::<harness::Seen<DeploymentReady>>().0.is_empty()
+    run_until(&mut app, "READY", LIMIT, |w| {
+        !seen_in::<DeploymentReady>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentReady>(&app)[0].entity, tracked);
     assert!(seen::<DeploymentFailed>(&app).is_empty());
@@ -143,15 +140,13 @@ fn two_stops_before_the_deploy_answered_both_resolve() {
         )
         .times(1),
     ]);
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(support::config(&emu)));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     let deployment = call(&mut app, |e| e.deploy(deploy_request()));
     let first = call(&mut app, move |e| e.stop_deployment(deployment));
     let second = call(&mut app, move |e| e.stop_deployment(deployment));
-    run_until(&mut app, LIMIT, "both stop calls resolved", |w| {
-        let got = &w
-            .resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
-            .0;
+    run_until(&mut app, "both stop calls resolved", LIMIT, |w| {
+        let got = &seen_in::<EdgegapResponse<StopDeployment>>(w);
         got.iter().any(|r| r.entity == first) && got.iter().any(|r| r.entity == second)
     });
     let got = seen::<EdgegapResponse<StopDeployment>>(&app);
@@ -178,9 +173,8 @@ fn no_ready_after_the_ready_timeout_failed_and_stopped_the_deployment() {
     collect::<DeploymentFailed>(&mut app);
     collect::<DeploymentStatusChanged>(&mut app);
     call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "READY seen by a poll", |w| {
-        w.resource::<harness::Seen<DeploymentStatusChanged>>()
-            .0
+    run_until(&mut app, "READY seen by a poll", LIMIT, |w| {
+        seen_in::<DeploymentStatusChanged>(w)
             .iter()
             .any(|c| c.to == Status::Ready)
     });
@@ -203,7 +197,7 @@ fn a_422_that_names_its_deployment_is_stopped() {
     });
     let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
     call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "the stop of the 422's deployment", |_| {
+    run_until(&mut app, "the stop of the 422's deployment", LIMIT, |_| {
         stub.seen()
             .iter()
             .any(|r| r.method == "DELETE" && r.path == "/v1/stop/abc")
@@ -213,13 +207,13 @@ fn a_422_that_names_its_deployment_is_stopped() {
 #[test]
 fn an_error_deployment_is_stopped_without_waiting_for_exit() {
     let emu = emulator(Vec::new());
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(support::config(&emu)));
     call(&mut app, |e| {
         e.deploy(DeployRequest::new("game", "broken").user_ip("1.2.3.4"))
     });
     until_created(&mut app, &emu, 1);
     let id = emu.deployments()[0].request_id.clone();
-    run_until(&mut app, LIMIT, "the ERROR deployment stopped", |_| {
+    run_until(&mut app, "the ERROR deployment stopped", LIMIT, |_| {
         emu.deployment(&id)
             .is_some_and(|d| d.status == "Status.TERMINATED")
     });
@@ -243,14 +237,12 @@ fn a_404_for_a_deployment_seen_alive_is_terminated_not_failed() {
     collect::<DeploymentFailed>(&mut app);
     collect::<DeploymentReady>(&mut app);
     let tracked = call(&mut app, |e| e.track("abc"));
-    run_until(&mut app, LIMIT, "READY", |w| {
-        !w.resource::<harness::Seen<DeploymentReady>>().0.is_empty()
+    run_until(&mut app, "READY", LIMIT, |w| {
+        !seen_in::<DeploymentReady>(w).is_empty()
     });
     gone.store(true, Ordering::SeqCst);
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentTerminated>(&app)[0].entity, tracked);
     assert!(seen::<DeploymentFailed>(&app).is_empty());
@@ -261,7 +253,7 @@ fn dot_dot_is_not_a_request_id() {
     let stub = status_stub(|| Answer::json(200, "{}"));
     let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
     for bad in ["..", ".", "a/b"] {
-        let result = result_of::<GetStatus>(&mut app, move |e| e.status(bad));
+        let result = ask::<GetStatus>(&mut app, move |e| e.status(bad));
         assert!(
             matches!(result, Err(EdgegapError::Invalid { .. })),
             "{bad:?}: {result:?}"
@@ -277,7 +269,7 @@ fn a_key_with_the_token_prefix_is_not_prefixed_twice() {
         stub.base_url.clone(),
         "token abc123",
     )));
-    let _ = result_of::<GetStatus>(&mut app, |e| e.status("abc"));
+    let _ = ask::<GetStatus>(&mut app, |e| e.status("abc"));
     assert_eq!(stub.seen()[0].header("authorization"), Some("token abc123"));
 }
 

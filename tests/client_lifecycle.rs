@@ -1,8 +1,7 @@
 //! Deployments as entities against the emulator: deploy → READY → stop → TERMINATED, the
 //! ERROR path, the ready timeout, tracking, and the orphan guard.
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, Endpoint, Status};
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
-use harness::{app, call, collect, config, run_for, run_until, seen};
+use support::{app, call, collect, config, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(15);
 
@@ -96,7 +95,7 @@ fn deploy_ready_stop_terminated_in_order_on_the_right_entity() {
         .entity_mut(other)
         .observe(|_: On<DeploymentReady>| panic!("observer on the wrong entity"));
 
-    run_until(&mut app, LIMIT, "READY", |w| {
+    run_until(&mut app, "READY", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| d.status().is_ready())
     });
@@ -117,7 +116,7 @@ fn deploy_ready_stop_terminated_in_order_on_the_right_entity() {
     );
 
     call(&mut app, move |eg| eg.stop_deployment(entity));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -164,10 +163,8 @@ fn error_status_fails_the_deployment_stops_it_at_once_and_follows_it_to_terminat
     let mut app = app(config(&emu));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
-    run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "DeploymentTerminated", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.entity, entity);
@@ -190,8 +187,8 @@ fn errored_deployment() -> (EmulatorHandle, App, Entity, String) {
     let mut app = app(config(&emu).with_stop_on_error(false));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "DeploymentFailed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let id = request_id(&app, entity);
     (emu, app, entity, id)
@@ -212,10 +209,8 @@ fn without_stop_on_error_an_error_deployment_is_left_alone_and_polling_ends() {
 fn a_stopped_error_deployment_is_followed_to_terminated() {
     let (emu, mut app, entity, id) = errored_deployment();
     call(&mut app, move |eg| eg.stop_deployment(entity));
-    run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "DeploymentTerminated", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentTerminated>(&app)[0].entity, entity);
     assert_eq!(*deployment(&app, entity).status(), Status::Terminated);
@@ -241,8 +236,8 @@ fn ready_timeout_fails_and_stops_the_deployment() {
     let mut app = app(config(&emu).with_ready_timeout(Some(Duration::from_millis(600))));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("stuck")));
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "DeploymentFailed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let failed = seen::<DeploymentFailed>(&app)[0].clone();
     assert_eq!(failed.entity, entity);
@@ -251,7 +246,7 @@ fn ready_timeout_fails_and_stops_the_deployment() {
         FailureReason::ReadyTimeout(Duration::from_millis(600))
     );
     let id = request_id(&app, entity);
-    run_until(&mut app, LIMIT, "the stuck deployment to terminate", |w| {
+    run_until(&mut app, "the stuck deployment to terminate", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -287,14 +282,14 @@ fn track_follows_a_deployment_made_elsewhere_and_stop_by_id_follows_it_to_termin
     let track_id = id.clone();
     let entity = call(&mut app, move |eg| eg.track(track_id));
     assert!(app.world().get::<StopOnExit>(entity).is_none());
-    run_until(&mut app, LIMIT, "READY", |w| {
+    run_until(&mut app, "READY", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| d.status().is_ready())
     });
     assert!(!deployment(&app, entity).created_here());
     let stop_id = id.clone();
     let stop_call = call(&mut app, move |eg| eg.stop(stop_id));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -313,7 +308,7 @@ fn app_exit_stops_the_deployments_the_app_created() {
     let ours = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
     let kept = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
     app.world_mut().entity_mut(kept).remove::<StopOnExit>();
-    run_until(&mut app, LIMIT, "both READY", |w| {
+    run_until(&mut app, "both READY", LIMIT, |w| {
         [ours, kept].iter().all(|&e| {
             w.get::<Deployment>(e)
                 .is_some_and(|d| d.status().is_ready())
@@ -340,13 +335,13 @@ fn stop_on_despawn_stops_the_deployment() {
     let mut app = app(config(&emu));
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
     app.world_mut().entity_mut(entity).insert(StopOnDespawn);
-    run_until(&mut app, LIMIT, "READY", |w| {
+    run_until(&mut app, "READY", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| d.status().is_ready())
     });
     let id = request_id(&app, entity);
     app.world_mut().despawn(entity);
-    run_until(&mut app, LIMIT, "the stop", |_| {
+    run_until(&mut app, "the stop", LIMIT, |_| {
         emu.deployment(&id)
             .is_some_and(|d| d.stopped_by.as_deref() == Some("api"))
     });
@@ -362,7 +357,7 @@ fn stop_before_the_deploy_answered_goes_out_once_it_has() {
         eg.stop_deployment(entity);
         entity
     });
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -391,7 +386,7 @@ fn a_deployment_despawned_while_its_deploy_is_on_the_wire_is_stopped_once_create
         "the deploy is on the wire"
     );
     app.world_mut().despawn(entity);
-    run_until(&mut app, LIMIT, "the orphan to be stopped", |_| {
+    run_until(&mut app, "the orphan to be stopped", LIMIT, |_| {
         emu.deployments()
             .iter()
             .any(|d| d.stopped_by.as_deref() == Some("api"))

@@ -3,10 +3,7 @@
 //! every stop call resolves exactly once, the startup sweep, phase markers, and the plugin
 //! group with opt-in diagnostics.
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "client_support/stub.rs"]
-mod stub;
+mod support;
 
 use std::time::Duration;
 
@@ -16,8 +13,8 @@ use bevy_edgegap::api::{DeployRequest, StopDeployment};
 use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
-use harness::{app, call, collect, quick, run_until, seen};
-use stub::{Answer, Seen, Stub, status_body};
+use support::stub::{Answer, Seen, Stub, status_body};
+use support::{app, call, collect, quick, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const DEADLINE: Duration = Duration::from_millis(300);
@@ -51,17 +48,17 @@ fn deploy_request() -> DeployRequest {
 #[test]
 fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_way() {
     let emu = late_deploy();
-    let mut app = app(quick(harness::config(&emu)).with_deadline(DEADLINE));
+    let mut app = app(quick(support::config(&emu)).with_deadline(DEADLINE));
     collect::<DeploymentCreated>(&mut app);
     collect::<DeploymentReady>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
     let d = call(&mut app, |e| e.deploy(deploy_request()));
     assert!(app.world().get::<Deploying>(d).is_some());
-    run_until(&mut app, LIMIT, "Reconciling", |w| {
+    run_until(&mut app, "Reconciling", LIMIT, |w| {
         w.get::<Reconciling>(d).is_some()
     });
-    run_until(&mut app, LIMIT, "READY after adoption", |w| {
-        !w.resource::<harness::Seen<DeploymentReady>>().0.is_empty()
+    run_until(&mut app, "READY after adoption", LIMIT, |w| {
+        !seen_in::<DeploymentReady>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentCreated>(&app)[0].entity, d);
     assert!(app.world().get::<Running>(d).is_some());
@@ -74,10 +71,8 @@ fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_wa
     call(&mut app, move |e| e.stop_deployment(d));
     app.update();
     assert!(app.world().get::<Stopping>(d).is_some());
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     assert!(app.world().get::<Ended>(d).is_some());
 }
@@ -85,17 +80,16 @@ fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_wa
 #[test]
 fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
     let emu = late_deploy();
-    let mut app = app(quick(harness::config(&emu)).with_deadline(DEADLINE));
+    let mut app = app(quick(support::config(&emu)).with_deadline(DEADLINE));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
     let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "Reconciling", |w| {
+    run_until(&mut app, "Reconciling", LIMIT, |w| {
         w.get::<Reconciling>(d).is_some()
     });
     let stop = call(&mut app, move |e| e.stop_deployment(d));
-    run_until(&mut app, LIMIT, "the stop call resolved", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
-            .0
+    run_until(&mut app, "the stop call resolved", LIMIT, |w| {
+        seen_in::<EdgegapResponse<StopDeployment>>(w)
             .iter()
             .any(|r| r.entity == stop)
     });
@@ -104,7 +98,7 @@ fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
         emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(5)),
         "what the reconcile found was stopped"
     );
-    harness::run_for(&mut app, Duration::from_millis(200));
+    support::run_for(&mut app, Duration::from_millis(200));
     let answers = seen::<EdgegapResponse<StopDeployment>>(&app);
     assert_eq!(answers.iter().filter(|r| r.entity == stop).count(), 1);
     assert!(
@@ -124,25 +118,21 @@ fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
 #[test]
 fn a_repeated_stop_deployment_resolves_each_call_once() {
     let emu = emulator(Vec::new());
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(support::config(&emu)));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
     let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "created", |w| {
-        !w.resource::<harness::Seen<DeploymentCreated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "created", LIMIT, |w| {
+        !seen_in::<DeploymentCreated>(w).is_empty()
     });
     let stops: Vec<Entity> = (0..3)
         .map(|_| call(&mut app, move |e| e.stop_deployment(d)))
         .collect();
-    run_until(&mut app, LIMIT, "every stop call resolved", |w| {
-        let got = &w
-            .resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
-            .0;
+    run_until(&mut app, "every stop call resolved", LIMIT, |w| {
+        let got = &seen_in::<EdgegapResponse<StopDeployment>>(w);
         stops.iter().all(|s| got.iter().any(|r| r.entity == *s))
     });
-    harness::run_for(&mut app, Duration::from_millis(200));
+    support::run_for(&mut app, Duration::from_millis(200));
     let got = seen::<EdgegapResponse<StopDeployment>>(&app);
     for s in &stops {
         assert_eq!(got.iter().filter(|r| r.entity == *s).count(), 1);
@@ -154,14 +144,12 @@ fn a_422_that_names_its_deployment_is_followed_and_stopped() {
     let emu = emulator(vec![
         Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1),
     ]);
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(support::config(&emu)));
     collect::<DeploymentFailed>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
     let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.entity, d);
@@ -175,16 +163,14 @@ fn a_422_that_names_its_deployment_is_followed_and_stopped() {
 #[test]
 fn the_startup_sweep_stops_what_an_earlier_run_left_behind() {
     let emu = emulator(Vec::new());
-    let config = quick(harness::config(&emu)).with_instance_tag("lobby-test-1");
+    let config = quick(support::config(&emu)).with_instance_tag("lobby-test-1");
     {
         let mut first = app(config.clone());
         collect::<DeploymentCreated>(&mut first);
         let d = call(&mut first, |e| e.deploy(deploy_request()));
         first.world_mut().entity_mut(d).remove::<StopOnExit>();
-        run_until(&mut first, LIMIT, "created", |w| {
-            !w.resource::<harness::Seen<DeploymentCreated>>()
-                .0
-                .is_empty()
+        run_until(&mut first, "created", LIMIT, |w| {
+            !seen_in::<DeploymentCreated>(w).is_empty()
         });
         // The first run ends without stopping it.
     }
@@ -195,7 +181,7 @@ fn the_startup_sweep_stops_what_an_earlier_run_left_behind() {
             .contains(&"lobby-test-1".to_owned())
     );
     let mut second = app(config.with_startup_sweep(true));
-    run_until(&mut second, LIMIT, "the sweep stopped it", |_| {
+    run_until(&mut second, "the sweep stopped it", LIMIT, |_| {
         emu.deployment(&id)
             .is_some_and(|d| d.stopped_by.is_some() || d.status == "Status.TERMINATED")
     });
@@ -207,7 +193,7 @@ fn diagnostics_are_recorded_only_with_their_plugin() {
     let emu = emulator(Vec::new());
     let with = |diagnostics: bool| {
         let mut app = App::new();
-        let group = EdgegapPlugins.set(EdgegapClientPlugin::new(quick(harness::config(&emu))));
+        let group = EdgegapPlugins.set(EdgegapClientPlugin::new(quick(support::config(&emu))));
         let group = if diagnostics {
             group.enable::<EdgegapDiagnosticsPlugin>()
         } else {
@@ -217,7 +203,7 @@ fn diagnostics_are_recorded_only_with_their_plugin() {
         app.finish();
         app.cleanup();
         let _ = call(&mut app, |e| e.status("0123456789ab"));
-        harness::run_for(&mut app, Duration::from_millis(200));
+        support::run_for(&mut app, Duration::from_millis(200));
         app.world()
             .get_resource::<DiagnosticsStore>()
             .and_then(|store| store.get(&stats::RETRIES).map(|d| d.history_len()))
@@ -286,10 +272,8 @@ fn an_uncertain_deploy_is_found_on_a_later_page_when_only_the_total_says_there_i
     let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
     collect::<DeploymentCreated>(&mut app);
     let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "adopted from page 2", |w| {
-        !w.resource::<harness::Seen<DeploymentCreated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "adopted from page 2", LIMIT, |w| {
+        !seen_in::<DeploymentCreated>(w).is_empty()
     });
     let created = &seen::<DeploymentCreated>(&app)[0];
     assert_eq!((created.entity, created.request_id.as_str()), (d, "found"));
@@ -314,8 +298,8 @@ fn a_list_that_points_back_at_the_same_page_is_not_walked_again() {
     let mut app = app(config);
     collect::<DeploymentFailed>(&mut app);
     call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "the deploy reported failed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "the deploy reported failed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let pages = list_pages(&stub);
     assert!(!pages.is_empty());

@@ -1,8 +1,7 @@
 //! The transport against the emulator: nothing lost over the in-flight cap, client rate limits,
 //! 429 retries, deadlines, cancellation.
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, EndpointClass, GetStatus};
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
-use harness::{app, call, collect, config, run_for, run_until, seen};
+use support::{app, call, collect, config, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -60,11 +59,8 @@ fn two_hundred_calls_in_one_frame_all_resolve_within_the_in_flight_cap() {
         last
     });
     assert_ne!(issued, Entity::PLACEHOLDER);
-    run_until(&mut app, LIMIT, "200 results", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 200
+    run_until(&mut app, "200 results", LIMIT, |w| {
+        seen_in::<EdgegapResponse<GetStatus>>(w).len() >= 200
     });
     run_for(&mut app, Duration::from_millis(100));
     let results = seen::<EdgegapResponse<GetStatus>>(&app);
@@ -102,11 +98,8 @@ fn client_rate_limits_below_the_servers_cause_no_429() {
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     let started = Instant::now();
     statuses(&mut app, "aaaaaaaaaaaa", 40);
-    run_until(&mut app, LIMIT, "40 results", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 40
+    run_until(&mut app, "40 results", LIMIT, |w| {
+        seen_in::<EdgegapResponse<GetStatus>>(w).len() >= 40
     });
     assert!(
         started.elapsed() >= Duration::from_secs(2),
@@ -124,11 +117,8 @@ fn server_limits_below_the_clients_are_retried_after_retry_after() {
     let mut app = app(config(&emu).with_rate_limits(RateLimits::none()));
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     statuses(&mut app, "aaaaaaaaaaaa", 12);
-    run_until(&mut app, LIMIT, "12 results", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 12
+    run_until(&mut app, "12 results", LIMIT, |w| {
+        seen_in::<EdgegapResponse<GetStatus>>(w).len() >= 12
     });
     let results = seen::<EdgegapResponse<GetStatus>>(&app);
     assert!(
@@ -155,10 +145,8 @@ fn server_errors_on_idempotent_calls_are_retried() {
     }));
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     statuses(&mut app, "aaaaaaaaaaaa", 1);
-    run_until(&mut app, LIMIT, "a result", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "a result", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<GetStatus>>(w).is_empty()
     });
     assert_eq!(emu.faults_injected(Route::Status), 2);
     assert_eq!(emu.request_count(Route::Status), 3);
@@ -187,10 +175,8 @@ fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     let started = Instant::now();
     statuses(&mut app, "aaaaaaaaaaaa", 1);
-    run_until(&mut app, LIMIT, "the timeout", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "the timeout", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<GetStatus>>(w).is_empty()
     });
     let took = started.elapsed();
     assert_eq!(
@@ -223,17 +209,15 @@ fn a_deploy_that_times_out_is_not_sent_again() {
     let entity = call(&mut app, |eg| {
         eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
     });
-    run_until(&mut app, LIMIT, "the deploy's result", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<DeployRequest>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "the deploy's result", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<DeployRequest>>(w).is_empty()
     });
     let result = &seen::<EdgegapResponse<DeployRequest>>(&app)[0];
     assert_eq!(result.entity, entity);
     assert_eq!(result.result, Err(EdgegapError::Timeout));
     // Not re-sent: reconciled by searching for its correlation tag, then reported.
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "DeploymentFailed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.reason, FailureReason::Api(EdgegapError::Timeout));
@@ -263,10 +247,8 @@ fn a_call_whose_entity_is_despawned_is_cancelled_without_error() {
     app.world_mut().entity_mut(kept).insert(KeepCall);
     app.update();
     app.world_mut().despawn(cancelled);
-    run_until(&mut app, LIMIT, "the kept call", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "the kept call", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<GetStatus>>(w).is_empty()
     });
     run_for(&mut app, Duration::from_millis(400));
     let results = seen::<EdgegapResponse<GetStatus>>(&app);
@@ -307,7 +289,7 @@ fn tracked_deployments_share_the_status_budget() {
         .cloned()
         .map(|id| call(&mut app, move |eg| eg.track(id)))
         .collect();
-    run_until(&mut app, LIMIT, "every tracked deployment polled", |w| {
+    run_until(&mut app, "every tracked deployment polled", LIMIT, |w| {
         entities
             .iter()
             .all(|&e| w.get::<Deployment>(e).is_some_and(|d| d.last().is_some()))
@@ -355,12 +337,8 @@ fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
     assert!(emu.connections_accepted() <= 4);
     // Frames deliver everything.
     collect::<EdgegapResponse<GetStatus>>(&mut app);
-    run_until(&mut app, LIMIT, "all 40 answers", |world| {
-        world
-            .resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 40
+    run_until(&mut app, "all 40 answers", LIMIT, |world| {
+        seen_in::<EdgegapResponse<GetStatus>>(world).len() >= 40
     });
     assert_eq!(emu.request_count(Route::Status), 40);
 }

@@ -1,8 +1,7 @@
 //! The server plugin's context messages against the emulator: `ReadContext`,
 //! `AddContextTag`, `RemoveContextTag`, and what they answer when not on Edgegap.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -44,8 +43,8 @@ struct Observed(usize);
 
 #[test]
 fn the_server_reads_its_context_and_changes_its_tags() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.init_resource::<Observed>()
@@ -82,8 +81,8 @@ fn the_server_reads_its_context_and_changes_its_tags() {
 
 #[test]
 fn adding_an_existing_tag_reports_the_conflict() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     let first: ContextTagAdded = ask(&mut app, AddContextTag::new("dup"));
@@ -113,8 +112,8 @@ fn assert_invalid<T: std::fmt::Debug>(result: Result<T, EdgegapError>, variable:
 
 #[test]
 fn a_missing_context_variable_is_named_and_nothing_is_sent() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_CONTEXT_TOKEN");
     let mut app = server(ArbitriumEnv::from_vars(vars.clone()));
@@ -130,8 +129,8 @@ fn a_missing_context_variable_is_named_and_nothing_is_sent() {
 
 #[test]
 fn the_frame_that_asks_sends_the_context_read() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.world_mut().write_message(ReadContext);

@@ -4,11 +4,7 @@
 //! `stop_when_empty_for` policy stops the deployment.
 #![cfg(unix)]
 
-#[path = "support/direct.rs"]
-mod direct;
-
-#[path = "support/examples.rs"]
-mod examples;
+mod support;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -37,7 +33,7 @@ fn deploy_example(env: &[(&str, &str)]) -> (EmulatorHandle, String) {
     let mut version = AppVersion::command(
         "game",
         "v1",
-        examples::example_binary("dedicated_server"),
+        support::examples::example_binary("dedicated_server"),
         Vec::<String>::new(),
     )
     .port("gameport", 7777, "UDP")
@@ -51,7 +47,7 @@ fn deploy_example(env: &[(&str, &str)]) -> (EmulatorHandle, String) {
         .lifecycle_step(Duration::ZERO)
         .start()
         .unwrap();
-    let id = direct::deploy(&emu, direct::game_v1());
+    let id = support::deploy(&emu, support::game_v1());
     (emu, id)
 }
 

@@ -5,8 +5,7 @@
 //!
 //! One test in this file: the log subscriber is global to the process.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -83,8 +82,8 @@ fn no_token_appears_in_any_log_line() {
         .lifecycle_step(Duration::ZERO)
         .start()
         .unwrap();
-    let refused = direct::deploy_ready(&emu, direct::game_v1());
-    let stopped = direct::deploy_ready(&emu, direct::game_v1());
+    let refused = support::deploy_ready(&emu, support::game_v1());
+    let stopped = support::deploy_ready(&emu, support::game_v1());
 
     let mut app = App::new();
     app.add_plugins((

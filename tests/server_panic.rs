@@ -3,8 +3,7 @@
 //! something catches while the app keeps running (another thread, a task) sends nothing. The
 //! real-process panic path runs in `server_process.rs`.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -30,8 +29,8 @@ fn server(emu: &EmulatorHandle, id: &str) -> App {
 
 #[test]
 fn a_panic_the_app_survives_sends_nothing() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(&emu, &id);
     // A worker thread panics and the game carries on (as Bevy does with a panicking task).
     let joined = std::thread::spawn(|| panic!("a worker breaks")).join();
@@ -52,8 +51,8 @@ fn a_panic_the_app_survives_sends_nothing() {
 
 #[test]
 fn a_panic_that_ends_the_app_self_stops_once() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(&emu, &id);
     app.add_systems(Update, || panic!("a system breaks"));
     // The app is moved in: the panic unwinds out of its update and drops it, as `App::run`
@@ -73,8 +72,8 @@ fn a_panic_that_ends_the_app_self_stops_once() {
 
 #[test]
 fn an_error_exit_still_self_stops_once() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(&emu, &id);
     assert_eq!(emu.request_count(Route::SelfStop), 0);
     app.world_mut().write_message(AppExit::error());

@@ -4,11 +4,7 @@
 //! `SIGTERM` and exits inside its grace period.
 #![cfg(unix)]
 
-#[path = "support/direct.rs"]
-mod direct;
-
-#[path = "support/process.rs"]
-mod process;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +16,7 @@ use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
 use futures_lite::future::block_on;
-use process::{MODE, ServerRun, mark};
+use support::process::{MODE, ServerRun, mark};
 
 // Modes: `self_stop`: finish the match at once and self-stop; `wait`: run until `SIGTERM`;
 // `panic`: panic in a system (the panic ends the app, which self-stops).

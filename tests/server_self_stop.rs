@@ -1,8 +1,7 @@
 //! Self-stop against the emulator: once per app, retried on 503/429, 410 counts as done, a
 //! wrong token fails clearly.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -124,8 +123,8 @@ struct Observed(usize);
 
 #[test]
 fn entering_the_finished_state_stops_the_deployment_once() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.init_resource::<Observed>().add_observer(
         |done: On<SelfStopCompleted>, mut seen: ResMut<Observed>| {
@@ -161,8 +160,8 @@ fn entering_the_finished_state_stops_the_deployment_once() {
 
 #[test]
 fn requests_made_while_running_or_after_success_send_nothing_more() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.world_mut().write_message(SelfStop);
@@ -177,8 +176,8 @@ fn requests_made_while_running_or_after_success_send_nothing_more() {
 
 #[test]
 fn three_503s_are_retried_until_success() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)).times(3));
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
@@ -191,8 +190,8 @@ fn three_503s_are_retried_until_success() {
 
 #[test]
 fn a_429_is_retried_after_retry_after() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(
         Fault::new(
             Route::SelfStop,
@@ -211,8 +210,8 @@ fn a_429_is_retried_after_retry_after() {
 
 #[test]
 fn retries_stop_after_the_configured_time() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)));
     let retry = RetryPolicy {
         max_elapsed: Some(Duration::from_millis(300)),
@@ -231,8 +230,8 @@ fn retries_stop_after_the_configured_time() {
 
 #[test]
 fn an_already_terminated_deployment_counts_as_stopped() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let stop = StopDeployment::new(id.as_str())
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
@@ -251,8 +250,8 @@ fn an_already_terminated_deployment_counts_as_stopped() {
 
 #[test]
 fn a_wrong_token_fails_clearly_without_retrying() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     let wrong = "00000000000000000000000000000000";
     vars.insert("ARBITRIUM_DELETE_TOKEN".into(), wrong.into());
@@ -277,8 +276,8 @@ fn a_wrong_token_fails_clearly_without_retrying() {
 
 #[test]
 fn a_missing_delete_url_fails_without_sending() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_DELETE_URL");
     let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
@@ -298,8 +297,8 @@ fn a_missing_delete_url_fails_without_sending() {
 
 #[test]
 fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.insert(
         "ARBITRIUM_DELETE_URL".into(),
@@ -322,8 +321,8 @@ fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
 
 #[test]
 fn the_frame_that_asks_sends_the_self_stop() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.update();
@@ -341,8 +340,8 @@ fn the_frame_that_asks_sends_the_self_stop() {
 
 #[test]
 fn an_attempt_without_an_answer_times_out_and_is_retried() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Hang(Duration::from_secs(3))).times(1));
     let plugin = EdgegapServerPlugin::new().with_attempt_timeout(Duration::from_millis(300));
     let mut app = server_with(env_of(&emu, &id), fast_retry(), plugin);
@@ -357,8 +356,8 @@ fn an_attempt_without_an_answer_times_out_and_is_retried() {
 fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
     use bevy::time::TimeUpdateStrategy;
 
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let plugin = EdgegapServerPlugin::new().stop_if_no_player_within(Duration::from_secs(10));
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
@@ -396,8 +395,8 @@ fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
 
 #[test]
 fn the_first_reason_is_the_one_reported() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
     app.update();

@@ -2,10 +2,6 @@
 //! command (`--exact <server test> --ignored`). What the server does and logs goes to a file the
 //! test names (`SERVER_TEST_OUT`), not only to the container logs, which are not readable once
 //! a deployment is terminated.
-#![allow(
-    dead_code,
-    reason = "each test file uses a different part of this module"
-)]
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -99,7 +95,7 @@ impl ServerRun {
             .start()
             .expect("emulator starts");
         let emu = before_deploy(emu);
-        let id = super::direct::deploy(&emu, super::direct::game_v1());
+        let id = super::deploy(&emu, super::game_v1());
         Self { emu, id, out }
     }
 

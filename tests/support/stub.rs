@@ -1,8 +1,6 @@
 //! A tiny scripted HTTP server on loopback: one thread, one request per connection
 //! (`Connection: close`), every request recorded, every answer chosen by a script.
 
-#![allow(dead_code, reason = "each test file uses a different part of the stub")]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
