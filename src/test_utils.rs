@@ -48,7 +48,6 @@ pub const RESULT_MARGIN: Duration = Duration::from_secs(20);
 /// `App::new()` with `MinimalPlugins` and [`EdgegapClientPlugin::new(config)`], finished and
 /// cleaned up, ready for [`App::update`].
 #[cfg(feature = "client")]
-#[must_use]
 pub fn app(config: EdgegapConfig) -> App {
     let mut app = App::new();
     app.add_plugins(bevy::MinimalPlugins)
