@@ -1,5 +1,7 @@
 //! Every `Edgegap` method end to end against the emulator: a success and a documented error
-//! each; bad configuration; the token never shows in logs or `Debug`.
+//! each; bad configuration (a token that cannot be a header included); a token pasted with
+//! its `token ` prefix; an id that is not one (`..`) is refused before anything is sent; the
+//! token never shows in logs or `Debug`.
 
 mod support;
 
@@ -12,7 +14,8 @@ use bevy::prelude::*;
 use bevy_edgegap::api::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost, Route};
-use support::{app, ask, config};
+use support::stub::{Answer, status_body, status_stub};
+use support::{app, ask, config, quick};
 
 const TOKEN: &str = "tok-7f3a9c1e5b";
 
@@ -298,4 +301,37 @@ fn the_token_never_shows_in_logs_or_debug() {
         "the crate logged nothing at trace level: {text}"
     );
     assert!(!text.contains(TOKEN), "the token leaked into the logs");
+}
+
+#[test]
+fn a_token_that_cannot_be_a_header_is_a_config_error_that_hides_it() {
+    let config = EdgegapConfig::new("http://127.0.0.1:9", "s3cret\r\nX-Evil: 1");
+    let error = config.validate().unwrap_err();
+    assert!(matches!(error, EdgegapError::Config(_)), "{error:?}");
+    assert!(!error.to_string().contains("s3cret"));
+}
+
+#[test]
+fn a_key_with_the_token_prefix_is_not_prefixed_twice() {
+    let stub = status_stub(|| Answer::json(200, status_body("abc", "READY")));
+    let mut app = app(quick(EdgegapConfig::new(
+        stub.base_url.clone(),
+        "token abc123",
+    )));
+    let _ = ask::<GetStatus>(&mut app, |e| e.status("abc"));
+    assert_eq!(stub.seen()[0].header("authorization"), Some("token abc123"));
+}
+
+#[test]
+fn dot_dot_is_not_a_request_id() {
+    let stub = status_stub(|| Answer::json(200, "{}"));
+    let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
+    for bad in ["..", ".", "a/b"] {
+        let result = ask::<GetStatus>(&mut app, move |e| e.status(bad));
+        assert!(
+            matches!(result, Err(EdgegapError::Invalid { .. })),
+            "{bad:?}: {result:?}"
+        );
+    }
+    assert!(stub.seen().is_empty(), "nothing was sent");
 }

@@ -1,16 +1,18 @@
 //! The transport against the emulator: nothing lost over the in-flight cap, client rate limits,
-//! 429 retries, deadlines, cancellation.
+//! 429 retries, deadlines, cancellation, and its figures as opt-in diagnostics.
 
 mod support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, EndpointClass, GetStatus};
+use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
-use support::{app, call, collect, config, run_for, run_until, seen, seen_in};
+use support::{app, call, collect, config, quick, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -341,4 +343,29 @@ fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
         seen_in::<EdgegapResponse<GetStatus>>(world).len() >= 40
     });
     assert_eq!(emu.request_count(Route::Status), 40);
+}
+
+#[test]
+fn diagnostics_are_recorded_only_with_their_plugin() {
+    let emu = builder().without_rate_limits().start().unwrap();
+    let with = |diagnostics: bool| {
+        let mut app = App::new();
+        let group = EdgegapPlugins.set(EdgegapClientPlugin::new(quick(config(&emu))));
+        let group = if diagnostics {
+            group.enable::<EdgegapDiagnosticsPlugin>()
+        } else {
+            group
+        };
+        app.add_plugins(MinimalPlugins).add_plugins(group);
+        app.finish();
+        app.cleanup();
+        let _ = call(&mut app, |e| e.status("0123456789ab"));
+        run_for(&mut app, Duration::from_millis(200));
+        app.world()
+            .get_resource::<DiagnosticsStore>()
+            .and_then(|store| store.get(&stats::RETRIES).map(|d| d.history_len()))
+            .unwrap_or(0)
+    };
+    assert!(with(true) > 0, "diagnostics recorded with the plugin");
+    assert_eq!(with(false), 0, "none without it");
 }

@@ -73,6 +73,14 @@ pub fn run_for(app: &mut App, window: Duration) {
     }
 }
 
+/// Runs frames until the emulator holds `n` deployments (at most 20 s).
+pub fn until_created(app: &mut App, emu: &EmulatorHandle, n: usize) {
+    let within = Duration::from_secs(20);
+    run_until(app, "the emulator created the deployment", within, |_| {
+        emu.deployments().len() >= n
+    });
+}
+
 /// Every message of type `M` seen so far, in order.
 #[derive(Resource)]
 pub struct Seen<M: Message + Clone>(pub Vec<M>);
