@@ -14,7 +14,7 @@ use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
 use support::stub::{Answer, Seen, Stub, status_body};
 use support::{
-    app, call, collect, game_v1, quick, run_for, run_until, seen, seen_in, until_created,
+    app, call, collect, config, game_v1, quick, run_for, run_until, seen, seen_in, until_created,
 };
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -45,7 +45,7 @@ fn late_deploy() -> EmulatorHandle {
 #[test]
 fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_way() {
     let emu = late_deploy();
-    let mut app = app(quick(support::config(&emu)).with_deadline(DEADLINE));
+    let mut app = app(quick(config(&emu)).with_deadline(DEADLINE));
     collect::<DeploymentCreated>(&mut app);
     collect::<DeploymentReady>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
@@ -72,6 +72,20 @@ fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_wa
         !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     assert!(app.world().get::<Ended>(d).is_some());
+}
+
+/// Runs frames until the app's one uncertain deploy has settled: adopted
+/// (`DeploymentCreated`) or given up on (`DeploymentFailed`).
+fn until_settled(app: &mut App) {
+    run_until(
+        app,
+        "the uncertain deploy adopted or given up",
+        LIMIT,
+        |w| {
+            !seen_in::<DeploymentCreated>(w).is_empty()
+                || !seen_in::<DeploymentFailed>(w).is_empty()
+        },
+    );
 }
 
 fn exit(app: &mut App) {
@@ -102,10 +116,12 @@ fn a_deploy_answered_after_its_deadline_does_not_leak_its_server() {
         )
         .times(1),
     ]);
-    let mut app = app(quick(support::config(&emu)).with_deadline(Duration::from_millis(300)));
+    let mut app = app(quick(config(&emu)).with_deadline(Duration::from_millis(300)));
+    collect::<DeploymentCreated>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
     call(&mut app, |e| e.deploy(game_v1()));
     until_created(&mut app, &emu, 1);
-    run_for(&mut app, Duration::from_millis(1500));
+    until_settled(&mut app);
     exit(&mut app);
     assert_nothing_left_running(&emu);
 }
@@ -115,10 +131,12 @@ fn a_deploy_answered_with_a_garbled_body_does_not_leak_its_server() {
     let emu = emulator(vec![
         Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1),
     ]);
-    let mut app = app(quick(support::config(&emu)));
+    let mut app = app(quick(config(&emu)));
+    collect::<DeploymentCreated>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
     call(&mut app, |e| e.deploy(game_v1()));
     until_created(&mut app, &emu, 1);
-    run_for(&mut app, Duration::from_millis(1000));
+    until_settled(&mut app);
     exit(&mut app);
     assert_nothing_left_running(&emu);
 }
@@ -126,7 +144,7 @@ fn a_deploy_answered_with_a_garbled_body_does_not_leak_its_server() {
 #[test]
 fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
     let emu = late_deploy();
-    let mut app = app(quick(support::config(&emu)).with_deadline(DEADLINE));
+    let mut app = app(quick(config(&emu)).with_deadline(DEADLINE));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
     let d = call(&mut app, |e| e.deploy(game_v1()));
@@ -164,7 +182,7 @@ fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
 #[test]
 fn a_repeated_stop_deployment_resolves_each_call_once() {
     let emu = emulator(Vec::new());
-    let mut app = app(quick(support::config(&emu)));
+    let mut app = app(quick(config(&emu)));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
     let d = call(&mut app, |e| e.deploy(game_v1()));
@@ -190,7 +208,7 @@ fn a_422_that_names_its_deployment_is_followed_and_stopped() {
     let emu = emulator(vec![
         Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1),
     ]);
-    let mut app = app(quick(support::config(&emu)));
+    let mut app = app(quick(config(&emu)));
     collect::<DeploymentFailed>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
     let d = call(&mut app, |e| e.deploy(game_v1()));
@@ -228,7 +246,7 @@ fn a_422_that_names_its_deployment_is_stopped() {
 #[test]
 fn the_startup_sweep_stops_what_an_earlier_run_left_behind() {
     let emu = emulator(Vec::new());
-    let config = quick(support::config(&emu)).with_instance_tag("lobby-test-1");
+    let config = quick(config(&emu)).with_instance_tag("lobby-test-1");
     {
         let mut first = app(config.clone());
         collect::<DeploymentCreated>(&mut first);

@@ -12,7 +12,7 @@ use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, EndpointClass, Ge
 use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
-use support::{app, call, collect, config, quick, run_for, run_until, seen, seen_in};
+use support::{app, ask, call, collect, config, quick, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -164,12 +164,11 @@ fn server_errors_on_idempotent_calls_are_retried() {
 
 #[test]
 fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
+    // Far longer than the deadline: a call that waited for the server would take this long.
+    let hang = Duration::from_secs(60);
     let emu = builder()
         .without_rate_limits()
-        .fault(Fault::new(
-            Route::Status,
-            FaultKind::Hang(Duration::from_secs(4)),
-        ))
+        .fault(Fault::new(Route::Status, FaultKind::Hang(hang)))
         .start()
         .unwrap();
     let deadline = Duration::from_millis(500);
@@ -187,8 +186,8 @@ fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
     );
     assert!(took >= deadline, "resolved before the deadline: {took:?}");
     assert!(
-        took < deadline + Duration::from_millis(250),
-        "resolved {took:?} after issue, deadline {deadline:?}"
+        took < hang,
+        "resolved {took:?} after issue: when the server let go, not at the deadline {deadline:?}"
     );
     assert_eq!(app.world().resource::<EdgegapStats>().timeouts, 1);
 }
@@ -298,12 +297,22 @@ fn tracked_deployments_share_the_status_budget() {
     });
     let started = Instant::now();
     let before = emu.request_count(Route::Status);
+    // Over a window: a slow machine polls less, never more than the budget allows.
     run_for(&mut app, Duration::from_secs(3));
     let polls = emu.request_count(Route::Status) - before;
     let per_second = polls as f64 / started.elapsed().as_secs_f64();
     assert!(per_second <= 11.0, "{per_second}/s over the 10/s budget");
-    assert!(per_second >= 6.0, "the budget was not used: {per_second}/s");
-    // Round-robin: 20 deployments, about 30 polls: every one was polled again.
+    // The budget keeps being used (how fast is the bench's business, not a test's).
+    run_until(&mut app, "30 polls (3 s of budget)", LIMIT, |_| {
+        emu.request_count(Route::Status) - before >= 30
+    });
+    // Round-robin: every one is polled again, none starves.
+    run_until(&mut app, "every deployment polled again", LIMIT, |w| {
+        entities.iter().all(|&e| {
+            w.get::<Deployment>(e)
+                .is_some_and(|d| d.last_polled_at().is_some_and(|t| t > started))
+        })
+    });
     for &e in &entities {
         let d = app.world().get::<Deployment>(e).unwrap();
         assert!(
@@ -359,8 +368,8 @@ fn diagnostics_are_recorded_only_with_their_plugin() {
         app.add_plugins(MinimalPlugins).add_plugins(group);
         app.finish();
         app.cleanup();
-        let _ = call(&mut app, |e| e.status("0123456789ab"));
-        run_for(&mut app, Duration::from_millis(200));
+        // Its result arrives in a frame that changed the figures (recorded in `Last`).
+        let _ = ask::<GetStatus>(&mut app, |e| e.status("0123456789ab"));
         app.world()
             .get_resource::<DiagnosticsStore>()
             .and_then(|store| store.get(&stats::RETRIES).map(|d| d.history_len()))

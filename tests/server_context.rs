@@ -3,13 +3,14 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bevy::ecs::message::Message;
 use bevy::prelude::*;
 use bevy_edgegap::api::EdgegapError;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
+use support::{next_message, wait_until};
 
 fn server(env: Option<ArbitriumEnv>) -> App {
     let mut app = App::new();
@@ -24,17 +25,9 @@ fn server(env: Option<ArbitriumEnv>) -> App {
 }
 
 /// Writes `request`, then updates until one `M` arrives.
-fn ask<M: Message + Clone>(app: &mut App, request: impl Message) -> M {
+fn ask<M: Message>(app: &mut App, request: impl Message) -> M {
     app.world_mut().write_message(request);
-    let bound = Instant::now() + Duration::from_secs(10);
-    loop {
-        assert!(Instant::now() < bound, "no answer within 10 s");
-        app.update();
-        if let Some(answer) = app.world_mut().resource_mut::<Messages<M>>().drain().next() {
-            return answer;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    next_message(app, Duration::from_secs(10))
 }
 
 /// Answers seen by observers: 1 per read, 10 per tag added, 100 per tag removed.
@@ -135,12 +128,10 @@ fn the_frame_that_asks_sends_the_context_read() {
     let mut app = server(Some(env));
     app.world_mut().write_message(ReadContext);
     app.update();
-    let bound = Instant::now() + Duration::from_secs(5);
-    while emu.request_count(Route::Context) == 0 {
-        assert!(
-            Instant::now() < bound,
-            "the frame that wrote `ReadContext` sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // No more frames: the request must already be on its way.
+    wait_until(
+        "the request of the frame that wrote `ReadContext`",
+        Duration::from_secs(5),
+        || emu.request_count(Route::Context) > 0,
+    );
 }

@@ -21,6 +21,7 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, Route};
+use support::next_message;
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -62,16 +63,8 @@ enum MatchState {
     Finished,
 }
 
-fn wait_for<M: Message + Clone>(app: &mut App) -> M {
-    let bound = Instant::now() + Duration::from_secs(15);
-    loop {
-        assert!(Instant::now() < bound, "no answer within 15 s");
-        app.update();
-        if let Some(answer) = app.world_mut().resource_mut::<Messages<M>>().drain().next() {
-            return answer;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+fn wait_for<M: Message>(app: &mut App) -> M {
+    next_message(app, Duration::from_secs(15))
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{EmulatorHandle, Route};
+use support::run_for;
 
 fn server(emu: &EmulatorHandle, id: &str) -> App {
     let env = ArbitriumEnv::from_vars(emu.deployment(id).unwrap().env).unwrap();
@@ -37,10 +38,10 @@ fn a_panic_the_app_survives_sends_nothing() {
     assert!(joined.is_err());
     // And a panic caught on the app's own thread.
     assert!(catch_unwind(|| panic!("caught at once")).is_err());
-    for _ in 0..5 {
-        app.update();
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    // Frames, then the app's end: a self-stop these panics set off would have gone out by then
+    // (the last-resort attempt blocks the drop).
+    run_for(&mut app, Duration::from_millis(200));
+    drop(app);
     assert_eq!(
         emu.request_count(Route::SelfStop),
         0,

@@ -12,6 +12,7 @@ use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{EmulatorHandle, Fault, FaultKind, Route};
 use futures_lite::future::block_on;
+use support::{run_until, wait_until};
 
 #[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
 enum MatchState {
@@ -68,27 +69,29 @@ enum Outcome {
 
 /// Updates until a self-stop result arrives.
 fn outcome(app: &mut App) -> Outcome {
-    let bound = Instant::now() + Duration::from_secs(15);
-    loop {
-        assert!(Instant::now() < bound, "no self-stop result within 15 s");
-        app.update();
-        let world = app.world_mut();
-        if let Some(done) = world
-            .resource_mut::<Messages<SelfStopCompleted>>()
-            .drain()
-            .next()
-        {
-            return Outcome::Completed(Box::new(done));
-        }
-        if let Some(failed) = world
-            .resource_mut::<Messages<SelfStopFailed>>()
-            .drain()
-            .next()
-        {
-            return Outcome::Failed(failed);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut outcome = None;
+    run_until(
+        app,
+        "a self-stop result",
+        Duration::from_secs(15),
+        |world| {
+            if let Some(done) = world
+                .resource_mut::<Messages<SelfStopCompleted>>()
+                .drain()
+                .next()
+            {
+                outcome = Some(Outcome::Completed(Box::new(done)));
+            } else if let Some(failed) = world
+                .resource_mut::<Messages<SelfStopFailed>>()
+                .drain()
+                .next()
+            {
+                outcome = Some(Outcome::Failed(failed));
+            }
+            outcome.is_some()
+        },
+    );
+    outcome.expect("run_until returns once a result arrived")
 }
 
 fn completed(app: &mut App) -> SelfStopCompleted {
@@ -98,10 +101,13 @@ fn completed(app: &mut App) -> SelfStopCompleted {
     }
 }
 
-/// A few more frames: nothing else may arrive or be sent.
+/// Frames for 300 ms, longer than [`fast_retry`]'s largest backoff: nothing else may arrive
+/// or be sent (a check that something does not happen; see `support::run_for`). Returns the
+/// results that arrived.
 fn settle(app: &mut App) -> usize {
     let mut results = 0;
-    for _ in 0..30 {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
         app.update();
         let world = app.world_mut();
         results += world
@@ -327,14 +333,11 @@ fn the_frame_that_asks_sends_the_self_stop() {
     app.world_mut().write_message(SelfStop);
     app.update();
     // No more frames: the request must already be on its way.
-    let bound = Instant::now() + Duration::from_secs(5);
-    while emu.request_count(Route::SelfStop) == 0 {
-        assert!(
-            Instant::now() < bound,
-            "the frame that wrote `SelfStop` sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        "the request of the frame that wrote `SelfStop`",
+        Duration::from_secs(5),
+        || emu.request_count(Route::SelfStop) > 0,
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 1);
 }
 

@@ -21,7 +21,7 @@ pub mod stub;
 
 use std::time::{Duration, Instant};
 
-use bevy::ecs::message::Message;
+use bevy::ecs::message::{Message, Messages};
 use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, Secret};
 use bevy_edgegap::http::send;
@@ -60,6 +60,30 @@ where
 {
     let entity = call(app, f);
     result_of::<E>(app, entity)
+}
+
+/// Runs frames until a message `M` is written, and returns it (the first of that frame; the
+/// frame's others are dropped). Fails after `within`.
+pub fn next_message<M: Message>(app: &mut App, within: Duration) -> M {
+    let mut found = None;
+    run_until(app, std::any::type_name::<M>(), within, |world| {
+        found = world.resource_mut::<Messages<M>>().drain().next();
+        found.is_some()
+    });
+    found.expect("run_until returns once a message is found")
+}
+
+/// Waits without running frames (what the engine's threads do on their own) until `done`
+/// holds; fails with `what` after `within`.
+pub fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < within,
+            "gave up after {within:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Runs frames for `window` of wall time. Only for checks that something does *not* happen
