@@ -74,11 +74,17 @@ fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_wa
     assert!(app.world().get::<Ended>(d).is_some());
 }
 
-/// Runs frames until the app's one uncertain deploy has settled: adopted
-/// (`DeploymentCreated`) or given up on (`DeploymentFailed`).
-fn until_settled(app: &mut App) {
+/// Deploys once with `config`, waits until the emulator created the deployment and the app
+/// settled its uncertain deploy (adopted it, `DeploymentCreated`, or gave up on it,
+/// `DeploymentFailed`), exits, and checks that every deployment the emulator holds is stopped.
+fn deploy_exit_and_leave_nothing_running(emu: &EmulatorHandle, config: EdgegapConfig) {
+    let mut app = app(config);
+    collect::<DeploymentCreated>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
+    call(&mut app, |e| e.deploy(game_v1()));
+    until_created(&mut app, emu, 1);
     run_until(
-        app,
+        &mut app,
         "the uncertain deploy adopted or given up",
         LIMIT,
         |w| {
@@ -86,15 +92,8 @@ fn until_settled(app: &mut App) {
                 || !seen_in::<DeploymentFailed>(w).is_empty()
         },
     );
-}
-
-fn exit(app: &mut App) {
     app.world_mut().write_message(AppExit::Success);
     app.update();
-}
-
-/// After `AppExit`, every deployment the emulator holds is stopped or terminated.
-fn assert_nothing_left_running(emu: &EmulatorHandle) {
     let deployments = emu.deployments();
     assert!(!deployments.is_empty(), "the deploy created a deployment");
     for d in deployments {
@@ -116,14 +115,8 @@ fn a_deploy_answered_after_its_deadline_does_not_leak_its_server() {
         )
         .times(1),
     ]);
-    let mut app = app(quick(config(&emu)).with_deadline(Duration::from_millis(300)));
-    collect::<DeploymentCreated>(&mut app);
-    collect::<DeploymentFailed>(&mut app);
-    call(&mut app, |e| e.deploy(game_v1()));
-    until_created(&mut app, &emu, 1);
-    until_settled(&mut app);
-    exit(&mut app);
-    assert_nothing_left_running(&emu);
+    let config = quick(config(&emu)).with_deadline(Duration::from_millis(300));
+    deploy_exit_and_leave_nothing_running(&emu, config);
 }
 
 #[test]
@@ -131,14 +124,7 @@ fn a_deploy_answered_with_a_garbled_body_does_not_leak_its_server() {
     let emu = emulator(vec![
         Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1),
     ]);
-    let mut app = app(quick(config(&emu)));
-    collect::<DeploymentCreated>(&mut app);
-    collect::<DeploymentFailed>(&mut app);
-    call(&mut app, |e| e.deploy(game_v1()));
-    until_created(&mut app, &emu, 1);
-    until_settled(&mut app);
-    exit(&mut app);
-    assert_nothing_left_running(&emu);
+    deploy_exit_and_leave_nothing_running(&emu, quick(config(&emu)));
 }
 
 #[test]

@@ -133,8 +133,13 @@ pub fn seen_in<M: Message + Clone>(world: &World) -> &[M] {
 /// An emulator with one simulated version `game`/`v1` (UDP `gameport`), no rate limits and an
 /// instant lifecycle.
 pub fn simulated_emulator() -> EmulatorHandle {
+    emulator_with(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+}
+
+/// An emulator with `version` only, no rate limits and an instant lifecycle.
+pub fn emulator_with(version: AppVersion) -> EmulatorHandle {
     Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .app_version(version)
         .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
         .start()
