@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, EndpointClass, GetStatus};
+use bevy_edgegap::api::{DeployRequest, EdgegapError, EndpointClass, GetStatus};
 use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
@@ -274,16 +274,7 @@ fn tracked_deployments_share_the_status_budget() {
         }));
     let mut ids = Vec::new();
     for _ in 0..20 {
-        let request = DeployRequest::new("game", "v1")
-            .user_ip("1.2.3.4")
-            .to_request(
-                &emu.base_url(),
-                &bevy_edgegap::api::Secret::new(emu.token()),
-            )
-            .unwrap();
-        let answer = futures_lite::future::block_on(bevy_edgegap::http::send(request)).unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
-        ids.push(body["request_id"].as_str().unwrap().to_owned());
+        ids.push(support::deploy(&emu, support::game_v1()));
     }
     let entities: Vec<Entity> = ids
         .iter()
