@@ -45,8 +45,9 @@ use {
 #[cfg(feature = "client")]
 pub const RESULT_MARGIN: Duration = Duration::from_secs(20);
 
-/// `App::new()` with `MinimalPlugins` and [`EdgegapClientPlugin::new(config)`], finished and
-/// cleaned up, ready for [`App::update`].
+/// `App::new()` with `MinimalPlugins` and
+/// [`EdgegapClientPlugin::new(config)`](EdgegapClientPlugin::new), finished and cleaned up,
+/// ready for [`App::update`].
 #[cfg(feature = "client")]
 pub fn app(config: EdgegapConfig) -> App {
     let mut app = App::new();
