@@ -9,20 +9,12 @@ use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
 use bevy_edgegap::api::{DeploymentStatus, Status};
 use bevy_edgegap::prelude::*;
+use bevy_edgegap::test_utils::app as plugin_app;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bare_app() -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins);
-    app.finish();
-    app.cleanup();
-    app
-}
-
-fn plugin_app(config: EdgegapConfig) -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(EdgegapClientPlugin::new(config));
     app.finish();
     app.cleanup();
     app

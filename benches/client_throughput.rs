@@ -11,17 +11,9 @@ use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
 use bevy_edgegap::api::{Endpoint, GetStatus, Secret};
 use bevy_edgegap::prelude::*;
+use bevy_edgegap::test_utils::{app as plugin_app, call};
 use criterion::{Criterion, criterion_group, criterion_main};
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
-
-fn plugin_app(config: EdgegapConfig) -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(EdgegapClientPlugin::new(config));
-    app.finish();
-    app.cleanup();
-    app
-}
 
 fn emulator() -> (EmulatorHandle, String) {
     let emu = Emulator::builder()
@@ -86,12 +78,13 @@ fn through_plugin(emu: &EmulatorHandle, id: &str, frames: Frames) -> Duration {
     );
     let id = id.to_owned();
     let start = Instant::now();
-    let system = app.world_mut().register_system(move |mut eg: Edgegap| {
+    call(&mut app, move |eg| {
+        let mut last = Entity::PLACEHOLDER;
         for _ in 0..CALLS {
-            eg.status(id.as_str());
+            last = eg.status(id.as_str());
         }
+        last
     });
-    app.world_mut().run_system(system).unwrap();
     while app.world().resource::<Done>().0 < CALLS {
         app.update();
         if frames == Frames::Yielding {

@@ -129,6 +129,8 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(any(feature = "client", feature = "server"))]
+pub mod test_utils;
+#[cfg(any(feature = "client", feature = "server"))]
 mod time;
 #[cfg(any(feature = "client", feature = "server"))]
 mod transport;

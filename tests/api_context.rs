@@ -1,8 +1,7 @@
 //! The engine-free context endpoints against the emulator: read the deployment's context with
 //! the injected URL and raw token, add and remove its own tags.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use bevy_edgegap::api::{CreateContextTag, DeleteContextTag, Endpoint, GetContext, Secret, Status};
 use bevy_edgegap::http::send;
@@ -25,8 +24,8 @@ fn injected(emu: &EmulatorHandle, id: &str) -> (String, String) {
 
 #[test]
 fn the_context_describes_the_deployment() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1().tag("start"));
     let (url, token) = injected(&emu, &id);
     let context = call(&GetContext::new(url, token)).expect("context read");
     assert_eq!(context.request_id.as_str(), id);
@@ -45,8 +44,8 @@ fn the_context_describes_the_deployment() {
 
 #[test]
 fn tags_added_and_removed_show_in_the_context() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1().tag("start"));
     let (url, token) = injected(&emu, &id);
     let tag = call(&CreateContextTag::new(&url, token.as_str(), "full")).expect("tag added");
     assert_eq!(tag.name, "full");
@@ -68,8 +67,8 @@ fn tags_added_and_removed_show_in_the_context() {
 
 #[test]
 fn a_wrong_context_token_is_refused() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1().tag("start"));
     let (url, _) = injected(&emu, &id);
     let wrong = "ffffffffffffffffffffffffffffffff";
     let error = call(&GetContext::new(url, wrong)).unwrap_err();
@@ -79,8 +78,8 @@ fn a_wrong_context_token_is_refused() {
 
 #[test]
 fn removing_a_missing_tag_is_an_error() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1().tag("start"));
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1().tag("start"));
     let (url, token) = injected(&emu, &id);
     let error = call(&DeleteContextTag::new(url, token, "never-added")).unwrap_err();
     assert_eq!(error.status(), Some(404), "{error:?}");

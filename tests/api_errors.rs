@@ -1,5 +1,6 @@
 //! Error answers decode into `EdgegapError::Api` with status, Edgegap's message, raw body and
-//! `Retry-After`; non-JSON bodies (a proxy's HTML 502) keep status and body.
+//! `Retry-After` (in seconds or as an HTTP date); non-JSON bodies (a proxy's HTML 502) keep
+//! status and body.
 
 use std::time::Duration;
 
@@ -213,4 +214,15 @@ fn error_display_names_status_and_message() {
         .decode(&HttpResponse::new(401, r#"{"message": "Unauthorized"}"#))
         .unwrap_err();
     assert_eq!(err.to_string(), "edgegap answered 401: Unauthorized");
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_read() {
+    let response =
+        HttpResponse::new(429, "{}").with_header("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT");
+    let wait = response.retry_after().expect("an HTTP date is understood");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(3600),
+        "{wait:?}"
+    );
 }

@@ -1,6 +1,6 @@
 //! Requests: every builder fully filled serializes to the documented JSON; paths, query
 //! strings, methods, rate-limit classes and the Authorization header are exact; invalid
-//! requests are refused before anything is built.
+//! requests (a tag over twenty characters, say) are refused before anything is built.
 
 use bevy_edgegap::api::*;
 use serde_json::json;
@@ -590,5 +590,23 @@ fn validation_bulk_stop_and_lists() {
                 .filter(LocationFilter::city(FilterType::Any, Vec::<String>::new()))
         ),
         "filters[0].values"
+    );
+}
+
+#[test]
+fn tag_names_over_twenty_characters_are_refused() {
+    let request = DeployRequest::new("game", "v1")
+        .user_ip("1.2.3.4")
+        .tag("a".repeat(21));
+    assert!(matches!(
+        request.validate(),
+        Err(EdgegapError::Invalid { .. })
+    ));
+    assert!(
+        DeployRequest::new("game", "v1")
+            .user_ip("1.2.3.4")
+            .tag("a".repeat(20))
+            .validate()
+            .is_ok()
     );
 }

@@ -1,8 +1,9 @@
 //! Every `Edgegap` method end to end against the emulator: a success and a documented error
-//! each; bad configuration; the token never shows in logs or `Debug`.
+//! each; bad configuration (a token that cannot be a header included); a token pasted with
+//! its `token ` prefix; an id that is not one (`..`) is refused before anything is sent; the
+//! token never shows in logs or `Debug`.
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -13,7 +14,8 @@ use bevy::prelude::*;
 use bevy_edgegap::api::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, PrivateHost, Route};
-use harness::{app, config, result_of};
+use support::stub::{Answer, status_body, status_stub};
+use support::{app, ask, config, quick};
 
 const TOKEN: &str = "tok-7f3a9c1e5b";
 
@@ -58,7 +60,7 @@ impl Write for Sink {
 }
 
 fn deploy(app: &mut App) -> RequestId {
-    let created = result_of::<DeployRequest>(app, |eg| {
+    let created = ask::<DeployRequest>(app, |eg| {
         eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
     })
     .expect("deploy succeeds");
@@ -76,7 +78,7 @@ fn deploy_and_deploy_to_fleet() {
     let mut app = app_for(&emu);
     let id = deploy(&mut app);
     assert!(emu.deployment(id.as_str()).is_some());
-    let unknown = result_of::<DeployRequest>(&mut app, |eg| {
+    let unknown = ask::<DeployRequest>(&mut app, |eg| {
         eg.deploy(DeployRequest::new("no-such-game", "v1").user_ip("1.2.3.4"))
     })
     .unwrap_err();
@@ -84,15 +86,14 @@ fn deploy_and_deploy_to_fleet() {
         matches!(unknown.status(), Some(400 | 404)),
         "unknown app: {unknown:?}"
     );
-    let invalid =
-        result_of::<DeployRequest>(&mut app, |eg| eg.deploy(DeployRequest::new("game", "v1")))
-            .unwrap_err();
+    let invalid = ask::<DeployRequest>(&mut app, |eg| eg.deploy(DeployRequest::new("game", "v1")))
+        .unwrap_err();
     assert!(
         matches!(invalid, EdgegapError::Invalid { .. }),
         "no user: {invalid:?}"
     );
 
-    let fleet = result_of::<FleetDeployRequest>(&mut app, |eg| {
+    let fleet = ask::<FleetDeployRequest>(&mut app, |eg| {
         eg.deploy_to_fleet(FleetDeployRequest::new(
             DeployRequest::new("game", "v1").user_ip("1.2.3.4"),
             ["host-1"],
@@ -101,7 +102,7 @@ fn deploy_and_deploy_to_fleet() {
     .expect("fleet deploy succeeds");
     assert!(emu.deployment(fleet.request_id.as_str()).is_some());
     assert_eq!(emu.request_count(Route::FleetDeploy), 1);
-    let fleet_error = result_of::<FleetDeployRequest>(&mut app, |eg| {
+    let fleet_error = ask::<FleetDeployRequest>(&mut app, |eg| {
         eg.deploy_to_fleet(FleetDeployRequest::new(
             DeployRequest::new("no-such-game", "v1").user_ip("1.2.3.4"),
             ["host-1"],
@@ -120,17 +121,17 @@ fn status_and_stop() {
     let mut app = app_for(&emu);
     let id = deploy(&mut app);
     let status_id = id.clone();
-    let status = result_of::<GetStatus>(&mut app, move |eg| eg.status(status_id)).unwrap();
+    let status = ask::<GetStatus>(&mut app, move |eg| eg.status(status_id)).unwrap();
     assert_eq!(status.request_id, id);
-    let missing = result_of::<GetStatus>(&mut app, |eg| eg.status("0123456789ab")).unwrap_err();
+    let missing = ask::<GetStatus>(&mut app, |eg| eg.status("0123456789ab")).unwrap_err();
     assert!(missing.is_not_found(), "{missing:?}");
 
     let stop_id = id.clone();
-    let stopped = result_of::<StopDeployment>(&mut app, move |eg| eg.stop(stop_id)).unwrap();
+    let stopped = ask::<StopDeployment>(&mut app, move |eg| eg.stop(stop_id)).unwrap();
     assert!(matches!(stopped.http_status, 200 | 202));
     assert!(emu.wait_for_status(id.as_str(), "Status.TERMINATED", Duration::from_secs(5)));
     let again_id = id.clone();
-    let gone = result_of::<StopDeployment>(&mut app, move |eg| eg.stop(again_id)).unwrap_err();
+    let gone = ask::<StopDeployment>(&mut app, move |eg| eg.stop(again_id)).unwrap_err();
     assert!(gone.is_already_terminated(), "{gone:?}");
 }
 
@@ -140,10 +141,9 @@ fn bulk_stop_and_list_deployments() {
     let mut app = app_for(&emu);
     let id = deploy(&mut app);
     let list =
-        result_of::<ListDeployments>(&mut app, |eg| eg.list_deployments(ListDeployments::new()))
-            .unwrap();
+        ask::<ListDeployments>(&mut app, |eg| eg.list_deployments(ListDeployments::new())).unwrap();
     assert!(list.data.iter().any(|d| d.request_id == id), "{list:?}");
-    let bad_page = result_of::<ListDeployments>(&mut app, |eg| {
+    let bad_page = ask::<ListDeployments>(&mut app, |eg| {
         eg.list_deployments(ListDeployments::new().page(0))
     })
     .unwrap_err();
@@ -153,13 +153,13 @@ fn bulk_stop_and_list_deployments() {
     );
 
     let stop_id = id.clone();
-    let stopped = result_of::<BulkStop>(&mut app, move |eg| {
+    let stopped = ask::<BulkStop>(&mut app, move |eg| {
         eg.bulk_stop(BulkStop::new().request_ids(FilterType::Any, [stop_id.as_str()]))
     })
     .unwrap();
     assert!(stopped.processable.iter().any(|d| d.request_id == id));
     assert!(emu.wait_for_status(id.as_str(), "Status.TERMINATED", Duration::from_secs(5)));
-    let empty = result_of::<BulkStop>(&mut app, |eg| eg.bulk_stop(BulkStop::new())).unwrap_err();
+    let empty = ask::<BulkStop>(&mut app, |eg| eg.bulk_stop(BulkStop::new())).unwrap_err();
     assert!(matches!(empty, EdgegapError::Invalid { .. }), "{empty:?}");
     assert_eq!(
         emu.request_count(Route::BulkStop),
@@ -175,33 +175,32 @@ fn locations_logs_metrics_and_fleet_hosts() {
     let id = deploy(&mut app);
 
     let locations =
-        result_of::<ListLocations>(&mut app, |eg| eg.locations(ListLocations::new())).unwrap();
+        ask::<ListLocations>(&mut app, |eg| eg.locations(ListLocations::new())).unwrap();
     assert!(!locations.locations.is_empty());
-    let bad_app = result_of::<ListLocations>(&mut app, |eg| {
+    let bad_app = ask::<ListLocations>(&mut app, |eg| {
         eg.locations(ListLocations::new().app("no-such-game"))
     })
     .unwrap_err();
     assert_eq!(bad_app.status(), Some(400), "{bad_app:?}");
 
     let logs_id = id.clone();
-    result_of::<GetContainerLogs>(&mut app, move |eg| eg.container_logs(logs_id)).unwrap();
-    let no_logs = result_of::<GetContainerLogs>(&mut app, |eg| eg.container_logs("0123456789ab"))
-        .unwrap_err();
+    ask::<GetContainerLogs>(&mut app, move |eg| eg.container_logs(logs_id)).unwrap();
+    let no_logs =
+        ask::<GetContainerLogs>(&mut app, |eg| eg.container_logs("0123456789ab")).unwrap_err();
     assert!(no_logs.is_not_found(), "{no_logs:?}");
 
     let metrics_id = id.clone();
-    result_of::<GetMetrics>(&mut app, move |eg| eg.metrics(metrics_id)).unwrap();
-    let no_metrics =
-        result_of::<GetMetrics>(&mut app, |eg| eg.metrics("0123456789ab")).unwrap_err();
+    ask::<GetMetrics>(&mut app, move |eg| eg.metrics(metrics_id)).unwrap();
+    let no_metrics = ask::<GetMetrics>(&mut app, |eg| eg.metrics("0123456789ab")).unwrap_err();
     assert!(no_metrics.is_not_found(), "{no_metrics:?}");
 
-    let hosts = result_of::<ListFleetHosts>(&mut app, |eg| eg.fleet_hosts("my-fleet")).unwrap();
+    let hosts = ask::<ListFleetHosts>(&mut app, |eg| eg.fleet_hosts("my-fleet")).unwrap();
     assert!(
         hosts.data.iter().any(|h| h.host_id == "host-1"),
         "{hosts:?}"
     );
     let no_fleet =
-        result_of::<ListFleetHosts>(&mut app, |eg| eg.fleet_hosts("no-such-fleet")).unwrap_err();
+        ask::<ListFleetHosts>(&mut app, |eg| eg.fleet_hosts("no-such-fleet")).unwrap_err();
     assert!(no_fleet.is_not_found(), "{no_fleet:?}");
 }
 
@@ -212,44 +211,42 @@ fn tags() {
     let id = deploy(&mut app);
 
     let i = id.clone();
-    let created = result_of::<CreateTag>(&mut app, move |eg| eg.create_tag(i, "blue")).unwrap();
+    let created = ask::<CreateTag>(&mut app, move |eg| eg.create_tag(i, "blue")).unwrap();
     assert_eq!(created.name, "blue");
     let i = id.clone();
-    let duplicate =
-        result_of::<CreateTag>(&mut app, move |eg| eg.create_tag(i, "blue")).unwrap_err();
+    let duplicate = ask::<CreateTag>(&mut app, move |eg| eg.create_tag(i, "blue")).unwrap_err();
     assert_eq!(duplicate.status(), Some(409), "{duplicate:?}");
 
     let i = id.clone();
     assert_eq!(
-        result_of::<GetTag>(&mut app, move |eg| eg.get_tag(i, "blue"))
+        ask::<GetTag>(&mut app, move |eg| eg.get_tag(i, "blue"))
             .unwrap()
             .name,
         "blue"
     );
     let i = id.clone();
-    let missing = result_of::<GetTag>(&mut app, move |eg| eg.get_tag(i, "nope")).unwrap_err();
+    let missing = ask::<GetTag>(&mut app, move |eg| eg.get_tag(i, "nope")).unwrap_err();
     assert!(missing.is_not_found(), "{missing:?}");
 
     let i = id.clone();
-    let renamed =
-        result_of::<UpdateTag>(&mut app, move |eg| eg.update_tag(i, "blue", "green")).unwrap();
+    let renamed = ask::<UpdateTag>(&mut app, move |eg| eg.update_tag(i, "blue", "green")).unwrap();
     assert_eq!(renamed.name, "green");
     let i = id.clone();
     let rename_missing =
-        result_of::<UpdateTag>(&mut app, move |eg| eg.update_tag(i, "blue", "red")).unwrap_err();
+        ask::<UpdateTag>(&mut app, move |eg| eg.update_tag(i, "blue", "red")).unwrap_err();
     assert!(rename_missing.is_not_found(), "{rename_missing:?}");
 
     let i = id.clone();
-    let tags = result_of::<ListTags>(&mut app, move |eg| eg.list_tags(i)).unwrap();
+    let tags = ask::<ListTags>(&mut app, move |eg| eg.list_tags(i)).unwrap();
     assert!(tags.tags.iter().any(|t| t.name == "green"), "{tags:?}");
-    let no_tags = result_of::<ListTags>(&mut app, |eg| eg.list_tags("0123456789ab")).unwrap_err();
+    let no_tags = ask::<ListTags>(&mut app, |eg| eg.list_tags("0123456789ab")).unwrap_err();
     assert!(no_tags.is_not_found(), "{no_tags:?}");
 
     let i = id.clone();
-    result_of::<DeleteTag>(&mut app, move |eg| eg.delete_tag(i, "green")).unwrap();
+    ask::<DeleteTag>(&mut app, move |eg| eg.delete_tag(i, "green")).unwrap();
     let i = id.clone();
     let deleted_again =
-        result_of::<DeleteTag>(&mut app, move |eg| eg.delete_tag(i, "green")).unwrap_err();
+        ask::<DeleteTag>(&mut app, move |eg| eg.delete_tag(i, "green")).unwrap_err();
     assert!(deleted_again.is_not_found(), "{deleted_again:?}");
     // Only the client's own correlation and instance tags are left.
     let left = emu.deployment(id.as_str()).unwrap().tags;
@@ -264,11 +261,11 @@ fn tags() {
 fn bad_config_is_a_config_error_on_the_first_call_without_panic() {
     logs();
     let mut no_token = app(EdgegapConfig::new("http://127.0.0.1:9", ""));
-    let error = result_of::<GetStatus>(&mut no_token, |eg| eg.status("0123456789ab")).unwrap_err();
+    let error = ask::<GetStatus>(&mut no_token, |eg| eg.status("0123456789ab")).unwrap_err();
     assert!(matches!(error, EdgegapError::Config(_)), "{error:?}");
 
     let mut bad_url = app(EdgegapConfig::new("not a url", TOKEN));
-    let error = result_of::<DeployRequest>(&mut bad_url, |eg| {
+    let error = ask::<DeployRequest>(&mut bad_url, |eg| {
         eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
     })
     .unwrap_err();
@@ -282,7 +279,7 @@ fn bad_config_is_a_config_error_on_the_first_call_without_panic() {
         .add_plugins(EdgegapClientPlugin::new(
             EdgegapConfig::from_env().with_token(""),
         ));
-    let error = result_of::<GetStatus>(&mut from_env, |eg| eg.status("0123456789ab")).unwrap_err();
+    let error = ask::<GetStatus>(&mut from_env, |eg| eg.status("0123456789ab")).unwrap_err();
     assert!(matches!(error, EdgegapError::Config(_)), "{error:?}");
 }
 
@@ -294,8 +291,8 @@ fn the_token_never_shows_in_logs_or_debug() {
     assert!(!format!("{config:?}").contains(TOKEN));
     let id = deploy(&mut app);
     let i = id.clone();
-    let _ = result_of::<StopDeployment>(&mut app, move |eg| eg.stop(i));
-    let _ = result_of::<GetStatus>(&mut app, |eg| eg.status("0123456789ab"));
+    let _ = ask::<StopDeployment>(&mut app, move |eg| eg.stop(i));
+    let _ = ask::<GetStatus>(&mut app, |eg| eg.status("0123456789ab"));
     let stats = app.world().resource::<EdgegapStats>().clone();
     assert!(!format!("{stats:?}").contains(TOKEN));
     let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
@@ -304,4 +301,37 @@ fn the_token_never_shows_in_logs_or_debug() {
         "the crate logged nothing at trace level: {text}"
     );
     assert!(!text.contains(TOKEN), "the token leaked into the logs");
+}
+
+#[test]
+fn a_token_that_cannot_be_a_header_is_a_config_error_that_hides_it() {
+    let config = EdgegapConfig::new("http://127.0.0.1:9", "s3cret\r\nX-Evil: 1");
+    let error = config.validate().unwrap_err();
+    assert!(matches!(error, EdgegapError::Config(_)), "{error:?}");
+    assert!(!error.to_string().contains("s3cret"));
+}
+
+#[test]
+fn a_key_with_the_token_prefix_is_not_prefixed_twice() {
+    let stub = status_stub(|| Answer::json(200, status_body("abc", "READY")));
+    let mut app = app(quick(EdgegapConfig::new(
+        stub.base_url.clone(),
+        "token abc123",
+    )));
+    let _ = ask::<GetStatus>(&mut app, |e| e.status("abc"));
+    assert_eq!(stub.seen()[0].header("authorization"), Some("token abc123"));
+}
+
+#[test]
+fn dot_dot_is_not_a_request_id() {
+    let stub = status_stub(|| Answer::json(200, "{}"));
+    let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
+    for bad in ["..", ".", "a/b"] {
+        let result = ask::<GetStatus>(&mut app, move |e| e.status(bad));
+        assert!(
+            matches!(result, Err(EdgegapError::Invalid { .. })),
+            "{bad:?}: {result:?}"
+        );
+    }
+    assert!(stub.seen().is_empty(), "nothing was sent");
 }

@@ -4,8 +4,7 @@
 //! is carried out twice, and after `AppExit` every deployment the emulator created is stopped
 //! or terminated. Prints its figures (`cargo test --test client_fault_matrix -- --nocapture`).
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, GetStatus, StopDeployment};
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
-use harness::{app, call, collect, run_for, seen};
+use support::{app, call, collect, run_for, seen};
 
 const DEPLOYS: usize = 200;
 const STATUS_CALLS: usize = 700;
@@ -55,7 +54,7 @@ enum Kind {
 fn a_thousand_calls_under_mixed_faults_leak_lose_and_duplicate_nothing() {
     let started = Instant::now();
     let emu = emulator();
-    let config = harness::config(&emu)
+    let config = support::config(&emu)
         .with_deadline(DEADLINE)
         .with_max_in_flight(32)
         .with_rate_limits(RateLimits::none())

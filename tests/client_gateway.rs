@@ -3,14 +3,11 @@
 //! between deploys), deploys without `users`, and calls the gateway does not serve refused
 //! at once with `Config`.
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "client_support/stub.rs"]
-mod stub;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_edgegap::api::{
@@ -18,8 +15,8 @@ use bevy_edgegap::api::{
     ListLocations,
 };
 use bevy_edgegap::prelude::*;
-use harness::{app, call, collect, quick, result_of, run_until, seen};
-use stub::{Answer, Stub, status_body};
+use support::stub::{Answer, Stub, status_body};
+use support::{app, ask, call, collect, quick, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(15);
 const PLAYER: &str = "player.jwt.token";
@@ -73,15 +70,15 @@ fn deploy_track_and_stop_through_the_gateway_with_a_bearer_token_and_a_stable_ke
     collect::<DeploymentTerminated>(&mut app);
     // No `users`: the gateway fills them from the caller's address.
     let deployment = call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
-    run_until(&mut app, LIMIT, "READY through the gateway", |w| {
-        w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+    run_until(&mut app, "READY through the gateway", LIMIT, |w| {
+        seen_in::<DeploymentReady>(w).len() == 1
     });
     let ready = seen::<DeploymentReady>(&app)[0].clone();
     assert_eq!(ready.entity, deployment);
     assert_eq!(ready.request_id.as_str(), "gw1");
     call(&mut app, move |e| e.stop_deployment(deployment));
-    run_until(&mut app, LIMIT, "TERMINATED through the gateway", |w| {
-        w.resource::<harness::Seen<DeploymentTerminated>>().0.len() == 1
+    run_until(&mut app, "TERMINATED through the gateway", LIMIT, |w| {
+        seen_in::<DeploymentTerminated>(w).len() == 1
     });
 
     let requests = stub.seen();
@@ -133,8 +130,8 @@ fn every_deploy_gets_its_own_key() {
     for _ in 0..3 {
         call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
     }
-    run_until(&mut app, LIMIT, "three deployments", |w| {
-        w.resource::<harness::Seen<DeploymentCreated>>().0.len() == 3
+    run_until(&mut app, "three deployments", LIMIT, |w| {
+        seen_in::<DeploymentCreated>(w).len() == 3
     });
     let mut keys: Vec<String> = stub
         .seen()
@@ -153,10 +150,9 @@ fn every_deploy_gets_its_own_key() {
 fn calls_the_gateway_does_not_serve_resolve_at_once_with_config() {
     let stub = gateway();
     let mut app = app(gateway_config(&stub));
-    let list =
-        result_of::<ListDeployments>(&mut app, |e| e.list_deployments(ListDeployments::default()));
-    let locations = result_of::<ListLocations>(&mut app, |e| e.locations(ListLocations::default()));
-    let logs = result_of::<GetContainerLogs>(&mut app, |e| e.container_logs("gw1"));
+    let list = ask::<ListDeployments>(&mut app, |e| e.list_deployments(ListDeployments::default()));
+    let locations = ask::<ListLocations>(&mut app, |e| e.locations(ListLocations::default()));
+    let logs = ask::<GetContainerLogs>(&mut app, |e| e.container_logs("gw1"));
     for error in [list.unwrap_err(), locations.unwrap_err(), logs.unwrap_err()] {
         let EdgegapError::Config(message) = &error else {
             panic!("expected Config, got {error:?}");
@@ -171,11 +167,9 @@ fn calls_the_gateway_does_not_serve_resolve_at_once_with_config() {
 fn direct_mode_still_requires_users_and_sends_the_api_token() {
     let stub = gateway();
     let mut app = app(EdgegapConfig::new(stub.base_url.clone(), "org-token"));
-    let no_users =
-        result_of::<DeployRequest>(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
+    let no_users = ask::<DeployRequest>(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
     assert!(matches!(no_users, Err(EdgegapError::Invalid { .. })));
-    let list =
-        result_of::<ListDeployments>(&mut app, |e| e.list_deployments(ListDeployments::default()));
+    let list = ask::<ListDeployments>(&mut app, |e| e.list_deployments(ListDeployments::default()));
     assert!(list.is_err(), "the stub answers 404 to a list");
     let requests = stub.seen();
     assert_eq!(requests.len(), 1);
@@ -207,10 +201,8 @@ fn an_uncertain_deploy_through_the_gateway_is_re_sent_with_the_same_key_and_adop
     collect::<EdgegapResponse<DeployRequest>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
     let deployment = call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
-    run_until(&mut app, LIMIT, "adopted after a re-send", |w| {
-        !w.resource::<harness::Seen<DeploymentCreated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "adopted after a re-send", LIMIT, |w| {
+        !seen_in::<DeploymentCreated>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentCreated>(&app)[0].entity, deployment);
     assert_eq!(
@@ -304,8 +296,8 @@ fn deployments_are_followed_by_long_poll_through_the_gateway() {
     collect::<DeploymentReady>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
     let deployment = call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
-    run_until(&mut app, LIMIT, "READY by long-poll", |w| {
-        w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+    run_until(&mut app, "READY by long-poll", LIMIT, |w| {
+        seen_in::<DeploymentReady>(w).len() == 1
     });
     let polls = status_polls(&stub, "gw1");
     assert_eq!(polls[0], None, "the first poll learns the status at once");
@@ -314,15 +306,20 @@ fn deployments_are_followed_by_long_poll_through_the_gateway() {
         Some(("Status.DEPLOYING".to_owned(), "25".to_owned())),
         "then it waits for a change from what it knows"
     );
-    // READY for 2 s: held polls, one after the other. Interval polls (20 ms growing to
-    // 100 ms in this config) would be twenty or more.
+    // While READY: held polls, one after the other, each held 600 ms by the stub. Interval
+    // polls (20 ms growing to 100 ms in this config) would come five or more times as often.
     let before = status_polls(&stub, "gw1").len();
-    harness::run_for(&mut app, Duration::from_secs(2));
+    let ready_since = Instant::now();
+    run_until(&mut app, "three polls while READY", LIMIT, |_| {
+        status_polls(&stub, "gw1").len() >= before + 3
+    });
+    let ready_for = ready_since.elapsed();
     let polls = status_polls(&stub, "gw1");
     let during = &polls[before..];
+    let one_per_hold = ready_for.as_millis() / 600 + 2;
     assert!(
-        (2..=5).contains(&during.len()),
-        "{} polls in 2 s of READY: {during:?}",
+        during.len() as u128 <= one_per_hold,
+        "{} polls in {ready_for:?} of READY, more than one per 600 ms hold: {during:?}",
         during.len()
     );
     assert!(
@@ -333,8 +330,8 @@ fn deployments_are_followed_by_long_poll_through_the_gateway() {
     );
     // A stop is still seen: the held poll answers TERMINATED.
     call(&mut app, move |e| e.stop_deployment(deployment));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
-        w.resource::<harness::Seen<DeploymentTerminated>>().0.len() == 1
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        seen_in::<DeploymentTerminated>(w).len() == 1
     });
 }
 
@@ -347,17 +344,22 @@ fn a_gateway_that_does_not_hold_is_polled_at_intervals() {
         let mut app = app(gateway_config(&stub).with_long_poll(long_poll));
         collect::<DeploymentReady>(&mut app);
         call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
-        run_until(&mut app, LIMIT, "READY", |w| {
-            w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+        run_until(&mut app, "READY", LIMIT, |w| {
+            seen_in::<DeploymentReady>(w).len() == 1
         });
         let before = status_polls(&stub, "gw1").len();
-        harness::run_for(&mut app, Duration::from_secs(1));
+        let ready_since = Instant::now();
+        run_until(&mut app, "ten polls while READY", LIMIT, |_| {
+            status_polls(&stub, "gw1").len() >= before + 10
+        });
+        let ready_for = ready_since.elapsed();
         let polls = status_polls(&stub, "gw1");
         let during = &polls[before..];
-        // 20 ms growing to 100 ms: about a dozen in a second.
+        // 20 ms growing to 100 ms apart, never closer: not a tight loop.
+        let one_per_interval = ready_for.as_millis() / 20 + 2;
         assert!(
-            (3..=30).contains(&during.len()),
-            "{long_poll:?}: {} polls in 1 s",
+            during.len() as u128 <= one_per_interval,
+            "{long_poll:?}: {} polls in {ready_for:?}, more than one per 20 ms",
             during.len()
         );
         assert_eq!(
@@ -385,10 +387,10 @@ fn after_a_failed_long_poll_the_next_poll_is_plain() {
     let mut app = app(gateway_config(&stub));
     collect::<DeploymentReady>(&mut app);
     call(&mut app, |e| e.deploy(DeployRequest::new("game", "v1")));
-    run_until(&mut app, LIMIT, "READY", |w| {
-        w.resource::<harness::Seen<DeploymentReady>>().0.len() == 1
+    run_until(&mut app, "READY", LIMIT, |w| {
+        seen_in::<DeploymentReady>(w).len() == 1
     });
-    run_until(&mut app, LIMIT, "a few failed long-polls", |_| {
+    run_until(&mut app, "a few failed long-polls", LIMIT, |_| {
         status_polls(&stub, "gw1")
             .iter()
             .filter(|p| p.is_some())

@@ -1,20 +1,29 @@
-//! Deployments as entities against the emulator: deploy → READY → stop → TERMINATED, the
-//! ERROR path, the ready timeout, tracking, and the orphan guard.
+//! Deployments as entities: deploy → READY → stop → TERMINATED, the ERROR path, the ready
+//! timeout, tracking, status polls that meet a hostile or broken answer (a huge `Retry-After`,
+//! a truncated body, a `404` for a deployment seen alive), stops, and the orphan guard.
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeployRequest, Endpoint, Status};
+use bevy_edgegap::api::{DeployRequest, Status, StopDeployment};
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
-use harness::{app, call, collect, config, run_for, run_until, seen};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, Fault, FaultKind, Route,
+};
+use support::stub::{Answer, Stub, status_body, status_stub};
+use support::{
+    app, call, collect, config, game_v1, quick, run_for, run_until, seen, seen_in, until_created,
+};
 
-const LIMIT: Duration = Duration::from_secs(15);
+const LIMIT: Duration = Duration::from_secs(20);
 
-fn emulator() -> EmulatorHandle {
+/// `game`/`v1`, `game`/`broken` (ERROR after a few steps) and `game`/`stuck` (never READY),
+/// 20 ms a lifecycle step.
+fn builder() -> EmulatorBuilder {
     Emulator::builder()
         .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
         .app_version(
@@ -22,8 +31,10 @@ fn emulator() -> EmulatorHandle {
         )
         .app_version(AppVersion::simulated("game", "stuck").never_ready())
         .lifecycle_step(Duration::from_millis(20))
-        .start()
-        .expect("the emulator starts")
+}
+
+fn emulator() -> EmulatorHandle {
+    builder().start().expect("the emulator starts")
 }
 
 fn deploy_request(version: &str) -> DeployRequest {
@@ -96,7 +107,7 @@ fn deploy_ready_stop_terminated_in_order_on_the_right_entity() {
         .entity_mut(other)
         .observe(|_: On<DeploymentReady>| panic!("observer on the wrong entity"));
 
-    run_until(&mut app, LIMIT, "READY", |w| {
+    run_until(&mut app, "READY", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| d.status().is_ready())
     });
@@ -117,7 +128,7 @@ fn deploy_ready_stop_terminated_in_order_on_the_right_entity() {
     );
 
     call(&mut app, move |eg| eg.stop_deployment(entity));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -164,10 +175,8 @@ fn error_status_fails_the_deployment_stops_it_at_once_and_follows_it_to_terminat
     let mut app = app(config(&emu));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
-    run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "DeploymentTerminated", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.entity, entity);
@@ -184,14 +193,29 @@ fn error_status_fails_the_deployment_stops_it_at_once_and_follows_it_to_terminat
     assert_eq!(emu.request_count(Route::Stop), 1);
 }
 
+#[test]
+fn an_error_deployment_is_stopped_without_waiting_for_exit() {
+    let emu = builder().without_rate_limits().start().unwrap();
+    let mut app = app(quick(config(&emu)));
+    call(&mut app, |e| {
+        e.deploy(DeployRequest::new("game", "broken").user_ip("1.2.3.4"))
+    });
+    until_created(&mut app, &emu, 1);
+    let id = emu.deployments()[0].request_id.clone();
+    run_until(&mut app, "the ERROR deployment stopped", LIMIT, |_| {
+        emu.deployment(&id)
+            .is_some_and(|d| d.status == "Status.TERMINATED")
+    });
+}
+
 /// An app whose deployment (of the `broken` version) has been seen failing with ERROR.
 fn errored_deployment() -> (EmulatorHandle, App, Entity, String) {
     let emu = emulator();
     let mut app = app(config(&emu).with_stop_on_error(false));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("broken")));
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "DeploymentFailed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let id = request_id(&app, entity);
     (emu, app, entity, id)
@@ -212,10 +236,8 @@ fn without_stop_on_error_an_error_deployment_is_left_alone_and_polling_ends() {
 fn a_stopped_error_deployment_is_followed_to_terminated() {
     let (emu, mut app, entity, id) = errored_deployment();
     call(&mut app, move |eg| eg.stop_deployment(entity));
-    run_until(&mut app, LIMIT, "DeploymentTerminated", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "DeploymentTerminated", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentTerminated>(&app)[0].entity, entity);
     assert_eq!(*deployment(&app, entity).status(), Status::Terminated);
@@ -241,8 +263,8 @@ fn ready_timeout_fails_and_stops_the_deployment() {
     let mut app = app(config(&emu).with_ready_timeout(Some(Duration::from_millis(600))));
     record_order(&mut app);
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("stuck")));
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "DeploymentFailed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let failed = seen::<DeploymentFailed>(&app)[0].clone();
     assert_eq!(failed.entity, entity);
@@ -251,7 +273,7 @@ fn ready_timeout_fails_and_stops_the_deployment() {
         FailureReason::ReadyTimeout(Duration::from_millis(600))
     );
     let id = request_id(&app, entity);
-    run_until(&mut app, LIMIT, "the stuck deployment to terminate", |w| {
+    run_until(&mut app, "the stuck deployment to terminate", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -262,39 +284,56 @@ fn ready_timeout_fails_and_stops_the_deployment() {
     assert_eq!(seen::<DeploymentFailed>(&app).len(), 1, "failed once");
 }
 
-/// Deploys directly over HTTP (a deployment made "elsewhere").
-fn deploy_elsewhere(emu: &EmulatorHandle) -> String {
-    let request = deploy_request("v1")
-        .to_request(
-            &emu.base_url(),
-            &bevy_edgegap::api::Secret::new(emu.token()),
-        )
-        .unwrap();
-    let answer = futures_lite::future::block_on(bevy_edgegap::http::send(request)).unwrap();
-    deploy_request("v1")
-        .decode(&answer)
-        .unwrap()
-        .request_id
-        .to_string()
+#[test]
+fn no_ready_after_the_ready_timeout_failed_and_stopped_the_deployment() {
+    // DEPLOYING until the stop the ready timeout sends, READY after: the stop is accepted but
+    // applied late.
+    let stopped = Arc::new(AtomicBool::new(false));
+    let stub = Stub::start(move |request, _| match request.method.as_str() {
+        "POST" => Answer::json(202, r#"{"request_id":"abc"}"#),
+        "DELETE" => {
+            stopped.store(true, Ordering::SeqCst);
+            Answer::json(202, r#"{"message":"will be processed soon"}"#)
+        }
+        _ if !stopped.load(Ordering::SeqCst) => Answer::json(200, status_body("abc", "DEPLOYING")),
+        _ => Answer::json(200, status_body("abc", "READY")),
+    });
+    let config = quick(EdgegapConfig::new(stub.base_url.clone(), "t"))
+        .with_ready_timeout(Some(Duration::from_millis(100)));
+    let mut app = app(config);
+    collect::<DeploymentReady>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
+    collect::<DeploymentStatusChanged>(&mut app);
+    call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "READY seen by a poll", LIMIT, |w| {
+        seen_in::<DeploymentStatusChanged>(w)
+            .iter()
+            .any(|c| c.to == Status::Ready)
+    });
+    assert_eq!(seen::<DeploymentFailed>(&app).len(), 1);
+    assert!(
+        seen::<DeploymentReady>(&app).is_empty(),
+        "DeploymentReady after the deployment failed and was asked to stop"
+    );
 }
 
 #[test]
 fn track_follows_a_deployment_made_elsewhere_and_stop_by_id_follows_it_to_terminated() {
     let emu = emulator();
-    let id = deploy_elsewhere(&emu);
+    let id = support::deploy(&emu, support::game_v1());
     let mut app = app(config(&emu));
     record_order(&mut app);
     let track_id = id.clone();
     let entity = call(&mut app, move |eg| eg.track(track_id));
     assert!(app.world().get::<StopOnExit>(entity).is_none());
-    run_until(&mut app, LIMIT, "READY", |w| {
+    run_until(&mut app, "READY", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| d.status().is_ready())
     });
     assert!(!deployment(&app, entity).created_here());
     let stop_id = id.clone();
     let stop_call = call(&mut app, move |eg| eg.stop(stop_id));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
@@ -307,13 +346,75 @@ fn track_follows_a_deployment_made_elsewhere_and_stop_by_id_follows_it_to_termin
 }
 
 #[test]
+fn a_huge_retry_after_on_a_status_poll_neither_panics_nor_stops_polling() {
+    let stub = status_stub(|| {
+        Answer::json(429, r#"{"message":"slow down"}"#)
+            .header("Retry-After", "18446744073709551615")
+    });
+    let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
+    let tracked = call(&mut app, |e| e.track("abc"));
+    run_until(&mut app, "the 429", LIMIT, |_| !stub.seen().is_empty());
+    // The 429 is handled: the poll is either scheduled again or resolved.
+    run_until(&mut app, "the 429 handled", LIMIT, |w| {
+        let stats = w.resource::<EdgegapStats>();
+        stats.retries + stats.resolved > 0
+    });
+    let d = app.world().get::<Deployment>(tracked).unwrap();
+    assert!(d.is_polled(), "still followed after the 429");
+    assert!(!d.has_failed());
+}
+
+#[test]
+fn a_truncated_status_body_does_not_fail_a_healthy_server() {
+    let stub = status_stub(|| Answer::json(200, r#"{"request_id":"abc","current_st"#));
+    let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
+    collect::<DeploymentReady>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
+    let tracked = call(&mut app, |e| e.track("abc"));
+    run_until(&mut app, "READY", LIMIT, |w| {
+        !seen_in::<DeploymentReady>(w).is_empty()
+    });
+    assert_eq!(seen::<DeploymentReady>(&app)[0].entity, tracked);
+    assert!(seen::<DeploymentFailed>(&app).is_empty());
+}
+
+#[test]
+fn a_404_for_a_deployment_seen_alive_is_terminated_not_failed() {
+    let stub = status_stub(|| Answer::json(200, status_body("abc", "READY")));
+    let gone = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&gone);
+    let purged = Stub::start(move |_, before| {
+        if before.is_empty() || !flag.load(Ordering::SeqCst) {
+            Answer::json(200, status_body("abc", "READY"))
+        } else {
+            Answer::json(404, r#"{"message":"Deployment not found"}"#)
+        }
+    });
+    drop(stub);
+    let mut app = app(quick(EdgegapConfig::new(purged.base_url.clone(), "t")));
+    collect::<DeploymentTerminated>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
+    collect::<DeploymentReady>(&mut app);
+    let tracked = call(&mut app, |e| e.track("abc"));
+    run_until(&mut app, "READY", LIMIT, |w| {
+        !seen_in::<DeploymentReady>(w).is_empty()
+    });
+    gone.store(true, Ordering::SeqCst);
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
+    });
+    assert_eq!(seen::<DeploymentTerminated>(&app)[0].entity, tracked);
+    assert!(seen::<DeploymentFailed>(&app).is_empty());
+}
+
+#[test]
 fn app_exit_stops_the_deployments_the_app_created() {
     let emu = emulator();
     let mut app = app(config(&emu));
     let ours = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
     let kept = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
     app.world_mut().entity_mut(kept).remove::<StopOnExit>();
-    run_until(&mut app, LIMIT, "both READY", |w| {
+    run_until(&mut app, "both READY", LIMIT, |w| {
         [ours, kept].iter().all(|&e| {
             w.get::<Deployment>(e)
                 .is_some_and(|d| d.status().is_ready())
@@ -340,13 +441,13 @@ fn stop_on_despawn_stops_the_deployment() {
     let mut app = app(config(&emu));
     let entity = call(&mut app, |eg| eg.deploy(deploy_request("v1")));
     app.world_mut().entity_mut(entity).insert(StopOnDespawn);
-    run_until(&mut app, LIMIT, "READY", |w| {
+    run_until(&mut app, "READY", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| d.status().is_ready())
     });
     let id = request_id(&app, entity);
     app.world_mut().despawn(entity);
-    run_until(&mut app, LIMIT, "the stop", |_| {
+    run_until(&mut app, "the stop", LIMIT, |_| {
         emu.deployment(&id)
             .is_some_and(|d| d.stopped_by.as_deref() == Some("api"))
     });
@@ -362,12 +463,39 @@ fn stop_before_the_deploy_answered_goes_out_once_it_has() {
         eg.stop_deployment(entity);
         entity
     });
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
         w.get::<Deployment>(entity)
             .is_some_and(|d| *d.status() == Status::Terminated)
     });
     assert_eq!(emu.request_count(Route::DeployV2), 1);
     assert!(seen::<DeploymentTerminated>(&app).len() == 1);
+}
+
+#[test]
+fn two_stops_before_the_deploy_answered_both_resolve() {
+    let emu = builder()
+        .without_rate_limits()
+        .fault(
+            Fault::new(
+                Route::DeployV2,
+                FaultKind::Latency(Duration::from_millis(300)),
+            )
+            .times(1),
+        )
+        .start()
+        .unwrap();
+    let mut app = app(quick(config(&emu)));
+    collect::<EdgegapResponse<StopDeployment>>(&mut app);
+    let deployment = call(&mut app, |e| e.deploy(game_v1()));
+    let first = call(&mut app, move |e| e.stop_deployment(deployment));
+    let second = call(&mut app, move |e| e.stop_deployment(deployment));
+    run_until(&mut app, "both stop calls resolved", LIMIT, |w| {
+        let got = &seen_in::<EdgegapResponse<StopDeployment>>(w);
+        got.iter().any(|r| r.entity == first) && got.iter().any(|r| r.entity == second)
+    });
+    let got = seen::<EdgegapResponse<StopDeployment>>(&app);
+    assert_eq!(got.iter().filter(|r| r.entity == first).count(), 1);
+    assert_eq!(got.iter().filter(|r| r.entity == second).count(), 1);
 }
 
 #[test]
@@ -391,7 +519,7 @@ fn a_deployment_despawned_while_its_deploy_is_on_the_wire_is_stopped_once_create
         "the deploy is on the wire"
     );
     app.world_mut().despawn(entity);
-    run_until(&mut app, LIMIT, "the orphan to be stopped", |_| {
+    run_until(&mut app, "the orphan to be stopped", LIMIT, |_| {
         emu.deployments()
             .iter()
             .any(|d| d.stopped_by.as_deref() == Some("api"))

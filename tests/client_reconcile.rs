@@ -1,23 +1,21 @@
-//! Reconcile against the emulator: an uncertain deploy is found by its correlation tag and
-//! adopted (or stopped when no longer wanted), a `422` that names its deployment is stopped,
-//! every stop call resolves exactly once, the startup sweep, phase markers, and the plugin
-//! group with opt-in diagnostics.
+//! Reconcile: an uncertain deploy (answered after its deadline, with a garbled body, or not at
+//! all) is found by its correlation tag and adopted (or stopped when no longer wanted), and
+//! never leaks its server; a `422` that names its deployment is stopped; every stop call
+//! resolves exactly once; the startup sweep; phase markers; paging that a hostile list cannot
+//! loop.
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "client_support/stub.rs"]
-mod stub;
+mod support;
 
 use std::time::Duration;
 
-use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeployRequest, StopDeployment};
-use bevy_edgegap::client::stats;
+use bevy_edgegap::api::StopDeployment;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
-use harness::{app, call, collect, quick, run_until, seen};
-use stub::{Answer, Seen, Stub, status_body};
+use support::stub::{Answer, Seen, Stub, status_body};
+use support::{
+    app, call, collect, config, game_v1, quick, run_for, run_until, seen, seen_in, until_created,
+};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const DEADLINE: Duration = Duration::from_millis(300);
@@ -44,24 +42,20 @@ fn late_deploy() -> EmulatorHandle {
     ])
 }
 
-fn deploy_request() -> DeployRequest {
-    DeployRequest::new("game", "v1").user_ip("1.2.3.4")
-}
-
 #[test]
 fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_way() {
     let emu = late_deploy();
-    let mut app = app(quick(harness::config(&emu)).with_deadline(DEADLINE));
+    let mut app = app(quick(config(&emu)).with_deadline(DEADLINE));
     collect::<DeploymentCreated>(&mut app);
     collect::<DeploymentReady>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
-    let d = call(&mut app, |e| e.deploy(deploy_request()));
+    let d = call(&mut app, |e| e.deploy(game_v1()));
     assert!(app.world().get::<Deploying>(d).is_some());
-    run_until(&mut app, LIMIT, "Reconciling", |w| {
+    run_until(&mut app, "Reconciling", LIMIT, |w| {
         w.get::<Reconciling>(d).is_some()
     });
-    run_until(&mut app, LIMIT, "READY after adoption", |w| {
-        !w.resource::<harness::Seen<DeploymentReady>>().0.is_empty()
+    run_until(&mut app, "READY after adoption", LIMIT, |w| {
+        !seen_in::<DeploymentReady>(w).is_empty()
     });
     assert_eq!(seen::<DeploymentCreated>(&app)[0].entity, d);
     assert!(app.world().get::<Running>(d).is_some());
@@ -74,28 +68,78 @@ fn an_uncertain_deploy_is_found_by_its_tag_and_adopted_with_markers_along_the_wa
     call(&mut app, move |e| e.stop_deployment(d));
     app.update();
     assert!(app.world().get::<Stopping>(d).is_some());
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     assert!(app.world().get::<Ended>(d).is_some());
+}
+
+/// Deploys once with `config`, waits until the emulator created the deployment and the app
+/// settled its uncertain deploy (adopted it, `DeploymentCreated`, or gave up on it,
+/// `DeploymentFailed`), exits, and checks that every deployment the emulator holds is stopped.
+fn deploy_exit_and_leave_nothing_running(emu: &EmulatorHandle, config: EdgegapConfig) {
+    let mut app = app(config);
+    collect::<DeploymentCreated>(&mut app);
+    collect::<DeploymentFailed>(&mut app);
+    call(&mut app, |e| e.deploy(game_v1()));
+    until_created(&mut app, emu, 1);
+    run_until(
+        &mut app,
+        "the uncertain deploy adopted or given up",
+        LIMIT,
+        |w| {
+            !seen_in::<DeploymentCreated>(w).is_empty()
+                || !seen_in::<DeploymentFailed>(w).is_empty()
+        },
+    );
+    app.world_mut().write_message(AppExit::Success);
+    app.update();
+    let deployments = emu.deployments();
+    assert!(!deployments.is_empty(), "the deploy created a deployment");
+    for d in deployments {
+        assert!(
+            emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(5)),
+            "deployment `{}` left `{}`",
+            d.request_id,
+            d.status
+        );
+    }
+}
+
+#[test]
+fn a_deploy_answered_after_its_deadline_does_not_leak_its_server() {
+    let emu = emulator(vec![
+        Fault::new(
+            Route::DeployV2,
+            FaultKind::Latency(Duration::from_millis(900)),
+        )
+        .times(1),
+    ]);
+    let config = quick(config(&emu)).with_deadline(Duration::from_millis(300));
+    deploy_exit_and_leave_nothing_running(&emu, config);
+}
+
+#[test]
+fn a_deploy_answered_with_a_garbled_body_does_not_leak_its_server() {
+    let emu = emulator(vec![
+        Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1),
+    ]);
+    deploy_exit_and_leave_nothing_running(&emu, quick(config(&emu)));
 }
 
 #[test]
 fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
     let emu = late_deploy();
-    let mut app = app(quick(harness::config(&emu)).with_deadline(DEADLINE));
+    let mut app = app(quick(config(&emu)).with_deadline(DEADLINE));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
-    let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "Reconciling", |w| {
+    let d = call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "Reconciling", LIMIT, |w| {
         w.get::<Reconciling>(d).is_some()
     });
     let stop = call(&mut app, move |e| e.stop_deployment(d));
-    run_until(&mut app, LIMIT, "the stop call resolved", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
-            .0
+    run_until(&mut app, "the stop call resolved", LIMIT, |w| {
+        seen_in::<EdgegapResponse<StopDeployment>>(w)
             .iter()
             .any(|r| r.entity == stop)
     });
@@ -104,7 +148,7 @@ fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
         emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(5)),
         "what the reconcile found was stopped"
     );
-    harness::run_for(&mut app, Duration::from_millis(200));
+    run_for(&mut app, Duration::from_millis(200));
     let answers = seen::<EdgegapResponse<StopDeployment>>(&app);
     assert_eq!(answers.iter().filter(|r| r.entity == stop).count(), 1);
     assert!(
@@ -124,25 +168,21 @@ fn a_stop_during_a_reconcile_resolves_once_and_stops_what_is_found() {
 #[test]
 fn a_repeated_stop_deployment_resolves_each_call_once() {
     let emu = emulator(Vec::new());
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(config(&emu)));
     collect::<EdgegapResponse<StopDeployment>>(&mut app);
     collect::<DeploymentCreated>(&mut app);
-    let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "created", |w| {
-        !w.resource::<harness::Seen<DeploymentCreated>>()
-            .0
-            .is_empty()
+    let d = call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "created", LIMIT, |w| {
+        !seen_in::<DeploymentCreated>(w).is_empty()
     });
     let stops: Vec<Entity> = (0..3)
         .map(|_| call(&mut app, move |e| e.stop_deployment(d)))
         .collect();
-    run_until(&mut app, LIMIT, "every stop call resolved", |w| {
-        let got = &w
-            .resource::<harness::Seen<EdgegapResponse<StopDeployment>>>()
-            .0;
+    run_until(&mut app, "every stop call resolved", LIMIT, |w| {
+        let got = &seen_in::<EdgegapResponse<StopDeployment>>(w);
         stops.iter().all(|s| got.iter().any(|r| r.entity == *s))
     });
-    harness::run_for(&mut app, Duration::from_millis(200));
+    run_for(&mut app, Duration::from_millis(200));
     let got = seen::<EdgegapResponse<StopDeployment>>(&app);
     for s in &stops {
         assert_eq!(got.iter().filter(|r| r.entity == *s).count(), 1);
@@ -154,14 +194,12 @@ fn a_422_that_names_its_deployment_is_followed_and_stopped() {
     let emu = emulator(vec![
         Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1),
     ]);
-    let mut app = app(quick(harness::config(&emu)));
+    let mut app = app(quick(config(&emu)));
     collect::<DeploymentFailed>(&mut app);
     collect::<DeploymentTerminated>(&mut app);
-    let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "TERMINATED", |w| {
-        !w.resource::<harness::Seen<DeploymentTerminated>>()
-            .0
-            .is_empty()
+    let d = call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "TERMINATED", LIMIT, |w| {
+        !seen_in::<DeploymentTerminated>(w).is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.entity, d);
@@ -173,18 +211,35 @@ fn a_422_that_names_its_deployment_is_followed_and_stopped() {
 }
 
 #[test]
+fn a_422_that_names_its_deployment_is_stopped() {
+    let stub = Stub::start(|request, _| match request.method.as_str() {
+        "POST" => Answer::json(
+            422,
+            r#"{"request_id":"abc","message":"Could not allocate a server"}"#,
+        ),
+        "DELETE" => Answer::json(202, r#"{"message":"will be processed soon"}"#),
+        _ => Answer::json(200, status_body("abc", "ERROR")),
+    });
+    let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
+    call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "the stop of the 422's deployment", LIMIT, |_| {
+        stub.seen()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path == "/v1/stop/abc")
+    });
+}
+
+#[test]
 fn the_startup_sweep_stops_what_an_earlier_run_left_behind() {
     let emu = emulator(Vec::new());
-    let config = quick(harness::config(&emu)).with_instance_tag("lobby-test-1");
+    let config = quick(config(&emu)).with_instance_tag("lobby-test-1");
     {
         let mut first = app(config.clone());
         collect::<DeploymentCreated>(&mut first);
-        let d = call(&mut first, |e| e.deploy(deploy_request()));
+        let d = call(&mut first, |e| e.deploy(game_v1()));
         first.world_mut().entity_mut(d).remove::<StopOnExit>();
-        run_until(&mut first, LIMIT, "created", |w| {
-            !w.resource::<harness::Seen<DeploymentCreated>>()
-                .0
-                .is_empty()
+        run_until(&mut first, "created", LIMIT, |w| {
+            !seen_in::<DeploymentCreated>(w).is_empty()
         });
         // The first run ends without stopping it.
     }
@@ -195,36 +250,11 @@ fn the_startup_sweep_stops_what_an_earlier_run_left_behind() {
             .contains(&"lobby-test-1".to_owned())
     );
     let mut second = app(config.with_startup_sweep(true));
-    run_until(&mut second, LIMIT, "the sweep stopped it", |_| {
+    run_until(&mut second, "the sweep stopped it", LIMIT, |_| {
         emu.deployment(&id)
             .is_some_and(|d| d.stopped_by.is_some() || d.status == "Status.TERMINATED")
     });
     assert_eq!(emu.request_count(Route::BulkStop), 1);
-}
-
-#[test]
-fn diagnostics_are_recorded_only_with_their_plugin() {
-    let emu = emulator(Vec::new());
-    let with = |diagnostics: bool| {
-        let mut app = App::new();
-        let group = EdgegapPlugins.set(EdgegapClientPlugin::new(quick(harness::config(&emu))));
-        let group = if diagnostics {
-            group.enable::<EdgegapDiagnosticsPlugin>()
-        } else {
-            group
-        };
-        app.add_plugins(MinimalPlugins).add_plugins(group);
-        app.finish();
-        app.cleanup();
-        let _ = call(&mut app, |e| e.status("0123456789ab"));
-        harness::run_for(&mut app, Duration::from_millis(200));
-        app.world()
-            .get_resource::<DiagnosticsStore>()
-            .and_then(|store| store.get(&stats::RETRIES).map(|d| d.history_len()))
-            .unwrap_or(0)
-    };
-    assert!(with(true) > 0, "diagnostics recorded with the plugin");
-    assert_eq!(with(false), 0, "none without it");
 }
 
 /// The deploy's correlation tag (`bx-…`), read from the deploy body the stub received.
@@ -285,11 +315,9 @@ fn an_uncertain_deploy_is_found_on_a_later_page_when_only_the_total_says_there_i
     });
     let mut app = app(quick(EdgegapConfig::new(stub.base_url.clone(), "t")));
     collect::<DeploymentCreated>(&mut app);
-    let d = call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "adopted from page 2", |w| {
-        !w.resource::<harness::Seen<DeploymentCreated>>()
-            .0
-            .is_empty()
+    let d = call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "adopted from page 2", LIMIT, |w| {
+        !seen_in::<DeploymentCreated>(w).is_empty()
     });
     let created = &seen::<DeploymentCreated>(&app)[0];
     assert_eq!((created.entity, created.request_id.as_str()), (d, "found"));
@@ -313,9 +341,9 @@ fn a_list_that_points_back_at_the_same_page_is_not_walked_again() {
     let config = quick(EdgegapConfig::new(stub.base_url.clone(), "t")).with_max_reconciles(1);
     let mut app = app(config);
     collect::<DeploymentFailed>(&mut app);
-    call(&mut app, |e| e.deploy(deploy_request()));
-    run_until(&mut app, LIMIT, "the deploy reported failed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    call(&mut app, |e| e.deploy(game_v1()));
+    run_until(&mut app, "the deploy reported failed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let pages = list_pages(&stub);
     assert!(!pages.is_empty());

@@ -1,17 +1,18 @@
 //! The transport against the emulator: nothing lost over the in-flight cap, client rate limits,
-//! 429 retries, deadlines, cancellation.
+//! 429 retries, deadlines, cancellation, and its figures as opt-in diagnostics.
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use bevy::diagnostic::DiagnosticsStore;
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, EndpointClass, GetStatus};
+use bevy_edgegap::api::{DeployRequest, EdgegapError, EndpointClass, GetStatus};
+use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
-use harness::{app, call, collect, config, run_for, run_until, seen};
+use support::{app, ask, call, collect, config, quick, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -60,11 +61,8 @@ fn two_hundred_calls_in_one_frame_all_resolve_within_the_in_flight_cap() {
         last
     });
     assert_ne!(issued, Entity::PLACEHOLDER);
-    run_until(&mut app, LIMIT, "200 results", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 200
+    run_until(&mut app, "200 results", LIMIT, |w| {
+        seen_in::<EdgegapResponse<GetStatus>>(w).len() >= 200
     });
     run_for(&mut app, Duration::from_millis(100));
     let results = seen::<EdgegapResponse<GetStatus>>(&app);
@@ -102,11 +100,8 @@ fn client_rate_limits_below_the_servers_cause_no_429() {
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     let started = Instant::now();
     statuses(&mut app, "aaaaaaaaaaaa", 40);
-    run_until(&mut app, LIMIT, "40 results", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 40
+    run_until(&mut app, "40 results", LIMIT, |w| {
+        seen_in::<EdgegapResponse<GetStatus>>(w).len() >= 40
     });
     assert!(
         started.elapsed() >= Duration::from_secs(2),
@@ -124,11 +119,8 @@ fn server_limits_below_the_clients_are_retried_after_retry_after() {
     let mut app = app(config(&emu).with_rate_limits(RateLimits::none()));
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     statuses(&mut app, "aaaaaaaaaaaa", 12);
-    run_until(&mut app, LIMIT, "12 results", |w| {
-        w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 12
+    run_until(&mut app, "12 results", LIMIT, |w| {
+        seen_in::<EdgegapResponse<GetStatus>>(w).len() >= 12
     });
     let results = seen::<EdgegapResponse<GetStatus>>(&app);
     assert!(
@@ -155,10 +147,8 @@ fn server_errors_on_idempotent_calls_are_retried() {
     }));
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     statuses(&mut app, "aaaaaaaaaaaa", 1);
-    run_until(&mut app, LIMIT, "a result", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "a result", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<GetStatus>>(w).is_empty()
     });
     assert_eq!(emu.faults_injected(Route::Status), 2);
     assert_eq!(emu.request_count(Route::Status), 3);
@@ -174,12 +164,11 @@ fn server_errors_on_idempotent_calls_are_retried() {
 
 #[test]
 fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
+    // Far longer than the deadline: a call that waited for the server would take this long.
+    let hang = Duration::from_secs(60);
     let emu = builder()
         .without_rate_limits()
-        .fault(Fault::new(
-            Route::Status,
-            FaultKind::Hang(Duration::from_secs(4)),
-        ))
+        .fault(Fault::new(Route::Status, FaultKind::Hang(hang)))
         .start()
         .unwrap();
     let deadline = Duration::from_millis(500);
@@ -187,10 +176,8 @@ fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     let started = Instant::now();
     statuses(&mut app, "aaaaaaaaaaaa", 1);
-    run_until(&mut app, LIMIT, "the timeout", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "the timeout", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<GetStatus>>(w).is_empty()
     });
     let took = started.elapsed();
     assert_eq!(
@@ -199,8 +186,8 @@ fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
     );
     assert!(took >= deadline, "resolved before the deadline: {took:?}");
     assert!(
-        took < deadline + Duration::from_millis(250),
-        "resolved {took:?} after issue, deadline {deadline:?}"
+        took < hang,
+        "resolved {took:?} after issue: when the server let go, not at the deadline {deadline:?}"
     );
     assert_eq!(app.world().resource::<EdgegapStats>().timeouts, 1);
 }
@@ -223,17 +210,15 @@ fn a_deploy_that_times_out_is_not_sent_again() {
     let entity = call(&mut app, |eg| {
         eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
     });
-    run_until(&mut app, LIMIT, "the deploy's result", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<DeployRequest>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "the deploy's result", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<DeployRequest>>(w).is_empty()
     });
     let result = &seen::<EdgegapResponse<DeployRequest>>(&app)[0];
     assert_eq!(result.entity, entity);
     assert_eq!(result.result, Err(EdgegapError::Timeout));
     // Not re-sent: reconciled by searching for its correlation tag, then reported.
-    run_until(&mut app, LIMIT, "DeploymentFailed", |w| {
-        !w.resource::<harness::Seen<DeploymentFailed>>().0.is_empty()
+    run_until(&mut app, "DeploymentFailed", LIMIT, |w| {
+        !seen_in::<DeploymentFailed>(w).is_empty()
     });
     let failed = &seen::<DeploymentFailed>(&app)[0];
     assert_eq!(failed.reason, FailureReason::Api(EdgegapError::Timeout));
@@ -263,10 +248,8 @@ fn a_call_whose_entity_is_despawned_is_cancelled_without_error() {
     app.world_mut().entity_mut(kept).insert(KeepCall);
     app.update();
     app.world_mut().despawn(cancelled);
-    run_until(&mut app, LIMIT, "the kept call", |w| {
-        !w.resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .is_empty()
+    run_until(&mut app, "the kept call", LIMIT, |w| {
+        !seen_in::<EdgegapResponse<GetStatus>>(w).is_empty()
     });
     run_for(&mut app, Duration::from_millis(400));
     let results = seen::<EdgegapResponse<GetStatus>>(&app);
@@ -291,35 +274,36 @@ fn tracked_deployments_share_the_status_budget() {
         }));
     let mut ids = Vec::new();
     for _ in 0..20 {
-        let request = DeployRequest::new("game", "v1")
-            .user_ip("1.2.3.4")
-            .to_request(
-                &emu.base_url(),
-                &bevy_edgegap::api::Secret::new(emu.token()),
-            )
-            .unwrap();
-        let answer = futures_lite::future::block_on(bevy_edgegap::http::send(request)).unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
-        ids.push(body["request_id"].as_str().unwrap().to_owned());
+        ids.push(support::deploy(&emu, support::game_v1()));
     }
     let entities: Vec<Entity> = ids
         .iter()
         .cloned()
         .map(|id| call(&mut app, move |eg| eg.track(id)))
         .collect();
-    run_until(&mut app, LIMIT, "every tracked deployment polled", |w| {
+    run_until(&mut app, "every tracked deployment polled", LIMIT, |w| {
         entities
             .iter()
             .all(|&e| w.get::<Deployment>(e).is_some_and(|d| d.last().is_some()))
     });
     let started = Instant::now();
     let before = emu.request_count(Route::Status);
+    // Over a window: a slow machine polls less, never more than the budget allows.
     run_for(&mut app, Duration::from_secs(3));
     let polls = emu.request_count(Route::Status) - before;
     let per_second = polls as f64 / started.elapsed().as_secs_f64();
     assert!(per_second <= 11.0, "{per_second}/s over the 10/s budget");
-    assert!(per_second >= 6.0, "the budget was not used: {per_second}/s");
-    // Round-robin: 20 deployments, about 30 polls: every one was polled again.
+    // The budget keeps being used (how fast is the bench's business, not a test's).
+    run_until(&mut app, "30 polls (3 s of budget)", LIMIT, |_| {
+        emu.request_count(Route::Status) - before >= 30
+    });
+    // Round-robin: every one is polled again, none starves.
+    run_until(&mut app, "every deployment polled again", LIMIT, |w| {
+        entities.iter().all(|&e| {
+            w.get::<Deployment>(e)
+                .is_some_and(|d| d.last_polled_at().is_some_and(|t| t > started))
+        })
+    });
     for &e in &entities {
         let d = app.world().get::<Deployment>(e).unwrap();
         assert!(
@@ -344,23 +328,44 @@ fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
     statuses(&mut app, "aaaaaaaaaaaa", 40);
     app.update();
     // No more frames: only the engine's workers run from here.
-    let start = Instant::now();
-    while emu.request_count(Route::Status) < 16 && start.elapsed() < LIMIT {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    support::wait_until("16 requests without a frame", LIMIT, || {
+        emu.request_count(Route::Status) >= 16
+    });
     assert_eq!(emu.request_count(Route::Status), 16);
-    // And no further: the rest waits for frames (the ECS hands them over).
+    // And no further: the rest waits for frames (the ECS hands them over). A check that
+    // something does not happen, over a window with no frames.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(emu.request_count(Route::Status), 16);
     assert!(emu.connections_accepted() <= 4);
     // Frames deliver everything.
     collect::<EdgegapResponse<GetStatus>>(&mut app);
-    run_until(&mut app, LIMIT, "all 40 answers", |world| {
-        world
-            .resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-            .0
-            .len()
-            >= 40
+    run_until(&mut app, "all 40 answers", LIMIT, |world| {
+        seen_in::<EdgegapResponse<GetStatus>>(world).len() >= 40
     });
     assert_eq!(emu.request_count(Route::Status), 40);
+}
+
+#[test]
+fn diagnostics_are_recorded_only_with_their_plugin() {
+    let emu = builder().without_rate_limits().start().unwrap();
+    let with = |diagnostics: bool| {
+        let mut app = App::new();
+        let group = EdgegapPlugins.set(EdgegapClientPlugin::new(quick(config(&emu))));
+        let group = if diagnostics {
+            group.enable::<EdgegapDiagnosticsPlugin>()
+        } else {
+            group
+        };
+        app.add_plugins(MinimalPlugins).add_plugins(group);
+        app.finish();
+        app.cleanup();
+        // Its result arrives in a frame that changed the figures (recorded in `Last`).
+        let _ = ask::<GetStatus>(&mut app, |e| e.status("0123456789ab"));
+        app.world()
+            .get_resource::<DiagnosticsStore>()
+            .and_then(|store| store.get(&stats::RETRIES).map(|d| d.history_len()))
+            .unwrap_or(0)
+    };
+    assert!(with(true) > 0, "diagnostics recorded with the plugin");
+    assert_eq!(with(false), 0, "none without it");
 }

@@ -3,8 +3,7 @@
 //! killed mid-match makes the client fail clearly (non-zero, with the reason), never hang.
 #![cfg(unix)]
 
-#[path = "support/examples.rs"]
-mod examples;
+mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -20,7 +19,7 @@ struct Run {
 
 impl Run {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(examples::example_binary("local_match"))
+        let mut child = Command::new(support::examples::example_binary("local_match"))
             .args(args)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())

@@ -1,16 +1,16 @@
 //! The server plugin's context messages against the emulator: `ReadContext`,
 //! `AddContextTag`, `RemoveContextTag`, and what they answer when not on Edgegap.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bevy::ecs::message::Message;
 use bevy::prelude::*;
 use bevy_edgegap::api::EdgegapError;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
+use support::{next_message, wait_until};
 
 fn server(env: Option<ArbitriumEnv>) -> App {
     let mut app = App::new();
@@ -25,17 +25,9 @@ fn server(env: Option<ArbitriumEnv>) -> App {
 }
 
 /// Writes `request`, then updates until one `M` arrives.
-fn ask<M: Message + Clone>(app: &mut App, request: impl Message) -> M {
+fn ask<M: Message>(app: &mut App, request: impl Message) -> M {
     app.world_mut().write_message(request);
-    let bound = Instant::now() + Duration::from_secs(10);
-    loop {
-        assert!(Instant::now() < bound, "no answer within 10 s");
-        app.update();
-        if let Some(answer) = app.world_mut().resource_mut::<Messages<M>>().drain().next() {
-            return answer;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    next_message(app, Duration::from_secs(10))
 }
 
 /// Answers seen by observers: 1 per read, 10 per tag added, 100 per tag removed.
@@ -44,8 +36,8 @@ struct Observed(usize);
 
 #[test]
 fn the_server_reads_its_context_and_changes_its_tags() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.init_resource::<Observed>()
@@ -82,8 +74,8 @@ fn the_server_reads_its_context_and_changes_its_tags() {
 
 #[test]
 fn adding_an_existing_tag_reports_the_conflict() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     let first: ContextTagAdded = ask(&mut app, AddContextTag::new("dup"));
@@ -113,8 +105,8 @@ fn assert_invalid<T: std::fmt::Debug>(result: Result<T, EdgegapError>, variable:
 
 #[test]
 fn a_missing_context_variable_is_named_and_nothing_is_sent() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_CONTEXT_TOKEN");
     let mut app = server(ArbitriumEnv::from_vars(vars.clone()));
@@ -130,18 +122,16 @@ fn a_missing_context_variable_is_named_and_nothing_is_sent() {
 
 #[test]
 fn the_frame_that_asks_sends_the_context_read() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.world_mut().write_message(ReadContext);
     app.update();
-    let bound = Instant::now() + Duration::from_secs(5);
-    while emu.request_count(Route::Context) == 0 {
-        assert!(
-            Instant::now() < bound,
-            "the frame that wrote `ReadContext` sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // No more frames: the request must already be on its way.
+    wait_until(
+        "the request of the frame that wrote `ReadContext`",
+        Duration::from_secs(5),
+        || emu.request_count(Route::Context) > 0,
+    );
 }

@@ -5,8 +5,7 @@
 //!
 //! One test in this file: the log subscriber is global to the process.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -22,6 +21,7 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, Route};
+use support::next_message;
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -63,16 +63,8 @@ enum MatchState {
     Finished,
 }
 
-fn wait_for<M: Message + Clone>(app: &mut App) -> M {
-    let bound = Instant::now() + Duration::from_secs(15);
-    loop {
-        assert!(Instant::now() < bound, "no answer within 15 s");
-        app.update();
-        if let Some(answer) = app.world_mut().resource_mut::<Messages<M>>().drain().next() {
-            return answer;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+fn wait_for<M: Message>(app: &mut App) -> M {
+    next_message(app, Duration::from_secs(15))
 }
 
 #[test]
@@ -83,8 +75,8 @@ fn no_token_appears_in_any_log_line() {
         .lifecycle_step(Duration::ZERO)
         .start()
         .unwrap();
-    let refused = direct::deploy_ready(&emu, direct::game_v1());
-    let stopped = direct::deploy_ready(&emu, direct::game_v1());
+    let refused = support::deploy_ready(&emu, support::game_v1());
+    let stopped = support::deploy_ready(&emu, support::game_v1());
 
     let mut app = App::new();
     app.add_plugins((

@@ -3,8 +3,7 @@
 //! something catches while the app keeps running (another thread, a task) sends nothing. The
 //! real-process panic path runs in `server_process.rs`.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -12,6 +11,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{EmulatorHandle, Route};
+use support::run_for;
 
 fn server(emu: &EmulatorHandle, id: &str) -> App {
     let env = ArbitriumEnv::from_vars(emu.deployment(id).unwrap().env).unwrap();
@@ -30,18 +30,18 @@ fn server(emu: &EmulatorHandle, id: &str) -> App {
 
 #[test]
 fn a_panic_the_app_survives_sends_nothing() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(&emu, &id);
     // A worker thread panics and the game carries on (as Bevy does with a panicking task).
     let joined = std::thread::spawn(|| panic!("a worker breaks")).join();
     assert!(joined.is_err());
     // And a panic caught on the app's own thread.
     assert!(catch_unwind(|| panic!("caught at once")).is_err());
-    for _ in 0..5 {
-        app.update();
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    // Frames, then the app's end: a self-stop these panics set off would have gone out by then
+    // (the last-resort attempt blocks the drop).
+    run_for(&mut app, Duration::from_millis(200));
+    drop(app);
     assert_eq!(
         emu.request_count(Route::SelfStop),
         0,
@@ -52,8 +52,8 @@ fn a_panic_the_app_survives_sends_nothing() {
 
 #[test]
 fn a_panic_that_ends_the_app_self_stops_once() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(&emu, &id);
     app.add_systems(Update, || panic!("a system breaks"));
     // The app is moved in: the panic unwinds out of its update and drops it, as `App::run`
@@ -73,8 +73,8 @@ fn a_panic_that_ends_the_app_self_stops_once() {
 
 #[test]
 fn an_error_exit_still_self_stops_once() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(&emu, &id);
     assert_eq!(emu.request_count(Route::SelfStop), 0);
     app.world_mut().write_message(AppExit::error());

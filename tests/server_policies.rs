@@ -6,14 +6,7 @@
 //! and the process exits 0 within its grace window.
 #![cfg(unix)]
 
-#[path = "support/direct.rs"]
-mod direct;
-
-#[path = "support/process.rs"]
-mod process;
-
-#[path = "support/reorder.rs"]
-mod reorder;
+mod support;
 
 use std::time::Duration;
 
@@ -23,8 +16,8 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
-use process::{MODE, ServerRun, mark};
-use reorder::{Order, Proxy};
+use support::process::{MODE, ServerRun, mark};
+use support::reorder::{Order, Proxy};
 
 /// The origin of the reordering proxy, when the self-stop goes through one.
 const VIA: &str = "SERVER_TEST_DELETE_VIA";
@@ -71,7 +64,7 @@ fn server_policies_main() {
         LogPlugin {
             level: Level::INFO,
             filter: "info".into(),
-            custom_layer: process::log_to_out_file,
+            custom_layer: support::process::log_to_out_file,
             ..LogPlugin::default()
         },
         StatesPlugin,
@@ -222,7 +215,7 @@ fn ordered_run(order: Order) -> (String, ServerRun) {
         Order::SigtermFirst => "sigterm_first",
         Order::AnswerFirst => "answer_first",
     };
-    let out = process::out_path("server_policies_main", mode);
+    let out = support::process::out_path("server_policies_main", mode);
     let proxy = Proxy::start(order, move || {
         std::fs::read_to_string(&out)
             .unwrap_or_default()

@@ -4,13 +4,9 @@
 //! `SIGTERM` and exits inside its grace period.
 #![cfg(unix)]
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
-#[path = "support/process.rs"]
-mod process;
-
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
@@ -20,7 +16,7 @@ use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
 use futures_lite::future::block_on;
-use process::{MODE, ServerRun, mark};
+use support::process::{MODE, ServerRun, mark};
 
 // Modes: `self_stop`: finish the match at once and self-stop; `wait`: run until `SIGTERM`;
 // `panic`: panic in a system (the panic ends the app, which self-stops).
@@ -156,19 +152,16 @@ fn a_stopped_server_hears_sigterm_and_exits_within_its_grace() {
     let stop = StopDeployment::new(id)
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
-    let stopped_at = Instant::now();
     block_on(send(stop)).unwrap();
     let (info, logs) = run.wait_for_exit(Duration::from_secs(10));
-    let took = stopped_at.elapsed();
+    // Exit code 0: it exited on its own within the grace; past it the emulator would have
+    // killed it (SIGKILL, 137).
     assert_eq!(
         info.exit_code,
         Some(0),
         "killed, not a clean exit; logs:\n{logs}"
     );
-    assert!(
-        took < Duration::from_secs(5),
-        "exited after {took:?}, past the 5 s grace"
-    );
+    assert_eq!(info.stopped_by.as_deref(), Some("api"), "logs:\n{logs}");
     assert!(
         logs.contains("MARKER shutdown requested Terminate"),
         "{logs}"

@@ -1,8 +1,7 @@
 //! Self-stop against the emulator: once per app, retried on 503/429, 410 counts as done, a
 //! wrong token fails clearly.
 
-#[path = "support/direct.rs"]
-mod direct;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{EmulatorHandle, Fault, FaultKind, Route};
 use futures_lite::future::block_on;
+use support::{run_until, wait_until};
 
 #[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
 enum MatchState {
@@ -69,27 +69,29 @@ enum Outcome {
 
 /// Updates until a self-stop result arrives.
 fn outcome(app: &mut App) -> Outcome {
-    let bound = Instant::now() + Duration::from_secs(15);
-    loop {
-        assert!(Instant::now() < bound, "no self-stop result within 15 s");
-        app.update();
-        let world = app.world_mut();
-        if let Some(done) = world
-            .resource_mut::<Messages<SelfStopCompleted>>()
-            .drain()
-            .next()
-        {
-            return Outcome::Completed(Box::new(done));
-        }
-        if let Some(failed) = world
-            .resource_mut::<Messages<SelfStopFailed>>()
-            .drain()
-            .next()
-        {
-            return Outcome::Failed(failed);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut outcome = None;
+    run_until(
+        app,
+        "a self-stop result",
+        Duration::from_secs(15),
+        |world| {
+            if let Some(done) = world
+                .resource_mut::<Messages<SelfStopCompleted>>()
+                .drain()
+                .next()
+            {
+                outcome = Some(Outcome::Completed(Box::new(done)));
+            } else if let Some(failed) = world
+                .resource_mut::<Messages<SelfStopFailed>>()
+                .drain()
+                .next()
+            {
+                outcome = Some(Outcome::Failed(failed));
+            }
+            outcome.is_some()
+        },
+    );
+    outcome.expect("run_until returns once a result arrived")
 }
 
 fn completed(app: &mut App) -> SelfStopCompleted {
@@ -99,10 +101,13 @@ fn completed(app: &mut App) -> SelfStopCompleted {
     }
 }
 
-/// A few more frames: nothing else may arrive or be sent.
+/// Frames for 300 ms, longer than [`fast_retry`]'s largest backoff: nothing else may arrive
+/// or be sent (a check that something does not happen; see `support::run_for`). Returns the
+/// results that arrived.
 fn settle(app: &mut App) -> usize {
     let mut results = 0;
-    for _ in 0..30 {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
         app.update();
         let world = app.world_mut();
         results += world
@@ -124,8 +129,8 @@ struct Observed(usize);
 
 #[test]
 fn entering_the_finished_state_stops_the_deployment_once() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.init_resource::<Observed>().add_observer(
         |done: On<SelfStopCompleted>, mut seen: ResMut<Observed>| {
@@ -161,8 +166,8 @@ fn entering_the_finished_state_stops_the_deployment_once() {
 
 #[test]
 fn requests_made_while_running_or_after_success_send_nothing_more() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.world_mut().write_message(SelfStop);
@@ -177,8 +182,8 @@ fn requests_made_while_running_or_after_success_send_nothing_more() {
 
 #[test]
 fn three_503s_are_retried_until_success() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)).times(3));
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
@@ -191,8 +196,8 @@ fn three_503s_are_retried_until_success() {
 
 #[test]
 fn a_429_is_retried_after_retry_after() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(
         Fault::new(
             Route::SelfStop,
@@ -211,8 +216,8 @@ fn a_429_is_retried_after_retry_after() {
 
 #[test]
 fn retries_stop_after_the_configured_time() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)));
     let retry = RetryPolicy {
         max_elapsed: Some(Duration::from_millis(300)),
@@ -231,8 +236,8 @@ fn retries_stop_after_the_configured_time() {
 
 #[test]
 fn an_already_terminated_deployment_counts_as_stopped() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let stop = StopDeployment::new(id.as_str())
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
@@ -251,8 +256,8 @@ fn an_already_terminated_deployment_counts_as_stopped() {
 
 #[test]
 fn a_wrong_token_fails_clearly_without_retrying() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     let wrong = "00000000000000000000000000000000";
     vars.insert("ARBITRIUM_DELETE_TOKEN".into(), wrong.into());
@@ -277,8 +282,8 @@ fn a_wrong_token_fails_clearly_without_retrying() {
 
 #[test]
 fn a_missing_delete_url_fails_without_sending() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_DELETE_URL");
     let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
@@ -298,8 +303,8 @@ fn a_missing_delete_url_fails_without_sending() {
 
 #[test]
 fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.insert(
         "ARBITRIUM_DELETE_URL".into(),
@@ -322,27 +327,24 @@ fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
 
 #[test]
 fn the_frame_that_asks_sends_the_self_stop() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.update();
     // No more frames: the request must already be on its way.
-    let bound = Instant::now() + Duration::from_secs(5);
-    while emu.request_count(Route::SelfStop) == 0 {
-        assert!(
-            Instant::now() < bound,
-            "the frame that wrote `SelfStop` sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(
+        "the request of the frame that wrote `SelfStop`",
+        Duration::from_secs(5),
+        || emu.request_count(Route::SelfStop) > 0,
+    );
     assert_eq!(emu.request_count(Route::SelfStop), 1);
 }
 
 #[test]
 fn an_attempt_without_an_answer_times_out_and_is_retried() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Hang(Duration::from_secs(3))).times(1));
     let plugin = EdgegapServerPlugin::new().with_attempt_timeout(Duration::from_millis(300));
     let mut app = server_with(env_of(&emu, &id), fast_retry(), plugin);
@@ -357,8 +359,8 @@ fn an_attempt_without_an_answer_times_out_and_is_retried() {
 fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
     use bevy::time::TimeUpdateStrategy;
 
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let plugin = EdgegapServerPlugin::new().stop_if_no_player_within(Duration::from_secs(10));
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
@@ -396,8 +398,8 @@ fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
 
 #[test]
 fn the_first_reason_is_the_one_reported() {
-    let emu = direct::simulated_emulator();
-    let id = direct::deploy_ready(&emu, direct::game_v1());
+    let emu = support::simulated_emulator();
+    let id = support::deploy_ready(&emu, support::game_v1());
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
     app.update();

@@ -2,17 +2,14 @@
 //! kind of failure (never by words in the URL), no header value ever shows in an error, and an
 //! endless body is an error rather than out-of-memory.
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "transport_support/raw.rs"]
-mod raw;
+mod support;
 
 use std::time::Duration;
 
 use bevy_edgegap::api::{DeployRequest, GetStatus};
 use bevy_edgegap::prelude::*;
-use harness::{app, result_of};
-use raw::{Behaviour, RawServer, assert_transport_error};
+use support::raw::{Behaviour, RawServer, assert_transport_error};
+use support::{app, ask};
 
 fn config(base_url: String, token: &str) -> EdgegapConfig {
     EdgegapConfig::new(base_url, token)
@@ -27,7 +24,7 @@ fn a_deploy_dropped_after_sending_is_not_sent_again_whatever_the_url_says() {
     // "dns" and "resolve" in the URL, which error messages quote: they must not matter.
     let base = format!("{}/dns-resolve", server.base_url());
     let mut app = app(config(base, "token"));
-    let result = result_of::<DeployRequest>(&mut app, |eg| {
+    let result = ask::<DeployRequest>(&mut app, |eg| {
         eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
     });
     assert_transport_error(&result, true);
@@ -44,7 +41,7 @@ fn a_refused_connection_is_certainly_unsent() {
         .port();
     let mut app =
         app(config(format!("http://127.0.0.1:{port}"), "token").with_retry(RetryPolicy::never()));
-    let result = result_of::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
+    let result = ask::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
     assert_transport_error(&result, false);
 }
 
@@ -54,7 +51,7 @@ fn no_header_value_ever_appears_in_an_error() {
     // A token that is not a valid header value (it would smuggle a second header).
     let token = "sup3r-s3cret\r\nX-Injected: sup3r-s3cret";
     let mut app = app(config(server.base_url(), token).with_retry(RetryPolicy::never()));
-    let error = result_of::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555")).unwrap_err();
+    let error = ask::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555")).unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains("sup3r"), "the token leaked: {shown}");
     assert!(!error.may_have_been_sent(), "{shown}");
@@ -67,6 +64,6 @@ fn an_endless_body_is_an_error_not_out_of_memory() {
     let mut app = app(config(server.base_url(), "token")
         .with_max_body_bytes(256 * 1024)
         .with_retry(RetryPolicy::never()));
-    let result = result_of::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
+    let result = ask::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
     assert_transport_error(&result, true);
 }

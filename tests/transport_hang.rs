@@ -5,10 +5,7 @@
 
 #![cfg(target_os = "linux")]
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "transport_support/raw.rs"]
-mod raw;
+mod support;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,8 +13,8 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_edgegap::api::{EdgegapError, GetStatus};
 use bevy_edgegap::prelude::*;
-use harness::{app, call, collect, run_until, seen};
-use raw::{Behaviour, RawServer};
+use support::raw::{Behaviour, RawServer};
+use support::{app, call, collect, run_until, seen, seen_in};
 
 const CAP: usize = 8;
 const CALLS: usize = 200;
@@ -58,18 +55,14 @@ fn a_hung_api_costs_no_threads_or_sockets_beyond_the_cap() {
     let (mut max_threads, mut max_client_fds) = (0, 0);
     run_until(
         &mut app,
-        Duration::from_secs(120),
         "200 timeouts",
+        Duration::from_secs(120),
         |world| {
             max_threads = max_threads.max(threads());
             // The server's ends of the connections are in this process too: not the client's.
             max_client_fds =
                 max_client_fds.max(fds().saturating_sub(server.held.load(Ordering::SeqCst)));
-            world
-                .resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-                .0
-                .len()
-                >= CALLS
+            seen_in::<EdgegapResponse<GetStatus>>(world).len() >= CALLS
         },
     );
 

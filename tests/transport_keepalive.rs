@@ -1,8 +1,7 @@
 //! Keep-alive: calls reuse the engine's connections instead of opening one each. Counted with
 //! the emulator's accepted-connection counter.
 
-#[path = "client_support/harness.rs"]
-mod harness;
+mod support;
 
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use bevy::prelude::*;
 use bevy_edgegap::api::GetStatus;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
-use harness::{app, call, collect, config, run_until};
+use support::{app, call, collect, config, run_until, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -24,10 +23,7 @@ fn emulator() -> EmulatorHandle {
 }
 
 fn answered(world: &World) -> usize {
-    world
-        .resource::<harness::Seen<EdgegapResponse<GetStatus>>>()
-        .0
-        .len()
+    seen_in::<EdgegapResponse<GetStatus>>(world).len()
 }
 
 #[test]
@@ -41,7 +37,7 @@ fn a_thousand_sequential_calls_open_at_most_max_in_flight_connections() {
     for i in 1..=1000 {
         // One call at a time: the next is issued once the previous one answered.
         call(&mut app, |eg| eg.status("a69f8e3e0555"));
-        run_until(&mut app, LIMIT, "the call's answer", |w| answered(w) >= i);
+        run_until(&mut app, "the call's answer", LIMIT, |w| answered(w) >= i);
     }
     assert_eq!(emu.request_count(Route::Status), 1000);
     let opened = emu.connections_accepted();
@@ -67,7 +63,7 @@ fn a_burst_over_the_cap_opens_at_most_the_cap() {
         }
         last
     });
-    run_until(&mut app, LIMIT, "1000 answers", |w| answered(w) >= 1000);
+    run_until(&mut app, "1000 answers", LIMIT, |w| answered(w) >= 1000);
     let opened = emu.connections_accepted();
     println!("1000 calls, {CAP} in flight, opened {opened} connection(s)");
     assert!(

@@ -2,10 +2,7 @@
 //! through `EdgegapConfig::with_root_certificate`. Calls succeed over one kept-alive
 //! connection; without the root the handshake fails and nothing was sent.
 
-#[path = "client_support/harness.rs"]
-mod harness;
-#[path = "transport_support/raw.rs"]
-mod raw;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -14,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bevy_edgegap::api::{EdgegapError, GetStatus, Status};
 use bevy_edgegap::prelude::*;
-use harness::{app, result_of};
-use raw::assert_transport_error;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use support::raw::assert_transport_error;
+use support::{app, ask};
 
 const STATUS: &str = r#"{"request_id":"a69f8e3e0555","current_status":"Status.READY"}"#;
 
@@ -107,7 +104,7 @@ fn calls_over_https_succeed_with_an_added_root_and_reuse_one_connection() {
         .with_root_certificate(pem);
     let mut app = app(config);
     for _ in 0..5 {
-        let status = result_of::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555")).unwrap();
+        let status = ask::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555")).unwrap();
         assert_eq!(status.current_status, Status::Ready);
     }
     assert_eq!(answered.load(Ordering::SeqCst), 5);
@@ -125,7 +122,7 @@ fn without_the_root_the_handshake_fails_and_nothing_was_sent() {
         .with_rate_limits(RateLimits::none())
         .with_retry(RetryPolicy::never());
     let mut app = app(config);
-    let result = result_of::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
+    let result = ask::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
     assert_transport_error(&result, false);
     assert_eq!(answered.load(Ordering::SeqCst), 0);
 }
@@ -136,6 +133,6 @@ fn a_root_that_is_not_pem_is_a_config_error() {
         .with_rate_limits(RateLimits::none())
         .with_root_certificate("not a certificate");
     let mut app = app(config);
-    let result = result_of::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
+    let result = ask::<GetStatus>(&mut app, |eg| eg.status("a69f8e3e0555"));
     assert!(matches!(result, Err(EdgegapError::Config(_))), "{result:?}");
 }

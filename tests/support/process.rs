@@ -2,10 +2,6 @@
 //! command (`--exact <server test> --ignored`). What the server does and logs goes to a file the
 //! test names (`SERVER_TEST_OUT`), not only to the container logs, which are not readable once
 //! a deployment is terminated.
-#![allow(
-    dead_code,
-    reason = "each test file uses a different part of this module"
-)]
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -16,7 +12,7 @@ use std::time::{Duration, Instant};
 use bevy::log::BoxedLayer;
 use bevy::log::tracing_subscriber::fmt;
 use bevy::prelude::App;
-use edgegap_emulator::{AppVersion, DeploymentInfo, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, DeploymentInfo, EmulatorHandle};
 
 /// What the server process should do.
 pub const MODE: &str = "SERVER_TEST_MODE";
@@ -55,6 +51,22 @@ pub fn out_path(server_test: &str, mode: &str) -> PathBuf {
     ))
 }
 
+/// `game`/`v1` as the command `program args` (UDP `gameport`, 5 s from `SIGTERM` to `SIGKILL`),
+/// with `env` added.
+pub fn command_version(
+    program: impl Into<PathBuf>,
+    args: impl IntoIterator<Item = impl Into<String>>,
+    env: &[(&str, &str)],
+) -> AppVersion {
+    let mut version = AppVersion::command("game", "v1", program, args)
+        .port("gameport", 7777, "UDP")
+        .grace_period(Duration::from_secs(5));
+    for (key, value) in env {
+        version = version.env(*key, *value);
+    }
+    version
+}
+
 /// Test side: one server process launched by an emulator.
 pub struct ServerRun {
     pub emu: EmulatorHandle,
@@ -79,27 +91,15 @@ impl ServerRun {
         let out = out_path(server_test, mode);
         let _ = std::fs::remove_file(&out);
         let exe = std::env::current_exe().expect("the test binary's path");
-        let mut version = AppVersion::command(
-            "game",
-            "v1",
+        let version = command_version(
             exe,
             ["--exact", server_test, "--ignored", "--nocapture"],
+            env,
         )
-        .port("gameport", 7777, "UDP")
-        .grace_period(Duration::from_secs(5))
         .env(MODE, mode)
         .env(OUT, out.to_string_lossy());
-        for (key, value) in env {
-            version = version.env(*key, *value);
-        }
-        let emu = Emulator::builder()
-            .app_version(version)
-            .without_rate_limits()
-            .lifecycle_step(Duration::ZERO)
-            .start()
-            .expect("emulator starts");
-        let emu = before_deploy(emu);
-        let id = super::direct::deploy(&emu, super::direct::game_v1());
+        let emu = before_deploy(super::emulator_with(version));
+        let id = super::deploy(&emu, super::game_v1());
         Self { emu, id, out }
     }
 

@@ -5,10 +5,6 @@
 //!   `SIGTERM`), then holds the emulator's real answer for [`HOLD`] before relaying it;
 //! - [`Order::AnswerFirst`]: answers `200` at once, as Edgegap does before its container stop,
 //!   and forwards the request (so `SIGTERM`) only once `release` says the server saw the answer.
-#![allow(
-    dead_code,
-    reason = "each test file uses a different part of this module"
-)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,10 +1,9 @@
 //! A tiny scripted HTTP server on loopback: one thread, one request per connection
 //! (`Connection: close`), every request recorded, every answer chosen by a script.
 
-#![allow(dead_code, reason = "each test file uses a different part of the stub")]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -165,4 +164,16 @@ pub fn status_body(id: &str, status: &str) -> String {
         "public_ip":"127.0.0.1","ports":{{"gameport":{{"external":31000,"internal":7777,
         "protocol":"UDP","name":"gameport"}}}}}}"#
     )
+}
+
+/// A stub that answers the first status request with `first`, then every request with `abc`
+/// READY.
+pub fn status_stub(first: impl Fn() -> Answer + Send + Sync + 'static) -> Stub {
+    let answered = Arc::new(AtomicBool::new(false));
+    Stub::start(move |request, _| {
+        if request.path.starts_with("/v1/status/") && !answered.swap(true, Ordering::SeqCst) {
+            return first();
+        }
+        Answer::json(200, status_body("abc", "READY"))
+    })
 }

@@ -4,16 +4,13 @@
 //! `stop_when_empty_for` policy stops the deployment.
 #![cfg(unix)]
 
-#[path = "support/direct.rs"]
-mod direct;
-
-#[path = "support/examples.rs"]
-mod examples;
+mod support;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, DeploymentInfo, Emulator, EmulatorHandle, Route};
+use edgegap_emulator::{DeploymentInfo, EmulatorHandle, Route};
+use support::process::command_version;
 
 fn logs(emu: &EmulatorHandle, id: &str) -> String {
     emu.logs(id).unwrap_or_default()
@@ -34,24 +31,9 @@ fn receive(socket: &UdpSocket) -> String {
 
 /// The example as a deployment, with `env` added; returns the emulator and the deployment.
 fn deploy_example(env: &[(&str, &str)]) -> (EmulatorHandle, String) {
-    let mut version = AppVersion::command(
-        "game",
-        "v1",
-        examples::example_binary("dedicated_server"),
-        Vec::<String>::new(),
-    )
-    .port("gameport", 7777, "UDP")
-    .grace_period(Duration::from_secs(5));
-    for (key, value) in env {
-        version = version.env(*key, *value);
-    }
-    let emu = Emulator::builder()
-        .app_version(version)
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .unwrap();
-    let id = direct::deploy(&emu, direct::game_v1());
+    let program = support::examples::example_binary("dedicated_server");
+    let emu = support::emulator_with(command_version(program, Vec::<String>::new(), env));
+    let id = support::deploy(&emu, support::game_v1());
     (emu, id)
 }
 

@@ -2,11 +2,6 @@
 //! emulator does not (never answers, drops the connection after reading a request, streams
 //! a body without end), and counts what it saw. One thread, non-blocking sockets.
 
-#![allow(
-    dead_code,
-    reason = "each test file uses a different behaviour of the server"
-)]
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
