@@ -194,8 +194,8 @@ pub mod prelude {
     #[cfg(feature = "server")]
     pub use crate::server::{
         AddContextTag, ArbitriumEnv, ArbitriumPort, ContextRead, ContextTagAdded,
-        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, PlayerCount, ReadContext,
-        RemoveContextTag, SelfStop, SelfStopCompleted, SelfStopFailed, SelfStopReason,
-        ShutdownReason, ShutdownRequested,
+        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, MatchArrivals, MatchEnv,
+        PlayerCount, PlayerNoShow, ReadContext, RemoveContextTag, SelfStop, SelfStopCompleted,
+        SelfStopFailed, SelfStopReason, ShutdownReason, ShutdownRequested,
     };
 }
