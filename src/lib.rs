@@ -173,11 +173,20 @@ impl bevy::app::PluginGroup for EdgegapPlugins {
 pub mod prelude {
     #[cfg(feature = "client")]
     pub use crate::EdgegapPlugins;
+    pub use crate::api::{Assignment, MatchStatus, MatchTicket, MatchmakerAccess};
     pub use crate::api::{
         BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
         FleetHost, ListDeployments, ListFleetHosts, ListPage, PortMapping, QueryOperator,
         RequestId, SortOrder, Status,
+    };
+    #[cfg(all(feature = "client", not(target_arch = "wasm32")))]
+    pub use crate::client::matchmaker::BeaconsMeasured;
+    #[cfg(feature = "client")]
+    pub use crate::client::matchmaker::{
+        Assigned, CancelReason, Forming, GroupJoined, HostAssigned, Joining, Leaving, MatchFound,
+        Matched, Matchmaker, MatchmakerConfig, MatchmakerPlugin, Matchmaking, MatchmakingCancelled,
+        MatchmakingFailed, MatchmakingStatusChanged, Searching, Unmatched,
     };
     #[cfg(feature = "client")]
     pub use crate::client::{

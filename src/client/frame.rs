@@ -6,7 +6,7 @@ use bevy::ecs::system::Res;
 use bevy::ecs::world::{Mut, World};
 
 use super::config::EdgegapConfig;
-use super::request::{EdgegapTransport, deliver_outcomes};
+use super::request::{EdgegapTransport, receive_on};
 use super::stats;
 use super::track::{drive, track_deployments};
 use crate::time::Instant;
@@ -16,13 +16,7 @@ pub(crate) fn receive_responses(world: &mut World) {
     if world.resource::<EdgegapTransport>().0.is_idle() {
         return;
     }
-    let now = Instant::now();
-    let mut transport = std::mem::take(&mut world.resource_mut::<EdgegapTransport>().0);
-    let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
-    // Put it back first: observers run during delivery and may queue calls.
-    world.resource_mut::<EdgegapTransport>().0 = transport;
-    let freed = !outcomes.is_empty();
-    deliver_outcomes(world, outcomes);
+    let freed = receive_on::<EdgegapTransport>(world);
     drive(world);
     // Refill the slots just freed from the queue now rather than in `PostUpdate`.
     if freed {
