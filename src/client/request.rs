@@ -362,10 +362,12 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
         orphaned: how.orphaned,
     });
     let Some(mut transport) = world.get_resource_mut::<T>() else {
-        // No plugin: deliver the error right here.
-        if let Err(error) = built {
-            delivery.deliver(world, owner, Err(error));
-        }
+        // No plugin (or its transport is out of the world for a moment): resolve right here,
+        // never drop the call.
+        let error = built.err().unwrap_or_else(|| {
+            EdgegapError::Config("the client plugin's transport is not in the world".into())
+        });
+        delivery.deliver(world, owner, Err(error));
         return;
     };
     match built {

@@ -5,7 +5,7 @@
 use bevy::ecs::entity::Entity;
 use bevy::ecs::resource::Resource;
 use bevy::ecs::system::Res;
-use bevy::ecs::world::{Mut, World};
+use bevy::ecs::world::World;
 use bevy::log::{debug, info, warn};
 
 use super::config::MatchmakerConfig;
@@ -320,20 +320,17 @@ pub(crate) fn track(world: &mut World) {
     issue_polls(world, Instant::now());
 }
 
-/// `PostUpdate`, after `track`: hands queued calls to the engine.
+/// `PostUpdate`, after `track`: hands queued calls to the engine. The transport stays in
+/// the world (commands that queue calls may run at any flush).
 pub(crate) fn send(world: &mut World) {
     let now = Instant::now();
-    world.resource_scope(|world, mut transport: Mut<MatchmakerTransport>| {
-        let config = world.resource::<MatchmakerConfig>();
-        transport.0.use_engine(
-            config.max_in_flight,
-            &[],
-            crate::http::DEFAULT_MAX_BODY_BYTES,
-        );
-        transport
-            .0
-            .dispatch(&limits(config), config.max_in_flight, now);
-    });
+    let config = world.resource::<MatchmakerConfig>();
+    let (limits, max_in_flight) = (limits(config), config.max_in_flight);
+    let mut transport = world.resource_mut::<MatchmakerTransport>();
+    transport
+        .0
+        .use_engine(max_in_flight, &[], crate::http::DEFAULT_MAX_BODY_BYTES);
+    transport.0.dispatch(&limits, max_in_flight, now);
 }
 
 /// Run condition: calls queued, in flight or resolved.
