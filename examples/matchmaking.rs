@@ -342,7 +342,7 @@ fn play(
     // Eve, once searching with a ticket: to the server the others were given.
     if let (Some(eve), Some(server), false) = (run.intruder, run.server, run.refused)
         && let Some(ticket) = searches.get(eve).ok().and_then(|s| s.ticket_id())
-        && !run.players[&eve].link.is_some()
+        && run.players[&eve].link.is_none()
     {
         let ticket = ticket.to_owned();
         match UdpSocket::bind("127.0.0.1:0").and_then(|s| {

@@ -9,8 +9,8 @@
 //! | Module | Feature | What it is |
 //! |---|---|---|
 //! | [`api`] | always | Engine-free typed models, one value per endpoint, [`api::EdgegapError`] |
-//! | `client` | `client` | `EdgegapClientPlugin`, the `Edgegap` system parameter, deployments as entities |
-//! | `server` | `server` | `EdgegapServerPlugin`, `ArbitriumEnv`, self-stop, graceful `SIGTERM` |
+//! | `client` | `client` | `EdgegapClientPlugin`, the `Edgegap` system parameter, deployments as entities; `MatchmakerPlugin` and the `Matchmaker` param (Edgegap's matchmaker, no organisation token) |
+//! | `server` | `server` | `EdgegapServerPlugin`, `ArbitriumEnv`, `MatchEnv`, self-stop, graceful `SIGTERM` |
 //! | [`http`] | either | The one HTTP engine (persistent keep-alive workers on ureq; `fetch` on wasm) and [`http::RetryPolicy`] |
 //!
 //! Both features are on by default; a dedicated server can depend on

@@ -114,9 +114,7 @@ pub(crate) fn no_shows(
 /// deployment, before the self-stop starts.
 pub(crate) fn check_no_shows(
     policy: Res<NoShowPolicy>,
-    env: Res<MatchEnv>,
-    arrivals: Res<MatchArrivals>,
-    players: Res<PlayerCount>,
+    seen: (Res<MatchEnv>, Res<MatchArrivals>, Res<PlayerCount>),
     time: Res<Time<Real>>,
     mut done: Local<bool>,
     mut no_show: MessageWriter<PlayerNoShow>,
@@ -127,6 +125,7 @@ pub(crate) fn check_no_shows(
         return;
     }
     *done = true;
+    let (env, arrivals, players) = seen;
     let (missing, nobody) = no_shows(&env, &arrivals, &players);
     for ticket_id in missing {
         info!(

@@ -379,12 +379,8 @@ impl Step {
         let first = self.state.member.is_none();
         // A poll answer may omit what an earlier one said (a resumed search's profile).
         self.state.member = Some(member.clone());
-        if from != to && !first {
-            self.transitions.push(Transition::Changed {
-                from,
-                to: to.clone(),
-            });
-        } else if first && to != MatchStatus::Initial {
+        // The first answer reports a change from `INITIAL` when it is already further.
+        if (from != to && !first) || (first && to != MatchStatus::Initial) {
             self.transitions.push(Transition::Changed {
                 from,
                 to: to.clone(),

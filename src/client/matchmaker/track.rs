@@ -68,10 +68,14 @@ pub(crate) fn push(world: &mut World, entity: Entity, answer: Answer) {
     }
 }
 
+/// What runs after a matchmaker call: feeds its result to the lifecycle.
+pub(crate) type ThenAnswer<T> =
+    Box<dyn FnOnce(&mut World, Entity, &Result<T, EdgegapError>) + Send + Sync>;
+
 /// A `then` that feeds a call's result to the lifecycle as `wrap(result)`.
 pub(crate) fn answer_with<T: Clone + Send + Sync + 'static>(
     wrap: fn(Result<T, EdgegapError>) -> Answer,
-) -> Box<dyn FnOnce(&mut World, Entity, &Result<T, EdgegapError>) + Send + Sync> {
+) -> ThenAnswer<T> {
     Box::new(move |world, entity, result| push(world, entity, wrap(result.clone())))
 }
 
