@@ -1,42 +1,15 @@
 //! `cargo run --example matchmaking` as a process: four players matched on one server, a
 //! fifth refused, the match played, the server stopped by itself, exit 0.
-//! (The example-building helper is local to this file for now.)
 #![cfg(unix)]
 
-use std::path::PathBuf;
+mod support;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The example's binary, built now if needed (a no-op when `cargo test` already built it).
-fn example_binary(name: &str) -> PathBuf {
-    let mut cargo = Command::new(env!("CARGO"));
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-            || key == "OUT_DIR"
-        {
-            cargo.env_remove(&*key);
-        }
-    }
-    let status = cargo
-        .args(["build", "--offline", "--workspace", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the example `{name}` does not build");
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join(name))
-        .unwrap();
-    assert!(path.exists(), "no example binary at {}", path.display());
-    path
-}
-
 #[test]
 fn four_players_one_server_one_refused_exit_0() {
-    let mut child = Command::new(example_binary("matchmaking"))
+    let mut child = Command::new(support::examples::example_binary("matchmaking"))
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
