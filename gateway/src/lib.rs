@@ -388,6 +388,13 @@ impl GatewayBuilder {
             ),
         }
         let address = listener.local_addr()?;
+        if state.verifier.unscoped() {
+            tracing::warn!(
+                "edgegap-gateway on http://{address}: player tokens are checked for neither \
+                 issuer nor audience, so any token signed with this key is a player, whoever \
+                 minted it for whatever service; set auth.issuers and/or auth.audiences"
+            );
+        }
         if state.verifier.anonymous() {
             tracing::warn!(
                 "ANONYMOUS MODE: callers without a valid player token are identified by their \

@@ -2,8 +2,9 @@
 //! client (rustls), each within the global budget. The only place the organisation token is
 //! used.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bevy_edgegap::api::{
     EdgegapError, Endpoint, EndpointClass, HttpRequest, HttpResponse, Method, Secret,
@@ -20,7 +21,20 @@ pub(crate) struct Upstream {
     token: Secret,
     budget: Budget,
     store: Arc<dyn Store>,
+    /// Budget refusals not logged yet, by bucket, since the last warning.
+    refusals: Mutex<HashMap<&'static str, Refusals>>,
 }
+
+/// Refusals of one budget bucket: one warning per [`REFUSAL_WARNING_EVERY`] at most, with the
+/// count, so a flood of requests cannot flood the log.
+#[derive(Default)]
+struct Refusals {
+    warned: Option<Instant>,
+    unlogged: u64,
+}
+
+/// How often a budget refusal is logged at most (per bucket).
+const REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// The budget bucket an endpoint class draws from, and its rate.
 fn bucket(class: EndpointClass, method: Method, budget: &Budget) -> (&'static str, u32) {
@@ -57,7 +71,31 @@ impl Upstream {
             token: Secret::new(config.token.expose().trim()),
             budget,
             store,
+            refusals: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Logs a budget refusal, at most once per [`REFUSAL_WARNING_EVERY`] per bucket.
+    fn refused(&self, name: &'static str, rate: u32) {
+        let now = Instant::now();
+        let mut refusals = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bucket = refusals.entry(name).or_default();
+        bucket.unlogged += 1;
+        if bucket
+            .warned
+            .is_none_or(|at| now.duration_since(at) >= REFUSAL_WARNING_EVERY)
+        {
+            tracing::warn!(
+                "upstream budget `{name}` exhausted ({rate}/s): {} request(s) answered 503 \
+                 since the last warning",
+                bucket.unlogged
+            );
+            bucket.warned = Some(now);
+            bucket.unlogged = 0;
+        }
     }
 
     /// Whether `candidate` is the organisation token (a client sending it is logged).
@@ -95,7 +133,7 @@ impl Upstream {
             Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
             Ok(_) => {}
             Err(retry_after) => {
-                tracing::warn!("upstream budget `{name}` exhausted ({rate}/s); answering 503");
+                self.refused(name, rate);
                 return Err(UpstreamError::Budget { retry_after });
             }
         }

@@ -164,7 +164,7 @@ async fn deploy_new(
         .commit_live(&player.owner, Some(id.clone()))
         .await?;
     tracing::info!(
-        "deployed `{id}` ({} {}) for player `{}` (owner tag `{}`)",
+        "deployed `{id}` ({} {}) for player {:?} (owner tag `{}`)",
         request.application,
         request.version,
         player.id,

@@ -36,7 +36,7 @@ pub(crate) fn owned_snapshot<'a>(
         Ok((status, _)) if owned(status, &player.owner) => Ok(status),
         Ok(_) => {
             tracing::debug!(
-                "player `{}` asked for `{request_id}`, which is not theirs: 404",
+                "player {:?} asked for `{request_id}`, which is not theirs: 404",
                 player.id
             );
             Err(ApiError::NotFound)

@@ -35,7 +35,7 @@ pub(crate) async fn stop(
     match answer {
         Ok(raw) => {
             state.store.remove_live(&player.owner, &id).await?;
-            tracing::info!("stopped `{id}` for player `{}`", player.id);
+            tracing::info!("stopped `{id}` for player {:?}", player.id);
             Ok(forward(&raw))
         }
         Err(error) => {
