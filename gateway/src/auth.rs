@@ -48,6 +48,13 @@ impl OwnerKey {
         tag
     }
 
+    /// The secret of the shared store ([`RedisStore`](crate::RedisStore)): its key prefix
+    /// and the key that authenticates its status records derive from it, so replicas with
+    /// the same owner key share state and other environments do not.
+    pub(crate) fn redis_secret(&self) -> [u8; 32] {
+        hmac(&self.0, b"edgegap-gateway shared store")
+    }
+
     /// The default webhook path secret: 32 hex digits of HMAC-SHA256(key, a fixed label).
     /// The same for every replica and across restarts, and unguessable without the key.
     pub(crate) fn webhook_secret(&self) -> String {

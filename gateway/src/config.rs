@@ -86,6 +86,14 @@ pub struct GatewayConfig {
     /// the upstream budget and the status view. Unset: all of it in memory, for one gateway
     /// process. Redis must be private to the gateway (see the README's threat model).
     pub redis_url: Option<SecretText>,
+    /// The prefix of every Redis key and of the pub/sub channel (`GATEWAY_REDIS_PREFIX`
+    /// overrides it). Default: `edgegap-gateway:` + 12 hex digits derived from the owner key,
+    /// so gateways of two environments sharing one Redis never share a key (a budget, a
+    /// quota, a status record); the gateway logs it at start, for the Redis ACL.
+    pub redis_prefix: Option<String>,
+    /// A PEM file of the certificate authority that signed the Redis server's certificate
+    /// (`rediss://` only; relative to the config file). Default: the system's trust store.
+    pub redis_ca_file: Option<String>,
     /// Allows `http://` (Edgegap, `status.public_url`) and `redis://` to hosts other than
     /// loopback (default `false`: only TLS leaves the machine). For a private network you
     /// trust, never for the internet.
@@ -114,6 +122,15 @@ pub struct StatusConfig {
     /// of `A-Z a-z 0-9 - _`. Default: derived from the owner key, so every replica and every
     /// restart agree on it.
     pub webhook_secret: Option<SecretText>,
+    /// How long a player may still read (or stop) one of their deployments after it left their
+    /// live set (stopped, terminated, in error), in seconds (default 3600). Beyond it, and for
+    /// any id the player is not known to own, status and stop answer 404 without asking
+    /// Edgegap.
+    pub ended_visible_secs: u64,
+    /// How far ahead of this gateway's clock a time read from the shared store may be, in
+    /// milliseconds (default 2000): replicas' clocks differ this much at most. A status record
+    /// dated later is not used; one within it counts as read now.
+    pub max_clock_skew_ms: u64,
 }
 
 impl Default for StatusConfig {
@@ -123,6 +140,8 @@ impl Default for StatusConfig {
             fallback_ms: 10_000,
             public_url: None,
             webhook_secret: None,
+            ended_visible_secs: 3600,
+            max_clock_skew_ms: 2000,
         }
     }
 }
@@ -170,6 +189,8 @@ impl Default for GatewayConfig {
             rebuild_on_start: true,
             status: StatusConfig::default(),
             redis_url: None,
+            redis_prefix: None,
+            redis_ca_file: None,
             allow_plaintext: false,
         }
     }
@@ -334,6 +355,11 @@ pub struct Budget {
     /// How long a request may wait for budget before it is answered 503, in milliseconds
     /// (default 1000).
     pub max_wait_ms: u64,
+    /// Upstream status reads one player's requests may cause, per second (default 2, with a
+    /// burst of three times as many): reads of the player's own deployments when the view
+    /// has nothing fresh (plain, long-poll, before a stop, quota checks). Beyond it the player
+    /// gets 429 with `Retry-After`, and the others keep the global budget.
+    pub player_reads_per_second: u32,
 }
 
 impl Default for Budget {
@@ -345,6 +371,7 @@ impl Default for Budget {
             list_per_second: limit(EndpointClass::List),
             stop_per_second: 20,
             max_wait_ms: 1000,
+            player_reads_per_second: 2,
         }
     }
 }
@@ -370,6 +397,11 @@ impl Budget {
                 )));
             }
         }
+        if self.player_reads_per_second == 0 {
+            return Err(GatewayError::Config(
+                "budget.player_reads_per_second must be at least 1".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -381,8 +413,13 @@ impl GatewayConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| GatewayError::Config(format!("cannot read `{}`: {e}", path.display())))?;
         let mut config = Self::from_toml(&text)?;
-        if let (Some(file), Some(dir)) = (&mut config.auth.public_key_file, path.parent()) {
-            *file = dir.join(&*file).to_string_lossy().into_owned();
+        if let Some(dir) = path.parent() {
+            for file in [&mut config.auth.public_key_file, &mut config.redis_ca_file]
+                .into_iter()
+                .flatten()
+            {
+                *file = dir.join(&*file).to_string_lossy().into_owned();
+            }
         }
         Ok(config)
     }
@@ -394,7 +431,8 @@ impl GatewayConfig {
 
     /// Applies the environment overrides: `EDGEGAP_TOKEN`, `EDGEGAP_BASE_URL`, `GATEWAY_BIND`,
     /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`,
-    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`, `GATEWAY_REDIS_URL`.
+    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`, `GATEWAY_REDIS_URL`,
+    /// `GATEWAY_REDIS_PREFIX`.
     pub fn apply_env(&mut self) -> Result<(), GatewayError> {
         self.apply_vars(|name| std::env::var(name).ok())
     }
@@ -430,6 +468,9 @@ impl GatewayConfig {
         }
         if let Some(url) = var("GATEWAY_REDIS_URL") {
             self.redis_url = Some(SecretText::new(url.trim()));
+        }
+        if let Some(prefix) = var("GATEWAY_REDIS_PREFIX") {
+            self.redis_prefix = Some(prefix.trim().to_owned());
         }
         if let Some(secret) = var("GATEWAY_WEBHOOK_SECRET") {
             self.status.webhook_secret = Some(SecretText::new(secret.trim()));

@@ -56,6 +56,11 @@ pub(crate) enum UpstreamError {
         /// When the budget has room again.
         retry_after: Duration,
     },
+    /// Not sent: the player this read is for has spent their own read budget.
+    Player {
+        /// When their budget has room again.
+        retry_after: Duration,
+    },
     /// Not sent: the shared store, where the budget lives, did not answer.
     Store(StoreError),
     /// Sent, or tried: what Edgegap (or the way to it) did.
@@ -66,7 +71,7 @@ impl UpstreamError {
     /// For a call that was not sent: how long to wait before trying again.
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Budget { retry_after } => Some(*retry_after),
+            Self::Budget { retry_after } | Self::Player { retry_after } => Some(*retry_after),
             Self::Store(_) => Some(STORE_RETRY_AFTER),
             Self::Edgegap(_) => None,
         }
@@ -79,6 +84,10 @@ impl fmt::Display for UpstreamError {
             Self::Budget { retry_after } => write!(
                 f,
                 "the upstream budget is spent for another {retry_after:?}"
+            ),
+            Self::Player { retry_after } => write!(
+                f,
+                "the player's read budget is spent for another {retry_after:?}"
             ),
             Self::Store(error) => error.fmt(f),
             Self::Edgegap(error) => error.fmt(f),
@@ -222,6 +231,10 @@ impl From<UpstreamError> for ApiError {
                 "the gateway is at its Edgegap request budget; retry later",
                 retry_after,
             ),
+            UpstreamError::Player { retry_after } => Self::TooMany {
+                message: "too many status reads of Edgegap for this player; retry later".into(),
+                retry_after,
+            },
             UpstreamError::Store(error) => error.into(),
             UpstreamError::Edgegap(error) => Self::upstream(&error),
         }

@@ -318,10 +318,15 @@ impl GatewayBuilder {
         config.check()?;
         let store: Arc<dyn Store> = match (self.store, &config.redis_url) {
             (Some(store), _) => store,
-            (None, Some(url)) => Arc::new(
-                RedisStore::new(url.expose())
-                    .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?,
-            ),
+            (None, Some(_)) => {
+                let redis = RedisStore::for_config(&config)?;
+                tracing::info!(
+                    "sharing state through Redis under the key prefix `{}` (its ACL: keys \
+                     `~{0}*`, channels `&{0}*`)",
+                    redis.prefix()
+                );
+                Arc::new(redis)
+            }
             (None, None) => Arc::new(MemoryStore::new()),
         };
         let verifier = auth::Verifier::new(&config.auth)?;
@@ -355,8 +360,10 @@ impl GatewayBuilder {
                 }),
                 Arc::clone(&store),
                 longest_call,
+                Duration::from_millis(config.status.max_clock_skew_ms),
             ),
             longest_call,
+            ended_visible: Duration::from_secs(config.status.ended_visible_secs),
             webhook_secret,
             webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),
@@ -440,8 +447,8 @@ fn view_listener(state: &Arc<service::AppState>, runtime: tokio::runtime::Handle
         let Some(state) = state.upgrade() else {
             return;
         };
-        if let Some((id, entry, after)) = state.view.apply(event) {
-            runtime.spawn(service::confirm_webhook(state, id, entry, after));
+        if let Some((id, entry)) = state.view.apply(event) {
+            runtime.spawn(service::confirm_webhooks(state, id, entry));
         }
     })
 }

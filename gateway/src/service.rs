@@ -36,7 +36,7 @@ use crate::error::ApiError;
 
 pub(crate) use ownership::rebuild;
 pub(crate) use state::AppState;
-pub(crate) use webhook::confirm_webhook;
+pub(crate) use webhook::confirm_webhooks;
 
 /// Longest accepted request body (a deploy's, a webhook's).
 const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -98,6 +98,25 @@ impl Upstream {
         }
     }
 
+    /// Takes one upstream read from `owner`'s own budget (`budget.player_reads_per_second`,
+    /// a burst of three times as many), or refuses at once: one player's requests never spend
+    /// more of the global budget than that.
+    pub(crate) async fn charge_player(&self, owner: &str) -> Result<(), UpstreamError> {
+        let rate = self.budget.player_reads_per_second;
+        let granted = self
+            .store
+            .acquire(
+                &format!("reads:{owner}"),
+                f64::from(rate),
+                rate.saturating_mul(3),
+                Duration::ZERO,
+            )
+            .await?;
+        granted
+            .map(|_| ())
+            .map_err(|retry_after| UpstreamError::Player { retry_after })
+    }
+
     /// Whether `candidate` is the organisation token (a client sending it is logged).
     pub(crate) fn is_org_token(&self, candidate: &str) -> bool {
         same_secret(candidate.trim().as_bytes(), self.token.expose().as_bytes())

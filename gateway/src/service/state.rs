@@ -31,6 +31,9 @@ pub(crate) struct AppState {
     /// The longest an upstream call takes (budget wait + timeout, and a second): an
     /// idempotency claim older than this was abandoned by a dead replica.
     pub(crate) longest_call: Duration,
+    /// How long a player still owns a deployment that left their live set
+    /// (`status.ended_visible_secs`).
+    pub(crate) ended_visible: Duration,
     /// Status requests held by long-poll right now
     /// ([`GatewayHandle::held_requests`](crate::GatewayHandle::held_requests)).
     pub(crate) held: Arc<AtomicUsize>,
