@@ -98,6 +98,74 @@ pub struct GatewayConfig {
     /// loopback (default `false`: only TLS leaves the machine). For a private network you
     /// trust, never for the internet.
     pub allow_plaintext: bool,
+    /// The gateway's own HTTP server: timeouts, caps on connections and held requests.
+    pub http: HttpConfig,
+}
+
+/// The gateway's own HTTP server: every socket a client opens is bounded in time and number.
+/// A load balancer in front must enforce its own timeouts too (see the README).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// How long a client has to send a request's headers, in milliseconds (default 10000):
+    /// from the moment the gateway waits for a request (a new connection, or a keep-alive
+    /// connection after an answer) until the headers are complete. Half-sent headers and
+    /// silent connections are closed after it.
+    pub header_read_timeout_ms: u64,
+    /// How long a keep-alive connection may stay idle between requests, in milliseconds
+    /// (default 10000; the header-read timeout also bounds it, so the smaller of the two
+    /// applies).
+    pub idle_timeout_ms: u64,
+    /// How long a request that is not held by long-poll may take, in milliseconds (default
+    /// 30000); then it is answered 503 with `Retry-After`. A deploy cut off this way still
+    /// finishes in the background: retry it with the same `Idempotency-Key`.
+    pub request_timeout_ms: u64,
+    /// Open client connections at most (default 768); further ones wait in the listen
+    /// backlog. Keep it below the process's file-descriptor limit (`ulimit -n`), which the
+    /// upstream and Redis connections share.
+    pub max_connections: usize,
+    /// Long-poll requests held at once, all players together (default 512); further ones are
+    /// answered at once with the current status.
+    pub max_held: usize,
+    /// Long-poll requests held at once per player (default 8); further ones are answered at
+    /// once with the current status.
+    pub max_held_per_player: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 768,
+            max_held: 512,
+            max_held_per_player: 8,
+        }
+    }
+}
+
+impl HttpConfig {
+    fn check(&self) -> Result<(), GatewayError> {
+        for (name, value) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(GatewayError::Config(format!(
+                    "http.{name} must be at least 1"
+                )));
+            }
+        }
+        if self.max_connections == 0 {
+            return Err(GatewayError::Config(
+                "http.max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How the gateway reads statuses: one upstream read per deployment per `interval_ms`, however
@@ -192,6 +260,7 @@ impl Default for GatewayConfig {
             redis_prefix: None,
             redis_ca_file: None,
             allow_plaintext: false,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -506,6 +575,7 @@ impl GatewayConfig {
             ));
         }
         self.budget.check()?;
+        self.http.check()?;
         self.status.check()
     }
 

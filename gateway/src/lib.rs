@@ -82,6 +82,7 @@
 mod auth;
 pub mod config;
 mod error;
+mod serve;
 mod service;
 pub mod store;
 mod upstream;
@@ -100,8 +101,6 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-/// How long a stopping gateway lets requests in flight finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long the rebuild at start may take before the gateway serves anyway.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long start waits for the store to deliver view events (a shared store: subscribed)
@@ -349,6 +348,7 @@ impl GatewayBuilder {
             + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1);
         let (stop_tx, stop_rx) = watch::channel(false);
         let held = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(AtomicUsize::new(0));
         let state = Arc::new(service::AppState {
             upstream,
             view: view::StatusView::new(
@@ -372,7 +372,11 @@ impl GatewayBuilder {
             verifier,
             policy: config.policy.clone(),
             store,
-            held: Arc::clone(&held),
+            holds: service::Holds::new(
+                Arc::clone(&held),
+                config.http.max_held,
+                config.http.max_held_per_player,
+            ),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -421,17 +425,20 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let router = service::router(state);
+        let router = service::router(state, Duration::from_millis(config.http.request_timeout_ms));
+        let limits = serve::Limits::from(&config.http);
+        let serving = Arc::clone(&open);
         let thread = std::thread::Builder::new()
             .name("edgegap-gateway".into())
             .spawn(move || {
-                runtime.block_on(serve(listener, router, stop_rx));
+                runtime.block_on(serve::serve(listener, router, stop_rx, limits, serving));
                 runtime.shutdown_timeout(Duration::from_secs(1));
             })?;
         tracing::info!("edgegap-gateway listening on http://{address}");
         Ok(GatewayHandle {
             address,
             held,
+            open,
             webhook_url,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
@@ -453,38 +460,12 @@ fn view_listener(state: &Arc<service::AppState>, runtime: tokio::runtime::Handle
     })
 }
 
-async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    stop: watch::Receiver<bool>,
-) {
-    let mut graceful = stop.clone();
-    let mut hard = stop;
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|s| *s).await;
-    });
-    tokio::select! {
-        result = server => {
-            if let Err(error) = result {
-                tracing::error!("the gateway's server failed: {error}");
-            }
-        }
-        () = async move {
-            let _ = hard.wait_for(|s| *s).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
-    }
-}
-
 /// A running gateway. Dropping it (or [`GatewayHandle::shutdown`]) stops it gracefully:
 /// requests in flight get up to 10 s to finish; held long-poll requests are answered at once.
 pub struct GatewayHandle {
     address: SocketAddr,
     held: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
     webhook_url: Option<String>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -525,6 +506,12 @@ impl GatewayHandle {
     #[must_use]
     pub fn held_requests(&self) -> usize {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// Client connections open right now (at most `http.max_connections`).
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Stops the gateway and waits for it. Idempotent; also done on drop.

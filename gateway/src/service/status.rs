@@ -2,11 +2,11 @@
 //! long-poll with `?since=<Status.X>&wait=<seconds>`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use bevy_edgegap::api::{AwaitStatusChange, Status};
 use serde::Deserialize;
@@ -56,27 +56,20 @@ impl StatusQuery {
     }
 }
 
-/// Counts a request in [`AppState::held`] while it waits.
-struct Holding<'a>(&'a AtomicUsize);
-
-impl<'a> Holding<'a> {
-    fn start(held: &'a AtomicUsize) -> Self {
-        held.fetch_add(1, Ordering::Relaxed);
-        Self(held)
-    }
-}
-
-impl Drop for Holding<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
+/// Whether a status request with this URI is held by long-poll (a valid `since` with a
+/// `wait` above zero): such a request is bounded by its own `wait`, not by the request
+/// timeout.
+pub(crate) fn is_held(uri: &Uri) -> bool {
+    Query::<StatusQuery>::try_from_uri(uri).is_ok_and(|q| q.hold().is_ok_and(|h| h.is_some()))
 }
 
 /// `GET /v1/status/{request_id}`: Edgegap's status object, if the caller owns it, from the
 /// gateway's view (at most one upstream read per deployment per interval, charged to the
 /// caller's read budget). With `?since=<Status.X>&wait=<seconds>`, held until the status
-/// differs from `since`, or `wait` has passed (then answered with the unchanged status). An
-/// id the caller is not known to own is 404 at once ([`authorize`]).
+/// differs from `since`, or `wait` has passed (then answered with the unchanged status); when
+/// the caller, or the gateway, already holds as many requests as allowed, answered at once
+/// with the status as it is. An id the caller is not known to own is 404 at once
+/// ([`authorize`]).
 pub(crate) async fn status(
     State(state): State<Arc<AppState>>,
     player: Player,
@@ -131,7 +124,12 @@ pub(crate) async fn status(
         if !unchanged || Instant::now() >= deadline || *stopping.borrow() {
             return answer_status(&state, &player, &snapshot).await;
         }
-        holding.get_or_insert_with(|| Holding::start(&state.held));
+        if holding.is_none() {
+            match state.holds.try_hold(&player.owner) {
+                Some(hold) => holding = Some(hold),
+                None => return answer_status(&state, &player, &snapshot).await,
+            }
+        }
         // Without webhooks, re-read every interval; with them, only now and then, in case one
         // is lost (a webhook, a stop or another replica's read wakes us before).
         let next_read = refused_until
