@@ -7,6 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bevy_edgegap::api::EdgegapError;
@@ -121,6 +122,8 @@ pub(crate) enum ApiError {
     Forbidden(String),
     /// 404: unknown, or not the caller's (the same answer, so existence is not revealed).
     NotFound,
+    /// 413: the request body is over the gateway's limit.
+    TooLarge,
     /// 429: the player's quota or rate.
     TooMany {
         message: String,
@@ -199,6 +202,11 @@ impl ApiError {
             Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, None),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, m, None),
             Self::NotFound => (StatusCode::NOT_FOUND, "deployment not found", None),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than the gateway accepts",
+                None,
+            ),
             Self::TooMany {
                 message,
                 retry_after,
@@ -209,6 +217,18 @@ impl ApiError {
                 retry_after,
             } => (*status, message, Some(*retry_after)),
             Self::Edgegap { status, message } => (*status, message, None),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    /// A body that could not be read: 413 when over the limit, else 400; as `{"message"}`
+    /// like every other answer (axum's own rejection is plain text).
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::TooLarge
+        } else {
+            Self::BadRequest(rejection.body_text())
         }
     }
 }

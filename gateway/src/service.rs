@@ -4,7 +4,7 @@
 //! - `status.rs`: `GET /v1/status/{request_id}`, long-poll included;
 //! - `stop.rs`: `DELETE /v1/stop/{request_id}`;
 //! - `webhook.rs`: `POST /webhooks/{secret}`;
-//! - `operator.rs`: `GET /healthz` (and `/metrics`, next);
+//! - `operator.rs`: `GET /healthz` and `GET /readyz` (and `/metrics`, next);
 //! - shared by them: `player.rs` (the `Player` extractor: who calls, 401 otherwise),
 //!   `state.rs` ([`AppState`], the held requests), `ownership.rs` (owner tags, plausible ids,
 //!   who may look at what, the owned deployments on Edgegap), `response.rs` (JSON answers)
@@ -84,6 +84,7 @@ fn handler(method: MethodFilter, kind: GatewayRouteKind) -> MethodRouter<Arc<App
         GatewayRouteKind::Stop => on(method, stop::stop),
         GatewayRouteKind::Webhook => on(method, webhook::webhook),
         GatewayRouteKind::Health => on(method, operator::healthz),
+        GatewayRouteKind::Ready => on(method, operator::readyz),
     }
 }
 

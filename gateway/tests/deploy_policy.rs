@@ -96,3 +96,14 @@ fn the_per_player_deploy_rate_is_429() {
     assert_eq!(emu.request_count(Route::DeployV2), 2);
 }
 
+#[test]
+fn a_body_over_64_kib_is_a_json_413() {
+    let emu = emulator();
+    let gw = gateway(&emu);
+    let padding = "x".repeat(70 * 1024);
+    let body = json!({ "application": APP, "version": VERSION, "padding": padding });
+    // `send` checks every error answer is `{"message"}`.
+    let answer = deploy_body(&gw, &token("alice"), None, &body);
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    assert_eq!(emu.request_count(Route::DeployV2), 0);
+}

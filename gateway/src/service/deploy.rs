@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bevy_edgegap::api::{DeployRequest, EdgegapError, RequestId, Webhook};
@@ -30,8 +31,9 @@ pub(crate) async fn deploy(
     State(state): State<Arc<AppState>>,
     player: Player,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body?;
     let key = idempotency_key(&headers)?;
     let request = admit::admit(&state.policy, &body, player.address)?;
     let window = Duration::from_secs(state.policy.idempotency_window_secs);

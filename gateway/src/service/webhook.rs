@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,11 +29,12 @@ use crate::view::{Confirmation, Entry};
 pub(crate) async fn webhook(
     State(state): State<Arc<AppState>>,
     Path(secret): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     if !same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
         return Err(ApiError::NotFound);
     }
+    let body = body?;
     let id = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
