@@ -146,6 +146,9 @@ impl Default for HttpConfig {
     }
 }
 
+/// The most `http.max_connections` may be (far above any file-descriptor limit).
+const MAX_CONNECTIONS: usize = 1 << 20;
+
 impl HttpConfig {
     fn check(&self) -> Result<(), GatewayError> {
         for (name, value) in [
@@ -159,10 +162,10 @@ impl HttpConfig {
                 )));
             }
         }
-        if self.max_connections == 0 {
-            return Err(GatewayError::Config(
-                "http.max_connections must be at least 1".into(),
-            ));
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(GatewayError::Config(format!(
+                "http.max_connections must be 1 to {MAX_CONNECTIONS}"
+            )));
         }
         Ok(())
     }
@@ -834,6 +837,27 @@ mod tests {
         assert!(config.check().is_err());
         config.status.public_url = None;
         config.status.interval_ms = 10;
+        assert!(config.check().is_err());
+    }
+
+    #[test]
+    fn http_bounds_come_from_toml_and_are_checked() {
+        let mut config = minimal();
+        config.http = GatewayConfig::from_toml(
+            "[http]\nheader_read_timeout_ms = 500\nmax_held_per_player = 2\n",
+        )
+        .unwrap()
+        .http;
+        assert_eq!(config.http.header_read_timeout_ms, 500);
+        assert_eq!(config.http.max_held_per_player, 2);
+        assert_eq!(config.http.max_connections, 768);
+        config.check().unwrap();
+        config.http.request_timeout_ms = 0;
+        assert!(config.check().is_err());
+        config.http.request_timeout_ms = 1;
+        config.http.max_connections = usize::MAX;
+        assert!(config.check().is_err());
+        config.http.max_connections = 0;
         assert!(config.check().is_err());
     }
 

@@ -1,8 +1,9 @@
 //! Redis is a trust boundary: what a Redis writer forges cannot decide who owns a server (status
 //! records are authenticated, and checked against the player's known deployments), a time from
 //! Redis cannot pin a status in the future, two environments sharing one Redis share no key,
-//! and `rediss://` (TLS, with the operator's CA) works. Each test plays the writer with a
-//! plain Redis connection, as anyone who can reach that Redis could.
+//! and `rediss://` (TLS, with the operator's CA) works; the ACL the README gives the gateway's
+//! Redis user is enough, and keeps it in its prefix. Each test plays the writer with a plain
+//! Redis connection, as anyone who can reach that Redis could.
 
 mod support;
 
@@ -222,4 +223,67 @@ fn rediss_with_the_operators_ca_works() {
     let untrusting = builder(&emu).redis(&url).start().unwrap();
     let refused = deploy(&untrusting, &token("bob"), Some("k"));
     assert_eq!(refused.status, 503, "{}", refused.text);
+}
+
+/// The ACL the README gives the gateway's Redis user, after `~<prefix>* &<prefix>*`.
+const README_ACL: &[&str] = &[
+    "+@read",
+    "+@write",
+    "+@scripting",
+    "+@pubsub",
+    "+ping",
+    "+time",
+    "-@dangerous",
+];
+
+#[test]
+fn the_acl_the_readme_gives_is_enough_and_keeps_the_gateway_in_its_prefix() {
+    let redis = Redis::start();
+    let emu = emulator();
+    let prefix = "my-game:prod:";
+    let mut admin = redis_writer(&redis.url());
+    let mut acl = redis::cmd("ACL");
+    acl.arg("SETUSER")
+        .arg("gateway")
+        .arg("on")
+        .arg(">a-long-redis-password-for-the-gateway")
+        .arg(format!("~{prefix}*"))
+        .arg(format!("&{prefix}*"))
+        .arg(README_ACL);
+    let () = acl.query(&mut admin).unwrap();
+    let url = format!(
+        "redis://gateway:a-long-redis-password-for-the-gateway@127.0.0.1:{}/",
+        redis.port()
+    );
+    let mut config = builder(&emu).redis(&url).config().clone();
+    config.redis_prefix = Some(prefix.into());
+    let gw = edgegap_gateway::GatewayBuilder::from_config(config)
+        .start()
+        .unwrap();
+    let alice = token("alice");
+    let id = deploy(&gw, &alice, Some("acl")).request_id();
+    assert_eq!(
+        deploy(&gw, &alice, Some("acl")).request_id(),
+        id,
+        "the key was kept"
+    );
+    wait_ready(&gw, &alice, &id);
+    assert_eq!(status(&gw, &token("bob"), &id).status, 404);
+    assert!(matches!(stop(&gw, &alice, &id).status, 200 | 202));
+    assert_eq!(
+        send("GET", &format!("{}/readyz", gw.base_url()), &[], None).status,
+        200
+    );
+    let keys = redis_keys(&mut admin);
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k.starts_with(prefix)),
+        "{keys:?}"
+    );
+    // That user can touch nothing else.
+    let mut user = redis_writer(&url);
+    let refused: redis::RedisResult<()> =
+        redis::cmd("SET").arg("other:key").arg("1").query(&mut user);
+    assert!(refused.is_err());
+    let refused: redis::RedisResult<()> = redis::cmd("FLUSHALL").query(&mut user);
+    assert!(refused.is_err());
 }
