@@ -77,6 +77,34 @@
 //! is shared too: one upstream read per deployment per interval across all replicas (the
 //! latest record of each deployment and a short read lock live in Redis), and a webhook or a
 //! stop arriving at one replica wakes the requests held on every replica (Redis pub/sub).
+//! Redis is a trust boundary: its status records are authenticated (HMAC keyed from the owner
+//! key), its times believed at most [`StatusConfig::max_clock_skew_ms`] ahead, its keys
+//! prefixed per environment ([`RedisStore`] has the details); it must still be private to the
+//! gateway.
+//!
+//! # Under attack: one player cannot starve the others
+//!
+//! - **Upstream budget.** A status or stop of an id the caller is not known to own (its live
+//!   deployments and those ended within [`StatusConfig::ended_visible_secs`]) is 404 without
+//!   an upstream read; the reads a player's requests do cause are capped per player
+//!   ([`config::Budget::player_reads_per_second`], then 429); a stop reaches Edgegap once per
+//!   deployment (from the view when it is stopping or terminated; one in flight); webhook
+//!   confirmations and quota checks read the coalescing view.
+//! - **Sockets** ([`config::HttpConfig`]): hyper with a timer (header-read and idle
+//!   timeouts), a request timeout on every route but a held long-poll, caps on held
+//!   long-polls per player and in all (the excess answered at once with the current status),
+//!   and on open connections ([`GatewayHandle::open_connections`]).
+//! - **Start-up checks.** No player-token key, a placeholder secret (`change-me`), an HS256
+//!   secret under 32 bytes, or plaintext (`http://`, `redis://`) to a host that is not
+//!   loopback (unless [`GatewayConfig::allow_plaintext`]) refuse to start; tokens checked for
+//!   neither issuer nor audience are warned about.
+//! - **Tokens.** `exp` and `nbf` are checked, `iat` against
+//!   [`config::AuthConfig::max_token_age_secs`] when set; with more than one issuer the player
+//!   id is `["iss","sub"]`; a `sub` with control characters or surrounding whitespace is 401
+//!   (letter case and Unicode normalisation are the auth backend's: `sub` must be a stable
+//!   account id).
+//! - **Readiness.** `GET /readyz` is 503 while the shared store or Edgegap does not answer;
+//!   `GET /healthz` is liveness only.
 #![warn(missing_docs)]
 
 mod auth;
