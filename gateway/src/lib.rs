@@ -453,7 +453,7 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let router = service::router(state, Duration::from_millis(config.http.request_timeout_ms));
+        let router = service::router(state, &config);
         let limits = serve::Limits::from(&config.http);
         let serving = Arc::clone(&open);
         let thread = std::thread::Builder::new()

@@ -36,6 +36,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use bevy_edgegap::api::{GATEWAY_ROUTES, GatewayCaller, GatewayRoute, GatewayRouteKind};
 
+use crate::config::GatewayConfig;
 use crate::error::ApiError;
 
 pub(crate) use ownership::rebuild;
@@ -46,8 +47,10 @@ pub(crate) use webhook::confirm_webhooks;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The gateway's routes: every route of [`GATEWAY_ROUTES`], nothing else, each answered
-/// within `request_timeout` unless it is a held long-poll.
-pub(crate) fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+/// within `http.request_timeout_ms` unless it is a held long-poll. The one place the router
+/// is built: layers that depend on the config are added here.
+pub(crate) fn router(state: Arc<AppState>, config: &GatewayConfig) -> Router {
+    let request_timeout = Duration::from_millis(config.http.request_timeout_ms);
     let mut router = Router::new();
     for route in GATEWAY_ROUTES {
         match method_filter(route) {

@@ -30,13 +30,6 @@ struct Settings {
     poll: Duration,
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
 /// What one phase measured.
 #[derive(Default)]
 struct Phase {

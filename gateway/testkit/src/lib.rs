@@ -221,6 +221,14 @@ pub fn current(answer: &Answer) -> String {
         .to_owned()
 }
 
+/// The environment variable `name` parsed as a `T` (a bench's setting), else `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 /// A loopback address no one listens on right now.
 pub fn free_address() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
