@@ -85,6 +85,14 @@ pub struct GatewayConfig {
     /// `GATEWAY_REDIS_URL` overrides it): idempotency keys, live quotas, the upstream budget
     /// and the status view. Unset: all of it in memory, for one gateway process.
     pub redis_url: Option<SecretText>,
+    /// Browser pages allowed to call the gateway (CORS): full origins
+    /// (`https://game.example.com`) or `https://*.domain` for its subdomains;
+    /// `GATEWAY_CORS_ORIGINS` (comma-separated) replaces the list. Empty (the default): no
+    /// CORS header at all. Preflight is answered for these origins only (403 otherwise),
+    /// allowing `authorization`, `content-type` and `idempotency-key`; answers name the
+    /// origin itself (never `*`), expose `Retry-After`, and never allow credentials. A bare
+    /// `*`, `null`, a path or an entry without a scheme stops the gateway from starting.
+    pub allowed_cors_origins: Vec<String>,
 }
 
 /// How the gateway reads statuses: one upstream read per deployment per `interval_ms`, however
@@ -165,6 +173,7 @@ impl Default for GatewayConfig {
             rebuild_on_start: true,
             status: StatusConfig::default(),
             redis_url: None,
+            allowed_cors_origins: Vec::new(),
         }
     }
 }
@@ -384,7 +393,8 @@ impl GatewayConfig {
 
     /// Applies the environment overrides: `EDGEGAP_TOKEN`, `EDGEGAP_BASE_URL`, `GATEWAY_BIND`,
     /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`,
-    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`, `GATEWAY_REDIS_URL`.
+    /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`, `GATEWAY_REDIS_URL`,
+    /// `GATEWAY_CORS_ORIGINS`.
     pub fn apply_env(&mut self) -> Result<(), GatewayError> {
         self.apply_vars(|name| std::env::var(name).ok())
     }
@@ -424,6 +434,9 @@ impl GatewayConfig {
         if let Some(secret) = var("GATEWAY_WEBHOOK_SECRET") {
             self.status.webhook_secret = Some(SecretText::new(secret.trim()));
         }
+        if let Some(origins) = var(crate::cors::ENV) {
+            self.allowed_cors_origins = crate::cors::from_env(&origins);
+        }
         Ok(())
     }
 
@@ -453,6 +466,7 @@ impl GatewayConfig {
             ));
         }
         self.budget.check()?;
+        crate::cors::check(&self.allowed_cors_origins)?;
         self.status.check()
     }
 }

@@ -81,6 +81,7 @@
 
 mod auth;
 pub mod config;
+mod cors;
 mod error;
 mod service;
 pub mod store;
@@ -294,6 +295,14 @@ impl GatewayBuilder {
         self
     }
 
+    /// Lets browser pages from `origin` call the gateway (CORS; repeatable): a full origin
+    /// (`https://game.example.com`) or `https://*.domain` for its subdomains. See
+    /// [`GatewayConfig::allowed_cors_origins`].
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.allowed_cors_origins.push(origin.into());
+        self
+    }
+
     /// Uses `store` for shared state instead of a fresh [`MemoryStore`].
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -407,7 +416,7 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let router = service::router(state);
+        let router = cors::wrap(service::router(state), &config.allowed_cors_origins)?;
         let thread = std::thread::Builder::new()
             .name("edgegap-gateway".into())
             .spawn(move || {

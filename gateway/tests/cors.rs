@@ -1,0 +1,272 @@
+//! CORS: browser pages from the configured origins may call the gateway; no other page gets
+//! a preflight answered, and without a list there is no CORS header at all. Edgegap's (the
+//! emulator's) deployment API never answers a browser.
+
+mod support;
+
+use std::time::Duration;
+
+use edgegap_gateway::{GatewayBuilder, GatewayConfig, GatewayError};
+use support::*;
+
+const PAGE: &str = "http://127.0.0.1:8000";
+const GAME: &str = "https://game.example.com";
+
+/// An answer's status and headers (names lower-case), whatever the status.
+struct Raw {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Raw {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn cors_headers(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| k.starts_with("access-control-"))
+            .collect()
+    }
+}
+
+fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Raw {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    let mut request = agent.request(method, url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request.send_string(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: no answer: {e}"),
+    };
+    let status = response.status();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .map(|name| {
+            let value = response.header(&name).unwrap_or_default().to_owned();
+            (name.to_ascii_lowercase(), value)
+        })
+        .collect();
+    let body = response.into_string().unwrap_or_default();
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A browser's preflight for a deploy from `origin`.
+fn preflight(url: &str, origin: &str) -> Raw {
+    raw(
+        "OPTIONS",
+        url,
+        &[
+            ("Origin", origin),
+            ("Access-Control-Request-Method", "POST"),
+            (
+                "Access-Control-Request-Headers",
+                "authorization,content-type,idempotency-key",
+            ),
+        ],
+        None,
+    )
+}
+
+#[test]
+fn preflight_is_answered_for_allowed_origins_only() {
+    let emu = emulator();
+    let gw = builder(&emu)
+        .cors_origin(PAGE)
+        .cors_origin("https://*.itch.zone")
+        .start()
+        .unwrap();
+    let deploys = format!("{}/v2/deployments", gw.base_url());
+    for origin in [PAGE, "https://html.itch.zone"] {
+        let answer = preflight(&deploys, origin);
+        assert!(
+            (200..300).contains(&answer.status),
+            "{origin}: {}",
+            answer.status
+        );
+        assert_eq!(
+            answer.header("access-control-allow-origin"),
+            Some(origin),
+            "the origin itself, never `*`"
+        );
+        let allowed = answer
+            .header("access-control-allow-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        for name in ["authorization", "content-type", "idempotency-key"] {
+            assert!(allowed.contains(name), "`{name}` not in `{allowed}`");
+        }
+        let methods = answer
+            .header("access-control-allow-methods")
+            .unwrap_or_default();
+        for method in ["GET", "POST", "DELETE"] {
+            assert!(methods.contains(method), "`{method}` not in `{methods}`");
+        }
+        assert_eq!(answer.header("access-control-allow-credentials"), None);
+        assert!(
+            answer
+                .header("vary")
+                .is_some_and(|v| v.to_ascii_lowercase().contains("origin")),
+            "caches must keep answers per origin: {:?}",
+            answer.header("vary")
+        );
+    }
+    for origin in [
+        "http://127.0.0.1:8001",
+        "https://evil.example.com",
+        "https://itch.zone",
+        "null",
+    ] {
+        let answer = preflight(&deploys, origin);
+        assert_eq!(answer.status, 403, "{origin}: {}", answer.body);
+        assert!(
+            answer.cors_headers().is_empty(),
+            "{origin}: {:?}",
+            answer.cors_headers()
+        );
+    }
+    // A preflight without an Origin is not a browser's: refused too.
+    let bare = raw("OPTIONS", &deploys, &[], None);
+    assert_eq!(bare.status, 403);
+    assert!(bare.cors_headers().is_empty());
+}
+
+#[test]
+fn answers_to_an_allowed_origin_carry_it_errors_included() {
+    let emu = emulator();
+    let gw = builder(&emu).cors_origin(PAGE).start().unwrap();
+    let token = token("alice");
+    let auth = format!("Bearer {token}");
+    let deploy = raw(
+        "POST",
+        &format!("{}/v2/deployments", gw.base_url()),
+        &[
+            ("Origin", PAGE),
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(r#"{"application":"game","version":"v1","users":[]}"#),
+    );
+    assert!(
+        (200..300).contains(&deploy.status),
+        "{}: {}",
+        deploy.status,
+        deploy.body
+    );
+    assert_eq!(deploy.header("access-control-allow-origin"), Some(PAGE));
+    assert!(
+        deploy
+            .header("access-control-expose-headers")
+            .is_some_and(|h| h.to_ascii_lowercase().contains("retry-after")),
+        "Retry-After must be readable by the page: {:?}",
+        deploy.headers
+    );
+    // A refusal is readable by the page too (else the browser reports a network error).
+    let refused = raw(
+        "GET",
+        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
+        &[("Origin", PAGE)],
+        None,
+    );
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(refused.header("access-control-allow-origin"), Some(PAGE));
+    // Another origin's request is still served (CORS is not authentication), but nothing
+    // tells its page it may read the answer.
+    let foreign = raw(
+        "GET",
+        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
+        &[("Origin", GAME)],
+        None,
+    );
+    assert_eq!(foreign.status, 401);
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn without_a_list_there_is_no_cors_header_at_all() {
+    let emu = emulator();
+    let gw = gateway(&emu);
+    let options = preflight(&format!("{}/v2/deployments", gw.base_url()), PAGE);
+    assert!(!(200..300).contains(&options.status), "{}", options.status);
+    assert!(
+        options.cors_headers().is_empty(),
+        "{:?}",
+        options.cors_headers()
+    );
+    let get = raw(
+        "GET",
+        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
+        &[("Origin", PAGE)],
+        None,
+    );
+    assert_eq!(get.status, 401);
+    assert!(get.cors_headers().is_empty(), "{:?}", get.cors_headers());
+}
+
+#[test]
+fn origins_come_from_the_config_file_and_a_wildcard_never_starts() {
+    let emu = emulator();
+    let config = GatewayConfig::from_toml(&format!(
+        r#"
+        allowed_cors_origins = ["{PAGE}", "https://*.itch.zone"]
+        [[policy.allow]]
+        application = "game"
+        version = "v1"
+        [auth]
+        hs256_secret = "a-long-enough-development-secret"
+        "#
+    ))
+    .unwrap();
+    let gw = GatewayBuilder::from_config(config)
+        .upstream(emu.base_url(), emu.token())
+        .start()
+        .unwrap();
+    let answer = preflight(&format!("{}/v2/deployments", gw.base_url()), PAGE);
+    assert_eq!(answer.header("access-control-allow-origin"), Some(PAGE));
+
+    match builder(&emu).cors_origin("*").start() {
+        Err(GatewayError::Config(message)) => assert!(message.contains("`*`"), "{message}"),
+        other => panic!("a wildcard origin started a gateway: {other:?}"),
+    }
+}
+
+/// Edgegap's organisation API sends no CORS headers (a browser must never hold that token);
+/// the emulator's deployment API must not either, so a browser test against it fails the
+/// way it would against Edgegap.
+#[test]
+fn the_emulators_deployment_api_answers_no_browser() {
+    let emu = emulator();
+    let auth = format!("token {}", emu.token());
+    let options = preflight(&format!("{}/v2/deployments", emu.base_url()), PAGE);
+    assert!(
+        options.cors_headers().is_empty(),
+        "{:?}",
+        options.cors_headers()
+    );
+    let list = raw(
+        "GET",
+        &format!("{}/v1/deployments", emu.base_url()),
+        &[("Origin", PAGE), ("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.cors_headers().is_empty(), "{:?}", list.cors_headers());
+}
