@@ -180,6 +180,35 @@ pub async fn a_deploy_past_its_deadline_resolves_once(setup: &Setup) {
     );
 }
 
+/// The in-flight cap holds: six calls with `max_in_flight(2)` are never more than two on the
+/// wire at once (in the browser the page could open six), and none is lost.
+pub async fn the_in_flight_cap_holds(setup: &Setup) {
+    let config = EdgegapConfig::gateway(format!("{}/slow/cap", setup.faults), setup.token("cap"))
+        .with_max_in_flight(2)
+        .with_retry(RetryPolicy::never());
+    let mut app = Headless::new(config);
+    app.collect::<EdgegapResponse<GetStatus>>();
+    let calls = app.call(|edgegap| {
+        (0..6)
+            .map(|i| edgegap.status(format!("aaaaaaaaaaa{i}")))
+            .collect::<Vec<_>>()
+    });
+    app.until("six results", LIMIT, |world| {
+        seen_count::<EdgegapResponse<GetStatus>>(world) >= calls.len()
+    })
+    .await;
+    app.run_for(Duration::from_millis(200)).await;
+    let results = app.seen::<EdgegapResponse<GetStatus>>();
+    let mut answered: Vec<Entity> = results.iter().map(|r| r.entity).collect();
+    answered.sort();
+    let mut expected = calls.clone();
+    expected.sort();
+    assert_eq!(answered, expected, "each call resolved once");
+    let seen = probe(setup, "cap").await;
+    assert_eq!(seen["requests"], 6, "{seen}");
+    assert_eq!(seen["max_open"], 2, "two at once, never more: {seen}");
+}
+
 /// In the browser: a page whose origin the gateway does not allow is refused by the browser's
 /// CORS check (the deploy never reaches Edgegap), and Edgegap's organisation API (the
 /// emulator's, which sends no CORS header either) cannot be called from a page at all.

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 
 use crate::{BAD_GATEWAY_HTML, HANG_HOLD};
 
+/// How long `/slow/` takes to answer.
+pub(crate) const SLOW: Duration = Duration::from_millis(300);
+
 /// One request: method, path (without the query), and its `Origin` and `Idempotency-Key`.
 pub(crate) struct Request {
     pub method: String,
@@ -141,97 +144,127 @@ struct Seen {
     closed_early: u64,
     /// The distinct `Idempotency-Key`s sent.
     idempotency_keys: std::collections::BTreeSet<String>,
+    /// Requests being answered now, and the most there ever were at once.
+    open: u64,
+    max_open: u64,
+}
+
+impl Seen {
+    fn json(&self) -> Value {
+        let mut value = json!({
+            "requests": self.methods.values().sum::<u64>(),
+            "closed_early": self.closed_early,
+            "idempotency_keys": self.idempotency_keys.len(),
+            "max_open": self.max_open,
+        });
+        for (method, n) in &self.methods {
+            value[method] = json!(n);
+        }
+        value
+    }
 }
 
 /// The fault server. Its CORS allows any origin (a test server: it holds nothing).
 ///
 /// - `/html502/<name>/…`: `502` with [`BAD_GATEWAY_HTML`], as a proxy would answer;
+/// - `/slow/<name>/…`: answers `200 {}` after [`SLOW`];
 /// - `/hang/<name>/…`: holds the request for [`HANG_HOLD`], then answers `200 {}` (late) if
 ///   the client is still there; a client that closes first is counted;
-/// - `/probe/<name>`: `{"requests", "GET", "POST", …, "closed_early", "idempotency_keys"}`
-///   (distinct keys) for `<name>`, or what `extra` answers for it;
+/// - `/probe/<name>`: `{"requests", "GET", "POST", …, "closed_early", "idempotency_keys"
+///   (distinct), "max_open" (most requests answered at once)}` for `<name>`, or what `extra`
+///   answers for it;
 /// - `OPTIONS` anything: a preflight allowing the client's headers.
 pub(crate) fn faults(extra: impl Fn(&str) -> Option<Value> + Send + Sync + 'static) -> Server {
     let seen: Arc<Mutex<BTreeMap<String, Seen>>> = Arc::default();
     Server::start(
         0,
         Arc::new(move |request: &Request, stream: &mut TcpStream| {
-            let cors: Vec<(&str, String)> = request
-                .origin
-                .iter()
-                .map(|origin| ("Access-Control-Allow-Origin", origin.clone()))
-                .collect();
-            if request.method == "OPTIONS" {
-                let mut headers = cors.clone();
-                headers.push(("Access-Control-Allow-Methods", "GET, POST, DELETE".into()));
-                headers.push((
-                    "Access-Control-Allow-Headers",
-                    "authorization, content-type, idempotency-key".into(),
-                ));
-                return answer(stream, "204 No Content", &headers, "text/plain", b"");
-            }
-            let mut parts = request.path.trim_start_matches('/').splitn(3, '/');
-            let (kind, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let record = |seen: &Mutex<BTreeMap<String, Seen>>| {
-                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                let seen = seen.entry(name.to_owned()).or_default();
-                *seen.methods.entry(request.method.clone()).or_default() += 1;
-                seen.idempotency_keys
-                    .extend(request.idempotency_key.iter().cloned());
-            };
-            match kind {
-                "html502" => {
-                    record(&seen);
-                    answer(
-                        stream,
-                        "502 Bad Gateway",
-                        &cors,
-                        "text/html",
-                        BAD_GATEWAY_HTML.as_bytes(),
-                    );
-                }
-                "hang" => {
-                    record(&seen);
-                    if closed_before(stream, Instant::now() + HANG_HOLD) {
-                        let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                        seen.entry(name.to_owned()).or_default().closed_early += 1;
-                    } else {
-                        answer(stream, "200 OK", &cors, "application/json", b"{}");
-                    }
-                }
-                "probe" => {
-                    let body = extra(name).unwrap_or_else(|| {
-                        let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                        let mut value =
-                            json!({"requests": 0, "closed_early": 0, "idempotency_keys": 0});
-                        if let Some(seen) = seen.get(name) {
-                            value["requests"] = json!(seen.methods.values().sum::<u64>());
-                            value["closed_early"] = json!(seen.closed_early);
-                            value["idempotency_keys"] = json!(seen.idempotency_keys.len());
-                            for (method, n) in &seen.methods {
-                                value[method] = json!(n);
-                            }
-                        }
-                        value
-                    });
-                    answer(
-                        stream,
-                        "200 OK",
-                        &cors,
-                        "application/json",
-                        body.to_string().as_bytes(),
-                    );
-                }
-                _ => answer(
-                    stream,
-                    "404 Not Found",
-                    &cors,
-                    "text/plain",
-                    b"no such fault",
-                ),
-            }
+            fault(&seen, &extra, request, stream)
         }),
     )
+}
+
+/// One request to the fault server.
+fn fault(
+    seen: &Mutex<BTreeMap<String, Seen>>,
+    extra: &dyn Fn(&str) -> Option<Value>,
+    request: &Request,
+    stream: &mut TcpStream,
+) {
+    let cors: Vec<(&str, String)> = request
+        .origin
+        .iter()
+        .map(|origin| ("Access-Control-Allow-Origin", origin.clone()))
+        .collect();
+    if request.method == "OPTIONS" {
+        let mut headers = cors.clone();
+        headers.push(("Access-Control-Allow-Methods", "GET, POST, DELETE".into()));
+        headers.push((
+            "Access-Control-Allow-Headers",
+            "authorization, content-type, idempotency-key".into(),
+        ));
+        return answer(stream, "204 No Content", &headers, "text/plain", b"");
+    }
+    let mut parts = request.path.trim_start_matches('/').splitn(3, '/');
+    let (kind, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let lock = || seen.lock().unwrap_or_else(|p| p.into_inner());
+    if kind == "probe" {
+        let body = extra(name).unwrap_or_else(|| {
+            lock()
+                .get(name)
+                .map(Seen::json)
+                .unwrap_or_else(|| Seen::default().json())
+        });
+        return answer(
+            stream,
+            "200 OK",
+            &cors,
+            "application/json",
+            body.to_string().as_bytes(),
+        );
+    }
+    if !["html502", "slow", "hang"].contains(&kind) {
+        return answer(
+            stream,
+            "404 Not Found",
+            &cors,
+            "text/plain",
+            b"no such fault",
+        );
+    }
+    {
+        let mut seen = lock();
+        let seen = seen.entry(name.to_owned()).or_default();
+        *seen.methods.entry(request.method.clone()).or_default() += 1;
+        seen.idempotency_keys
+            .extend(request.idempotency_key.iter().cloned());
+        seen.open += 1;
+        seen.max_open = seen.max_open.max(seen.open);
+    }
+    let mut closed_early = false;
+    match kind {
+        "html502" => answer(
+            stream,
+            "502 Bad Gateway",
+            &cors,
+            "text/html",
+            BAD_GATEWAY_HTML.as_bytes(),
+        ),
+        "slow" => {
+            std::thread::sleep(SLOW);
+            answer(stream, "200 OK", &cors, "application/json", b"{}");
+        }
+        _ => {
+            closed_early = closed_before(stream, Instant::now() + HANG_HOLD);
+            if !closed_early {
+                answer(stream, "200 OK", &cors, "application/json", b"{}");
+            }
+        }
+    }
+    let mut seen = lock();
+    let seen = seen.entry(name.to_owned()).or_default();
+    seen.open -= 1;
+    seen.closed_early += u64::from(closed_early);
 }
 
 /// Whether the client closes `stream` before `until` (it sends nothing more after its

@@ -32,3 +32,8 @@ async fn a_deploy_past_its_deadline_resolves_once() {
 async fn pages_from_origins_not_allowed_are_refused() {
     scenarios::pages_from_origins_not_allowed_are_refused(&Setup::from_build()).await;
 }
+
+#[wasm_bindgen_test]
+async fn the_in_flight_cap_holds() {
+    scenarios::the_in_flight_cap_holds(&Setup::from_build()).await;
+}

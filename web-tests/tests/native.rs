@@ -41,3 +41,8 @@ fn a_deploy_past_its_deadline_resolves_once() {
         &services().setup,
     ));
 }
+
+#[test]
+fn the_in_flight_cap_holds() {
+    block_on(scenarios::the_in_flight_cap_holds(&services().setup));
+}
