@@ -32,6 +32,9 @@ pub use setup::Setup;
 /// front of the gateway would send it.
 pub const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
+/// The size of the fault server's `/big/` answers (64 KiB).
+pub const BIG_BODY: usize = 64 * 1024;
+
 /// How long the fault server holds a request under `/hang/` before it answers (late) `200`,
 /// if the client has not closed the connection by then.
 pub const HANG_HOLD: std::time::Duration = std::time::Duration::from_secs(4);

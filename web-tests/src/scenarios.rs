@@ -209,6 +209,61 @@ pub async fn the_in_flight_cap_holds(setup: &Setup) {
     assert_eq!(seen["max_open"], 2, "two at once, never more: {seen}");
 }
 
+/// The gateway's refusal keeps its `Retry-After` (in the browser the gateway's CORS must
+/// expose it): a player over their live-deployment quota gets `429` with `Retry-After: 5`,
+/// not retried past the deadline.
+pub async fn a_refusal_keeps_its_retry_after(setup: &Setup) {
+    let config = EdgegapConfig::gateway(&setup.gateway, setup.token("quota"))
+        .with_poll(quick_poll())
+        .with_deadline(Duration::from_secs(2));
+    let mut app = Headless::new(config);
+    app.collect::<EdgegapResponse<DeployRequest>>();
+    for n in 1..=2 {
+        let (application, version) = (setup.app.clone(), setup.version.clone());
+        app.call(move |edgegap| edgegap.deploy(DeployRequest::new(application, version)));
+        app.until("the deploy's answer", LIMIT, |world| {
+            seen_count::<EdgegapResponse<DeployRequest>>(world) >= n
+        })
+        .await;
+    }
+    let results = app.seen::<EdgegapResponse<DeployRequest>>();
+    assert!(results[0].result.is_ok(), "{results:?}");
+    match &results[1].result {
+        Err(error @ EdgegapError::Api { status: 429, .. }) => {
+            assert_eq!(
+                error.retry_after(),
+                Some(Duration::from_secs(5)),
+                "{error:?}"
+            );
+        }
+        other => panic!("a second live deployment was not refused with 429: {other:?}"),
+    }
+}
+
+/// An answer larger than `max_body_bytes` is the same transport error as natively (the body
+/// is read as it comes and the request dropped at the cap).
+pub async fn an_answer_over_the_body_cap_is_refused(setup: &Setup) {
+    let cap = 16 * 1024;
+    let config = EdgegapConfig::gateway(format!("{}/big/big", setup.faults), setup.token("big"))
+        .with_max_body_bytes(cap)
+        .with_retry(RetryPolicy::never());
+    let mut app = Headless::new(config);
+    app.collect::<EdgegapResponse<GetStatus>>();
+    app.call(|edgegap| edgegap.status("aaaaaaaaaaaa"));
+    app.until("the big answer's result", LIMIT, |world| {
+        seen_count::<EdgegapResponse<GetStatus>>(world) > 0
+    })
+    .await;
+    assert!(crate::BIG_BODY > cap);
+    assert_eq!(
+        app.seen::<EdgegapResponse<GetStatus>>()[0].result,
+        Err(EdgegapError::transport(
+            true,
+            format!("the answer's body is larger than `{cap}` bytes")
+        ))
+    );
+}
+
 /// In the browser: a page whose origin the gateway does not allow is refused by the browser's
 /// CORS check (the deploy never reaches Edgegap), and Edgegap's organisation API (the
 /// emulator's, which sends no CORS header either) cannot be called from a page at all.

@@ -16,6 +16,8 @@ use crate::{BAD_GATEWAY_HTML, HANG_HOLD};
 /// How long `/slow/` takes to answer.
 pub(crate) const SLOW: Duration = Duration::from_millis(300);
 
+use crate::BIG_BODY as BIG;
+
 /// One request: method, path (without the query), and its `Origin` and `Idempotency-Key`.
 pub(crate) struct Request {
     pub method: String,
@@ -168,6 +170,7 @@ impl Seen {
 ///
 /// - `/html502/<name>/…`: `502` with [`BAD_GATEWAY_HTML`], as a proxy would answer;
 /// - `/slow/<name>/…`: answers `200 {}` after [`SLOW`];
+/// - `/big/<name>/…`: answers `200` with a body of [`BIG`] bytes;
 /// - `/hang/<name>/…`: holds the request for [`HANG_HOLD`], then answers `200 {}` (late) if
 ///   the client is still there; a client that closes first is counted;
 /// - `/probe/<name>`: `{"requests", "GET", "POST", …, "closed_early", "idempotency_keys"
@@ -223,7 +226,7 @@ fn fault(
             body.to_string().as_bytes(),
         );
     }
-    if !["html502", "slow", "hang"].contains(&kind) {
+    if !["html502", "slow", "hang", "big"].contains(&kind) {
         return answer(
             stream,
             "404 Not Found",
@@ -254,6 +257,7 @@ fn fault(
             std::thread::sleep(SLOW);
             answer(stream, "200 OK", &cors, "application/json", b"{}");
         }
+        "big" => answer(stream, "200 OK", &cors, "application/json", &[b' '; BIG]),
         _ => {
             closed_early = closed_before(stream, Instant::now() + HANG_HOLD);
             if !closed_early {

@@ -35,7 +35,7 @@ impl Setup {
 
     /// The players the harness mints tokens for.
     pub const PLAYERS: &'static [&'static str] = &[
-        "deployer", "refused", "html502", "hang", "deadline", "cap", "lobby",
+        "deployer", "refused", "html502", "hang", "deadline", "cap", "quota", "big", "lobby",
     ];
 
     /// `player`'s token.

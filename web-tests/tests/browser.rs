@@ -37,3 +37,13 @@ async fn pages_from_origins_not_allowed_are_refused() {
 async fn the_in_flight_cap_holds() {
     scenarios::the_in_flight_cap_holds(&Setup::from_build()).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_refusal_keeps_its_retry_after() {
+    scenarios::a_refusal_keeps_its_retry_after(&Setup::from_build()).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_over_the_body_cap_is_refused() {
+    scenarios::an_answer_over_the_body_cap_is_refused(&Setup::from_build()).await;
+}

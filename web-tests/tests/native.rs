@@ -46,3 +46,17 @@ fn a_deploy_past_its_deadline_resolves_once() {
 fn the_in_flight_cap_holds() {
     block_on(scenarios::the_in_flight_cap_holds(&services().setup));
 }
+
+#[test]
+fn a_refusal_keeps_its_retry_after() {
+    block_on(scenarios::a_refusal_keeps_its_retry_after(
+        &services().setup,
+    ));
+}
+
+#[test]
+fn an_answer_over_the_body_cap_is_refused() {
+    block_on(scenarios::an_answer_over_the_body_cap_is_refused(
+        &services().setup,
+    ));
+}
