@@ -4,74 +4,25 @@
 
 mod support;
 
-use std::time::Duration;
-
 use edgegap_gateway::{GatewayBuilder, GatewayConfig, GatewayError};
 use support::*;
 
 const PAGE: &str = "http://127.0.0.1:8000";
 const GAME: &str = "https://game.example.com";
 
-/// An answer's status and headers (names lower-case), whatever the status.
-struct Raw {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn cors_headers(&self) -> Vec<&str> {
-        self.headers
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .filter(|k| k.starts_with("access-control-"))
-            .collect()
-    }
-}
-
-fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Raw {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(20))
-        .build();
-    let mut request = agent.request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: no answer: {e}"),
-    };
-    let status = response.status();
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .map(|name| {
-            let value = response.header(&name).unwrap_or_default().to_owned();
-            (name.to_ascii_lowercase(), value)
-        })
-        .collect();
-    let body = response.into_string().unwrap_or_default();
-    Raw {
-        status,
-        headers,
-        body,
-    }
+/// The `Access-Control-*` headers of `answer`.
+fn cors_headers(answer: &Answer) -> Vec<&str> {
+    answer
+        .headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| name.to_ascii_lowercase().starts_with("access-control-"))
+        .collect()
 }
 
 /// A browser's preflight for a deploy from `origin`.
-fn preflight(url: &str, origin: &str) -> Raw {
-    raw(
+fn preflight(url: &str, origin: &str) -> Answer {
+    send(
         "OPTIONS",
         url,
         &[
@@ -136,17 +87,17 @@ fn preflight_is_answered_for_allowed_origins_only() {
         "null",
     ] {
         let answer = preflight(&deploys, origin);
-        assert_eq!(answer.status, 403, "{origin}: {}", answer.body);
+        assert_eq!(answer.status, 403, "{origin}: {}", answer.text);
         assert!(
-            answer.cors_headers().is_empty(),
+            cors_headers(&answer).is_empty(),
             "{origin}: {:?}",
-            answer.cors_headers()
+            cors_headers(&answer)
         );
     }
     // A preflight without an Origin is not a browser's: refused too.
-    let bare = raw("OPTIONS", &deploys, &[], None);
+    let bare = send("OPTIONS", &deploys, &[], None);
     assert_eq!(bare.status, 403);
-    assert!(bare.cors_headers().is_empty());
+    assert!(cors_headers(&bare).is_empty());
 }
 
 #[test]
@@ -155,21 +106,17 @@ fn answers_to_an_allowed_origin_carry_it_errors_included() {
     let gw = builder(&emu).cors_origin(PAGE).start().unwrap();
     let token = token("alice");
     let auth = format!("Bearer {token}");
-    let deploy = raw(
+    let deploy = send(
         "POST",
         &format!("{}/v2/deployments", gw.base_url()),
-        &[
-            ("Origin", PAGE),
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("Origin", PAGE), ("Authorization", &auth)],
         Some(r#"{"application":"game","version":"v1","users":[]}"#),
     );
     assert!(
         (200..300).contains(&deploy.status),
         "{}: {}",
         deploy.status,
-        deploy.body
+        deploy.text
     );
     assert_eq!(deploy.header("access-control-allow-origin"), Some(PAGE));
     assert!(
@@ -180,17 +127,17 @@ fn answers_to_an_allowed_origin_carry_it_errors_included() {
         deploy.headers
     );
     // A refusal is readable by the page too (else the browser reports a network error).
-    let refused = raw(
+    let refused = send(
         "GET",
         &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
         &[("Origin", PAGE)],
         None,
     );
-    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(refused.status, 401, "{}", refused.text);
     assert_eq!(refused.header("access-control-allow-origin"), Some(PAGE));
     // Another origin's request is still served (CORS is not authentication), but nothing
     // tells its page it may read the answer.
-    let foreign = raw(
+    let foreign = send(
         "GET",
         &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
         &[("Origin", GAME)],
@@ -207,18 +154,18 @@ fn without_a_list_there_is_no_cors_header_at_all() {
     let options = preflight(&format!("{}/v2/deployments", gw.base_url()), PAGE);
     assert!(!(200..300).contains(&options.status), "{}", options.status);
     assert!(
-        options.cors_headers().is_empty(),
+        cors_headers(&options).is_empty(),
         "{:?}",
-        options.cors_headers()
+        cors_headers(&options)
     );
-    let get = raw(
+    let get = send(
         "GET",
         &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
         &[("Origin", PAGE)],
         None,
     );
     assert_eq!(get.status, 401);
-    assert!(get.cors_headers().is_empty(), "{:?}", get.cors_headers());
+    assert!(cors_headers(&get).is_empty(), "{:?}", cors_headers(&get));
 }
 
 #[test]
@@ -257,16 +204,16 @@ fn the_emulators_deployment_api_answers_no_browser() {
     let auth = format!("token {}", emu.token());
     let options = preflight(&format!("{}/v2/deployments", emu.base_url()), PAGE);
     assert!(
-        options.cors_headers().is_empty(),
+        cors_headers(&options).is_empty(),
         "{:?}",
-        options.cors_headers()
+        cors_headers(&options)
     );
-    let list = raw(
+    let list = send(
         "GET",
         &format!("{}/v1/deployments", emu.base_url()),
         &[("Origin", PAGE), ("Authorization", &auth)],
         None,
     );
-    assert_eq!(list.status, 200, "{}", list.body);
-    assert!(list.cors_headers().is_empty(), "{:?}", list.cors_headers());
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(cors_headers(&list).is_empty(), "{:?}", cors_headers(&list));
 }

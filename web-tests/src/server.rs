@@ -1,5 +1,5 @@
 //! A tiny HTTP/1.1 server on loopback (one thread per connection, `Connection: close`) for
-//! the harness: the fault server ([`faults`]) and the lobby's static files ([`files`]).
+//! the harness: the fault server (`faults`) and the lobby's static files (`files`).
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
