@@ -1,13 +1,14 @@
-//! [`Headless`]: a Bevy app with `MinimalPlugins` and the client plugin, driven frame by frame
-//! with a wall-clock bound; [`sleep`] between frames hands the browser its event loop back
-//! (that is when `fetch` answers arrive).
+//! [`Headless`]: a Bevy app with `MinimalPlugins` and the client plugin
+//! ([`bevy_edgegap::test_utils`]), driven frame by frame with a wall-clock bound. Its waits are
+//! async (`test_utils::run_until` blocks, which a browser cannot): [`sleep`] between frames
+//! hands the browser its event loop back (that is when `fetch` answers arrive).
 
 use std::time::Duration;
 
 use bevy::ecs::message::Message;
-use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
+use bevy_edgegap::test_utils;
 use web_time::Instant;
 
 /// A headless app running the client plugin.
@@ -21,14 +22,12 @@ pub struct Headless {
 struct Seen<M>(Vec<M>);
 
 impl Headless {
-    /// `MinimalPlugins` and [`EdgegapClientPlugin`] with `config`, ready to update.
+    /// `MinimalPlugins` and [`EdgegapClientPlugin`] with `config`, ready to update
+    /// ([`bevy_edgegap::test_utils::app`]).
     pub fn new(config: EdgegapConfig) -> Self {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .add_plugins(EdgegapClientPlugin::new(config));
-        app.finish();
-        app.cleanup();
-        Self { app }
+        Self {
+            app: test_utils::app(config),
+        }
     }
 
     /// Keeps every `M` message from now on (read them with [`Headless::seen`]).
@@ -52,18 +51,13 @@ impl Headless {
             .unwrap_or_default()
     }
 
-    /// Runs `call` with the [`Edgegap`] parameter (between frames) and returns what it returns.
-    pub fn call<R: 'static>(
+    /// Makes one call with the [`Edgegap`] parameter (between frames) and returns its entity
+    /// ([`bevy_edgegap::test_utils::call`]).
+    pub fn call(
         &mut self,
-        call: impl FnOnce(&mut Edgegap) -> R + Send + Sync + 'static,
-    ) -> R {
-        let mut call = Some(call);
-        self.app
-            .world_mut()
-            .run_system_once(move |mut edgegap: Edgegap| {
-                (call.take().expect("run once"))(&mut edgegap)
-            })
-            .expect("the Edgegap parameter is available")
+        call: impl FnOnce(&mut Edgegap) -> Entity + Send + Sync + 'static,
+    ) -> Entity {
+        test_utils::call(&mut self.app, call)
     }
 
     /// Updates until `done` holds, at most `limit` of wall-clock time.

@@ -188,11 +188,10 @@ pub async fn the_in_flight_cap_holds(setup: &Setup) {
         .with_retry(RetryPolicy::never());
     let mut app = Headless::new(config);
     app.collect::<EdgegapResponse<GetStatus>>();
-    let calls = app.call(|edgegap| {
-        (0..6)
-            .map(|i| edgegap.status(format!("aaaaaaaaaaa{i}")))
-            .collect::<Vec<_>>()
-    });
+    // Six calls in one frame: all handed to the transport before any frame sends.
+    let calls: Vec<Entity> = (0..6)
+        .map(|i| app.call(move |edgegap| edgegap.status(format!("aaaaaaaaaaa{i}"))))
+        .collect();
     app.until("six results", LIMIT, |world| {
         seen_count::<EdgegapResponse<GetStatus>>(world) >= calls.len()
     })
