@@ -202,25 +202,25 @@ fn start_next(shared: &Arc<Shared>) {
             let Some(work) = slots.queue.pop_front() else {
                 return;
             };
-            slots.open += 1;
             work
         };
-        let slot = Slot(shared.clone());
         let now = Instant::now();
         if now >= work.timing.start_by {
             answer(&work, Err(EdgegapError::Timeout));
-            continue; // `slot` drops: the slot is free again
+            continue; // not sent: too late to start
         }
         if !work.ticket.start(now) {
             continue; // nobody waits for the answer: not sent at all
         }
+        shared.slots().open += 1;
+        let slot = Slot(shared.clone());
         wasm_bindgen_futures::spawn_local(async move {
             let end = work.timing.end(Some(now));
-            if let Some(reply) =
-                exchange(&work.request, end, &work.ticket, slot.0.max_body_bytes).await
-            {
+            let limit = slot.0.max_body_bytes;
+            if let Some(reply) = exchange(&work.request, end, &work.ticket, limit).await {
                 answer(&work, reply);
             }
+            // Frees the slot and starts the next request, however the fetch ended.
             drop(slot);
         });
     }
