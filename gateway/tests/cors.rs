@@ -195,6 +195,28 @@ fn origins_come_from_the_config_file_and_a_wildcard_never_starts() {
     }
 }
 
+/// `GATEWAY_CORS_ORIGINS` replaces the file's list in the real binary.
+#[test]
+fn the_environment_replaces_the_files_origins() {
+    let emu = emulator();
+    let gw = GatewayProcess::start(
+        GATEWAY_BINARY,
+        &emu,
+        "",
+        &format!("allowed_cors_origins = [\"{GAME}\"]"),
+        &[(
+            "GATEWAY_CORS_ORIGINS",
+            format!("{PAGE}, https://*.itch.zone"),
+        )],
+    );
+    let deploys = format!("{}/v2/deployments", gw.url);
+    let from_env = preflight(&deploys, PAGE);
+    assert_eq!(from_env.header("access-control-allow-origin"), Some(PAGE));
+    let from_file = preflight(&deploys, GAME);
+    assert_eq!(from_file.status, 403, "the file's list was replaced");
+    assert!(cors_headers(&from_file).is_empty());
+}
+
 /// Edgegap's organisation API sends no CORS headers (a browser must never hold that token);
 /// the emulator's deployment API must not either, so a browser test against it fails the
 /// way it would against Edgegap.
