@@ -183,7 +183,7 @@ impl HttpResponse {
     /// here, where it is parsed, so no scheduler ever sees a delay that overflows or stalls.
     /// A date in the past is zero; an unreadable value is `None`.
     pub fn retry_after(&self) -> Option<Duration> {
-        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
+        parse_retry_after(self.header("retry-after")?, crate::time::system_now())
     }
 }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
+use super::shared::{
     Assignment, MatchStatus, MatchmakerAccess, attributes_json, mm_auth, mm_id, mm_target,
     string_or_empty,
 };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{
+use super::shared::{
     Assignment, MatchStatus, MatchTicket, MatchmakerAccess, attributes_json, mm_auth, mm_id,
     mm_target,
 };
@@ -19,7 +19,7 @@ use crate::api::validate;
 #[serde(default)]
 pub struct Ticket {
     /// The ticket id.
-    #[serde(deserialize_with = "super::string_or_empty")]
+    #[serde(deserialize_with = "super::shared::string_or_empty")]
     pub id: String,
     /// Its profile.
     #[serde(deserialize_with = "lenient::opt_string")]
@@ -235,7 +235,7 @@ impl<'de> Deserialize<'de> for BackfillStatus {
 #[serde(default)]
 pub struct Backfill {
     /// The backfill id.
-    #[serde(deserialize_with = "super::string_or_empty")]
+    #[serde(deserialize_with = "super::shared::string_or_empty")]
     pub id: String,
     /// Its profile.
     #[serde(deserialize_with = "lenient::opt_string")]
