@@ -43,6 +43,7 @@ mod error;
 mod faults;
 mod handle;
 mod handlers;
+mod image;
 mod matchmaker;
 mod process;
 mod ratelimit;
