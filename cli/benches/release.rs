@@ -136,7 +136,7 @@ fn main() {
         ("  its push (0 bytes uploaded)", median(second_push)),
     ];
     for (what, value) in rows {
-        println!("  {what:<44} {value:.2} s");
+        println!("  {what:<44} {value:.3} s");
     }
     println!(
         "  image size: {:.1} MiB ({size} bytes; {:.1} MiB uploaded by the first release)",
