@@ -5,9 +5,9 @@
 //! ([`Action`]): create the version; keep it when it already names this image with these
 //! settings; refuse one that differs ([`Error::VersionExists`]) unless `--force`, which updates
 //! it (Edgegap's update takes no resources: other `cpu`/`memory` need a new version, said
-//! before building). [`VersionPlan::make`] runs after the push: the app if missing, then the
-//! version. Nothing is made before the image is in the registry, so a failed push leaves no
-//! version naming a missing image.
+//! before building). [`VersionPlan::make_app`] and [`VersionPlan::make_version`] run after
+//! the push: the app if missing, then the version. Nothing is made before the image is in the
+//! registry, so a failed push leaves no version naming a missing image.
 
 use bevy_edgegap::api::{
     AppVersion, AppVersionPort, CreateApp, CreateAppVersion, GetApp, GetAppVersion, Secret,
@@ -25,7 +25,7 @@ use crate::output::Output;
 /// Edgegap's Unreal plugin sends).
 pub const TIME_TO_DEPLOY: u32 = 120;
 
-/// What [`VersionPlan::make`] will do with the version.
+/// What [`VersionPlan::make_version`] will do with the version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {

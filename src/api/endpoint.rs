@@ -147,7 +147,7 @@ impl std::fmt::Debug for HttpRequest {
 /// password, which Edgegap also echoes back in its answers.
 const SECRET_KEYS: [&str; 1] = ["private_token"];
 
-/// `body` as text with its secrets replaced by `***`: the value of every [`SECRET_KEYS`] key,
+/// `body` as text with its secrets replaced by `***`: the value of every `private_token` key,
 /// and the `value` of every environment variable marked `is_secret` or `is_hidden`. A body
 /// that is not JSON is returned as it is. What every `Debug` and error of a request or answer
 /// that may carry secrets shows instead of the raw body.
