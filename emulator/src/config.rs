@@ -70,8 +70,9 @@ impl std::fmt::Display for ImageSource {
 }
 
 /// An application version the emulator accepts in deploys: either simulated (status changes on
-/// the clock, no process) or a local command launched as the "container".
-#[derive(Debug, Clone)]
+/// the clock, no process) or a local command launched as the "container". Its `Debug` names
+/// its variables without their values (a version's variables may be secrets).
+#[derive(Clone)]
 #[must_use]
 pub struct AppVersion {
     pub(crate) app: String,
@@ -89,6 +90,26 @@ pub struct AppVersion {
     pub(crate) resources: (u64, u64),
     /// How long an image version's pull may take (its `time_to_deploy`).
     pub(crate) pull_timeout: Duration,
+}
+
+impl std::fmt::Debug for AppVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("AppVersion")
+            .field("app", &self.app)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("ports", &self.ports)
+            .field("env", &env)
+            .field("grace", &self.grace)
+            .field("never_ready", &self.never_ready)
+            .field("fail_with", &self.fail_with)
+            .field("wait_for_port", &self.wait_for_port)
+            .field("max_duration", &self.max_duration)
+            .field("resources", &self.resources)
+            .field("pull_timeout", &self.pull_timeout)
+            .finish()
+    }
 }
 
 impl AppVersion {
