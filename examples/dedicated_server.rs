@@ -12,14 +12,20 @@
 //! | client sends | server answers | effect |
 //! |---|---|---|
 //! | `HELLO` | `WELCOME <rounds>` | the match starts (`Waiting` → `Playing`) |
+//! | `HELLO <ticket>` | `WELCOME <rounds>`, or `REFUSED` | on a matchmaker deployment: only the tickets [`MatchEnv`] expects |
 //! | `PING <n>` | `PONG <n>` | one round played |
 //! | `PING <n>` (the last round) | `PONG <n>`, then `BYE` | the match is over (`Finished`) |
+//! | `PING <n>` before a welcome | `ERR say HELLO first` | |
 //! | anything once finished | `BYE` | |
 //! | anything else | `ERR <what>` | |
 //!
 //! The match also ends after a time limit, counted from start. On `Finished` the server
 //! self-stops; Edgegap (or the emulator) then sends `SIGTERM`, the server enters
 //! `ShuttingDown` and exits with code 0. Locally there is nothing to stop, so it exits at once.
+//!
+//! On a deployment the matchmaker made ([`MatchEnv`] present: `cargo run --example
+//! matchmaking`), a player must say `HELLO <ticket id>` with a ticket of the match: it is
+//! reported to [`MatchArrivals`] (the no-show policy reads it), anyone else gets `REFUSED`.
 //!
 //! Players are reported to the plugin's [`PlayerCount`]: a new address saying `HELLO` joins,
 //! and a player leaves when the match is over or after `PLAYER_TIMEOUT_SECS` without a
@@ -64,7 +70,7 @@ pub fn main() -> AppExit {
                 .self_stop_on_panic(true),
         )
         .insert_resource(rules)
-        .add_systems(Startup, bind_game_port)
+        .add_systems(Startup, (bind_game_port, announce_match))
         .add_systems(
             Update,
             (answer_datagrams, forget_silent_players, end_on_time_limit).chain(),
@@ -169,12 +175,50 @@ fn bind_game_port(
     });
 }
 
+/// On a matchmaker deployment: who is coming.
+fn announce_match(env: Option<Res<MatchEnv>>) {
+    if let Some(env) = env {
+        println!(
+            "match `{}` (profile `{}`): expecting {} players",
+            env.match_id,
+            env.profile.as_deref().unwrap_or("?"),
+            env.expected_players()
+        );
+    }
+}
+
+/// Whether a `HELLO` may join: anyone on a plain deployment; on a matchmaker deployment only
+/// a ticket of the match, reported as arrived.
+fn admit(ticket: Option<&str>, env: Option<&MatchEnv>, arrivals: &mut MatchArrivals) -> bool {
+    let Some(env) = env else {
+        return true;
+    };
+    match ticket {
+        Some(ticket) if env.expects(ticket) => {
+            if arrivals.arrived(ticket) {
+                let team = env.team_of(ticket).unwrap_or("?");
+                println!("admitted ticket `{ticket}` (team `{team}`)");
+            }
+            true
+        }
+        _ => {
+            println!(
+                "refused ticket `{}`: not in this match",
+                ticket.unwrap_or("")
+            );
+            false
+        }
+    }
+}
+
 fn answer_datagrams(
     socket: Option<ResMut<GameSocket>>,
     rules: Res<MatchRules>,
     state: Res<State<MatchState>>,
     mut next: ResMut<NextState<MatchState>>,
     mut count: ResMut<PlayerCount>,
+    env: Option<Res<MatchEnv>>,
+    mut arrivals: ResMut<MatchArrivals>,
 ) {
     let Some(mut game) = socket else {
         return;
@@ -190,7 +234,10 @@ fn answer_datagrams(
         }
         let reply = match (words.next(), words.next()) {
             _ if finished => "BYE".to_owned(),
-            (Some("HELLO"), None) => {
+            (Some("HELLO"), ticket) if !admit(ticket, env.as_deref(), &mut arrivals) => {
+                "REFUSED".to_owned()
+            }
+            (Some("HELLO"), _) => {
                 if game.players.insert(from, Instant::now()).is_none() {
                     count.joined();
                     info!("player `{from}` joined (`{}` connected)", count.count());
@@ -200,6 +247,10 @@ fn answer_datagrams(
                     next.set(MatchState::Playing);
                 }
                 format!("WELCOME {}", rules.rounds)
+            }
+            // Only players who were welcome play rounds.
+            (Some("PING"), _) if !game.players.contains_key(&from) => {
+                "ERR say HELLO first".to_owned()
             }
             (Some("PING"), Some(n)) if n.parse::<u64>().is_ok() => {
                 game.rounds_played += 1;

@@ -40,6 +40,7 @@
 //! | `GET $ARBITRIUM_CONTEXT_URL` | [`GetContext`] | [`DeploymentContext`] | 2xx |
 //! | `POST $ARBITRIUM_CONTEXT_URL/tags` | [`CreateContextTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}` | [`DeleteContextTag`] | `()` | 2xx |
+//! | the matchmaker's 15 endpoints (own base URL and raw token) | [`GetMonitor`], [`CreateGroup`], … (see [`MatchmakerAccess`]) | [`GroupMember`], … | 2xx |
 //!
 //! Every other status decodes to [`EdgegapError::Api`] (status, Edgegap's `message`, the raw
 //! body, `Retry-After`, and the `request_id` of a v2 `422`). Models are lenient: unknown fields
@@ -117,6 +118,7 @@ pub(crate) mod lenient;
 mod list;
 mod locations;
 mod logs;
+mod matchmaker;
 mod metrics;
 mod pagination;
 mod registry;
@@ -140,6 +142,7 @@ pub use ids::*;
 pub use list::*;
 pub use locations::*;
 pub use logs::*;
+pub use matchmaker::*;
 pub use metrics::*;
 pub use pagination::*;
 pub use registry::*;
@@ -214,4 +217,35 @@ pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
     visitor.visit(GetContext::new(CONTEXT_URL, "context-token"));
     visitor.visit(CreateContextTag::new(CONTEXT_URL, "context-token", "full"));
     visitor.visit(DeleteContextTag::new(CONTEXT_URL, "context-token", "full"));
+    let mm = MatchmakerAccess::new("https://mm.example.com", "mm-token");
+    let (group, member, ticket) = (
+        "b2080c27-19c9-4fb0-8fe7-4bf1e5d285d1",
+        "8a1f6f2e-51a1-4d6c-9a57-3b8f4a0c2d11",
+        "cusfn10msflc73beiik0",
+    );
+    let attributes = serde_json::json!({ "elo_rating": 1337 });
+    visitor.visit(GetMonitor::new(mm.clone()));
+    visitor.visit(ListBeacons::new(mm.clone()));
+    visitor.visit(CreateGroup::new(mm.clone(), "ranked-2v2", attributes.clone()).ready(true));
+    visitor.visit(GetGroup::new(mm.clone(), group));
+    visitor.visit(DeleteGroup::new(mm.clone(), group));
+    visitor.visit(CreateGroupMember::new(
+        mm.clone(),
+        group,
+        "ranked-2v2",
+        attributes.clone(),
+    ));
+    visitor.visit(GetGroupMember::new(mm.clone(), group, member));
+    visitor.visit(UpdateGroupMember::new(mm.clone(), group, member, true));
+    visitor.visit(DeleteGroupMember::new(mm.clone(), group, member));
+    visitor.visit(CreateTicket::new(mm.clone(), "ranked-2v2", attributes));
+    visitor.visit(GetTicket::new(mm.clone(), ticket));
+    visitor.visit(DeleteTicket::new(mm.clone(), ticket));
+    visitor.visit(CreateBackfill::<serde_json::Value>::new(
+        mm.clone(),
+        "ranked-2v2",
+        Assignment::default(),
+    ));
+    visitor.visit(GetBackfill::new(mm.clone(), "5f0f1ca2b3d4"));
+    visitor.visit(DeleteBackfill::new(mm, "5f0f1ca2b3d4"));
 }

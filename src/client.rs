@@ -165,6 +165,7 @@ mod edgegap;
 mod exit;
 mod frame;
 mod lifecycle;
+pub mod matchmaker;
 mod poll;
 mod reconcile;
 mod request;
@@ -185,6 +186,7 @@ pub use self::deployment::{
 };
 pub use self::diagnostics::EdgegapDiagnosticsPlugin;
 pub use self::edgegap::Edgegap;
+pub use self::matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerPlugin};
 pub use self::request::{EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::stats::EdgegapStats;
 pub use crate::transport::RateLimits;

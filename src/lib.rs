@@ -9,8 +9,8 @@
 //! | Module | Feature | What it is |
 //! |---|---|---|
 //! | [`api`] | always | Engine-free typed models, one value per endpoint, [`api::EdgegapError`] |
-//! | `client` | `client` | `EdgegapClientPlugin`, the `Edgegap` system parameter, deployments as entities |
-//! | `server` | `server` | `EdgegapServerPlugin`, `ArbitriumEnv`, self-stop, graceful `SIGTERM` |
+//! | `client` | `client` | `EdgegapClientPlugin`, the `Edgegap` system parameter, deployments as entities; `MatchmakerPlugin` and the `Matchmaker` param (Edgegap's matchmaker, no organisation token) |
+//! | `server` | `server` | `EdgegapServerPlugin`, `ArbitriumEnv`, `MatchEnv`, self-stop, graceful `SIGTERM` |
 //! | [`http`] | either | The one HTTP engine (persistent keep-alive workers on ureq; `fetch` on wasm) and [`http::RetryPolicy`] |
 //!
 //! Both features are on by default; a dedicated server can depend on
@@ -175,11 +175,20 @@ impl bevy::app::PluginGroup for EdgegapPlugins {
 pub mod prelude {
     #[cfg(feature = "client")]
     pub use crate::EdgegapPlugins;
+    pub use crate::api::{Assignment, MatchStatus, MatchTicket, MatchmakerAccess};
     pub use crate::api::{
         BulkStop, ConnectAddress, DeployRequest, DeployResponse, DeploymentList, DeploymentQuery,
         DeploymentStatus, DeploymentSummary, EdgegapError, FilterType, FleetDeployRequest,
         FleetHost, ListDeployments, ListFleetHosts, ListPage, PortMapping, QueryOperator,
         RequestId, SortOrder, Status,
+    };
+    #[cfg(all(feature = "client", not(target_arch = "wasm32")))]
+    pub use crate::client::matchmaker::BeaconsMeasured;
+    #[cfg(feature = "client")]
+    pub use crate::client::matchmaker::{
+        Assigned, CancelReason, Forming, GroupJoined, HostAssigned, Joining, Leaving, MatchFound,
+        Matched, Matchmaker, MatchmakerConfig, MatchmakerPlugin, Matchmaking, MatchmakingCancelled,
+        MatchmakingFailed, MatchmakingStatusChanged, Searching, Unmatched,
     };
     #[cfg(feature = "client")]
     pub use crate::client::{
@@ -196,8 +205,8 @@ pub mod prelude {
     #[cfg(feature = "server")]
     pub use crate::server::{
         AddContextTag, ArbitriumEnv, ArbitriumPort, ContextRead, ContextTagAdded,
-        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, PlayerCount, ReadContext,
-        RemoveContextTag, SelfStop, SelfStopCompleted, SelfStopFailed, SelfStopReason,
-        ShutdownReason, ShutdownRequested,
+        ContextTagRemoved, EdgegapServerPlugin, EdgegapServerSystems, MatchArrivals, MatchEnv,
+        PlayerCount, PlayerNoShow, ReadContext, RemoveContextTag, SelfStop, SelfStopCompleted,
+        SelfStopFailed, SelfStopReason, ShutdownReason, ShutdownRequested,
     };
 }

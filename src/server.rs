@@ -102,6 +102,7 @@ mod call;
 mod config;
 mod context;
 mod env;
+mod match_env;
 mod policy;
 mod self_stop;
 mod shutdown;
@@ -113,7 +114,8 @@ pub use env::{
     ArbitriumEnv, ArbitriumPort, BeaconFacts, EnvWarning, HostFacts, PrivateFleetFacts,
     REQUEST_ID_VAR,
 };
-pub use policy::PlayerCount;
+pub use match_env::MatchEnv;
+pub use policy::{MatchArrivals, PlayerCount, PlayerNoShow};
 pub use self_stop::{SelfStop, SelfStopCompleted, SelfStopFailed, SelfStopReason};
 
 use config::ServerConfig;
@@ -150,6 +152,7 @@ type AppHook = Box<dyn Fn(&mut App) + Send + Sync>;
 pub struct EdgegapServerPlugin {
     config: ServerConfig,
     policies: policy::Policies,
+    no_show: policy::NoShowPolicy,
     hooks: Vec<AppHook>,
 }
 
@@ -193,6 +196,25 @@ impl EdgegapServerPlugin {
     #[must_use]
     pub fn max_match_duration(mut self, limit: Duration) -> Self {
         self.policies.max_duration = Some(limit);
+        self
+    }
+
+    /// On a matchmaker deployment ([`MatchEnv`]): how long the matched players have to
+    /// arrive (reported with [`MatchArrivals`]) before each missing one is a
+    /// [`PlayerNoShow`]. Default 60 s (Edgegap's connection grace period).
+    #[must_use]
+    pub fn no_show_grace(mut self, grace: Duration) -> Self {
+        self.no_show.grace = grace;
+        self
+    }
+
+    /// On a matchmaker deployment: self-stop when none of the matched players arrived within
+    /// [`no_show_grace`](Self::no_show_grace) and [`PlayerCount`] never saw a player
+    /// ([`SelfStopReason::NoShow`]). Default `true`: nobody is coming, the server only costs
+    /// money.
+    #[must_use]
+    pub fn stop_if_nobody_shows(mut self, stop: bool) -> Self {
+        self.no_show.stop_if_nobody_shows = stop;
         self
     }
 
@@ -316,6 +338,27 @@ impl Plugin for EdgegapServerPlugin {
         app.add_systems(Startup, move |env: Option<Res<ArbitriumEnv>>| {
             report.log(env.as_deref())
         });
+        // The matchmaker's view, from the same process environment (unless handed over).
+        let mut read_here = false;
+        if !app.world().contains_resource::<MatchEnv>()
+            && let Some(env) = MatchEnv::read_process_env()
+        {
+            app.insert_resource(env);
+            read_here = true;
+        }
+        app.add_systems(Startup, move |env: Option<Res<MatchEnv>>| {
+            if let Some(env) = env {
+                info!(
+                    "matchmaker match `{}`: expecting `{}` player(s)",
+                    env.match_id,
+                    env.expected_players()
+                );
+                // Handed over: whoever parsed it logged its warnings.
+                if read_here {
+                    env.log_warnings();
+                }
+            }
+        });
 
         app.add_message::<SelfStop>()
             .add_message::<SelfStopCompleted>()
@@ -329,6 +372,9 @@ impl Plugin for EdgegapServerPlugin {
             .add_message::<ContextTagRemoved>()
             .init_resource::<context::ContextCalls>()
             .init_resource::<PlayerCount>()
+            .init_resource::<MatchArrivals>()
+            .add_message::<PlayerNoShow>()
+            .insert_resource(self.no_show)
             .insert_resource(policies)
             .init_resource::<policy::PolicyClock>();
         self_stop::setup(app, &config);
@@ -354,7 +400,12 @@ impl Plugin for EdgegapServerPlugin {
         .add_systems(
             PostUpdate,
             (
-                (policy::apply_policies, self_stop::start_self_stop).chain(),
+                (
+                    policy::apply_policies,
+                    policy::check_no_shows.run_if(resource_exists::<MatchEnv>),
+                    self_stop::start_self_stop,
+                )
+                    .chain(),
                 context::start_context_calls,
             )
                 .in_set(EdgegapServerSystems::Send),

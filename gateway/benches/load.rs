@@ -31,13 +31,6 @@ struct Settings {
     hammer_threads: usize,
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
 impl Settings {
     fn read() -> Self {
         let argument = std::env::args()

@@ -48,6 +48,13 @@ impl OwnerKey {
         tag
     }
 
+    /// The secret of the shared store ([`RedisStore`](crate::RedisStore)): its key prefix
+    /// and the key that authenticates its status records derive from it, so replicas with
+    /// the same owner key share state and other environments do not.
+    pub(crate) fn redis_secret(&self) -> [u8; 32] {
+        hmac(&self.0, b"edgegap-gateway shared store")
+    }
+
     /// The default webhook path secret: 32 hex digits of HMAC-SHA256(key, a fixed label).
     /// The same for every replica and across restarts, and unguessable without the key.
     pub(crate) fn webhook_secret(&self) -> String {
@@ -66,12 +73,20 @@ fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    iss: Option<String>,
+    iat: Option<u64>,
 }
 
 /// Verifies player tokens with exactly one algorithm.
 pub(crate) struct Verifier {
     key: Option<(DecodingKey, Validation)>,
     anonymous: bool,
+    /// More than one accepted issuer: the player id is `iss` and `sub` together.
+    per_issuer: bool,
+    max_age: Option<u64>,
+    leeway: u64,
+    /// Tokens are checked for neither `iss` nor `aud`.
+    unscoped: bool,
 }
 
 impl Verifier {
@@ -95,11 +110,7 @@ impl Verifier {
                 if secret.is_empty() {
                     return Err(bad("the HS256 secret is empty".into()));
                 }
-                if secret.bytes().len() < 32 {
-                    tracing::warn!(
-                        "the HS256 secret is shorter than 32 bytes; use a long random secret"
-                    );
-                }
+                // Its length and placeholders are checked with the rest of the config.
                 Some((DecodingKey::from_secret(secret.bytes()), Algorithm::HS256))
             }
             (None, Some(pem), Some(alg)) => {
@@ -128,7 +139,11 @@ impl Verifier {
         let key = key.map(|(key, alg)| {
             let mut validation = Validation::new(alg);
             validation.leeway = config.leeway_secs;
+            validation.validate_nbf = true;
             let mut required = vec!["exp", "sub"];
+            if config.max_token_age_secs.is_some() {
+                required.push("iat");
+            }
             if !config.issuers.is_empty() {
                 validation.set_issuer(&config.issuers);
                 required.push("iss");
@@ -142,10 +157,21 @@ impl Verifier {
             validation.set_required_spec_claims(&required);
             (key, validation)
         });
+        let unscoped = key.is_some() && config.issuers.is_empty() && config.audiences.is_empty();
         Ok(Self {
             key,
             anonymous: config.anonymous,
+            per_issuer: config.issuers.len() > 1,
+            max_age: config.max_token_age_secs,
+            leeway: config.leeway_secs,
+            unscoped,
         })
+    }
+
+    /// Whether any token signed with the key is a player: neither `iss` nor `aud` is checked
+    /// (the gateway warns at start).
+    pub(crate) fn unscoped(&self) -> bool {
+        self.unscoped
     }
 
     pub(crate) fn anonymous(&self) -> bool {
@@ -186,6 +212,9 @@ impl Verifier {
             tracing::debug!("player token refused: {e}");
             match e.kind() {
                 ErrorKind::ExpiredSignature => unauthorized("the player token has expired"),
+                ErrorKind::ImmatureSignature => {
+                    unauthorized("the player token is not valid yet (`nbf`)")
+                }
                 ErrorKind::InvalidIssuer => {
                     unauthorized("the player token's issuer is not accepted")
                 }
@@ -198,14 +227,50 @@ impl Verifier {
                 _ => unauthorized("the player token is invalid"),
             }
         })?;
-        let sub = data.claims.sub;
-        if sub.trim().is_empty() || sub.len() > MAX_PLAYER_ID_LEN {
-            return Err(unauthorized(
-                "the player token's `sub` must be 1 to 256 bytes long",
-            ));
+        let Claims { sub, iss, iat } = data.claims;
+        if let Some(max_age) = self.max_age {
+            let now = now_secs();
+            let iat = iat.unwrap_or(u64::MAX);
+            if iat > now.saturating_add(self.leeway) {
+                return Err(unauthorized(
+                    "the player token is issued in the future (`iat`)",
+                ));
+            }
+            if now.saturating_sub(iat) > max_age.saturating_add(self.leeway) {
+                return Err(unauthorized("the player token is too old (`iat`)"));
+            }
         }
-        Ok(sub)
+        check_sub(&sub).map_err(unauthorized)?;
+        Ok(match (self.per_issuer, iss) {
+            // Two auth backends may both have an `alice`: they are two players.
+            (true, Some(iss)) => serde_json::json!([iss, sub]).to_string(),
+            _ => sub,
+        })
     }
+}
+
+/// A `sub` the gateway accepts as a player id: 1 to 256 bytes, no control characters (a
+/// newline would forge log lines), no leading or trailing whitespace (` alice` is not a
+/// second `alice`). Letter case and Unicode normalisation are the auth backend's: `sub` is
+/// compared byte for byte, so it must be a stable account id, not a display name.
+fn check_sub(sub: &str) -> Result<(), &'static str> {
+    if sub.is_empty() || sub.len() > MAX_PLAYER_ID_LEN {
+        return Err("the player token's `sub` must be 1 to 256 bytes long");
+    }
+    if sub.chars().any(char::is_control) {
+        return Err("the player token's `sub` contains control characters");
+    }
+    if sub.starts_with(char::is_whitespace) || sub.ends_with(char::is_whitespace) {
+        return Err("the player token's `sub` starts or ends with whitespace");
+    }
+    Ok(())
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// IPs and CIDR blocks whose `X-Forwarded-For` is believed.
@@ -240,31 +305,38 @@ impl TrustedProxies {
     }
 
     fn contains(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|&(net, bits)| match (net, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        })
+        self.0.iter().any(
+            |&(net, bits)| match (net.to_canonical(), ip.to_canonical()) {
+                (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                    let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+                    u32::from(net) & mask == u32::from(ip) & mask
+                }
+                (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                    let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+                    u128::from(net) & mask == u128::from(ip) & mask
+                }
+                _ => false,
+            },
+        )
     }
 
     /// The client's address: the socket peer, unless the peer is a trusted proxy, in which
     /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-    pub(crate) fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+    /// `forwarded_for` is every `X-Forwarded-For` line in order (each proxy may add its own
+    /// line rather than append to the last one: they are one list). IPv4-mapped IPv6
+    /// addresses (`::ffff:1.2.3.4`) are their IPv4 address.
+    pub(crate) fn client<'a>(
+        &self,
+        peer: IpAddr,
+        forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    ) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.contains(peer) {
             return peer;
         }
-        let Some(header) = forwarded_for else {
-            return peer;
-        };
         let mut last_trusted = peer;
-        for entry in header.rsplit(',') {
-            match entry.trim().parse::<IpAddr>() {
+        for entry in forwarded_for.rev().flat_map(|line| line.rsplit(',')) {
+            match entry.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
                 Ok(ip) if self.contains(ip) => last_trusted = ip,
                 Ok(ip) => return ip,
                 Err(_) => return last_trusted,
@@ -289,10 +361,7 @@ struct DevClaims<'a> {
 /// assert_eq!(token.split('.').count(), 3);
 /// ```
 pub fn dev_token(secret: &[u8], player: &str, ttl: Duration) -> Result<String, GatewayError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now = now_secs();
     let claims = DevClaims {
         sub: player,
         iat: now,
@@ -330,16 +399,43 @@ mod tests {
         let player: IpAddr = "203.0.113.7".parse().unwrap();
         let proxy: IpAddr = "10.1.2.3".parse().unwrap();
         let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        let lines = |lines: &'static [&'static str]| lines.iter().copied();
         // From a stranger the header is ignored.
-        assert_eq!(proxies.client(stranger, Some("1.2.3.4")), stranger);
+        assert_eq!(proxies.client(stranger, lines(&["1.2.3.4"])), stranger);
         // From a proxy: the right-most untrusted entry (a client cannot prepend its way in).
         assert_eq!(
-            proxies.client(proxy, Some("1.2.3.4, 203.0.113.7, 192.168.1.1")),
+            proxies.client(proxy, lines(&["1.2.3.4, 203.0.113.7, 192.168.1.1"])),
             player
         );
-        assert_eq!(proxies.client(proxy, None), proxy);
-        assert_eq!(proxies.client(proxy, Some("garbage")), proxy);
+        assert_eq!(proxies.client(proxy, lines(&[])), proxy);
+        assert_eq!(proxies.client(proxy, lines(&["garbage"])), proxy);
+        // Lines are one list: the client's own line comes first, the proxy's last.
+        assert_eq!(
+            proxies.client(proxy, lines(&["1.2.3.4", "203.0.113.7"])),
+            player
+        );
+        // IPv4-mapped addresses are their IPv4 address, as peers, entries and proxies.
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(
+            proxies.client(mapped, lines(&["::ffff:203.0.113.7"])),
+            player
+        );
+        assert_eq!(
+            proxies.client("::ffff:198.51.100.1".parse().unwrap(), lines(&[])),
+            stranger
+        );
         assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
+        assert_eq!(check_sub("alice"), Ok(()));
+        for sub in [
+            "",
+            " alice",
+            "alice ",
+            "alice\nINFO forged",
+            "a\u{7}",
+            "\u{a0}alice",
+        ] {
+            assert!(check_sub(sub).is_err(), "{sub:?}");
+        }
         assert!(TrustedProxies::parse(&["not-an-ip".into()]).is_err());
     }
 }

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bevy_edgegap::api::EdgegapError;
@@ -56,6 +57,11 @@ pub(crate) enum UpstreamError {
         /// When the budget has room again.
         retry_after: Duration,
     },
+    /// Not sent: the player this read is for has spent their own read budget.
+    Player {
+        /// When their budget has room again.
+        retry_after: Duration,
+    },
     /// Not sent: the shared store, where the budget lives, did not answer.
     Store(StoreError),
     /// Sent, or tried: what Edgegap (or the way to it) did.
@@ -66,7 +72,7 @@ impl UpstreamError {
     /// For a call that was not sent: how long to wait before trying again.
     pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Budget { retry_after } => Some(*retry_after),
+            Self::Budget { retry_after } | Self::Player { retry_after } => Some(*retry_after),
             Self::Store(_) => Some(STORE_RETRY_AFTER),
             Self::Edgegap(_) => None,
         }
@@ -79,6 +85,10 @@ impl fmt::Display for UpstreamError {
             Self::Budget { retry_after } => write!(
                 f,
                 "the upstream budget is spent for another {retry_after:?}"
+            ),
+            Self::Player { retry_after } => write!(
+                f,
+                "the player's read budget is spent for another {retry_after:?}"
             ),
             Self::Store(error) => error.fmt(f),
             Self::Edgegap(error) => error.fmt(f),
@@ -112,6 +122,8 @@ pub(crate) enum ApiError {
     Forbidden(String),
     /// 404: unknown, or not the caller's (the same answer, so existence is not revealed).
     NotFound,
+    /// 413: the request body is over the gateway's limit.
+    TooLarge,
     /// 429: the player's quota or rate.
     TooMany {
         message: String,
@@ -190,6 +202,11 @@ impl ApiError {
             Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, None),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, m, None),
             Self::NotFound => (StatusCode::NOT_FOUND, "deployment not found", None),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than the gateway accepts",
+                None,
+            ),
             Self::TooMany {
                 message,
                 retry_after,
@@ -200,6 +217,18 @@ impl ApiError {
                 retry_after,
             } => (*status, message, Some(*retry_after)),
             Self::Edgegap { status, message } => (*status, message, None),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    /// A body that could not be read: 413 when over the limit, else 400; as `{"message"}`
+    /// like every other answer (axum's own rejection is plain text).
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::TooLarge
+        } else {
+            Self::BadRequest(rejection.body_text())
         }
     }
 }
@@ -222,6 +251,10 @@ impl From<UpstreamError> for ApiError {
                 "the gateway is at its Edgegap request budget; retry later",
                 retry_after,
             ),
+            UpstreamError::Player { retry_after } => Self::TooMany {
+                message: "too many status reads of Edgegap for this player; retry later".into(),
+                retry_after,
+            },
             UpstreamError::Store(error) => error.into(),
             UpstreamError::Edgegap(error) => Self::upstream(&error),
         }

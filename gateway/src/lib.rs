@@ -77,11 +77,40 @@
 //! is shared too: one upstream read per deployment per interval across all replicas (the
 //! latest record of each deployment and a short read lock live in Redis), and a webhook or a
 //! stop arriving at one replica wakes the requests held on every replica (Redis pub/sub).
+//! Redis is a trust boundary: its status records are authenticated (HMAC keyed from the owner
+//! key), its times believed at most [`StatusConfig::max_clock_skew_ms`] ahead, its keys
+//! prefixed per environment ([`RedisStore`] has the details); it must still be private to the
+//! gateway.
+//!
+//! # Under attack: one player cannot starve the others
+//!
+//! - **Upstream budget.** A status or stop of an id the caller is not known to own (its live
+//!   deployments and those ended within [`StatusConfig::ended_visible_secs`]) is 404 without
+//!   an upstream read; the reads a player's requests do cause are capped per player
+//!   ([`config::Budget::player_reads_per_second`], then 429); a stop reaches Edgegap once per
+//!   deployment (from the view when it is stopping or terminated; one in flight); webhook
+//!   confirmations and quota checks read the coalescing view.
+//! - **Sockets** ([`config::HttpConfig`]): hyper with a timer (header-read and idle
+//!   timeouts), a request timeout on every route but a held long-poll, caps on held
+//!   long-polls per player and in all (the excess answered at once with the current status),
+//!   and on open connections ([`GatewayHandle::open_connections`]).
+//! - **Start-up checks.** No player-token key, a placeholder secret (`change-me`), an HS256
+//!   secret under 32 bytes, or plaintext (`http://`, `redis://`) to a host that is not
+//!   loopback (unless [`GatewayConfig::allow_plaintext`]) refuse to start; tokens checked for
+//!   neither issuer nor audience are warned about.
+//! - **Tokens.** `exp` and `nbf` are checked, `iat` against
+//!   [`config::AuthConfig::max_token_age_secs`] when set; with more than one issuer the player
+//!   id is `["iss","sub"]`; a `sub` with control characters or surrounding whitespace is 401
+//!   (letter case and Unicode normalisation are the auth backend's: `sub` must be a stable
+//!   account id).
+//! - **Readiness.** `GET /readyz` is 503 while the shared store or Edgegap does not answer;
+//!   `GET /healthz` is liveness only.
 #![warn(missing_docs)]
 
 mod auth;
 pub mod config;
 mod error;
+mod serve;
 mod service;
 pub mod store;
 mod upstream;
@@ -100,8 +129,6 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-/// How long a stopping gateway lets requests in flight finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long the rebuild at start may take before the gateway serves anyway.
 const REBUILD_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long start waits for the store to deliver view events (a shared store: subscribed)
@@ -318,10 +345,15 @@ impl GatewayBuilder {
         config.check()?;
         let store: Arc<dyn Store> = match (self.store, &config.redis_url) {
             (Some(store), _) => store,
-            (None, Some(url)) => Arc::new(
-                RedisStore::new(url.expose())
-                    .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?,
-            ),
+            (None, Some(_)) => {
+                let redis = RedisStore::for_config(&config)?;
+                tracing::info!(
+                    "sharing state through Redis under the key prefix `{}` (its ACL: keys \
+                     `~{0}*`, channels `&{0}*`)",
+                    redis.prefix()
+                );
+                Arc::new(redis)
+            }
             (None, None) => Arc::new(MemoryStore::new()),
         };
         let verifier = auth::Verifier::new(&config.auth)?;
@@ -344,6 +376,7 @@ impl GatewayBuilder {
             + Duration::from_secs(config.upstream.timeout_secs.max(1) + 1);
         let (stop_tx, stop_rx) = watch::channel(false);
         let held = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(AtomicUsize::new(0));
         let state = Arc::new(service::AppState {
             upstream,
             view: view::StatusView::new(
@@ -355,8 +388,10 @@ impl GatewayBuilder {
                 }),
                 Arc::clone(&store),
                 longest_call,
+                Duration::from_millis(config.status.max_clock_skew_ms),
             ),
             longest_call,
+            ended_visible: Duration::from_secs(config.status.ended_visible_secs),
             webhook_secret,
             webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),
@@ -365,7 +400,11 @@ impl GatewayBuilder {
             verifier,
             policy: config.policy.clone(),
             store,
-            held: Arc::clone(&held),
+            holds: service::Holds::new(
+                Arc::clone(&held),
+                config.http.max_held,
+                config.http.max_held_per_player,
+            ),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -388,6 +427,13 @@ impl GatewayBuilder {
             ),
         }
         let address = listener.local_addr()?;
+        if state.verifier.unscoped() {
+            tracing::warn!(
+                "edgegap-gateway on http://{address}: player tokens are checked for neither \
+                 issuer nor audience, so any token signed with this key is a player, whoever \
+                 minted it for whatever service; set auth.issuers and/or auth.audiences"
+            );
+        }
         if state.verifier.anonymous() {
             tracing::warn!(
                 "ANONYMOUS MODE: callers without a valid player token are identified by their \
@@ -407,17 +453,20 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let router = service::router(state);
+        let router = service::router(state, &config);
+        let limits = serve::Limits::from(&config.http);
+        let serving = Arc::clone(&open);
         let thread = std::thread::Builder::new()
             .name("edgegap-gateway".into())
             .spawn(move || {
-                runtime.block_on(serve(listener, router, stop_rx));
+                runtime.block_on(serve::serve(listener, router, stop_rx, limits, serving));
                 runtime.shutdown_timeout(Duration::from_secs(1));
             })?;
         tracing::info!("edgegap-gateway listening on http://{address}");
         Ok(GatewayHandle {
             address,
             held,
+            open,
             webhook_url,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
@@ -433,37 +482,10 @@ fn view_listener(state: &Arc<service::AppState>, runtime: tokio::runtime::Handle
         let Some(state) = state.upgrade() else {
             return;
         };
-        if let Some((id, entry, after)) = state.view.apply(event) {
-            runtime.spawn(service::confirm_webhook(state, id, entry, after));
+        if let Some((id, entry)) = state.view.apply(event) {
+            runtime.spawn(service::confirm_webhooks(state, id, entry));
         }
     })
-}
-
-async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    stop: watch::Receiver<bool>,
-) {
-    let mut graceful = stop.clone();
-    let mut hard = stop;
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|s| *s).await;
-    });
-    tokio::select! {
-        result = server => {
-            if let Err(error) = result {
-                tracing::error!("the gateway's server failed: {error}");
-            }
-        }
-        () = async move {
-            let _ = hard.wait_for(|s| *s).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
-    }
 }
 
 /// A running gateway. Dropping it (or [`GatewayHandle::shutdown`]) stops it gracefully:
@@ -471,6 +493,7 @@ async fn serve(
 pub struct GatewayHandle {
     address: SocketAddr,
     held: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
     webhook_url: Option<String>,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -511,6 +534,12 @@ impl GatewayHandle {
     #[must_use]
     pub fn held_requests(&self) -> usize {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// Client connections open right now (at most `http.max_connections`).
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Stops the gateway and waits for it. Idempotent; also done on drop.

@@ -2,11 +2,13 @@
 //! client (rustls), each within the global budget. The only place the organisation token is
 //! used.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bevy_edgegap::api::{
-    EdgegapError, Endpoint, EndpointClass, HttpRequest, HttpResponse, Method, Secret,
+    EdgegapError, Endpoint, EndpointClass, HttpRequest, HttpResponse, ListDeployments, Method,
+    Secret,
 };
 
 use crate::config::{Budget, UpstreamConfig};
@@ -20,7 +22,63 @@ pub(crate) struct Upstream {
     token: Secret,
     budget: Budget,
     store: Arc<dyn Store>,
+    /// Budget refusals not logged yet, by bucket, since the last warning.
+    refusals: Mutex<HashMap<&'static str, Refusals>>,
+    /// What Edgegap's last answer (or its absence) said about it, and when: `/readyz`.
+    seen: Mutex<Option<(Instant, Seen)>>,
+    /// One readiness probe at a time.
+    probing: tokio::sync::Mutex<()>,
 }
+
+/// What an upstream call said about Edgegap, for readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// It answered (a 4xx other than 401/403 included: it works).
+    Answers,
+    /// 401/403: it refuses the organisation token.
+    RefusesToken,
+    /// 5xx.
+    Fails,
+    /// No answer (connection failed, timed out).
+    Unreachable,
+}
+
+impl Seen {
+    fn of(sent: &Result<HttpResponse, EdgegapError>) -> Option<Self> {
+        Some(match sent {
+            Ok(response) if matches!(response.status, 401 | 403) => Self::RefusesToken,
+            Ok(response) if response.status >= 500 => Self::Fails,
+            Ok(_) => Self::Answers,
+            Err(EdgegapError::Timeout | EdgegapError::Transport { .. }) => Self::Unreachable,
+            Err(_) => return None,
+        })
+    }
+
+    fn readiness(self) -> Result<(), &'static str> {
+        match self {
+            Self::Answers => Ok(()),
+            Self::RefusesToken => Err("Edgegap refuses the organisation token"),
+            Self::Fails => Err("Edgegap fails"),
+            Self::Unreachable => Err("Edgegap does not answer"),
+        }
+    }
+}
+
+/// How long what the last upstream call said stands for Edgegap's readiness; older, a probe
+/// (one list item) asks again. Also the most a flood of `/readyz` costs: one list call per
+/// this.
+const SEEN_FRESH: Duration = Duration::from_secs(2);
+
+/// Refusals of one budget bucket: one warning per [`REFUSAL_WARNING_EVERY`] at most, with the
+/// count, so a flood of requests cannot flood the log.
+#[derive(Default)]
+struct Refusals {
+    warned: Option<Instant>,
+    unlogged: u64,
+}
+
+/// How often a budget refusal is logged at most (per bucket).
+const REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// The budget bucket an endpoint class draws from, and its rate.
 fn bucket(class: EndpointClass, method: Method, budget: &Budget) -> (&'static str, u32) {
@@ -57,7 +115,80 @@ impl Upstream {
             token: Secret::new(config.token.expose().trim()),
             budget,
             store,
+            refusals: Mutex::new(HashMap::new()),
+            seen: Mutex::new(None),
+            probing: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Whether Edgegap answers with the organisation token (`/readyz`): what the last call
+    /// said if it is recent, else a one-item list. A probe refused for budget says nothing
+    /// (the gateway is busy, not broken).
+    pub(crate) async fn readiness(&self) -> Result<(), &'static str> {
+        if let Some(seen) = self.recently_seen() {
+            return seen.readiness();
+        }
+        let _one_at_a_time = self.probing.lock().await;
+        if let Some(seen) = self.recently_seen() {
+            return seen.readiness();
+        }
+        if let Err(refused @ (UpstreamError::Budget { .. } | UpstreamError::Store(_))) =
+            self.call_raw(&ListDeployments::new().limit(1)).await
+        {
+            tracing::debug!("readiness probe not sent: {refused}");
+            return Ok(());
+        }
+        self.recently_seen().map_or(Ok(()), Seen::readiness)
+    }
+
+    fn recently_seen(&self) -> Option<Seen> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .filter(|(at, _)| at.elapsed() < SEEN_FRESH)
+            .map(|(_, seen)| seen)
+    }
+
+    /// Logs a budget refusal, at most once per [`REFUSAL_WARNING_EVERY`] per bucket.
+    fn refused(&self, name: &'static str, rate: u32) {
+        let now = Instant::now();
+        let mut refusals = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bucket = refusals.entry(name).or_default();
+        bucket.unlogged += 1;
+        if bucket
+            .warned
+            .is_none_or(|at| now.duration_since(at) >= REFUSAL_WARNING_EVERY)
+        {
+            tracing::warn!(
+                "upstream budget `{name}` exhausted ({rate}/s): {} request(s) answered 503 \
+                 since the last warning",
+                bucket.unlogged
+            );
+            bucket.warned = Some(now);
+            bucket.unlogged = 0;
+        }
+    }
+
+    /// Takes one upstream read from `owner`'s own budget (`budget.player_reads_per_second`,
+    /// a burst of three times as many), or refuses at once: one player's requests never spend
+    /// more of the global budget than that.
+    pub(crate) async fn charge_player(&self, owner: &str) -> Result<(), UpstreamError> {
+        let rate = self.budget.player_reads_per_second;
+        let granted = self
+            .store
+            .acquire(
+                &format!("reads:{owner}"),
+                f64::from(rate),
+                rate.saturating_mul(3),
+                Duration::ZERO,
+            )
+            .await?;
+        granted
+            .map(|_| ())
+            .map_err(|retry_after| UpstreamError::Player { retry_after })
     }
 
     /// Whether `candidate` is the organisation token (a client sending it is logged).
@@ -95,14 +226,21 @@ impl Upstream {
             Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
             Ok(_) => {}
             Err(retry_after) => {
-                tracing::warn!("upstream budget `{name}` exhausted ({rate}/s); answering 503");
+                self.refused(name, rate);
                 return Err(UpstreamError::Budget { retry_after });
             }
         }
         let request = endpoint.to_request(&self.base_url, &self.token)?;
         // Method and URL only: a deploy body carries the webhook path secret.
         tracing::trace!("upstream request {:?} {}", request.method, request.url);
-        let response = self.send(request).await?;
+        let sent = self.send(request).await;
+        if let Some(seen) = Seen::of(&sent) {
+            *self
+                .seen
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Instant::now(), seen));
+        }
+        let response = sent?;
         tracing::trace!(
             "upstream answered {} ({} bytes)",
             response.status,

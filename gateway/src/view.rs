@@ -15,9 +15,16 @@
 //! answer, the gateway falls back to its own view: a snapshot it holds is used while fresh,
 //! and a read it needs goes upstream through the budget (which lives in the store too, so
 //! clients get 503 with `Retry-After` rather than a status older than the interval).
+//!
+//! A read made for a player's request is charged to that player's read budget
+//! ([`Upstream::charge_player`]) by the task that sends it, so requests served from the view or
+//! from another's read cost nothing. A time from the store is believed up to the allowed clock
+//! skew ahead of this gateway's clock, and counts as now at most: a record dated later is not
+//! used. Webhook confirmations are coalesced per deployment: three at once, then one per
+//! interval, the latest arrival kept for the next one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bevy_edgegap::api::{DeploymentStatus, EdgegapError, Endpoint, GetStatus, HttpResponse};
@@ -32,6 +39,9 @@ const IDLE_EXPIRY: Duration = Duration::from_secs(120);
 /// While another gateway reads, how often the store is asked again (its record's event
 /// usually arrives first).
 const BUSY_POLL: Duration = Duration::from_millis(50);
+/// Webhook confirmations of one deployment made at once before they are spaced out (one per
+/// interval): a deployment's own webhooks (ready, error, terminated) never wait.
+const CONFIRM_BURST: f64 = 3.0;
 
 /// One upstream status read: Edgegap's answer, and when the read was sent.
 #[derive(Debug)]
@@ -50,6 +60,40 @@ pub(crate) struct Entry {
     not_before: Mutex<Option<Instant>>,
     /// One task at a time looks beyond the latest snapshot.
     fetch: tokio::sync::Mutex<()>,
+    /// Webhook confirmations: one confirming task at a time, spaced out.
+    confirming: Mutex<Confirming>,
+    /// The last stop this gateway sent for the deployment; held while one is sent, so one
+    /// stop per deployment is in flight (`service/stop.rs`).
+    stops: tokio::sync::Mutex<Option<LastStop>>,
+}
+
+/// The last upstream stop of a deployment: Edgegap's answer, and when it came.
+#[derive(Debug, Clone)]
+pub(crate) struct LastStop {
+    pub(crate) answered_at: Instant,
+    pub(crate) answer: Result<HttpResponse, EdgegapError>,
+}
+
+/// What the confirming task of a deployment does next ([`Entry::next_confirmation`]).
+#[derive(Debug, PartialEq)]
+pub(crate) enum Confirmation {
+    /// Read a status sent at or after this (the latest webhook's arrival).
+    Read(Instant),
+    /// Out of confirmations for now: look again after this.
+    Wait(Duration),
+    /// Nothing to confirm: the task ends.
+    Done,
+}
+
+#[derive(Debug)]
+struct Confirming {
+    /// The latest webhook not confirmed yet.
+    pending: Option<Instant>,
+    /// Whether a confirming task runs.
+    running: bool,
+    /// Confirmations available now (a bucket of [`CONFIRM_BURST`], one more per interval).
+    tokens: f64,
+    refilled: Instant,
 }
 
 impl Entry {
@@ -58,7 +102,56 @@ impl Entry {
             latest: watch::channel(None).0,
             not_before: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(()),
+            confirming: Mutex::new(Confirming {
+                pending: None,
+                running: false,
+                tokens: CONFIRM_BURST,
+                refilled: Instant::now(),
+            }),
+            stops: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The last stop sent, locked: one stop per deployment at a time.
+    pub(crate) async fn stops(&self) -> tokio::sync::MutexGuard<'_, Option<LastStop>> {
+        self.stops.lock().await
+    }
+
+    /// A webhook about this deployment arrived at `at`. `true`: no confirming task runs, the
+    /// caller starts one ([`Entry::next_confirmation`] tells it what to do).
+    pub(crate) fn confirm(&self, at: Instant) -> bool {
+        let mut confirming = self
+            .confirming
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        confirming.pending = Some(confirming.pending.map_or(at, |p| p.max(at)));
+        !std::mem::replace(&mut confirming.running, true)
+    }
+
+    /// What the confirming task does next; `every`: one confirmation per this, after the burst.
+    pub(crate) fn next_confirmation(&self, every: Duration) -> Confirmation {
+        let now = Instant::now();
+        let mut confirming = self
+            .confirming
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let every = every.max(Duration::from_millis(1));
+        let earned = now.duration_since(confirming.refilled).as_secs_f64() / every.as_secs_f64();
+        confirming.tokens = (confirming.tokens + earned).min(CONFIRM_BURST);
+        confirming.refilled = now;
+        if confirming.pending.is_none() || !self.has_waiters() {
+            confirming.pending = None;
+            confirming.running = false;
+            return Confirmation::Done;
+        }
+        if confirming.tokens < 1.0 {
+            return Confirmation::Wait(every.mul_f64(1.0 - confirming.tokens));
+        }
+        confirming.tokens -= 1.0;
+        confirming
+            .pending
+            .take()
+            .map_or(Confirmation::Done, Confirmation::Read)
     }
 
     fn not_before(&self) -> MutexGuard<'_, Option<Instant>> {
@@ -186,6 +279,8 @@ pub(crate) struct StatusView {
     store: Arc<dyn Store>,
     /// How long a read lock is held at most (budget wait + upstream timeout).
     lock_for: Duration,
+    /// How far ahead of this clock a time from the store is believed.
+    skew: Duration,
     clock: Clock,
 }
 
@@ -225,11 +320,13 @@ fn decode(
 impl StatusView {
     /// `interval`: how old an answered status may be; `hold_interval`: how often a held
     /// request re-reads when nothing wakes it.
+    /// `skew`: how far ahead of this gateway's clock a time from the store is believed.
     pub(crate) fn new(
         interval: Duration,
         hold_interval: Duration,
         store: Arc<dyn Store>,
         lock_for: Duration,
+        skew: Duration,
     ) -> Self {
         Self {
             entries: Mutex::new((HashMap::new(), 0)),
@@ -237,6 +334,7 @@ impl StatusView {
             hold_interval: hold_interval.max(interval),
             store,
             lock_for,
+            skew,
             clock: Clock::new(),
         }
     }
@@ -288,36 +386,60 @@ impl StatusView {
             .cloned()
     }
 
-    /// A snapshot of `id` no older than the interval.
+    /// The snapshot of `id` in this view if it is no older than the interval: nothing is read
+    /// and no entry is made.
+    pub(crate) fn fresh(&self, id: &str) -> Option<Arc<Snapshot>> {
+        self.existing(id)?.fresh(self.fresh_after())
+    }
+
+    /// Reads sent at or after this are no older than the interval.
+    fn fresh_after(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_sub(self.interval).unwrap_or(now)
+    }
+
+    /// A snapshot of `id` no older than the interval; an upstream read it needs is charged to
+    /// `payer` (an owner tag).
     pub(crate) async fn read(
         &self,
         upstream: &Upstream,
         id: &str,
+        payer: Option<&str>,
     ) -> Result<Arc<Snapshot>, UpstreamError> {
         let entry = self.entry(id);
-        let fresh_after = Instant::now()
-            .checked_sub(self.interval)
-            .unwrap_or_else(Instant::now);
-        self.read_entry(upstream, id, &entry, fresh_after).await
+        self.read_entry(upstream, id, &entry, self.fresh_after(), payer)
+            .await
     }
 
-    fn snapshot_of(&self, id: &str, record: StatusRecord) -> Arc<Snapshot> {
-        Arc::new(Snapshot {
-            at: self.clock.instant(record.read_at_us),
+    /// The snapshot of a record from the store, dated no later than now; `None` for a record
+    /// dated beyond the allowed skew (a clock far ahead, or a forgery), which is not used.
+    fn snapshot_of(&self, id: &str, record: StatusRecord) -> Option<Arc<Snapshot>> {
+        let now = Instant::now();
+        let at = self.clock.instant(record.read_at_us);
+        if at > now + self.skew {
+            tracing::warn!(
+                "a status record of `{id}` from the shared store is dated {:?} ahead; not used",
+                at - now
+            );
+            return None;
+        }
+        Some(Arc::new(Snapshot {
+            at: at.min(now),
             result: decode(id, Ok(record.response)),
-        })
+        }))
     }
 
     /// A snapshot of `entry` whose read was sent at or after `fresh_after`: from this view,
     /// from the store (another gateway's read), or from one upstream read, however many
-    /// callers, here or on other gateways, ask at once. A budget refusal is returned, not
-    /// kept.
+    /// callers, here or on other gateways, ask at once; that read is charged to `payer` (an
+    /// owner tag). A budget refusal is returned, not kept.
     pub(crate) async fn read_entry(
         &self,
         upstream: &Upstream,
         id: &str,
         entry: &Entry,
         fresh_after: Instant,
+        payer: Option<&str>,
     ) -> Result<Arc<Snapshot>, UpstreamError> {
         if let Some(snapshot) = entry.fresh(fresh_after) {
             return Ok(snapshot);
@@ -338,7 +460,9 @@ impl StatusView {
                 .await;
             match claim {
                 Ok(ReadClaim::Fresh(record)) => {
-                    let snapshot = self.snapshot_of(id, record);
+                    let Some(snapshot) = self.snapshot_of(id, record) else {
+                        return self.read_upstream(upstream, id, entry, false, payer).await;
+                    };
                     entry.offer(&snapshot);
                     return Ok(entry.fresh(fresh_after).unwrap_or(snapshot));
                 }
@@ -346,28 +470,34 @@ impl StatusView {
                     // Another gateway reads: its record's event wakes us.
                     let _ = tokio::time::timeout(BUSY_POLL, changes.changed()).await;
                 }
-                Ok(ReadClaim::Read) => return self.read_upstream(upstream, id, entry, true).await,
+                Ok(ReadClaim::Read) => {
+                    return self.read_upstream(upstream, id, entry, true, payer).await;
+                }
                 Err(error) => {
                     tracing::debug!("{error}; reading `{id}` without the shared view");
-                    return self.read_upstream(upstream, id, entry, false).await;
+                    return self.read_upstream(upstream, id, entry, false, payer).await;
                 }
             }
         }
     }
 
-    /// One upstream read of `id` (holding its shared read lock when `locked`), shared
-    /// through the store.
+    /// One upstream read of `id` (holding its shared read lock when `locked`), charged to
+    /// `payer`, shared through the store.
     async fn read_upstream(
         &self,
         upstream: &Upstream,
         id: &str,
         entry: &Entry,
         locked: bool,
+        payer: Option<&str>,
     ) -> Result<Arc<Snapshot>, UpstreamError> {
         let mut lock = ReadLock {
             store: locked.then(|| Arc::clone(&self.store)),
             id: id.to_owned(),
         };
+        if let Some(owner) = payer {
+            upstream.charge_player(owner).await?;
+        }
         let read_at_us = self.clock.floor_us(Instant::now());
         let at = self.clock.instant(read_at_us);
         // A call refused before it was sent (budget, store) is returned, not kept.
@@ -411,9 +541,9 @@ impl StatusView {
     }
 
     /// A webhook about `id` arrived now: every gateway holding requests on it confirms it with
-    /// one read (one for all, through the read lock). Returns the read this gateway must make
-    /// when the store could not pass the event on.
-    pub(crate) async fn webhook(&self, id: &str) -> Option<(Arc<Entry>, Instant)> {
+    /// one read (one for all, through the read lock). Returns the confirming task this
+    /// gateway must start when the store could not pass the event on.
+    pub(crate) async fn webhook(&self, id: &str) -> Option<(String, Arc<Entry>)> {
         let now = Instant::now();
         let event = ViewEvent::Webhook {
             id: id.to_owned(),
@@ -423,18 +553,21 @@ impl StatusView {
             Ok(()) => None,
             Err(error) => {
                 tracing::warn!("a webhook reaches only this replica: {error}");
-                self.apply(event).map(|(_, entry, at)| (entry, at))
+                self.apply(event)
             }
         }
     }
 
     /// Applies an event from the store. For a webhook about a deployment someone here waits
-    /// on, returns the confirming read to make: `(id, entry, sent at or after)`.
-    pub(crate) fn apply(&self, event: ViewEvent) -> Option<(String, Arc<Entry>, Instant)> {
+    /// on, when no confirming task runs for it, returns the one to start: `(id, entry)`
+    /// ([`Entry::next_confirmation`]).
+    pub(crate) fn apply(&self, event: ViewEvent) -> Option<(String, Arc<Entry>)> {
         match event {
             ViewEvent::Record { id, record } => {
-                if let Some(entry) = self.existing(&id) {
-                    entry.offer(&self.snapshot_of(&id, record));
+                if let Some(entry) = self.existing(&id)
+                    && let Some(snapshot) = self.snapshot_of(&id, record)
+                {
+                    entry.offer(&snapshot);
                 }
                 None
             }
@@ -447,7 +580,7 @@ impl StatusView {
             ViewEvent::Webhook { id, at_us } => {
                 let entry = self.existing(&id).filter(|e| e.has_waiters())?;
                 let after = self.clock.instant(at_us).min(Instant::now());
-                Some((id, entry, after))
+                entry.confirm(after).then_some((id, entry))
             }
         }
     }
@@ -456,6 +589,62 @@ impl StatusView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn a_record_from_the_store_is_dated_no_later_than_now_nor_believed_beyond_the_skew() {
+        let skew = Duration::from_secs(2);
+        let view = StatusView::new(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Arc::new(MemoryStore::new()),
+            Duration::from_secs(5),
+            skew,
+        );
+        let now = view.clock.floor_us(Instant::now());
+        let record = |read_at_us| StatusRecord {
+            read_at_us,
+            response: HttpResponse::new(200, "{}"),
+        };
+        let ahead = view.snapshot_of("d", record(now + 1_000_000)).unwrap();
+        assert!(
+            ahead.at <= Instant::now(),
+            "a record within the skew counts as now"
+        );
+        let past = view.snapshot_of("d", record(now - 1_000_000)).unwrap();
+        assert!(past.at < ahead.at);
+        assert!(view.snapshot_of("d", record(now + 60_000_000)).is_none());
+    }
+
+    #[test]
+    fn webhook_confirmations_come_three_at_once_then_one_per_interval() {
+        let entry = Entry::new();
+        let every = Duration::from_secs(3600);
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        // Nobody waits: nothing to confirm.
+        assert!(entry.confirm(at(0)));
+        assert_eq!(entry.next_confirmation(every), Confirmation::Done);
+        let waiting = entry.subscribe();
+        assert!(entry.confirm(at(1)));
+        // A confirming task runs: later webhooks join it, the latest arrival is kept.
+        assert!(!entry.confirm(at(3)));
+        assert!(!entry.confirm(at(2)));
+        assert_eq!(entry.next_confirmation(every), Confirmation::Read(at(3)));
+        for ms in [4, 5] {
+            assert!(!entry.confirm(at(ms)));
+            assert_eq!(entry.next_confirmation(every), Confirmation::Read(at(ms)));
+        }
+        assert!(!entry.confirm(at(6)));
+        assert!(matches!(
+            entry.next_confirmation(every),
+            Confirmation::Wait(wait) if wait > Duration::from_secs(3000) && wait <= every
+        ));
+        drop(waiting);
+        assert_eq!(entry.next_confirmation(every), Confirmation::Done);
+        // The task ended: the next webhook starts one again.
+        assert!(entry.confirm(at(7)));
+    }
 
     #[test]
     fn the_clock_converts_back_exactly_and_rounds_the_right_way() {

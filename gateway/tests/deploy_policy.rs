@@ -40,7 +40,9 @@ fn forbidden_deploys_are_403_and_nothing_reaches_edgegap() {
 #[test]
 fn the_live_quota_is_429_and_frees_up_when_a_server_ends() {
     let emu = emulator();
-    let gw = gateway(&emu);
+    // Quota checks read the gateway's view: a short interval, so it catches up soon.
+    let interval = Duration::from_millis(50);
+    let gw = builder(&emu).status_interval(interval).start().unwrap();
     let alice = token("alice");
     let first = deploy(&gw, &alice, Some("k1")).request_id();
     let refused = deploy(&gw, &alice, Some("k2"));
@@ -56,15 +58,22 @@ fn the_live_quota_is_429_and_frees_up_when_a_server_ends() {
     let bob = deploy(&gw, &token("bob"), None);
     assert_eq!(bob.status, 202, "{}", bob.text);
 
-    // The server ends without the gateway (it stopped itself): Edgegap is asked, and the slot
-    // is free again.
+    // The server ends without the gateway (it stopped itself): Edgegap is asked (once the
+    // view is older than the interval), and the slot is free again.
     assert!(emu.wait_for_status(&first, "Status.READY", Duration::from_secs(10)));
     let direct = ureq::delete(&format!("{}/v1/stop/{first}", emu.base_url()))
         .set("Authorization", &format!("token {ORG_TOKEN}"))
         .call();
     assert!(direct.is_ok());
     assert!(emu.wait_for_status(&first, "Status.TERMINATED", Duration::from_secs(10)));
-    let again = deploy(&gw, &alice, Some("k3"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let again = loop {
+        std::thread::sleep(interval * 2);
+        let again = deploy(&gw, &alice, Some("k3"));
+        if again.status != 429 || std::time::Instant::now() > deadline {
+            break again;
+        }
+    };
     assert_eq!(again.status, 202, "{}", again.text);
     assert_eq!(emu.deployments().len(), 3);
 }
@@ -85,4 +94,16 @@ fn the_per_player_deploy_rate_is_429() {
     let retry: u64 = third.header("Retry-After").unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry), "Retry-After {retry}");
     assert_eq!(emu.request_count(Route::DeployV2), 2);
+}
+
+#[test]
+fn a_body_over_64_kib_is_a_json_413() {
+    let emu = emulator();
+    let gw = gateway(&emu);
+    let padding = "x".repeat(70 * 1024);
+    let body = json!({ "application": APP, "version": VERSION, "padding": padding });
+    // `send` checks every error answer is `{"message"}`.
+    let answer = deploy_body(&gw, &token("alice"), None, &body);
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    assert_eq!(emu.request_count(Route::DeployV2), 0);
 }

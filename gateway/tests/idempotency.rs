@@ -53,3 +53,36 @@ fn a_deploy_edgegap_made_but_answered_unreadably_is_found_not_repeated() {
     assert_eq!(emu.deployments().len(), 1, "a second server was created");
     assert_eq!(status(&gw, &alice, &id).status, 200);
 }
+
+#[test]
+fn a_failed_list_after_an_uncertain_deploy_keeps_the_claim() {
+    let emu = emulator();
+    let mut config = builder(&emu).config().clone();
+    // The longest upstream call (budget wait + timeout + 1 s) is 3 s: after it, a claim
+    // nobody finished is looked into.
+    config.upstream.timeout_secs = 1;
+    let gw = edgegap_gateway::GatewayBuilder::from_config(config)
+        .start()
+        .unwrap();
+    let alice = token("alice");
+    // Edgegap makes the server but its answer is unreadable, and the list that would find it
+    // fails: the gateway cannot know whether a server exists.
+    emu.add_fault(Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1));
+    emu.add_fault(Fault::new(Route::ListDeployments, FaultKind::Status(500)).times(1));
+    let uncertain = deploy(&gw, &alice, Some("k"));
+    assert_eq!(uncertain.status, 503, "{}", uncertain.text);
+    assert!(uncertain.header("retry-after").is_some());
+    assert_eq!(emu.deployments().len(), 1);
+    // Retrying with the same key never makes a second server: it gets the one that exists.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let retry = loop {
+        let retry = deploy(&gw, &alice, Some("k"));
+        if retry.status != 503 || std::time::Instant::now() > deadline {
+            break retry;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    assert_eq!(emu.deployments().len(), 1, "a second server");
+    assert_eq!(retry.request_id(), emu.deployments()[0].request_id);
+}

@@ -306,3 +306,153 @@ fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let path = format!("/v1/status/{id}");
     assert_eq!(as_client(&direct, "198.51.100.1", "GET", &path).status, 200);
 }
+
+/// `GET /v1/status/{unknown id}` with `token`: 401 when the token is refused, 404 otherwise.
+fn token_status(gw: &edgegap_gateway::GatewayHandle, token: &str) -> u16 {
+    status(gw, token, "a69f8e3e0555").status
+}
+
+#[test]
+fn not_before_and_the_maximum_token_age_are_checked() {
+    let emu = emulator();
+    let gw = gateway(&emu);
+    let not_yet = json!({ "sub": "alice", "exp": now() + 7200, "nbf": now() + 3600 });
+    assert_eq!(token_status(&gw, &signed(SECRET, &not_yet)), 401, "nbf");
+    let valid_now = json!({ "sub": "alice", "exp": now() + 7200, "nbf": now() - 10 });
+    assert_eq!(token_status(&gw, &signed(SECRET, &valid_now)), 404);
+
+    let mut config = builder(&emu).config().clone();
+    config.auth.max_token_age_secs = Some(600);
+    let aged = edgegap_gateway::GatewayBuilder::from_config(config)
+        .start()
+        .unwrap();
+    for (name, claims, expected) in [
+        (
+            "fresh",
+            json!({ "sub": "a", "exp": now() + 600, "iat": now() }),
+            404,
+        ),
+        (
+            "minted an hour ago",
+            json!({ "sub": "a", "exp": now() + 600, "iat": now() - 3600 }),
+            401,
+        ),
+        (
+            "no iat, exp forever",
+            json!({ "sub": "a", "exp": u64::MAX / 2 }),
+            401,
+        ),
+        (
+            "issued in the future",
+            json!({ "sub": "a", "exp": now() + 7200, "iat": now() + 3600 }),
+            401,
+        ),
+    ] {
+        assert_eq!(
+            token_status(&aged, &signed(SECRET, &claims)),
+            expected,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn with_two_issuers_the_same_sub_is_two_players() {
+    let emu = emulator();
+    let (one, two) = (
+        "https://auth-eu.game.example",
+        "https://auth-us.game.example",
+    );
+    let gw = builder(&emu).issuer(one).issuer(two).start().unwrap();
+    let alice_at = |iss: &str| {
+        signed(
+            SECRET,
+            &json!({ "sub": "alice", "exp": now() + 600, "iss": iss }),
+        )
+    };
+    let id = deploy(&gw, &alice_at(one), None).request_id();
+    assert_eq!(status(&gw, &alice_at(one), &id).status, 200);
+    let other = status(&gw, &alice_at(two), &id);
+    assert_eq!(other.status, 404, "another issuer's alice: {}", other.text);
+    assert_eq!(stop(&gw, &alice_at(two), &id).status, 404);
+    // Each has a quota of their own.
+    assert_eq!(deploy(&gw, &alice_at(two), None).status, 202);
+    assert_eq!(deploy(&gw, &alice_at(one), None).status, 429);
+}
+
+#[test]
+fn a_sub_with_control_characters_or_surrounding_whitespace_is_refused() {
+    let emu = emulator();
+    let gw = gateway(&emu);
+    let id = deploy(&gw, &token("alice"), None).request_id();
+    for sub in [
+        " alice",
+        "alice ",
+        "alice\n",
+        "\u{a0}alice",
+        "alice\u{2028}",
+        "mallory\nINFO edgegap_gateway: deployed for player `alice`",
+        "mal\u{7}lory",
+        "mal\u{1b}[2Klory",
+    ] {
+        let token = signed(SECRET, &json!({ "sub": sub, "exp": now() + 600 }));
+        for answer in [status(&gw, &token, &id), deploy(&gw, &token, None)] {
+            assert_eq!(answer.status, 401, "{sub:?}: {}", answer.text);
+        }
+    }
+    assert_eq!(emu.deployments().len(), 1);
+}
+
+/// Raw `GET /v1/status/{id}` with these `X-Forwarded-For` lines (an HTTP client sends one).
+fn status_forwarded(gw: &edgegap_gateway::GatewayHandle, id: &str, lines: &[&str]) -> u16 {
+    let headers: String = lines
+        .iter()
+        .map(|l| format!("X-Forwarded-For: {l}\r\n"))
+        .collect();
+    raw_request(
+        gw,
+        &format!("GET /v1/status/{id} HTTP/1.1\r\nHost: gw\r\n{headers}Connection: close\r\n\r\n"),
+    )
+    .0
+}
+
+/// A proxy may add its own `X-Forwarded-For` line instead of appending to the client's: the
+/// lines are one list, so the client cannot choose its address with a line of its own; and
+/// `::ffff:a.b.c.d` is the IPv4 address it maps.
+#[test]
+fn every_forwarded_for_line_counts_and_mapped_addresses_are_ipv4() {
+    let emu = emulator();
+    let gw = Gateway::builder()
+        .upstream(emu.base_url(), emu.token())
+        .allow(APP, VERSION)
+        .anonymous(true)
+        .trusted_proxy("127.0.0.0/8")
+        .start()
+        .unwrap();
+    let body = json!({ "application": APP, "version": VERSION }).to_string();
+    // The client wrote the first line; the trusted proxy added the second, with the address
+    // it saw.
+    let (code, text) = raw_request(
+        &gw,
+        &format!(
+            "POST /v2/deployments HTTP/1.1\r\nHost: gw\r\nX-Forwarded-For: 203.0.113.9\r\n\
+             X-Forwarded-For: 198.51.100.7\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(code, 202, "{text}");
+    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The deploy belongs to the address the proxy saw, not to the one the client wrote.
+    assert_eq!(status_forwarded(&gw, &id, &["198.51.100.7"]), 200);
+    assert_eq!(status_forwarded(&gw, &id, &["203.0.113.9"]), 404);
+    // The same address, IPv4-mapped, is the same caller.
+    assert_eq!(status_forwarded(&gw, &id, &["::ffff:198.51.100.7"]), 200);
+    assert_eq!(
+        status_forwarded(&gw, &id, &["10.9.9.9", "::ffff:198.51.100.7"]),
+        200
+    );
+}

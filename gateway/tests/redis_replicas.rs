@@ -19,6 +19,9 @@ const FOREVER: Duration = Duration::from_secs(300);
 /// Longer than any deploy in these tests.
 const STALE: Duration = Duration::from_secs(60);
 
+/// The secret the replicas of these tests share (a gateway derives it from its owner key).
+const SHARED: &[u8] = b"the replicas' shared secret";
+
 fn block<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -30,7 +33,7 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 #[test]
 fn the_redis_store_keeps_the_store_contract() {
     let redis = Redis::start();
-    let store = RedisStore::new(&redis.url()).unwrap();
+    let store = RedisStore::new(&redis.url(), SHARED).unwrap();
     block(async {
         let window = Duration::from_secs(60);
         assert_eq!(
@@ -86,13 +89,28 @@ fn the_redis_store_keeps_the_store_contract() {
         assert!(store.reserve_live("o", 2, STALE).await.unwrap());
         assert!(!store.reserve_live("o", 2, STALE).await.unwrap());
         store.commit_live("o", None).await.unwrap();
-        store.remove_live("o", &"x".into()).await.unwrap();
+        assert!(store.owns("o", &"x".into()).await.unwrap());
+        assert!(!store.owns("p", &"x".into()).await.unwrap());
+        store.remove_live("o", &"x".into(), STALE).await.unwrap();
+        // Ended, still its owner's for `keep`; not once that has passed.
+        assert!(store.owns("o", &"x".into()).await.unwrap());
+        store
+            .remove_live("o", &"w".into(), Duration::from_millis(1))
+            .await
+            .unwrap();
         store
             .add_live(vec![("o".into(), "y".into()), ("p".into(), "z".into())])
             .await
             .unwrap();
         assert_eq!(store.live("o").await.unwrap(), vec!["y".into()]);
         assert_eq!(store.live("p").await.unwrap(), vec!["z".into()]);
+        assert!(store.owns("p", &"z".into()).await.unwrap());
+        // `w` was kept for a millisecond only.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.owns("o", &"w".into()).await.unwrap() {
+            assert!(Instant::now() < deadline, "`w` is still owned");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
 
         let none = Duration::ZERO;
         // One token per 64 s: the calls below take far less, whatever the machine, and every
@@ -136,7 +154,7 @@ fn the_redis_store_keeps_the_store_contract() {
         );
     });
     // A second store on the same server sees the same state (another replica).
-    let other = RedisStore::new(&redis.url()).unwrap();
+    let other = RedisStore::new(&redis.url(), SHARED).unwrap();
     assert_eq!(block(other.live("o")).unwrap(), vec!["y".into()]);
 }
 
@@ -202,8 +220,8 @@ fn redis_down_is_503_with_retry_after_and_the_gateway_recovers() {
 #[test]
 fn the_redis_store_shares_status_records_read_locks_and_events() {
     let redis = Redis::start();
-    let a = RedisStore::new(&redis.url()).unwrap();
-    let b = RedisStore::new(&redis.url()).unwrap();
+    let a = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let b = RedisStore::new(&redis.url(), SHARED).unwrap();
     let lock = Duration::from_secs(5);
     let keep = Duration::from_secs(60);
     let record = |at: u64, body: &str| StatusRecord {

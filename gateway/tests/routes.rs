@@ -56,7 +56,7 @@ fn the_gateway_serves_every_route_of_the_table_and_nothing_else() {
         let expected = match route.kind {
             GatewayRouteKind::Deploy | GatewayRouteKind::Status | GatewayRouteKind::Stop => 401,
             GatewayRouteKind::Webhook => 404, // a wrong secret
-            GatewayRouteKind::Health => 200,
+            GatewayRouteKind::Health | GatewayRouteKind::Ready => 200,
         };
         assert_eq!(
             answer.status,
@@ -76,6 +76,7 @@ fn the_gateway_serves_every_route_of_the_table_and_nothing_else() {
         ("GET", "/v2/deployments"),
         ("POST", "/v1/status/a69f8e3e0555"),
         ("DELETE", "/healthz"),
+        ("POST", "/readyz"),
         ("GET", "/"),
     ] {
         let answer = send(

@@ -15,7 +15,8 @@ pub enum GatewayCaller {
     Player,
     /// Edgegap itself: the webhooks of the deployments the gateway made.
     Edgegap,
-    /// Whoever runs the gateway: the load balancer's health check (and, next, metrics).
+    /// Whoever runs the gateway: the load balancer's liveness and readiness checks (and,
+    /// next, metrics).
     Operator,
 }
 
@@ -31,8 +32,11 @@ pub enum GatewayRouteKind {
     Stop,
     /// Edgegap says a deployment moved on (path secret; the claim is confirmed upstream).
     Webhook,
-    /// `{"status":"ok"}` while the gateway serves.
+    /// `{"status":"ok"}` while the gateway serves (liveness).
     Health,
+    /// `{"status":"ready"}` while the gateway's shared store and Edgegap answer (readiness);
+    /// 503 otherwise.
+    Ready,
 }
 
 /// One route an `edgegap-gateway` serves.
@@ -80,6 +84,12 @@ pub const GATEWAY_ROUTES: &[GatewayRoute] = &[
         method: "GET",
         path: "/healthz",
         kind: GatewayRouteKind::Health,
+        caller: GatewayCaller::Operator,
+    },
+    GatewayRoute {
+        method: "GET",
+        path: "/readyz",
+        kind: GatewayRouteKind::Ready,
         caller: GatewayCaller::Operator,
     },
 ];

@@ -90,7 +90,7 @@ pub(crate) fn unique_token(prefix: &str) -> String {
 
 /// A fresh short tag: `prefix` and 16 hex digits, unique within the process and unlikely to
 /// repeat across processes (`prefix` of at most 4 characters keeps it within
-/// [`MAX_TAG_NAME_LEN`](super::validate::MAX_TAG_NAME_LEN)). Used for correlation and
+/// the 20 characters Edgegap allows a tag). Used for correlation and
 /// instance tags, here and in `cargo edgegap deploy`.
 pub fn unique_tag(prefix: &str) -> String {
     use std::hash::{BuildHasher, RandomState};

@@ -3,10 +3,10 @@
 //! [`pump`] in a loop.
 
 use bevy::ecs::system::Res;
-use bevy::ecs::world::{Mut, World};
+use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
-use super::request::{EdgegapTransport, deliver_outcomes};
+use super::request::{EdgegapTransport, receive_on};
 use super::stats;
 use super::track::{drive, track_deployments};
 use crate::time::Instant;
@@ -16,13 +16,7 @@ pub(crate) fn receive_responses(world: &mut World) {
     if world.resource::<EdgegapTransport>().0.is_idle() {
         return;
     }
-    let now = Instant::now();
-    let mut transport = std::mem::take(&mut world.resource_mut::<EdgegapTransport>().0);
-    let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
-    // Put it back first: observers run during delivery and may queue calls.
-    world.resource_mut::<EdgegapTransport>().0 = transport;
-    let freed = !outcomes.is_empty();
-    deliver_outcomes(world, outcomes);
+    let freed = receive_on::<EdgegapTransport>(world);
     drive(world);
     // Refill the slots just freed from the queue now rather than in `PostUpdate`.
     if freed {
@@ -40,21 +34,21 @@ pub(crate) fn transport_busy(transport: Res<EdgegapTransport>) -> bool {
 /// [`EdgegapSystems::Send`](super::super::EdgegapSystems::Send).
 pub(crate) fn send_requests(world: &mut World) {
     let now = Instant::now();
-    // The config is borrowed, not cloned: this runs every busy frame.
-    let snapshot = world.resource_scope(|world, mut transport: Mut<EdgegapTransport>| {
-        let config = world.resource::<EdgegapConfig>();
-        let max_in_flight = config.max_in_flight;
-        // Rebuilds the engine only when these options changed.
-        transport.0.use_engine(
-            max_in_flight,
-            &config.root_certificates,
-            config.max_body_bytes,
-        );
-        transport
-            .0
-            .dispatch(&config.rate_limits, max_in_flight, now);
-        stats::EdgegapStats::from_transport(&transport.0)
-    });
+    // The config is borrowed, not cloned: this runs every busy frame. The transport stays in
+    // the world (`resource_scope` would take it out, and a command applied meanwhile would
+    // find no transport to queue on); only its contents are moved out for the dispatch.
+    let mut transport = std::mem::take(&mut world.resource_mut::<EdgegapTransport>().0);
+    let config = world.resource::<EdgegapConfig>();
+    let max_in_flight = config.max_in_flight;
+    // Rebuilds the engine only when these options changed.
+    transport.use_engine(
+        max_in_flight,
+        &config.root_certificates,
+        config.max_body_bytes,
+    );
+    transport.dispatch(&config.rate_limits, max_in_flight, now);
+    let snapshot = stats::EdgegapStats::from_transport(&transport);
+    world.resource_mut::<EdgegapTransport>().0 = transport;
     stats::record(world, snapshot);
 }
 

@@ -11,7 +11,7 @@ use bevy::ecs::resource::Resource;
 use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
-use crate::api::{EdgegapError, Endpoint, HttpResponse};
+use crate::api::{EdgegapError, Endpoint, HttpRequest, HttpResponse};
 use crate::http::RetryPolicy;
 use crate::time::Instant;
 use crate::transport::{Job, Outcome, Payload, Transport};
@@ -288,6 +288,30 @@ where
     }
 }
 
+/// A resource that holds a client transport: the organisation API's
+/// ([`EdgegapTransport`]) or the matchmaker's, each with its own queue, rate limits and
+/// workers.
+pub(crate) trait TransportResource:
+    Resource + bevy::ecs::component::Component<Mutability = bevy::ecs::component::Mutable>
+{
+    /// The transport.
+    fn transport(&mut self) -> &mut ClientTransport;
+}
+
+impl TransportResource for EdgegapTransport {
+    fn transport(&mut self) -> &mut ClientTransport {
+        &mut self.0
+    }
+}
+
+/// A call made ready by its configuration: the request (or why it cannot be sent), its
+/// budget and its retry rule.
+pub(crate) struct Prepared {
+    pub(crate) built: Result<HttpRequest, EdgegapError>,
+    pub(crate) budget: std::time::Duration,
+    pub(crate) retry: RetryPolicy,
+}
+
 /// Builds `endpoint`'s request with the current config ([`EdgegapConfig::build`]) and queues
 /// it for `owner`. Bad config, a call the gateway does not serve, or a request that fails
 /// validation resolves on the next frame with the error.
@@ -295,20 +319,39 @@ pub(crate) fn enqueue<E: Endpoint>(world: &mut World, owner: Entity, endpoint: E
 where
     E::Output: Clone,
 {
-    let (built, budget, policy) = match world.get_resource::<EdgegapConfig>() {
-        Some(config) => (
-            config.build(&endpoint, how.key.as_deref()),
-            how.budget.unwrap_or(config.deadline),
-            how.retry.unwrap_or_else(|| config.retry.clone()),
-        ),
-        None => (
-            Err(EdgegapError::Config(
+    let prepared = match world.get_resource::<EdgegapConfig>() {
+        Some(config) => Prepared {
+            built: config.build(&endpoint, how.key.as_deref()),
+            budget: how.budget.unwrap_or(config.deadline),
+            retry: how.retry.clone().unwrap_or_else(|| config.retry.clone()),
+        },
+        None => Prepared {
+            built: Err(EdgegapError::Config(
                 "EdgegapClientPlugin was not added to the app".into(),
             )),
-            std::time::Duration::from_secs(10),
-            RetryPolicy::never(),
-        ),
+            budget: std::time::Duration::from_secs(10),
+            retry: RetryPolicy::never(),
+        },
     };
+    enqueue_on::<EdgegapTransport, E>(world, owner, endpoint, how, prepared);
+}
+
+/// Queues a prepared call on transport `T`: the one place a call becomes a transport job.
+/// Without the transport resource (no plugin), the error is delivered at once.
+pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
+    world: &mut World,
+    owner: Entity,
+    endpoint: E,
+    how: Handling<E>,
+    prepared: Prepared,
+) where
+    E::Output: Clone,
+{
+    let Prepared {
+        built,
+        budget,
+        retry,
+    } = prepared;
     let class = endpoint.class();
     let idempotent = endpoint.idempotent() || how.key.is_some();
     let follow_orphan = how.orphaned.is_some();
@@ -318,15 +361,17 @@ where
         then: how.then,
         orphaned: how.orphaned,
     });
-    let Some(mut transport) = world.get_resource_mut::<EdgegapTransport>() else {
-        // No plugin: deliver the error right here.
-        if let Err(error) = built {
-            delivery.deliver(world, owner, Err(error));
-        }
+    let Some(mut transport) = world.get_resource_mut::<T>() else {
+        // No plugin (or its transport is out of the world for a moment): resolve right here,
+        // never drop the call.
+        let error = built.err().unwrap_or_else(|| {
+            EdgegapError::Config("the client plugin's transport is not in the world".into())
+        });
+        delivery.deliver(world, owner, Err(error));
         return;
     };
     match built {
-        Ok(request) => transport.0.enqueue(Job {
+        Ok(request) => transport.transport().enqueue(Job {
             owner,
             class,
             idempotent,
@@ -334,13 +379,26 @@ where
             payload: delivery,
             budget,
             attempt_timeout: None,
-            retry: policy,
+            retry,
             label: short_name::<E>(),
             secret_url: false,
             follow_orphan,
         }),
-        Err(error) => transport.0.resolve_now(owner, delivery, error),
+        Err(error) => transport.transport().resolve_now(owner, delivery, error),
     }
+}
+
+/// Collects what transport `T` has finished and delivers it to the world (the transport is
+/// put back first: observers run during delivery and may queue calls). Returns whether
+/// anything was delivered (slots were freed).
+pub(crate) fn receive_on<T: TransportResource>(world: &mut World) -> bool {
+    let now = Instant::now();
+    let mut transport = std::mem::take(world.resource_mut::<T>().transport());
+    let outcomes = transport.poll(now, |entity| world.get_entity(entity).is_ok());
+    *world.resource_mut::<T>().transport() = transport;
+    let freed = !outcomes.is_empty();
+    deliver_outcomes(world, outcomes);
+    freed
 }
 
 /// Delivers `error` to `owner` as `E`'s response, now (a call that cannot be made).

@@ -2,12 +2,148 @@
 //! been empty for a while, or when it ran too long. The game reports players through
 //! [`PlayerCount`]; the decision is a pure function ([`Policies::decide`]) of the policies, the
 //! player count and the time since start, applied by one system.
+//!
+//! On a matchmaker deployment ([`MatchEnv`]) the no-show policy also applies: the game reports
+//! the tickets that arrive in [`MatchArrivals`]; once the grace period is over, each expected
+//! ticket that has not arrived is a [`PlayerNoShow`], and when none arrived at all the server
+//! stops itself ([`no_shows`] decides, one system applies).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bevy::prelude::*;
 
+use super::match_env::MatchEnv;
 use super::self_stop::{SelfStopReason, SelfStopper};
+
+/// The tickets of the matched players who arrived, as the game reports them: call
+/// [`arrived`](Self::arrived) when a client presenting a ticket [`MatchEnv::expects`] is
+/// admitted. Read by the no-show policy of [`EdgegapServerPlugin`](super::EdgegapServerPlugin).
+///
+/// ```
+/// use bevy::prelude::*;
+/// use bevy_edgegap::prelude::*;
+///
+/// fn admit(ticket: &str, env: &MatchEnv, arrivals: &mut MatchArrivals) -> bool {
+///     if !env.expects(ticket) {
+///         return false; // not a player of this match: refuse
+///     }
+///     arrivals.arrived(ticket);
+///     true
+/// }
+/// # let mut arrivals = MatchArrivals::default();
+/// # assert!(arrivals.arrived("t1"));
+/// # assert!(!arrivals.arrived("t1"));
+/// # assert!(arrivals.has_arrived("t1") && arrivals.count() == 1);
+/// ```
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchArrivals {
+    arrived: BTreeSet<String>,
+}
+
+impl MatchArrivals {
+    /// Records that the player of `ticket_id` arrived; `true` the first time.
+    pub fn arrived(&mut self, ticket_id: impl Into<String>) -> bool {
+        self.arrived.insert(ticket_id.into())
+    }
+
+    /// Whether the player of `ticket_id` arrived.
+    pub fn has_arrived(&self, ticket_id: &str) -> bool {
+        self.arrived.contains(ticket_id)
+    }
+
+    /// How many tickets arrived.
+    pub fn count(&self) -> usize {
+        self.arrived.len()
+    }
+}
+
+/// A matched player (`MM_TICKET_IDS`) had not arrived when the no-show grace period ended
+/// (default 60 s, Edgegap's connection grace). Both a [`Message`] and a global [`Event`].
+/// When every matched player is a no-show, the server stops itself
+/// ([`SelfStopReason::NoShow`]).
+#[derive(Message, Event, Debug, Clone, PartialEq, Eq)]
+pub struct PlayerNoShow {
+    /// The player's ticket.
+    pub ticket_id: String,
+    /// The player's team, if the matchmaker said.
+    pub team_id: Option<String>,
+    /// The grace period that ran out.
+    pub grace: Duration,
+}
+
+/// The no-show policy's settings.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoShowPolicy {
+    pub grace: Duration,
+    pub stop_if_nobody_shows: bool,
+}
+
+impl Default for NoShowPolicy {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(60),
+            stop_if_nobody_shows: true,
+        }
+    }
+}
+
+/// The expected tickets that did not arrive, and whether to stop: nobody arrived, and the
+/// game's [`PlayerCount`] never saw a player either (a game that counts players but forgets
+/// to report arrivals is not stopped under its players).
+pub(crate) fn no_shows(
+    env: &MatchEnv,
+    arrivals: &MatchArrivals,
+    players: &PlayerCount,
+) -> (Vec<String>, bool) {
+    let missing: Vec<String> = env
+        .ticket_ids
+        .iter()
+        .filter(|id| !arrivals.has_arrived(id))
+        .cloned()
+        .collect();
+    let nobody = env.expected_players() > 0
+        && missing.len() == env.expected_players()
+        && !players.ever_joined();
+    (missing, nobody)
+}
+
+/// Once the grace period is over (time since start), reports the no-shows once and asks for
+/// the self-stop when nobody came. Runs in
+/// [`EdgegapServerSystems::Send`](super::EdgegapServerSystems::Send) on a matchmaker
+/// deployment, before the self-stop starts.
+pub(crate) fn check_no_shows(
+    policy: Res<NoShowPolicy>,
+    seen: (Res<MatchEnv>, Res<MatchArrivals>, Res<PlayerCount>),
+    time: Res<Time<Real>>,
+    mut done: Local<bool>,
+    mut no_show: MessageWriter<PlayerNoShow>,
+    mut stopper: ResMut<SelfStopper>,
+    mut commands: Commands,
+) {
+    if *done || time.elapsed() < policy.grace {
+        return;
+    }
+    *done = true;
+    let (env, arrivals, players) = seen;
+    let (missing, nobody) = no_shows(&env, &arrivals, &players);
+    for ticket_id in missing {
+        info!(
+            "matched player `{ticket_id}` did not arrive within `{:?}`",
+            policy.grace
+        );
+        let event = PlayerNoShow {
+            team_id: env.team_of(&ticket_id).map(str::to_owned),
+            ticket_id,
+            grace: policy.grace,
+        };
+        commands.trigger(event.clone());
+        no_show.write(event);
+    }
+    if nobody && policy.stop_if_nobody_shows {
+        stopper.request(SelfStopReason::NoShow(policy.grace));
+    }
+}
 
 /// How many players are connected, as the game reports it: call [`joined`](Self::joined) and
 /// [`left`](Self::left) as players come and go, or [`set`](Self::set) the count the game keeps
@@ -236,6 +372,40 @@ mod tests {
         assert!(count.ever_joined());
     }
 
+    fn env(tickets: &[&str]) -> MatchEnv {
+        let ids = serde_json::to_string(tickets).unwrap();
+        MatchEnv::from_vars([("MM_TICKET_IDS".to_owned(), ids)]).unwrap()
+    }
+
+    #[test]
+    fn a_no_show_is_an_expected_ticket_that_did_not_arrive() {
+        let env = env(&["a", "b", "c"]);
+        let mut arrivals = MatchArrivals::default();
+        arrivals.arrived("b");
+        arrivals.arrived("stranger");
+        let (missing, nobody) = no_shows(&env, &arrivals, &players(1, true));
+        assert_eq!(missing, ["a", "c"]);
+        assert!(!nobody);
+    }
+
+    #[test]
+    fn nobody_showed_up_only_when_no_ticket_arrived_and_no_player_was_counted() {
+        let env = env(&["a", "b"]);
+        let arrivals = MatchArrivals::default();
+        assert_eq!(
+            no_shows(&env, &arrivals, &players(0, false)),
+            (vec!["a".into(), "b".into()], true)
+        );
+        // The game counts players but forgot to report arrivals: not stopped.
+        assert!(!no_shows(&env, &arrivals, &players(0, true)).1);
+        // A stranger's arrival does not count as a matched player's.
+        let mut strangers = MatchArrivals::default();
+        strangers.arrived("x");
+        assert!(no_shows(&env, &strangers, &players(0, false)).1);
+        // No expected player at all: nothing to wait for, nothing to stop for.
+        assert!(!no_shows(&self::env(&[]), &arrivals, &players(0, false)).1);
+    }
+
     #[test]
     fn reasons_read_as_sentences() {
         assert_eq!(
@@ -245,6 +415,10 @@ mod tests {
         assert_eq!(
             SelfStopReason::StateEntered("Finished".into()).to_string(),
             "entered state `Finished`"
+        );
+        assert_eq!(
+            SelfStopReason::NoShow(S(60)).to_string(),
+            "no matched player arrived within `60s`"
         );
     }
 }

@@ -89,6 +89,9 @@ pub enum SelfStopReason {
     /// [`max_match_duration`](super::EdgegapServerPlugin::max_match_duration): the server has
     /// run this long.
     MaxMatchDuration(Duration),
+    /// The no-show policy: none of the players the matchmaker sent arrived within this grace
+    /// period (see [`PlayerNoShow`](super::PlayerNoShow)).
+    NoShow(Duration),
 }
 
 impl std::fmt::Display for SelfStopReason {
@@ -100,6 +103,9 @@ impl std::fmt::Display for SelfStopReason {
             Self::EmptyFor(limit) => write!(f, "the match has been empty for `{limit:?}`"),
             Self::MaxMatchDuration(limit) => {
                 write!(f, "the match reached its maximum duration `{limit:?}`")
+            }
+            Self::NoShow(grace) => {
+                write!(f, "no matched player arrived within `{grace:?}`")
             }
         }
     }

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use bevy_edgegap::api::{DeployRequest, EdgegapError, GetStatus, RequestId, Webhook};
+use bevy_edgegap::api::{DeployRequest, EdgegapError, RequestId, Webhook};
 
 use super::ownership::{is_over, list_owned, owned};
 use super::player::Player;
@@ -30,8 +31,9 @@ pub(crate) async fn deploy(
     State(state): State<Arc<AppState>>,
     player: Player,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body?;
     let key = idempotency_key(&headers)?;
     let request = admit::admit(&state.policy, &body, player.address)?;
     let window = Duration::from_secs(state.policy.idempotency_window_secs);
@@ -60,6 +62,8 @@ pub(crate) async fn deploy(
                         );
                         return Ok(accepted(&id));
                     }
+                    // It made nothing: its live slot, if still reserved, is free again.
+                    state.store.commit_live(&player.owner, None).await?;
                     break;
                 }
                 Claim::Done(id) => {
@@ -80,13 +84,41 @@ pub(crate) async fn deploy(
     }
     let result = deploy_new(&state, &player, request).await;
     if let Some(key) = &key {
-        let outcome = result.as_ref().ok().map(|(id, _)| id.clone());
-        state
-            .store
-            .finish_idempotency(&player.owner, key, outcome, window)
-            .await?;
+        let outcome = match &result {
+            Ok((id, _)) => Some(Some(id.clone())),
+            // Maybe made: the claim stays, and the retry looks for it once it is stale.
+            Err(NotDeployed {
+                uncertain: true, ..
+            }) => None,
+            Err(_) => Some(None),
+        };
+        if let Some(outcome) = outcome {
+            state
+                .store
+                .finish_idempotency(&player.owner, key, outcome, window)
+                .await?;
+        }
     }
-    result.map(|(_, response)| response)
+    result
+        .map(|(_, response)| response)
+        .map_err(|failed| failed.error)
+}
+
+/// A deploy that answers no deployment. `uncertain`: it may have made one that Edgegap could
+/// not be asked about; its idempotency claim and live slot are kept (both expire), so a retry
+/// with the same key finds that deployment instead of making a second one.
+struct NotDeployed {
+    error: ApiError,
+    uncertain: bool,
+}
+
+impl<E: Into<ApiError>> From<E> for NotDeployed {
+    fn from(error: E) -> Self {
+        Self {
+            error: error.into(),
+            uncertain: false,
+        }
+    }
 }
 
 /// Rate, quota, then the upstream deploy with the owner tag.
@@ -94,7 +126,7 @@ async fn deploy_new(
     state: &AppState,
     player: &Player,
     mut request: DeployRequest,
-) -> Result<(RequestId, Response), ApiError> {
+) -> Result<(RequestId, Response), NotDeployed> {
     let per_minute = state.policy.deploys_per_minute;
     let rate = state
         .store
@@ -109,7 +141,8 @@ async fn deploy_new(
         return Err(ApiError::TooMany {
             message: format!("at most {per_minute} deploys per minute per player"),
             retry_after,
-        });
+        }
+        .into());
     }
     reserve_slot(state, player).await?;
     request.tags.push(player.owner.clone());
@@ -141,17 +174,38 @@ async fn deploy_new(
         Err(UpstreamError::Edgegap(error)) if maybe_created(&error) => {
             // Edgegap may have created it without an answer we could read: look for it by
             // owner tag rather than let the client's retry create a second server.
-            let Some(id) = adopt(state, &player.owner).await else {
-                state.store.commit_live(&player.owner, None).await?;
-                tracing::warn!("deploy for `{}` failed upstream: {error}", player.owner);
-                return Err(ApiError::upstream(&error));
-            };
-            tracing::warn!(
-                "deploy for `{}` was answered unreadably ({error}); found `{id}` by its owner tag",
-                player.owner
-            );
-            let response = accepted(&id);
-            (id, response)
+            let owner = &player.owner;
+            match unknown_owned(state, owner).await {
+                Ok(found) if found.len() == 1 => {
+                    let id = found.into_iter().next().unwrap_or_else(|| unreachable!());
+                    tracing::warn!(
+                        "deploy for `{owner}` was answered unreadably ({error}); found `{id}` \
+                         by its owner tag"
+                    );
+                    let response = accepted(&id);
+                    (id, response)
+                }
+                Ok(_) => {
+                    state.store.commit_live(owner, None).await?;
+                    tracing::warn!("deploy for `{owner}` failed upstream: {error}");
+                    return Err(ApiError::upstream(&error).into());
+                }
+                Err(list_failed) => {
+                    tracing::warn!(
+                        "deploy for `{owner}` may have made a server ({error}), and Edgegap's \
+                         list failed ({list_failed:?}): its claim and live slot are kept until \
+                         a retry finds out"
+                    );
+                    return Err(NotDeployed {
+                        error: ApiError::busy(
+                            "the deploy may have made a server the gateway cannot check yet; \
+                             retry with the same Idempotency-Key",
+                            state.longest_call,
+                        ),
+                        uncertain: true,
+                    });
+                }
+            }
         }
         Err(error) => {
             state.store.commit_live(&player.owner, None).await?;
@@ -164,7 +218,7 @@ async fn deploy_new(
         .commit_live(&player.owner, Some(id.clone()))
         .await?;
     tracing::info!(
-        "deployed `{id}` ({} {}) for player `{}` (owner tag `{}`)",
+        "deployed `{id}` ({} {}) for player {:?} (owner tag `{}`)",
         request.application,
         request.version,
         player.id,
@@ -182,7 +236,8 @@ fn maybe_created(error: &EdgegapError) -> bool {
     }
 }
 
-/// Reserves a live slot; when full, first forgets deployments Edgegap says are over.
+/// Reserves a live slot; when full, first forgets deployments Edgegap says are over, read
+/// through the view (coalesced, charged to the player).
 async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError> {
     let max = state.policy.max_live_per_player;
     let hold = state.longest_call * 2;
@@ -190,13 +245,19 @@ async fn reserve_slot(state: &AppState, player: &Player) -> Result<(), ApiError>
         return Ok(());
     }
     for id in state.store.live(&player.owner).await? {
-        let over = match state.upstream.call(&GetStatus::new(id.clone())).await {
-            Ok((status, _)) => is_over(&status) || !owned(&status, &player.owner),
-            Err(UpstreamError::Edgegap(error)) => error.is_not_found(),
-            Err(refused) => return Err(refused.into()),
+        let snapshot = state
+            .view
+            .read(&state.upstream, id.as_str(), Some(&player.owner))
+            .await?;
+        let over = match &snapshot.result {
+            Ok((status, _)) => is_over(status) || !owned(status, &player.owner),
+            Err(error) => error.is_not_found(),
         };
         if over {
-            state.store.remove_live(&player.owner, &id).await?;
+            state
+                .store
+                .remove_live(&player.owner, &id, state.ended_visible)
+                .await?;
         }
     }
     if state.store.reserve_live(&player.owner, max, hold).await? {
@@ -234,15 +295,6 @@ async fn unknown_owned(state: &AppState, owner: &str) -> Result<Vec<RequestId>, 
         .map(|(_, id)| id)
         .filter(|id| !known.contains(id))
         .collect())
-}
-
-/// After a deploy that may have been processed: the one deployment carrying `owner`'s tag
-/// that the gateway does not know yet, if there is exactly one.
-async fn adopt(state: &AppState, owner: &str) -> Option<RequestId> {
-    match unknown_owned(state, owner).await.ok()?.as_slice() {
-        [id] => Some(id.clone()),
-        _ => None,
-    }
 }
 
 /// After a deploy abandoned by a dead replica: the one deployment carrying `owner`'s tag that

@@ -2,6 +2,10 @@
 //! tag; Edgegap's status object is the source of truth for ownership, and Edgegap's list for
 //! who runs what (the live counts rebuilt at start, a deploy found again after an unreadable
 //! answer).
+//!
+//! Before anything costs an upstream read, [`authorize`] answers 404 for an id the player is
+//! not known to own (the store's live and recently ended deployments of the player): a
+//! player flooding random or stolen ids spends nothing of the budget every player shares.
 
 use bevy_edgegap::api::{DeploymentStatus, ListDeployments, ListPage, RequestId, Status};
 
@@ -25,6 +29,41 @@ pub(crate) fn plausible_id(request_id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// 404 unless `player` may look at `request_id`, spending nothing upstream: a snapshot of it
+/// in the view no older than the interval says whose it is; otherwise the store must know the
+/// player owns it (live, or ended within `status.ended_visible_secs`). The deployments the
+/// store forgot are found again by the rebuild from Edgegap's list at start. Whatever passes
+/// is checked again against the owner tag Edgegap reports ([`owned_snapshot`]).
+pub(crate) async fn authorize(
+    state: &AppState,
+    player: &Player,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    let known = match state.view.fresh(request_id) {
+        Some(snapshot) => match &snapshot.result {
+            Ok((status, _)) => owned(status, &player.owner),
+            Err(_) => owns(state, player, request_id).await?,
+        },
+        None => owns(state, player, request_id).await?,
+    };
+    if known {
+        Ok(())
+    } else {
+        tracing::debug!(
+            "player {:?} asked for `{request_id}`, not theirs: 404",
+            player.id
+        );
+        Err(ApiError::NotFound)
+    }
+}
+
+async fn owns(state: &AppState, player: &Player, request_id: &str) -> Result<bool, ApiError> {
+    Ok(state
+        .store
+        .owns(&player.owner, &RequestId::from(request_id))
+        .await?)
+}
+
 /// The snapshot's status, or 404 when it is unknown or not the caller's (an upstream failure
 /// is answered as such).
 pub(crate) fn owned_snapshot<'a>(
@@ -36,7 +75,7 @@ pub(crate) fn owned_snapshot<'a>(
         Ok((status, _)) if owned(status, &player.owner) => Ok(status),
         Ok(_) => {
             tracing::debug!(
-                "player `{}` asked for `{request_id}`, which is not theirs: 404",
+                "player {:?} asked for `{request_id}`, which is not theirs: 404",
                 player.id
             );
             Err(ApiError::NotFound)

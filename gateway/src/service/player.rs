@@ -32,10 +32,13 @@ impl FromRequestParts<Arc<AppState>> for Player {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        // Every line: a proxy may add its own rather than append to the client's. A line that
+        // is not text ends the walk there, like an entry that is not an address.
         let forwarded = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
         let address = state.proxies.client(peer, forwarded);
         let authorization = parts
             .headers

@@ -1,7 +1,9 @@
-//! [`AppState`]: everything the handlers share, in one `Arc`.
+//! [`AppState`]: everything the handlers share, in one `Arc`; and [`Holds`], the long-poll
+//! requests held now, capped per player and in all.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -31,7 +33,74 @@ pub(crate) struct AppState {
     /// The longest an upstream call takes (budget wait + timeout, and a second): an
     /// idempotency claim older than this was abandoned by a dead replica.
     pub(crate) longest_call: Duration,
-    /// Status requests held by long-poll right now
+    /// How long a player still owns a deployment that left their live set
+    /// (`status.ended_visible_secs`).
+    pub(crate) ended_visible: Duration,
+    /// Status requests held by long-poll right now, capped
     /// ([`GatewayHandle::held_requests`](crate::GatewayHandle::held_requests)).
-    pub(crate) held: Arc<AtomicUsize>,
+    pub(crate) holds: Holds,
+}
+
+/// The long-poll requests held now: at most `max` in all and `max_per_player` per player
+/// (`http.max_held`, `http.max_held_per_player`), so one token cannot hold the gateway's
+/// sockets. Per gateway process.
+pub(crate) struct Holds {
+    /// All held requests (read by the handle).
+    count: Arc<AtomicUsize>,
+    by_player: Mutex<HashMap<String, usize>>,
+    max: usize,
+    max_per_player: usize,
+}
+
+/// One held request ([`Holds::try_hold`]); released when dropped.
+pub(crate) struct Hold<'a> {
+    holds: &'a Holds,
+    owner: String,
+}
+
+impl Holds {
+    pub(crate) fn new(count: Arc<AtomicUsize>, max: usize, max_per_player: usize) -> Self {
+        Self {
+            count,
+            by_player: Mutex::new(HashMap::new()),
+            max,
+            max_per_player,
+        }
+    }
+
+    /// A slot for one more request of `owner` to hold, or `None` when the player, or the
+    /// gateway, holds as many as allowed: that request is answered at once instead.
+    pub(crate) fn try_hold(&self, owner: &str) -> Option<Hold<'_>> {
+        let mut by_player = self
+            .by_player
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mine = by_player.get(owner).copied().unwrap_or(0);
+        if mine >= self.max_per_player || self.count.load(Ordering::Relaxed) >= self.max {
+            return None;
+        }
+        by_player.insert(owner.to_owned(), mine + 1);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Some(Hold {
+            holds: self,
+            owner: owner.to_owned(),
+        })
+    }
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        let mut by_player = self
+            .holds
+            .by_player
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(mine) = by_player.get_mut(&self.owner) {
+            *mine -= 1;
+            if *mine == 0 {
+                by_player.remove(&self.owner);
+            }
+        }
+        self.holds.count.fetch_sub(1, Ordering::Relaxed);
+    }
 }

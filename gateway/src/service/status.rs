@@ -2,20 +2,20 @@
 //! long-poll with `?since=<Status.X>&wait=<seconds>`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use bevy_edgegap::api::{AwaitStatusChange, Status};
 use serde::Deserialize;
 
-use super::ownership::{is_over, owned_snapshot, plausible_id};
+use super::ownership::{authorize, is_over, owned_snapshot, plausible_id};
 use super::player::Player;
 use super::response::forward;
 use super::state::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, UpstreamError};
 use crate::view::Snapshot;
 
 /// The query: `?wait=<seconds>&since=<Status.X>` (long-poll).
@@ -56,26 +56,20 @@ impl StatusQuery {
     }
 }
 
-/// Counts a request in [`AppState::held`] while it waits.
-struct Holding<'a>(&'a AtomicUsize);
-
-impl<'a> Holding<'a> {
-    fn start(held: &'a AtomicUsize) -> Self {
-        held.fetch_add(1, Ordering::Relaxed);
-        Self(held)
-    }
-}
-
-impl Drop for Holding<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
+/// Whether a status request with this URI is held by long-poll (a valid `since` with a
+/// `wait` above zero): such a request is bounded by its own `wait`, not by the request
+/// timeout.
+pub(crate) fn is_held(uri: &Uri) -> bool {
+    Query::<StatusQuery>::try_from_uri(uri).is_ok_and(|q| q.hold().is_ok_and(|h| h.is_some()))
 }
 
 /// `GET /v1/status/{request_id}`: Edgegap's status object, if the caller owns it, from the
-/// gateway's view (at most one upstream read per deployment per interval). With
-/// `?since=<Status.X>&wait=<seconds>`, held until the status differs from `since`, or `wait`
-/// has passed (then answered with the unchanged status).
+/// gateway's view (at most one upstream read per deployment per interval, charged to the
+/// caller's read budget). With `?since=<Status.X>&wait=<seconds>`, held until the status
+/// differs from `since`, or `wait` has passed (then answered with the unchanged status); when
+/// the caller, or the gateway, already holds as many requests as allowed, answered at once
+/// with the status as it is. An id the caller is not known to own is 404 at once
+/// ([`authorize`]).
 pub(crate) async fn status(
     State(state): State<Arc<AppState>>,
     player: Player,
@@ -85,6 +79,7 @@ pub(crate) async fn status(
     let query = query.map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
     let hold = query.hold()?;
     plausible_id(&request_id)?;
+    authorize(&state, &player, &request_id).await?;
     let entry = state.view.entry(&request_id);
     let mut changes = entry.subscribe();
     let mut stopping = state.stopping.clone();
@@ -94,15 +89,31 @@ pub(crate) async fn status(
     let hold_interval = state.view.hold_interval();
     let mut fresh_after = start.checked_sub(interval).unwrap_or(start);
     let mut holding = None;
+    let mut last: Option<Arc<Snapshot>> = None;
     loop {
-        let snapshot = state
+        let read = state
             .view
-            .read_entry(&state.upstream, &request_id, &entry, fresh_after)
-            .await?;
+            .read_entry(
+                &state.upstream,
+                &request_id,
+                &entry,
+                fresh_after,
+                Some(&player.owner),
+            )
+            .await;
+        let (snapshot, refused_until) = match (read, &last) {
+            (Ok(snapshot), _) => (snapshot, None),
+            // Held already, and the caller's read budget is spent: hold on with the status in
+            // hand until it has room again, or something wakes us.
+            (Err(UpstreamError::Player { retry_after }), Some(last)) => {
+                (Arc::clone(last), Some(Instant::now() + retry_after))
+            }
+            (Err(error), _) => return Err(error.into()),
+        };
         // Our own read was sent on the channel too: mark it seen, so only what comes after
         // it wakes us; and if something did come in between, look again.
         changes.borrow_and_update();
-        if !entry.is_current(&snapshot) && Instant::now() < deadline {
+        if refused_until.is_none() && !entry.is_current(&snapshot) && Instant::now() < deadline {
             fresh_after = snapshot.at + Duration::from_nanos(1);
             continue;
         }
@@ -113,10 +124,18 @@ pub(crate) async fn status(
         if !unchanged || Instant::now() >= deadline || *stopping.borrow() {
             return answer_status(&state, &player, &snapshot).await;
         }
-        holding.get_or_insert_with(|| Holding::start(&state.held));
+        if holding.is_none() {
+            match state.holds.try_hold(&player.owner) {
+                Some(hold) => holding = Some(hold),
+                None => return answer_status(&state, &player, &snapshot).await,
+            }
+        }
         // Without webhooks, re-read every interval; with them, only now and then, in case one
         // is lost (a webhook, a stop or another replica's read wakes us before).
-        let next_read = (snapshot.at + hold_interval).min(deadline);
+        let next_read = refused_until
+            .unwrap_or(snapshot.at + hold_interval)
+            .min(deadline);
+        last = Some(Arc::clone(&snapshot));
         tokio::select! {
             _ = changes.changed() => {}
             () = tokio::time::sleep_until(next_read.into()) => {}
@@ -146,7 +165,7 @@ async fn answer_status(
     if is_over(status) {
         state
             .store
-            .remove_live(&player.owner, &status.request_id)
+            .remove_live(&player.owner, &status.request_id, state.ended_visible)
             .await?;
     }
     Ok(forward(raw))

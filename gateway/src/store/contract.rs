@@ -113,7 +113,8 @@ pub trait Store: Send + Sync + 'static {
         window: Duration,
     ) -> StoreFuture<'a, ()>;
     /// Reserves one live slot if `live + reserved < max`; `false` when full. A reservation
-    /// never committed (its gateway died) may be forgotten after `hold`.
+    /// never committed (its gateway died, or a deploy's outcome is unknown) is forgotten after
+    /// `hold`.
     fn reserve_live<'a>(
         &'a self,
         owner: &'a str,
@@ -124,8 +125,17 @@ pub trait Store: Send + Sync + 'static {
     fn commit_live<'a>(&'a self, owner: &'a str, id: Option<RequestId>) -> StoreFuture<'a, ()>;
     /// The owner's live deployments.
     fn live<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<RequestId>>;
-    /// Forgets a live deployment (stopped, terminated, errored, gone).
-    fn remove_live<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, ()>;
+    /// Forgets a live deployment (stopped, terminated, errored, gone). Its owner still owns it
+    /// for `keep` ([`Store::owns`]), to read how it ended.
+    fn remove_live<'a>(
+        &'a self,
+        owner: &'a str,
+        id: &'a RequestId,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()>;
+    /// Whether `owner` is known to own `id`: one of its live deployments, or one removed less
+    /// than its `keep` ago. The gateway asks Edgegap about nothing else for that owner.
+    fn owns<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, bool>;
     /// Adds live deployments found upstream (the rebuild at start).
     fn add_live(&self, found: Vec<(String, RequestId)>) -> StoreFuture<'_, ()>;
     /// Takes one token from bucket `name` (refilled at `per_second`, holding at most `burst`).
@@ -169,4 +179,8 @@ pub trait Store: Send + Sync + 'static {
     /// for it (bounded) before it serves, so a replica hears every event from its first
     /// request on.
     fn listen(&self, listener: ViewListener) -> StoreFuture<'_, ()>;
+    /// Whether the store answers now (`GET /readyz`). Default: always (an embedded store).
+    fn health(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }

@@ -21,7 +21,22 @@ enum Idempotency {
 #[derive(Debug, Default)]
 struct Live {
     ids: BTreeSet<RequestId>,
-    reserved: u32,
+    /// Reservations not committed yet: when each expires.
+    reserved: Vec<Instant>,
+    /// Deployments removed from `ids`: until when their owner still owns them.
+    ended: HashMap<RequestId, Instant>,
+}
+
+impl Live {
+    /// Forgets expired reservations and ended deployments.
+    fn expire(&mut self, now: Instant) {
+        self.reserved.retain(|expires| *expires > now);
+        self.ended.retain(|_, expires| *expires > now);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.reserved.is_empty() && self.ended.is_empty()
+    }
 }
 
 #[derive(Debug)]
@@ -54,7 +69,10 @@ impl State {
         }
         self.idempotency.retain(|_, (_, expires)| *expires > now);
         self.buckets.retain(|_, b| b.full_at > now);
-        self.live.retain(|_, l| !l.ids.is_empty() || l.reserved > 0);
+        self.live.retain(|_, l| {
+            l.expire(now);
+            !l.is_empty()
+        });
         self.records.retain(|_, (_, expires)| *expires > now);
         self.not_before.retain(|_, (_, expires)| *expires > now);
         self.reading.retain(|_, expires| *expires > now);
@@ -161,15 +179,21 @@ impl Store for MemoryStore {
         ready(())
     }
 
-    fn reserve_live<'a>(&'a self, owner: &'a str, max: u32, _: Duration) -> StoreFuture<'a, bool> {
+    fn reserve_live<'a>(
+        &'a self,
+        owner: &'a str,
+        max: u32,
+        hold: Duration,
+    ) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
         let mut state = self.state();
+        state.sweep(now);
         let live = state.live.entry(owner.to_owned()).or_default();
-        let used = u32::try_from(live.ids.len())
-            .unwrap_or(u32::MAX)
-            .saturating_add(live.reserved);
-        let ok = used < max;
+        live.expire(now);
+        let used = live.ids.len().saturating_add(live.reserved.len());
+        let ok = used < usize::try_from(max).unwrap_or(usize::MAX);
         if ok {
-            live.reserved += 1;
+            live.reserved.push(now + hold);
         }
         ready(ok)
     }
@@ -177,8 +201,12 @@ impl Store for MemoryStore {
     fn commit_live<'a>(&'a self, owner: &'a str, id: Option<RequestId>) -> StoreFuture<'a, ()> {
         let mut state = self.state();
         let live = state.live.entry(owner.to_owned()).or_default();
-        live.reserved = live.reserved.saturating_sub(1);
+        // The oldest reservation: any one stands for this deploy's.
+        if !live.reserved.is_empty() {
+            live.reserved.remove(0);
+        }
         if let Some(id) = id {
+            live.ended.remove(&id);
             live.ids.insert(id);
         }
         ready(())
@@ -194,11 +222,28 @@ impl Store for MemoryStore {
         ready(ids)
     }
 
-    fn remove_live<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, ()> {
-        if let Some(live) = self.state().live.get_mut(owner) {
-            live.ids.remove(id);
-        }
+    fn remove_live<'a>(
+        &'a self,
+        owner: &'a str,
+        id: &'a RequestId,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let mut state = self.state();
+        let live = state.live.entry(owner.to_owned()).or_default();
+        live.expire(now);
+        live.ids.remove(id);
+        live.ended.insert(id.clone(), now + keep);
         ready(())
+    }
+
+    fn owns<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
+        let state = self.state();
+        let owned = state.live.get(owner).is_some_and(|live| {
+            live.ids.contains(id) || live.ended.get(id).is_some_and(|expires| *expires > now)
+        });
+        ready(owned)
     }
 
     fn add_live(&self, found: Vec<(String, RequestId)>) -> StoreFuture<'_, ()> {
@@ -414,10 +459,21 @@ mod tests {
         assert!(now(store.reserve_live("a", 2, STALE)));
         assert!(!now(store.reserve_live("a", 2, STALE)));
         now(store.commit_live("a", None));
-        now(store.remove_live("a", &"x".into()));
+        assert!(now(store.owns("a", &"x".into())));
+        assert!(!now(store.owns("b", &"x".into())));
+        now(store.remove_live("a", &"x".into(), STALE));
+        // Ended, but still its owner's for `keep`.
+        assert!(now(store.owns("a", &"x".into())));
+        now(store.remove_live("a", &"w".into(), Duration::ZERO));
+        assert!(!now(store.owns("a", &"w".into())));
         now(store.add_live(vec![("a".into(), "y".into()), ("b".into(), "z".into())]));
         assert_eq!(now(store.live("a")), vec![RequestId::from("y")]);
         assert_eq!(now(store.live("b")), vec![RequestId::from("z")]);
+        assert!(now(store.owns("b", &"z".into())));
+        // A reservation nobody commits expires after its hold.
+        assert!(now(store.reserve_live("c", 1, Duration::ZERO)));
+        assert!(now(store.reserve_live("c", 1, STALE)));
+        assert!(!now(store.reserve_live("c", 1, STALE)));
     }
 
     #[test]

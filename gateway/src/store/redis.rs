@@ -9,21 +9,46 @@
 //! call fails with [`StoreError`], which clients see as 503 with `Retry-After`.
 //!
 //! The status view's shared part: `snap:<id>` holds the latest status record (read time in
-//! µs, then Edgegap's answer), `reading:<id>` the read lock (`SET NX PX`, holding the
+//! µs, its MAC, then Edgegap's answer), `reading:<id>` the read lock (`SET NX PX`, holding the
 //! replica's token), `nb:<id>` the last invalidation; [`ViewEvent`]s travel on one pub/sub
 //! channel, which every gateway subscribes to with a connection of its own (re-made after a
 //! failure; events published meanwhile are lost, and held requests fall back to re-reading).
+//!
+//! # Redis is a trust boundary
+//!
+//! Anyone who can write to this Redis can forge what it holds, so nothing read from it decides
+//! who owns a server on its own:
+//! - status records (in `snap:<id>` and on the channel) carry an HMAC-SHA256 of the
+//!   deployment id and the whole record, keyed with a key derived from the gateway's secret
+//!   (its owner key): a record that does not verify is dropped (and deleted) as if absent, so
+//!   the owner tags a player is checked against always come from Edgegap. A forged record can
+//!   cost an upstream read, never show or stop another player's server;
+//! - the live and ended sets only let a request through to that check (a forged entry costs
+//!   a read, then 404);
+//! - times are clamped: a record, or an invalidation, dated further ahead of Redis's clock
+//!   than the allowed skew is not believed (so it cannot pin a status in the future);
+//! - every key and the channel start with a prefix (default derived from the secret), so two
+//!   environments sharing one Redis share no key.
+//!
+//! What a Redis writer can still do is deny service: empty the budget, the quotas, the
+//! idempotency keys. Redis must be private to the gateway, with an ACL limited to its prefix
+//! (README). `rediss://` connects with TLS (rustls).
 
 use std::time::Duration;
 
 use bevy_edgegap::api::{HttpResponse, RequestId};
 use futures_util::StreamExt;
+use hmac::{Hmac, Mac};
 use redis::aio::ConnectionManager;
+use sha2::Sha256;
 use tokio::sync::OnceCell;
 
 use super::contract::{
     Claim, ReadClaim, StatusRecord, Store, StoreError, StoreFuture, ViewEvent, ViewListener,
 };
+
+/// The allowed skew of a store made by [`RedisStore::new`].
+const DEFAULT_SKEW: Duration = Duration::from_secs(2);
 
 /// KEYS: slot. ARGV: window_ms, stale_ms. A pending claim is `pending:<Redis time in ms>`.
 const CLAIM: &str = r"
@@ -77,34 +102,74 @@ end
 return -(wait - tonumber(ARGV[3])) - 1
 ";
 
-/// KEYS: snap, reading, nb. ARGV: fresh_after_us, token, lock_ms.
+/// KEYS: live, ended. ARGV: id, keep_ms. `ended` scores are expiry times (Redis ms).
+const REMOVE_LIVE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], math.max(1, tonumber(ARGV[2])))
+return 1
+";
+
+/// KEYS: live, ended. ARGV: id.
+const OWNS: &str = r"
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+local expires = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not expires then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if tonumber(expires) > now then return 1 end
+return 0
+";
+
+/// The latest time (µs) believed from the store, `now + skew` on Redis's clock, as Lua: every
+/// script that reads a time the gateways wrote starts with it. ARGV[1] is the skew in µs.
+const LIMIT: &str = r"
+local t = redis.call('TIME')
+local limit = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1])
+local function believed(v)
+  local at = tonumber(string.match(v or '', '^(%d+)') or '')
+  if at and at <= limit then return at end
+  return nil
+end
+local function invalidated()
+  return math.min(tonumber(redis.call('GET', KEYS[3]) or '0') or 0, limit)
+end
+";
+
+/// KEYS: snap, reading, nb. ARGV: skew_us, fresh_after_us, token, lock_ms, discard.
+/// `discard`: a record the caller found forged, deleted if it is still there.
 /// Returns {1, record} (fresh), {2, ''} (lock taken), {3, ''} (busy).
 const CLAIM_READ: &str = r"
-local v = redis.call('GET', KEYS[1])
-if v then
-  local at = tonumber(string.match(v, '^(%d+)'))
-  local nb = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if at >= tonumber(ARGV[1]) and at >= nb then return {1, v} end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[1]) == ARGV[5] then
+  redis.call('DEL', KEYS[1])
 end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {2, ''} end
-if redis.call('GET', KEYS[2]) == ARGV[2] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local v = redis.call('GET', KEYS[1])
+local at = believed(v)
+if at and at >= tonumber(ARGV[2]) and at >= invalidated() then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return {2, ''} end
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
   return {2, ''}
 end
 return {3, ''}
 ";
 
-/// KEYS: snap, reading, nb. ARGV: read_at_us, record, keep_ms, token, channel, message.
+/// KEYS: snap, reading, nb. ARGV: skew_us, read_at_us, record, keep_ms, token, channel,
+/// message. A record dated beyond the limit is refused; one there already that is (forged,
+/// or from a clock far ahead) never blocks a newer one.
 const PUT_RECORD: &str = r"
-local at = tonumber(ARGV[1])
-local ok = at >= tonumber(redis.call('GET', KEYS[3]) or '0')
-local old = redis.call('GET', KEYS[1])
-if ok and old then ok = tonumber(string.match(old, '^(%d+)')) < at end
+local at = tonumber(ARGV[2])
+local ok = at <= limit and at >= invalidated()
+local old = believed(redis.call('GET', KEYS[1]))
+if ok and old then ok = old < at end
 if ok then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  redis.call('PUBLISH', ARGV[5], ARGV[6])
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  redis.call('PUBLISH', ARGV[6], ARGV[7])
 end
-if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+if redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
 if ok then return 1 end
 return 0
 ";
@@ -115,22 +180,91 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 ";
 
-/// KEYS: snap, nb. ARGV: at_us, keep_ms, channel, message.
+/// KEYS: snap, reading (unused), nb. ARGV: skew_us, at_us, keep_ms, channel, message.
 const INVALIDATE: &str = r"
-local nb = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) > nb then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+local at = math.min(tonumber(ARGV[2]), limit)
+if at > invalidated() then redis.call('SET', KEYS[3], string.format('%.0f', at), 'PX', ARGV[3]) end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 ";
 
-/// A [`Store`] in Redis, shared by every gateway replica pointing at the same server.
+/// A [`Store`] in Redis, shared by every gateway replica pointing at the same server with the
+/// same secret. See the module docs for what it trusts Redis with.
 pub struct RedisStore {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
     prefix: String,
     /// This process's read-lock token.
     token: String,
+    /// Authenticates status records.
+    seal: Seal,
+    /// How far ahead of Redis's clock a time from the store is believed.
+    skew: Duration,
+}
+
+/// The MAC of status records: HMAC-SHA256 of the deployment id and the encoded record, with a
+/// key derived from the store's secret.
+#[derive(Clone)]
+struct Seal([u8; 32]);
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts keys of any length.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Seal {
+    fn mac(&self, id: &str, body: &[u8]) -> String {
+        hex(&hmac(&self.0, &[id.as_bytes(), b"\n", body]))
+    }
+
+    /// `<read_at_us>\n<mac>\n<status>\n<headers as JSON>\n<body>`; the MAC covers the id and
+    /// every other line.
+    fn encode(&self, id: &str, record: &StatusRecord) -> Vec<u8> {
+        let mut rest = format!(
+            "{}\n{}\n",
+            record.response.status,
+            serde_json::to_string(&record.response.headers).unwrap_or_else(|_| "[]".into())
+        )
+        .into_bytes();
+        rest.extend_from_slice(&record.response.body);
+        let mut signed = format!("{}\n", record.read_at_us).into_bytes();
+        signed.extend_from_slice(&rest);
+        let mut out = format!("{}\n{}\n", record.read_at_us, self.mac(id, &signed)).into_bytes();
+        out.extend_from_slice(&rest);
+        out
+    }
+
+    /// The record of `id` in `bytes`, if it is well formed and its MAC verifies.
+    fn decode(&self, id: &str, bytes: &[u8]) -> Option<StatusRecord> {
+        let mut parts = bytes.splitn(5, |b| *b == b'\n');
+        let at = parts.next()?;
+        let mac = parts.next()?;
+        let (status, headers, body) = (parts.next()?, parts.next()?, parts.next()?);
+        let signed = [at, b"\n", status, b"\n", headers, b"\n", body].concat();
+        let expected = self.mac(id, &signed);
+        if !crate::upstream::same_secret(mac, expected.as_bytes()) {
+            return None;
+        }
+        Some(StatusRecord {
+            read_at_us: std::str::from_utf8(at).ok()?.parse().ok()?,
+            response: HttpResponse {
+                status: std::str::from_utf8(status).ok()?.parse().ok()?,
+                headers: serde_json::from_slice(headers).ok()?,
+                body: body.to_vec(),
+            },
+        })
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -148,16 +282,92 @@ fn failed(error: &redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://host:port/db`, `rediss://` with TLS not built in). Nothing
-    /// is connected until first use.
-    pub fn new(url: &str) -> Result<Self, StoreError> {
+    /// A store at `url` (`redis://host:port/db`, or `rediss://` with TLS, trusting the
+    /// system's certificate authorities). Status records are authenticated with a key derived
+    /// from `secret`, and every key starts with a prefix derived from it
+    /// (`edgegap-gateway:<12 hex digits>:`): replicas sharing state use the same secret (the
+    /// gateway passes one derived from its owner key). Nothing is connected until first use.
+    pub fn new(url: &str, secret: &[u8]) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(|e| failed(&e))?;
+        let prefix = format!(
+            "edgegap-gateway:{}:",
+            &hex(&hmac(secret, &[b"edgegap-gateway redis prefix"]))[..12]
+        );
         Ok(Self {
             client,
             connection: OnceCell::new(),
-            prefix: "edgegap-gateway:".into(),
+            prefix,
             token: replica_token(),
+            seal: Seal(hmac(secret, &[b"edgegap-gateway redis records"])),
+            skew: DEFAULT_SKEW,
         })
+    }
+
+    /// The store the gateway configured by `config` uses: `redis_url`, `redis_prefix`,
+    /// `redis_ca_file`, the secret derived from the owner key, `status.max_clock_skew_ms`.
+    /// Another process holding the same config (a replica, a tool) shares its state.
+    pub fn for_config(config: &crate::GatewayConfig) -> Result<Self, crate::GatewayError> {
+        use crate::GatewayError;
+        let url = config
+            .redis_url
+            .as_ref()
+            .ok_or_else(|| GatewayError::Config("no redis_url".into()))?;
+        let owner_key =
+            crate::auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
+        let mut store = Self::new(url.expose(), &owner_key.redis_secret())
+            .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?
+            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms));
+        if let Some(file) = &config.redis_ca_file {
+            let pem = std::fs::read(file).map_err(|e| {
+                GatewayError::Config(format!("cannot read redis_ca_file `{file}`: {e}"))
+            })?;
+            store = store
+                .with_root_certificate(pem)
+                .map_err(|e| GatewayError::Config(format!("redis_ca_file `{file}`: {e}")))?;
+        }
+        if let Some(prefix) = &config.redis_prefix {
+            store = store.with_prefix(prefix);
+        }
+        Ok(store)
+    }
+
+    /// Every key, and the channel, start with `prefix` instead of the derived one.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// For `rediss://`: trusts only this certificate authority (PEM) for the server's
+    /// certificate, instead of the system's.
+    pub fn with_root_certificate(mut self, pem: Vec<u8>) -> Result<Self, StoreError> {
+        let info = self.client.get_connection_info().clone();
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        self.client = redis::Client::build_with_tls(info, certificates).map_err(|e| failed(&e))?;
+        Ok(self)
+    }
+
+    /// How far ahead of Redis's clock a time from the store is believed (default 2 s).
+    #[must_use]
+    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// The prefix of every key and of the channel (for the Redis ACL: `~<prefix>*`,
+    /// `&<prefix>*`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn skew_us(&self) -> String {
+        self.skew
+            .as_micros()
+            .min(u128::from(u64::MAX >> 12))
+            .to_string()
     }
 
     fn channel(&self) -> String {
@@ -190,11 +400,11 @@ impl RedisStore {
         key
     }
 
-    async fn script<T: redis::FromRedisValue>(
+    async fn script<T: redis::FromRedisValue, A: redis::ToRedisArgs>(
         &self,
         source: &str,
         keys: &[String],
-        args: &[String],
+        args: &[A],
     ) -> Result<T, StoreError> {
         let mut connection = self.connection().await?;
         let script = redis::Script::new(source);
@@ -221,6 +431,24 @@ impl RedisStore {
     fn live_keys(&self, owner: &str) -> [String; 2] {
         [self.key(&["live", owner]), self.key(&["reserved", owner])]
     }
+
+    fn owned_keys(&self, owner: &str) -> [String; 2] {
+        [self.key(&["live", owner]), self.key(&["ended", owner])]
+    }
+
+    /// A script that reads times the gateways wrote: [`LIMIT`] first, ARGV[1] the skew, then
+    /// `args`.
+    async fn timed<T: redis::FromRedisValue>(
+        &self,
+        source: &str,
+        keys: &[String],
+        args: Vec<Vec<u8>>,
+    ) -> Result<T, StoreError> {
+        let source = format!("{LIMIT}{source}");
+        let mut all = vec![self.skew_us().into_bytes()];
+        all.extend(args);
+        self.script(&source, keys, &all).await
+    }
 }
 
 /// A token unique to this store instance (process id, time, address).
@@ -235,41 +463,13 @@ fn replica_token() -> String {
     format!("{}-{nanos:x}-{:016x}", std::process::id(), hasher.finish())
 }
 
-/// `<read_at_us>\n<status>\n<headers as JSON>\n<body>`.
-fn encode_record(record: &StatusRecord) -> Vec<u8> {
-    let mut out = format!(
-        "{}\n{}\n{}\n",
-        record.read_at_us,
-        record.response.status,
-        serde_json::to_string(&record.response.headers).unwrap_or_else(|_| "[]".into())
-    )
-    .into_bytes();
-    out.extend_from_slice(&record.response.body);
-    out
-}
-
-fn decode_record(bytes: &[u8]) -> Option<StatusRecord> {
-    let mut parts = bytes.splitn(4, |b| *b == b'\n');
-    let read_at_us = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
-    let status = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
-    let headers = serde_json::from_slice(parts.next()?).ok()?;
-    let body = parts.next()?.to_vec();
-    Some(StatusRecord {
-        read_at_us,
-        response: HttpResponse {
-            status,
-            headers,
-            body,
-        },
-    })
-}
-
-/// Messages on the view channel: `R <id>\n<record>`, `I <id> <at_us>`, `W <id> <at_us>`.
-fn encode_event(event: &ViewEvent) -> Vec<u8> {
+/// Messages on the view channel: `R <id>\n<sealed record>`, `I <id> <at_us>`,
+/// `W <id> <at_us>`. A record that does not verify is not an event.
+fn encode_event(seal: &Seal, event: &ViewEvent) -> Vec<u8> {
     match event {
         ViewEvent::Record { id, record } => {
             let mut out = format!("R {id}\n").into_bytes();
-            out.extend_from_slice(&encode_record(record));
+            out.extend_from_slice(&seal.encode(id, record));
             out
         }
         ViewEvent::Invalidated { id, at_us } => format!("I {id} {at_us}").into_bytes(),
@@ -277,11 +477,11 @@ fn encode_event(event: &ViewEvent) -> Vec<u8> {
     }
 }
 
-fn decode_event(bytes: &[u8]) -> Option<ViewEvent> {
+fn decode_event(seal: &Seal, bytes: &[u8]) -> Option<ViewEvent> {
     if let Some(rest) = bytes.strip_prefix(b"R ") {
         let newline = rest.iter().position(|b| *b == b'\n')?;
         let id = std::str::from_utf8(&rest[..newline]).ok()?.to_owned();
-        let record = decode_record(&rest[newline + 1..])?;
+        let record = seal.decode(&id, &rest[newline + 1..])?;
         return Some(ViewEvent::Record { id, record });
     }
     let text = std::str::from_utf8(bytes).ok()?;
@@ -300,6 +500,7 @@ fn decode_event(bytes: &[u8]) -> Option<ViewEvent> {
 async fn subscribe(
     client: redis::Client,
     channel: String,
+    seal: Seal,
     listener: ViewListener,
     first: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 ) {
@@ -323,7 +524,7 @@ async fn subscribe(
                 logged = false;
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
-                    if let Some(event) = decode_event(message.get_payload_bytes()) {
+                    if let Some(event) = decode_event(&seal, message.get_payload_bytes()) {
                         listener(event);
                     }
                 }
@@ -432,13 +633,30 @@ impl Store for RedisStore {
         })
     }
 
-    fn remove_live<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, ()> {
+    fn remove_live<'a>(
+        &'a self,
+        owner: &'a str,
+        id: &'a RequestId,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let [ids, _] = self.live_keys(owner);
             let _: i64 = self
-                .command(redis::cmd("SREM").arg(ids).arg(id.as_str()).clone())
+                .script(
+                    REMOVE_LIVE,
+                    &self.owned_keys(owner),
+                    &[id.as_str().to_owned(), millis(keep)],
+                )
                 .await?;
             Ok(())
+        })
+    }
+
+    fn owns<'a>(&'a self, owner: &'a str, id: &'a RequestId) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let owned: i64 = self
+                .script(OWNS, &self.owned_keys(owner), &[id.as_str().to_owned()])
+                .await?;
+            Ok(owned == 1)
         })
     }
 
@@ -488,18 +706,38 @@ impl Store for RedisStore {
         lock: Duration,
     ) -> StoreFuture<'a, ReadClaim> {
         Box::pin(async move {
-            let (kind, record): (i64, Vec<u8>) = self
-                .script(
-                    CLAIM_READ,
-                    &self.view_keys(id),
-                    &[fresh_after_us.to_string(), self.token.clone(), millis(lock)],
-                )
-                .await?;
-            Ok(match kind {
-                1 => decode_record(&record).map_or(ReadClaim::Busy, ReadClaim::Fresh),
-                2 => ReadClaim::Read,
-                _ => ReadClaim::Busy,
-            })
+            let mut discard = Vec::new();
+            // Twice at most: a record that does not verify is deleted by the second call,
+            // which then takes the lock (or finds a real record put there meanwhile).
+            for _ in 0..2 {
+                let (kind, record): (i64, Vec<u8>) = self
+                    .timed(
+                        CLAIM_READ,
+                        &self.view_keys(id),
+                        vec![
+                            fresh_after_us.to_string().into_bytes(),
+                            self.token.clone().into_bytes(),
+                            millis(lock).into_bytes(),
+                            std::mem::take(&mut discard),
+                        ],
+                    )
+                    .await?;
+                match kind {
+                    1 => match self.seal.decode(id, &record) {
+                        Some(record) => return Ok(ReadClaim::Fresh(record)),
+                        None => {
+                            tracing::warn!(
+                                "the status record of `{id}` in Redis does not verify: someone \
+                                 else writes to this Redis; dropping it"
+                            );
+                            discard = record;
+                        }
+                    },
+                    2 => return Ok(ReadClaim::Read),
+                    _ => return Ok(ReadClaim::Busy),
+                }
+            }
+            Ok(ReadClaim::Busy)
         })
     }
 
@@ -511,28 +749,28 @@ impl Store for RedisStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let at = record.read_at_us.to_string();
-            let encoded = encode_record(&record);
-            let message = encode_event(&ViewEvent::Record {
-                id: id.to_owned(),
-                record,
-            });
-            let mut connection = self.connection().await?;
-            let script = redis::Script::new(PUT_RECORD);
-            let mut invocation = script.prepare_invoke();
-            for key in self.view_keys(id) {
-                invocation.key(key);
-            }
-            invocation
-                .arg(at)
-                .arg(encoded)
-                .arg(millis(keep))
-                .arg(&self.token)
-                .arg(self.channel())
-                .arg(message);
-            let _: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(|e| failed(&e))?;
+            let encoded = self.seal.encode(id, &record);
+            let message = encode_event(
+                &self.seal,
+                &ViewEvent::Record {
+                    id: id.to_owned(),
+                    record,
+                },
+            );
+            let _: i64 = self
+                .timed(
+                    PUT_RECORD,
+                    &self.view_keys(id),
+                    vec![
+                        at.into_bytes(),
+                        encoded,
+                        millis(keep).into_bytes(),
+                        self.token.clone().into_bytes(),
+                        self.channel().into_bytes(),
+                        message,
+                    ],
+                )
+                .await?;
             Ok(())
         })
     }
@@ -549,21 +787,20 @@ impl Store for RedisStore {
 
     fn publish(&self, event: ViewEvent, keep: Duration) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let message = encode_event(&event);
+            let message = encode_event(&self.seal, &event);
             if let ViewEvent::Invalidated { id, at_us } = &event {
-                let [snap, _, nb] = self.view_keys(id);
-                let mut connection = self.connection().await?;
-                let script = redis::Script::new(INVALIDATE);
-                let _: i64 = script
-                    .key(snap)
-                    .key(nb)
-                    .arg(at_us.to_string())
-                    .arg(millis(keep))
-                    .arg(self.channel())
-                    .arg(message)
-                    .invoke_async(&mut connection)
-                    .await
-                    .map_err(|e| failed(&e))?;
+                let _: i64 = self
+                    .timed(
+                        INVALIDATE,
+                        &self.view_keys(id),
+                        vec![
+                            at_us.to_string().into_bytes(),
+                            millis(keep).into_bytes(),
+                            self.channel().into_bytes(),
+                            message,
+                        ],
+                    )
+                    .await?;
             } else {
                 let _: i64 = self
                     .command(
@@ -578,13 +815,21 @@ impl Store for RedisStore {
         })
     }
 
+    fn health(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let _: String = self.command(redis::cmd("PING")).await?;
+            Ok(())
+        })
+    }
+
     fn listen(&self, listener: ViewListener) -> StoreFuture<'_, ()> {
         let client = self.client.clone();
         let channel = self.channel();
         let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(subscribe(client, channel, listener, subscribed_tx));
+                let seal = self.seal.clone();
+                runtime.spawn(subscribe(client, channel, seal, listener, subscribed_tx));
             }
             Err(_) => tracing::error!(
                 "RedisStore::listen called outside a Tokio runtime: no view events from other \
@@ -604,16 +849,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_and_events_survive_encoding() {
+    fn records_and_events_survive_encoding_and_forgeries_do_not() {
+        let seal = Seal(hmac(b"secret", &[b"records"]));
         let record = StatusRecord {
             read_at_us: 1_764_000_000_123_456,
             response: HttpResponse {
                 status: 200,
                 headers: vec![("retry-after".into(), "1".into())],
-                body: b"{\"a\":\n1}".to_vec(),
+                body: b"{\"a\":\n1,\"tags\":[\"gw-0123456789abcdef\"]}".to_vec(),
             },
         };
-        assert_eq!(decode_record(&encode_record(&record)), Some(record.clone()));
+        let sealed = seal.encode("abc123", &record);
+        assert_eq!(seal.decode("abc123", &sealed), Some(record.clone()));
+        // The same record under another id, another key, or with one byte changed: refused.
+        assert_eq!(seal.decode("abc124", &sealed), None);
+        assert_eq!(
+            Seal(hmac(b"other", &[b"records"])).decode("abc123", &sealed),
+            None
+        );
+        let text = String::from_utf8(sealed.clone()).unwrap();
+        for forged in [
+            text.replace("gw-0123456789abcdef", "gw-fedcba9876543210"),
+            text.replacen("1764000000123456", "1764000000123457", 1),
+            text.replacen("\n200\n", "\n404\n", 1),
+        ] {
+            assert_ne!(forged, text);
+            assert_eq!(seal.decode("abc123", forged.as_bytes()), None, "{forged}");
+        }
         for event in [
             ViewEvent::Record {
                 id: "abc123".into(),
@@ -628,8 +890,30 @@ mod tests {
                 at_us: 43,
             },
         ] {
-            assert_eq!(decode_event(&encode_event(&event)), Some(event));
+            assert_eq!(
+                decode_event(&seal, &encode_event(&seal, &event)),
+                Some(event)
+            );
         }
-        assert_eq!(decode_event(b"X abc 1"), None);
+        assert_eq!(decode_event(&seal, b"X abc 1"), None);
+        let mut forged_event = b"R abc123\n".to_vec();
+        forged_event.extend_from_slice(text.replace("gw-0123", "gw-9999").as_bytes());
+        assert_eq!(decode_event(&seal, &forged_event), None);
+    }
+
+    #[test]
+    fn the_prefix_is_derived_from_the_secret_unless_set() {
+        let a = RedisStore::new("redis://127.0.0.1:1/", b"production").unwrap();
+        let b = RedisStore::new("redis://127.0.0.1:1/", b"staging").unwrap();
+        assert!(a.prefix().starts_with("edgegap-gateway:") && a.prefix().ends_with(':'));
+        assert_eq!(a.prefix().len(), "edgegap-gateway:".len() + 13);
+        assert_ne!(a.prefix(), b.prefix());
+        assert_eq!(
+            a.prefix(),
+            RedisStore::new("redis://127.0.0.1:2/", b"production")
+                .unwrap()
+                .prefix()
+        );
+        assert_eq!(a.with_prefix("game:prod:").prefix(), "game:prod:");
     }
 }

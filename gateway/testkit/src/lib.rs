@@ -221,6 +221,14 @@ pub fn current(answer: &Answer) -> String {
         .to_owned()
 }
 
+/// The environment variable `name` parsed as a `T` (a bench's setting), else `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 /// A loopback address no one listens on right now.
 pub fn free_address() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -296,14 +304,15 @@ fn as_player(gw: &impl Gw, method: &str, path: &str, token: &str) -> Answer {
     )
 }
 
-/// Polls the gateway until `id` is READY (503s from the budget are waited out).
+/// Polls the gateway until `id` is READY (503s from the budget and 429s from the player's own
+/// read budget are waited out).
 pub fn wait_ready(gw: &impl Gw, token: &str, id: &str) -> Answer {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let answer = status(gw, token, id);
         match answer.status {
             200 if answer.json["current_status"] == "Status.READY" => return answer,
-            200 | 503 => {}
+            200 | 429 | 503 => {}
             other => panic!("status of {id}: {other} {}", answer.text),
         }
         assert!(Instant::now() < deadline, "{id} never became READY");
@@ -330,7 +339,7 @@ pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 
 /// A `redis-server` of our own on a free loopback port, killed on drop: the workspace's one
 /// way to start it (`edgegap-test-services`, whose programs `cargo xtask test` installs).
-pub use edgegap_test_services::Redis;
+pub use edgegap_test_services::{Redis, Spawned, free_port, require};
 
 /// An `edgegap-gateway` binary of our own in front of `emu`, sharing `redis_url`; killed with
 /// SIGKILL on drop (or by [`GatewayProcess::kill`]).

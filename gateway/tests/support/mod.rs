@@ -105,3 +105,117 @@ pub fn while_held<T>(
         answer
     })
 }
+
+/// A raw TCP connection to `gw`, for what an HTTP client library will not send (several lines
+/// of one header, half a request, nothing at all).
+pub fn connect(gw: &impl Gw) -> std::net::TcpStream {
+    let address = gw.base_url().trim_start_matches("http://").to_owned();
+    std::net::TcpStream::connect(address).expect("the gateway accepts TCP connections")
+}
+
+/// Reads one HTTP/1.1 answer from `stream` (its body by `Content-Length`): status and body.
+pub fn read_answer(stream: &mut std::net::TcpStream) -> (u16, String) {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if bytes.len() >= end + 4 + length {
+                let status = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| panic!("not an HTTP answer: {head}"));
+                let body = String::from_utf8_lossy(&bytes[end + 4..end + 4 + length]);
+                return (status, body.into_owned());
+            }
+        }
+        let n = stream.read(&mut buf).expect("an answer before 20 s");
+        assert!(n > 0, "the connection closed before a whole answer");
+        bytes.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// Sends `request` (raw HTTP/1.1 text, `\r\n` line ends) on a new connection and reads the
+/// answer.
+pub fn raw_request(gw: &impl Gw, request: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = connect(gw);
+    stream.write_all(request.as_bytes()).unwrap();
+    read_answer(&mut stream)
+}
+
+/// Whether the gateway closes `stream` (end of stream, or reset) within `within`; whatever it
+/// answered meanwhile is read and dropped.
+pub fn closed_by_gateway(stream: &mut std::net::TcpStream, within: std::time::Duration) -> bool {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + within;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(50)))
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return false;
+                }
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// A connection to the Redis at `url`, as anyone who can write to it (an attacker, another
+/// environment) has one.
+pub fn redis_writer(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("the test's redis-server answers")
+}
+
+/// Every key in the Redis behind `connection`.
+pub fn redis_keys(connection: &mut redis::Connection) -> Vec<String> {
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(connection).unwrap();
+    keys.sort();
+    keys
+}
+
+/// The one key ending with `suffix`.
+pub fn redis_key(connection: &mut redis::Connection, suffix: &str) -> String {
+    let found: Vec<String> = redis_keys(connection)
+        .into_iter()
+        .filter(|k| k.ends_with(suffix))
+        .collect();
+    assert_eq!(found.len(), 1, "keys ending with `{suffix}`: {found:?}");
+    found[0].clone()
+}
+
+/// The owner tag the gateway put on `id`.
+pub fn owner_tag(emu: &EmulatorHandle, id: &str) -> String {
+    emu.deployment(id)
+        .unwrap()
+        .tags
+        .into_iter()
+        .find(|t| t.starts_with(edgegap_gateway::OWNER_TAG_PREFIX))
+        .unwrap_or_else(|| panic!("`{id}` has no owner tag"))
+}
