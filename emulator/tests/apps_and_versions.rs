@@ -24,6 +24,17 @@ fn emulator() -> edgegap_emulator::EmulatorHandle {
         .expect("starts")
 }
 
+/// Creates app `name` (asserting 200).
+fn new_app(emu: &edgegap_emulator::EmulatorHandle, name: &str) {
+    let made = api(
+        emu,
+        "POST",
+        "/v1/app",
+        Some(&json!({"name": name, "is_active": true, "image": ""})),
+    );
+    assert_eq!(made.status, 200, "{made:?}");
+}
+
 fn version_body(name: &str) -> Value {
     json!({
         "name": name,
@@ -129,12 +140,7 @@ fn applications_are_created_read_renamed_listed_and_deleted() {
 #[test]
 fn a_version_made_through_the_api_is_read_listed_and_deployed() {
     let emu = emulator();
-    api(
-        &emu,
-        "POST",
-        "/v1/app",
-        Some(&json!({"name": "my-game", "is_active": true, "image": ""})),
-    );
+    new_app(&emu, "my-game");
     // An unknown app: 404.
     let orphan = api(
         &emu,
@@ -264,12 +270,7 @@ fn a_version_made_through_the_api_is_read_listed_and_deployed() {
 #[test]
 fn versions_breaking_the_spec_rules_get_400_naming_the_field() {
     let emu = emulator();
-    api(
-        &emu,
-        "POST",
-        "/v1/app",
-        Some(&json!({"name": "my-game", "is_active": true, "image": ""})),
-    );
+    new_app(&emu, "my-game");
     let with = |change: &dyn Fn(&mut Value)| {
         let mut body = version_body("v1");
         change(&mut body);
@@ -360,12 +361,7 @@ fn versions_breaking_the_spec_rules_get_400_naming_the_field() {
 #[test]
 fn verify_image_answers_424_when_the_manifest_cannot_be_fetched() {
     let emu = emulator();
-    api(
-        &emu,
-        "POST",
-        "/v1/app",
-        Some(&json!({"name": "my-game", "is_active": true, "image": ""})),
-    );
+    new_app(&emu, "my-game");
     // Nothing listens there (a port just freed), and a registry off loopback is out of reach.
     let port = edgegap_test_services::free_port();
     for repository in [
