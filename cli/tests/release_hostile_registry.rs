@@ -290,3 +290,28 @@ fn a_version_not_made_after_the_push_names_the_image_and_a_retry_makes_it() {
         [("tiny-server".to_owned(), "v1".to_owned())]
     );
 }
+
+#[test]
+fn a_version_whose_answer_is_lost_is_found_by_the_retry() {
+    let fixture = Fixture::new("lost", "");
+    let registry = working_registry(|_| None);
+    // The version is made, and the answer does not decode.
+    fixture
+        .emulator()
+        .add_fault(Fault::new(Route::CreateAppVersion, FaultKind::MalformedJson).times(1));
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let line = outcome.json();
+    assert_eq!(line["kind"], "version_not_made", "{outcome:#?}");
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("whether version `v1` of app `tiny-server` was made is not known"),
+        "{error}"
+    );
+    assert_eq!(fixture.versions().len(), 1, "it was made");
+    // The retry finds it with these settings and keeps it.
+    let retry = release_into(&fixture, &registry, "none", &[]);
+    assert_eq!(retry.code, 0, "{retry:#?}");
+    assert_eq!(retry.json()["version_action"], "unchanged");
+    assert_eq!(fixture.versions().len(), 1);
+}
