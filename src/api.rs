@@ -25,7 +25,18 @@
 //! | `POST /v1/deployments/{id}/tags` | [`CreateTag`] | [`DeploymentTag`] | 2xx |
 //! | `PATCH /v1/deployments/{id}/tags/{name}` | [`UpdateTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE /v1/deployments/{id}/tags/{name}` | [`DeleteTag`] | `()` | 204 |
+//! | `POST /v1/app` | [`CreateApp`] | [`Application`] | 2xx |
 //! | `GET /v1/app/{app_name}` | [`GetApp`] | [`Application`] | 2xx |
+//! | `PATCH /v1/app/{app_name}` | [`UpdateApp`] | [`Application`] | 2xx |
+//! | `DELETE /v1/app/{app_name}` | [`DeleteApp`] | `()` | 2xx |
+//! | `GET /v1/apps` | [`ListApps`] | [`ApplicationList`] | 2xx |
+//! | `POST /v1/app/{app_name}/version` | [`CreateAppVersion`] | [`AppVersionSaved`] | 2xx |
+//! | `GET /v1/app/{app_name}/version/{version_name}` | [`GetAppVersion`] | [`AppVersion`] | 2xx |
+//! | `PATCH /v1/app/{app_name}/version/{version_name}` | [`UpdateAppVersion`] | [`AppVersionSaved`] | 2xx |
+//! | `DELETE /v1/app/{app_name}/version/{version_name}` | [`DeleteAppVersion`] | [`AppVersionDeleted`] | 2xx |
+//! | `GET /v1/app/{app_name}/versions` | [`ListAppVersions`] | [`AppVersionList`] | 2xx |
+//! | `GET /v1/container-registry/images/{image_name}/tags` | [`ListImageTags`] | [`ImageTagList`] | 2xx |
+//! | `DELETE /v1/container-registry/images/{image_name}/tags/{tag_name}` | [`DeleteImageTag`] | [`DeletedImageTag`] | 2xx |
 //! | `GET $ARBITRIUM_CONTEXT_URL` | [`GetContext`] | [`DeploymentContext`] | 2xx |
 //! | `POST $ARBITRIUM_CONTEXT_URL/tags` | [`CreateContextTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}` | [`DeleteContextTag`] | `()` | 2xx |
@@ -110,10 +121,12 @@ mod logs;
 mod matchmaker;
 mod metrics;
 mod pagination;
+mod registry;
 mod status;
 mod stop;
 mod tags;
 pub(crate) mod validate;
+mod versions;
 
 pub use apps::*;
 pub use bulk_stop::*;
@@ -132,9 +145,11 @@ pub use logs::*;
 pub use matchmaker::*;
 pub use metrics::*;
 pub use pagination::*;
+pub use registry::*;
 pub use status::*;
 pub use stop::*;
 pub use tags::*;
+pub use versions::*;
 
 /// Receives one value of each endpoint type, from [`for_each_endpoint`].
 pub trait EndpointVisitor {
@@ -176,7 +191,29 @@ pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
     visitor.visit(CreateTag::new(ID, "eu"));
     visitor.visit(UpdateTag::new(ID, "eu", "na"));
     visitor.visit(DeleteTag::new(ID, "eu"));
+    visitor.visit(CreateApp::new("my-game"));
     visitor.visit(GetApp::new("my-game"));
+    visitor.visit(UpdateApp::new("my-game").is_active(false));
+    visitor.visit(DeleteApp::new("my-game"));
+    visitor.visit(ListApps::new());
+    visitor.visit(
+        CreateAppVersion::new(
+            "my-game",
+            "v1",
+            "registry.edgegap.com",
+            "my-org/my-game",
+            "v1",
+            256,
+            512,
+        )
+        .port(AppVersionPort::new("gameport", 7777, "UDP")),
+    );
+    visitor.visit(GetAppVersion::new("my-game", "v1"));
+    visitor.visit(UpdateAppVersion::new("my-game", "v1").docker_tag("v2"));
+    visitor.visit(DeleteAppVersion::new("my-game", "v1"));
+    visitor.visit(ListAppVersions::new("my-game"));
+    visitor.visit(ListImageTags::new("my-game"));
+    visitor.visit(DeleteImageTag::new("my-game", "v1"));
     visitor.visit(GetContext::new(CONTEXT_URL, "context-token"));
     visitor.visit(CreateContextTag::new(CONTEXT_URL, "context-token", "full"));
     visitor.visit(DeleteContextTag::new(CONTEXT_URL, "context-token", "full"));

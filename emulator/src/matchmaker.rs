@@ -50,6 +50,17 @@ pub(crate) struct Prepared {
     manual_clock: bool,
 }
 
+impl Prepared {
+    /// The `(app, version)` pairs its profiles deploy (they cannot be deleted while it runs).
+    pub(crate) fn versions(&self) -> Vec<(String, String)> {
+        self.config
+            .profiles
+            .values()
+            .map(|p| (p.app.clone(), p.version.clone()))
+            .collect()
+    }
+}
+
 /// Checks the matchmaker settings against the app versions and binds its listener; `None`
 /// when no matchmaker is configured.
 pub(crate) fn prepare(

@@ -138,8 +138,49 @@ impl std::fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("url", &self.url)
             .field("headers", &headers)
-            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("body", &redact_secrets(&self.body))
             .finish()
+    }
+}
+
+/// JSON keys whose values are secrets wherever they appear: an app version's registry
+/// password, which Edgegap also echoes back in its answers.
+const SECRET_KEYS: [&str; 1] = ["private_token"];
+
+/// `body` as text with its secrets replaced by `***`: the value of every `private_token` key,
+/// and the `value` of every environment variable marked `is_secret` or `is_hidden`. A body
+/// that is not JSON is returned as it is. What every `Debug` and error of a request or answer
+/// that may carry secrets shows instead of the raw body.
+pub fn redact_secrets(body: &[u8]) -> String {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                let secret_value = ["is_secret", "is_hidden"].iter().any(|flag| {
+                    object.get(*flag).is_some_and(|v| {
+                        v.as_bool() == Some(true)
+                            || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+                    })
+                });
+                for (key, inner) in object.iter_mut() {
+                    if SECRET_KEYS.contains(&key.as_str()) || (secret_value && key == "value") {
+                        if !inner.is_null() {
+                            *inner = serde_json::Value::String("***".into());
+                        }
+                    } else {
+                        walk(inner);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut json) => {
+            walk(&mut json);
+            json.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
     }
 }
 

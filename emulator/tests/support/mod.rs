@@ -2,6 +2,8 @@
 //! emulators most tests start, and waits with a deadline.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+pub mod oci;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
