@@ -118,7 +118,7 @@ impl fmt::Display for Error {
                 app_created,
                 cause,
             } => {
-                if matches!(cause.as_ref(), Self::Api(e) if outcome_unknown(e)) {
+                if matches!(cause.as_ref(), Self::Api(e) if e.outcome_unknown()) {
                     return write!(
                         f,
                         "pushed `{image}`, but whether version `{version}` of app `{app}` was made is not known: {cause}. Run the same command again (with --version {version}): it keeps the version if it was made, or makes it; the image is not uploaded again"
@@ -161,20 +161,6 @@ impl From<EdgegapError> for Error {
             other => Self::Api(other),
         }
     }
-}
-
-/// Whether a call's effect is unknown: sent and not answered, or answered with a success
-/// that does not decode.
-fn outcome_unknown(error: &EdgegapError) -> bool {
-    matches!(
-        error,
-        EdgegapError::Timeout
-            | EdgegapError::Decode { .. }
-            | EdgegapError::Transport {
-                may_have_been_sent: true,
-                ..
-            }
-    )
 }
 
 /// One line for an API error: status and Edgegap's message, never the whole body.

@@ -8,6 +8,7 @@ use super::endpoint::{
 };
 use super::error::EdgegapError;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
 use super::validate;
 
@@ -66,9 +67,6 @@ impl GetApp {
 impl Endpoint for GetApp {
     type Output = Application;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(app_path(&self.app_name))
     }
@@ -270,27 +268,12 @@ impl ListApps {
         Self::default()
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListApps {
     type Output = ApplicationList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path("/v1/apps".into())
     }

@@ -131,9 +131,6 @@ impl std::fmt::Debug for GetContext {
 impl Endpoint for GetContext {
     type Output = DeploymentContext;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Url(self.url.clone())
     }

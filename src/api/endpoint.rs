@@ -298,8 +298,10 @@ pub trait Endpoint: Send + Sync + 'static {
     /// What a success decodes to.
     type Output: Send + Sync + 'static;
 
-    /// HTTP method.
-    fn method(&self) -> Method;
+    /// HTTP method; `GET` unless the endpoint says otherwise.
+    fn method(&self) -> Method {
+        Method::Get
+    }
     /// Path below the base URL, or a full injected URL.
     fn target(&self) -> Target;
     /// Query parameters (unencoded).

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::endpoint::{
-    Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json, encode_component,
+    Endpoint, EndpointClass, HttpResponse, Target, decode_json, encode_component,
 };
 use super::error::EdgegapError;
 use super::lenient;
@@ -32,9 +32,6 @@ impl ListFleetHosts {
 impl Endpoint for ListFleetHosts {
     type Output = FleetHostList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v2/private-fleets/{}/hosts",

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, HttpResponse, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
 use super::status::Location;
 use super::validate;
@@ -62,27 +63,12 @@ impl ListLocations {
         self
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListLocations {
     type Output = LocationList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path("/v1/locations".into())
     }

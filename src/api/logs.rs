@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{Endpoint, HttpResponse, Target, decode_json, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -28,9 +28,6 @@ impl GetContainerLogs {
 impl Endpoint for GetContainerLogs {
     type Output = ContainerLogs;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v1/deployment/{}/container-logs",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Query, Target, decode_json};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -351,9 +351,6 @@ impl GetStatus {
 impl Endpoint for GetStatus {
     type Output = DeploymentStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v1/status/{}",
@@ -406,9 +403,6 @@ impl AwaitStatusChange {
 impl Endpoint for AwaitStatusChange {
     type Output = DeploymentStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         GetStatus::new(self.request_id.clone()).target()
     }

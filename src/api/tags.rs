@@ -9,6 +9,7 @@ use super::endpoint::{
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
 use super::validate;
 
@@ -94,27 +95,12 @@ impl ListTags {
         }
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListTags {
     type Output = TagList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(tags_path(&self.request_id))
     }
@@ -152,9 +138,6 @@ impl GetTag {
 impl Endpoint for GetTag {
     type Output = DeploymentTag;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(tag_path(&self.request_id, &self.name))
     }

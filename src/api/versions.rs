@@ -20,6 +20,7 @@ use super::endpoint::{
 use super::error::EdgegapError;
 use super::ids::Secret;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
 use super::validate;
 
@@ -717,9 +718,6 @@ impl GetAppVersion {
 impl Endpoint for GetAppVersion {
     type Output = AppVersion;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(version_path(&self.app_name, &self.version_name))
     }
@@ -913,27 +911,12 @@ impl ListAppVersions {
         }
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListAppVersions {
     type Output = AppVersionList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(versions_path(&self.app_name))
     }

@@ -28,6 +28,39 @@ pub struct GroupRequest<A = serde_json::Value> {
     pub attributes: A,
 }
 
+impl<A> GroupRequest<A> {
+    /// A search of `profile` with `attributes`, not ready yet, from the address the
+    /// matchmaker sees.
+    pub fn new(profile: impl Into<String>, attributes: A) -> Self {
+        Self {
+            profile: profile.into(),
+            is_ready: false,
+            player_ip: None,
+            attributes,
+        }
+    }
+}
+
+/// The `ready` and `player_ip` setters of a request that holds a [`GroupRequest`] in
+/// `request`: the group's creation and a member's.
+macro_rules! request_setters {
+    () => {
+        /// Whether this player is ready (default `false`).
+        #[must_use]
+        pub fn ready(mut self, ready: bool) -> Self {
+            self.request.is_ready = ready;
+            self
+        }
+
+        /// The player's public IP (default: the address the matchmaker sees).
+        #[must_use]
+        pub fn player_ip(mut self, ip: impl Into<String>) -> Self {
+            self.request.player_ip = Some(ip.into());
+            self
+        }
+    };
+}
+
 impl<A: Serialize> GroupRequest<A> {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::non_empty("profile", &self.profile)?;
@@ -103,28 +136,11 @@ impl<A> CreateGroup<A> {
     pub fn new(access: MatchmakerAccess, profile: impl Into<String>, attributes: A) -> Self {
         Self {
             access,
-            request: GroupRequest {
-                profile: profile.into(),
-                is_ready: false,
-                player_ip: None,
-                attributes,
-            },
+            request: GroupRequest::new(profile, attributes),
         }
     }
 
-    /// Whether the owner is ready (default `false`).
-    #[must_use]
-    pub fn ready(mut self, ready: bool) -> Self {
-        self.request.is_ready = ready;
-        self
-    }
-
-    /// The player's public IP (default: the address the matchmaker sees).
-    #[must_use]
-    pub fn player_ip(mut self, ip: impl Into<String>) -> Self {
-        self.request.player_ip = Some(ip.into());
-        self
-    }
+    request_setters!();
 }
 
 impl<A> Endpoint for CreateGroup<A>
@@ -177,28 +193,11 @@ impl<A> CreateGroupMember<A> {
         Self {
             access,
             group_id: group_id.into(),
-            request: GroupRequest {
-                profile: profile.into(),
-                is_ready: false,
-                player_ip: None,
-                attributes,
-            },
+            request: GroupRequest::new(profile, attributes),
         }
     }
 
-    /// Whether the member is ready (default `false`).
-    #[must_use]
-    pub fn ready(mut self, ready: bool) -> Self {
-        self.request.is_ready = ready;
-        self
-    }
-
-    /// The player's public IP (default: the address the matchmaker sees).
-    #[must_use]
-    pub fn player_ip(mut self, ip: impl Into<String>) -> Self {
-        self.request.player_ip = Some(ip.into());
-        self
-    }
+    request_setters!();
 }
 
 impl<A> Endpoint for CreateGroupMember<A>
@@ -251,9 +250,6 @@ impl GetGroup {
 impl Endpoint for GetGroup {
     type Output = GroupView;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         mm_target(&self.access, &["groups", &self.group_id])
     }
@@ -366,9 +362,6 @@ impl GetGroupMember {
 impl Endpoint for GetGroupMember {
     type Output = GroupMember;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         self.0.target()
     }

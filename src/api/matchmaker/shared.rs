@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::api::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Target, decode_json, encode_component, strip_scheme,
+    Auth, Endpoint, HttpResponse, Target, decode_json, encode_component, strip_scheme,
 };
 use crate::api::error::EdgegapError;
 use crate::api::ids::Secret;
@@ -341,9 +341,6 @@ impl MonitorStatus {
 impl Endpoint for GetMonitor {
     type Output = MonitorStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         mm_target(&self.access, &["monitor"])
     }
@@ -424,9 +421,6 @@ pub struct BeaconList {
 impl Endpoint for ListBeacons {
     type Output = BeaconList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         mm_target(&self.access, &["locations", "beacons"])
     }
