@@ -69,15 +69,17 @@
 //!      `StopDeployment`), `#[derive(Debug, Clone, PartialEq)]` (a hand-written `Debug` that
 //!      hides any token or injected URL), public fields, `new(..)` taking the required parts
 //!      as `impl Into<..>`, `#[must_use]` builder methods for the optional ones; a list takes
-//!      `page: Option<u32>` and `limit: Option<u32>` with `page(n)` and `limit(n)` builders.
-//!    - `impl Endpoint`: `method`; `target` (`Target::Path` with every path parameter through
+//!      `page: Option<u32>` and `limit: Option<u32>`, and `page_setters!();` in its `impl`
+//!      writes their `page(n)` and `limit(n)` builders.
+//!    - `impl Endpoint`: `method` only when not `GET`; `target` (`Target::Path` with every path parameter through
 //!      `encode_component`, or `Target::Url` for an injected URL or another service's base
 //!      URL); `query` built with `Query::new()` (`.opt(name, value)`, `.page(page, limit)`);
 //!      `body` as JSON; `auth` only when it is not the organisation token (`Auth::Raw` sends
 //!      `Authorization: <token>` as the matchmaker and the injected URLs want); `is_success`
 //!      only when not every `2xx` is a success; `validate` with the checks of the crate's
 //!      `validate` module (`non_empty`, `request_id`, `tag_name`, …, and `validate_page` for
-//!      pages), so nothing invalid is sent; `decode_success`, usually `decode_json(response)`.
+//!      pages), so nothing invalid is sent; `decode_success` only when a success is not
+//!      the answer type's JSON (an empty body, secrets to scrub).
 //!      `class` stays [`EndpointClass::Other`] unless Edgegap documents a rate limit for it:
 //!      a new class is a transport change.
 //!    - The answer: `#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]`

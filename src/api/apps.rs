@@ -3,13 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{
-    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
-};
+use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, encode_component};
 use super::error::EdgegapError;
 use super::lenient;
+use super::pagination::list_page;
 use super::pagination::page_setters;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::{Pagination, validate_page};
 use super::validate;
 
 /// Shortest application name Edgegap accepts.
@@ -73,9 +72,6 @@ impl Endpoint for GetApp {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::non_empty("app_name", &self.app_name)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Application, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `POST /v1/app` with `{"name", "is_active", "image"}`: a new application. `409`: one with
@@ -133,9 +129,6 @@ impl Endpoint for CreateApp {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         check_app_name("name", &self.name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Application, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -214,9 +207,6 @@ impl Endpoint for UpdateApp {
         }
         Ok(())
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Application, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `DELETE /v1/app/{app_name}`: deletes the application **and its versions**; `200` with an
@@ -283,9 +273,6 @@ impl Endpoint for ListApps {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate_page(self.page, self.limit)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<ApplicationList, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// An application (`Application`). Only `name` is required here: the 2026 spec requires every
@@ -322,14 +309,4 @@ pub struct ApplicationList {
     pub pagination: Option<Pagination>,
 }
 
-impl ListPage for ApplicationList {
-    fn page_len(&self) -> usize {
-        self.applications.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        self.total_count
-    }
-}
+list_page!(ApplicationList, applications);

@@ -140,9 +140,6 @@ impl Endpoint for GetContext {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentContext, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `POST $ARBITRIUM_CONTEXT_URL/tags` with `{"name"}`: tags the deployment itself. Answers the

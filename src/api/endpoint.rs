@@ -296,7 +296,7 @@ fn parse_http_date(value: &str) -> Option<u64> {
 /// decode the answer.
 pub trait Endpoint: Send + Sync + 'static {
     /// What a success decodes to.
-    type Output: Send + Sync + 'static;
+    type Output: DeserializeOwned + Send + Sync + 'static;
 
     /// HTTP method; `GET` unless the endpoint says otherwise.
     fn method(&self) -> Method {
@@ -339,8 +339,10 @@ pub trait Endpoint: Send + Sync + 'static {
     fn validate_for_gateway(&self) -> Result<(), EdgegapError> {
         self.validate()
     }
-    /// Decodes a success answer's body.
-    fn decode_success(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError>;
+    /// Decodes a success answer's body: its JSON, unless the endpoint says otherwise.
+    fn decode_success(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError> {
+        decode_json(response)
+    }
 
     /// Decodes any answer: success codes through [`Endpoint::decode_success`], the rest as
     /// [`EdgegapError::Api`].

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -205,9 +205,6 @@ impl Endpoint for ListDeployments {
             query.validate()?;
         }
         validate_page(self.page, self.limit)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentList, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Query, Target, decode_json};
+use super::endpoint::{Endpoint, Query, Target};
 use super::error::EdgegapError;
 use super::lenient;
+use super::pagination::list_page;
 use super::pagination::page_setters;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::{Pagination, validate_page};
 use super::status::Location;
 use super::validate;
 
@@ -96,9 +97,6 @@ impl Endpoint for ListLocations {
         }
         validate_page(self.page, self.limit)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<LocationList, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// A `{key, value}` location tag.
@@ -150,14 +148,4 @@ pub struct LocationList {
     pub pagination: Option<Pagination>,
 }
 
-impl ListPage for LocationList {
-    fn page_len(&self) -> usize {
-        self.locations.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        self.total_count
-    }
-}
+list_page!(LocationList, locations);

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Query, Target, decode_json, encode_component};
+use super::endpoint::{Endpoint, Query, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -220,9 +220,6 @@ impl Endpoint for GetMetrics {
             validate::non_empty("steps", steps)?;
         }
         Ok(())
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentMetrics, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -166,3 +166,22 @@ macro_rules! page_setters {
     };
 }
 pub(crate) use page_setters;
+
+/// [`ListPage`] for a list answer with its items in the field `$items`, and `total_count` and
+/// `pagination` fields.
+macro_rules! list_page {
+    ($ty:ty, $items:ident) => {
+        impl $crate::api::ListPage for $ty {
+            fn page_len(&self) -> usize {
+                self.$items.len()
+            }
+            fn pagination(&self) -> Option<&$crate::api::Pagination> {
+                self.pagination.as_ref()
+            }
+            fn total(&self) -> Option<u64> {
+                self.total_count
+            }
+        }
+    };
+}
+pub(crate) use list_page;

@@ -14,8 +14,9 @@ use super::endpoint::{
 };
 use super::error::EdgegapError;
 use super::lenient;
+use super::pagination::list_page;
 use super::pagination::page_setters;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::{Pagination, validate_page};
 use super::validate;
 
 /// `/v1/container-registry/images/{image_name}/tags`, each segment of the name encoded.
@@ -88,9 +89,6 @@ impl Endpoint for ListImageTags {
     fn validate(&self) -> Result<(), EdgegapError> {
         check_image_name(&self.image_name)?;
         validate_page(self.page, self.limit)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<ImageTagList, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -185,17 +183,7 @@ pub struct ImageTagList {
     pub pagination: Option<Pagination>,
 }
 
-impl ListPage for ImageTagList {
-    fn page_len(&self) -> usize {
-        self.data.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        self.total_count
-    }
-}
+list_page!(ImageTagList, data);
 
 /// The answer of [`DeleteImageTag`]: `{"artifact", "deleted_tag"}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

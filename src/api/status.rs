@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -363,9 +363,6 @@ impl Endpoint for GetStatus {
     fn validate(&self) -> Result<(), EdgegapError> {
         super::validate::request_id(&self.request_id)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `GET /v1/status/{request_id}?since=<status>&wait=<seconds>` on an `edgegap-gateway` (a
@@ -417,8 +414,5 @@ impl Endpoint for AwaitStatusChange {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         super::validate::request_id(&self.request_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
-        decode_json(response)
     }
 }

@@ -3,9 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{
-    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
-};
+use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -111,9 +109,6 @@ impl Endpoint for ListTags {
         validate::request_id(&self.request_id)?;
         validate_page(self.page, self.limit)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<TagList, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `GET /v1/deployments/{request_id}/tags/{name}`.
@@ -144,9 +139,6 @@ impl Endpoint for GetTag {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
         validate::tag_name("name", &self.name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -184,9 +176,6 @@ impl Endpoint for CreateTag {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
         validate::tag_name("name", &self.name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -232,9 +221,6 @@ impl Endpoint for UpdateTag {
         validate::request_id(&self.request_id)?;
         validate::tag_name("name", &self.name)?;
         validate::tag_name("new_name", &self.new_name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -20,8 +20,9 @@ use super::endpoint::{
 use super::error::EdgegapError;
 use super::ids::Secret;
 use super::lenient;
+use super::pagination::list_page;
 use super::pagination::page_setters;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::{Pagination, validate_page};
 use super::validate;
 
 /// Longest version name Edgegap accepts (it is at least one character).
@@ -1068,14 +1069,4 @@ pub struct AppVersionList {
     pub pagination: Option<Pagination>,
 }
 
-impl ListPage for AppVersionList {
-    fn page_len(&self) -> usize {
-        self.versions.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        self.total_count
-    }
-}
+list_page!(AppVersionList, versions);

@@ -10,7 +10,7 @@ use super::shared::{
     Assignment, MatchStatus, MatchmakerAccess, attributes_json, mm_auth, mm_id, mm_target,
     string_or_empty,
 };
-use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target, decode_json};
+use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target};
 use crate::api::error::EdgegapError;
 use crate::api::lenient;
 use crate::api::validate;
@@ -165,9 +165,6 @@ where
         self.access.validate()?;
         self.request.validate()
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `POST /groups/{group_id}/members`: joins a forming group (`404` unknown group, `409` once
@@ -223,9 +220,6 @@ where
         mm_id("group_id", &self.group_id)?;
         self.request.validate()
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `GET /groups/{group_id}`.
@@ -259,9 +253,6 @@ impl Endpoint for GetGroup {
     fn validate(&self) -> Result<(), EdgegapError> {
         self.access.validate()?;
         mm_id("group_id", &self.group_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupView, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -371,9 +362,6 @@ impl Endpoint for GetGroupMember {
     fn validate(&self) -> Result<(), EdgegapError> {
         self.0.validate()
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `PATCH /groups/{group_id}/members/{member_id}` with `{"is_ready": bool}` (`409` once
@@ -422,9 +410,6 @@ impl Endpoint for UpdateGroupMember {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         self.member.validate()
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -6,9 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::api::endpoint::{
-    Auth, Endpoint, HttpResponse, Target, decode_json, encode_component, strip_scheme,
-};
+use crate::api::endpoint::{Auth, Endpoint, Target, encode_component, strip_scheme};
 use crate::api::error::EdgegapError;
 use crate::api::ids::Secret;
 use crate::api::lenient;
@@ -350,9 +348,6 @@ impl Endpoint for GetMonitor {
     fn validate(&self) -> Result<(), EdgegapError> {
         self.access.validate()
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<MonitorStatus, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `GET /locations/beacons`: the ping beacons, for the `latencies` rule's attribute.
@@ -429,8 +424,5 @@ impl Endpoint for ListBeacons {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         self.access.validate()
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<BeaconList, EdgegapError> {
-        decode_json(response)
     }
 }

@@ -108,9 +108,6 @@ where
         validate::non_empty("profile", &self.profile)?;
         attributes_json(&self.attributes).map(drop)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Ticket, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// A ticket or backfill by id: `GET` or `DELETE /tickets/{id}` or `/backfills/{id}`.
@@ -323,8 +320,5 @@ where
             })?;
         }
         Ok(())
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Backfill, EdgegapError> {
-        decode_json(response)
     }
 }
