@@ -171,11 +171,11 @@ pub(crate) use page_setters;
 /// `pagination` fields.
 macro_rules! list_page {
     ($ty:ty, $items:ident) => {
-        impl $crate::api::ListPage for $ty {
+        impl $crate::api::pagination::ListPage for $ty {
             fn page_len(&self) -> usize {
                 self.$items.len()
             }
-            fn pagination(&self) -> Option<&$crate::api::Pagination> {
+            fn pagination(&self) -> Option<&$crate::api::pagination::Pagination> {
                 self.pagination.as_ref()
             }
             fn total(&self) -> Option<u64> {

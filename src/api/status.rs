@@ -268,7 +268,7 @@ macro_rules! reachable {
     () => {
         /// The port named `name`: the map key, else a mapping whose `name` field matches (for
         /// maps keyed by something else).
-        pub fn port(&self, name: &str) -> Option<&$crate::api::PortMapping> {
+        pub fn port(&self, name: &str) -> Option<&$crate::api::status::PortMapping> {
             $crate::api::status::find_port(&self.ports, name)
         }
 
@@ -279,7 +279,7 @@ macro_rules! reachable {
 
         /// Where players connect for port `port_name`: the public IP (else the FQDN) and the
         /// port's `external`.
-        pub fn address(&self, port_name: &str) -> Option<$crate::api::ConnectAddress> {
+        pub fn address(&self, port_name: &str) -> Option<$crate::api::status::ConnectAddress> {
             $crate::api::status::connect_address(self.host(), self.port(port_name))
         }
     };
