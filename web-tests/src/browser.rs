@@ -169,9 +169,17 @@ impl Browser {
             .ok_or_else(|| format!("no element `{css}`: {found}"))
     }
 
-    /// Waits (with a deadline) for the element `css` to be there, then clicks it.
+    /// Waits (with a deadline) for the element `css` to be there and enabled, then clicks it.
+    /// A page's button stays disabled until its app is up: a click on it before then is
+    /// accepted by WebDriver and does nothing (the lobby once waited 60 s for a READY that
+    /// had never been asked for, on a loaded machine).
     fn click(&self, css: &str) -> Result<(), String> {
-        let element = wait(Duration::from_secs(30), css, || self.element(css).ok())?;
+        let what = format!("`{css}` there and enabled");
+        let element = wait(Duration::from_secs(30), &what, || {
+            let element = self.element(css).ok()?;
+            let enabled = self.get(&format!("/element/{element}/enabled")).ok()?;
+            (enabled == Value::Bool(true)).then_some(element)
+        })?;
         self.post(&format!("/element/{element}/click"), json!({}))?;
         Ok(())
     }
@@ -296,6 +304,18 @@ pub fn lobby(setup: &Setup, lobby: &str, screenshot: &Path) -> Result<String, St
         let statuses = browser.text("#statuses").ok()?;
         let address = browser.text("#address").ok()?;
         (statuses.contains("READY") && !address.trim().is_empty()).then_some(address)
+    })
+    .map_err(|e| {
+        let shown = |css| {
+            browser
+                .text(css)
+                .unwrap_or_else(|e| format!("unreadable: {e}"))
+        };
+        format!(
+            "{e}; the page shows statuses {:?}, error {:?}",
+            shown("#statuses"),
+            shown("#error")
+        )
     })?;
     browser.screenshot(screenshot)?;
     drop(browser);
