@@ -94,6 +94,11 @@ pub struct GatewayConfig {
     /// A PEM file of the certificate authority that signed the Redis server's certificate
     /// (`rediss://` only; relative to the config file). Default: the system's trust store.
     pub redis_ca_file: Option<String>,
+    /// How long one Redis call may take, in milliseconds (default 1000): connecting, and each
+    /// answer. Beyond it the call fails and the client gets 503 with `Retry-After` (a deploy
+    /// is retried with the same `Idempotency-Key`). Redis answers in well under a millisecond;
+    /// raise it only for a Redis far away or a machine that stalls.
+    pub redis_timeout_ms: u64,
     /// Allows `http://` (Edgegap, `status.public_url`) and `redis://` to hosts other than
     /// loopback (default `false`: only TLS leaves the machine). For a private network you
     /// trust, never for the internet.
@@ -262,6 +267,7 @@ impl Default for GatewayConfig {
             redis_url: None,
             redis_prefix: None,
             redis_ca_file: None,
+            redis_timeout_ms: 1000,
             allow_plaintext: false,
             http: HttpConfig::default(),
         }
@@ -575,6 +581,11 @@ impl GatewayConfig {
             return Err(GatewayError::Config(
                 "policy.max_live_per_player and policy.deploys_per_minute must be at least 1"
                     .into(),
+            ));
+        }
+        if self.redis_timeout_ms == 0 {
+            return Err(GatewayError::Config(
+                "redis_timeout_ms must be at least 1".into(),
             ));
         }
         self.budget.check()?;

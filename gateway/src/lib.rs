@@ -321,6 +321,12 @@ impl GatewayBuilder {
         self
     }
 
+    /// How long one Redis call may take (default 1 s; the config key `redis_timeout_ms`).
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        self.config.redis_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Uses `store` for shared state instead of a fresh [`MemoryStore`].
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -415,7 +421,9 @@ impl GatewayBuilder {
         // View events from every gateway sharing the store (this one's included).
         let events = view_listener(&state, runtime.handle().clone());
         let listening = runtime.block_on(async {
-            tokio::time::timeout(LISTEN_TIMEOUT, state.store.listen(events)).await
+            // A slow store gets its own timeout, thrice (a connection, a subscription, slack).
+            let patience = LISTEN_TIMEOUT.max(Duration::from_millis(config.redis_timeout_ms) * 3);
+            tokio::time::timeout(patience, state.store.listen(events)).await
         });
         match listening {
             Ok(Ok(())) => {}

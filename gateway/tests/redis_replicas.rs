@@ -33,7 +33,9 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 #[test]
 fn the_redis_store_keeps_the_store_contract() {
     let redis = Redis::start();
-    let store = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let store = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
     block(async {
         let window = Duration::from_secs(60);
         assert_eq!(
@@ -154,7 +156,9 @@ fn the_redis_store_keeps_the_store_contract() {
         );
     });
     // A second store on the same server sees the same state (another replica).
-    let other = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let other = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
     assert_eq!(block(other.live("o")).unwrap(), vec!["y".into()]);
 }
 
@@ -217,11 +221,65 @@ fn redis_down_is_503_with_retry_after_and_the_gateway_recovers() {
     assert_eq!(answer.status, 202, "{}", answer.text);
 }
 
+/// Why the gateways of these tests wait [`REDIS_TIMEOUT`] for Redis: a Redis call that takes
+/// longer than `redis_timeout_ms` fails, and the client gets 503 (nothing is deployed); within
+/// it, the call waits, and the deploy succeeds. Redis is paused (`CLIENT PAUSE`, in effect once
+/// it answers) rather than the machine loaded, so the outcome does not depend on its speed.
+#[test]
+fn a_redis_stall_longer_than_the_store_timeout_is_503_and_a_shorter_one_is_waited_out() {
+    let redis = Redis::start();
+    let emu = emulator();
+    let pause = |millis: u64| {
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(millis)
+            .arg("ALL")
+            .query(&mut redis_writer(&redis.url()))
+            .unwrap();
+    };
+    let alice = token("alice");
+    let impatient = builder(&emu)
+        .redis(redis.url())
+        .redis_timeout(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    // Connected and in use first: the stall below is Redis's, not a connection's.
+    let first = deploy(&impatient, &alice, Some("before"));
+    assert_eq!(first.status, 202, "{}", first.text);
+    assert!(matches!(
+        stop(&impatient, &alice, &first.request_id()).status,
+        200 | 202
+    ));
+    pause(5000);
+    let stalled = deploy(&impatient, &token("bob"), Some("stalled"));
+    assert_eq!(stalled.status, 503, "{}", stalled.text);
+    assert!(
+        stalled.message().contains("shared state"),
+        "{}",
+        stalled.text
+    );
+    assert!(stalled.header("retry-after").is_some());
+    assert_eq!(emu.deployments().len(), 1, "nothing deployed meanwhile");
+    drop(impatient);
+
+    let patient = builder(&emu).redis(redis.url()).start().unwrap();
+    let carol = token("carol");
+    let ready = deploy(&patient, &carol, Some("warm-up"));
+    assert_eq!(ready.status, 202, "{}", ready.text);
+    pause(1500);
+    let waited = deploy(&patient, &token("dave"), Some("waited"));
+    assert_eq!(waited.status, 202, "{}", waited.text);
+}
+
 #[test]
 fn the_redis_store_shares_status_records_read_locks_and_events() {
     let redis = Redis::start();
-    let a = RedisStore::new(&redis.url(), SHARED).unwrap();
-    let b = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let a = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
+    let b = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
     let lock = Duration::from_secs(5);
     let keep = Duration::from_secs(60);
     let record = |at: u64, body: &str| StatusRecord {

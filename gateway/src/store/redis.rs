@@ -49,6 +49,8 @@ use super::contract::{
 
 /// The allowed skew of a store made by [`RedisStore::new`].
 const DEFAULT_SKEW: Duration = Duration::from_secs(2);
+/// How long connecting, and each answer, may take in a store made by [`RedisStore::new`].
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// KEYS: slot. ARGV: window_ms, stale_ms. A pending claim is `pending:<Redis time in ms>`.
 const CLAIM: &str = r"
@@ -201,6 +203,8 @@ pub struct RedisStore {
     seal: Seal,
     /// How far ahead of Redis's clock a time from the store is believed.
     skew: Duration,
+    /// How long connecting, and each answer, may take.
+    timeout: Duration,
 }
 
 /// The MAC of status records: HMAC-SHA256 of the deployment id and the encoded record, with a
@@ -300,11 +304,13 @@ impl RedisStore {
             token: replica_token(),
             seal: Seal(hmac(secret, &[b"edgegap-gateway redis records"])),
             skew: DEFAULT_SKEW,
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
     /// The store the gateway configured by `config` uses: `redis_url`, `redis_prefix`,
-    /// `redis_ca_file`, the secret derived from the owner key, `status.max_clock_skew_ms`.
+    /// `redis_ca_file`, `redis_timeout_ms`, the secret derived from the owner key,
+    /// `status.max_clock_skew_ms`.
     /// Another process holding the same config (a replica, a tool) shares its state.
     pub fn for_config(config: &crate::GatewayConfig) -> Result<Self, crate::GatewayError> {
         use crate::GatewayError;
@@ -316,7 +322,8 @@ impl RedisStore {
             crate::auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
         let mut store = Self::new(url.expose(), &owner_key.redis_secret())
             .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?
-            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms));
+            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms))
+            .with_timeout(Duration::from_millis(config.redis_timeout_ms));
         if let Some(file) = &config.redis_ca_file {
             let pem = std::fs::read(file).map_err(|e| {
                 GatewayError::Config(format!("cannot read redis_ca_file `{file}`: {e}"))
@@ -357,6 +364,14 @@ impl RedisStore {
         self
     }
 
+    /// How long connecting, and each answer, may take (default 1 s); a call taking longer
+    /// fails with [`StoreError`] (clients get 503). Set before first use.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// The prefix of every key and of the channel (for the Redis ACL: `~<prefix>*`,
     /// `&<prefix>*`).
     pub fn prefix(&self) -> &str {
@@ -384,8 +399,8 @@ impl RedisStore {
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1);
         self.connection
             .get_or_try_init(|| self.client.get_connection_manager_with_config(config))
@@ -503,11 +518,12 @@ async fn subscribe(
     seal: Seal,
     listener: ViewListener,
     first: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    timeout: Duration,
 ) {
     let mut first = Some(first);
     let mut logged = false;
     loop {
-        let connected = tokio::time::timeout(Duration::from_secs(2), async {
+        let connected = tokio::time::timeout(timeout.max(Duration::from_secs(2)), async {
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
@@ -829,7 +845,15 @@ impl Store for RedisStore {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 let seal = self.seal.clone();
-                runtime.spawn(subscribe(client, channel, seal, listener, subscribed_tx));
+                let timeout = self.timeout * 2;
+                runtime.spawn(subscribe(
+                    client,
+                    channel,
+                    seal,
+                    listener,
+                    subscribed_tx,
+                    timeout,
+                ));
             }
             Err(_) => tracing::error!(
                 "RedisStore::listen called outside a Tokio runtime: no view events from other \

@@ -221,6 +221,12 @@ pub fn current(answer: &Answer) -> String {
         .to_owned()
 }
 
+/// How long one Redis call may take in the gateways tests start (`redis_timeout_ms`). The
+/// production default (1 s) fails a call when the machine stalls that long, which a loaded CI
+/// machine does now and then; tests are about behaviour, not Redis's speed, so they wait it
+/// out. (`tests/redis_replicas.rs` shows both sides of the timeout with a paused Redis.)
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The environment variable `name` parsed as a `T` (a bench's setting), else `default`.
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -370,7 +376,8 @@ impl GatewayProcess {
         std::fs::write(
             &path,
             format!(
-                "rebuild_on_start = false\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n"
+                "rebuild_on_start = false\nredis_timeout_ms = {}\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n",
+                REDIS_TIMEOUT.as_millis()
             ),
         )
         .unwrap();
