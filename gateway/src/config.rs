@@ -207,6 +207,14 @@ pub struct StatusConfig {
     /// milliseconds (default 2000): replicas' clocks differ this much at most. A status record
     /// dated later is not used; one within it counts as read now.
     pub max_clock_skew_ms: u64,
+    /// Read statuses in bulk through Edgegap's list (`GET /v1/deployments`, 100 deployments a
+    /// page within its 10 reads/s), one status read each only for what the list cannot say
+    /// (default `true`). `false`: one status read per deployment per interval, as before.
+    pub list_reads: bool,
+    /// With `list_reads`: how long a deployment the list shows not READY yet keeps the status
+    /// last read (`Status.DEPLOYING` when never read) before one status read checks it, in
+    /// seconds (default 30): the list cannot say ERROR.
+    pub not_ready_read_secs: u64,
 }
 
 impl Default for StatusConfig {
@@ -218,6 +226,8 @@ impl Default for StatusConfig {
             webhook_secret: None,
             ended_visible_secs: 3600,
             max_clock_skew_ms: 2000,
+            list_reads: true,
+            not_ready_read_secs: 30,
         }
     }
 }

@@ -383,19 +383,25 @@ impl GatewayBuilder {
         let (stop_tx, stop_rx) = watch::channel(false);
         let held = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
+        let upstream = Arc::new(upstream);
+        let status_view = Arc::new(view::StatusView::new(
+            Duration::from_millis(config.status.interval_ms),
+            Duration::from_millis(if webhook_url.is_some() {
+                config.status.fallback_ms
+            } else {
+                config.status.interval_ms
+            }),
+            Arc::clone(&store),
+            longest_call,
+            Duration::from_millis(config.status.max_clock_skew_ms),
+            config
+                .status
+                .list_reads
+                .then(|| Duration::from_secs(config.status.not_ready_read_secs)),
+        ));
         let state = Arc::new(service::AppState {
-            upstream,
-            view: view::StatusView::new(
-                Duration::from_millis(config.status.interval_ms),
-                Duration::from_millis(if webhook_url.is_some() {
-                    config.status.fallback_ms
-                } else {
-                    config.status.interval_ms
-                }),
-                Arc::clone(&store),
-                longest_call,
-                Duration::from_millis(config.status.max_clock_skew_ms),
-            ),
+            upstream: Arc::clone(&upstream),
+            view: Arc::clone(&status_view),
             longest_call,
             ended_visible: Duration::from_secs(config.status.ended_visible_secs),
             webhook_secret,
@@ -461,6 +467,8 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
+        // Bulk status reads: the pages of the list the view waits for.
+        runtime.spawn(view::sweep(status_view, upstream, stop_rx.clone()));
         let router = service::router(state, &config);
         let limits = serve::Limits::from(&config.http);
         let serving = Arc::clone(&open);

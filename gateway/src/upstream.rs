@@ -213,6 +213,17 @@ impl Upstream {
         &self,
         endpoint: &E,
     ) -> Result<HttpResponse, UpstreamError> {
+        self.call_stamped(endpoint)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// [`Upstream::call_raw`], with the instant the request was sent (after any wait for
+    /// budget): what the answer shows is at least that recent.
+    pub(crate) async fn call_stamped<E: Endpoint>(
+        &self,
+        endpoint: &E,
+    ) -> Result<(HttpResponse, Instant), UpstreamError> {
         let (name, rate) = bucket(endpoint.class(), endpoint.method(), &self.budget);
         let max_wait = Duration::from_millis(self.budget.max_wait_ms);
         // One request of headroom below Edgegap's own burst: requests spaced exactly at the
@@ -233,6 +244,7 @@ impl Upstream {
         let request = endpoint.to_request(&self.base_url, &self.token)?;
         // Method and URL only: a deploy body carries the webhook path secret.
         tracing::trace!("upstream request {:?} {}", request.method, request.url);
+        let sent_at = Instant::now();
         let sent = self.send(request).await;
         if let Some(seen) = Seen::of(&sent) {
             *self
@@ -246,7 +258,7 @@ impl Upstream {
             response.status,
             response.body.len()
         );
-        Ok(response)
+        Ok((response, sent_at))
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, EdgegapError> {

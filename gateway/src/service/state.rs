@@ -16,9 +16,9 @@ use crate::view::StatusView;
 
 /// Everything the handlers share.
 pub(crate) struct AppState {
-    pub(crate) upstream: Upstream,
-    /// Coalesced status reads and long-poll wake-ups.
-    pub(crate) view: StatusView,
+    pub(crate) upstream: Arc<Upstream>,
+    /// Coalesced status reads (through the list, in bulk) and long-poll wake-ups.
+    pub(crate) view: Arc<StatusView>,
     /// The path secret of `POST /webhooks/{secret}`.
     pub(crate) webhook_secret: String,
     /// `<public_url>/webhooks/<secret>`, set on every deploy; `None`: no webhooks.

@@ -99,6 +99,7 @@ pub(crate) async fn status(
                 &entry,
                 fresh_after,
                 Some(&player.owner),
+                false,
             )
             .await;
         let (snapshot, refused_until) = match (read, &last) {

@@ -69,7 +69,7 @@ pub(crate) async fn confirm_webhooks(state: Arc<AppState>, id: String, entry: Ar
         for _ in 0..ATTEMPTS {
             let read = state
                 .view
-                .read_entry(&state.upstream, &id, &entry, arrived, None)
+                .read_entry(&state.upstream, &id, &entry, arrived, None, true)
                 .await;
             match read {
                 Ok(_) => break,

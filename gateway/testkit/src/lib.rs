@@ -334,6 +334,12 @@ pub fn upstream_calls(emu: &EmulatorHandle) -> usize {
         .sum()
 }
 
+/// Upstream reads of statuses: status reads and pages of the list (the gateway reads statuses
+/// in bulk through the list, and one status read each only for what the list cannot say).
+pub fn upstream_reads(emu: &EmulatorHandle) -> usize {
+    emu.request_count(Route::Status) + emu.request_count(Route::ListDeployments)
+}
+
 /// Waits until `check` holds, for at most 10 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
