@@ -110,6 +110,7 @@
 mod auth;
 pub mod config;
 mod error;
+mod metrics;
 mod serve;
 mod service;
 pub mod store;
@@ -363,9 +364,14 @@ impl GatewayBuilder {
             (None, None) => Arc::new(MemoryStore::new()),
         };
         let verifier = auth::Verifier::new(&config.auth)?;
-        let upstream =
-            upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
-                .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let metrics = Arc::new(metrics::Metrics::new());
+        let upstream = upstream::Upstream::new(
+            &config.upstream,
+            config.budget.clone(),
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+        )
+        .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
         let owner_key = auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
         let webhook_secret = config
             .status
@@ -402,6 +408,8 @@ impl GatewayBuilder {
         let state = Arc::new(service::AppState {
             upstream: Arc::clone(&upstream),
             view: Arc::clone(&status_view),
+            metrics,
+            open: Arc::clone(&open),
             longest_call,
             ended_visible: Duration::from_secs(config.status.ended_visible_secs),
             webhook_secret,

@@ -13,6 +13,7 @@ use bevy_edgegap::api::{
 
 use crate::config::{Budget, UpstreamConfig};
 use crate::error::UpstreamError;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Edgegap, as the handlers see it.
@@ -22,6 +23,8 @@ pub(crate) struct Upstream {
     token: Secret,
     budget: Budget,
     store: Arc<dyn Store>,
+    /// Calls, waits and refusals, counted (`GET /metrics`).
+    metrics: Arc<Metrics>,
     /// Budget refusals not logged yet, by bucket, since the last warning.
     refusals: Mutex<HashMap<&'static str, Refusals>>,
     /// What Edgegap's last answer (or its absence) said about it, and when: `/readyz`.
@@ -102,6 +105,7 @@ impl Upstream {
         config: &UpstreamConfig,
         budget: Budget,
         store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
@@ -115,6 +119,7 @@ impl Upstream {
             token: Secret::new(config.token.expose().trim()),
             budget,
             store,
+            metrics,
             refusals: Mutex::new(HashMap::new()),
             seen: Mutex::new(None),
             probing: tokio::sync::Mutex::new(()),
@@ -186,9 +191,10 @@ impl Upstream {
                 Duration::ZERO,
             )
             .await?;
-        granted
-            .map(|_| ())
-            .map_err(|retry_after| UpstreamError::Player { retry_after })
+        granted.map(|_| ()).map_err(|retry_after| {
+            self.metrics.budget_refused("player");
+            UpstreamError::Player { retry_after }
+        })
     }
 
     /// Whether `candidate` is the organisation token (a client sending it is logged).
@@ -233,10 +239,15 @@ impl Upstream {
             .store
             .acquire(name, f64::from(rate), burst, max_wait)
             .await?;
+        let endpoint_name = name.trim_start_matches("upstream:");
         match granted {
-            Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Ok(wait) if !wait.is_zero() => {
+                self.metrics.budget_wait(endpoint_name, wait);
+                tokio::time::sleep(wait).await;
+            }
             Ok(_) => {}
             Err(retry_after) => {
+                self.metrics.budget_refused(endpoint_name);
                 self.refused(name, rate);
                 return Err(UpstreamError::Budget { retry_after });
             }
@@ -246,6 +257,7 @@ impl Upstream {
         tracing::trace!("upstream request {:?} {}", request.method, request.url);
         let sent_at = Instant::now();
         let sent = self.send(request).await;
+        self.metrics.upstream_call(endpoint_name, &sent);
         if let Some(seen) = Seen::of(&sent) {
             *self
                 .seen

@@ -27,6 +27,7 @@ mod listed;
 mod sweep;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -100,6 +101,8 @@ pub(crate) struct Entry {
     page: Mutex<Option<(Order, u32)>>,
     /// When the latest webhook about it arrived (the READY notification latency).
     webhook_at: Mutex<Option<Instant>>,
+    /// Whether this gateway answered a player READY already (the latency is counted once).
+    ready_told: AtomicBool,
 }
 
 /// The last upstream stop of a deployment: Edgegap's answer, and when it came.
@@ -146,6 +149,7 @@ impl Entry {
             stops: tokio::sync::Mutex::new(None),
             page: Mutex::new(None),
             webhook_at: Mutex::new(None),
+            ready_told: AtomicBool::new(false),
         }
     }
 
@@ -158,7 +162,7 @@ impl Entry {
     }
 
     /// When the latest webhook about it arrived at this gateway, if one did.
-    pub(crate) fn webhook_at(&self) -> Option<Instant> {
+    fn webhook_at(&self) -> Option<Instant> {
         *self
             .webhook_at
             .lock()
@@ -473,6 +477,45 @@ impl StatusView {
     /// and no entry is made.
     pub(crate) fn fresh(&self, id: &str) -> Option<Arc<Snapshot>> {
         self.existing(id)?.fresh(self.fresh_after())
+    }
+
+    /// Deployments in this view asked about within [`IDLE_EXPIRY`] and not known to be over
+    /// (`GET /metrics`).
+    pub(crate) fn live(&self) -> usize {
+        let now = Instant::now();
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .0
+            .values()
+            .filter(|entry| {
+                let latest = entry.latest.borrow();
+                latest
+                    .as_ref()
+                    .is_some_and(|s| now.duration_since(s.at) < IDLE_EXPIRY)
+                    && entry.listable()
+            })
+            .count()
+    }
+
+    /// A player is answered `snapshot` of `entry` now: when it is the first READY this
+    /// gateway answers for it, how long since the first sign of READY here (the latest
+    /// webhook, when it came at most the longest call before the read that showed READY, else
+    /// that read).
+    pub(crate) fn ready_told(&self, entry: &Entry, snapshot: &Snapshot) -> Option<Duration> {
+        if !snapshot.status().is_some_and(Status::is_ready)
+            || entry.ready_told.swap(true, Ordering::Relaxed)
+        {
+            return None;
+        }
+        let read = snapshot.at;
+        let sign = entry
+            .webhook_at()
+            .filter(|w| *w <= read && read.duration_since(*w) <= self.lock_for)
+            .unwrap_or(read);
+        Some(sign.elapsed())
     }
 
     /// Reads sent at or after this are no older than the interval.

@@ -340,6 +340,55 @@ pub fn upstream_reads(emu: &EmulatorHandle) -> usize {
     emu.request_count(Route::Status) + emu.request_count(Route::ListDeployments)
 }
 
+/// `GET /metrics` of a gateway (Prometheus text format); panics (failing the caller) on
+/// anything but 200.
+pub fn scrape(gw: &impl Gw) -> String {
+    let answer = send("GET", &format!("{}/metrics", gw.base_url()), &[], None);
+    assert_eq!(answer.status, 200, "GET /metrics: {}", answer.text);
+    answer.text
+}
+
+/// The sum of the samples of metric `name` in a scrape whose labels include every
+/// `label="value"` of `with` (0 when there are none).
+pub fn metric_sum(scrape: &str, name: &str, with: &[(&str, &str)]) -> f64 {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, labels) = match series.split_once('{') {
+                Some((metric, labels)) => (metric, labels.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let wanted = metric == name
+                && with.iter().all(|(label, value)| {
+                    labels
+                        .split(',')
+                        .any(|pair| pair == format!("{label}=\"{value}\""))
+                });
+            wanted.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// The upstream calls to `endpoint` (`deploy`, `status`, `list`, `stop`) a gateway's scrape
+/// counts.
+pub fn upstream_counted(scrape: &str, endpoint: &str) -> usize {
+    metric_sum(
+        scrape,
+        "edgegap_gateway_upstream_calls_total",
+        &[("endpoint", endpoint)],
+    ) as usize
+}
+
+/// The emulator route of each upstream endpoint class the gateway's metrics name.
+pub const UPSTREAM_ROUTES: [(&str, Route); 4] = [
+    ("deploy", Route::DeployV2),
+    ("status", Route::Status),
+    ("list", Route::ListDeployments),
+    ("stop", Route::Stop),
+];
+
 /// Waits until `check` holds, for at most 10 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
