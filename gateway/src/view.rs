@@ -44,6 +44,11 @@ use sweep::{Observed, Order, Sweeper};
 
 /// How long an entry nobody asked about is kept (also how long the store keeps records).
 const IDLE_EXPIRY: Duration = Duration::from_secs(120);
+/// How long the store keeps a deployment's status record, and the invalidation a stop leaves
+/// (as long: a record from before a stop never outlives it). Longer than [`IDLE_EXPIRY`]: a
+/// replica asked about a deployment nobody asked about for minutes (a stop, a quota check)
+/// learns whose it is from the record instead of reading upstream again.
+const RECORD_KEEP: Duration = Duration::from_secs(600);
 /// While another gateway reads, how often the store is asked again (its record's event
 /// usually arrives first).
 const BUSY_POLL: Duration = Duration::from_millis(50);
@@ -561,14 +566,14 @@ impl StatusView {
                     return Ok(entry.fresh(any_age).filter(status).unwrap_or(snapshot));
                 }
             }
+            // Nothing known anywhere: one status read (the list would be walked from its
+            // newest page for a deployment that may be far down it), shared as any.
             Ok(ReadClaim::Read) => {
-                if let Err(error) = self.store.release_read(id).await {
-                    tracing::debug!("releasing the read lock of `{id}`: {error}");
-                }
+                return self.read_upstream(upstream, id, &entry, true, payer).await;
             }
             Ok(ReadClaim::Busy) | Err(_) => {}
         }
-        // Nothing known: a read, as for a status.
+        // Another gateway reads it, or no store: a read, as for a status.
         self.read_entry(upstream, id, &entry, self.fresh_after(), payer, false)
             .await
     }
@@ -747,7 +752,7 @@ impl StatusView {
                 read_at_us,
                 response,
             };
-            if let Err(error) = store.put_record(id, record, IDLE_EXPIRY).await {
+            if let Err(error) = store.put_record(id, record, RECORD_KEEP).await {
                 tracing::debug!("sharing the status of `{id}`: {error}");
                 lock.store = Some(store);
             }
@@ -766,7 +771,7 @@ impl StatusView {
             id: id.to_owned(),
             at_us: self.clock.floor_us(now),
         };
-        if let Err(error) = self.store.publish(event, IDLE_EXPIRY).await {
+        if let Err(error) = self.store.publish(event, RECORD_KEEP).await {
             tracing::warn!("the stop of `{id}` reaches the other replicas' views late: {error}");
         }
     }

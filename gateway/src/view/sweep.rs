@@ -772,7 +772,7 @@ impl StatusView {
         let store = Arc::clone(&self.store);
         runtime.spawn(async move {
             for (id, record) in records {
-                if let Err(error) = store.put_record(&id, record, super::IDLE_EXPIRY).await {
+                if let Err(error) = store.put_record(&id, record, super::RECORD_KEEP).await {
                     tracing::debug!("sharing the status of `{id}`: {error}");
                 }
             }
