@@ -476,7 +476,7 @@ impl GatewayBuilder {
             }
         }
         // Bulk status reads: the pages of the list the view waits for.
-        runtime.spawn(view::sweep(status_view, upstream, stop_rx.clone()));
+        runtime.spawn(view::pages::run(status_view, upstream, stop_rx.clone()));
         let router = service::router(state, &config);
         let limits = serve::Limits::from(&config.http);
         let serving = Arc::clone(&open);

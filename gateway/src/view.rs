@@ -24,6 +24,7 @@
 //! interval, the latest arrival kept for the next one.
 
 mod listed;
+pub(crate) mod pages;
 mod sweep;
 
 use std::collections::HashMap;
@@ -39,7 +40,6 @@ use tokio::sync::watch;
 use crate::error::UpstreamError;
 use crate::store::{ReadClaim, StatusRecord, Store, ViewEvent};
 use crate::upstream::Upstream;
-pub(crate) use sweep::run as sweep;
 use sweep::{Observed, Order, Sweeper};
 
 /// How long an entry nobody asked about is kept (also how long the store keeps records).
