@@ -45,13 +45,33 @@ pub enum Route {
     ContextCreateTag,
     /// `DELETE /v1/context/{request_id}/{security_number}/tags/{tag_name}`.
     ContextDeleteTag,
+    /// `POST /v1/app`.
+    CreateApp,
+    /// `GET /v1/app/{app_name}`.
+    GetApp,
+    /// `PATCH /v1/app/{app_name}`.
+    UpdateApp,
+    /// `DELETE /v1/app/{app_name}`.
+    DeleteApp,
+    /// `GET /v1/apps`.
+    ListApps,
+    /// `POST /v1/app/{app_name}/version`.
+    CreateAppVersion,
+    /// `GET /v1/app/{app_name}/version/{version_name}`.
+    GetAppVersion,
+    /// `PATCH /v1/app/{app_name}/version/{version_name}`.
+    UpdateAppVersion,
+    /// `DELETE /v1/app/{app_name}/version/{version_name}`.
+    DeleteAppVersion,
+    /// `GET /v1/app/{app_name}/versions`.
+    ListAppVersions,
     /// Any other method or path (answered 404 or 405).
     Unknown,
 }
 
 impl Route {
     /// Every route, in declaration order.
-    pub(crate) const ALL: [Route; 21] = [
+    pub(crate) const ALL: [Route; 31] = [
         Route::DeployV2,
         Route::DeployV1,
         Route::Status,
@@ -72,6 +92,16 @@ impl Route {
         Route::Context,
         Route::ContextCreateTag,
         Route::ContextDeleteTag,
+        Route::CreateApp,
+        Route::GetApp,
+        Route::UpdateApp,
+        Route::DeleteApp,
+        Route::ListApps,
+        Route::CreateAppVersion,
+        Route::GetAppVersion,
+        Route::UpdateAppVersion,
+        Route::DeleteAppVersion,
+        Route::ListAppVersions,
         Route::Unknown,
     ];
 
@@ -99,6 +129,16 @@ impl Route {
             Route::Context => "context",
             Route::ContextCreateTag => "context_create_tag",
             Route::ContextDeleteTag => "context_delete_tag",
+            Route::CreateApp => "create_app",
+            Route::GetApp => "get_app",
+            Route::UpdateApp => "update_app",
+            Route::DeleteApp => "delete_app",
+            Route::ListApps => "list_apps",
+            Route::CreateAppVersion => "create_app_version",
+            Route::GetAppVersion => "get_app_version",
+            Route::UpdateAppVersion => "update_app_version",
+            Route::DeleteAppVersion => "delete_app_version",
+            Route::ListAppVersions => "list_app_versions",
             Route::Unknown => "unknown",
         }
     }
@@ -205,6 +245,32 @@ const TABLE: &[(&str, &str, Route)] = &[
         "/v1/context/{request_id}/{security_number}/tags/{tag_name}",
         Route::ContextDeleteTag,
     ),
+    ("POST", "/v1/app", Route::CreateApp),
+    ("GET", "/v1/app/{app_name}", Route::GetApp),
+    ("PATCH", "/v1/app/{app_name}", Route::UpdateApp),
+    ("DELETE", "/v1/app/{app_name}", Route::DeleteApp),
+    ("GET", "/v1/apps", Route::ListApps),
+    (
+        "POST",
+        "/v1/app/{app_name}/version",
+        Route::CreateAppVersion,
+    ),
+    (
+        "GET",
+        "/v1/app/{app_name}/version/{version_name}",
+        Route::GetAppVersion,
+    ),
+    (
+        "PATCH",
+        "/v1/app/{app_name}/version/{version_name}",
+        Route::UpdateAppVersion,
+    ),
+    (
+        "DELETE",
+        "/v1/app/{app_name}/version/{version_name}",
+        Route::DeleteAppVersion,
+    ),
+    ("GET", "/v1/app/{app_name}/versions", Route::ListAppVersions),
 ];
 
 /// The parameters of `segments` if they fit `pattern` (a [`TABLE`] path).
@@ -300,6 +366,16 @@ mod tests {
                 "/v1/context/abc/17/tags/t",
                 Route::ContextDeleteTag,
             ),
+            ("POST", "/v1/app", Route::CreateApp),
+            ("GET", "/v1/app/g", Route::GetApp),
+            ("PATCH", "/v1/app/g", Route::UpdateApp),
+            ("DELETE", "/v1/app/g", Route::DeleteApp),
+            ("GET", "/v1/apps", Route::ListApps),
+            ("POST", "/v1/app/g/version", Route::CreateAppVersion),
+            ("GET", "/v1/app/g/version/v1", Route::GetAppVersion),
+            ("PATCH", "/v1/app/g/version/v1", Route::UpdateAppVersion),
+            ("DELETE", "/v1/app/g/version/v1", Route::DeleteAppVersion),
+            ("GET", "/v1/app/g/versions", Route::ListAppVersions),
             ("GET", "/v3/nothing", Route::Unknown),
         ];
         for (method, path, route) in cases {

@@ -131,9 +131,6 @@ impl std::fmt::Debug for GetContext {
 impl Endpoint for GetContext {
     type Output = DeploymentContext;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Url(self.url.clone())
     }
@@ -142,9 +139,6 @@ impl Endpoint for GetContext {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentContext, EdgegapError> {
-        decode_json(response)
     }
 }
 

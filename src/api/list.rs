@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
 use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
 use super::validate;
@@ -181,27 +182,12 @@ impl ListDeployments {
         self
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListDeployments {
     type Output = DeploymentList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path("/v1/deployments".into())
     }
@@ -219,9 +205,6 @@ impl Endpoint for ListDeployments {
             query.validate()?;
         }
         validate_page(self.page, self.limit)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentList, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -351,9 +351,6 @@ impl GetStatus {
 impl Endpoint for GetStatus {
     type Output = DeploymentStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v1/status/{}",
@@ -365,9 +362,6 @@ impl Endpoint for GetStatus {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         super::validate::request_id(&self.request_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -406,9 +400,6 @@ impl AwaitStatusChange {
 impl Endpoint for AwaitStatusChange {
     type Output = DeploymentStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         GetStatus::new(self.request_id.clone()).target()
     }
@@ -423,8 +414,5 @@ impl Endpoint for AwaitStatusChange {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         super::validate::request_id(&self.request_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
-        decode_json(response)
     }
 }

@@ -87,6 +87,12 @@ pub(crate) struct Ticket(Mutex<TicketState>);
 struct TicketState {
     abandoned: bool,
     started: Option<Instant>,
+    /// In the browser: the fetch to abort when the caller gives up.
+    #[cfg(target_arch = "wasm32")]
+    engine: Option<std::task::Waker>,
+    /// In the browser: the caller awaiting the answer ([`super::send`]).
+    #[cfg(target_arch = "wasm32")]
+    caller: Option<std::task::Waker>,
 }
 
 impl Ticket {
@@ -106,25 +112,46 @@ impl Ticket {
         true
     }
 
-    /// Whether the caller gave up on the answer.
-    #[cfg_attr(
-        not(target_arch = "wasm32"),
-        expect(dead_code, reason = "native workers check `start` instead")
-    )]
-    pub(crate) fn is_abandoned(&self) -> bool {
-        self.state().abandoned
-    }
-
     /// When the request started, if it has.
     fn started(&self) -> Option<Instant> {
         self.state().started
     }
 
     /// Gives up on the answer; when the request started, if it ever did (then no later).
+    /// In the browser this wakes the fetch, which aborts.
     fn abandon(&self) -> Option<Instant> {
         let mut state = self.state();
         state.abandoned = true;
+        #[cfg(target_arch = "wasm32")]
+        if let Some(engine) = state.engine.take() {
+            engine.wake();
+        }
         state.started
+    }
+
+    /// In the browser: ready once the caller gave up (the fetch is then aborted).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn poll_abandoned(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut state = self.state();
+        if state.abandoned {
+            return std::task::Poll::Ready(());
+        }
+        state.engine = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+
+    /// In the browser: the answer was sent; wakes a caller awaiting it.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn answered(&self) {
+        if let Some(caller) = self.state().caller.take() {
+            caller.wake();
+        }
+    }
+
+    /// In the browser: `cx` is woken when the answer is sent.
+    #[cfg(target_arch = "wasm32")]
+    fn wake_on_answer(&self, cx: &std::task::Context<'_>) {
+        self.state().caller = Some(cx.waker().clone());
     }
 }
 
@@ -161,6 +188,17 @@ impl PendingResponse {
             Ok(result) => Some(result),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Err(vanished())),
+        }
+    }
+
+    /// In the browser: the answer, or `Pending` with `cx` woken when it arrives.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn poll_reply(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Reply> {
+        // Registered before looking, so an answer sent in between still wakes `cx`.
+        self.ticket.wake_on_answer(cx);
+        match self.try_take() {
+            Some(reply) => std::task::Poll::Ready(reply),
+            None => std::task::Poll::Pending,
         }
     }
 

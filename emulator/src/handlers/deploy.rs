@@ -82,7 +82,7 @@ struct V2Body {
 }
 
 /// A 400 naming `field` and its problem.
-fn bad(field: &str, problem: impl Into<String>) -> Reply {
+pub(crate) fn bad(field: &str, problem: impl Into<String>) -> Reply {
     let problem = problem.into();
     reply::invalid(
         400,

@@ -18,7 +18,7 @@ use super::ownership::plausible_id;
 use super::state::AppState;
 use crate::error::ApiError;
 use crate::metrics::WebhookOutcome;
-use crate::upstream::same_secret;
+use crate::secret::same_secret;
 use crate::view::{Confirmation, Entry};
 
 /// `POST /webhooks/{secret}`. A wrong secret is 404. The webhook is passed to every replica
