@@ -459,21 +459,70 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The second scenario's table (see the module docs).
-fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersReport) {
+/// A run's title with the core count, and the head of its table (both runs side by side).
+fn print_heading(title: &str) {
     println!();
     println!(
-        "scale: {} players arriving at {}/s, each keeping their server until all are in, then \
-         all stop; emulator lifecycle step {} ms, Edgegap's rate limits on; 2 edgegap-gateway \
-         processes sharing one redis-server, statuses read in bulk through the list; {} cores",
-        settings.players,
-        settings.rate,
-        settings.step.as_millis(),
+        "{title}; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!();
     println!("| figure | goal | with webhooks | polling only |");
     println!("|---|---|---|---|");
+}
+
+/// The rows whose goal is 0 (lost, duplicated, leaked, failed players), both runs.
+fn print_zero_rows(hooks: &PlayersReport, polling: &PlayersReport) {
+    for (name, h, p) in [
+        ("servers lost", hooks.lost, polling.lost),
+        ("servers duplicated", hooks.duplicated, polling.duplicated),
+        (
+            "servers leaked (not TERMINATED at the end)",
+            hooks.leaked,
+            polling.leaked,
+        ),
+        (
+            "players who failed",
+            hooks.errors.len(),
+            polling.errors.len(),
+        ),
+    ] {
+        println!(
+            "| {name} | 0 | {h} {} | {p} {} |",
+            verdict(h == 0),
+            verdict(p == 0)
+        );
+    }
+}
+
+/// `VmRSS (peak VmHWM)` of each replica, MiB.
+fn rss(replicas: &[(f64, f64)]) -> String {
+    replicas
+        .iter()
+        .map(|(now, peak)| format!("{now:.1} (peak {peak:.1})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first few errors of each run's players.
+fn print_failures(hooks: &PlayersReport, polling: &PlayersReport) {
+    for (mode, report) in [("webhooks", hooks), ("polling", polling)] {
+        for error in report.errors.iter().take(5) {
+            println!("{mode}: a player failed: {error}");
+        }
+    }
+}
+
+/// The second scenario's table (see the module docs).
+fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersReport) {
+    print_heading(&format!(
+        "scale: {} players arriving at {}/s, each keeping their server until all are in, then \
+         all stop; emulator lifecycle step {} ms, Edgegap's rate limits on; 2 edgegap-gateway \
+         processes sharing one redis-server, statuses read in bulk through the list",
+        settings.players,
+        settings.rate,
+        settings.step.as_millis(),
+    ));
     let per = |r: &PlayersReport, n: usize| n as f64 / r.made.max(1) as f64;
     let reads = |r: &PlayersReport| per(r, r.metrics_reads.0 + r.metrics_reads.1);
     println!(
@@ -546,32 +595,7 @@ fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersRepo
         ms(polling.notified_max),
         verdict(polling.notified_p99 <= Duration::from_millis(1500))
     );
-    for (name, h, p) in [
-        ("servers lost", hooks.lost, polling.lost),
-        ("servers duplicated", hooks.duplicated, polling.duplicated),
-        (
-            "servers leaked (not TERMINATED at the end)",
-            hooks.leaked,
-            polling.leaked,
-        ),
-        (
-            "players who failed",
-            hooks.errors.len(),
-            polling.errors.len(),
-        ),
-    ] {
-        println!(
-            "| {name} | 0 | {h} {} | {p} {} |",
-            verdict(h == 0),
-            verdict(p == 0)
-        );
-    }
-    let rss = |r: &[(f64, f64)]| {
-        r.iter()
-            .map(|(now, peak)| format!("{now:.1} (peak {peak:.1})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    print_zero_rows(hooks, polling);
     let peak = |r: &PlayersReport| r.rss.iter().map(|(_, p)| *p).fold(0.0, f64::max);
     println!(
         "| RSS per replica with every server live, MiB (VmRSS, peak VmHWM at the end) | peak <= 64 | {} {} | {} {} |",
@@ -589,11 +613,7 @@ fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersRepo
         hooks.wall.as_secs_f64(),
         polling.wall.as_secs_f64()
     );
-    for (mode, report) in [("webhooks", hooks), ("polling", polling)] {
-        for error in report.errors.iter().take(5) {
-            println!("{mode}: a player failed: {error}");
-        }
-    }
+    print_failures(hooks, polling);
 }
 
 fn main() {
@@ -625,19 +645,14 @@ fn main() {
     eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
     let hammered = hammer(&settings);
 
-    println!();
-    println!(
+    print_heading(&format!(
         "{} players arriving at {}/s (deploy -> READY by long-poll -> stop), emulator lifecycle \
          step {} ms, Edgegap's rate limits on; 2 edgegap-gateway processes sharing one \
-         redis-server; {} cores",
+         redis-server",
         settings.players,
         settings.rate,
         settings.step.as_millis(),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!();
-    println!("| figure | goal | with webhooks | polling only |");
-    println!("|---|---|---|---|");
+    ));
     println!(
         "| upstream 429s | 0 | {} {} | {} {} |",
         hooks.rate_limited,
@@ -645,26 +660,7 @@ fn main() {
         polling.rate_limited,
         verdict(polling.rate_limited == 0)
     );
-    for (name, h, p) in [
-        ("servers lost", hooks.lost, polling.lost),
-        ("servers duplicated", hooks.duplicated, polling.duplicated),
-        (
-            "servers leaked (not TERMINATED at the end)",
-            hooks.leaked,
-            polling.leaked,
-        ),
-        (
-            "players who failed",
-            hooks.errors.len(),
-            polling.errors.len(),
-        ),
-    ] {
-        println!(
-            "| {name} | 0 | {h} {} | {p} {} |",
-            verdict(h == 0),
-            verdict(p == 0)
-        );
-    }
+    print_zero_rows(&hooks, &polling);
     println!(
         "| upstream status calls per deployment (mean / max) | <= 3 with webhooks | {:.2} / {} {} | {:.2} / {} (report) |",
         hooks.status_mean,
@@ -692,12 +688,6 @@ fn main() {
         hooks.wall.as_secs_f64(),
         polling.wall.as_secs_f64()
     );
-    let rss = |r: &[(f64, f64)]| {
-        r.iter()
-            .map(|(now, peak)| format!("{now:.1} (peak {peak:.1})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     println!(
         "| RSS per replica at the end, MiB (/proc VmRSS, VmHWM) | report | {} | {} |",
         rss(&hooks.rss),
@@ -722,9 +712,5 @@ fn main() {
         "| RSS of that replica, MiB (VmRSS, peak VmHWM) | report | {:.1} (peak {:.1}) |",
         hammered.rss.0, hammered.rss.1
     );
-    for (mode, report) in [("webhooks", &hooks), ("polling", &polling)] {
-        for error in report.errors.iter().take(5) {
-            println!("{mode}: a player failed: {error}");
-        }
-    }
+    print_failures(&hooks, &polling);
 }
