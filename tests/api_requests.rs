@@ -19,14 +19,6 @@ fn body(request: &HttpRequest) -> serde_json::Value {
     serde_json::from_slice(&request.body).unwrap()
 }
 
-fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// Asserts `validate` and `to_request` both refuse `endpoint` and returns the field named.
 fn invalid_field<E: Endpoint>(endpoint: &E) -> String {
     let err = endpoint.validate().unwrap_err();
@@ -69,7 +61,7 @@ fn v2_deploy_documented_body() {
           "webhook_on_terminated": {"url": "https://my-webhook.com"}
         })
     );
-    assert_eq!(header(&request, "content-type"), Some("application/json"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(deploy.class(), EndpointClass::Deploy);
     assert!(!deploy.idempotent());
 }
@@ -303,12 +295,12 @@ fn a_key_pasted_with_its_scheme_is_not_prefixed_twice() {
         let request = GetStatus::new("abc")
             .to_request(BASE, &Secret::new(key))
             .unwrap();
-        assert_eq!(header(&request, "Authorization"), Some(scheme), "{key}");
+        assert_eq!(request.header("Authorization"), Some(scheme), "{key}");
     }
     let player = GetStatus::new("abc")
         .to_request_as(BASE, Credentials::Bearer(&Secret::new("Bearer x.y.z")))
         .unwrap();
-    assert_eq!(header(&player, "Authorization"), Some("Bearer x.y.z"));
+    assert_eq!(player.header("Authorization"), Some("Bearer x.y.z"));
 }
 
 #[test]
@@ -317,7 +309,7 @@ fn get_app_request() {
     assert_eq!(get.method, Method::Get);
     assert_eq!(get.url, "https://api.edgegap.com/v1/app/my%20game%2F1");
     assert_eq!(
-        header(&get, "Authorization"),
+        get.header("Authorization"),
         Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
     );
     assert!(get.body.is_empty());
@@ -391,7 +383,7 @@ fn status_and_stop_paths_and_log_storage_query() {
 fn authorization_is_token_prefixed_except_self_stop() {
     let request = build(&GetStatus::new("c0653765de3b"));
     assert_eq!(
-        header(&request, "authorization"),
+        request.header("authorization"),
         Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
     );
     assert!(
@@ -411,7 +403,7 @@ fn authorization_is_token_prefixed_except_self_stop() {
         "https://api.edgegap.com/v1/self/stop/23c01225b99d/463660"
     );
     assert_eq!(
-        header(&request, "authorization"),
+        request.header("authorization"),
         Some("injected-delete-token")
     );
     assert!(!format!("{self_stop:?}").contains("injected-delete-token"));

@@ -11,7 +11,7 @@ use edgegap_emulator::{AppVersion, Emulator, Route};
 use serde_json::{Value, json};
 use support::{
     api, assert_pagination, deploy, deploy_body, matchmaker_emulator, mm_config, player_count,
-    wait_status,
+    status_of, wait_status,
 };
 
 fn emulator() -> edgegap_emulator::EmulatorHandle {
@@ -181,14 +181,8 @@ fn a_version_made_through_the_api_is_read_listed_and_deployed() {
     let got = api(&emu, "GET", "/v1/app/my-game/version/v1", None);
     assert_eq!(got.status, 200);
     assert_eq!(got.json["name"], "v1");
-    assert_eq!(
-        api(&emu, "GET", "/v1/app/my-game/version/v9", None).status,
-        404
-    );
-    assert_eq!(
-        api(&emu, "GET", "/v1/app/nope/version/v1", None).status,
-        404
-    );
+    assert_eq!(status_of(&emu, "GET", "/v1/app/my-game/version/v9"), 404);
+    assert_eq!(status_of(&emu, "GET", "/v1/app/nope/version/v1"), 404);
 
     // Deployable at once: a registry the emulator cannot reach runs simulated, with the
     // version's ports, envs (secret ones included) and resources.
@@ -249,10 +243,7 @@ fn a_version_made_through_the_api_is_read_listed_and_deployed() {
     let deleted = api(&emu, "DELETE", "/v1/app/my-game/version/v1", None);
     assert_eq!(deleted.status, 200);
     assert_eq!(deleted.json["success"], true);
-    assert_eq!(
-        api(&emu, "DELETE", "/v1/app/my-game/version/v1", None).status,
-        404
-    );
+    assert_eq!(status_of(&emu, "DELETE", "/v1/app/my-game/version/v1"), 404);
     let gone = api(
         &emu,
         "POST",
@@ -330,7 +321,7 @@ fn versions_breaking_the_spec_rules_get_400_naming_the_field() {
     for (body, field) in cases {
         let answer = api(&emu, "POST", "/v1/app/my-game/version", Some(&body));
         assert_eq!(answer.status, 400, "{field}: {answer:?}");
-        let message = answer.json["message"].as_str().unwrap_or_default();
+        let message = answer.message();
         assert!(message.contains(field), "{field}: {message}");
     }
     assert_eq!(
@@ -405,17 +396,9 @@ fn declared_versions_are_listed_and_a_matchmakers_cannot_be_deleted() {
     ] {
         let answer = api(&emu, method, path, body.as_ref());
         assert_eq!(answer.status, 409, "{method} {path}: {answer:?}");
-        assert!(
-            answer.json["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("matchmaker")),
-            "{answer:?}"
-        );
+        assert!(answer.message().contains("matchmaker"), "{answer:?}");
     }
-    assert_eq!(
-        api(&emu, "GET", "/v1/app/game/version/v1", None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "GET", "/v1/app/game/version/v1"), 200);
     // Other changes to it are fine.
     let patch = api(
         &emu,

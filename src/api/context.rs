@@ -26,12 +26,11 @@ use super::endpoint::{
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
 use super::lenient;
-use super::status::{
-    ConnectAddress, Location, PortMapping, Status, connect_address, find_port, pick_host,
-};
+use super::status::{Location, PortMapping, Status};
 use super::stop::RedactedUrl;
 use super::tags::DeploymentTag;
 use super::validate;
+use crate::api::status::reachable;
 
 /// The `GET $ARBITRIUM_CONTEXT_URL` object: the deployment as seen from inside it.
 ///
@@ -80,20 +79,7 @@ pub struct DeploymentContext {
 }
 
 impl DeploymentContext {
-    /// The port named `name` (by map key, then by the entry's `name` field).
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// Host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
 
 const URL_VAR: &str = "ARBITRIUM_CONTEXT_URL";

@@ -10,8 +10,9 @@ use super::ids::RequestId;
 use super::lenient;
 use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
-use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
+use super::status::PortMapping;
 use super::validate;
+use crate::api::status::reachable;
 
 /// A comparison in a list query (`operator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -252,20 +253,7 @@ impl DeploymentSummary {
         self.ready == Some(true)
     }
 
-    /// The port named `name` (map key, else a mapping whose `name` matches).
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// Host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
 
 /// The answer of `GET /v1/deployments`.

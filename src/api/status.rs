@@ -259,22 +259,32 @@ impl DeploymentStatus {
         self.current_status.is_ready()
     }
 
-    /// The port named `name`. Falls back to a mapping whose `name` field matches, for maps keyed
-    /// by something else.
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// Host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
+
+/// The `port`, `host` and `address` methods of an answer that says where a server is
+/// reached: `ports` by name, `public_ip` and `fqdn`.
+macro_rules! reachable {
+    () => {
+        /// The port named `name`: the map key, else a mapping whose `name` field matches (for
+        /// maps keyed by something else).
+        pub fn port(&self, name: &str) -> Option<&$crate::api::PortMapping> {
+            $crate::api::status::find_port(&self.ports, name)
+        }
+
+        /// The host to connect to: the public IP, else the FQDN.
+        pub fn host(&self) -> Option<&str> {
+            $crate::api::status::pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
+        }
+
+        /// Where players connect for port `port_name`: the public IP (else the FQDN) and the
+        /// port's `external`.
+        pub fn address(&self, port_name: &str) -> Option<$crate::api::ConnectAddress> {
+            $crate::api::status::connect_address(self.host(), self.port(port_name))
+        }
+    };
+}
+pub(crate) use reachable;
 
 /// The port named `name`: the map key, else a mapping whose `name` field matches.
 pub(crate) fn find_port<'a>(

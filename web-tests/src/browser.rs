@@ -1,6 +1,7 @@
 //! The harness's browser side (natively): headless Chromium through chromedriver, for
 //! `tests/browser.rs` (run by `wasm-bindgen-test-runner`) and for the `web_lobby` example
-//! (driven over WebDriver by [`lobby`]).
+//! (driven over WebDriver: by [`lobby`] through the gateway, by [`lobby_match`] in two tabs
+//! through the matchmaker).
 //!
 //! Chromium is started with a fresh profile and every background service off (no QUIC, no
 //! first-run, no component updates, no sync): on a closed network it would otherwise try to
@@ -15,8 +16,9 @@ use edgegap_test_services::{Spawned, free_port, require};
 use serde_json::{Value, json};
 use web_time::Instant;
 
-use crate::Setup;
 use crate::server;
+use crate::services::Services;
+use crate::{LOBBY_PROFILE, Setup};
 
 /// Chromium's arguments (`--headless` and the rest), for a profile in `profile`.
 pub fn chromium_args(profile: &Path) -> Vec<String> {
@@ -167,6 +169,46 @@ impl Browser {
             .ok_or_else(|| format!("no element `{css}`: {found}"))
     }
 
+    /// Waits (with a deadline) for the element `css` to be there, then clicks it.
+    fn click(&self, css: &str) -> Result<(), String> {
+        let element = wait(Duration::from_secs(30), css, || self.element(css).ok())?;
+        self.post(&format!("/element/{element}/click"), json!({}))?;
+        Ok(())
+    }
+
+    /// Opens `url` in a new tab and makes it the current one; returns its handle.
+    fn new_tab(&self, url: &str) -> Result<String, String> {
+        let opened = self.post("/window/new", json!({"type": "tab"}))?;
+        let handle = opened["handle"]
+            .as_str()
+            .ok_or_else(|| format!("no new tab: {opened}"))?
+            .to_owned();
+        self.switch_to(&handle)?;
+        self.post("/url", json!({"url": url}))?;
+        Ok(handle)
+    }
+
+    /// Makes the tab `handle` the current one.
+    fn switch_to(&self, handle: &str) -> Result<(), String> {
+        self.post("/window", json!({"handle": handle}))?;
+        Ok(())
+    }
+
+    /// Saves a screenshot of the current tab to `path` (a PNG).
+    fn screenshot(&self, path: &Path) -> Result<(), String> {
+        let png = self.get("/screenshot")?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .map_err(|e| format!("the screenshot is not base64: {e}"))?;
+        if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return Err("the screenshot is not a PNG".into());
+        }
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(path, &png).map_err(|e| format!("write the screenshot: {e}"))
+    }
+
     fn text(&self, css: &str) -> Result<String, String> {
         let element = self.element(css)?;
         Ok(self
@@ -231,49 +273,139 @@ pub fn build_lobby() -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// Serves the lobby built in `dir` on `port` (the gateway's CORS must allow
-/// `http://127.0.0.1:<port>`) until the server is dropped.
+/// Serves the lobby built in `dir` on `port` (the gateway's CORS and the matchmaker's must
+/// allow `http://127.0.0.1:<port>`) until the server is dropped.
 pub fn serve_lobby(dir: PathBuf, port: u16) -> server::Server {
     server::files(dir, port)
 }
 
-/// The lobby built in `dir`, served on `port` and opened in headless Chromium, "Play"
-/// clicked: waits (with a deadline) for READY and an address on the page, then saves a
-/// screenshot to `screenshot`. Returns the address the page shows.
-pub fn lobby(setup: &Setup, dir: PathBuf, port: u16, screenshot: &Path) -> Result<String, String> {
-    let files = serve_lobby(dir, port);
+/// The lobby served at `lobby` (by [`serve_lobby`]), opened in headless Chromium in gateway
+/// mode, "Play" clicked: waits (with a deadline) for READY and an address on the page, then
+/// saves a screenshot to `screenshot`. Returns the address the page shows.
+pub fn lobby(setup: &Setup, lobby: &str, screenshot: &Path) -> Result<String, String> {
     let url = format!(
-        "{}/?gateway={}&token={}",
-        files.url(),
+        "{lobby}/?gateway={}&token={}",
         setup.gateway,
         setup.token("lobby")
     );
     let profile = fresh_dir("chromium-lobby");
     let browser = Browser::start(&profile)?;
     browser.post("/url", json!({"url": url}))?;
-    let play = wait(Duration::from_secs(30), "the Play button", || {
-        browser.element("#play").ok()
-    })?;
-    browser.post(&format!("/element/{play}/click"), json!({}))?;
+    browser.click("#play")?;
     let address = wait(Duration::from_secs(60), "READY and an address", || {
         let statuses = browser.text("#statuses").ok()?;
         let address = browser.text("#address").ok()?;
         (statuses.contains("READY") && !address.trim().is_empty()).then_some(address)
     })?;
-    let png = browser.get("/screenshot")?;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(png.as_str().unwrap_or_default())
-        .map_err(|e| format!("the screenshot is not base64: {e}"))?;
-    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err("the screenshot is not a PNG".into());
-    }
-    if let Some(parent) = screenshot.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    std::fs::write(screenshot, &png).map_err(|e| format!("write the screenshot: {e}"))?;
+    browser.screenshot(screenshot)?;
     drop(browser);
     let _ = std::fs::remove_dir_all(&profile);
     Ok(address)
+}
+
+/// What one tab of the lobby showed once its search was over.
+struct Outcome {
+    /// `#address`: "Connect to <host:port> (gameport) · server <fqdn>".
+    address: String,
+    /// Its ticket, from the "ticket <id>" line of `#statuses`.
+    ticket: String,
+}
+
+/// The lobby served at `lobby`, in matchmaker mode (the duel profile
+/// [`LOBBY_PROFILE`]), opened in two tabs of one headless Chromium, "Play" clicked in each:
+/// two players, each a Bevy app in its own page, search through `MatchmakerPlugin`'s
+/// `find_match`. Waits (with a deadline) until both tabs show an address, or fails at the
+/// first error a tab shows; then checks that both show the same server and their own
+/// tickets, and that the emulator holds one deployment, made by its matchmaker for exactly
+/// these two tickets, at the address shown. Saves a screenshot of the second tab to
+/// `screenshot`. Returns that address.
+pub fn lobby_match(services: &Services, lobby: &str, screenshot: &Path) -> Result<String, String> {
+    let setup = &services.setup;
+    let url = format!(
+        "{lobby}/?matchmaker={}&mm_token={}&profile={LOBBY_PROFILE}",
+        setup.matchmaker, setup.matchmaker_token
+    );
+    let profile = fresh_dir("chromium-match");
+    let browser = Browser::start(&profile)?;
+    let mut tabs = Vec::new();
+    for _ in 0..2 {
+        tabs.push(browser.new_tab(&url)?);
+        browser.click("#play")?;
+    }
+    let outcomes = wait(Duration::from_secs(60), "both tabs' assignments", || {
+        let mut outcomes = Vec::new();
+        for tab in &tabs {
+            if let Err(e) = browser.switch_to(tab) {
+                return Some(Err(e));
+            }
+            let error = browser.text("#error").ok()?;
+            if !error.trim().is_empty() {
+                return Some(Err(format!("a tab shows an error: {error}")));
+            }
+            let address = browser.text("#address").ok()?;
+            if address.trim().is_empty() {
+                return None;
+            }
+            let statuses = browser.text("#statuses").ok()?;
+            let ticket = statuses
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("ticket "))
+                .map(str::to_owned);
+            let Some(ticket) = ticket else {
+                return Some(Err(format!("no ticket among the statuses: {statuses}")));
+            };
+            outcomes.push(Outcome { address, ticket });
+        }
+        Some(Ok(outcomes))
+    })??;
+    browser.screenshot(screenshot)?;
+    drop(browser);
+    let _ = std::fs::remove_dir_all(&profile);
+    let [a, b] = &outcomes[..] else {
+        return Err("not two tabs".into());
+    };
+    if a.address != b.address {
+        return Err(format!(
+            "the tabs landed on two servers: `{}` and `{}`",
+            a.address, b.address
+        ));
+    }
+    if a.ticket == b.ticket {
+        return Err(format!("both tabs show ticket `{}`", a.ticket));
+    }
+    let servers: Vec<_> = services
+        .matches(LOBBY_PROFILE)
+        .into_iter()
+        .filter(|d| {
+            a.address
+                .ends_with(&format!("server {}.pr.edgegap.net", d.request_id))
+        })
+        .collect();
+    let [server] = &servers[..] else {
+        return Err(format!(
+            "{} of the matchmaker's deployments are at `{}`",
+            servers.len(),
+            a.address
+        ));
+    };
+    let port = server.ports.get("gameport").map_or(0, |p| p.1);
+    if !a.address.contains(&format!(":{port} ")) {
+        return Err(format!("`{}` is not at gameport {port}", a.address));
+    }
+    let mut expected = vec![a.ticket.clone(), b.ticket.clone()];
+    expected.sort();
+    let mut tickets: Vec<String> = server
+        .env
+        .get("MM_TICKET_IDS")
+        .and_then(|ids| serde_json::from_str(ids).ok())
+        .unwrap_or_default();
+    tickets.sort();
+    if tickets != expected {
+        return Err(format!(
+            "the server expects {tickets:?}, the tabs hold {expected:?}"
+        ));
+    }
+    Ok(a.address.clone())
 }
 
 /// Polls `check` every 100 ms until it gives a value, at most `limit`.

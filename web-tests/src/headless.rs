@@ -1,11 +1,12 @@
 //! [`Headless`]: a Bevy app with `MinimalPlugins` and the client plugin
-//! ([`bevy_edgegap::test_utils`]), driven frame by frame with a wall-clock bound. Its waits are
+//! ([`bevy_edgegap::test_utils`]) or the matchmaker plugin, driven frame by frame with a wall-clock bound. Its waits are
 //! async (`test_utils::run_until` blocks, which a browser cannot): [`sleep`] between frames
 //! hands the browser its event loop back (that is when `fetch` answers arrive).
 
 use std::time::Duration;
 
 use bevy::ecs::message::Message;
+use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use bevy_edgegap::test_utils;
@@ -28,6 +29,35 @@ impl Headless {
         Self {
             app: test_utils::app(config),
         }
+    }
+
+    /// `MinimalPlugins` and [`MatchmakerPlugin`] with `config` (no organisation token, no
+    /// gateway), ready to update.
+    pub fn matchmaker(config: MatchmakerConfig) -> Self {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_plugins(MatchmakerPlugin::new(config));
+        app.finish();
+        app.cleanup();
+        Self { app }
+    }
+
+    /// Makes one call with the [`Matchmaker`] parameter (between frames) and returns its
+    /// entity.
+    ///
+    /// # Panics
+    /// When the app has no [`MatchmakerPlugin`].
+    pub fn search(
+        &mut self,
+        call: impl FnOnce(&mut Matchmaker) -> Entity + Send + Sync + 'static,
+    ) -> Entity {
+        let mut call = Some(call);
+        self.app
+            .world_mut()
+            .run_system_once(move |mut matchmaker: Matchmaker| {
+                (call.take().expect("a one-shot system runs once"))(&mut matchmaker)
+            })
+            .expect("the app has the MatchmakerPlugin")
     }
 
     /// Keeps every `M` message from now on (read them with [`Headless::seen`]).
@@ -70,18 +100,10 @@ impl Headless {
         limit: Duration,
         mut done: impl FnMut(&World) -> bool,
     ) -> Duration {
-        let start = Instant::now();
-        loop {
-            self.app.update();
-            if done(self.app.world()) {
-                return start.elapsed();
-            }
-            assert!(
-                start.elapsed() < limit,
-                "gave up waiting for {what} after {limit:?}"
-            );
-            sleep(Duration::from_millis(5)).await;
-        }
+        until_all(std::slice::from_mut(self), what, limit, |apps| {
+            done(apps[0].app.world())
+        })
+        .await
     }
 
     /// Updates for `time` of wall-clock time.
@@ -91,6 +113,33 @@ impl Headless {
             self.app.update();
             sleep(Duration::from_millis(5)).await;
         }
+    }
+}
+
+/// Updates every app in `apps`, one frame each in turn (several clients in one page), until
+/// `done` holds, at most `limit` of wall-clock time.
+///
+/// # Panics
+/// When `limit` passes first, naming `what`.
+pub async fn until_all(
+    apps: &mut [Headless],
+    what: &str,
+    limit: Duration,
+    mut done: impl FnMut(&[Headless]) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        for headless in apps.iter_mut() {
+            headless.app.update();
+        }
+        if done(apps) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "gave up waiting for {what} after {limit:?}"
+        );
+        sleep(Duration::from_millis(5)).await;
     }
 }
 

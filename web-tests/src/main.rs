@@ -1,14 +1,16 @@
 //! `edgegap-web-tests [--update-screenshot] [--lobby-only | --tests-only]`: the browser
 //! harness (what `cargo xtask test-web` runs).
 //!
-//! 1. Starts the services ([`Services`]) with the gateway's CORS allowing the test page's
-//!    origin and the lobby's.
+//! 1. Starts the services ([`Services`]) with the gateway's CORS and the matchmaker's
+//!    `allowed_cors_origins` allowing the test page's origin and the lobby's.
 //! 2. Runs `tests/browser.rs` in headless Chromium (`wasm-bindgen-test-runner` +
 //!    chromedriver), the services' URLs built in.
 //! 3. Builds `examples/web_lobby`, serves it, opens it in headless Chromium, clicks "Play",
 //!    waits for READY and an address, and saves a screenshot to
 //!    `target/web-tests/web_lobby.png` (`--update-screenshot`: also to `docs/web_lobby.png`,
-//!    the one the README shows).
+//!    the one the README shows). Then opens it in matchmaker mode in two tabs, clicks "Play"
+//!    in each, checks that both land on one server, and saves
+//!    `target/web-tests/web_lobby_match.png`.
 //! 4. Stops everything. Exit code 0 when all passed, 1 otherwise, 2 for bad usage.
 //!
 //! `edgegap-web-tests --serve-lobby` starts the services and serves the lobby for a person to
@@ -70,34 +72,7 @@ mod harness {
             passed &= ok;
         }
         if !flag("--tests-only") {
-            let lobby = Instant::now();
-            let screenshot = browser::target_dir().join("web-tests/web_lobby.png");
-            let result = browser::build_lobby()
-                .and_then(|dir| browser::lobby(&services.setup, dir, lobby_port, &screenshot));
-            match result {
-                Ok(address) => {
-                    println!(
-                        "web-tests: the web_lobby example showed READY and `{}` in {:.1?}; screenshot: {}",
-                        address.trim(),
-                        lobby.elapsed(),
-                        screenshot.display()
-                    );
-                    if flag("--update-screenshot") {
-                        let docs = browser::workspace().join("docs/web_lobby.png");
-                        match std::fs::copy(&screenshot, &docs) {
-                            Ok(_) => println!("web-tests: updated {}", docs.display()),
-                            Err(e) => {
-                                eprintln!("web-tests: cannot update {}: {e}", docs.display());
-                                passed = false;
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    eprintln!("web-tests: the web_lobby example FAILED: {error}");
-                    passed = false;
-                }
-            }
+            passed &= lobby(&services, lobby_port, flag("--update-screenshot"));
         }
         drop(services);
         println!("web-tests: done in {:.1?}", started.elapsed());
@@ -106,6 +81,61 @@ mod harness {
         } else {
             ExitCode::FAILURE
         }
+    }
+
+    /// The `web_lobby` example, built and served on `port`: through the gateway (clicked and
+    /// photographed), then through the matchmaker in two tabs. Whether both passed.
+    fn lobby(services: &Services, port: u16, update_screenshot: bool) -> bool {
+        let dir = match browser::build_lobby() {
+            Ok(dir) => dir,
+            Err(error) => {
+                eprintln!("web-tests: the web_lobby example FAILED: {error}");
+                return false;
+            }
+        };
+        let files = browser::serve_lobby(dir, port);
+        let mut passed = true;
+        let started = Instant::now();
+        let screenshot = browser::target_dir().join("web-tests/web_lobby.png");
+        match browser::lobby(&services.setup, &files.url(), &screenshot) {
+            Ok(address) => {
+                println!(
+                    "web-tests: the web_lobby example showed READY and `{}` in {:.1?}; screenshot: {}",
+                    address.trim(),
+                    started.elapsed(),
+                    screenshot.display()
+                );
+                if update_screenshot {
+                    let docs = browser::workspace().join("docs/web_lobby.png");
+                    match std::fs::copy(&screenshot, &docs) {
+                        Ok(_) => println!("web-tests: updated {}", docs.display()),
+                        Err(e) => {
+                            eprintln!("web-tests: cannot update {}: {e}", docs.display());
+                            passed = false;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                eprintln!("web-tests: the web_lobby example FAILED: {error}");
+                passed = false;
+            }
+        }
+        let started = Instant::now();
+        let screenshot = browser::target_dir().join("web-tests/web_lobby_match.png");
+        match browser::lobby_match(services, &files.url(), &screenshot) {
+            Ok(address) => println!(
+                "web-tests: two web_lobby tabs found one match through the matchmaker: `{}` in {:.1?}; screenshot: {}",
+                address.trim(),
+                started.elapsed(),
+                screenshot.display()
+            ),
+            Err(error) => {
+                eprintln!("web-tests: the web_lobby example's matchmaking FAILED: {error}");
+                passed = false;
+            }
+        }
+        passed
     }
 
     /// Serves the lobby and its services until the process is stopped.
@@ -120,10 +150,16 @@ mod harness {
             }
         };
         let _files = browser::serve_lobby(dir, port);
+        let setup = &services.setup;
         println!(
-            "open http://127.0.0.1:{port}/?gateway={}&token={}\n(Ctrl-C to stop)",
-            services.setup.gateway,
-            services.setup.token("lobby")
+            "through the gateway:    http://127.0.0.1:{port}/?gateway={}&token={}\n\
+             through the matchmaker: http://127.0.0.1:{port}/?matchmaker={}&mm_token={}&profile={} \
+             (open it in two tabs)\n(Ctrl-C to stop)",
+            setup.gateway,
+            setup.token("lobby"),
+            setup.matchmaker,
+            setup.matchmaker_token,
+            edgegap_web_tests::LOBBY_PROFILE,
         );
         loop {
             std::thread::park();

@@ -5,15 +5,17 @@
 use std::time::Duration;
 
 use bevy::prelude::*;
+#[cfg(target_arch = "wasm32")]
+use bevy_edgegap::api::GetMonitor;
 use bevy_edgegap::api::{
     DeployRequest, EdgegapError, GetStatus, HttpRequest, HttpResponse, Method, api_error,
 };
 use bevy_edgegap::http::RetryPolicy;
 use bevy_edgegap::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use web_time::Instant;
 
-use crate::{BAD_GATEWAY_HTML, HANG_HOLD, Headless, Setup, seen_count};
+use crate::{BAD_GATEWAY_HTML, DUEL_PROFILE, HANG_HOLD, Headless, Setup, seen_count, until_all};
 
 /// The longest any wait in a scenario may take.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -309,6 +311,135 @@ pub async fn pages_from_origins_not_allowed_are_refused(setup: &Setup) {
         matches!(results[0].result, Err(EdgegapError::Transport { .. })),
         "the organisation API answered a page: {results:?}"
     );
+}
+
+/// A matchmaker client with polls quick enough for tests.
+fn matchmaker(url: &str, token: &str) -> Headless {
+    let config = MatchmakerConfig::new(url, token)
+        .with_poll_interval(Duration::from_millis(100))
+        .with_rate_limit(None);
+    let mut app = Headless::matchmaker(config);
+    app.collect::<MatchFound>()
+        .collect::<HostAssigned>()
+        .collect::<MatchmakingCancelled>()
+        .collect::<MatchmakingFailed>();
+    app
+}
+
+/// Two players, each its own Bevy app with [`MatchmakerPlugin`] (two clients in one page in
+/// the browser), `find_match` in the duel profile of the emulator's matchmaker (no
+/// organisation token, no gateway): both see `MATCH_FOUND`, then `HOST_ASSIGNED` with one and
+/// the same assignment (one server), each with its own ticket. Returns both assignments.
+pub async fn two_players_land_on_one_server(setup: &Setup) -> [HostAssigned; 2] {
+    let mut players = [
+        matchmaker(&setup.matchmaker, &setup.matchmaker_token),
+        matchmaker(&setup.matchmaker, &setup.matchmaker_token),
+    ];
+    let searches = players
+        .each_mut()
+        .map(|p| p.search(|mm| mm.find_match(DUEL_PROFILE, json!({}))));
+    until_all(&mut players, "both players' outcomes", LIMIT, |players| {
+        players.iter().all(|p| {
+            seen_count::<HostAssigned>(p.app.world())
+                + seen_count::<MatchmakingCancelled>(p.app.world())
+                + seen_count::<MatchmakingFailed>(p.app.world())
+                > 0
+        })
+    })
+    .await;
+    let assigned = players.each_ref().map(|player| {
+        assert_eq!(player.seen::<MatchmakingFailed>(), [], "a search failed");
+        assert_eq!(
+            player.seen::<MatchmakingCancelled>(),
+            [],
+            "a search was cancelled"
+        );
+        assert_eq!(player.seen::<MatchFound>().len(), 1, "MATCH_FOUND, once");
+        let assigned = player.seen::<HostAssigned>();
+        assert_eq!(assigned.len(), 1, "{assigned:?}");
+        assigned[0].clone()
+    });
+    for (player, search) in players.iter().zip(searches) {
+        let assigned = &player.seen::<HostAssigned>()[0];
+        assert_eq!(assigned.entity, search);
+        let state = player
+            .app
+            .world()
+            .get::<Matchmaking>(search)
+            .expect("the search entity stays");
+        assert_eq!(
+            state.assignment(),
+            Some(&assigned.assignment),
+            "kept on the entity"
+        );
+        assert!(
+            player.app.world().get::<Assigned>(search).is_some(),
+            "phase marker"
+        );
+    }
+    let [a, b] = &assigned;
+    assert_eq!(a.assignment, b.assignment, "one server for both");
+    let address = a
+        .address("gameport")
+        .expect("the assignment names `gameport`");
+    assert!(!address.host.is_empty() && address.port != 0, "{address:?}");
+    assert!(
+        a.ticket_id.is_some() && b.ticket_id.is_some(),
+        "{a:?} {b:?}"
+    );
+    assert_ne!(a.ticket_id, b.ticket_id, "each player has its own ticket");
+    assert_ne!(a.team_id, b.team_id, "a duel: one team each");
+    assigned
+}
+
+/// In the browser: a matchmaker whose `allowed_cors_origins` lists only near misses of the
+/// page's origin (the host alone, `localhost`, another scheme, no port, a trailing slash) is
+/// refused by the browser's CORS check. `find_match` ends at once, with a typed
+/// [`MatchmakingFailed`] (a transport error: the browser gives no answer to read), never a
+/// search left hanging; the token is in no error. The matchmaker that allows the page answers
+/// it from the same page.
+#[cfg(target_arch = "wasm32")]
+pub async fn a_matchmaker_refusing_the_origin_fails_typed(setup: &Setup) {
+    let mut app = matchmaker(&setup.closed_matchmaker, &setup.closed_matchmaker_token);
+    let search = app.search(|mm| mm.find_match(DUEL_PROFILE, json!({})));
+    app.until("the refused search's outcome", LIMIT, |world| {
+        seen_count::<MatchmakingFailed>(world)
+            + seen_count::<MatchmakingCancelled>(world)
+            + seen_count::<HostAssigned>(world)
+            > 0
+    })
+    .await;
+    let failed = app.seen::<MatchmakingFailed>();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].entity, search);
+    assert!(
+        matches!(failed[0].error, EdgegapError::Transport { .. }),
+        "the browser refused the answer, so there is none to read: {:?}",
+        failed[0].error
+    );
+    let shown = format!("{:?} {}", failed[0].error, failed[0].error);
+    assert!(
+        !shown.contains(&setup.closed_matchmaker_token),
+        "the token is in the error: {shown}"
+    );
+    let state = app.app.world().get::<Matchmaking>(search).expect("kept");
+    assert!(state.is_over(), "{state:?}");
+    assert!(
+        app.app.world().get::<Unmatched>(search).is_some(),
+        "phase marker"
+    );
+    assert_eq!(app.seen::<MatchmakingCancelled>(), []);
+    assert_eq!(app.seen::<MatchFound>(), []);
+
+    let mut app = matchmaker(&setup.matchmaker, &setup.matchmaker_token);
+    app.collect::<EdgegapResponse<GetMonitor>>();
+    app.search(|mm| mm.monitor());
+    app.until("the allowed matchmaker's monitor", LIMIT, |world| {
+        seen_count::<EdgegapResponse<GetMonitor>>(world) > 0
+    })
+    .await;
+    let monitor = app.seen::<EdgegapResponse<GetMonitor>>();
+    assert!(monitor[0].result.is_ok(), "{monitor:?}");
 }
 
 /// The fault server's counters for `name` (`requests`, `closed_early`), or a named probe

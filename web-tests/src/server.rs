@@ -59,7 +59,7 @@ impl Server {
     }
 
     /// `http://127.0.0.1:<port>`.
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 }

@@ -16,6 +16,16 @@ pub struct Setup {
     pub emulator: String,
     /// The organisation token of [`Setup::emulator`].
     pub emulator_token: String,
+    /// The matchmaker of [`Setup::emulator`], whose `allowed_cors_origins` lists the test
+    /// page's origin (and the lobby's).
+    pub matchmaker: String,
+    /// Its token (a matchmaker's token is meant to ship in game clients).
+    pub matchmaker_token: String,
+    /// A matchmaker whose `allowed_cors_origins` lists only near misses of the page's origin
+    /// (the host alone, `localhost`, another scheme, no port, a trailing slash).
+    pub closed_matchmaker: String,
+    /// Its token.
+    pub closed_matchmaker_token: String,
     /// The fault server: `/html502/<name>/…`, `/hang/<name>/…`, `/probe/<name>`; its CORS
     /// allows any origin.
     pub faults: String,

@@ -47,3 +47,13 @@ async fn a_refusal_keeps_its_retry_after() {
 async fn an_answer_over_the_body_cap_is_refused() {
     scenarios::an_answer_over_the_body_cap_is_refused(&Setup::from_build()).await;
 }
+
+#[wasm_bindgen_test]
+async fn two_players_land_on_one_server() {
+    scenarios::two_players_land_on_one_server(&Setup::from_build()).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_matchmaker_refusing_the_origin_fails_typed() {
+    scenarios::a_matchmaker_refusing_the_origin_fails_typed(&Setup::from_build()).await;
+}

@@ -60,3 +60,25 @@ fn an_answer_over_the_body_cap_is_refused() {
         &services().setup,
     ));
 }
+
+#[test]
+fn two_players_land_on_one_server() {
+    let services = services();
+    let assigned = block_on(scenarios::two_players_land_on_one_server(&services.setup));
+    // Natively the harness can also look at the server: one deployment, made by the
+    // matchmaker for both tickets, is the one the assignment names.
+    let fqdn = assigned[0].assignment.fqdn.clone().expect("an FQDN");
+    let server: Vec<_> = services
+        .matches(edgegap_web_tests::DUEL_PROFILE)
+        .into_iter()
+        .filter(|d| fqdn.starts_with(&format!("{}.", d.request_id)))
+        .collect();
+    assert_eq!(server.len(), 1, "the assignment's server: {fqdn}");
+    let tickets: Vec<String> =
+        serde_json::from_str(&server[0].env["MM_TICKET_IDS"]).expect("MM_TICKET_IDS is JSON");
+    for player in &assigned {
+        let ticket = player.ticket_id.as_ref().expect("a ticket");
+        assert!(tickets.contains(ticket), "{ticket} not in {tickets:?}");
+    }
+    assert_eq!(tickets.len(), 2, "{tickets:?}");
+}

@@ -32,6 +32,11 @@ impl Answer {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body's `message`, or `""` when there is none.
+    pub fn message(&self) -> &str {
+        self.json["message"].as_str().unwrap_or_default()
+    }
 }
 
 fn agent() -> ureq::Agent {
@@ -100,6 +105,11 @@ pub fn api(emu: &EmulatorHandle, method: &str, path: &str, body: Option<&Value>)
         Some(&auth),
         body.as_deref(),
     )
+}
+
+/// The status of an API call without a body.
+pub fn status_of(emu: &EmulatorHandle, method: &str, path: &str) -> u16 {
+    api(emu, method, path, None).status
 }
 
 /// A v2 deploy body for `app`/`version`.

@@ -1,6 +1,7 @@
 //! What the matchmaker's endpoints share: [`MatchmakerAccess`], statuses, assignments,
 //! tickets as the matchmaker describes them, and the `monitor` and beacon endpoints.
 
+use crate::api::status::reachable;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -10,9 +11,7 @@ use crate::api::endpoint::{Auth, Endpoint, Target, encode_component, strip_schem
 use crate::api::error::EdgegapError;
 use crate::api::ids::Secret;
 use crate::api::lenient;
-use crate::api::status::{
-    ConnectAddress, Location, PortMapping, connect_address, find_port, pick_host,
-};
+use crate::api::status::{Location, PortMapping, pick_host};
 
 /// Where a matchmaker is and how to authenticate to it: the "API URL" and the token of its
 /// dashboard page. `Debug` prints the token as `***`.
@@ -255,21 +254,7 @@ pub struct Assignment {
 }
 
 impl Assignment {
-    /// The port named `name` (by key, then by the entry's `name`).
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// The host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`: the public IP (else the FQDN) and the
-    /// port's `external`.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
 
 /// A ticket as the matchmaker injects it (`MM_TICKET_<id>`) and as backfills carry it.
