@@ -10,6 +10,14 @@
 //! Then one replica is hammered with status GETs of existing deployments from several
 //! keep-alive client threads.
 //!
+//! `cargo bench -p edgegap-gateway --bench load -- scale` (or `LOAD_SCENARIO=scale`): the
+//! second scenario, 35 players a second for 60 s (2,100) through the two replicas, webhooks on
+//! and off, statuses read in bulk through the list. Each player keeps their server until every
+//! player has arrived and seen READY (2,100 live deployments: each replica's RSS is read
+//! then), then all stop. Upstream figures are read from each replica's `GET /metrics` and
+//! checked against the emulator's request log. `LOAD_PLAYERS` and `LOAD_RATE` apply
+//! (defaults 2,100 and 35 there).
+//!
 //! Environment: `LOAD_PLAYERS` (default 500; also the first argument), `LOAD_RATE` (players
 //! arriving per second, default 8: two status reads per player must fit Edgegap's 20/s),
 //! `LOAD_STEP_MS` (emulator lifecycle step, default 300: READY about 1.5 s after the deploy,
@@ -24,6 +32,8 @@ use edgegap_emulator::{EmulatorHandle, Route};
 use edgegap_gateway_testkit::*;
 
 struct Settings {
+    /// The second scenario (`scale`): servers kept until every player is in.
+    scale: bool,
     players: usize,
     rate: f64,
     step: Duration,
@@ -33,13 +43,18 @@ struct Settings {
 
 impl Settings {
     fn read() -> Self {
-        let argument = std::env::args()
+        let arguments: Vec<String> = std::env::args()
             .skip(1)
-            .find(|a| !a.starts_with('-'))
-            .and_then(|a| a.parse().ok());
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        let scale = arguments.iter().any(|a| a == "scale")
+            || std::env::var("LOAD_SCENARIO").is_ok_and(|s| s == "scale");
+        let argument = arguments.iter().find_map(|a| a.parse().ok());
+        let (players, rate): (usize, f64) = if scale { (2100, 35.0) } else { (500, 8.0) };
         Self {
-            players: argument.unwrap_or_else(|| env_or("LOAD_PLAYERS", 500)),
-            rate: env_or("LOAD_RATE", 8.0_f64).max(0.1),
+            scale,
+            players: argument.unwrap_or_else(|| env_or("LOAD_PLAYERS", players)),
+            rate: env_or("LOAD_RATE", rate).max(0.1),
             step: Duration::from_millis(env_or("LOAD_STEP_MS", 300)),
             hammer_secs: env_or("LOAD_HAMMER_SECS", 5),
             hammer_threads: env_or("LOAD_HAMMER_THREADS", 4).max(1),
@@ -50,6 +65,8 @@ impl Settings {
 /// What one player saw.
 #[derive(Default)]
 struct Outcome {
+    /// The player's number.
+    player: Option<usize>,
     id: Option<String>,
     notified: Option<SystemTime>,
     error: Option<String>,
@@ -73,8 +90,13 @@ fn retrying(refused: &mut usize, mut call: impl FnMut() -> Answer) -> Answer {
     call()
 }
 
-fn play(i: usize, replicas: &[Url; 2]) -> Outcome {
-    let mut outcome = Outcome::default();
+/// Player `i`: deploys through one replica, waits for READY through the other, then stops
+/// through the first unless `keep` (the caller stops it later, [`stop_all`]).
+fn play(i: usize, replicas: &[Url; 2], keep: bool) -> Outcome {
+    let mut outcome = Outcome {
+        player: Some(i),
+        ..Outcome::default()
+    };
     let token = token(&format!("player-{i}"));
     let (home, other) = (&replicas[i % 2], &replicas[(i + 1) % 2]);
     let key = format!("join-{i}");
@@ -106,11 +128,37 @@ fn play(i: usize, replicas: &[Url; 2]) -> Outcome {
         });
     }
     outcome.notified = Some(SystemTime::now());
+    if keep {
+        return outcome;
+    }
     let stopped = retrying(&mut outcome.refused, || stop(home, &token, &id));
     if !matches!(stopped.status, 200 | 202) {
         outcome.error = Some(format!("stop: {} {}", stopped.status, stopped.text));
     }
     outcome
+}
+
+/// Stops every player's server through its home replica, a few at a time; the players whose
+/// stop failed get the error.
+fn stop_all(outcomes: &mut [Outcome], replicas: &[Url; 2]) {
+    const STOPPERS: usize = 16;
+    std::thread::scope(|scope| {
+        for chunk in outcomes.chunks_mut(outcomes.len().div_ceil(STOPPERS).max(1)) {
+            scope.spawn(move || {
+                for outcome in chunk {
+                    let (Some(i), Some(id)) = (outcome.player, outcome.id.clone()) else {
+                        continue;
+                    };
+                    let token = token(&format!("player-{i}"));
+                    let stopped =
+                        retrying(&mut outcome.refused, || stop(&replicas[i % 2], &token, &id));
+                    if !matches!(stopped.status, 200 | 202) {
+                        outcome.error = Some(format!("stop: {} {}", stopped.status, stopped.text));
+                    }
+                }
+            });
+        }
+    });
 }
 
 /// `(VmRSS, VmHWM)` of `pid` in MiB, from `/proc`.
@@ -148,6 +196,50 @@ struct PlayersReport {
     notified_p99: Duration,
     notified_max: Duration,
     rss: Vec<(f64, f64)>,
+    /// Scale scenario: each replica's RSS with every server live (VmRSS, VmHWM), MiB.
+    rss_live: Vec<(f64, f64)>,
+    /// Deployments made.
+    made: usize,
+    /// Upstream status reads and list reads, as the replicas' `/metrics` count them, and as
+    /// the emulator logged them.
+    metrics_reads: (usize, usize),
+    emulator_reads: (usize, usize),
+    /// Upstream 429s the replicas' `/metrics` count.
+    metrics_429: usize,
+    /// Scale scenario: upstream status and list reads (`/metrics`) once every player saw
+    /// READY, before the stops.
+    reads_to_ready: (usize, usize),
+}
+
+/// The upstream status and list reads the emulator logged, the same as the replicas'
+/// `/metrics` count them (once both agree: a call is logged by the emulator before the
+/// replica counts its answer; or as they are after 10 s), and the upstream 429s the replicas
+/// count.
+fn read_counts(emu: &EmulatorHandle, urls: &[Url; 2]) -> ((usize, usize), (usize, usize), usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged = (
+            emu.request_count(Route::Status),
+            emu.request_count(Route::ListDeployments),
+        );
+        let scrapes: Vec<String> = urls.iter().map(scrape).collect();
+        let counted = |endpoint| scrapes.iter().map(|s| upstream_counted(s, endpoint)).sum();
+        let reads: (usize, usize) = (counted("status"), counted("list"));
+        let refused = scrapes
+            .iter()
+            .map(|s| {
+                metric_sum(
+                    s,
+                    "edgegap_gateway_upstream_calls_total",
+                    &[("status", "429")],
+                ) as usize
+            })
+            .sum();
+        if reads == logged || Instant::now() >= deadline {
+            return (logged, reads, refused);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn replicas(emu: &EmulatorHandle, redis: &Redis, webhooks: bool) -> Vec<GatewayProcess> {
@@ -183,7 +275,7 @@ fn run_players(settings: &Settings, webhooks: bool) -> PlayersReport {
                 let urls = &urls;
                 std::thread::Builder::new()
                     .stack_size(256 * 1024)
-                    .spawn_scoped(scope, move || play(i, urls))
+                    .spawn_scoped(scope, move || play(i, urls, settings.scale))
                     .expect("a player thread")
             })
             .collect();
@@ -197,6 +289,15 @@ fn run_players(settings: &Settings, webhooks: bool) -> PlayersReport {
             })
             .collect()
     });
+    let mut outcomes = outcomes;
+    let (rss_live, reads_to_ready) = if settings.scale {
+        let live = processes.iter().map(|p| rss_mib(p.pid())).collect();
+        let (_, to_ready, _) = read_counts(&emu, &urls);
+        stop_all(&mut outcomes, &urls);
+        (live, to_ready)
+    } else {
+        Default::default()
+    };
     let wall = start.elapsed();
     let rss = processes.iter().map(|p| rss_mib(p.pid())).collect();
 
@@ -237,6 +338,7 @@ fn run_players(settings: &Settings, webhooks: bool) -> PlayersReport {
         }
     }
     let status_total: usize = status_calls.values().sum();
+    let (emulator_reads, metrics_reads, metrics_429) = read_counts(&emu, &urls);
     let mut notified: Vec<Duration> = outcomes
         .iter()
         .filter_map(|o| {
@@ -259,6 +361,12 @@ fn run_players(settings: &Settings, webhooks: bool) -> PlayersReport {
         notified_p99: percentile(&notified, 99.0),
         notified_max: notified.last().copied().unwrap_or_default(),
         rss,
+        rss_live,
+        made: made.len(),
+        metrics_reads,
+        emulator_reads,
+        metrics_429,
+        reads_to_ready,
     }
 }
 
@@ -351,43 +459,20 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn main() {
-    let settings = Settings::read();
-    eprintln!(
-        "load: {} players at {}/s, lifecycle step {:?}; webhooks run, then polling only, then \
-         the status hammer ({} s, {} threads)",
-        settings.players,
-        settings.rate,
-        settings.step,
-        settings.hammer_secs,
-        settings.hammer_threads
-    );
-    let hooks = run_players(&settings, true);
-    eprintln!("webhooks run done in {:.1} s", hooks.wall.as_secs_f64());
-    let polling = run_players(&settings, false);
-    eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
-    let hammered = hammer(&settings);
-
+/// A run's title with the core count, and the head of its table (both runs side by side).
+fn print_heading(title: &str) {
     println!();
     println!(
-        "{} players arriving at {}/s (deploy -> READY by long-poll -> stop), emulator lifecycle \
-         step {} ms, Edgegap's rate limits on; 2 edgegap-gateway processes sharing one \
-         redis-server; {} cores",
-        settings.players,
-        settings.rate,
-        settings.step.as_millis(),
+        "{title}; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!();
     println!("| figure | goal | with webhooks | polling only |");
     println!("|---|---|---|---|");
-    println!(
-        "| upstream 429s | 0 | {} {} | {} {} |",
-        hooks.rate_limited,
-        verdict(hooks.rate_limited == 0),
-        polling.rate_limited,
-        verdict(polling.rate_limited == 0)
-    );
+}
+
+/// The rows whose goal is 0 (lost, duplicated, leaked, failed players), both runs.
+fn print_zero_rows(hooks: &PlayersReport, polling: &PlayersReport) {
     for (name, h, p) in [
         ("servers lost", hooks.lost, polling.lost),
         ("servers duplicated", hooks.duplicated, polling.duplicated),
@@ -408,6 +493,174 @@ fn main() {
             verdict(p == 0)
         );
     }
+}
+
+/// `VmRSS (peak VmHWM)` of each replica, MiB.
+fn rss(replicas: &[(f64, f64)]) -> String {
+    replicas
+        .iter()
+        .map(|(now, peak)| format!("{now:.1} (peak {peak:.1})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first few errors of each run's players.
+fn print_failures(hooks: &PlayersReport, polling: &PlayersReport) {
+    for (mode, report) in [("webhooks", hooks), ("polling", polling)] {
+        for error in report.errors.iter().take(5) {
+            println!("{mode}: a player failed: {error}");
+        }
+    }
+}
+
+/// The second scenario's table (see the module docs).
+fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersReport) {
+    print_heading(&format!(
+        "scale: {} players arriving at {}/s, each keeping their server until all are in, then \
+         all stop; emulator lifecycle step {} ms, Edgegap's rate limits on; 2 edgegap-gateway \
+         processes sharing one redis-server, statuses read in bulk through the list",
+        settings.players,
+        settings.rate,
+        settings.step.as_millis(),
+    ));
+    let per = |r: &PlayersReport, n: usize| n as f64 / r.made.max(1) as f64;
+    let reads = |r: &PlayersReport| per(r, r.metrics_reads.0 + r.metrics_reads.1);
+    println!(
+        "| upstream status + list reads per deployment (/metrics) | <= 0.3 | {:.3} {} | {:.3} {} |",
+        reads(hooks),
+        verdict(reads(hooks) <= 0.3),
+        reads(polling),
+        verdict(reads(polling) <= 0.3)
+    );
+    let split = |r: &PlayersReport| {
+        format!(
+            "{:.3} + {:.3} ({} + {} for {} deployments)",
+            per(r, r.metrics_reads.0),
+            per(r, r.metrics_reads.1),
+            r.metrics_reads.0,
+            r.metrics_reads.1,
+            r.made
+        )
+    };
+    println!(
+        "| of which status + list (/metrics) | report | {} | {} |",
+        split(hooks),
+        split(polling)
+    );
+    let ready = |r: &PlayersReport| {
+        format!(
+            "{:.3} ({} + {})",
+            per(r, r.reads_to_ready.0 + r.reads_to_ready.1),
+            r.reads_to_ready.0,
+            r.reads_to_ready.1
+        )
+    };
+    println!(
+        "| ... until every player saw READY, before the stops: status + list per deployment | report | {} | {} |",
+        ready(hooks),
+        ready(polling)
+    );
+    let checked = |r: &PlayersReport| {
+        if r.metrics_reads == r.emulator_reads {
+            "equal".to_owned()
+        } else {
+            format!(
+                "DIFFER: emulator {} + {}",
+                r.emulator_reads.0, r.emulator_reads.1
+            )
+        }
+    };
+    println!(
+        "| /metrics against the emulator's request log | equal | {} | {} |",
+        checked(hooks),
+        checked(polling)
+    );
+    println!(
+        "| upstream 429s (emulator log / /metrics) | 0 | {} / {} {} | {} / {} {} |",
+        hooks.rate_limited,
+        hooks.metrics_429,
+        verdict(hooks.rate_limited == 0),
+        polling.rate_limited,
+        polling.metrics_429,
+        verdict(polling.rate_limited == 0)
+    );
+    println!(
+        "| READY -> player p50 / p99 (max) | p99 <= 100 ms with webhooks, <= 1.5 s without | {} / {} ({}) {} | {} / {} ({}) {} |",
+        ms(hooks.notified_p50),
+        ms(hooks.notified_p99),
+        ms(hooks.notified_max),
+        verdict(hooks.notified_p99 <= Duration::from_millis(100)),
+        ms(polling.notified_p50),
+        ms(polling.notified_p99),
+        ms(polling.notified_max),
+        verdict(polling.notified_p99 <= Duration::from_millis(1500))
+    );
+    print_zero_rows(hooks, polling);
+    let peak = |r: &PlayersReport| r.rss.iter().map(|(_, p)| *p).fold(0.0, f64::max);
+    println!(
+        "| RSS per replica with every server live, MiB (VmRSS, peak VmHWM at the end) | peak <= 64 | {} {} | {} {} |",
+        rss(&hooks.rss_live),
+        verdict(peak(hooks) <= 64.0),
+        rss(&polling.rss_live),
+        verdict(peak(polling) <= 64.0)
+    );
+    println!(
+        "| retryable refusals seen by players (429/502/503) | report | {} | {} |",
+        hooks.refused, polling.refused
+    );
+    println!(
+        "| run time (arrivals, READY, then every stop) | report | {:.1} s | {:.1} s |",
+        hooks.wall.as_secs_f64(),
+        polling.wall.as_secs_f64()
+    );
+    print_failures(hooks, polling);
+}
+
+fn main() {
+    let settings = Settings::read();
+    if settings.scale {
+        eprintln!(
+            "load (scale): {} players at {}/s, lifecycle step {:?}; webhooks run, then polling only",
+            settings.players, settings.rate, settings.step
+        );
+        let hooks = run_players(&settings, true);
+        eprintln!("webhooks run done in {:.1} s", hooks.wall.as_secs_f64());
+        let polling = run_players(&settings, false);
+        eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
+        print_scale(&settings, &hooks, &polling);
+        return;
+    }
+    eprintln!(
+        "load: {} players at {}/s, lifecycle step {:?}; webhooks run, then polling only, then \
+         the status hammer ({} s, {} threads)",
+        settings.players,
+        settings.rate,
+        settings.step,
+        settings.hammer_secs,
+        settings.hammer_threads
+    );
+    let hooks = run_players(&settings, true);
+    eprintln!("webhooks run done in {:.1} s", hooks.wall.as_secs_f64());
+    let polling = run_players(&settings, false);
+    eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
+    let hammered = hammer(&settings);
+
+    print_heading(&format!(
+        "{} players arriving at {}/s (deploy -> READY by long-poll -> stop), emulator lifecycle \
+         step {} ms, Edgegap's rate limits on; 2 edgegap-gateway processes sharing one \
+         redis-server",
+        settings.players,
+        settings.rate,
+        settings.step.as_millis(),
+    ));
+    println!(
+        "| upstream 429s | 0 | {} {} | {} {} |",
+        hooks.rate_limited,
+        verdict(hooks.rate_limited == 0),
+        polling.rate_limited,
+        verdict(polling.rate_limited == 0)
+    );
+    print_zero_rows(&hooks, &polling);
     println!(
         "| upstream status calls per deployment (mean / max) | <= 3 with webhooks | {:.2} / {} {} | {:.2} / {} (report) |",
         hooks.status_mean,
@@ -435,12 +688,6 @@ fn main() {
         hooks.wall.as_secs_f64(),
         polling.wall.as_secs_f64()
     );
-    let rss = |r: &[(f64, f64)]| {
-        r.iter()
-            .map(|(now, peak)| format!("{now:.1} (peak {peak:.1})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     println!(
         "| RSS per replica at the end, MiB (/proc VmRSS, VmHWM) | report | {} | {} |",
         rss(&hooks.rss),
@@ -465,9 +712,5 @@ fn main() {
         "| RSS of that replica, MiB (VmRSS, peak VmHWM) | report | {:.1} (peak {:.1}) |",
         hammered.rss.0, hammered.rss.1
     );
-    for (mode, report) in [("webhooks", &hooks), ("polling", &polling)] {
-        for error in report.errors.iter().take(5) {
-            println!("{mode}: a player failed: {error}");
-        }
-    }
+    print_failures(&hooks, &polling);
 }

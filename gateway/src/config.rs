@@ -94,6 +94,11 @@ pub struct GatewayConfig {
     /// A PEM file of the certificate authority that signed the Redis server's certificate
     /// (`rediss://` only; relative to the config file). Default: the system's trust store.
     pub redis_ca_file: Option<String>,
+    /// How long one Redis call may take, in milliseconds (default 1000): connecting, and each
+    /// answer. Beyond it the call fails and the client gets 503 with `Retry-After` (a deploy
+    /// is retried with the same `Idempotency-Key`). Redis answers in well under a millisecond;
+    /// raise it only for a Redis far away or a machine that stalls.
+    pub redis_timeout_ms: u64,
     /// Allows `http://` (Edgegap, `status.public_url`) and `redis://` to hosts other than
     /// loopback (default `false`: only TLS leaves the machine). For a private network you
     /// trust, never for the internet.
@@ -210,6 +215,14 @@ pub struct StatusConfig {
     /// milliseconds (default 2000): replicas' clocks differ this much at most. A status record
     /// dated later is not used; one within it counts as read now.
     pub max_clock_skew_ms: u64,
+    /// Read statuses in bulk through Edgegap's list (`GET /v1/deployments`, 100 deployments a
+    /// page within its 10 reads/s), one status read each only for what the list cannot say
+    /// (default `true`). `false`: one status read per deployment per interval, as before.
+    pub list_reads: bool,
+    /// With `list_reads`: how long a deployment the list shows not READY yet keeps the status
+    /// last read (`Status.DEPLOYING` when never read) before one status read checks it, in
+    /// seconds (default 30): the list cannot say ERROR.
+    pub not_ready_read_secs: u64,
 }
 
 impl Default for StatusConfig {
@@ -221,6 +234,8 @@ impl Default for StatusConfig {
             webhook_secret: None,
             ended_visible_secs: 3600,
             max_clock_skew_ms: 2000,
+            list_reads: true,
+            not_ready_read_secs: 30,
         }
     }
 }
@@ -270,6 +285,7 @@ impl Default for GatewayConfig {
             redis_url: None,
             redis_prefix: None,
             redis_ca_file: None,
+            redis_timeout_ms: 1000,
             allow_plaintext: false,
             http: HttpConfig::default(),
             allowed_cors_origins: Vec::new(),
@@ -587,6 +603,11 @@ impl GatewayConfig {
             return Err(GatewayError::Config(
                 "policy.max_live_per_player and policy.deploys_per_minute must be at least 1"
                     .into(),
+            ));
+        }
+        if self.redis_timeout_ms == 0 {
+            return Err(GatewayError::Config(
+                "redis_timeout_ms must be at least 1".into(),
             ));
         }
         self.budget.check()?;

@@ -111,6 +111,7 @@ mod auth;
 pub mod config;
 mod cors;
 mod error;
+mod metrics;
 mod secret;
 mod serve;
 mod service;
@@ -323,6 +324,12 @@ impl GatewayBuilder {
         self
     }
 
+    /// How long one Redis call may take (default 1 s; the config key `redis_timeout_ms`).
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        self.config.redis_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Lets browser pages from `origin` call the gateway (CORS; repeatable): a full origin
     /// (`https://game.example.com`) or `https://*.domain` for its subdomains. See
     /// [`GatewayConfig::allowed_cors_origins`].
@@ -367,9 +374,14 @@ impl GatewayBuilder {
             (None, None) => Arc::new(MemoryStore::new()),
         };
         let verifier = auth::Verifier::new(&config.auth)?;
-        let upstream =
-            upstream::Upstream::new(&config.upstream, config.budget.clone(), Arc::clone(&store))
-                .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let metrics = Arc::new(metrics::Metrics::new());
+        let upstream = upstream::Upstream::new(
+            &config.upstream,
+            config.budget.clone(),
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+        )
+        .map_err(|e| GatewayError::Config(format!("cannot build the HTTP client: {e}")))?;
         let owner_key = auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
         let webhook_secret = config
             .status
@@ -387,19 +399,27 @@ impl GatewayBuilder {
         let (stop_tx, stop_rx) = watch::channel(false);
         let held = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
+        let upstream = Arc::new(upstream);
+        let status_view = Arc::new(view::StatusView::new(
+            Duration::from_millis(config.status.interval_ms),
+            Duration::from_millis(if webhook_url.is_some() {
+                config.status.fallback_ms
+            } else {
+                config.status.interval_ms
+            }),
+            Arc::clone(&store),
+            longest_call,
+            Duration::from_millis(config.status.max_clock_skew_ms),
+            config
+                .status
+                .list_reads
+                .then(|| Duration::from_secs(config.status.not_ready_read_secs)),
+        ));
         let state = Arc::new(service::AppState {
-            upstream,
-            view: view::StatusView::new(
-                Duration::from_millis(config.status.interval_ms),
-                Duration::from_millis(if webhook_url.is_some() {
-                    config.status.fallback_ms
-                } else {
-                    config.status.interval_ms
-                }),
-                Arc::clone(&store),
-                longest_call,
-                Duration::from_millis(config.status.max_clock_skew_ms),
-            ),
+            upstream: Arc::clone(&upstream),
+            view: Arc::clone(&status_view),
+            metrics,
+            open: Arc::clone(&open),
             longest_call,
             ended_visible: Duration::from_secs(config.status.ended_visible_secs),
             webhook_secret,
@@ -425,7 +445,9 @@ impl GatewayBuilder {
         // View events from every gateway sharing the store (this one's included).
         let events = view_listener(&state, runtime.handle().clone());
         let listening = runtime.block_on(async {
-            tokio::time::timeout(LISTEN_TIMEOUT, state.store.listen(events)).await
+            // A slow store gets its own timeout, thrice (a connection, a subscription, slack).
+            let patience = LISTEN_TIMEOUT.max(Duration::from_millis(config.redis_timeout_ms) * 3);
+            tokio::time::timeout(patience, state.store.listen(events)).await
         });
         match listening {
             Ok(Ok(())) => {}
@@ -463,6 +485,8 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
+        // Bulk status reads: the pages of the list the view waits for.
+        runtime.spawn(view::pages::run(status_view, upstream, stop_rx.clone()));
         let router = cors::wrap(
             service::router(state, &config),
             &config.allowed_cors_origins,
@@ -582,8 +606,8 @@ impl Drop for GatewayHandle {
 // the owner key or the errors that import it (no module circle).
 impl RedisStore {
     /// The store the gateway configured by `config` uses: `redis_url`, `redis_prefix`,
-    /// `redis_ca_file`, the secret derived from the owner key, `status.max_clock_skew_ms`.
-    /// Another process holding the same config (a replica, a tool) shares its state.
+    /// `redis_ca_file`, `redis_timeout_ms`, the secret derived from the owner key,
+    /// `status.max_clock_skew_ms`. Another process holding the same config (a replica, a tool) shares its state.
     pub fn for_config(config: &crate::GatewayConfig) -> Result<Self, crate::GatewayError> {
         use crate::GatewayError;
         let url = config
@@ -594,7 +618,8 @@ impl RedisStore {
             crate::auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
         let mut store = Self::new(url.expose(), &owner_key.redis_secret())
             .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?
-            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms));
+            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms))
+            .with_timeout(Duration::from_millis(config.redis_timeout_ms));
         if let Some(file) = &config.redis_ca_file {
             let pem = std::fs::read(file).map_err(|e| {
                 GatewayError::Config(format!("cannot read redis_ca_file `{file}`: {e}"))

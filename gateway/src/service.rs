@@ -4,7 +4,8 @@
 //! - `status.rs`: `GET /v1/status/{request_id}`, long-poll included;
 //! - `stop.rs`: `DELETE /v1/stop/{request_id}`;
 //! - `webhook.rs`: `POST /webhooks/{secret}`;
-//! - `operator.rs`: `GET /healthz` and `GET /readyz` (and `/metrics`, next);
+//! - `operator.rs`: `GET /healthz`, `GET /readyz` and `GET /metrics` (the last not in the
+//!   table yet: it is served next to it, [`METRICS_PATH`]);
 //! - shared by them: `player.rs` (the `Player` extractor: who calls, 401 otherwise),
 //!   `state.rs` ([`AppState`], the held requests), `ownership.rs` (owner tags, plausible ids,
 //!   who may look at what, the owned deployments on Edgegap), `response.rs` (JSON answers)
@@ -43,6 +44,10 @@ pub(crate) use ownership::rebuild;
 pub(crate) use state::{AppState, Holds};
 pub(crate) use webhook::confirm_webhooks;
 
+/// Where the operator's Prometheus scrape is served: not in [`GATEWAY_ROUTES`] (that table
+/// belongs to the client crate), so added next to it here.
+const METRICS_PATH: &str = "/metrics";
+
 /// Longest accepted request body (a deploy's, a webhook's).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -67,7 +72,16 @@ pub(crate) fn router(state: Arc<AppState>, config: &GatewayConfig) -> Router {
             None => tracing::error!("GATEWAY_ROUTES: `{}` is not an HTTP method", route.method),
         }
     }
+    let metrics = deadline::Deadline {
+        timeout: request_timeout,
+        holds: false,
+    };
     router
+        .route(
+            METRICS_PATH,
+            on(MethodFilter::GET, operator::metrics)
+                .layer(from_fn_with_state(metrics, deadline::bounded)),
+        )
         .fallback(not_served)
         .method_not_allowed_fallback(not_served)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

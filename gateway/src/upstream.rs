@@ -13,6 +13,7 @@ use bevy_edgegap::api::{
 
 use crate::config::{Budget, UpstreamConfig};
 use crate::error::UpstreamError;
+use crate::metrics::Metrics;
 use crate::secret::same_secret;
 use crate::store::Store;
 
@@ -23,6 +24,8 @@ pub(crate) struct Upstream {
     token: Secret,
     budget: Budget,
     store: Arc<dyn Store>,
+    /// Calls, waits and refusals, counted (`GET /metrics`).
+    metrics: Arc<Metrics>,
     /// Budget refusals not logged yet, by bucket, since the last warning.
     refusals: Mutex<HashMap<&'static str, Refusals>>,
     /// What Edgegap's last answer (or its absence) said about it, and when: `/readyz`.
@@ -103,6 +106,7 @@ impl Upstream {
         config: &UpstreamConfig,
         budget: Budget,
         store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
@@ -116,6 +120,7 @@ impl Upstream {
             token: Secret::new(config.token.expose().trim()),
             budget,
             store,
+            metrics,
             refusals: Mutex::new(HashMap::new()),
             seen: Mutex::new(None),
             probing: tokio::sync::Mutex::new(()),
@@ -187,9 +192,10 @@ impl Upstream {
                 Duration::ZERO,
             )
             .await?;
-        granted
-            .map(|_| ())
-            .map_err(|retry_after| UpstreamError::Player { retry_after })
+        granted.map(|_| ()).map_err(|retry_after| {
+            self.metrics.budget_refused("player");
+            UpstreamError::Player { retry_after }
+        })
     }
 
     /// Whether `candidate` is the organisation token (a client sending it is logged).
@@ -214,6 +220,17 @@ impl Upstream {
         &self,
         endpoint: &E,
     ) -> Result<HttpResponse, UpstreamError> {
+        self.call_stamped(endpoint)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// [`Upstream::call_raw`], with the instant the request was sent (after any wait for
+    /// budget): what the answer shows is at least that recent.
+    pub(crate) async fn call_stamped<E: Endpoint>(
+        &self,
+        endpoint: &E,
+    ) -> Result<(HttpResponse, Instant), UpstreamError> {
         let (name, rate) = bucket(endpoint.class(), endpoint.method(), &self.budget);
         let max_wait = Duration::from_millis(self.budget.max_wait_ms);
         // One request of headroom below Edgegap's own burst: requests spaced exactly at the
@@ -223,10 +240,15 @@ impl Upstream {
             .store
             .acquire(name, f64::from(rate), burst, max_wait)
             .await?;
+        let endpoint_name = name.trim_start_matches("upstream:");
         match granted {
-            Ok(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Ok(wait) if !wait.is_zero() => {
+                self.metrics.budget_wait(endpoint_name, wait);
+                tokio::time::sleep(wait).await;
+            }
             Ok(_) => {}
             Err(retry_after) => {
+                self.metrics.budget_refused(endpoint_name);
                 self.refused(name, rate);
                 return Err(UpstreamError::Budget { retry_after });
             }
@@ -234,7 +256,9 @@ impl Upstream {
         let request = endpoint.to_request(&self.base_url, &self.token)?;
         // Method and URL only: a deploy body carries the webhook path secret.
         tracing::trace!("upstream request {:?} {}", request.method, request.url);
+        let sent_at = Instant::now();
         let sent = self.send(request).await;
+        self.metrics.upstream_call(endpoint_name, &sent);
         if let Some(seen) = Seen::of(&sent) {
             *self
                 .seen
@@ -247,7 +271,7 @@ impl Upstream {
             response.status,
             response.body.len()
         );
-        Ok(response)
+        Ok((response, sent_at))
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, EdgegapError> {

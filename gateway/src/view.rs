@@ -23,19 +23,32 @@
 //! used. Webhook confirmations are coalesced per deployment: three at once, then one per
 //! interval, the latest arrival kept for the next one.
 
+mod listed;
+pub(crate) mod pages;
+mod sweep;
+
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bevy_edgegap::api::{DeploymentStatus, EdgegapError, Endpoint, GetStatus, HttpResponse};
+use bevy_edgegap::api::{
+    DeploymentStatus, EdgegapError, Endpoint, GetStatus, HttpResponse, Status,
+};
 use tokio::sync::watch;
 
 use crate::error::UpstreamError;
 use crate::store::{ReadClaim, StatusRecord, Store, ViewEvent};
 use crate::upstream::Upstream;
+use sweep::{Observed, Order, Sweeper};
 
 /// How long an entry nobody asked about is kept (also how long the store keeps records).
 const IDLE_EXPIRY: Duration = Duration::from_secs(120);
+/// How long the store keeps a deployment's status record, and the invalidation a stop leaves
+/// (as long: a record from before a stop never outlives it). Longer than [`IDLE_EXPIRY`]: a
+/// replica asked about a deployment nobody asked about for minutes (a stop, a quota check)
+/// learns whose it is from the record instead of reading upstream again.
+const RECORD_KEEP: Duration = Duration::from_secs(600);
 /// While another gateway reads, how often the store is asked again (its record's event
 /// usually arrives first).
 const BUSY_POLL: Duration = Duration::from_millis(50);
@@ -43,11 +56,35 @@ const BUSY_POLL: Duration = Duration::from_millis(50);
 /// interval): a deployment's own webhooks (ready, error, terminated) never wait.
 const CONFIRM_BURST: f64 = 3.0;
 
-/// One upstream status read: Edgegap's answer, and when the read was sent.
+/// One upstream read of a status: Edgegap's answer (from a status read, or made from the list
+/// by `view/listed.rs`), and when the read was sent.
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) result: Result<(DeploymentStatus, HttpResponse), EdgegapError>,
     pub(crate) at: Instant,
+    /// Since when its `current_status` is known: `at`, unless the list only said "not READY
+    /// yet" and the status was kept from an earlier read.
+    pub(crate) known_since: Instant,
+    /// Whether Edgegap said this exact status (a status read, or READY in the list); `false`
+    /// for a status the list only did not contradict.
+    pub(crate) exact: bool,
+}
+
+impl Snapshot {
+    /// A status read (or another gateway's) sent at `at`.
+    fn read(result: Result<(DeploymentStatus, HttpResponse), EdgegapError>, at: Instant) -> Self {
+        Self {
+            result,
+            at,
+            known_since: at,
+            exact: true,
+        }
+    }
+
+    /// Its `current_status`, when it is a status.
+    pub(crate) fn status(&self) -> Option<&Status> {
+        self.result.as_ref().ok().map(|(s, _)| &s.current_status)
+    }
 }
 
 type Latest = Option<Arc<Snapshot>>;
@@ -65,6 +102,12 @@ pub(crate) struct Entry {
     /// The last stop this gateway sent for the deployment; held while one is sent, so one
     /// stop per deployment is in flight (`service/stop.rs`).
     stops: tokio::sync::Mutex<Option<LastStop>>,
+    /// The page of the list it was last seen on (`view/sweep.rs`).
+    page: Mutex<Option<(Order, u32)>>,
+    /// When the latest webhook about it arrived (the READY notification latency).
+    webhook_at: Mutex<Option<Instant>>,
+    /// Whether this gateway answered a player READY already (the latency is counted once).
+    ready_told: AtomicBool,
 }
 
 /// The last upstream stop of a deployment: Edgegap's answer, and when it came.
@@ -109,6 +152,38 @@ impl Entry {
                 refilled: Instant::now(),
             }),
             stops: tokio::sync::Mutex::new(None),
+            page: Mutex::new(None),
+            webhook_at: Mutex::new(None),
+            ready_told: AtomicBool::new(false),
+        }
+    }
+
+    fn set_page(&self, order: Order, page: u32) {
+        *self.page.lock().unwrap_or_else(PoisonError::into_inner) = Some((order, page));
+    }
+
+    fn page(&self) -> Option<(Order, u32)> {
+        *self.page.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// When the latest webhook about it arrived at this gateway, if one did.
+    fn webhook_at(&self) -> Option<Instant> {
+        *self
+            .webhook_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the list may say its status: not known to be over (stopping, stopped, failed,
+    /// unknown to Edgegap).
+    fn listable(&self) -> bool {
+        match self.latest.borrow().as_deref().map(|s| &s.result) {
+            None => true,
+            Some(Ok((status, _))) => !matches!(
+                status.current_status,
+                Status::Terminating | Status::Terminated | Status::Error
+            ),
+            Some(Err(error)) => !error.is_not_found(),
         }
     }
 
@@ -125,6 +200,11 @@ impl Entry {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         confirming.pending = Some(confirming.pending.map_or(at, |p| p.max(at)));
+        let mut webhook_at = self
+            .webhook_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *webhook_at = Some(webhook_at.map_or(at, |w| w.max(at)));
         !std::mem::replace(&mut confirming.running, true)
     }
 
@@ -195,6 +275,12 @@ impl Entry {
     /// Makes `snapshot` the latest if it is newer and not from before an invalidation (which
     /// wakes the held requests).
     fn offer(&self, snapshot: &Arc<Snapshot>) {
+        self.offer_quietly(snapshot, false);
+    }
+
+    /// [`Entry::offer`]; `quiet`: the held requests are not woken (the status did not
+    /// change), though they find the newer snapshot when they look.
+    fn offer_quietly(&self, snapshot: &Arc<Snapshot>, quiet: bool) {
         if self.not_before().is_some_and(|nb| snapshot.at < nb) {
             return;
         }
@@ -203,7 +289,7 @@ impl Entry {
             if newer {
                 *latest = Some(Arc::clone(snapshot));
             }
-            newer
+            newer && !quiet
         });
     }
 
@@ -274,6 +360,8 @@ impl Clock {
 /// Every deployment this gateway was asked about lately, and the shared store behind.
 pub(crate) struct StatusView {
     entries: Mutex<(HashMap<String, Arc<Entry>>, u64)>,
+    /// Bulk reads through the list (`[status] list_reads`).
+    sweeper: Option<Arc<Sweeper>>,
     interval: Duration,
     hold_interval: Duration,
     store: Arc<dyn Store>,
@@ -321,15 +409,19 @@ impl StatusView {
     /// `interval`: how old an answered status may be; `hold_interval`: how often a held
     /// request re-reads when nothing wakes it.
     /// `skew`: how far ahead of this gateway's clock a time from the store is believed.
+    /// `list_reads`: statuses are read through the list, a status on the way to READY kept
+    /// this long without a status read (`None`: one status read per deployment each time).
     pub(crate) fn new(
         interval: Duration,
         hold_interval: Duration,
         store: Arc<dyn Store>,
         lock_for: Duration,
         skew: Duration,
+        list_reads: Option<Duration>,
     ) -> Self {
         Self {
             entries: Mutex::new((HashMap::new(), 0)),
+            sweeper: list_reads.map(|stale| Arc::new(Sweeper::new(interval, stale))),
             interval,
             hold_interval: hold_interval.max(interval),
             store,
@@ -392,6 +484,45 @@ impl StatusView {
         self.existing(id)?.fresh(self.fresh_after())
     }
 
+    /// Deployments in this view asked about within [`IDLE_EXPIRY`] and not known to be over
+    /// (`GET /metrics`).
+    pub(crate) fn live(&self) -> usize {
+        let now = Instant::now();
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .0
+            .values()
+            .filter(|entry| {
+                let latest = entry.latest.borrow();
+                latest
+                    .as_ref()
+                    .is_some_and(|s| now.duration_since(s.at) < IDLE_EXPIRY)
+                    && entry.listable()
+            })
+            .count()
+    }
+
+    /// A player is answered `snapshot` of `entry` now: when it is the first READY this
+    /// gateway answers for it, how long since the first sign of READY here (the latest
+    /// webhook, when it came at most the longest call before the read that showed READY, else
+    /// that read).
+    pub(crate) fn ready_told(&self, entry: &Entry, snapshot: &Snapshot) -> Option<Duration> {
+        if !snapshot.status().is_some_and(Status::is_ready)
+            || entry.ready_told.swap(true, Ordering::Relaxed)
+        {
+            return None;
+        }
+        let read = snapshot.at;
+        let sign = entry
+            .webhook_at()
+            .filter(|w| *w <= read && read.duration_since(*w) <= self.lock_for)
+            .unwrap_or(read);
+        Some(sign.elapsed())
+    }
+
     /// Reads sent at or after this are no older than the interval.
     fn fresh_after(&self) -> Instant {
         let now = Instant::now();
@@ -407,8 +538,51 @@ impl StatusView {
         payer: Option<&str>,
     ) -> Result<Arc<Snapshot>, UpstreamError> {
         let entry = self.entry(id);
-        self.read_entry(upstream, id, &entry, self.fresh_after(), payer)
+        self.read_entry(upstream, id, &entry, self.fresh_after(), payer, false)
             .await
+    }
+
+    /// The latest snapshot of `id` of any age (since its last invalidation), from this view or
+    /// the store, else one read now: what a stop needs to know whose the deployment is and
+    /// whether it is already stopping. The owner tag never changes; an older status only
+    /// means the stop is sent to Edgegap, which answers it.
+    pub(crate) async fn known(
+        &self,
+        upstream: &Upstream,
+        id: &str,
+        payer: Option<&str>,
+    ) -> Result<Arc<Snapshot>, UpstreamError> {
+        let entry = self.entry(id);
+        let any_age = self.clock.instant(0);
+        let status = |s: &Arc<Snapshot>| s.result.is_ok();
+        if let Some(snapshot) = entry.fresh(any_age).filter(status) {
+            return Ok(snapshot);
+        }
+        // Another gateway's record, of any age (since the last invalidation).
+        match self.store.claim_read(id, 0, self.lock_for).await {
+            Ok(ReadClaim::Fresh(record)) => {
+                if let Some(snapshot) = self.snapshot_of(id, record).filter(status) {
+                    entry.offer(&snapshot);
+                    return Ok(entry.fresh(any_age).filter(status).unwrap_or(snapshot));
+                }
+            }
+            // Nothing known anywhere: one status read (the list would be walked from its
+            // newest page for a deployment that may be far down it), shared as any.
+            Ok(ReadClaim::Read) => {
+                return self.read_upstream(upstream, id, &entry, true, payer).await;
+            }
+            Ok(ReadClaim::Busy) | Err(_) => {}
+        }
+        // Another gateway reads it, or no store: a read, as for a status.
+        self.read_entry(upstream, id, &entry, self.fresh_after(), payer, false)
+            .await
+    }
+
+    /// This gateway deployed `id` now (bulk reads learn where new deployments are listed).
+    pub(crate) fn deployed(&self, id: &str) {
+        if let Some(sweeper) = &self.sweeper {
+            sweeper.deployed(id);
+        }
     }
 
     /// The snapshot of a record from the store, dated no later than now; `None` for a record
@@ -423,16 +597,19 @@ impl StatusView {
             );
             return None;
         }
-        Some(Arc::new(Snapshot {
-            at: at.min(now),
-            result: decode(id, Ok(record.response)),
-        }))
+        Some(Arc::new(Snapshot::read(
+            decode(id, Ok(record.response)),
+            at.min(now),
+        )))
     }
 
     /// A snapshot of `entry` whose read was sent at or after `fresh_after`: from this view,
-    /// from the store (another gateway's read), or from one upstream read, however many
+    /// from the store (another gateway's read), from a page of the list (bulk reads: one read
+    /// for many deployments, `view/sweep.rs`), or from one upstream status read, however many
     /// callers, here or on other gateways, ask at once; that read is charged to `payer` (an
-    /// owner tag). A budget refusal is returned, not kept.
+    /// owner tag). A budget refusal is returned, not kept. `confirm`: a webhook's confirmation,
+    /// which only a status Edgegap said exactly, or another status than the one known, answers
+    /// (the list cannot say ERROR).
     pub(crate) async fn read_entry(
         &self,
         upstream: &Upstream,
@@ -440,15 +617,30 @@ impl StatusView {
         entry: &Entry,
         fresh_after: Instant,
         payer: Option<&str>,
+        confirm: bool,
     ) -> Result<Arc<Snapshot>, UpstreamError> {
-        if let Some(snapshot) = entry.fresh(fresh_after) {
+        let since = if confirm {
+            entry
+                .latest
+                .borrow()
+                .as_ref()
+                .and_then(|s| s.status().cloned())
+        } else {
+            None
+        };
+        let answers = |snapshot: &Arc<Snapshot>| {
+            !confirm || snapshot.exact || snapshot.status() != since.as_ref()
+        };
+        if let Some(snapshot) = entry.fresh(fresh_after).filter(answers) {
             return Ok(snapshot);
         }
         let _one_at_a_time = entry.fetch.lock().await;
         let mut changes = entry.subscribe();
+        let mut listed = self.sweeper.is_some() && entry.listable();
+        let mut payer = payer;
         loop {
             changes.borrow_and_update();
-            if let Some(snapshot) = entry.fresh(fresh_after) {
+            if let Some(snapshot) = entry.fresh(fresh_after).filter(answers) {
                 return Ok(snapshot);
             }
             let wanted = entry
@@ -458,25 +650,69 @@ impl StatusView {
                 .store
                 .claim_read(id, self.clock.ceil_us(wanted), self.lock_for)
                 .await;
-            match claim {
+            let locked = match claim {
                 Ok(ReadClaim::Fresh(record)) => {
                     let Some(snapshot) = self.snapshot_of(id, record) else {
                         return self.read_upstream(upstream, id, entry, false, payer).await;
                     };
                     entry.offer(&snapshot);
-                    return Ok(entry.fresh(fresh_after).unwrap_or(snapshot));
+                    // Records are statuses Edgegap said exactly (a read, READY in the list).
+                    return Ok(entry.fresh(fresh_after).filter(answers).unwrap_or(snapshot));
                 }
                 Ok(ReadClaim::Busy) => {
                     // Another gateway reads: its record's event wakes us.
                     let _ = tokio::time::timeout(BUSY_POLL, changes.changed()).await;
+                    continue;
                 }
-                Ok(ReadClaim::Read) => {
-                    return self.read_upstream(upstream, id, entry, true, payer).await;
-                }
+                Ok(ReadClaim::Read) => true,
                 Err(error) => {
                     tracing::debug!("{error}; reading `{id}` without the shared view");
-                    return self.read_upstream(upstream, id, entry, false, payer).await;
+                    false
                 }
+            };
+            if !listed {
+                return self.read_upstream(upstream, id, entry, locked, payer).await;
+            }
+            if locked && let Err(error) = self.store.release_read(id).await {
+                tracing::debug!("releasing the read lock of `{id}`: {error}");
+            }
+            // One page read for many deployments, charged to the player like a status read.
+            if let Some(owner) = payer.take() {
+                upstream.charge_player(owner).await?;
+            }
+            match self
+                .observe(id, entry, wanted, confirm, since.clone())
+                .await
+            {
+                Observed::Listed => {}
+                Observed::CannotSay | Observed::Unavailable => listed = false,
+            }
+        }
+    }
+
+    /// Waits for a page of the list sent at or after `after` to say the status of `id`
+    /// (bounded by the longest an upstream call takes).
+    async fn observe(
+        &self,
+        id: &str,
+        entry: &Entry,
+        after: Instant,
+        urgent: bool,
+        since: Option<Status>,
+    ) -> Observed {
+        let Some(sweeper) = &self.sweeper else {
+            return Observed::Unavailable;
+        };
+        // A page read lately may list it already (it was not asked about here then).
+        if let Some(observed) = self.listed_lately(id, entry, after, since.as_ref()) {
+            return observed;
+        }
+        let observed = sweeper.demand(id, after, entry.page(), urgent, since);
+        match tokio::time::timeout(self.lock_for, observed).await {
+            Ok(Ok(observed)) => observed,
+            _ => {
+                sweeper.forget(id);
+                Observed::Unavailable
             }
         }
     }
@@ -498,25 +734,25 @@ impl StatusView {
         if let Some(owner) = payer {
             upstream.charge_player(owner).await?;
         }
-        let read_at_us = self.clock.floor_us(Instant::now());
-        let at = self.clock.instant(read_at_us);
+        // Dated when it was sent, after any wait for budget; a call that got no answer is
+        // dated when it was asked for.
+        let asked = Instant::now();
         // A call refused before it was sent (budget, store) is returned, not kept.
-        let answer = match upstream.call_raw(&GetStatus::new(id)).await {
-            Ok(response) => Ok(response),
-            Err(UpstreamError::Edgegap(error)) => Err(error),
+        let (answer, sent) = match upstream.call_stamped(&GetStatus::new(id)).await {
+            Ok((response, sent)) => (Ok(response), sent),
+            Err(UpstreamError::Edgegap(error)) => (Err(error), asked),
             Err(refused) => return Err(refused),
         };
-        let snapshot = Arc::new(Snapshot {
-            result: decode(id, answer.clone()),
-            at,
-        });
+        let read_at_us = self.clock.floor_us(sent);
+        let at = self.clock.instant(read_at_us);
+        let snapshot = Arc::new(Snapshot::read(decode(id, answer.clone()), at));
         entry.offer(&snapshot);
         if let (Ok(response), Some(store)) = (answer, lock.store.take()) {
             let record = StatusRecord {
                 read_at_us,
                 response,
             };
-            if let Err(error) = store.put_record(id, record, IDLE_EXPIRY).await {
+            if let Err(error) = store.put_record(id, record, RECORD_KEEP).await {
                 tracing::debug!("sharing the status of `{id}`: {error}");
                 lock.store = Some(store);
             }
@@ -535,7 +771,7 @@ impl StatusView {
             id: id.to_owned(),
             at_us: self.clock.floor_us(now),
         };
-        if let Err(error) = self.store.publish(event, IDLE_EXPIRY).await {
+        if let Err(error) = self.store.publish(event, RECORD_KEEP).await {
             tracing::warn!("the stop of `{id}` reaches the other replicas' views late: {error}");
         }
     }
@@ -563,6 +799,17 @@ impl StatusView {
     /// ([`Entry::next_confirmation`]).
     pub(crate) fn apply(&self, event: ViewEvent) -> Option<(String, Arc<Entry>)> {
         match event {
+            ViewEvent::Record { id, record } if Order::parse(&id).is_some() => {
+                let at = self.clock.instant(record.read_at_us);
+                if at > Instant::now() + self.skew {
+                    tracing::warn!("a page record `{id}` from the shared store is dated ahead");
+                } else {
+                    let at = at.min(Instant::now());
+                    let applied = self.apply_page(&id, at, record.read_at_us, &record.response);
+                    self.share(applied.unwrap_or_default());
+                }
+                None
+            }
             ViewEvent::Record { id, record } => {
                 if let Some(entry) = self.existing(&id)
                     && let Some(snapshot) = self.snapshot_of(&id, record)
@@ -600,6 +847,7 @@ mod tests {
             Arc::new(MemoryStore::new()),
             Duration::from_secs(5),
             skew,
+            None,
         );
         let now = view.clock.floor_us(Instant::now());
         let record = |read_at_us| StatusRecord {

@@ -70,8 +70,11 @@ fn a_request_not_held_is_answered_within_the_request_timeout() {
     let alice = token("alice");
     let id = deploy(&gw, &alice, None).request_id();
     assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
-    // Edgegap hangs on the status read: the player still gets an answer, a retryable one.
-    emu.add_fault(Fault::new(Route::Status, FaultKind::Latency(Duration::from_secs(60))).times(1));
+    // Edgegap hangs on the status read (through its list, or by itself): the player still
+    // gets an answer, a retryable one.
+    for read in [Route::ListDeployments, Route::Status] {
+        emu.add_fault(Fault::new(read, FaultKind::Latency(Duration::from_secs(60))).times(1));
+    }
     let slow = status(&gw, &alice, &id);
     assert_eq!(slow.status, 503, "{}", slow.text);
     assert!(slow.header("retry-after").is_some());

@@ -128,23 +128,23 @@ fn bursts_of_upstream_5xx_get_retryable_answers_and_everything_recovers() {
     const PLAYERS: usize = 6;
     let emu = emulator();
     let gw = builder(&emu)
+        .allow(APP, GATED)
         .deploys_per_minute(30)
         .status_interval(Duration::from_millis(100))
         .start()
         .unwrap();
     emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Status(503)).times(4));
     emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Html502).times(2));
-    emu.add_fault(Fault::new(Route::Status, FaultKind::Status(500)).times(6));
     emu.add_fault(Fault::new(Route::Stop, FaultKind::Status(502)).times(2));
 
-    /// Retries `call` while it answers 502/503 with `Retry-After` (anything else is final), for
-    /// at most 30 s.
+    /// Retries `call` while it answers 502/503 (or 429: the player's own read budget, while it
+    /// polls) with `Retry-After` (anything else is final), for at most 30 s.
     fn retrying(mut call: impl FnMut() -> Answer) -> (Answer, usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut refused = 0;
         loop {
             let answer = call();
-            if !matches!(answer.status, 502 | 503) {
+            if !matches!(answer.status, 429 | 502 | 503) {
                 return (answer, refused);
             }
             assert!(
@@ -170,7 +170,10 @@ fn bursts_of_upstream_5xx_get_retryable_answers_and_everything_recovers() {
                 scope.spawn(move || {
                     let player = token(&format!("player-{i}"));
                     let key = format!("join-{i}");
-                    let (deployed, mut refused) = retrying(|| deploy(gw, &player, Some(&key)));
+                    // Held at DEPLOYING until the read bursts are over (the gates below).
+                    let body = serde_json::json!({ "application": APP, "version": GATED });
+                    let (deployed, mut refused) =
+                        retrying(|| deploy_body(gw, &player, Some(&key), &body));
                     assert_eq!(deployed.status, 202, "{}", deployed.text);
                     let id = deployed.request_id();
                     let deadline = Instant::now() + Duration::from_secs(30);
@@ -189,10 +192,27 @@ fn bursts_of_upstream_5xx_get_retryable_answers_and_everything_recovers() {
                 })
             })
             .collect();
+        // Once every server is made (a failed deploy looks for its server in the list), the
+        // players poll them, still DEPLOYING, through a burst on reads: statuses are read
+        // through the list, and a failed page falls back to a status read, which fails too
+        // while its burst lasts. Then their servers become READY.
+        wait_until("every deploy", || emu.deployments().len() == PLAYERS);
+        emu.add_fault(Fault::new(Route::ListDeployments, FaultKind::Status(500)).times(6));
+        emu.add_fault(Fault::new(Route::Status, FaultKind::Status(500)).times(6));
+        wait_until("the bursts on reads", || {
+            emu.faults_injected(Route::ListDeployments) == 6
+                && emu.faults_injected(Route::Status) == 6
+        });
+        let _gates: Vec<_> = emu
+            .deployments()
+            .iter()
+            .map(|d| open_gate(&emu, &d.request_id))
+            .collect();
         players.into_iter().map(|p| p.join().unwrap()).sum()
     });
     // The bursts happened, and were answered as retryable.
     assert_eq!(emu.faults_injected(Route::DeployV2), 6);
+    assert_eq!(emu.faults_injected(Route::ListDeployments), 6);
     assert_eq!(emu.faults_injected(Route::Status), 6);
     assert_eq!(emu.faults_injected(Route::Stop), 2);
     assert!(refused >= 6, "only {refused} retryable answers");

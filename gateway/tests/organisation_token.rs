@@ -22,7 +22,10 @@ fn the_organisation_token_is_in_no_log_line() {
     let alice = token("alice");
     let id = deploy(&gw, &alice, Some("x")).request_id();
     wait_ready(&gw, &alice, &id);
-    emu.add_fault(Fault::new(Route::Status, FaultKind::Status(503)).times(1));
+    // Edgegap fails the list the status is read through, then the status read that follows.
+    for read in [Route::ListDeployments, Route::Status] {
+        emu.add_fault(Fault::new(read, FaultKind::Status(503)).times(1));
+    }
     std::thread::sleep(interval * 2);
     assert_eq!(status(&gw, &alice, &id).status, 502);
     std::thread::sleep(interval * 2);

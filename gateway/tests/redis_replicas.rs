@@ -33,7 +33,9 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 #[test]
 fn the_redis_store_keeps_the_store_contract() {
     let redis = Redis::start();
-    let store = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let store = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
     block(async {
         let window = Duration::from_secs(60);
         assert_eq!(
@@ -154,7 +156,9 @@ fn the_redis_store_keeps_the_store_contract() {
         );
     });
     // A second store on the same server sees the same state (another replica).
-    let other = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let other = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
     assert_eq!(block(other.live("o")).unwrap(), vec!["y".into()]);
 }
 
@@ -217,11 +221,65 @@ fn redis_down_is_503_with_retry_after_and_the_gateway_recovers() {
     assert_eq!(answer.status, 202, "{}", answer.text);
 }
 
+/// Why the gateways of these tests wait [`REDIS_TIMEOUT`] for Redis: a Redis call that takes
+/// longer than `redis_timeout_ms` fails, and the client gets 503 (nothing is deployed); within
+/// it, the call waits, and the deploy succeeds. Redis is paused (`CLIENT PAUSE`, in effect once
+/// it answers) rather than the machine loaded, so the outcome does not depend on its speed.
+#[test]
+fn a_redis_stall_longer_than_the_store_timeout_is_503_and_a_shorter_one_is_waited_out() {
+    let redis = Redis::start();
+    let emu = emulator();
+    let pause = |millis: u64| {
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(millis)
+            .arg("ALL")
+            .query(&mut redis_writer(&redis.url()))
+            .unwrap();
+    };
+    let alice = token("alice");
+    let impatient = builder(&emu)
+        .redis(redis.url())
+        .redis_timeout(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    // Connected and in use first: the stall below is Redis's, not a connection's.
+    let first = deploy(&impatient, &alice, Some("before"));
+    assert_eq!(first.status, 202, "{}", first.text);
+    assert!(matches!(
+        stop(&impatient, &alice, &first.request_id()).status,
+        200 | 202
+    ));
+    pause(5000);
+    let stalled = deploy(&impatient, &token("bob"), Some("stalled"));
+    assert_eq!(stalled.status, 503, "{}", stalled.text);
+    assert!(
+        stalled.message().contains("shared state"),
+        "{}",
+        stalled.text
+    );
+    assert!(stalled.header("retry-after").is_some());
+    assert_eq!(emu.deployments().len(), 1, "nothing deployed meanwhile");
+    drop(impatient);
+
+    let patient = builder(&emu).redis(redis.url()).start().unwrap();
+    let carol = token("carol");
+    let ready = deploy(&patient, &carol, Some("warm-up"));
+    assert_eq!(ready.status, 202, "{}", ready.text);
+    pause(1500);
+    let waited = deploy(&patient, &token("dave"), Some("waited"));
+    assert_eq!(waited.status, 202, "{}", waited.text);
+}
+
 #[test]
 fn the_redis_store_shares_status_records_read_locks_and_events() {
     let redis = Redis::start();
-    let a = RedisStore::new(&redis.url(), SHARED).unwrap();
-    let b = RedisStore::new(&redis.url(), SHARED).unwrap();
+    let a = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
+    let b = RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT);
     let lock = Duration::from_secs(5);
     let keep = Duration::from_secs(60);
     let record = |at: u64, body: &str| StatusRecord {
@@ -325,6 +383,7 @@ fn a_webhook_at_one_replica_wakes_a_request_held_on_the_other() {
         .status_interval(FOREVER)
         .start()
         .unwrap();
+    let before = upstream_reads(&emu);
     let alice = token("alice");
     let id = deploy_gated(&b, &alice).request_id();
     assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
@@ -337,13 +396,14 @@ fn a_webhook_at_one_replica_wakes_a_request_held_on_the_other() {
     });
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(
-        emu.request_count(Route::Status),
+        upstream_reads(&emu) - before,
         2,
-        "one read when asked, one to confirm the webhook"
+        "one read when asked, one to confirm the webhook (pages of the list)"
     );
     // A answers from the record B shared: no read.
     assert_eq!(current(&status(&a, &alice, &id)), "Status.READY");
-    assert_eq!(emu.request_count(Route::Status), 2);
+    assert_eq!(upstream_reads(&emu) - before, 2);
+    assert_eq!(emu.request_count(Route::Status), 0);
 }
 
 #[test]
@@ -367,7 +427,7 @@ fn many_clients_polling_through_two_replicas_cause_one_upstream_read_per_deploym
     for id in [&first, &second] {
         assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(10)));
     }
-    let before = emu.request_count(Route::Status);
+    let before = upstream_reads(&emu);
     std::thread::scope(|scope| {
         for client in 0..CLIENTS {
             let (a, b, alice, first, second) = (&a, &b, &alice, &first, &second);
@@ -389,22 +449,26 @@ fn many_clients_polling_through_two_replicas_cause_one_upstream_read_per_deploym
             });
         }
     });
-    assert_eq!(
-        emu.request_count(Route::Status) - before,
-        2,
-        "{} client reads of two deployments through two replicas within one interval",
+    let reads = upstream_reads(&emu) - before;
+    assert!(
+        (1..=2).contains(&reads),
+        "{reads} upstream reads for {} client reads of two deployments through two replicas \
+         within one interval",
         CLIENTS * POLLS
     );
+    // Both READY on the list's first page, read by one replica for both.
+    assert_eq!(emu.request_count(Route::Status), 0);
     // A stop through A makes B's view out of date too: B's next answers show it.
     assert!(matches!(stop(&a, &alice, &first).status, 200 | 202));
     wait_until("B to see the stop", || {
         let seen = current(&status(&b, &alice, &first));
         matches!(seen.as_str(), "Status.TERMINATING" | "Status.TERMINATED")
     });
+    // The list cannot say a deployment is stopping: one status read, for both replicas.
     assert_eq!(
-        emu.request_count(Route::Status) - before,
-        3,
-        "one read after the stop, for both replicas"
+        emu.request_count(Route::Status),
+        1,
+        "one status read after the stop, for both replicas"
     );
 }
 

@@ -217,6 +217,7 @@ async fn deploy_new(
         .store
         .commit_live(&player.owner, Some(id.clone()))
         .await?;
+    state.view.deployed(id.as_str());
     tracing::info!(
         "deployed `{id}` ({} {}) for player {:?} (owner tag `{}`)",
         request.application,

@@ -1,17 +1,18 @@
 //! Routes for whoever runs the gateway: `GET /healthz` (liveness: the process serves) and
 //! `GET /readyz` (readiness: its shared store and Edgegap answer) for the load balancer.
-//! Prometheus metrics (`GET /metrics`) come next, here.
+//! `GET /metrics`: Prometheus metrics in the text format (`crate::metrics`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use super::response::json;
 use super::state::AppState;
 use crate::error::ApiError;
+use crate::metrics::CONTENT_TYPE;
 
 /// `Retry-After` of a 503 from `/readyz`.
 const NOT_READY_RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -40,4 +41,13 @@ pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Respons
         ));
     }
     Ok(json(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()))
+}
+
+/// `GET /metrics`: this replica's metrics, Prometheus text format (version 0.0.4).
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        state.render_metrics(),
+    )
+        .into_response()
 }

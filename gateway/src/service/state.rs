@@ -10,15 +10,20 @@ use tokio::sync::watch;
 
 use crate::auth::{OwnerKey, TrustedProxies, Verifier};
 use crate::config::Policy;
+use crate::metrics::{Gauges, Metrics};
 use crate::store::Store;
 use crate::upstream::Upstream;
 use crate::view::StatusView;
 
 /// Everything the handlers share.
 pub(crate) struct AppState {
-    pub(crate) upstream: Upstream,
-    /// Coalesced status reads and long-poll wake-ups.
-    pub(crate) view: StatusView,
+    pub(crate) upstream: Arc<Upstream>,
+    /// Coalesced status reads (through the list, in bulk) and long-poll wake-ups.
+    pub(crate) view: Arc<StatusView>,
+    /// What the gateway does, counted (`GET /metrics`).
+    pub(crate) metrics: Arc<Metrics>,
+    /// Client connections open now (for `GET /metrics`).
+    pub(crate) open: Arc<AtomicUsize>,
     /// The path secret of `POST /webhooks/{secret}`.
     pub(crate) webhook_secret: String,
     /// `<public_url>/webhooks/<secret>`, set on every deploy; `None`: no webhooks.
@@ -56,6 +61,17 @@ pub(crate) struct Holds {
 pub(crate) struct Hold<'a> {
     holds: &'a Holds,
     owner: String,
+}
+
+impl AppState {
+    /// Every metric in the text format, the gauges as they are now.
+    pub(crate) fn render_metrics(&self) -> String {
+        self.metrics.render(&Gauges {
+            held: Arc::clone(&self.holds.count),
+            open: Arc::clone(&self.open),
+            live: self.view.live(),
+        })
+    }
 }
 
 impl Holds {

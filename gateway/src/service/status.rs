@@ -16,7 +16,7 @@ use super::player::Player;
 use super::response::forward;
 use super::state::AppState;
 use crate::error::{ApiError, UpstreamError};
-use crate::view::Snapshot;
+use crate::view::{Entry, Snapshot};
 
 /// The query: `?wait=<seconds>&since=<Status.X>` (long-poll).
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +99,7 @@ pub(crate) async fn status(
                 &entry,
                 fresh_after,
                 Some(&player.owner),
+                false,
             )
             .await;
         let (snapshot, refused_until) = match (read, &last) {
@@ -122,12 +123,12 @@ pub(crate) async fn status(
             .as_ref()
             .is_some_and(|h| status.current_status == h.since);
         if !unchanged || Instant::now() >= deadline || *stopping.borrow() {
-            return answer_status(&state, &player, &snapshot).await;
+            return answer_status(&state, &player, &entry, &snapshot).await;
         }
         if holding.is_none() {
             match state.holds.try_hold(&player.owner) {
                 Some(hold) => holding = Some(hold),
-                None => return answer_status(&state, &player, &snapshot).await,
+                None => return answer_status(&state, &player, &entry, &snapshot).await,
             }
         }
         // Without webhooks, re-read every interval; with them, only now and then, in case one
@@ -152,16 +153,21 @@ pub(crate) async fn status(
     }
 }
 
-/// Forwards a snapshot's status, forgetting the live slot of a deployment that is over.
+/// Forwards a snapshot's status, forgetting the live slot of a deployment that is over
+/// (the first READY answered is timed for `GET /metrics`).
 async fn answer_status(
     state: &AppState,
     player: &Player,
+    entry: &Entry,
     snapshot: &Snapshot,
 ) -> Result<Response, ApiError> {
     let (status, raw) = match &snapshot.result {
         Ok(ok) => ok,
         Err(error) => return Err(ApiError::upstream(error)),
     };
+    if let Some(after) = state.view.ready_told(entry, snapshot) {
+        state.metrics.ready_notified(after);
+    }
     if is_over(status) {
         state
             .store

@@ -34,9 +34,11 @@ pub(crate) async fn stop(
     plausible_id(&request_id)?;
     authorize(&state, &player, &request_id).await?;
     let entry = state.view.entry(&request_id);
+    // Whose it is and whether it is already stopping: what the view knows, of any age (the
+    // owner tag never changes; a status that moved on since is Edgegap's to answer).
     let snapshot = state
         .view
-        .read(&state.upstream, &request_id, Some(&player.owner))
+        .known(&state.upstream, &request_id, Some(&player.owner))
         .await?;
     let status = owned_snapshot(&snapshot, &player, &request_id)?;
     let id = status.request_id.clone();

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::ownership::plausible_id;
 use super::state::AppState;
 use crate::error::ApiError;
+use crate::metrics::WebhookOutcome;
 use crate::secret::same_secret;
 use crate::view::{Confirmation, Entry};
 
@@ -32,20 +33,34 @@ pub(crate) async fn webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     if !same_secret(secret.as_bytes(), state.webhook_secret.as_bytes()) {
+        state.metrics.webhook(WebhookOutcome::WrongSecret);
         return Err(ApiError::NotFound);
     }
-    let body = body?;
-    let id = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
-        .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
-    plausible_id(&id)?;
+    let id = match webhook_id(body) {
+        Ok(id) => id,
+        Err(error) => {
+            state.metrics.webhook(WebhookOutcome::BadBody);
+            return Err(error);
+        }
+    };
+    state.metrics.webhook(WebhookOutcome::Accepted);
     // Without the store, this replica confirms it alone. Answered at once either way:
     // Edgegap gives up on a webhook that takes 10 s, and the read may wait for budget.
     if let Some((id, entry)) = state.view.webhook(&id).await {
         tokio::spawn(confirm_webhooks(Arc::clone(&state), id, entry));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The deployment id a webhook's body names.
+fn webhook_id(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
+    let body = body?;
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::BadRequest("a webhook body needs a `request_id`".into()))?;
+    plausible_id(&id)?;
+    Ok(id)
 }
 
 /// The task confirming the webhooks about `id` (one per deployment at a time, started by
@@ -69,8 +84,9 @@ pub(crate) async fn confirm_webhooks(state: Arc<AppState>, id: String, entry: Ar
         for _ in 0..ATTEMPTS {
             let read = state
                 .view
-                .read_entry(&state.upstream, &id, &entry, arrived, None)
+                .read_entry(&state.upstream, &id, &entry, arrived, None, true)
                 .await;
+            state.metrics.confirmation(read.is_ok());
             match read {
                 Ok(_) => break,
                 Err(refused) => match refused.retry_after() {

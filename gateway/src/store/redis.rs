@@ -49,6 +49,8 @@ use super::contract::{
 
 /// The allowed skew of a store made by [`RedisStore::new`].
 const DEFAULT_SKEW: Duration = Duration::from_secs(2);
+/// How long connecting, and each answer, may take in a store made by [`RedisStore::new`].
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// KEYS: slot. ARGV: window_ms, stale_ms. A pending claim is `pending:<Redis time in ms>`.
 const CLAIM: &str = r"
@@ -201,6 +203,8 @@ pub struct RedisStore {
     seal: Seal,
     /// How far ahead of Redis's clock a time from the store is believed.
     skew: Duration,
+    /// How long connecting, and each answer, may take.
+    timeout: Duration,
 }
 
 /// The MAC of status records: HMAC-SHA256 of the deployment id and the encoded record, with a
@@ -300,6 +304,7 @@ impl RedisStore {
             token: replica_token(),
             seal: Seal(hmac(secret, &[b"edgegap-gateway redis records"])),
             skew: DEFAULT_SKEW,
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
@@ -326,6 +331,14 @@ impl RedisStore {
     #[must_use]
     pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
         self.skew = skew;
+        self
+    }
+
+    /// How long connecting, and each answer, may take (default 1 s); a call taking longer
+    /// fails with [`StoreError`] (clients get 503). Set before first use.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
@@ -356,8 +369,8 @@ impl RedisStore {
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1);
         self.connection
             .get_or_try_init(|| self.client.get_connection_manager_with_config(config))
@@ -475,11 +488,12 @@ async fn subscribe(
     seal: Seal,
     listener: ViewListener,
     first: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    timeout: Duration,
 ) {
     let mut first = Some(first);
     let mut logged = false;
     loop {
-        let connected = tokio::time::timeout(Duration::from_secs(2), async {
+        let connected = tokio::time::timeout(timeout.max(Duration::from_secs(2)), async {
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
@@ -801,7 +815,15 @@ impl Store for RedisStore {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 let seal = self.seal.clone();
-                runtime.spawn(subscribe(client, channel, seal, listener, subscribed_tx));
+                let timeout = self.timeout * 2;
+                runtime.spawn(subscribe(
+                    client,
+                    channel,
+                    seal,
+                    listener,
+                    subscribed_tx,
+                    timeout,
+                ));
             }
             Err(_) => tracing::error!(
                 "RedisStore::listen called outside a Tokio runtime: no view events from other \

@@ -221,6 +221,12 @@ pub fn current(answer: &Answer) -> String {
         .to_owned()
 }
 
+/// How long one Redis call may take in the gateways tests start (`redis_timeout_ms`). The
+/// production default (1 s) fails a call when the machine stalls that long, which a loaded CI
+/// machine does now and then; tests are about behaviour, not Redis's speed, so they wait it
+/// out. (`tests/redis_replicas.rs` shows both sides of the timeout with a paused Redis.)
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The environment variable `name` parsed as a `T` (a bench's setting), else `default`.
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -328,6 +334,61 @@ pub fn upstream_calls(emu: &EmulatorHandle) -> usize {
         .sum()
 }
 
+/// Upstream reads of statuses: status reads and pages of the list (the gateway reads statuses
+/// in bulk through the list, and one status read each only for what the list cannot say).
+pub fn upstream_reads(emu: &EmulatorHandle) -> usize {
+    emu.request_count(Route::Status) + emu.request_count(Route::ListDeployments)
+}
+
+/// `GET /metrics` of a gateway (Prometheus text format); panics (failing the caller) on
+/// anything but 200.
+pub fn scrape(gw: &impl Gw) -> String {
+    let answer = send("GET", &format!("{}/metrics", gw.base_url()), &[], None);
+    assert_eq!(answer.status, 200, "GET /metrics: {}", answer.text);
+    answer.text
+}
+
+/// The sum of the samples of metric `name` in a scrape whose labels include every
+/// `label="value"` of `with` (0 when there are none).
+pub fn metric_sum(scrape: &str, name: &str, with: &[(&str, &str)]) -> f64 {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, labels) = match series.split_once('{') {
+                Some((metric, labels)) => (metric, labels.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let wanted = metric == name
+                && with.iter().all(|(label, value)| {
+                    labels
+                        .split(',')
+                        .any(|pair| pair == format!("{label}=\"{value}\""))
+                });
+            wanted.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// The upstream calls to `endpoint` (`deploy`, `status`, `list`, `stop`) a gateway's scrape
+/// counts.
+pub fn upstream_counted(scrape: &str, endpoint: &str) -> usize {
+    metric_sum(
+        scrape,
+        "edgegap_gateway_upstream_calls_total",
+        &[("endpoint", endpoint)],
+    ) as usize
+}
+
+/// The emulator route of each upstream endpoint class the gateway's metrics name.
+pub const UPSTREAM_ROUTES: [(&str, Route); 4] = [
+    ("deploy", Route::DeployV2),
+    ("status", Route::Status),
+    ("list", Route::ListDeployments),
+    ("stop", Route::Stop),
+];
+
 /// Waits until `check` holds, for at most 10 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -370,7 +431,8 @@ impl GatewayProcess {
         std::fs::write(
             &path,
             format!(
-                "rebuild_on_start = false\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n"
+                "rebuild_on_start = false\nredis_timeout_ms = {}\n{extra_toml}\n\n[[policy.allow]]\napplication = \"{APP}\"\nversion = \"{VERSION}\"\n",
+                REDIS_TIMEOUT.as_millis()
             ),
         )
         .unwrap();

@@ -50,7 +50,8 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
-/// The builder every test starts from: this emulator, `game`/`v1`, HS256 with [`SECRET`].
+/// The builder every test starts from: this emulator, `game`/`v1`, HS256 with [`SECRET`],
+/// and a Redis call allowed [`REDIS_TIMEOUT`] (when a test adds Redis).
 pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
     capture_logs();
     Gateway::builder()
@@ -58,6 +59,7 @@ pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
         .allow(APP, VERSION)
         .hs256_secret(SECRET)
         .max_live_per_player(1)
+        .redis_timeout(REDIS_TIMEOUT)
 }
 
 /// A gateway from [`builder`], started.
