@@ -4,8 +4,7 @@
 //! - `status.rs`: `GET /v1/status/{request_id}`, long-poll included;
 //! - `stop.rs`: `DELETE /v1/stop/{request_id}`;
 //! - `webhook.rs`: `POST /webhooks/{secret}`;
-//! - `operator.rs`: `GET /healthz`, `GET /readyz` and `GET /metrics` (the last not in the
-//!   table yet: it is served next to it, [`METRICS_PATH`]);
+//! - `operator.rs`: `GET /healthz`, `GET /readyz` and `GET /metrics`;
 //! - shared by them: `player.rs` (the `Player` extractor: who calls, 401 otherwise),
 //!   `state.rs` ([`AppState`], the held requests), `ownership.rs` (owner tags, plausible ids,
 //!   who may look at what, the owned deployments on Edgegap), `response.rs` (JSON answers)
@@ -44,10 +43,6 @@ pub(crate) use ownership::rebuild;
 pub(crate) use state::{AppState, Holds};
 pub(crate) use webhook::confirm_webhooks;
 
-/// Where the operator's Prometheus scrape is served: not in [`GATEWAY_ROUTES`] (that table
-/// belongs to the client crate), so added next to it here.
-const METRICS_PATH: &str = "/metrics";
-
 /// Longest accepted request body (a deploy's, a webhook's).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -72,16 +67,7 @@ pub(crate) fn router(state: Arc<AppState>, config: &GatewayConfig) -> Router {
             None => tracing::error!("GATEWAY_ROUTES: `{}` is not an HTTP method", route.method),
         }
     }
-    let metrics = deadline::Deadline {
-        timeout: request_timeout,
-        holds: false,
-    };
     router
-        .route(
-            METRICS_PATH,
-            on(MethodFilter::GET, operator::metrics)
-                .layer(from_fn_with_state(metrics, deadline::bounded)),
-        )
         .fallback(not_served)
         .method_not_allowed_fallback(not_served)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -102,6 +88,7 @@ fn handler(method: MethodFilter, kind: GatewayRouteKind) -> MethodRouter<Arc<App
         GatewayRouteKind::Webhook => on(method, webhook::webhook),
         GatewayRouteKind::Health => on(method, operator::healthz),
         GatewayRouteKind::Ready => on(method, operator::readyz),
+        GatewayRouteKind::Metrics => on(method, operator::metrics),
     }
 }
 

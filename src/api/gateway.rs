@@ -15,8 +15,8 @@ pub enum GatewayCaller {
     Player,
     /// Edgegap itself: the webhooks of the deployments the gateway made.
     Edgegap,
-    /// Whoever runs the gateway: the load balancer's liveness and readiness checks (and,
-    /// next, metrics).
+    /// Whoever runs the gateway: the load balancer's liveness and readiness checks, and the
+    /// Prometheus scrape.
     Operator,
 }
 
@@ -37,6 +37,8 @@ pub enum GatewayRouteKind {
     /// `{"status":"ready"}` while the gateway's shared store and Edgegap answer (readiness);
     /// 503 otherwise.
     Ready,
+    /// The replica's Prometheus metrics, in the text format.
+    Metrics,
 }
 
 /// One route an `edgegap-gateway` serves.
@@ -90,6 +92,12 @@ pub const GATEWAY_ROUTES: &[GatewayRoute] = &[
         method: "GET",
         path: "/readyz",
         kind: GatewayRouteKind::Ready,
+        caller: GatewayCaller::Operator,
+    },
+    GatewayRoute {
+        method: "GET",
+        path: "/metrics",
+        kind: GatewayRouteKind::Metrics,
         caller: GatewayCaller::Operator,
     },
 ];
