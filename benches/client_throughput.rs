@@ -3,6 +3,10 @@
 //! a plain keep-alive `ureq` Agent on 8 threads (the baseline). Ratios are measured in one run.
 //!
 //! `cargo bench -p bevy_edgegap --bench client_throughput`
+//!
+//! To profile one path alone (under `valgrind --tool=callgrind`, say), set
+//! `THROUGHPUT_ONLY=plugin|plugin-yield|plugin-single|engine|ureq` and `THROUGHPUT_RUNS=n`:
+//! it then runs that path `n` times after one warm-up run and prints each run's time.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -161,8 +165,31 @@ fn median(mut runs: Vec<Duration>) -> Duration {
     runs[runs.len() / 2]
 }
 
+/// `THROUGHPUT_ONLY` / `THROUGHPUT_RUNS`: one path alone, for a profiler.
+fn profile_one(emu: &EmulatorHandle, id: &str, only: &str) {
+    let runs: usize = std::env::var("THROUGHPUT_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let run = || match only {
+        "plugin" => through_plugin(emu, id, Frames::BackToBack),
+        "plugin-yield" => through_plugin(emu, id, Frames::Yielding),
+        "plugin-single" => through_plugin(emu, id, Frames::SingleThreaded),
+        "engine" => plain_spawn_request(emu, id),
+        "ureq" => plain_ureq(emu, id),
+        other => panic!("THROUGHPUT_ONLY: unknown path `{other}`"),
+    };
+    run();
+    for i in 0..runs {
+        println!("{only} run {i}: {:?}", run());
+    }
+}
+
 fn throughput(_c: &mut Criterion) {
     let (emu, id) = emulator();
+    if let Ok(only) = std::env::var("THROUGHPUT_ONLY") {
+        return profile_one(&emu, &id, &only);
+    }
     // Warm up every path once, then alternate, so each ratio compares runs of the same minute.
     through_plugin(&emu, &id, Frames::BackToBack);
     plain_spawn_request(&emu, &id);
