@@ -210,6 +210,14 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         slots.min(tokens)
     }
 
+    /// When a request of `class` held back by its rate budget may next start: when the
+    /// earliest start in its window leaves it (`None`: unlimited, or nothing recorded, so only
+    /// an answer freeing a slot makes room). Call after [`Transport::spare`].
+    pub(crate) fn next_room(&self, class: EndpointClass, limits: &RateLimits) -> Option<Instant> {
+        limits.get(class)?;
+        self.limiters[class].next_expiry()
+    }
+
     /// Adds a job at the back of its class's queue.
     pub(crate) fn enqueue(&mut self, job: Job<O, P>) {
         trace!("queued `{}` `{}`", job.label, job.path());

@@ -6,6 +6,7 @@ use bevy::ecs::system::Res;
 use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
+use super::deployment::Tracker;
 use super::request::{EdgegapTransport, receive_on};
 use super::stats;
 use super::track::{drive, track_deployments};
@@ -18,8 +19,10 @@ pub(crate) fn receive_responses(world: &mut World) {
     }
     let freed = receive_on::<EdgegapTransport>(world);
     drive(world);
-    // Refill the slots just freed from the queue now rather than in `PostUpdate`.
+    // Refill the slots just freed from the queue now rather than in `PostUpdate`; due polls
+    // that found no room may find some now.
     if freed {
+        world.resource_mut::<Tracker>().polls.room_freed();
         send_requests(world);
     }
 }

@@ -129,6 +129,13 @@ impl RateLimiter {
         }
     }
 
+    /// When the earliest start recorded leaves the window (`None`: none recorded).
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        self.starts
+            .front()
+            .and_then(|&first| first.checked_add(Self::WINDOW))
+    }
+
     /// Records a start at `at` (which may be earlier than starts already recorded).
     pub(crate) fn record(&mut self, at: Instant) {
         let i = self.starts.partition_point(|&s| s <= at);
@@ -194,7 +201,13 @@ mod tests {
             2,
             "the 100 ms start expired"
         );
+        assert_eq!(
+            limiter.next_expiry(),
+            Some(at(1500)),
+            "the 500 ms start leaves next"
+        );
         assert_eq!(limiter.available(Some(3), at(1500), 0), 3);
+        assert_eq!(limiter.next_expiry(), None);
         assert_eq!(limiter.available(None, at(0), 99), usize::MAX);
     }
 }
