@@ -177,12 +177,68 @@ fn profile_one(emu: &EmulatorHandle, id: &str, only: &str) {
         "plugin-single" => through_plugin(emu, id, Frames::SingleThreaded),
         "engine" => plain_spawn_request(emu, id),
         "ureq" => plain_ureq(emu, id),
+        "frames" => bare_frames(),
         other => panic!("THROUGHPUT_ONLY: unknown path `{other}`"),
     };
     run();
+    let (mut walls, mut cpu, mut main_cpu) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for i in 0..runs {
-        println!("{only} run {i}: {:?}", run());
+        let (main, all) = (cpu_time("thread-self"), process_cpu_time());
+        let wall = run();
+        let (main, all) = (cpu_time("thread-self") - main, process_cpu_time() - all);
+        println!("{only} run {i}: {wall:?}; CPU {all:?}, {main:?} of it on the main thread");
+        (walls, cpu, main_cpu) = (walls + wall, cpu + all, main_cpu + main);
     }
+    let per_call = |d: Duration| d / (runs * CALLS) as u32;
+    println!(
+        "{only}: per call {:?} wall, {:?} CPU ({:.2} cores), {:?} on the main thread",
+        per_call(walls),
+        per_call(cpu),
+        cpu.as_secs_f64() / walls.as_secs_f64(),
+        per_call(main_cpu)
+    );
+}
+
+/// 50 ms of back-to-back frames of a bare `MinimalPlugins` app (what the frame loop itself
+/// costs).
+fn bare_frames() -> Duration {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins);
+    app.finish();
+    app.cleanup();
+    let start = Instant::now();
+    let mut frames = 0;
+    while start.elapsed() < Duration::from_millis(50) {
+        app.update();
+        frames += 1;
+    }
+    println!("{frames} frames");
+    start.elapsed()
+}
+
+/// Time on a CPU of `/proc/<task>` (Linux; zero elsewhere).
+fn cpu_time(task: &str) -> Duration {
+    std::fs::read_to_string(format!("/proc/{task}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// CPU time of this whole process, ended threads and the emulator's included (Linux, in
+/// clock ticks of 10 ms: sum many runs).
+fn process_cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command's closing parenthesis: state is field 3; utime and
+            // stime are fields 14 and 15.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: u64 =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(Duration::from_millis(ticks * 10))
+        })
+        .unwrap_or(Duration::ZERO)
 }
 
 fn throughput(_c: &mut Criterion) {

@@ -49,7 +49,9 @@ pub(crate) fn send_requests(world: &mut World) {
         &config.root_certificates,
         config.max_body_bytes,
     );
-    transport.dispatch(&config.rate_limits, max_in_flight, now);
+    transport.dispatch(&config.rate_limits, max_in_flight, now, |entity| {
+        world.get_entity(entity).is_ok()
+    });
     let snapshot = stats::EdgegapStats::from_transport(&transport);
     world.resource_mut::<EdgegapTransport>().0 = transport;
     stats::record(world, snapshot);

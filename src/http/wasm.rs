@@ -1,11 +1,11 @@
 //! The browser engine: each request goes out through [`ehttp`]'s `fetch` backend. The browser
-//! owns connections, keep-alive and TLS; deadlines are kept by the caller (the late answer of
-//! a dropped [`PendingResponse`] is discarded). Not built in this repository's CI: no wasm
+//! owns connections, keep-alive and TLS; deadlines are kept by the caller (a late answer is
+//! discarded by the caller). Not built in this repository's CI: no wasm
 //! target is installed there.
 
 use std::sync::Arc;
 
-use super::pending::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
+use super::pending::{EngineOptions, ReplyTo, Timing};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse};
 use crate::time::Instant;
 
@@ -26,36 +26,31 @@ impl Engine {
         &self.options
     }
 
-    /// Sends `request` with `fetch`, at once (so `timing.start_by` is met or already past).
-    /// The browser has no per-request timeout: the caller drops the [`PendingResponse`] at
-    /// the end of `timing`.
-    pub(crate) fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let ticket = Arc::new(Ticket::default());
+    /// Sends `request` with `fetch`, at once (so `timing.start_by` is met or already past),
+    /// the answer going to `reply`. The browser has no per-request timeout: the caller gives
+    /// up at the end of `timing` and discards a late answer.
+    pub(crate) fn send(&self, request: Arc<HttpRequest>, timing: Timing, reply: ReplyTo) {
         let now = Instant::now();
-        if now >= timing.start_by {
-            let _ = tx.send(Err(EdgegapError::Timeout));
-            return PendingResponse::new(rx, ticket);
+        if now >= timing.start_by || !reply.ticket.start(now) {
+            // Too late, or nobody waits for it: not sent.
+            reply.answer(Err(EdgegapError::Timeout));
+            return;
         }
-        // fetch starts at once.
-        ticket.start(now);
         let limit = self.options.max_body_bytes;
-        let gone = ticket.clone();
         let mut headers = ehttp::Headers::default();
         for (name, value) in &request.headers {
             headers.insert(name, value);
         }
         let outgoing = ehttp::Request {
             method: request.method.as_str().to_owned(),
-            url: request.url,
-            body: request.body,
+            url: request.url.clone(),
+            body: request.body.clone(),
             headers,
+            // CORS, the browser's default for `fetch`: the gateway answers cross-origin calls.
+            mode: ehttp::Mode::Cors,
         };
         ehttp::fetch(outgoing, move |result| {
-            if gone.is_abandoned() {
-                return;
-            }
-            let reply: Reply = match result {
+            let answer = match result {
                 Ok(response) if response.bytes.len() > limit => Err(EdgegapError::transport(
                     true,
                     format!("the answer's body is larger than `{limit}` bytes"),
@@ -69,9 +64,8 @@ impl Engine {
                 // assume it may have been.
                 Err(_) => Err(EdgegapError::transport(true, "the browser's fetch failed")),
             };
-            let _ = tx.send(reply);
+            reply.answer(answer);
         });
-        PendingResponse::new(rx, ticket)
     }
 }
 

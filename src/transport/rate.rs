@@ -18,11 +18,6 @@ impl<T> PerClass<T> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (EndpointClass, &T)> {
         EndpointClass::ALL.into_iter().zip(&self.0)
     }
-
-    /// The values, in [`EndpointClass::ALL`] order.
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
-        self.0.iter_mut()
-    }
 }
 
 impl<T> Index<EndpointClass> for PerClass<T> {

@@ -319,11 +319,12 @@ pub(crate) fn send(world: &mut World) {
     let now = Instant::now();
     let config = world.resource::<MatchmakerConfig>();
     let (limits, max_in_flight) = (limits(config), config.max_in_flight);
-    let mut transport = world.resource_mut::<MatchmakerTransport>();
-    transport
-        .0
-        .use_engine(max_in_flight, &[], crate::http::DEFAULT_MAX_BODY_BYTES);
-    transport.0.dispatch(&limits, max_in_flight, now);
+    let mut transport = std::mem::take(&mut world.resource_mut::<MatchmakerTransport>().0);
+    transport.use_engine(max_in_flight, &[], crate::http::DEFAULT_MAX_BODY_BYTES);
+    transport.dispatch(&limits, max_in_flight, now, |entity| {
+        world.get_entity(entity).is_ok()
+    });
+    world.resource_mut::<MatchmakerTransport>().0 = transport;
 }
 
 /// Run condition: calls queued, in flight or resolved.
