@@ -114,7 +114,7 @@ pub(crate) struct Outcome<O, P> {
     /// The final answer (any status: the last attempt's) or the error that ended the call.
     pub result: Result<HttpResponse, EdgegapError>,
     /// The answer, decoded by the engine's worker with the payload's decoder
-    /// ([`Payload::decoder`]) when it is a success (its body is then emptied).
+    /// ([`Payload::decoder`]) when it is a success (its body and headers are then emptied).
     pub decoded: Option<Decoded>,
 }
 

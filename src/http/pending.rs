@@ -90,10 +90,12 @@ impl ReplyTo {
             }
             _ => None,
         };
-        // Decoded, the body is not needed any more: freed here rather than by the caller.
+        // Decoded, the body and headers are not needed any more (only a failure's are read):
+        // freed here rather than on the caller's thread.
         let reply = match (reply, &decoded) {
             (Ok(mut response), Some(_)) => {
                 response.body = Vec::new();
+                response.headers = Vec::new();
                 Ok(response)
             }
             (reply, _) => reply,
