@@ -11,7 +11,7 @@
 //! class).
 //!
 //! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
-//! its class's rate budget waits in the queue. The engine gets up to four times its worker
+//! its class's rate budget waits in the queue. The engine gets up to sixteen times its worker
 //! count ([`handed_cap`]): each worker one request on the wire and the next ones in line, so
 //! it starts the next one the moment it finishes, without waiting for the next frame. A
 //! call's budget runs from its real start, not from when it was handed over. A request handed
@@ -59,13 +59,15 @@ use crate::http::{
 use crate::time::Instant;
 
 /// How many requests a transport hands to its engine at once, per worker: one on the wire and
-/// three next in line, so a worker that finishes starts the next request at once instead of
-/// waiting for the next frame to hand it one, even when a frame comes late (measured with
-/// `benches/client_throughput.rs`: one next in line left the plugin 1.55–1.73× a plain agent,
-/// three 1.37–1.46×). The workers (and so requests on the wire) stay at `max_in_flight`, and
-/// time spent waiting for a worker does not count against a call's budget
-/// ([`Queued::timing`]).
-const HANDED_PER_WORKER: usize = 4;
+/// fifteen next in line, so a worker that finishes starts the next request at once instead of
+/// waiting for the next frame to hand it one, even when a frame comes late — on a busy machine
+/// the game's thread can be off the CPU for milliseconds (measured with
+/// `benches/client_throughput.rs`, plugin over a plain agent: one next in line 1.55–1.73×,
+/// three 1.37–1.46× on an idle machine; on a machine loaded 6–12 on 2 cores, three 1.54 and
+/// fifteen 1.39, medians of 8 alternated invocations). The workers (and so requests on the
+/// wire) stay at `max_in_flight`; time spent waiting for a worker does not count against a
+/// call's budget ([`Queued::timing`]), and a request given up on while it waits is never sent.
+const HANDED_PER_WORKER: usize = 16;
 
 /// Requests handed to the engine at most, for `max_in_flight` workers.
 fn handed_cap(max_in_flight: usize) -> usize {
