@@ -25,7 +25,18 @@
 //! | `POST /v1/deployments/{id}/tags` | [`CreateTag`] | [`DeploymentTag`] | 2xx |
 //! | `PATCH /v1/deployments/{id}/tags/{name}` | [`UpdateTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE /v1/deployments/{id}/tags/{name}` | [`DeleteTag`] | `()` | 204 |
+//! | `POST /v1/app` | [`CreateApp`] | [`Application`] | 2xx |
 //! | `GET /v1/app/{app_name}` | [`GetApp`] | [`Application`] | 2xx |
+//! | `PATCH /v1/app/{app_name}` | [`UpdateApp`] | [`Application`] | 2xx |
+//! | `DELETE /v1/app/{app_name}` | [`DeleteApp`] | `()` | 2xx |
+//! | `GET /v1/apps` | [`ListApps`] | [`ApplicationList`] | 2xx |
+//! | `POST /v1/app/{app_name}/version` | [`CreateAppVersion`] | [`AppVersionSaved`] | 2xx |
+//! | `GET /v1/app/{app_name}/version/{version_name}` | [`GetAppVersion`] | [`AppVersion`] | 2xx |
+//! | `PATCH /v1/app/{app_name}/version/{version_name}` | [`UpdateAppVersion`] | [`AppVersionSaved`] | 2xx |
+//! | `DELETE /v1/app/{app_name}/version/{version_name}` | [`DeleteAppVersion`] | [`AppVersionDeleted`] | 2xx |
+//! | `GET /v1/app/{app_name}/versions` | [`ListAppVersions`] | [`AppVersionList`] | 2xx |
+//! | `GET /v1/container-registry/images/{image_name}/tags` | [`ListImageTags`] | [`ImageTagList`] | 2xx |
+//! | `DELETE /v1/container-registry/images/{image_name}/tags/{tag_name}` | [`DeleteImageTag`] | [`DeletedImageTag`] | 2xx |
 //! | `GET $ARBITRIUM_CONTEXT_URL` | [`GetContext`] | [`DeploymentContext`] | 2xx |
 //! | `POST $ARBITRIUM_CONTEXT_URL/tags` | [`CreateContextTag`] | [`DeploymentTag`] | 2xx |
 //! | `DELETE $ARBITRIUM_CONTEXT_URL/tags/{name}` | [`DeleteContextTag`] | `()` | 2xx |
@@ -58,15 +69,17 @@
 //!      `StopDeployment`), `#[derive(Debug, Clone, PartialEq)]` (a hand-written `Debug` that
 //!      hides any token or injected URL), public fields, `new(..)` taking the required parts
 //!      as `impl Into<..>`, `#[must_use]` builder methods for the optional ones; a list takes
-//!      `page: Option<u32>` and `limit: Option<u32>` with `page(n)` and `limit(n)` builders.
-//!    - `impl Endpoint`: `method`; `target` (`Target::Path` with every path parameter through
+//!      `page: Option<u32>` and `limit: Option<u32>`, and `page_setters!();` in its `impl`
+//!      writes their `page(n)` and `limit(n)` builders.
+//!    - `impl Endpoint`: `method` only when not `GET`; `target` (`Target::Path` with every path parameter through
 //!      `encode_component`, or `Target::Url` for an injected URL or another service's base
 //!      URL); `query` built with `Query::new()` (`.opt(name, value)`, `.page(page, limit)`);
 //!      `body` as JSON; `auth` only when it is not the organisation token (`Auth::Raw` sends
 //!      `Authorization: <token>` as the matchmaker and the injected URLs want); `is_success`
 //!      only when not every `2xx` is a success; `validate` with the checks of the crate's
 //!      `validate` module (`non_empty`, `request_id`, `tag_name`, …, and `validate_page` for
-//!      pages), so nothing invalid is sent; `decode_success`, usually `decode_json(response)`.
+//!      pages), so nothing invalid is sent; `decode_success` only when a success is not
+//!      the answer type's JSON (an empty body, secrets to scrub).
 //!      `class` stays [`EndpointClass::Other`] unless Edgegap documents a rate limit for it:
 //!      a new class is a transport change.
 //!    - The answer: `#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]`
@@ -110,10 +123,12 @@ mod logs;
 mod matchmaker;
 mod metrics;
 mod pagination;
+mod registry;
 mod status;
 mod stop;
 mod tags;
 pub(crate) mod validate;
+mod versions;
 
 pub use apps::*;
 pub use bulk_stop::*;
@@ -132,9 +147,11 @@ pub use logs::*;
 pub use matchmaker::*;
 pub use metrics::*;
 pub use pagination::*;
+pub use registry::*;
 pub use status::*;
 pub use stop::*;
 pub use tags::*;
+pub use versions::*;
 
 /// Receives one value of each endpoint type, from [`for_each_endpoint`].
 pub trait EndpointVisitor {
@@ -176,7 +193,29 @@ pub fn for_each_endpoint(visitor: &mut impl EndpointVisitor) {
     visitor.visit(CreateTag::new(ID, "eu"));
     visitor.visit(UpdateTag::new(ID, "eu", "na"));
     visitor.visit(DeleteTag::new(ID, "eu"));
+    visitor.visit(CreateApp::new("my-game"));
     visitor.visit(GetApp::new("my-game"));
+    visitor.visit(UpdateApp::new("my-game").is_active(false));
+    visitor.visit(DeleteApp::new("my-game"));
+    visitor.visit(ListApps::new());
+    visitor.visit(
+        CreateAppVersion::new(
+            "my-game",
+            "v1",
+            "registry.edgegap.com",
+            "my-org/my-game",
+            "v1",
+            256,
+            512,
+        )
+        .port(AppVersionPort::new("gameport", 7777, "UDP")),
+    );
+    visitor.visit(GetAppVersion::new("my-game", "v1"));
+    visitor.visit(UpdateAppVersion::new("my-game", "v1").docker_tag("v2"));
+    visitor.visit(DeleteAppVersion::new("my-game", "v1"));
+    visitor.visit(ListAppVersions::new("my-game"));
+    visitor.visit(ListImageTags::new("my-game"));
+    visitor.visit(DeleteImageTag::new("my-game", "v1"));
     visitor.visit(GetContext::new(CONTEXT_URL, "context-token"));
     visitor.visit(CreateContextTag::new(CONTEXT_URL, "context-token", "full"));
     visitor.visit(DeleteContextTag::new(CONTEXT_URL, "context-token", "full"));

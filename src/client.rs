@@ -172,11 +172,12 @@ mod request;
 mod schedule;
 pub mod stats;
 mod stop;
+mod systems;
 mod track;
 
 use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate, Startup};
+use bevy::ecs::schedule::IntoScheduleConfigs;
 use bevy::ecs::schedule::common_conditions::on_message;
-use bevy::ecs::schedule::{IntoScheduleConfigs, SystemSet};
 use bevy::ecs::world::World;
 
 pub use self::config::{DEFAULT_BASE_URL, EdgegapConfig, EdgegapMode, PollPolicy};
@@ -190,6 +191,7 @@ pub use self::edgegap::Edgegap;
 pub use self::matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerPlugin};
 pub use self::request::{EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::stats::EdgegapStats;
+pub use self::systems::EdgegapSystems;
 pub use crate::transport::RateLimits;
 
 use self::deployment::Tracker;
@@ -216,24 +218,6 @@ impl Default for EdgegapClientPlugin {
     fn default() -> Self {
         Self::new(EdgegapConfig::from_env())
     }
-}
-
-/// The client's systems, chained in this order within a frame.
-#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EdgegapSystems {
-    /// Runs in [`PreUpdate`]: collects answers, applies deadlines and retries, delivers
-    /// results (messages and events), runs the deployment lifecycle, and refills the
-    /// in-flight slots it freed from the queue.
-    Receive,
-    /// Runs in [`PostUpdate`]: waiting lifecycle answers, ready timeouts, due reconcile
-    /// searches and the status polls whose turn it is.
-    Track,
-    /// Runs in [`PostUpdate`], after [`EdgegapSystems::Track`]: sends queued calls (those
-    /// issued during `Update` go out the same frame) and records statistics.
-    Send,
-    /// Runs in [`Last`]: on `AppExit`, reconciles uncertain deploys and stops the
-    /// deployments with [`StopOnExit`].
-    Exit,
 }
 
 impl Plugin for EdgegapClientPlugin {

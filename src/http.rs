@@ -20,9 +20,11 @@
 //! its body cap, see `EdgegapConfig`); the server plugin's self-stop and context calls, and
 //! [`spawn_request`], share one default engine, built on first use.
 //!
-//! In the browser (`wasm32`) the engine sends through `ehttp`'s `fetch` backend instead: no
-//! threads, no pool of its own, root certificates are the browser's. That backend is not built
-//! in this repository's CI (no wasm target is installed there).
+//! In the browser (`wasm32`) the engine sends through the browser's `fetch` instead, with the
+//! same cap, queue and deadlines (an `AbortController` per request cancels it at its end).
+//! Every way it differs from native — connections, TLS roots, CORS, which failures are known
+//! to be unsent — is listed in one place: the module docs of `src/http/wasm.rs` (built only
+//! for `wasm32`). CI builds it and runs it in headless Chromium (`cargo xtask test-web`).
 //!
 //! # Time
 //!
@@ -95,18 +97,13 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, EdgegapError> {
         .unwrap_or(Err(EdgegapError::Timeout))
 }
 
-/// Sends `request` and awaits the answer (any status code is an answer).
+/// Sends `request` and awaits the answer (any status code is an answer), at most
+/// [`DEFAULT_REQUEST_TIMEOUT`]. In the browser the future is woken when the answer arrives;
+/// dropping it aborts the request.
 #[cfg(target_arch = "wasm32")]
 pub async fn send(request: HttpRequest) -> Result<HttpResponse, EdgegapError> {
     let pending = spawn_request(request);
-    futures_lite::future::poll_fn(|cx| match pending.try_take() {
-        Some(reply) => std::task::Poll::Ready(reply),
-        None => {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await
+    std::future::poll_fn(|cx| pending.poll_reply(cx)).await
 }
 
 /// The engine shared by [`spawn_request`] and the server plugin's calls.

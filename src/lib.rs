@@ -130,7 +130,6 @@ pub mod http;
 pub mod server;
 #[cfg(any(feature = "client", feature = "server"))]
 pub mod test_utils;
-#[cfg(any(feature = "client", feature = "server"))]
 mod time;
 #[cfg(any(feature = "client", feature = "server"))]
 mod transport;

@@ -791,3 +791,222 @@ fn all_optional_models_read_an_empty_object_and_required_keys_stay_required() {
     refused::<DeployResponse>("request_id");
     refused::<DeploymentContext>("request_id");
 }
+
+#[test]
+fn applications_create_update_delete_and_list() {
+    let body = r#"{"name":"my-game-server","is_active":true,"image":"",
+        "create_time":"2026-04-22 12:00:46.444265","last_updated":"2026-04-22 12:00:46.444265"}"#;
+    let created = CreateApp::new("my-game-server")
+        .decode(&ok(200, body))
+        .unwrap();
+    assert_eq!(created.name, "my-game-server");
+    assert_eq!(
+        UpdateApp::new("my-game-server")
+            .decode(&ok(200, body))
+            .unwrap(),
+        created
+    );
+    // A duplicate is a 409 the caller can tell apart.
+    let duplicate = CreateApp::new("my-game-server")
+        .decode(&ok(409, r#"{"message":"Application already exists"}"#))
+        .unwrap_err();
+    assert_eq!(duplicate.status(), Some(409));
+    // Delete answers 200 with an empty body.
+    assert_eq!(DeleteApp::new("a").decode(&ok(200, "")), Ok(()));
+    // The list: the 2026 item and the 2024 one (`is_telemetry_agent_active` ignored).
+    let list = ListApps::new()
+        .decode(&ok(200, include_str!("fixtures/apps_list.json")))
+        .unwrap();
+    assert_eq!(list.applications.len(), 2);
+    assert_eq!(list.applications[1].name, "Example App");
+    assert_eq!(list.total_count, Some(2));
+    assert_eq!(list.next_page(1, 20), None);
+    // The 2024 swagger's list: no count, no pagination.
+    let old = ListApps::new()
+        .decode(&ok(200, r#"{"applications":[{"name":"Example App"}]}"#))
+        .unwrap();
+    assert_eq!((old.applications.len(), old.total_count), (1, None));
+}
+
+#[test]
+fn app_version_create_answer_2026_keeps_the_token_secret() {
+    let saved = CreateAppVersion::new("my-game-server", "v", "r", "p/i", "t", 256, 512)
+        .decode(&ok(
+            200,
+            include_str!("fixtures/app_version_create_200.json"),
+        ))
+        .unwrap();
+    assert_eq!(saved.success, Some(true));
+    let version = saved.version.expect("the version");
+    assert_eq!(version.name, "2024.01.30-16.23.00-UTC");
+    assert_eq!(version.docker_repository.as_deref(), Some("docker.io"));
+    assert_eq!(
+        version.docker_image.as_deref(),
+        Some("my-org-cv2l3w3vy6fg/my-game-server")
+    );
+    assert_eq!(
+        (version.req_cpu, version.req_memory),
+        (Some(1536), Some(3072))
+    );
+    assert_eq!(version.caching_percent, Some(0.8));
+    assert_eq!(version.time_to_deploy, Some(30));
+    assert_eq!(version.max_duration, Some(60));
+    assert_eq!(version.termination_grace_period_seconds, Some(5));
+    let port = version.port("gameport").expect("gameport");
+    assert_eq!((port.port, port.protocol.as_str()), (7777, "UDP"));
+    assert_eq!(port.to_check, Some(false));
+    // Edgegap echoes the registry token in clear: it is held, and never shown.
+    assert_eq!(
+        version.private_token.as_ref().map(Secret::expose),
+        Some("ghca3dz3foAxXf2tu2xjExtXrBOMydfC")
+    );
+    let debug = format!("{version:?} {version:#?}");
+    assert!(
+        !debug.contains("ghca3dz3foAxXf2tu2xjExtXrBOMydfC"),
+        "{debug}"
+    );
+    assert!(debug.contains("robot$my-org-cv2l3w3vy6fg+app-version-pull"));
+    // An update's answer may come without the version.
+    let updated = UpdateAppVersion::new("a", "v")
+        .decode(&ok(200, r#"{"success":true}"#))
+        .unwrap();
+    assert_eq!((updated.success, updated.version), (Some(true), None));
+}
+
+#[test]
+fn app_version_list_2024_with_secret_envs_and_legacy_keys() {
+    let list = ListAppVersions::new("a")
+        .decode(&ok(200, include_str!("fixtures/app_versions_2024.json")))
+        .unwrap();
+    assert_eq!(list.versions.len(), 2);
+    let version = &list.versions[0];
+    assert_eq!(version.name, "name");
+    assert_eq!(version.req_video, Some(256));
+    assert_eq!(version.port("Game port").map(|p| p.port), Some(5555));
+    assert!(version.envs.iter().all(|e| e.is_secret));
+    assert_eq!(version.envs[0].value.as_deref(), Some("value"));
+    let debug = format!("{list:?}");
+    assert!(
+        !debug.contains("\"value\""),
+        "secret env values hidden: {debug}"
+    );
+    assert!(!debug.contains("\"private_token\""), "{debug}");
+    // A version answer's env may say `is_hidden` (the 2026 schema) and carry no value.
+    let version = GetAppVersion::new("a", "v")
+        .decode(&ok(
+            200,
+            r#"{"name":"v","envs":[{"key":"K","value":"hidden-Val","is_hidden":true},
+                {"key":"M","is_secret":"false","value":"forest"},{"key":"N","value":null}],
+                "ports":null,"restart_policy":"on_failure","private_token":null}"#,
+        ))
+        .unwrap();
+    assert!(version.envs[0].is_secret && !version.envs[1].is_secret);
+    assert_eq!(version.envs[2].value, None);
+    assert_eq!(version.restart_policy, Some(RestartPolicy::OnFailure));
+    assert!(version.ports.is_empty() && version.private_token.is_none());
+    let debug = format!("{version:?}");
+    assert!(
+        !debug.contains("hidden-Val") && debug.contains("forest"),
+        "{debug}"
+    );
+    let odd = GetAppVersion::new("a", "v")
+        .decode(&ok(200, r#"{"name":"v","restart_policy":"sometimes"}"#))
+        .unwrap();
+    assert_eq!(
+        odd.restart_policy,
+        Some(RestartPolicy::Other("sometimes".into()))
+    );
+    assert_eq!(
+        DeleteAppVersion::new("a", "v")
+            .decode(&ok(200, r#"{"success":true,"message":"deleted"}"#))
+            .unwrap()
+            .message
+            .as_deref(),
+        Some("deleted")
+    );
+    assert_eq!(
+        DeleteAppVersion::new("a", "v").decode(&ok(200, "")),
+        Ok(AppVersionDeleted::default())
+    );
+}
+
+#[test]
+fn app_version_errors_never_carry_a_secret() {
+    let create = CreateAppVersion::new("game", "v1", "r", "p/g", "v1", 256, 512)
+        .private_registry("robot$x", "pull-Secret-41")
+        .secret_env("STEAM_KEY", "steam-Secret-42");
+    // An error that quotes what it was sent (a validation answer echoing the body).
+    let echoed = create
+        .decode(&ok(
+            400,
+            r#"{"message":"bad private_token pull-Secret-41 for STEAM_KEY=steam-Secret-42",
+                "private_token":"pull-Secret-41"}"#,
+        ))
+        .unwrap_err();
+    assert_eq!(echoed.status(), Some(400));
+    // A success whose body does not decode: kept for the caller, secrets replaced.
+    let undecodable = create
+        .decode(&ok(
+            200,
+            r#"{"success":true,"version":{"name":5e999,"private_token":"pull-Secret-41"}}"#,
+        ))
+        .unwrap_err();
+    assert!(matches!(undecodable, EdgegapError::Decode { .. }));
+    // A read answer names a token the caller never gave: hidden by its key.
+    let read = GetAppVersion::new("game", "v1")
+        .decode(&ok(
+            200,
+            r#"{"private_token":"echoed-Secret-43","envs":[]}"#,
+        ))
+        .unwrap_err();
+    for error in [&echoed, &undecodable, &read] {
+        let shown = format!("{error:?} {error}");
+        for secret in ["pull-Secret-41", "steam-Secret-42", "echoed-Secret-43"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+    assert!(format!("{echoed:?}").contains("***"));
+    // A missing app, a duplicate version, a failed image check: statuses the caller reads.
+    for status in [404, 409, 424] {
+        let error = create
+            .decode(&ok(status, r#"{"message":"no"}"#))
+            .unwrap_err();
+        assert_eq!(error.status(), Some(status));
+    }
+}
+
+#[test]
+fn registry_tags_list_and_delete() {
+    let list = ListImageTags::new("my-game-server")
+        .decode(&ok(200, include_str!("fixtures/image_tags.json")))
+        .unwrap();
+    assert_eq!(list.data.len(), 1);
+    let tag = &list.data[0];
+    assert_eq!(tag.tag, "2024.01.30-16.23.00-UTC");
+    let artifact = tag.artifact.as_ref().expect("artifact");
+    assert_eq!(
+        artifact.image_hash.as_deref(),
+        Some("sha256:1234567890abcdef")
+    );
+    assert_eq!(artifact.size_mb, Some(512.0));
+    assert_eq!(artifact.remaining_tags, ["tag1", "tag2"]);
+    assert_eq!(artifact.artifact_deleted, Some(false));
+    assert_eq!(list.next_page(1, 20), None);
+    let deleted = DeleteImageTag::new("my-game-server", "1.0.0")
+        .decode(&ok(200, include_str!("fixtures/image_tag_deleted.json")))
+        .unwrap();
+    assert_eq!(deleted.deleted_tag.as_deref(), Some("1.0.0"));
+    assert_eq!(deleted.artifact.unwrap().artifact_deleted, Some(true));
+    // Lenient: a size as text, tags as null.
+    let lenient = ListImageTags::new("g")
+        .decode(&ok(
+            200,
+            r#"{"data":[{"tag":"v1","artifact":{"size_mb":"12.5","remaining_tags":null}}],"total_count":"1"}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        lenient.data[0].artifact.as_ref().unwrap().size_mb,
+        Some(12.5)
+    );
+    assert_eq!(lenient.total_count, Some(1));
+}

@@ -20,14 +20,6 @@ fn build<E: Endpoint>(endpoint: &E) -> HttpRequest {
         .unwrap()
 }
 
-fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 fn body(request: &HttpRequest) -> serde_json::Value {
     serde_json::from_slice(&request.body).unwrap()
 }
@@ -121,7 +113,7 @@ fn every_endpoint_goes_to_the_matchmaker_with_the_raw_token() {
     for (request, method, path) in cases {
         assert_eq!(request.method, method, "{path}");
         assert_eq!(request.url, format!("https://mm.example.com{path}"));
-        assert_eq!(header(&request, "authorization"), Some(TOKEN), "{path}");
+        assert_eq!(request.header("authorization"), Some(TOKEN), "{path}");
         // The token never shows in the request's Debug.
         assert!(!format!("{request:?}").contains(TOKEN));
     }
@@ -137,7 +129,7 @@ fn a_token_pasted_with_a_prefix_is_sent_raw() {
     ] {
         let access = MatchmakerAccess::new(BASE, pasted.as_str());
         let request = build(&GetMonitor::new(access.clone()));
-        assert_eq!(header(&request, "authorization"), Some(TOKEN), "{pasted:?}");
+        assert_eq!(request.header("authorization"), Some(TOKEN), "{pasted:?}");
         assert_eq!(access.raw_token().expose(), TOKEN);
         assert!(!format!("{access:?}").contains(TOKEN));
     }
@@ -158,7 +150,7 @@ fn group_up_bodies() {
         json!({ "profile": "ranked-2v2", "is_ready": true, "player_ip": "174.93.233.25",
                 "attributes": { "beacons": { "Chicago": 12.3 }, "selected_map": ["Airport"] } })
     );
-    assert_eq!(header(&request, "content-type"), Some("application/json"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
     assert!(!create.idempotent(), "a create is never sent twice blindly");
 
     // A user type as attributes; no `player_ip` key when none is given.

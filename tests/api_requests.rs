@@ -19,14 +19,6 @@ fn body(request: &HttpRequest) -> serde_json::Value {
     serde_json::from_slice(&request.body).unwrap()
 }
 
-fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// Asserts `validate` and `to_request` both refuse `endpoint` and returns the field named.
 fn invalid_field<E: Endpoint>(endpoint: &E) -> String {
     let err = endpoint.validate().unwrap_err();
@@ -69,7 +61,7 @@ fn v2_deploy_documented_body() {
           "webhook_on_terminated": {"url": "https://my-webhook.com"}
         })
     );
-    assert_eq!(header(&request, "content-type"), Some("application/json"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
     assert_eq!(deploy.class(), EndpointClass::Deploy);
     assert!(!deploy.idempotent());
 }
@@ -303,12 +295,12 @@ fn a_key_pasted_with_its_scheme_is_not_prefixed_twice() {
         let request = GetStatus::new("abc")
             .to_request(BASE, &Secret::new(key))
             .unwrap();
-        assert_eq!(header(&request, "Authorization"), Some(scheme), "{key}");
+        assert_eq!(request.header("Authorization"), Some(scheme), "{key}");
     }
     let player = GetStatus::new("abc")
         .to_request_as(BASE, Credentials::Bearer(&Secret::new("Bearer x.y.z")))
         .unwrap();
-    assert_eq!(header(&player, "Authorization"), Some("Bearer x.y.z"));
+    assert_eq!(player.header("Authorization"), Some("Bearer x.y.z"));
 }
 
 #[test]
@@ -317,7 +309,7 @@ fn get_app_request() {
     assert_eq!(get.method, Method::Get);
     assert_eq!(get.url, "https://api.edgegap.com/v1/app/my%20game%2F1");
     assert_eq!(
-        header(&get, "Authorization"),
+        get.header("Authorization"),
         Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
     );
     assert!(get.body.is_empty());
@@ -391,7 +383,7 @@ fn status_and_stop_paths_and_log_storage_query() {
 fn authorization_is_token_prefixed_except_self_stop() {
     let request = build(&GetStatus::new("c0653765de3b"));
     assert_eq!(
-        header(&request, "authorization"),
+        request.header("authorization"),
         Some("token 0b6c1c35-e458-4592-b607-c2c28afd8b62")
     );
     assert!(
@@ -411,7 +403,7 @@ fn authorization_is_token_prefixed_except_self_stop() {
         "https://api.edgegap.com/v1/self/stop/23c01225b99d/463660"
     );
     assert_eq!(
-        header(&request, "authorization"),
+        request.header("authorization"),
         Some("injected-delete-token")
     );
     assert!(!format!("{self_stop:?}").contains("injected-delete-token"));
@@ -609,4 +601,385 @@ fn tag_names_over_twenty_characters_are_refused() {
             .validate()
             .is_ok()
     );
+}
+
+#[test]
+fn application_requests() {
+    let create = build(&CreateApp::new("my-game-server"));
+    assert_eq!(create.method, Method::Post);
+    assert_eq!(create.url, "https://api.edgegap.com/v1/app");
+    // Edgegap's plugins send an empty logo; the field is required.
+    assert_eq!(
+        body(&create),
+        json!({"name": "my-game-server", "is_active": true, "image": ""})
+    );
+    let inactive = build(
+        &CreateApp::new("my-game-server")
+            .is_active(false)
+            .image("iVBO"),
+    );
+    assert_eq!(
+        body(&inactive),
+        json!({"name": "my-game-server", "is_active": false, "image": "iVBO"})
+    );
+    assert!(!CreateApp::new("abc").idempotent());
+
+    let update = build(&UpdateApp::new("my game").name("new-name").is_active(false));
+    assert_eq!(update.method, Method::Patch);
+    assert_eq!(update.url, "https://api.edgegap.com/v1/app/my%20game");
+    assert_eq!(
+        body(&update),
+        json!({"name": "new-name", "is_active": false})
+    );
+    assert_eq!(body(&build(&UpdateApp::new("a"))), json!({}));
+
+    let delete = build(&DeleteApp::new("my-game-server"));
+    assert_eq!(delete.method, Method::Delete);
+    assert_eq!(delete.url, "https://api.edgegap.com/v1/app/my-game-server");
+    assert!(delete.body.is_empty() && DeleteApp::new("a").idempotent());
+
+    let list = build(&ListApps::new().page(2).limit(20));
+    assert_eq!(list.url, "https://api.edgegap.com/v1/apps?page=2&limit=20");
+    assert_eq!(
+        build(&ListApps::new()).url,
+        "https://api.edgegap.com/v1/apps"
+    );
+
+    // Names are 3 to 64 characters (the 2026 spec) where one is created or renamed.
+    assert_eq!(invalid_field(&CreateApp::new("ab")), "name");
+    assert_eq!(invalid_field(&CreateApp::new("a".repeat(65))), "name");
+    assert!(CreateApp::new("a".repeat(64)).validate().is_ok());
+    assert!(CreateApp::new("abc").validate().is_ok());
+    assert_eq!(invalid_field(&UpdateApp::new("abc").name("x")), "name");
+    assert_eq!(invalid_field(&UpdateApp::new("")), "app_name");
+    assert_eq!(invalid_field(&DeleteApp::new(" ")), "app_name");
+    assert_eq!(invalid_field(&ListApps::new().page(0)), "page");
+}
+
+/// The spec's create example (2026), with every optional key this crate sends.
+fn full_version() -> CreateAppVersion {
+    CreateAppVersion::new(
+        "my-game-server",
+        "2024.01.30-16.23.00-UTC",
+        "registry.edgegap.com",
+        "my-org-cv2l3w3vy6fg/my-game-server",
+        "2024.01.30-16.23.00-UTC",
+        1536,
+        3072,
+    )
+    .req_video(0)
+    .private_registry(
+        "robot$my-org-cv2l3w3vy6fg+app-version-pull",
+        "ghca3dz3foAxXf2tu2xjExtXrBOMydfC",
+    )
+    .is_active(true)
+    .verify_image(true)
+    .force_cache(false)
+    .time_to_deploy(120)
+    .max_duration(60)
+    .restart_policy(RestartPolicy::Never)
+    .termination_grace_period_seconds(5)
+    .port(AppVersionPort::new("gameport", 7777, "UDP").to_check(false))
+    .port(
+        AppVersionPort::new("web", 8080, "HTTP")
+            .to_check(true)
+            .tls_upgrade(true),
+    )
+    .env("MAP_ID", "forest1")
+    .secret_env("STEAM_KEY", "steam-Secret-123")
+}
+
+#[test]
+fn app_version_create_body() {
+    let create = full_version();
+    let request = build(&create);
+    assert_eq!(request.method, Method::Post);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v1/app/my-game-server/version"
+    );
+    assert_eq!(
+        body(&request),
+        json!({
+            "name": "2024.01.30-16.23.00-UTC",
+            "docker_repository": "registry.edgegap.com",
+            "docker_image": "my-org-cv2l3w3vy6fg/my-game-server",
+            "docker_tag": "2024.01.30-16.23.00-UTC",
+            "req_cpu": 1536,
+            "req_memory": 3072,
+            "req_video": 0,
+            "private_username": "robot$my-org-cv2l3w3vy6fg+app-version-pull",
+            "private_token": "ghca3dz3foAxXf2tu2xjExtXrBOMydfC",
+            "is_active": true,
+            "verify_image": true,
+            "force_cache": false,
+            "time_to_deploy": 120,
+            "max_duration": 60,
+            "restart_policy": "never",
+            "termination_grace_period_seconds": 5,
+            "ports": [
+                {"port": 7777, "protocol": "UDP", "to_check": false, "name": "gameport"},
+                {"port": 8080, "protocol": "HTTP", "to_check": true, "tls_upgrade": true, "name": "web"}
+            ],
+            "envs": [
+                {"key": "MAP_ID", "value": "forest1", "is_secret": false},
+                {"key": "STEAM_KEY", "value": "steam-Secret-123", "is_secret": true}
+            ]
+        })
+    );
+    assert!(!create.idempotent());
+    // The spec's minimal example: only the required keys and what was set.
+    let minimal = CreateAppVersion::new(
+        "my-game-server",
+        "v1",
+        "registry.edgegap.com",
+        "proj/img",
+        "v1",
+        256,
+        512,
+    );
+    assert_eq!(
+        body(&build(&minimal)),
+        json!({"name": "v1", "docker_repository": "registry.edgegap.com",
+               "docker_image": "proj/img", "docker_tag": "v1", "req_cpu": 256, "req_memory": 512})
+    );
+}
+
+#[test]
+fn app_version_secrets_never_show_in_debug() {
+    let create = full_version();
+    let request = build(&create);
+    // The wire has them (Edgegap needs them)...
+    let wire = String::from_utf8(request.body.clone()).unwrap();
+    assert!(wire.contains("ghca3dz3foAxXf2tu2xjExtXrBOMydfC") && wire.contains("steam-Secret-123"));
+    // ...and no Debug does: the request, the built HTTP request, the settings.
+    for debug in [
+        format!("{create:?}"),
+        format!("{create:#?}"),
+        format!("{request:?}"),
+        format!("{:?}", create.settings),
+    ] {
+        assert!(
+            !debug.contains("ghca3dz3foAxXf2tu2xjExtXrBOMydfC"),
+            "{debug}"
+        );
+        assert!(!debug.contains("steam-Secret-123"), "{debug}");
+        assert!(
+            debug.contains("forest1"),
+            "plain values stay readable: {debug}"
+        );
+    }
+    let update = UpdateAppVersion::new("a", "v1").private_registry("robot$x", "upd-Secret-9");
+    assert!(!format!("{update:?}").contains("upd-Secret-9"));
+    assert!(!format!("{:?}", build(&update)).contains("upd-Secret-9"));
+    // A deploy's hidden variable is hidden in the built request's Debug too.
+    let deploy = DeployRequest::new("g", "v1")
+        .user_ip("1.2.3.4")
+        .hidden_env("K", "hidden-Secret-7");
+    assert!(!format!("{:?}", build(&deploy)).contains("hidden-Secret-7"));
+}
+
+#[test]
+fn app_version_get_update_delete_list_requests() {
+    let get = build(&GetAppVersion::new("my game", "2024.01.30 16/23"));
+    assert_eq!(get.method, Method::Get);
+    assert_eq!(
+        get.url,
+        "https://api.edgegap.com/v1/app/my%20game/version/2024.01.30%2016%2F23"
+    );
+    assert!(get.body.is_empty());
+
+    // The spec's update example, then re-pointing a version at a new tag.
+    let update = UpdateAppVersion::new("my-game-server", "v1")
+        .time_to_deploy(30)
+        .env("MAP_ID", "forest1");
+    let request = build(&update);
+    assert_eq!(request.method, Method::Patch);
+    assert_eq!(
+        request.url,
+        "https://api.edgegap.com/v1/app/my-game-server/version/v1"
+    );
+    assert_eq!(
+        body(&request),
+        json!({"time_to_deploy": 30, "envs": [{"key": "MAP_ID", "value": "forest1", "is_secret": false}]})
+    );
+    let retag = UpdateAppVersion::new("g", "v1").image("127.0.0.1:5000", "proj/g", "build-2");
+    assert_eq!(
+        body(&build(&retag)),
+        json!({"docker_repository": "127.0.0.1:5000", "docker_image": "proj/g", "docker_tag": "build-2"})
+    );
+    assert_eq!(
+        body(&build(
+            &UpdateAppVersion::new("g", "v1").name("v2").is_active(false)
+        )),
+        json!({"name": "v2", "is_active": false})
+    );
+
+    let delete = build(&DeleteAppVersion::new("g", "v1"));
+    assert_eq!(delete.method, Method::Delete);
+    assert_eq!(delete.url, "https://api.edgegap.com/v1/app/g/version/v1");
+
+    let list = build(&ListAppVersions::new("my-game-server").page(1).limit(50));
+    assert_eq!(
+        list.url,
+        "https://api.edgegap.com/v1/app/my-game-server/versions?page=1&limit=50"
+    );
+}
+
+#[test]
+fn app_version_validation_refuses_before_sending() {
+    let base = || {
+        CreateAppVersion::new(
+            "game",
+            "v1",
+            "registry.edgegap.com",
+            "p/game",
+            "v1",
+            256,
+            512,
+        )
+    };
+    let tagged = |tag: &str| CreateAppVersion {
+        docker_tag: tag.into(),
+        ..base()
+    };
+    let cases: Vec<(CreateAppVersion, &str)> = vec![
+        (tagged("latest"), "docker_tag"),
+        (tagged("LATEST"), "docker_tag"),
+        (tagged(""), "docker_tag"),
+        (tagged("a b"), "docker_tag"),
+        (
+            CreateAppVersion::new("game", "v1", "r", "p/game:v1", "v1", 256, 512),
+            "docker_image",
+        ),
+        (
+            CreateAppVersion::new("game", "v1", "", "p/game", "v1", 256, 512),
+            "docker_repository",
+        ),
+        (
+            CreateAppVersion::new("game", "v1", "r", "p/g", "v1", 99, 100),
+            "req_cpu",
+        ),
+        (
+            CreateAppVersion::new("game", "v1", "r", "p/g", "v1", 100, 99),
+            "req_memory",
+        ),
+        (
+            CreateAppVersion::new("game", "v1", "r", "p/g", "v1", 256, 513),
+            "req_memory",
+        ),
+        (
+            CreateAppVersion::new("ga", "v1", "r", "p/g", "v1", 256, 512),
+            "app_name",
+        ),
+        (
+            CreateAppVersion::new("game", "", "r", "p/g", "v1", 256, 512),
+            "name",
+        ),
+        (
+            CreateAppVersion::new("game", "v".repeat(65), "r", "p/g", "v1", 256, 512),
+            "name",
+        ),
+        (
+            base().port(AppVersionPort::new("g", 60000, "UDP")),
+            "ports[0].port",
+        ),
+        (
+            base().port(AppVersionPort::new("g", 7777, "udp")),
+            "ports[0].protocol",
+        ),
+        (
+            base().port(AppVersionPort {
+                port: 0,
+                protocol: "TCP".into(),
+                to_check: None,
+                tls_upgrade: None,
+                name: None,
+            }),
+            "ports[0].name",
+        ),
+        (
+            base().port(AppVersionPort::new("g", 7777, "UDP").tls_upgrade(true)),
+            "ports[0].tls_upgrade",
+        ),
+        (
+            base()
+                .port(AppVersionPort::new("g", 1, "UDP"))
+                .port(AppVersionPort::new("g", 2, "TCP")),
+            "ports[1].name",
+        ),
+        (base().env("", "x"), "envs[0].key"),
+        (base().secret_env("K", "x".repeat(4097)), "envs[0].value"),
+        (base().time_to_deploy(14), "time_to_deploy"),
+        (base().max_duration(1441), "max_duration"),
+        (base().max_duration(-2), "max_duration"),
+        (
+            base().termination_grace_period_seconds(4),
+            "termination_grace_period_seconds",
+        ),
+    ];
+    for (request, field) in cases {
+        assert_eq!(invalid_field(&request), field, "{request:?}");
+    }
+    // The edges that are allowed.
+    let edges = base()
+        .port(AppVersionPort::new("one-to-one", 0, "TCP/UDP"))
+        .port(AppVersionPort::new("top", 59_999, "WS").tls_upgrade(true))
+        .max_duration(-1)
+        .time_to_deploy(15);
+    assert!(edges.validate().is_ok(), "{:?}", edges.validate());
+    assert!(
+        CreateAppVersion::new("game", "v1", "r", "p/g", "v1", 100, 200)
+            .validate()
+            .is_ok()
+    );
+    assert_eq!(
+        invalid_field(&UpdateAppVersion::new("g", "v1").docker_tag("latest")),
+        "docker_tag"
+    );
+    assert_eq!(
+        invalid_field(&UpdateAppVersion::new("g", "")),
+        "version_name"
+    );
+    assert_eq!(invalid_field(&GetAppVersion::new("", "v1")), "app_name");
+    assert_eq!(
+        invalid_field(&DeleteAppVersion::new("g", " ")),
+        "version_name"
+    );
+    assert_eq!(invalid_field(&ListAppVersions::new("g").limit(0)), "limit");
+}
+
+#[test]
+fn registry_tag_requests() {
+    let list = build(&ListImageTags::new("my-game-server").page(2).limit(20));
+    assert_eq!(list.method, Method::Get);
+    assert_eq!(
+        list.url,
+        "https://api.edgegap.com/v1/container-registry/images/my-game-server/tags?page=2&limit=20"
+    );
+    // The spec's example names the image with its project: the `/` stays a separator.
+    let namespaced = build(&ListImageTags::new("my-org-cv2l3w3vy6fg/my-game-server"));
+    assert_eq!(
+        namespaced.url,
+        "https://api.edgegap.com/v1/container-registry/images/my-org-cv2l3w3vy6fg/my-game-server/tags"
+    );
+    let delete = build(&DeleteImageTag::new(
+        "my-game-server",
+        "2024.01.30-16.23.00-UTC",
+    ));
+    assert_eq!(delete.method, Method::Delete);
+    assert_eq!(
+        delete.url,
+        "https://api.edgegap.com/v1/container-registry/images/my-game-server/tags/2024.01.30-16.23.00-UTC"
+    );
+    for bad in ["", "a//b", "../x", "a/.", " "] {
+        assert_eq!(
+            invalid_field(&ListImageTags::new(bad)),
+            "image_name",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(invalid_field(&DeleteImageTag::new("g", "a/b")), "tag_name");
+    assert_eq!(invalid_field(&DeleteImageTag::new("g", "..")), "tag_name");
+    assert_eq!(invalid_field(&ListImageTags::new("g").page(0)), "page");
 }

@@ -5,11 +5,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use bevy::log::tracing_subscriber;
 use bevy::prelude::*;
 use bevy_edgegap::api::*;
 use bevy_edgegap::prelude::*;
@@ -30,35 +27,6 @@ fn emulator() -> EmulatorHandle {
         .expect("the emulator starts")
 }
 
-/// Every log line of this test binary, at every level.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(bevy::log::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        bevy::log::tracing::subscriber::set_global_default(subscriber)
-            .expect("no other subscriber in this test binary");
-        buffer
-    })
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn deploy(app: &mut App) -> RequestId {
     let created = ask::<DeployRequest>(app, |eg| {
         eg.deploy(DeployRequest::new("game", "v1").user_ip("1.2.3.4"))
@@ -68,7 +36,7 @@ fn deploy(app: &mut App) -> RequestId {
 }
 
 fn app_for(emu: &EmulatorHandle) -> App {
-    logs();
+    support::logs::capture();
     app(config(emu))
 }
 
@@ -259,7 +227,7 @@ fn tags() {
 
 #[test]
 fn bad_config_is_a_config_error_on_the_first_call_without_panic() {
-    logs();
+    support::logs::capture();
     let mut no_token = app(EdgegapConfig::new("http://127.0.0.1:9", ""));
     let error = ask::<GetStatus>(&mut no_token, |eg| eg.status("0123456789ab")).unwrap_err();
     assert!(matches!(error, EdgegapError::Config(_)), "{error:?}");
@@ -295,7 +263,7 @@ fn the_token_never_shows_in_logs_or_debug() {
     let _ = ask::<GetStatus>(&mut app, |eg| eg.status("0123456789ab"));
     let stats = app.world().resource::<EdgegapStats>().clone();
     assert!(!format!("{stats:?}").contains(TOKEN));
-    let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    let text = support::logs::text();
     assert!(
         text.contains("bevy_edgegap"),
         "the crate logged nothing at trace level: {text}"

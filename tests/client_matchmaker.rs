@@ -8,24 +8,17 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route, matchmaker_config,
+};
 use serde_json::{Value, json};
 
 const MM_TOKEN: &str = "mm-client-token-5e2b";
 
 fn mm_config(profile: &str, rules: Value, expansions: Value) -> String {
-    json!({
-        "version": "3.3.2",
-        "max_deployment_retry_count": 2,
-        "profiles": { profile: {
-            "ticket_expiration_period": "5m",
-            "ticket_removal_period": "1m",
-            "group_inactivity_removal_period": "5m",
-            "application": { "name": "game", "version": "v1" },
-            "rules": { "initial": rules, "expansions": expansions },
-        }},
-    })
-    .to_string()
+    let mut config = matchmaker_config(profile, ("game", "v1"), rules, expansions);
+    config["max_deployment_retry_count"] = 2.into();
+    config.to_string()
 }
 
 fn player_count(teams: u32, min: u32, max: u32) -> Value {

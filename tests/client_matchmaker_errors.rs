@@ -1,65 +1,27 @@
 //! The matchmaker client's refusals: attributes that do not match the profile (`400`), a
 //! wrong token (`401`), attributes that are not an object (nothing sent), a token pasted
 //! with `Bearer ` (sent raw: it works); and the token in no log line (at trace level), error
-//! or `Debug` output. (Helpers are local to this file for now.)
+//! or `Debug` output.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+mod support;
+
 use std::time::{Duration, Instant};
 
-use bevy::log::tracing_subscriber;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, matchmaker_config};
 use serde_json::json;
 
 const MM_TOKEN: &str = "mm-secret-7c1d9e0f";
 const WRONG: &str = "mm-wrong-4b8a2c";
 
-/// Every log line of this test binary, at every level.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(bevy::log::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        bevy::log::tracing::subscriber::set_global_default(subscriber)
-            .expect("no other subscriber in this test binary");
-        buffer
-    })
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn emulator() -> EmulatorHandle {
-    let config = json!({
-        "version": "3.3.2",
-        "profiles": { "ranked": {
-            "ticket_expiration_period": "5m",
-            "ticket_removal_period": "1m",
-            "group_inactivity_removal_period": "5m",
-            "application": { "name": "game", "version": "v1" },
-            "rules": { "initial": {
-                "match_size": { "type": "player_count",
-                    "attributes": { "team_count": 2, "min_team_size": 1, "max_team_size": 1 } },
-                "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
-            }, "expansions": {} },
-        }},
+    let rules = json!({
+        "match_size": { "type": "player_count",
+            "attributes": { "team_count": 2, "min_team_size": 1, "max_team_size": 1 } },
+        "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
     });
+    let config = matchmaker_config("ranked", ("game", "v1"), rules, json!({}));
     Emulator::builder()
         .token("t")
         .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
@@ -73,7 +35,7 @@ fn emulator() -> EmulatorHandle {
 }
 
 fn app(emu: &EmulatorHandle, token: &str) -> App {
-    logs();
+    support::logs::capture();
     let config = MatchmakerConfig::new(emu.matchmaker_url(), token)
         .with_poll_interval(Duration::from_millis(20));
     assert!(
@@ -167,7 +129,7 @@ fn refusals_are_typed_and_the_token_is_never_shown() {
     );
 
     // Nothing logged, at any level, shows either token.
-    let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    let logs = support::logs::text();
     assert!(logs.contains("groups"), "trace logs were captured: {logs}");
     assert!(!logs.contains(MM_TOKEN), "the token was logged");
     assert!(!logs.contains(WRONG), "the wrong token was logged");

@@ -10,31 +10,19 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy_edgegap::api::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, matchmaker_config};
 use serde_json::json;
 
 const MM_TOKEN: &str = "mm-token-no-show";
 
 /// One team of two; `backfill_group_size` lets a server ask for one more player.
 fn config() -> String {
-    json!({
-        "version": "3.3.2",
-        "profiles": { "coop": {
-            "ticket_expiration_period": "5m",
-            "ticket_removal_period": "1m",
-            "group_inactivity_removal_period": "5m",
-            "application": { "name": "game", "version": "v1" },
-            "rules": {
-                "initial": {
-                    "match_size": { "type": "player_count",
-                        "attributes": { "team_count": 1, "min_team_size": 2, "max_team_size": 2 } },
-                    "backfill_group_size": { "type": "intersection", "attributes": { "overlap": 1 } },
-                },
-                "expansions": {},
-            },
-        }},
-    })
-    .to_string()
+    let rules = json!({
+        "match_size": { "type": "player_count",
+            "attributes": { "team_count": 1, "min_team_size": 2, "max_team_size": 2 } },
+        "backfill_group_size": { "type": "intersection", "attributes": { "overlap": 1 } },
+    });
+    matchmaker_config("coop", ("game", "v1"), rules, json!({})).to_string()
 }
 
 fn emulator() -> EmulatorHandle {

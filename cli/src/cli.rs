@@ -35,7 +35,7 @@ pub struct Edgegap {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build the server for linux/amd64 and push its image to the registry.
+    /// Build the server for linux/amd64, push its image, and create its app version.
     Release(ReleaseArgs),
     /// Deploy an app version; with --wait, follow it to READY and print where players connect.
     Deploy(DeployArgs),
@@ -61,17 +61,23 @@ pub enum Command {
 /// `cargo edgegap release`.
 #[derive(Debug, Args)]
 #[command(
-    about = "Build the server for linux/amd64 and push its image to the registry",
+    about = "Build the server for linux/amd64, push its image, and create its app version",
     long_about = "Build the server for linux/amd64 (release profile, or --dev) and push an OCI \
 image of it, made without Docker, to EDGEGAP_REGISTRY (default registry.edgegap.com) as \
 <registry>/<EDGEGAP_REGISTRY_PROJECT>/<image>:<version>. The image holds the executable in \
 /app (its entrypoint), the package's assets/ in /app/assets, and exposes the ports of \
-[package.metadata.edgegap]. Only the layers the registry lacks are uploaded.",
-    after_help = "Environment: EDGEGAP_REGISTRY (default registry.edgegap.com; plain http only \
-for 127.0.0.1, localhost, [::1]), EDGEGAP_REGISTRY_PROJECT (required), EDGEGAP_REGISTRY_USER \
-and EDGEGAP_REGISTRY_TOKEN (both, or neither for an anonymous registry).\n\
+[package.metadata.edgegap]. Only the layers the registry lacks are uploaded. Then, on \
+Edgegap, create the application if it is missing and the app version <version> naming the \
+image, with the settings of [package.metadata.edgegap]. An existing version with other \
+settings is refused before building, unless --force.",
+    after_help = "Environment: EDGEGAP_TOKEN (required) and EDGEGAP_BASE_URL (default \
+https://api.edgegap.com) for the app and version; EDGEGAP_REGISTRY (default \
+registry.edgegap.com; plain http only for 127.0.0.1, localhost, [::1]), \
+EDGEGAP_REGISTRY_PROJECT (required), EDGEGAP_REGISTRY_USER and EDGEGAP_REGISTRY_TOKEN (both, \
+or neither for an anonymous registry; the version pulls with them too).\n\
 Settings: [package.metadata.edgegap] in the server's Cargo.toml (app, image, base, cpu, \
-memory, max_duration, ports, envs, secret_envs); flags override them."
+memory, max_duration, ports, envs, secret_envs: names of variables read from this \
+environment and stored as secrets); flags override them."
 )]
 pub struct ReleaseArgs {
     /// The binary to ship (default: the package's only binary, or its default-run).
@@ -102,8 +108,9 @@ pub struct ReleaseArgs {
     /// gcr.io/distroless/cc-debian12, or `base` of [package.metadata.edgegap]].
     #[arg(long, value_name = "IMAGE|none")]
     pub base: Option<String>,
-    /// Move the tag if it already holds a different image (refused otherwise; a tag that holds
-    /// this very image is always kept as is).
+    /// Move the tag if it already holds a different image, and update the app version if it
+    /// exists with other settings (both refused otherwise; a tag holding this very image, and
+    /// a version naming it with these settings, are kept as they are).
     #[arg(long)]
     pub force: bool,
     /// Give up on a registry request that gets no answer for this many seconds.

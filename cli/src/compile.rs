@@ -226,14 +226,20 @@ pub fn toolchain() -> Result<Toolchain, Error> {
 }
 
 /// Builds the selected target for `linux/amd64` (release, or debug with `dev`) and returns
-/// the executable's path. Cargo's progress and diagnostics go to stderr as usual.
+/// the executable's path. Cargo's progress and diagnostics go to stderr as usual. The build
+/// does not see the secret variables, nor the `hidden` ones.
 pub fn build(
     selection: &Selection,
     dev: bool,
     manifest_path: Option<&Path>,
     toolchain: Toolchain,
+    hidden: &[String],
 ) -> Result<PathBuf, Error> {
     let mut command = cargo();
+    // The version's secret variables are for the server at run time, not for build scripts.
+    for name in hidden {
+        command.env_remove(name);
+    }
     match toolchain {
         Toolchain::Native => command.arg("build"),
         Toolchain::Zigbuild => command.args(["zigbuild", "--target", LINUX_AMD64]),

@@ -131,7 +131,7 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
     request = request.tag(&marker);
     let id = match api.call(&request).await {
         Ok(answer) => answer.request_id,
-        Err(error) if may_have_deployed(&error) => {
+        Err(error) if error.outcome_unknown() => {
             out.step(&format!(
                 "the deploy's answer was lost ({error}); looking for a deployment tagged `{marker}`"
             ));
@@ -183,7 +183,7 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
                     )));
                 }
             }
-            Err(error) if transient(&error) => {
+            Err(error) if error.is_transient() => {
                 // A failed read says nothing about the deployment: read again until the deadline.
                 out.step(&format!(
                     "status of `{id}` not read ({error}); trying again"
@@ -198,30 +198,6 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
             )));
         }
         tokio::time::sleep(options.interval.min(deadline - Instant::now())).await;
-    }
-}
-
-/// Whether a failed deploy may still have made a deployment: sent with no answer, or
-/// answered with a success that did not decode.
-fn may_have_deployed(error: &EdgegapError) -> bool {
-    matches!(
-        error,
-        EdgegapError::Timeout
-            | EdgegapError::Decode { .. }
-            | EdgegapError::Transport {
-                may_have_been_sent: true,
-                ..
-            }
-    )
-}
-
-/// Whether reading again may succeed: no answer, an unreadable one, 429 or a 5xx.
-fn transient(error: &EdgegapError) -> bool {
-    match error {
-        EdgegapError::Timeout | EdgegapError::Transport { .. } | EdgegapError::Decode { .. } => {
-            true
-        }
-        other => other.is_rate_limited() || other.status().is_some_and(|s| s >= 500),
     }
 }
 

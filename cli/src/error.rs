@@ -35,6 +35,31 @@ pub enum Error {
     Api(EdgegapError),
     /// A deployment followed with `deploy --wait` did not become READY.
     Deployment(String),
+    /// The app version exists with other settings and `--force` was not given. Checked before
+    /// building; nothing was pushed or made.
+    VersionExists {
+        /// The application.
+        app: String,
+        /// The version.
+        version: String,
+        /// What differs (Edgegap's key names), or why it is refused.
+        differences: String,
+    },
+    /// The image was pushed, and making its application or version failed: the image is in
+    /// the registry, the version is not made. Running the same release again makes it (the
+    /// unchanged image is not uploaded again).
+    VersionNotMade {
+        /// The pushed image, `<registry>/<project>/<image>:<tag>`.
+        image: String,
+        /// The application.
+        app: String,
+        /// The version.
+        version: String,
+        /// Whether this release created the application before failing.
+        app_created: bool,
+        /// Why.
+        cause: Box<Error>,
+    },
 }
 
 impl Error {
@@ -56,6 +81,8 @@ impl Error {
             Self::Registry(e) => format!("registry.{}", e.kind()),
             Self::Api(_) => "api".into(),
             Self::Deployment(_) => "deployment".into(),
+            Self::VersionExists { .. } => "version_exists".into(),
+            Self::VersionNotMade { .. } => "version_not_made".into(),
         }
     }
 
@@ -76,6 +103,45 @@ impl fmt::Display for Error {
             Self::Io { what, error } => write!(f, "cannot read {what}: {error}"),
             Self::Registry(e) => e.fmt(f),
             Self::Api(e) => write!(f, "Edgegap's API: {}", api_message(e)),
+            Self::VersionExists {
+                app,
+                version,
+                differences,
+            } => write!(
+                f,
+                "version `{version}` of app `{app}` already exists ({differences}): pass --version NAME for a new version, or --force to update this one"
+            ),
+            Self::VersionNotMade {
+                image,
+                app,
+                version,
+                app_created,
+                cause,
+            } => {
+                if matches!(cause.as_ref(), Self::Api(e) if e.outcome_unknown()) {
+                    return write!(
+                        f,
+                        "pushed `{image}`, but whether version `{version}` of app `{app}` was made is not known: {cause}. Run the same command again (with --version {version}): it keeps the version if it was made, or makes it; the image is not uploaded again"
+                    );
+                }
+                write!(
+                    f,
+                    "pushed `{image}`, but version `{version}` of app `{app}` was not made: {cause}. "
+                )?;
+                if matches!(cause.as_ref(), Self::Api(e) if e.status() == Some(424)) {
+                    write!(
+                        f,
+                        "Edgegap could not pull the image with the registry credentials it was given (the version pulls with EDGEGAP_REGISTRY_USER, which must be allowed to pull). "
+                    )?;
+                }
+                if *app_created {
+                    write!(f, "App `{app}` was created. ")?;
+                }
+                write!(
+                    f,
+                    "The image stays in the registry and no version names it: run the same command again (with --version {version}) to make the version; the image is not uploaded again"
+                )
+            }
         }
     }
 }

@@ -3,15 +3,16 @@
 //! ```text
 //! cargo install --path cli          # gives `cargo edgegap`
 //! export EDGEGAP_REGISTRY_PROJECT=my-org-cv2l3w3vy6fg EDGEGAP_REGISTRY_USER='robot$…' EDGEGAP_REGISTRY_TOKEN=…
-//! cargo edgegap release --bin server                  # build, image, push
 //! export EDGEGAP_TOKEN=…
+//! cargo edgegap release --bin server                  # build, image, push, app and version
 //! cargo edgegap deploy --app my-game --version 2026.12.06-ab46988 --ip 1.2.3.4 --wait
 //! cargo edgegap status ID | stop ID | logs ID | list
 //! ```
 //!
 //! - [`release`](release::release) builds the server for `linux/amd64` ([`compile`]), makes an
 //!   OCI image of it without Docker ([`image`]) and pushes it ([`registry`], with
-//!   `oci-client`), uploading only the layers the registry lacks.
+//!   `oci-client`), uploading only the layers the registry lacks; then it creates the
+//!   application if missing and the app version naming the image ([`version`]).
 //! - [`deployments`] sends the engine-free `bevy_edgegap::api` endpoints (`deploy`, `status`,
 //!   `stop`, `logs`, `list`) with the variables the plugin reads ([`env`](mod@env)).
 //! - Settings per package: `[package.metadata.edgegap]` ([`metadata`]); flags override them.
@@ -21,9 +22,9 @@
 //!   everything printed, and no `Debug` shows them. No logger is installed: the libraries'
 //!   own logs (`oci-client`, reqwest) are never printed, whatever `RUST_LOG` says.
 //!
-//! The release stops once the image is pushed and read back, and prints what it pushed
-//! (reference, digest, size). Creating the application and its version from the same
-//! settings ([`release::Released::settings`]) is the next step of this tool.
+//! The release prints what it pushed (reference, digest, size) and made (the app, the
+//! version). The version is made only once the image is pushed; a version that exists with
+//! other settings is refused before the build unless `--force`.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -37,6 +38,7 @@ pub mod output;
 pub mod registry;
 pub mod release;
 mod tls;
+pub mod version;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -94,7 +96,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: &Env) -> ExitCode {
 fn report(error: &Error, out: &Output) {
     let message = out.redact(&error.to_string());
     if out.json() {
-        out.result_json(&json!({"error": message, "kind": error.kind()}));
+        let mut line = json!({"error": message, "kind": error.kind()});
+        if let Error::VersionNotMade { image, .. } = error {
+            // What exists despite the failure, for CI to act on.
+            line["image"] = json!(image);
+        }
+        out.result_json(&line);
     }
     eprintln!("error: {message}");
 }
@@ -195,11 +202,25 @@ fn print_released(released: &Released, out: &Output) {
             .unwrap_or("none (libraries bundled)")
     ));
     out.result(&format!(
-        "  took      build {:.1}s, image {:.1}s, push {:.1}s",
-        released.timings.build_secs, released.timings.image_secs, released.timings.push_secs
+        "  took      build {:.1}s, image {:.1}s, push {:.1}s, version {:.1}s",
+        released.timings.build_secs,
+        released.timings.image_secs,
+        released.timings.push_secs,
+        released.timings.version_secs
+    ));
+    if released.made.app_created {
+        out.result(&format!("  app       `{}` created", released.app));
+    }
+    out.result(&format!(
+        "  version   `{}` of app `{}` {} (cpu {}, memory {} MB)",
+        released.version,
+        released.app,
+        released.made.version_action,
+        released.settings.cpu,
+        released.settings.memory
     ));
     out.result(&format!(
-        "  version   `{}` of app `{}` (cpu {}, memory {} MB)",
-        released.version, released.app, released.settings.cpu, released.settings.memory
+        "deploy it: cargo edgegap deploy --app '{}' --version {} --ip <a player's IP> --wait",
+        released.app, released.version
     ));
 }

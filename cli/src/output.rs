@@ -13,7 +13,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Output {
     json: bool,
     quiet: bool,
-    secrets: Vec<String>,
+    /// Shared by the clones: a secret learnt later ([`Output::hide`]) is hidden everywhere.
+    secrets: Arc<Mutex<Vec<String>>>,
     /// The progress bar being shown, if any: lines are printed above it.
     bar: Arc<Mutex<Option<ProgressBar>>>,
 }
@@ -22,7 +23,7 @@ impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Output")
             .field("json", &self.json)
-            .field("secrets", &self.secrets.len())
+            .field("secrets", &self.secrets.lock().map_or(0, |s| s.len()))
             .finish()
     }
 }
@@ -30,13 +31,14 @@ impl std::fmt::Debug for Output {
 impl Output {
     /// A printer; `secrets` are scrubbed from everything it prints.
     pub fn new(json: bool, secrets: Vec<String>) -> Self {
-        Self {
+        let out = Self {
             json,
             quiet: false,
-            // Short values would scrub ordinary words; no real token is that short.
-            secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
+            secrets: Arc::default(),
             bar: Arc::default(),
-        }
+        };
+        out.hide(secrets);
+        out
     }
 
     /// A printer that prints nothing on stderr (for library callers and tests).
@@ -44,8 +46,24 @@ impl Output {
         Self {
             json: true,
             quiet: true,
-            secrets: Vec::new(),
+            secrets: Arc::default(),
             bar: Arc::default(),
+        }
+    }
+
+    /// Hides `values` too, from now on (secrets read after the printer was made, such as the
+    /// values of `secret_envs`). Values shorter than 4 characters are not hidden: they would
+    /// scrub ordinary words, and no real token is that short.
+    pub fn hide<S: Into<String>>(&self, values: impl IntoIterator<Item = S>) {
+        if let Ok(mut secrets) = self.secrets.lock() {
+            secrets.extend(
+                values
+                    .into_iter()
+                    .map(Into::into)
+                    .filter(|s: &String| s.len() >= 4),
+            );
+            // Longest first: a secret containing another is replaced whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
     }
 
@@ -57,8 +75,10 @@ impl Output {
     /// `text` with every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for secret in &self.secrets {
-            out = out.replace(secret.as_str(), "***");
+        if let Ok(secrets) = self.secrets.lock() {
+            for secret in secrets.iter() {
+                out = out.replace(secret.as_str(), "***");
+            }
         }
         out
     }

@@ -1,15 +1,20 @@
-//! `cargo edgegap release`: settings → build → image → push.
+//! `cargo edgegap release`: settings → build → image → push → app and version.
 //!
 //! 1. [`plan`]: everything that can be wrong before a build is checked first: the registry
-//!    variables, `[package.metadata.edgegap]`, the tag, the toolchain, the credentials (the
-//!    tag is read from the registry) and the base image (resolved for `linux/amd64`).
+//!    and API variables, `[package.metadata.edgegap]` (and the values of its `secret_envs`),
+//!    the tag, the toolchain, the credentials (the tag is read from the registry), the base
+//!    image (resolved for `linux/amd64`), and the app and version on Edgegap
+//!    ([`crate::version::check`]: an existing version with other settings is refused unless
+//!    `--force`).
 //! 2. [`Plan::build_image`]: `cargo build` for `linux/amd64`, then the layer, config and
 //!    manifest ([`crate::image`]).
 //! 3. [`Plan::push`]: the blobs the registry lacks, the manifest, the tag read back
 //!    ([`crate::registry`]).
+//! 4. [`Plan::make_version`]: the application if missing, then the version naming the pushed
+//!    image. Only after the push: a failed push makes no version; a failed version after the
+//!    push is [`Error::VersionNotMade`], which names the pushed image and how to retry.
 //!
-//! [`release`] runs the three and returns a [`Released`]: what was pushed, and the version
-//! settings ([`ReleaseSettings`]) an app version is made from.
+//! [`release`] runs the four and returns a [`Released`]: what was pushed and made.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,13 +22,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use bevy_edgegap::api::Secret;
+
 use crate::compile::{self, Commit, Kind, Selection, Toolchain};
-use crate::env::{Env, RegistryTarget};
+use crate::deployments::Api;
+use crate::env::{ApiSettings, Env, RegistryTarget};
 use crate::error::{Error, RegistryError};
 use crate::image::{self, APP_DIR, BaseImage, ConfigInput, Image, LayerInput};
 use crate::metadata::{Overrides, ReleaseSettings};
 use crate::output::Output;
 use crate::registry::{Destination, Pushed, Registries, human_bytes};
+use crate::version::{self, VersionMade, VersionPlan};
 
 /// What `release` was asked (its flags).
 #[derive(Debug, Clone, Default)]
@@ -66,6 +75,9 @@ pub struct Plan {
     registries: Registries,
     destination: Destination,
     base: Option<BaseImage>,
+    api: Api,
+    /// The app version it makes, checked against Edgegap.
+    pub version: VersionPlan,
 }
 
 /// How long each part took.
@@ -77,6 +89,8 @@ pub struct Timings {
     pub image_secs: f64,
     /// The push (tag check, blobs, manifest, read-back), seconds.
     pub push_secs: f64,
+    /// The application and version on Edgegap, after the push, seconds.
+    pub version_secs: f64,
 }
 
 /// What a release did.
@@ -100,6 +114,9 @@ pub struct Released {
     /// The version settings from `[package.metadata.edgegap]` (secret values excluded: only
     /// their names).
     pub settings: ReleaseSettings,
+    /// What was made on Edgegap: `app_created`, `version_action`.
+    #[serde(flatten)]
+    pub made: VersionMade,
     /// How long each part took.
     pub timings: Timings,
 }
@@ -107,6 +124,7 @@ pub struct Released {
 /// Checks everything that can be checked before building (see the module docs).
 pub async fn plan(options: ReleaseOptions, env: &Env, out: &Output) -> Result<Plan, Error> {
     let target = RegistryTarget::from_env(env)?;
+    let api = Api::new(&ApiSettings::from_env(env)?)?;
     let selection = compile::select(
         options.manifest_path.as_deref(),
         options.package.as_deref(),
@@ -120,6 +138,8 @@ pub async fn plan(options: ReleaseOptions, env: &Env, out: &Output) -> Result<Pl
             base: options.base.clone(),
         },
     )?;
+    let secrets = secret_values(&settings.secret_envs, env)?;
+    out.hide(secrets.iter().map(|(_, value)| value.expose().to_owned()));
     let commit = compile::git_commit(selection.package_dir());
     let tag = match &options.version {
         Some(name) => check_tag(name)?,
@@ -157,6 +177,13 @@ pub async fn plan(options: ReleaseOptions, env: &Env, out: &Output) -> Result<Pl
             }
         ));
     }
+    let version = version::check(
+        &api,
+        version::request(&settings, &target, &tag, &secrets),
+        options.force,
+        out,
+    )
+    .await?;
     let base = match &settings.base {
         Some(reference) => {
             out.step(&format!("base image `{reference}`"));
@@ -186,7 +213,22 @@ pub async fn plan(options: ReleaseOptions, env: &Env, out: &Output) -> Result<Pl
         registries,
         destination,
         base,
+        api,
+        version,
     })
+}
+
+/// The values of the `secret_envs` variables, from the environment: each must be set.
+fn secret_values(names: &[String], env: &Env) -> Result<Vec<(String, Secret)>, Error> {
+    names
+        .iter()
+        .map(|name| match env.get(name) {
+            Some(value) => Ok((name.clone(), Secret::new(value))),
+            None => Err(Error::Usage(format!(
+                "`{name}` is in `secret_envs` of [package.metadata.edgegap] and not set: set it in this environment (its value is stored by Edgegap as a secret)"
+            ))),
+        })
+        .collect()
 }
 
 impl Plan {
@@ -203,6 +245,7 @@ impl Plan {
             self.options.dev,
             self.options.manifest_path.as_deref(),
             self.toolchain,
+            &self.settings.secret_envs,
         )?;
         let build = started.elapsed();
         self.check_glibc(&executable)?;
@@ -284,7 +327,43 @@ impl Plan {
     }
 }
 
-/// The whole release: [`plan`], [`Plan::build_image`], [`Plan::push`].
+impl Plan {
+    /// Makes the application (when missing) and the version, once `pushed` is in the registry.
+    /// A failure is [`Error::VersionNotMade`]: it says what exists and how to retry.
+    pub async fn make_version(&self, pushed: &Pushed, out: &Output) -> Result<VersionMade, Error> {
+        let request = &self.version.request;
+        let not_made = |app_created: bool| {
+            let image = pushed.image.clone();
+            move |cause: Error| Error::VersionNotMade {
+                image,
+                app: request.app_name.clone(),
+                version: request.name.clone(),
+                app_created,
+                cause: Box::new(cause),
+            }
+        };
+        let app_created = self
+            .version
+            .make_app(&self.api, out)
+            .await
+            .map_err(not_made(false))?;
+        let version_action = self
+            .version
+            .make_version(&self.api)
+            .await
+            .map_err(not_made(app_created))?;
+        out.step(&format!(
+            "version `{}` of `{}` {version_action}",
+            request.name, request.app_name
+        ));
+        Ok(VersionMade {
+            app_created,
+            version_action,
+        })
+    }
+}
+
+/// The whole release: [`plan`], [`Plan::build_image`], [`Plan::push`], [`Plan::make_version`].
 pub async fn release(options: ReleaseOptions, env: &Env, out: &Output) -> Result<Released, Error> {
     let plan = plan(options, env, out).await?;
     let started = Instant::now();
@@ -293,6 +372,9 @@ pub async fn release(options: ReleaseOptions, env: &Env, out: &Output) -> Result
     let started = Instant::now();
     let pushed = plan.push(&image, out).await?;
     let push_time = started.elapsed();
+    let started = Instant::now();
+    let made = plan.make_version(&pushed, out).await?;
+    let version_time = started.elapsed();
     Ok(Released {
         pushed,
         app: plan.settings.app.clone(),
@@ -302,10 +384,12 @@ pub async fn release(options: ReleaseOptions, env: &Env, out: &Output) -> Result
         exposed_ports: image.exposed_ports.clone(),
         base: plan.settings.base.clone(),
         settings: plan.settings.clone(),
+        made,
         timings: Timings {
             build_secs: build.as_secs_f64(),
             image_secs: image_time.as_secs_f64(),
             push_secs: push_time.as_secs_f64(),
+            version_secs: version_time.as_secs_f64(),
         },
     })
 }

@@ -1,13 +1,15 @@
 //! A registry with `htpasswd` auth (the real `docker-registry`) takes the right credentials;
-//! wrong or missing ones give one clear error before anything is built. The token is never
-//! printed, whatever `RUST_LOG` says.
+//! wrong or missing ones give one clear error before anything is built. The app version pulls
+//! with the same credentials (the emulator checks it can, `verify_image`). The registry token
+//! and the API token are never printed, whatever `RUST_LOG` says, though the API echoes the
+//! registry token back.
 
 mod support;
 
 use std::time::Duration;
 
 use edgegap_test_services::Registry;
-use support::{Fixture, Outcome, run};
+use support::{API_TOKEN, Fixture, Outcome, run, version_of};
 
 const USER: &str = "robot$proj+push";
 const TOKEN: &str = "tok-Sup3rSecret-4f1c9a";
@@ -28,7 +30,7 @@ fn release(
         command.env("EDGEGAP_REGISTRY_TOKEN", token);
     }
     let outcome = run(command, LIMIT);
-    for secret in [TOKEN, "wrong-Secret-77aa"] {
+    for secret in [TOKEN, "wrong-Secret-77aa", API_TOKEN] {
         assert!(
             !outcome.all().contains(secret),
             "a token was printed: {outcome:#?}"
@@ -51,6 +53,16 @@ fn the_right_credentials_push() {
             .any(|r| r.method == "PUT" && r.path.contains("/manifests/v1") && r.status == 201),
         "the registry stored the manifest: {requests:#?}"
     );
+    // The version pulls as the same robot: the emulator fetched the manifest with it
+    // (`verify_image`), and echoes the token back, which the tool never printed.
+    assert_eq!(outcome.json()["version_action"], "created");
+    let version = version_of(fixture.emulator(), "tiny-server", "v1");
+    assert_eq!(version.private_username.as_deref(), Some(USER));
+    assert_eq!(
+        version.private_token.as_ref().map(|t| t.expose()),
+        Some(TOKEN)
+    );
+    assert!(!format!("{version:?}").contains(TOKEN));
 }
 
 #[test]

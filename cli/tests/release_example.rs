@@ -1,7 +1,13 @@
-//! `cargo edgegap release --example dedicated_server --dev --base none` into a real registry
-//! (`docker-registry`): an independent client (`skopeo`) reads `linux`/`amd64` and the
-//! entrypoint back, and a second release of the unchanged binary uploads no layer bytes,
-//! counted on the registry's side (its access log).
+//! The whole loop offline: `cargo edgegap release --example dedicated_server --dev --base none`
+//! into a real registry (`docker-registry`) and an in-process emulator configured only through
+//! its API (no app version given to its builder): the release makes the app and the version;
+//! `cargo edgegap deploy --wait` deploys it, the emulator pulls the image and runs it; a UDP
+//! client plays the example's match (`HELLO`, `PING n`, `BYE`); the server stops its own
+//! deployment (`TERMINATED`, stopped by `self`).
+//!
+//! Also: an independent client (`skopeo`) reads `linux`/`amd64` and the entrypoint back, and a
+//! second release of the unchanged binary uploads no layer bytes, counted on the registry's
+//! side (its access log).
 //!
 //! The debug build is the workspace's own (same target directory), so a warm `cargo test`
 //! reuses it.
@@ -9,16 +15,17 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
+use edgegap_emulator::EmulatorHandle;
 use edgegap_test_services::{Registry, RegistryRequest};
 use serde_json::json;
-use support::{Outcome, cli, run, skopeo_inspect, wait_until};
+use support::{Outcome, api, cli, run, skopeo_inspect, wait_until, with_api};
 
 const LIMIT: Duration = Duration::from_secs(1200);
 
-fn release(registry: &Registry, version: &str) -> Outcome {
+fn release(registry: &Registry, emulator: &EmulatorHandle, version: &str) -> Outcome {
     let mut command = cli();
     command
         .args(["release", "--example", "dedicated_server", "--dev"])
@@ -26,6 +33,7 @@ fn release(registry: &Registry, version: &str) -> Outcome {
         .args(["--version", version])
         .env("EDGEGAP_REGISTRY", registry.host())
         .env("EDGEGAP_REGISTRY_PROJECT", "proj");
+    with_api(&mut command, emulator);
     run(command, LIMIT)
 }
 
@@ -51,11 +59,87 @@ fn uploads(requests: &[RegistryRequest]) -> usize {
     requests.iter().filter(|r| r.is_blob_upload()).count()
 }
 
+/// Sends `message` until an answer comes (the server may still be binding its port), for at
+/// most `within`; the answer.
+fn ask(socket: &UdpSocket, message: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 512];
+    loop {
+        socket.send(message.as_bytes()).expect("send");
+        match socket.recv(&mut buf) {
+            Ok(n) => return String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "no answer to `{message}` within {within:?}: {e}"
+            ),
+        }
+    }
+}
+
+/// Deploys `version` through `cargo edgegap deploy --wait`, plays the example's match over UDP
+/// and waits for the server to stop its own deployment.
+fn deploy_and_play(emulator: &EmulatorHandle, version: &str) {
+    let mut command = cli();
+    command.args([
+        "deploy",
+        "--app",
+        "dedicated-server",
+        "--version",
+        version,
+        "--ip",
+        "1.2.3.4",
+        "--wait",
+        "--json",
+    ]);
+    with_api(&mut command, emulator);
+    let deployed = run(command, LIMIT);
+    assert_eq!(deployed.code, 0, "{deployed:#?}");
+    let line = deployed.json();
+    let id = line["request_id"].as_str().expect("request_id").to_owned();
+    let address = line["addresses"]["gameport"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a gameport address: {line}"))
+        .to_owned();
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    socket.connect(&address).expect("connect");
+    let logs = || emulator.logs(&id).unwrap_or_default();
+    let welcome = ask(&socket, "HELLO", Duration::from_secs(30));
+    assert_eq!(welcome, "WELCOME 3", "logs:\n{}", logs());
+    for round in 1..=3 {
+        let pong = ask(&socket, &format!("PING {round}"), Duration::from_secs(10));
+        assert_eq!(pong, format!("PONG {round}"), "logs:\n{}", logs());
+    }
+    // After the last `PONG` the server says `BYE` (and again to anything sent after).
+    let bye = ask(&socket, "PING 4", Duration::from_secs(10));
+    assert_eq!(bye, "BYE", "logs:\n{}", logs());
+    wait_until(
+        Duration::from_secs(60),
+        "the server stopped its own deployment",
+        || {
+            emulator
+                .deployment(&id)
+                .is_some_and(|d| d.status == "Status.TERMINATED")
+        },
+    );
+    let info = emulator.deployment(&id).expect("deployment");
+    assert_eq!(
+        info.stopped_by.as_deref(),
+        Some("self"),
+        "logs:\n{}",
+        logs()
+    );
+    assert_eq!(info.exit_code, Some(0), "logs:\n{}", logs());
+}
+
 #[test]
-fn the_example_is_pushed_read_back_and_never_uploaded_twice() {
+fn the_example_is_released_deployed_played_and_stops_itself() {
     let registry = Registry::start();
+    let emulator = api();
     let started = Instant::now();
-    let first = release(&registry, "first");
+    let first = release(&registry, &emulator, "first");
     let first_time = started.elapsed();
     assert_eq!(first.code, 0, "{first:#?}");
     let line = first.json();
@@ -63,7 +147,14 @@ fn the_example_is_pushed_read_back_and_never_uploaded_twice() {
     assert_eq!(line["image"], reference);
     assert_eq!(line["platform"], "linux/amd64");
     assert_eq!(line["entrypoint"], json!(["/app/dedicated_server"]));
+    assert_eq!(line["exposed_ports"], json!(["7777/udp"]));
     assert_eq!(line["uploaded_blobs"], 2, "layer and config: {line}");
+    assert_eq!(line["app_created"], true, "{line}");
+    assert_eq!(line["version_action"], "created", "{line}");
+    assert_eq!(
+        emulator.app_versions(),
+        [("dedicated-server".to_owned(), "first".to_owned())]
+    );
     let size = line["size"].as_u64().expect("a size");
 
     // An independent client reads it back.
@@ -77,6 +168,11 @@ fn the_example_is_pushed_read_back_and_never_uploaded_twice() {
         json!(["/app/dedicated_server"])
     );
 
+    // Deployed from the registry by the emulator, played, stopped by itself.
+    let played = Instant::now();
+    deploy_and_play(&emulator, "first");
+    let played = played.elapsed();
+
     let after_first = settled(&registry, "after-first");
     let first_uploads = uploads(&after_first);
     assert!(
@@ -84,15 +180,17 @@ fn the_example_is_pushed_read_back_and_never_uploaded_twice() {
         "the registry saw the first release's uploads: {after_first:#?}"
     );
 
-    // The same binary under a new tag: every blob is already there.
+    // The same binary under a new tag: every blob is already there; a new version.
     let started = Instant::now();
-    let second = release(&registry, "second");
+    let second = release(&registry, &emulator, "second");
     let second_time = started.elapsed();
     assert_eq!(second.code, 0, "{second:#?}");
     let line = second.json();
     assert_eq!(line["uploaded_blobs"], 0, "{line}");
     assert_eq!(line["uploaded_bytes"], 0, "{line}");
     assert_eq!(line["reused_blobs"], 2, "{line}");
+    assert_eq!(line["app_created"], false, "{line}");
+    assert_eq!(line["version_action"], "created", "{line}");
     let after_second = settled(&registry, "after-second");
     assert_eq!(
         uploads(&after_second),
@@ -107,10 +205,11 @@ fn the_example_is_pushed_read_back_and_never_uploaded_twice() {
         "the new tag was put"
     );
 
-    // The same tag again: nothing at all is written.
-    let third = release(&registry, "second");
+    // The same tag again: nothing at all is written, the version is kept.
+    let third = release(&registry, &emulator, "second");
     assert_eq!(third.code, 0, "{third:#?}");
     assert_eq!(third.json()["unchanged"], true);
+    assert_eq!(third.json()["version_action"], "unchanged");
     let after_third = settled(&registry, "after-third");
     assert!(
         !after_third[after_second.len()..]
@@ -119,8 +218,8 @@ fn the_example_is_pushed_read_back_and_never_uploaded_twice() {
         "{:#?}",
         &after_third[after_second.len()..]
     );
+    assert_eq!(emulator.app_versions().len(), 2);
     eprintln!(
-        "dedicated_server (--dev, --base none): image {} bytes; first release {first_time:?}, second (unchanged binary, new tag) {second_time:?}",
-        size
+        "dedicated_server (--dev, --base none): image {size} bytes; first release {first_time:?}, deploy + match + self-stop {played:?}, second (unchanged binary, new tag) {second_time:?}"
     );
 }

@@ -59,6 +59,8 @@ fn release_help_documents_every_flag() {
         );
     }
     for variable in [
+        "EDGEGAP_TOKEN",
+        "EDGEGAP_BASE_URL",
         "EDGEGAP_REGISTRY",
         "EDGEGAP_REGISTRY_PROJECT",
         "EDGEGAP_REGISTRY_USER",

@@ -1,11 +1,14 @@
 //! A registry that fails, lies or hangs gives a typed error (the `--json` line's `kind`) and
 //! never a tag: no manifest is put after a failed blob, and a push the registry does not read
-//! back as ours is reported as failed, not as pushed.
+//! back as ours is reported as failed, not as pushed. And never a half-made version: no app
+//! version is created unless the push went through; one that fails after the push names the
+//! pushed image and how to retry, and the retry makes it without uploading again.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
+use edgegap_emulator::{Fault, FaultKind, Route};
 use serde_json::json;
 use support::{FakeRegistry, Fixture, Outcome, Reply, digest, run, working_registry};
 
@@ -18,8 +21,14 @@ fn release_into(fixture: &Fixture, registry: &FakeRegistry, base: &str, extra: &
     run(fixture.release(&registry.host(), base, &flags), LIMIT)
 }
 
-/// Checks a failure of `kind` that printed no result and one error line; its message.
-fn failed(outcome: &Outcome, kind: &str) -> String {
+/// Checks a failure of `kind` that printed no result and one error line, and that `fixture`'s
+/// emulator holds no app version; its message.
+fn failed(fixture: &Fixture, outcome: &Outcome, kind: &str) -> String {
+    assert!(
+        fixture.versions().is_empty(),
+        "no version without an image: {:?}",
+        fixture.versions()
+    );
     assert_eq!(outcome.code, 1, "{outcome:#?}");
     let line = outcome.json();
     eprintln!("{kind}: {}", line["error"]);
@@ -55,7 +64,7 @@ fn a_500_mid_upload_fails_typed_and_tags_nothing() {
         })
     });
     let outcome = release_into(&fixture, &registry, "none", &[]);
-    let error = failed(&outcome, "registry.status");
+    let error = failed(&fixture, &outcome, "registry.status");
     assert!(
         error.contains("HTTP 500") && error.contains("uploading"),
         "{error}"
@@ -91,7 +100,7 @@ fn an_html_error_page_is_named_not_dumped() {
         })
     });
     let outcome = release_into(&fixture, &registry, "none", &[]);
-    let error = failed(&outcome, "registry.status");
+    let error = failed(&fixture, &outcome, "registry.status");
     assert!(
         error.contains("HTTP 502") && error.contains("HTML page"),
         "{error}"
@@ -125,7 +134,7 @@ fn a_registry_serving_another_digest_is_reported_not_trusted() {
             })
     });
     let outcome = release_into(&fixture, &registry, "none", &[]);
-    let error = failed(&outcome, "registry.digest_mismatch");
+    let error = failed(&fixture, &outcome, "registry.digest_mismatch");
     assert!(error.contains(&"0".repeat(64)), "{error}");
 }
 
@@ -174,7 +183,7 @@ fn a_corrupt_base_layer_is_refused_before_anything_is_uploaded() {
     });
     let base = format!("{}/base/img:1", registry.host());
     let outcome = release_into(&fixture, &registry, &base, &[]);
-    let error = failed(&outcome, "registry.digest_mismatch");
+    let error = failed(&fixture, &outcome, "registry.digest_mismatch");
     assert!(error.contains("base layer"), "{error}");
     let seen = registry.seen();
     assert!(
@@ -192,7 +201,7 @@ fn a_registry_that_stops_answering_mid_upload_times_out() {
     let registry = working_registry(|request| (request.method == "PATCH").then_some(Reply::Hang));
     let started = Instant::now();
     let outcome = release_into(&fixture, &registry, "none", &["--timeout", "2"]);
-    let error = failed(&outcome, "registry.timeout");
+    let error = failed(&fixture, &outcome, "registry.timeout");
     assert!(error.contains("uploading"), "{error}");
     assert!(!registry.manifest_put());
     eprintln!("hung upload reported after {:?}", started.elapsed());
@@ -203,7 +212,7 @@ fn a_registry_that_never_answers_fails_before_the_build() {
     let fixture = Fixture::new("never", "");
     let registry = FakeRegistry::start(|_| Reply::Hang);
     let outcome = release_into(&fixture, &registry, "none", &["--timeout", "2"]);
-    failed(&outcome, "registry.timeout");
+    failed(&fixture, &outcome, "registry.timeout");
     assert!(
         !fixture.path().join("target").exists(),
         "nothing is built for a registry that does not answer"
@@ -225,4 +234,84 @@ fn the_fake_registry_unsabotaged_takes_the_push() {
         line["image"],
         format!("{}/proj/tiny-server:v1", registry.host())
     );
+    assert_eq!(line["version_action"], "created", "{line}");
+    assert_eq!(line["app_created"], true, "{line}");
+    assert_eq!(
+        fixture.versions(),
+        [("tiny-server".to_owned(), "v1".to_owned())]
+    );
+}
+
+#[test]
+fn a_version_not_made_after_the_push_names_the_image_and_a_retry_makes_it() {
+    let fixture = Fixture::new("half", "");
+    let registry = working_registry(|_| None);
+    // Edgegap cannot pull the pushed image (424), then fails (500).
+    for (status, says) in [(424, "could not pull the image"), (500, "HTTP 500")] {
+        fixture
+            .emulator()
+            .add_fault(Fault::new(Route::CreateAppVersion, FaultKind::Status(status)).times(1));
+        let outcome = release_into(&fixture, &registry, "none", &[]);
+        let image = format!("{}/proj/tiny-server:v1", registry.host());
+        assert_eq!(outcome.code, 1, "{outcome:#?}");
+        let line = outcome.json();
+        assert_eq!(line["kind"], "version_not_made", "{outcome:#?}");
+        assert_eq!(line["image"], image.as_str());
+        let error = line["error"].as_str().unwrap_or_default();
+        eprintln!("{status}: {error}");
+        for part in [
+            format!("pushed `{image}`"),
+            "version `v1` of app `tiny-server` was not made".to_owned(),
+            says.to_owned(),
+            "run the same command again (with --version v1)".to_owned(),
+        ] {
+            assert!(error.contains(&part), "`{part}` in {error}");
+        }
+        assert!(fixture.versions().is_empty(), "{:?}", fixture.versions());
+        assert!(registry.manifest_put(), "the image is there");
+    }
+    // The retry: the image is not uploaded again, the version is made.
+    let before = registry.seen().len();
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    let line = outcome.json();
+    assert_eq!(line["unchanged"], true, "{line}");
+    assert_eq!(line["version_action"], "created", "{line}");
+    assert_eq!(line["app_created"], false, "made by the first try: {line}");
+    assert!(
+        !registry.seen()[before..]
+            .iter()
+            .any(|s| matches!(s.method.as_str(), "POST" | "PATCH" | "PUT")),
+        "nothing uploaded: {:#?}",
+        &registry.seen()[before..]
+    );
+    assert_eq!(
+        fixture.versions(),
+        [("tiny-server".to_owned(), "v1".to_owned())]
+    );
+}
+
+#[test]
+fn a_version_whose_answer_is_lost_is_found_by_the_retry() {
+    let fixture = Fixture::new("lost", "");
+    let registry = working_registry(|_| None);
+    // The version is made, and the answer does not decode.
+    fixture
+        .emulator()
+        .add_fault(Fault::new(Route::CreateAppVersion, FaultKind::MalformedJson).times(1));
+    let outcome = release_into(&fixture, &registry, "none", &[]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    let line = outcome.json();
+    assert_eq!(line["kind"], "version_not_made", "{outcome:#?}");
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("whether version `v1` of app `tiny-server` was made is not known"),
+        "{error}"
+    );
+    assert_eq!(fixture.versions().len(), 1, "it was made");
+    // The retry finds it with these settings and keeps it.
+    let retry = release_into(&fixture, &registry, "none", &[]);
+    assert_eq!(retry.code, 0, "{retry:#?}");
+    assert_eq!(retry.json()["version_action"], "unchanged");
+    assert_eq!(fixture.versions().len(), 1);
 }

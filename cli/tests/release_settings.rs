@@ -1,6 +1,8 @@
-//! `[package.metadata.edgegap]` and the flags, against a real registry: exposed ports, the
-//! package's assets, tags (refused, moved with `--force`, kept when unchanged, the default
-//! date + commit), a base image pulled from a registry, mistakes found before building.
+//! `[package.metadata.edgegap]` and the flags, against a real registry and the emulator's
+//! API: exposed ports, the package's assets, the app version made from the metadata (secret
+//! variables from the environment, never printed) and deployable, tags and versions (refused,
+//! moved or updated with `--force`, kept when unchanged, the default date + commit), a base
+//! image pulled from a registry, mistakes found before building.
 
 mod support;
 
@@ -9,9 +11,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use bevy_edgegap::api::{DeployRequest, RestartPolicy};
 use edgegap_test_services::Registry;
 use serde_json::json;
-use support::{Fixture, run, skopeo_inspect};
+use support::{Fixture, call, run, skopeo_inspect, version_of, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
@@ -53,15 +56,17 @@ fn layer_files(registry: &Registry, digest: &str) -> Vec<String> {
         .collect()
 }
 
+const STEAM_KEY: &str = "steam-Key-Secret-31f9";
+
 #[test]
 fn metadata_ports_and_assets_are_in_the_image() {
     let registry = Registry::start();
     let fixture = Fixture::new("arena", METADATA);
-    let outcome = run(
-        fixture.release(&registry.host(), "none", &["--version", "v1"]),
-        LIMIT,
-    );
+    let mut command = fixture.release(&registry.host(), "none", &["--version", "v1"]);
+    command.env("STEAM_KEY", STEAM_KEY);
+    let outcome = run(command, LIMIT);
     assert_eq!(outcome.code, 0, "{outcome:#?}");
+    assert!(!outcome.all().contains(STEAM_KEY), "{outcome:#?}");
     let line = outcome.json();
     assert_eq!(line["app"], "Tiny Arena");
     assert_eq!(
@@ -101,6 +106,144 @@ fn metadata_ports_and_assets_are_in_the_image() {
         files.iter().any(|f| f.ends_with("/libc.so.6")),
         "--base none bundles libc: {files:?}"
     );
+
+    // The app version, made from the same metadata and naming the image.
+    assert_eq!(line["app_created"], true, "{line}");
+    assert_eq!(line["version_action"], "created", "{line}");
+    let emu = fixture.emulator();
+    let version = version_of(emu, "Tiny Arena", "v1");
+    assert_eq!(version.docker_repository, Some(registry.host()));
+    assert_eq!(version.docker_image.as_deref(), Some("proj/tiny-arena"));
+    assert_eq!(version.docker_tag.as_deref(), Some("v1"));
+    assert_eq!(
+        (version.req_cpu, version.req_memory),
+        (Some(512), Some(1024))
+    );
+    assert_eq!(version.max_duration, Some(30));
+    assert_eq!(version.verify_image, Some(true));
+    assert_eq!(version.restart_policy, Some(RestartPolicy::Always));
+    let ports: Vec<_> = version
+        .ports
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone().unwrap_or_default(),
+                p.port,
+                p.protocol.clone(),
+                p.to_check,
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            ("gameport".into(), 7777, "UDP".into(), Some(true)),
+            ("web".into(), 8080, "HTTP".into(), Some(false)),
+        ]
+    );
+    let envs: Vec<_> = version
+        .envs
+        .iter()
+        .map(|e| (e.key.as_str(), e.is_secret))
+        .collect();
+    assert_eq!(envs, [("MAP", false), ("STEAM_KEY", true)]);
+    // Deployed, the image's server runs with the version's variables, the secret included.
+    let deployed = call(
+        emu,
+        &DeployRequest::new("Tiny Arena", "v1").user_ip("1.2.3.4"),
+    )
+    .expect("deploy");
+    let id = deployed.request_id.as_str().to_owned();
+    wait_until(Duration::from_secs(60), "the server ran and exited", || {
+        emu.deployment(&id)
+            .is_some_and(|d| d.status == "Status.TERMINATED")
+    });
+    let info = emu.deployment(&id).expect("deployment");
+    assert_eq!(info.stopped_by.as_deref(), Some("exit"), "{info:?}");
+    assert_eq!(info.env["STEAM_KEY"], STEAM_KEY);
+    assert_eq!(info.env["MAP"], "forest");
+    assert!(
+        emu.logs(&id).unwrap_or_default().contains("arena"),
+        "{:?}",
+        emu.logs(&id)
+    );
+}
+
+/// `fixture`'s `[package.metadata.edgegap]` body replaced by `metadata`.
+fn set_metadata(fixture: &Fixture, metadata: &str) {
+    std::fs::write(
+        fixture.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"tiny-server\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n\n[package.metadata.edgegap]\n{metadata}\n"
+        ),
+    )
+    .expect("Cargo.toml");
+}
+
+#[test]
+fn an_existing_version_with_other_settings_is_refused_before_building_unless_forced() {
+    let registry = Registry::start();
+    let fixture = Fixture::new("versioned", "max_duration = 30");
+    let release = |extra: &[&str]| {
+        let mut args = vec!["--version", "v1"];
+        args.extend_from_slice(extra);
+        run(fixture.release(&registry.host(), "none", &args), LIMIT)
+    };
+    let first = release(&[]);
+    assert_eq!(first.code, 0, "{first:#?}");
+    assert_eq!(first.json()["version_action"], "created");
+
+    // The same settings and image: kept, nothing written.
+    let again = release(&[]);
+    assert_eq!(again.code, 0, "{again:#?}");
+    assert_eq!(again.json()["version_action"], "unchanged");
+    assert_eq!(again.json()["unchanged"], true);
+
+    // Other settings: refused before building or pushing.
+    set_metadata(&fixture, "max_duration = 60");
+    let writes = |registry: &Registry| {
+        registry
+            .requests()
+            .iter()
+            .filter(|r| matches!(r.method.as_str(), "PUT" | "POST" | "PATCH"))
+            .count()
+    };
+    let before = writes(&registry);
+    let refused = release(&[]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert_eq!(refused.json()["kind"], "version_exists");
+    assert!(
+        refused.stderr.contains("max_duration") && refused.stderr.contains("--force"),
+        "{refused:#?}"
+    );
+    assert!(
+        !refused.stderr.contains("Compiling") && !refused.stderr.contains("Finished"),
+        "nothing was built: {refused:#?}"
+    );
+    assert_eq!(writes(&registry), before, "nothing was pushed");
+    assert_eq!(
+        version_of(fixture.emulator(), "tiny-server", "v1").max_duration,
+        Some(30)
+    );
+
+    // --force updates it.
+    let forced = release(&["--force"]);
+    assert_eq!(forced.code, 0, "{forced:#?}");
+    assert_eq!(forced.json()["version_action"], "updated");
+    assert_eq!(
+        version_of(fixture.emulator(), "tiny-server", "v1").max_duration,
+        Some(60)
+    );
+
+    // Other resources cannot be updated (Edgegap's update takes none): said before building.
+    set_metadata(&fixture, "max_duration = 60\ncpu = 512");
+    let resources = release(&["--force"]);
+    assert_eq!(resources.code, 2, "{resources:#?}");
+    assert!(
+        resources.stderr.contains("--version NAME"),
+        "{resources:#?}"
+    );
+    assert_eq!(fixture.versions().len(), 1);
 }
 
 #[test]
@@ -241,12 +384,28 @@ fn mistakes_are_usage_errors_found_before_building() {
         assert!(outcome.stderr.contains(says), "{says}: {outcome:#?}");
         assert!(!fixture.path().join("target").exists(), "built anyway");
     }
-    let fixture = Fixture::new("no project", "");
-    let mut command = fixture.release(&registry.host(), "none", &[]);
-    command.env_remove("EDGEGAP_REGISTRY_PROJECT");
-    let outcome = run(command, LIMIT);
+    for (variable, says) in [
+        ("EDGEGAP_REGISTRY_PROJECT", "EDGEGAP_REGISTRY_PROJECT"),
+        ("EDGEGAP_TOKEN", "set EDGEGAP_TOKEN"),
+    ] {
+        let fixture = Fixture::new("no variable", "");
+        let mut command = fixture.release(&registry.host(), "none", &[]);
+        command.env_remove(variable);
+        let outcome = run(command, LIMIT);
+        assert_eq!(outcome.code, 2, "{variable}: {outcome:#?}");
+        assert!(outcome.stderr.contains(says), "{variable}: {outcome:#?}");
+    }
+    // A secret variable the metadata names and the environment lacks.
+    let fixture = Fixture::new("no secret", "secret_envs = [\"NOT_SET_ANYWHERE_77\"]");
+    let outcome = run(fixture.release(&registry.host(), "none", &[]), LIMIT);
     assert_eq!(outcome.code, 2, "{outcome:#?}");
-    assert!(outcome.stderr.contains("EDGEGAP_REGISTRY_PROJECT"));
+    assert!(
+        outcome
+            .stderr
+            .contains("`NOT_SET_ANYWHERE_77` is in `secret_envs`"),
+        "{outcome:#?}"
+    );
+    assert!(!fixture.path().join("target").exists(), "built anyway");
     assert!(
         registry.requests().is_empty(),
         "the registry was never asked"

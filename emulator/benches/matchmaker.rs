@@ -12,7 +12,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, matchmaker_config};
 use serde_json::{Value, json};
 use support::rss_mib;
 
@@ -22,31 +22,22 @@ const CLIENTS: usize = 4;
 const TOKEN: &str = "bench-mm-token";
 
 fn config() -> String {
-    json!({
-        "version": "3.3.2",
-        "max_deployment_retry_count": 3,
-        "profiles": { "ranked": {
-            "ticket_expiration_period": "5m",
-            "ticket_removal_period": "1m",
-            "group_inactivity_removal_period": "10m",
-            "application": { "name": "game", "version": "v1" },
-            "rules": {
-                "initial": {
-                    "match_size": { "type": "player_count",
-                        "attributes": { "team_count": 2, "min_team_size": 2, "max_team_size": 2 } },
-                    "beacons": { "type": "latencies",
-                        "attributes": { "difference": 60, "max_latency": 150 } },
-                    "elo": { "type": "number_difference", "attributes": { "max_difference": 150 } },
-                    "mode": { "type": "string_equality" },
-                },
-                "expansions": { "30": {
-                    "elo": { "max_difference": 2000 },
-                    "beacons": { "difference": 500, "max_latency": 500 },
-                } },
-            },
-        } },
-    })
-    .to_string()
+    let rules = json!({
+        "match_size": { "type": "player_count",
+            "attributes": { "team_count": 2, "min_team_size": 2, "max_team_size": 2 } },
+        "beacons": { "type": "latencies",
+            "attributes": { "difference": 60, "max_latency": 150 } },
+        "elo": { "type": "number_difference", "attributes": { "max_difference": 150 } },
+        "mode": { "type": "string_equality" },
+    });
+    let expansions = json!({ "30": {
+        "elo": { "max_difference": 2000 },
+        "beacons": { "difference": 500, "max_latency": 500 },
+    } });
+    let mut config = matchmaker_config("ranked", ("game", "v1"), rules, expansions);
+    config["max_deployment_retry_count"] = 3.into();
+    config["profiles"]["ranked"]["group_inactivity_removal_period"] = "10m".into();
+    config.to_string()
 }
 
 /// Deterministic attributes for player `i`; with `unique`, each player its own game mode

@@ -253,6 +253,9 @@ impl EmulatorBuilder {
         }
         let base_url = format!("http://{address}");
         let shared = Arc::new(Shared::new(settings, token, base_url));
+        if let Some(prepared) = &matchmaker {
+            shared.catalog().pinned.extend(prepared.versions());
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("edgegap-emulator-worker")
@@ -274,6 +277,7 @@ impl EmulatorBuilder {
                     server::serve(listener, Arc::clone(&thread_shared), shutdown_rx).await;
                     state::lifecycle::stop_all_processes(&thread_shared, Duration::from_secs(10))
                         .await;
+                    thread_shared.images.remove_all();
                 });
                 runtime.shutdown_timeout(Duration::from_millis(200));
             })?;

@@ -45,13 +45,33 @@ pub enum Route {
     ContextCreateTag,
     /// `DELETE /v1/context/{request_id}/{security_number}/tags/{tag_name}`.
     ContextDeleteTag,
+    /// `POST /v1/app`.
+    CreateApp,
+    /// `GET /v1/app/{app_name}`.
+    GetApp,
+    /// `PATCH /v1/app/{app_name}`.
+    UpdateApp,
+    /// `DELETE /v1/app/{app_name}`.
+    DeleteApp,
+    /// `GET /v1/apps`.
+    ListApps,
+    /// `POST /v1/app/{app_name}/version`.
+    CreateAppVersion,
+    /// `GET /v1/app/{app_name}/version/{version_name}`.
+    GetAppVersion,
+    /// `PATCH /v1/app/{app_name}/version/{version_name}`.
+    UpdateAppVersion,
+    /// `DELETE /v1/app/{app_name}/version/{version_name}`.
+    DeleteAppVersion,
+    /// `GET /v1/app/{app_name}/versions`.
+    ListAppVersions,
     /// Any other method or path (answered 404 or 405).
     Unknown,
 }
 
 impl Route {
     /// Every route, in declaration order.
-    pub(crate) const ALL: [Route; 21] = [
+    pub(crate) const ALL: [Route; 31] = [
         Route::DeployV2,
         Route::DeployV1,
         Route::Status,
@@ -72,6 +92,16 @@ impl Route {
         Route::Context,
         Route::ContextCreateTag,
         Route::ContextDeleteTag,
+        Route::CreateApp,
+        Route::GetApp,
+        Route::UpdateApp,
+        Route::DeleteApp,
+        Route::ListApps,
+        Route::CreateAppVersion,
+        Route::GetAppVersion,
+        Route::UpdateAppVersion,
+        Route::DeleteAppVersion,
+        Route::ListAppVersions,
         Route::Unknown,
     ];
 
@@ -99,6 +129,16 @@ impl Route {
             Route::Context => "context",
             Route::ContextCreateTag => "context_create_tag",
             Route::ContextDeleteTag => "context_delete_tag",
+            Route::CreateApp => "create_app",
+            Route::GetApp => "get_app",
+            Route::UpdateApp => "update_app",
+            Route::DeleteApp => "delete_app",
+            Route::ListApps => "list_apps",
+            Route::CreateAppVersion => "create_app_version",
+            Route::GetAppVersion => "get_app_version",
+            Route::UpdateAppVersion => "update_app_version",
+            Route::DeleteAppVersion => "delete_app_version",
+            Route::ListAppVersions => "list_app_versions",
             Route::Unknown => "unknown",
         }
     }
@@ -143,68 +183,39 @@ pub(crate) struct Matched<R = Route> {
 /// Every endpoint served: method, path (`{name}` = one path parameter, passed to the handler
 /// percent-decoded, in order), route. A path's methods are listed in the order a 405's `Allow`
 /// header names them. The router ([`crate::handlers::dispatch`]) names each route's handler.
+#[rustfmt::skip]
 const TABLE: &[(&str, &str, Route)] = &[
     ("POST", "/v2/deployments", Route::DeployV2),
     ("POST", "/v1/deploy", Route::DeployV1),
     ("GET", "/v1/status/{request_id}", Route::Status),
     ("DELETE", "/v1/stop/{request_id}", Route::Stop),
-    (
-        "DELETE",
-        "/v1/self/stop/{request_id}/{stop_key}",
-        Route::SelfStop,
-    ),
+    ("DELETE", "/v1/self/stop/{request_id}/{stop_key}", Route::SelfStop),
     ("POST", "/v1/deployments/bulk-stop", Route::BulkStop),
     ("GET", "/v1/deployments", Route::ListDeployments),
     ("GET", "/v1/locations", Route::Locations),
-    (
-        "GET",
-        "/v1/deployment/{request_id}/container-logs",
-        Route::ContainerLogs,
-    ),
+    ("GET", "/v1/deployment/{request_id}/container-logs", Route::ContainerLogs),
     ("GET", "/v1/metrics/deployment/{request_id}", Route::Metrics),
     ("POST", "/v2/private-fleets/deployments", Route::FleetDeploy),
     ("POST", "/v2/private-fleets:deploy", Route::FleetDeploy),
-    (
-        "GET",
-        "/v2/private-fleets/{fleet_name}/hosts",
-        Route::FleetHosts,
-    ),
+    ("GET", "/v2/private-fleets/{fleet_name}/hosts", Route::FleetHosts),
     ("GET", "/v1/deployments/{request_id}/tags", Route::ListTags),
-    (
-        "POST",
-        "/v1/deployments/{request_id}/tags",
-        Route::CreateTag,
-    ),
-    (
-        "GET",
-        "/v1/deployments/{request_id}/tags/{tag_name}",
-        Route::GetTag,
-    ),
-    (
-        "PATCH",
-        "/v1/deployments/{request_id}/tags/{tag_name}",
-        Route::UpdateTag,
-    ),
-    (
-        "DELETE",
-        "/v1/deployments/{request_id}/tags/{tag_name}",
-        Route::DeleteTag,
-    ),
-    (
-        "GET",
-        "/v1/context/{request_id}/{security_number}",
-        Route::Context,
-    ),
-    (
-        "POST",
-        "/v1/context/{request_id}/{security_number}/tags",
-        Route::ContextCreateTag,
-    ),
-    (
-        "DELETE",
-        "/v1/context/{request_id}/{security_number}/tags/{tag_name}",
-        Route::ContextDeleteTag,
-    ),
+    ("POST", "/v1/deployments/{request_id}/tags", Route::CreateTag),
+    ("GET", "/v1/deployments/{request_id}/tags/{tag_name}", Route::GetTag),
+    ("PATCH", "/v1/deployments/{request_id}/tags/{tag_name}", Route::UpdateTag),
+    ("DELETE", "/v1/deployments/{request_id}/tags/{tag_name}", Route::DeleteTag),
+    ("GET", "/v1/context/{request_id}/{security_number}", Route::Context),
+    ("POST", "/v1/context/{request_id}/{security_number}/tags", Route::ContextCreateTag),
+    ("DELETE", "/v1/context/{request_id}/{security_number}/tags/{tag_name}", Route::ContextDeleteTag),
+    ("POST", "/v1/app", Route::CreateApp),
+    ("GET", "/v1/app/{app_name}", Route::GetApp),
+    ("PATCH", "/v1/app/{app_name}", Route::UpdateApp),
+    ("DELETE", "/v1/app/{app_name}", Route::DeleteApp),
+    ("GET", "/v1/apps", Route::ListApps),
+    ("POST", "/v1/app/{app_name}/version", Route::CreateAppVersion),
+    ("GET", "/v1/app/{app_name}/version/{version_name}", Route::GetAppVersion),
+    ("PATCH", "/v1/app/{app_name}/version/{version_name}", Route::UpdateAppVersion),
+    ("DELETE", "/v1/app/{app_name}/version/{version_name}", Route::DeleteAppVersion),
+    ("GET", "/v1/app/{app_name}/versions", Route::ListAppVersions),
 ];
 
 /// The parameters of `segments` if they fit `pattern` (a [`TABLE`] path).
@@ -270,6 +281,7 @@ mod tests {
 
     #[test]
     fn classifies_every_route() {
+        #[rustfmt::skip]
         let cases = [
             ("POST", "/v2/deployments", Route::DeployV2),
             ("POST", "/v1/deploy", Route::DeployV1),
@@ -279,11 +291,7 @@ mod tests {
             ("POST", "/v1/deployments/bulk-stop", Route::BulkStop),
             ("GET", "/v1/deployments", Route::ListDeployments),
             ("GET", "/v1/locations", Route::Locations),
-            (
-                "GET",
-                "/v1/deployment/abc/container-logs",
-                Route::ContainerLogs,
-            ),
+            ("GET", "/v1/deployment/abc/container-logs", Route::ContainerLogs),
             ("GET", "/v1/metrics/deployment/abc", Route::Metrics),
             ("POST", "/v2/private-fleets/deployments", Route::FleetDeploy),
             ("POST", "/v2/private-fleets:deploy", Route::FleetDeploy),
@@ -295,11 +303,17 @@ mod tests {
             ("DELETE", "/v1/deployments/abc/tags/t", Route::DeleteTag),
             ("GET", "/v1/context/abc/17", Route::Context),
             ("POST", "/v1/context/abc/17/tags", Route::ContextCreateTag),
-            (
-                "DELETE",
-                "/v1/context/abc/17/tags/t",
-                Route::ContextDeleteTag,
-            ),
+            ("DELETE", "/v1/context/abc/17/tags/t", Route::ContextDeleteTag),
+            ("POST", "/v1/app", Route::CreateApp),
+            ("GET", "/v1/app/g", Route::GetApp),
+            ("PATCH", "/v1/app/g", Route::UpdateApp),
+            ("DELETE", "/v1/app/g", Route::DeleteApp),
+            ("GET", "/v1/apps", Route::ListApps),
+            ("POST", "/v1/app/g/version", Route::CreateAppVersion),
+            ("GET", "/v1/app/g/version/v1", Route::GetAppVersion),
+            ("PATCH", "/v1/app/g/version/v1", Route::UpdateAppVersion),
+            ("DELETE", "/v1/app/g/version/v1", Route::DeleteAppVersion),
+            ("GET", "/v1/app/g/versions", Route::ListAppVersions),
             ("GET", "/v3/nothing", Route::Unknown),
         ];
         for (method, path, route) in cases {

@@ -25,11 +25,54 @@ pub(crate) enum VersionKind {
     Simulated,
     /// A local program launched with the injected environment.
     Command { program: PathBuf, args: Vec<String> },
+    /// An image in a registry on loopback (a version created through the API): pulled and
+    /// unpacked at deploy time, its entrypoint launched like a command.
+    Image(ImageSource),
+}
+
+impl VersionKind {
+    /// Whether a deployment of this kind runs a local process (a command or an image).
+    pub(crate) fn is_process(&self) -> bool {
+        !matches!(self, Self::Simulated)
+    }
+}
+
+/// Where an image version's image is: `<host>/<repository>:<tag>` on a plain-http registry
+/// on loopback, pulled as `user` (Basic, or the registry's bearer handshake) when set. Its
+/// `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ImageSource {
+    /// `127.0.0.1:5000` (loopback only).
+    pub host: String,
+    /// `<project>/<image>`.
+    pub repository: String,
+    pub tag: String,
+    pub user: Option<String>,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ImageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageSource")
+            .field("host", &self.host)
+            .field("repository", &self.repository)
+            .field("tag", &self.tag)
+            .field("user", &self.user)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl std::fmt::Display for ImageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}:{}", self.host, self.repository, self.tag)
+    }
 }
 
 /// An application version the emulator accepts in deploys: either simulated (status changes on
-/// the clock, no process) or a local command launched as the "container".
-#[derive(Debug, Clone)]
+/// the clock, no process) or a local command launched as the "container". Its `Debug` names
+/// its variables without their values (a version's variables may be secrets).
+#[derive(Clone)]
 #[must_use]
 pub struct AppVersion {
     pub(crate) app: String,
@@ -42,6 +85,31 @@ pub struct AppVersion {
     pub(crate) fail_with: Option<String>,
     pub(crate) wait_for_port: bool,
     pub(crate) max_duration: i64,
+    /// `(vCPU units, memory MB)`, injected as `ARBITRIUM_DEPLOYMENT_VCPU_UNITS`/`_MEMORY_MB`
+    /// unless the deploy overrides them.
+    pub(crate) resources: (u64, u64),
+    /// How long an image version's pull may take (its `time_to_deploy`).
+    pub(crate) pull_timeout: Duration,
+}
+
+impl std::fmt::Debug for AppVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("AppVersion")
+            .field("app", &self.app)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("ports", &self.ports)
+            .field("env", &env)
+            .field("grace", &self.grace)
+            .field("never_ready", &self.never_ready)
+            .field("fail_with", &self.fail_with)
+            .field("wait_for_port", &self.wait_for_port)
+            .field("max_duration", &self.max_duration)
+            .field("resources", &self.resources)
+            .field("pull_timeout", &self.pull_timeout)
+            .finish()
+    }
 }
 
 impl AppVersion {
@@ -57,7 +125,18 @@ impl AppVersion {
             fail_with: None,
             wait_for_port: false,
             max_duration: 1440,
+            resources: (256, 512),
+            pull_timeout: Duration::from_secs(120),
         }
+    }
+
+    /// A version created through the API (`POST /v1/app/{app}/version`).
+    pub(crate) fn from_api(
+        app: impl Into<String>,
+        version: impl Into<String>,
+        kind: VersionKind,
+    ) -> Self {
+        Self::new(app, version, kind)
     }
 
     /// A simulated version: no process; status steps through the lifecycle on the clock.

@@ -59,6 +59,18 @@ impl EmulatorHandle {
             .map(|d| d.info())
     }
 
+    /// Every app version, `(app, version)`, declared to the builder or made through the API,
+    /// in creation order.
+    #[must_use]
+    pub fn app_versions(&self) -> Vec<(String, String)> {
+        self.shared
+            .catalog()
+            .versions
+            .iter()
+            .map(|v| (v.app.clone(), v.name().to_owned()))
+            .collect()
+    }
+
     /// How many requests reached `route` (whatever the answer, faults and 429s included).
     #[must_use]
     pub fn request_count(&self, route: Route) -> usize {

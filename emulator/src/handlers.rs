@@ -7,6 +7,7 @@
     reason = "a rejected request is answered at once with the error reply; boxing it buys nothing"
 )]
 
+mod apps;
 pub(crate) mod deploy;
 mod lists;
 mod logs;
@@ -46,6 +47,16 @@ pub(crate) async fn dispatch(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         Route::Context => tags::context(shared, ctx),
         Route::ContextCreateTag => tags::context_create_tag(shared, ctx),
         Route::ContextDeleteTag => tags::context_delete_tag(shared, ctx),
+        Route::CreateApp => apps::create_app(shared, ctx),
+        Route::GetApp => apps::get_app(shared, ctx),
+        Route::UpdateApp => apps::update_app(shared, ctx),
+        Route::DeleteApp => apps::delete_app(shared, ctx),
+        Route::ListApps => apps::list_apps(shared, ctx),
+        Route::CreateAppVersion => apps::create_version(shared, ctx).await,
+        Route::GetAppVersion => apps::get_version(shared, ctx),
+        Route::UpdateAppVersion => apps::update_version(shared, ctx).await,
+        Route::DeleteAppVersion => apps::delete_version(shared, ctx),
+        Route::ListAppVersions => apps::list_versions(shared, ctx),
         Route::Unknown => reply::error(404, "Not found", false),
     }
 }

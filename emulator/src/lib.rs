@@ -26,6 +26,12 @@
 //! # Ok::<(), edgegap_emulator::EmulatorError>(())
 //! ```
 //!
+//! Applications and app versions can also be made through the API (`POST /v1/app`,
+//! `POST /v1/app/{app}/version`, …), as on Edgegap. A version whose image is in a registry on
+//! loopback (`docker_repository` = `127.0.0.1:<port>`) is pulled at deploy time, its digests
+//! checked, unpacked into a directory of its own and its entrypoint run there like a command
+//! (see `README.md`, "Applications and versions through the API").
+//!
 //! With [`EmulatorBuilder::matchmaker`] it also runs Edgegap's matchmaker on a base URL of its
 //! own ([`EmulatorHandle::matchmaker_url`]), from the dashboard's JSON configuration: groups,
 //! tickets and backfills matched first in, first out, each match deployed through the same
@@ -43,6 +49,7 @@ mod error;
 mod faults;
 mod handle;
 mod handlers;
+mod image;
 mod matchmaker;
 mod process;
 mod ratelimit;
@@ -60,7 +67,7 @@ pub use config::{AppVersion, Location, PrivateHost};
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultKind};
 pub use handle::EmulatorHandle;
-pub use matchmaker::MatchmakerConfigError;
+pub use matchmaker::{MatchmakerConfigError, matchmaker_config};
 pub use snapshot::{DeploymentInfo, RecordedRequest};
 
 /// Entry point: [`Emulator::builder`].

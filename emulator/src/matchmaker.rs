@@ -37,7 +37,7 @@ use crate::util::random_hex;
 use beacons::Beacon;
 use clock::Clock;
 use config::Config;
-pub use config::MatchmakerConfigError;
+pub use config::{MatchmakerConfigError, matchmaker_config};
 pub(crate) use service::Matchmaker;
 use state::State;
 
@@ -48,6 +48,17 @@ pub(crate) struct Prepared {
     listener: std::net::TcpListener,
     url: String,
     manual_clock: bool,
+}
+
+impl Prepared {
+    /// The `(app, version)` pairs its profiles deploy (they cannot be deleted while it runs).
+    pub(crate) fn versions(&self) -> Vec<(String, String)> {
+        self.config
+            .profiles
+            .values()
+            .map(|p| (p.app.clone(), p.version.clone()))
+            .collect()
+    }
 }
 
 /// Checks the matchmaker settings against the app versions and binds its listener; `None`

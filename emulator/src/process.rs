@@ -57,6 +57,8 @@ pub(crate) struct Launch {
     pub(crate) args: Vec<String>,
     /// The injected environment, set over the host's.
     pub(crate) env: std::collections::BTreeMap<String, String>,
+    /// The working directory (an image's `WorkingDir`); the emulator's own when `None`.
+    pub(crate) cwd: Option<std::path::PathBuf>,
     /// Where stdout and stderr go.
     pub(crate) logs: Arc<Mutex<LogBuffer>>,
     /// The emulator's lifeline pipe `(read end, write end)` (see [`before_exec`]).
@@ -268,6 +270,7 @@ pub(crate) fn launch(launch: Launch, watcher: impl Watcher) -> std::io::Result<(
         program,
         args,
         env,
+        cwd,
         logs,
         lifeline,
     } = launch;
@@ -281,6 +284,9 @@ pub(crate) fn launch(launch: Launch, watcher: impl Watcher) -> std::io::Result<(
             let k = k.as_encoded_bytes();
             !k.starts_with(b"ARBITRIUM_") && k != b"EDGEGAP_TOKEN"
         }));
+    if let Some(dir) = &cwd {
+        command.current_dir(dir);
+    }
     command
         .envs(&env)
         .stdin(Stdio::null())

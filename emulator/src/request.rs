@@ -43,6 +43,15 @@ impl Ctx {
     }
 
     /// The body as a JSON value, or a 400 naming the problem.
+    /// The body as `T`: [`Ctx::json_body`], then `T`'s fields, a mismatch answered `400`
+    /// with serde's reason under `detail_key` in `details`.
+    pub(crate) fn typed_body<T: serde::de::DeserializeOwned>(
+        &self,
+        detail_key: &str,
+    ) -> Result<T, Reply> {
+        typed(self.json_body()?, detail_key)
+    }
+
     pub(crate) fn json_body(&self) -> Result<Value, Reply> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Err(reply::invalid(
@@ -59,4 +68,19 @@ impl Ctx {
             )
         })
     }
+}
+
+/// `value` as `T`, a mismatch answered `400 Invalid request: …` with serde's reason under
+/// `detail_key` in `details`.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    value: Value,
+    detail_key: &str,
+) -> Result<T, Reply> {
+    serde_json::from_value(value).map_err(|e| {
+        reply::invalid(
+            400,
+            format!("Invalid request: {e}"),
+            json!({ detail_key: e.to_string() }),
+        )
+    })
 }

@@ -1,5 +1,6 @@
 //! The emulator's shared state: settings, deployments and what was observed.
 
+pub(crate) mod apps;
 pub(crate) mod lifecycle;
 pub(crate) mod views;
 
@@ -203,7 +204,8 @@ pub(crate) struct Shared {
     pub token: String,
     pub base_url: String,
     pub locations: Vec<Location>,
-    pub versions: Vec<Arc<AppVersion>>,
+    /// Applications and app versions (declared ones, and those made through the API).
+    pub catalog: Mutex<apps::Catalog>,
     pub deployments: Mutex<Deployments>,
     pub faults: Mutex<Faults>,
     pub limits: Mutex<RateLimits>,
@@ -220,6 +222,8 @@ pub(crate) struct Shared {
     /// Notified (one stored permit) after every status change of a deployment: what the
     /// matchmaker waits on to follow the deployments it made.
     pub deployment_changed: Notify,
+    /// Pulled images: the blob cache and a directory per image deployment.
+    pub images: crate::image::Store,
 }
 
 impl std::fmt::Debug for Shared {
@@ -238,7 +242,7 @@ impl Shared {
         } else {
             settings.locations.clone()
         };
-        let versions = settings.versions.iter().cloned().map(Arc::new).collect();
+        let catalog = apps::Catalog::declared(&settings.versions, SystemTime::now());
         Self {
             faults: Mutex::new(Faults::new(settings.faults.clone(), settings.seed)),
             limits: Mutex::new(RateLimits::new(&settings.rate_limits)),
@@ -246,7 +250,7 @@ impl Shared {
             token,
             base_url,
             locations,
-            versions,
+            catalog: Mutex::new(catalog),
             deployments: Mutex::new(Deployments::default()),
             observed: Mutex::new(Observed::default()),
             in_flight: AtomicUsize::new(0),
@@ -256,6 +260,7 @@ impl Shared {
             used_ports: Mutex::new(HashSet::new()),
             lifeline: std::io::pipe().ok(),
             deployment_changed: Notify::new(),
+            images: crate::image::Store::default(),
         }
     }
 
@@ -263,20 +268,22 @@ impl Shared {
         lock(&self.deployments)
     }
 
-    pub(crate) fn find_version(&self, app: &str, version: &str) -> Option<Arc<AppVersion>> {
-        self.versions
-            .iter()
-            .find(|v| v.app == app && v.version == version)
-            .cloned()
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, apps::Catalog> {
+        lock(&self.catalog)
     }
 
-    /// The last version declared for `app` (a v1 deploy without `version_name`).
+    /// A version deploys may name (it and its app active).
+    pub(crate) fn find_version(&self, app: &str, version: &str) -> Option<Arc<AppVersion>> {
+        self.catalog().deployable(app, version)
+    }
+
+    /// The last deployable version of `app` (a v1 deploy without `version_name`).
     pub(crate) fn latest_version(&self, app: &str) -> Option<Arc<AppVersion>> {
-        self.versions.iter().rev().find(|v| v.app == app).cloned()
+        self.catalog().latest_deployable(app)
     }
 
     pub(crate) fn app_exists(&self, app: &str) -> bool {
-        self.versions.iter().any(|v| v.app == app)
+        self.catalog().app(app).is_some()
     }
 
     /// A unique fake external port for a simulated deployment (30000..=59999).

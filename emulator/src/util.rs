@@ -178,9 +178,14 @@ fn os_random(buf: &mut [u8]) {
 pub(crate) fn random_hex(len: usize) -> String {
     let mut bytes = vec![0u8; len.div_ceil(2)];
     os_random(&mut bytes);
-    let mut out: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = hex(&bytes);
     out.truncate(len);
     out
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A random `u64` from OS randomness (seeds).

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use edgegap_emulator::{Emulator, Route};
 use serde_json::json;
-use support::{api, deploy, deploy_body, send, spawn_binary, wait_status};
+use support::{api, deploy, deploy_body, send, spawn_binary, status_of, wait_status};
 
 fn asset(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -75,14 +75,8 @@ fn config_covers_limits_faults_and_errors() {
         .expect("parses")
         .start()
         .expect("starts");
-    assert_eq!(
-        api(&emu, "GET", "/v1/status/000000000000", None).status,
-        503
-    );
-    assert_eq!(
-        api(&emu, "GET", "/v1/status/000000000000", None).status,
-        400
-    );
+    assert_eq!(status_of(&emu, "GET", "/v1/status/000000000000"), 503);
+    assert_eq!(status_of(&emu, "GET", "/v1/status/000000000000"), 400);
     assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 200);
     assert_eq!(api(&emu, "GET", "/v1/locations", None).status, 429);
     assert_eq!(

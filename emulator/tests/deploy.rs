@@ -15,7 +15,7 @@ fn expect_400(emu: &EmulatorHandle, body: &str, names: &str) {
         Some(body),
     );
     assert_eq!(answer.status, 400, "{body}: {answer:?}");
-    let message = answer.json["message"].as_str().unwrap_or_default();
+    let message = answer.message();
     assert!(
         answer.json["details"].is_object(),
         "details object: {answer:?}"
@@ -169,12 +169,7 @@ fn legacy_v1_deploy() {
         Some(&json!({"version_name": "v1"})),
     );
     assert_eq!(missing.status, 400);
-    assert!(
-        missing.json["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("app_name")),
-        "{missing:?}"
-    );
+    assert!(missing.message().contains("app_name"), "{missing:?}");
     let both = json!({"app_name": "game", "ip_list": ["1.2.3.4"], "geo_ip_list": [{"ip": "1.2.3.4", "latitude": 1.0, "longitude": 2.0}]});
     assert_eq!(api(&emu, "POST", "/v1/deploy", Some(&both)).status, 400);
     let bad_filter = json!({"app_name": "game", "filters": [{"field": "planet", "values": [], "filter_type": "any"}]});

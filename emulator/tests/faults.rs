@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, PrivateHost, Route};
 use serde_json::json;
-use support::{api, deploy, deploy_body, quick_emulator, wait_status};
+use support::{api, deploy, deploy_body, quick_emulator, status_of, wait_status};
 
 #[test]
 fn status_fault_times_n_then_normal() {
@@ -23,10 +23,7 @@ fn status_fault_times_n_then_normal() {
         assert_eq!(answer.status, 503);
         assert!(answer.json["message"].is_string(), "{answer:?}");
     }
-    assert_eq!(
-        api(&emu, "GET", "/v1/status/000000000000", None).status,
-        404
-    );
+    assert_eq!(status_of(&emu, "GET", "/v1/status/000000000000"), 404);
     assert_eq!(emu.faults_injected(Route::Status), 3);
     assert_eq!(emu.request_count(Route::Status), 4);
     assert_eq!(emu.faults_injected(Route::Stop), 0);

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use edgegap_emulator::{Emulator, Fault, FaultKind, Route};
+use edgegap_emulator::{AppVersion, Emulator, Fault, FaultKind, Route};
 use support::{api, deploy, deploy_body, game_emulator, quick_emulator, send};
 
 #[test]
@@ -115,4 +115,16 @@ fn debug_of_the_builder_and_the_handle_never_shows_a_token() {
     assert!(!shown.contains("api-secret"), "{shown}");
     assert!(!shown.contains("mm-secret"), "{shown}");
     assert!(shown.contains(&emu.base_url()), "{shown}");
+}
+
+#[test]
+fn debug_of_app_versions_never_shows_a_variables_value() {
+    let builder = Emulator::builder().app_version(
+        AppVersion::simulated("game", "v1")
+            .env("STEAM_KEY", "steam-secret-0123456789")
+            .env("MAP", "forest"),
+    );
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("steam-secret"), "{shown}");
+    assert!(shown.contains("STEAM_KEY"), "the names stay: {shown}");
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 use serde_json::{Value, json};
 use support::{
-    api, assert_pagination, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, wait_status,
+    api, assert_pagination, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, status_of,
+    wait_status,
 };
 
 fn list(emu: &EmulatorHandle, query: Option<Value>, extra: &str) -> support::Answer {
@@ -47,10 +48,7 @@ fn list_filters_paginates_and_hides_terminated() {
     let b = deploy_tagged(&emu, "v2", &["blue"]);
     let c = deploy_tagged(&emu, "stuck", &["red"]);
     let d = deploy_tagged(&emu, "v1", &[]);
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{d}"), None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{d}")), 200);
     wait_status(&emu, &d, "Status.TERMINATED");
     let all = list(&emu, None, "");
     assert_eq!(all.status, 200);
@@ -219,10 +217,7 @@ fn list_filters_paginates_and_hides_terminated() {
         assert_eq!(answer.status, 400, "{query:?} {extra}: {answer:?}");
         assert!(answer.json["message"].is_string());
     }
-    assert_eq!(
-        api(&emu, "GET", "/v1/deployments?query=%7Bnot", None).status,
-        400
-    );
+    assert_eq!(status_of(&emu, "GET", "/v1/deployments?query=%7Bnot"), 400);
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use edgegap_emulator::AppVersion;
 use serde_json::Value;
-use support::{api, command_emulator, deploy, deploy_body, script, wait_status, wait_until};
+use support::{
+    api, command_emulator, deploy, deploy_body, script, status_of, wait_status, wait_until,
+};
 
 #[test]
 fn crash_becomes_error_with_logs_and_crash_data() {
@@ -47,10 +49,7 @@ fn crash_becomes_error_with_logs_and_crash_data() {
         200,
         "the emulator is still up"
     );
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 200);
     wait_status(&emu, &id, "Status.TERMINATED");
 }
 
@@ -64,10 +63,7 @@ fn clean_exit_becomes_terminated() {
         (info.exit_code, info.stopped_by.as_deref()),
         (Some(0), Some("exit"))
     );
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        410
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 410);
 }
 
 #[test]

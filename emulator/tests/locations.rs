@@ -4,7 +4,7 @@ mod support;
 
 use edgegap_emulator::{AppVersion, Emulator, Location};
 use serde_json::json;
-use support::{api, assert_pagination, deploy, deploy_body};
+use support::{api, assert_pagination, deploy, deploy_body, status_of};
 
 #[test]
 fn locations_with_type_tags_and_app_filters() {
@@ -49,11 +49,11 @@ fn locations_with_type_tags_and_app_filters() {
     assert_eq!(premium["locations"][0]["city"], "Tokyo");
     assert_eq!(premium["total_count"], 1);
     assert_eq!(
-        api(&emu, "GET", "/v1/locations?app=game&version=v1", None).status,
+        status_of(&emu, "GET", "/v1/locations?app=game&version=v1"),
         200
     );
     assert_eq!(
-        api(&emu, "GET", "/v1/locations?app=game&version=v9", None).status,
+        status_of(&emu, "GET", "/v1/locations?app=game&version=v9"),
         400
     );
     assert_eq!(

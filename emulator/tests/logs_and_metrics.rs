@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use edgegap_emulator::{AppVersion, Emulator};
-use support::{api, deploy_ready, deploy_tagged, emulator, wait_status};
+use support::{api, deploy_ready, deploy_tagged, emulator, status_of, wait_status};
 
 #[test]
 fn container_logs_and_metrics_of_a_simulated_deployment() {
@@ -58,7 +58,7 @@ fn container_logs_and_metrics_of_a_simulated_deployment() {
     assert_eq!(m["cpu"]["timestamps"][1], "2026-01-01 00:01:00.000");
     assert_eq!(m["cpu"]["labels"][1], "00:01:00");
     assert_eq!(
-        api(&emu, "GET", &format!("/v1/metrics/deployment/{id}"), None).status,
+        status_of(&emu, "GET", &format!("/v1/metrics/deployment/{id}")),
         200
     );
     let backwards = format!(
@@ -86,7 +86,7 @@ fn container_logs_and_metrics_of_a_simulated_deployment() {
         400
     );
     assert_eq!(
-        api(&emu, "GET", "/v1/metrics/deployment/000000000000", None).status,
+        status_of(&emu, "GET", "/v1/metrics/deployment/000000000000"),
         404
     );
 }
@@ -106,10 +106,7 @@ fn container_logs_are_gone_once_terminated_unless_configured() {
         let id = deploy_ready(&emu);
         let path = format!("/v1/deployment/{id}/container-logs");
         assert_eq!(api(&emu, "GET", &path, None).status, 200);
-        assert_eq!(
-            api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-            200
-        );
+        assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 200);
         wait_status(&emu, &id, "Status.TERMINATED");
         let after = api(&emu, "GET", &path, None);
         if keep {
@@ -117,12 +114,7 @@ fn container_logs_are_gone_once_terminated_unless_configured() {
             assert!(after.json["logs"].is_string());
         } else {
             assert_eq!(after.status, 404, "{after:?}");
-            assert!(
-                after.json["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains("terminated")),
-                "{after:?}"
-            );
+            assert!(after.message().contains("terminated"), "{after:?}");
         }
         assert!(emu.logs(&id).is_some(), "the handle still sees the logs");
     }
@@ -151,9 +143,7 @@ fn metrics_times_need_the_documented_fractional_seconds() {
         let answer = with(start, end);
         assert_eq!(answer.status, 400, "{start} {end}: {answer:?}");
         assert!(
-            answer.json["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("%Y-%m-%d %H:%M:%S.%f")),
+            answer.message().contains("%Y-%m-%d %H:%M:%S.%f"),
             "{answer:?}"
         );
     }

@@ -5,7 +5,7 @@ mod support;
 
 use edgegap_emulator::Route;
 use serde_json::json;
-use support::{api, assert_pagination, deploy_body, emulator};
+use support::{api, assert_pagination, deploy_body, emulator, status_of};
 
 #[test]
 fn private_fleet_deploy_on_both_paths_and_hosts() {
@@ -96,7 +96,7 @@ fn unknown_private_fleet_answers_a_documented_400() {
     assert_eq!(unknown.status, 400, "{unknown:?}");
     assert!(unknown.json["message"].is_string() && unknown.json["details"].is_object());
     assert_eq!(
-        api(&emu, "GET", "/v2/private-fleets/fleet-a/hosts", None).status,
+        status_of(&emu, "GET", "/v2/private-fleets/fleet-a/hosts"),
         200
     );
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use edgegap_emulator::{AppVersion, Emulator};
 use support::{
-    alive, api, command_emulator, deploy, deploy_body, script, send, spawn_binary, temp_dir,
+    alive, command_emulator, deploy, deploy_body, script, send, spawn_binary, status_of, temp_dir,
     wait_status, wait_until,
 };
 
@@ -25,10 +25,7 @@ fn stop_sends_sigterm_and_the_process_exits_gracefully() {
         emu.logs(&id).is_some_and(|l| l.contains("started"))
     });
     let pid = emu.deployment(&id).and_then(|d| d.pid).expect("pid");
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 200);
     wait_status(&emu, &id, "Status.TERMINATED");
     let info = emu.deployment(&id).expect("known");
     assert_eq!(info.exit_code, Some(0));
@@ -57,10 +54,7 @@ fn sigkill_after_the_grace_period() {
     wait_until("output", Duration::from_secs(10), || {
         emu.logs(&id).is_some_and(|l| l.contains("started"))
     });
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 200);
     wait_status(&emu, &id, "Status.TERMINATED");
     assert_eq!(
         emu.deployment(&id).expect("known").exit_code,
@@ -81,10 +75,7 @@ fn stop_while_waiting_for_the_port_ends_it() {
     wait_until("the process", Duration::from_secs(10), || {
         emu.deployment(&id).is_some_and(|d| d.pid.is_some())
     });
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        202
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 202);
     wait_status(&emu, &id, "Status.TERMINATED");
     let info = emu.deployment(&id).expect("known");
     assert_eq!(info.stopped_by.as_deref(), Some("api"));
@@ -201,7 +192,7 @@ fn the_whole_process_group_ends_with_a_stop_or_an_exit() {
     let grandchild = read_pid(&stopped_pid);
     assert!(alive(grandchild));
     assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{stopped}"), None).status,
+        status_of(&emu, "DELETE", &format!("/v1/stop/{stopped}")),
         200
     );
     wait_status(&emu, &stopped, "Status.TERMINATED");

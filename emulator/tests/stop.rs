@@ -11,7 +11,7 @@ use edgegap_emulator::{AppVersion, Emulator, Route};
 use serde_json::json;
 use support::{
     api, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, game_emulator, quick_emulator,
-    send, wait_status,
+    send, status_of, wait_status,
 };
 
 #[test]
@@ -54,10 +54,7 @@ fn stop_errored_deployment_answers_200() {
     let emu = game_emulator();
     let id = deploy(&emu, &deploy_body("game", "broken"));
     wait_status(&emu, &id, "Status.ERROR");
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 200);
     wait_status(&emu, &id, "Status.TERMINATED");
 }
 
@@ -106,14 +103,8 @@ fn unknown_ids_answer_the_configured_status() {
         .unknown_deployment_status(400)
         .start()
         .expect("starts");
-    assert_eq!(
-        api(&live, "GET", "/v1/status/000000000000", None).status,
-        400
-    );
-    assert_eq!(
-        api(&live, "DELETE", "/v1/stop/000000000000", None).status,
-        400
-    );
+    assert_eq!(status_of(&live, "GET", "/v1/status/000000000000"), 400);
+    assert_eq!(status_of(&live, "DELETE", "/v1/stop/000000000000"), 400);
     assert!(
         Emulator::builder()
             .unknown_deployment_status(500)

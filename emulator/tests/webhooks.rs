@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 use serde_json::{Value, json};
-use support::{api, deploy, deploy_body, quick_emulator, wait_status};
+use support::{api, deploy, deploy_body, quick_emulator, status_of, wait_status};
 
 /// One received webhook: method, path (with query), JSON body.
 type Hook = (String, String, Value);
@@ -101,10 +101,7 @@ fn ready_and_terminated_webhooks_carry_the_status() {
     assert_eq!(status["current_status"], "Status.READY");
     assert_eq!(status["running"], true);
     assert!(status["ports"].is_object() && status["fqdn"].is_string());
-    assert_eq!(
-        api(&emu, "DELETE", &format!("/v1/stop/{id}"), None).status,
-        200
-    );
+    assert_eq!(status_of(&emu, "DELETE", &format!("/v1/stop/{id}")), 200);
     let (_, path, status) = next(&rx);
     assert_eq!(path, "/terminated");
     assert_eq!(status["current_status"], "Status.TERMINATED");
@@ -156,10 +153,7 @@ fn unreachable_webhook_never_blocks_the_api() {
     }
     for id in &ids {
         wait_status(&emu, id, "Status.READY");
-        assert_eq!(
-            api(&emu, "GET", &format!("/v1/status/{id}"), None).status,
-            200
-        );
+        assert_eq!(status_of(&emu, "GET", &format!("/v1/status/{id}")), 200);
     }
     assert!(
         started.elapsed() < Duration::from_secs(2),

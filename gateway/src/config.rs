@@ -100,6 +100,14 @@ pub struct GatewayConfig {
     pub allow_plaintext: bool,
     /// The gateway's own HTTP server: timeouts, caps on connections and held requests.
     pub http: HttpConfig,
+    /// Browser pages allowed to call the gateway (CORS): full origins
+    /// (`https://game.example.com`) or `https://*.domain` for its subdomains;
+    /// `GATEWAY_CORS_ORIGINS` (comma-separated) replaces the list. Empty (the default): no
+    /// CORS header at all. Preflight is answered for these origins only (403 otherwise),
+    /// allowing `authorization`, `content-type` and `idempotency-key`; answers name the
+    /// origin itself (never `*`), expose `Retry-After`, and never allow credentials. A bare
+    /// `*`, `null`, a path or an entry without a scheme stops the gateway from starting.
+    pub allowed_cors_origins: Vec<String>,
 }
 
 /// The gateway's own HTTP server: every socket a client opens is bounded in time and number.
@@ -264,6 +272,7 @@ impl Default for GatewayConfig {
             redis_ca_file: None,
             allow_plaintext: false,
             http: HttpConfig::default(),
+            allowed_cors_origins: Vec::new(),
         }
     }
 }
@@ -504,7 +513,7 @@ impl GatewayConfig {
     /// Applies the environment overrides: `EDGEGAP_TOKEN`, `EDGEGAP_BASE_URL`, `GATEWAY_BIND`,
     /// `GATEWAY_HS256_SECRET`, `GATEWAY_OWNER_KEY`, `GATEWAY_PUBLIC_KEY_FILE`,
     /// `GATEWAY_PUBLIC_URL`, `GATEWAY_WEBHOOK_SECRET`, `GATEWAY_REDIS_URL`,
-    /// `GATEWAY_REDIS_PREFIX`.
+    /// `GATEWAY_REDIS_PREFIX`, `GATEWAY_CORS_ORIGINS`.
     pub fn apply_env(&mut self) -> Result<(), GatewayError> {
         self.apply_vars(|name| std::env::var(name).ok())
     }
@@ -547,6 +556,9 @@ impl GatewayConfig {
         if let Some(secret) = var("GATEWAY_WEBHOOK_SECRET") {
             self.status.webhook_secret = Some(SecretText::new(secret.trim()));
         }
+        if let Some(origins) = var(crate::cors::ENV) {
+            self.allowed_cors_origins = crate::cors::from_env(&origins);
+        }
         Ok(())
     }
 
@@ -579,6 +591,7 @@ impl GatewayConfig {
         }
         self.budget.check()?;
         self.http.check()?;
+        crate::cors::check(&self.allowed_cors_origins)?;
         self.status.check()
     }
 

@@ -109,7 +109,9 @@
 
 mod auth;
 pub mod config;
+mod cors;
 mod error;
+mod secret;
 mod serve;
 mod service;
 pub mod store;
@@ -321,6 +323,14 @@ impl GatewayBuilder {
         self
     }
 
+    /// Lets browser pages from `origin` call the gateway (CORS; repeatable): a full origin
+    /// (`https://game.example.com`) or `https://*.domain` for its subdomains. See
+    /// [`GatewayConfig::allowed_cors_origins`].
+    pub fn cors_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.allowed_cors_origins.push(origin.into());
+        self
+    }
+
     /// Uses `store` for shared state instead of a fresh [`MemoryStore`].
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
@@ -453,7 +463,10 @@ impl GatewayBuilder {
                 Err(_) => tracing::warn!("rebuilding live counts timed out; serving anyway"),
             }
         }
-        let router = service::router(state, &config);
+        let router = cors::wrap(
+            service::router(state, &config),
+            &config.allowed_cors_origins,
+        )?;
         let limits = serve::Limits::from(&config.http);
         let serving = Arc::clone(&open);
         let thread = std::thread::Builder::new()
@@ -562,5 +575,37 @@ impl GatewayHandle {
 impl Drop for GatewayHandle {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+// Here, above both the store and the configuration, so the store never imports the config,
+// the owner key or the errors that import it (no module circle).
+impl RedisStore {
+    /// The store the gateway configured by `config` uses: `redis_url`, `redis_prefix`,
+    /// `redis_ca_file`, the secret derived from the owner key, `status.max_clock_skew_ms`.
+    /// Another process holding the same config (a replica, a tool) shares its state.
+    pub fn for_config(config: &crate::GatewayConfig) -> Result<Self, crate::GatewayError> {
+        use crate::GatewayError;
+        let url = config
+            .redis_url
+            .as_ref()
+            .ok_or_else(|| GatewayError::Config("no redis_url".into()))?;
+        let owner_key =
+            crate::auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
+        let mut store = Self::new(url.expose(), &owner_key.redis_secret())
+            .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?
+            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms));
+        if let Some(file) = &config.redis_ca_file {
+            let pem = std::fs::read(file).map_err(|e| {
+                GatewayError::Config(format!("cannot read redis_ca_file `{file}`: {e}"))
+            })?;
+            store = store
+                .with_root_certificate(pem)
+                .map_err(|e| GatewayError::Config(format!("redis_ca_file `{file}`: {e}")))?;
+        }
+        if let Some(prefix) = &config.redis_prefix {
+            store = store.with_prefix(prefix);
+        }
+        Ok(store)
     }
 }

@@ -16,7 +16,7 @@ const USAGE: &str = "usage: edgegap-gateway [--config <gateway.toml>] [--emulato
 
 environment overrides: EDGEGAP_TOKEN, EDGEGAP_BASE_URL, GATEWAY_BIND, GATEWAY_HS256_SECRET,
 GATEWAY_OWNER_KEY, GATEWAY_PUBLIC_KEY_FILE, GATEWAY_PUBLIC_URL, GATEWAY_WEBHOOK_SECRET,
-GATEWAY_REDIS_URL (replicas); logs: RUST_LOG (default edgegap_gateway=info)";
+GATEWAY_REDIS_URL (replicas), GATEWAY_CORS_ORIGINS (browser pages); logs: RUST_LOG (default edgegap_gateway=info)";
 
 /// The HS256 secret of `--emulator` without a config file (development only).
 const DEV_SECRET: &str = "edgegap-gateway local development secret";

@@ -13,6 +13,7 @@ use bevy_edgegap::api::{
 
 use crate::config::{Budget, UpstreamConfig};
 use crate::error::UpstreamError;
+use crate::secret::same_secret;
 use crate::store::Store;
 
 /// Edgegap, as the handlers see it.
@@ -285,14 +286,4 @@ impl Upstream {
             body,
         })
     }
-}
-
-/// Whether a presented secret equals `secret`, in time independent of where they differ.
-pub(crate) fn same_secret(presented: &[u8], secret: &[u8]) -> bool {
-    presented.len() == secret.len()
-        && presented
-            .iter()
-            .zip(secret)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
 }

@@ -26,12 +26,11 @@ use super::endpoint::{
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
 use super::lenient;
-use super::status::{
-    ConnectAddress, Location, PortMapping, Status, connect_address, find_port, pick_host,
-};
+use super::status::{Location, PortMapping, Status};
 use super::stop::RedactedUrl;
 use super::tags::DeploymentTag;
 use super::validate;
+use crate::api::status::reachable;
 
 /// The `GET $ARBITRIUM_CONTEXT_URL` object: the deployment as seen from inside it.
 ///
@@ -80,20 +79,7 @@ pub struct DeploymentContext {
 }
 
 impl DeploymentContext {
-    /// The port named `name` (by map key, then by the entry's `name` field).
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// Host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
 
 const URL_VAR: &str = "ARBITRIUM_CONTEXT_URL";
@@ -131,9 +117,6 @@ impl std::fmt::Debug for GetContext {
 impl Endpoint for GetContext {
     type Output = DeploymentContext;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Url(self.url.clone())
     }
@@ -142,9 +125,6 @@ impl Endpoint for GetContext {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentContext, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Method, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::validate;
@@ -290,9 +290,6 @@ impl Endpoint for DeployRequest {
     fn validate_for_gateway(&self) -> Result<(), EdgegapError> {
         DeployRequest::validate_for_gateway(self)
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeployResponse, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// Which path the private-fleet deploy uses. Edgegap moved it twice; both are served by
@@ -391,8 +388,5 @@ impl Endpoint for FleetDeployRequest {
             }
         }
         Ok(())
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeployResponse, EdgegapError> {
-        decode_json(response)
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::deploy::EnvVar;
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Method, Target};
 use super::error::EdgegapError;
 use super::filter::LocationFilter;
 use super::ids::RequestId;
@@ -249,9 +249,6 @@ impl Endpoint for DeployV1Request {
             validate::non_empty("container_log_storage.endpoint_storage", storage)?;
         }
         Ok(())
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeployV1Response, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -121,6 +121,20 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+impl HttpRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        first_header(&self.headers, name)
+    }
+}
+
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let headers: Vec<(&str, &str)> = self
@@ -138,8 +152,49 @@ impl std::fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("url", &self.url)
             .field("headers", &headers)
-            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("body", &redact_secrets(&self.body))
             .finish()
+    }
+}
+
+/// JSON keys whose values are secrets wherever they appear: an app version's registry
+/// password, which Edgegap also echoes back in its answers.
+const SECRET_KEYS: [&str; 1] = ["private_token"];
+
+/// `body` as text with its secrets replaced by `***`: the value of every `private_token` key,
+/// and the `value` of every environment variable marked `is_secret` or `is_hidden`. A body
+/// that is not JSON is returned as it is. What every `Debug` and error of a request or answer
+/// that may carry secrets shows instead of the raw body.
+pub fn redact_secrets(body: &[u8]) -> String {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                let secret_value = ["is_secret", "is_hidden"].iter().any(|flag| {
+                    object.get(*flag).is_some_and(|v| {
+                        v.as_bool() == Some(true)
+                            || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+                    })
+                });
+                for (key, inner) in object.iter_mut() {
+                    if SECRET_KEYS.contains(&key.as_str()) || (secret_value && key == "value") {
+                        if !inner.is_null() {
+                            *inner = serde_json::Value::String("***".into());
+                        }
+                    } else {
+                        walk(inner);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut json) => {
+            walk(&mut json);
+            json.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
     }
 }
 
@@ -173,17 +228,14 @@ impl HttpResponse {
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// `Retry-After`, in delay-seconds or HTTP-date form, clamped to [`MAX_RETRY_AFTER`]
     /// here, where it is parsed, so no scheduler ever sees a delay that overflows or stalls.
     /// A date in the past is zero; an unreadable value is `None`.
     pub fn retry_after(&self) -> Option<Duration> {
-        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
+        parse_retry_after(self.header("retry-after")?, crate::time::system_now())
     }
 }
 
@@ -255,10 +307,12 @@ fn parse_http_date(value: &str) -> Option<u64> {
 /// decode the answer.
 pub trait Endpoint: Send + Sync + 'static {
     /// What a success decodes to.
-    type Output: Send + Sync + 'static;
+    type Output: DeserializeOwned + Send + Sync + 'static;
 
-    /// HTTP method.
-    fn method(&self) -> Method;
+    /// HTTP method; `GET` unless the endpoint says otherwise.
+    fn method(&self) -> Method {
+        Method::Get
+    }
     /// Path below the base URL, or a full injected URL.
     fn target(&self) -> Target;
     /// Query parameters (unencoded).
@@ -296,8 +350,10 @@ pub trait Endpoint: Send + Sync + 'static {
     fn validate_for_gateway(&self) -> Result<(), EdgegapError> {
         self.validate()
     }
-    /// Decodes a success answer's body.
-    fn decode_success(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError>;
+    /// Decodes a success answer's body: its JSON, unless the endpoint says otherwise.
+    fn decode_success(&self, response: &HttpResponse) -> Result<Self::Output, EdgegapError> {
+        decode_json(response)
+    }
 
     /// Decodes any answer: success codes through [`Endpoint::decode_success`], the rest as
     /// [`EdgegapError::Api`].

@@ -4,12 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{
-    Endpoint, EndpointClass, HttpResponse, Method, Target, decode_json, encode_component,
-};
+use super::endpoint::{Endpoint, EndpointClass, Target, encode_component};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::{ListPage, Pagination};
+use super::pagination::Pagination;
+use super::pagination::list_page;
 use super::validate;
 
 /// `GET /v2/private-fleets/{fleet}/hosts` (10 req/s): the hosts of a private fleet, whose
@@ -32,9 +31,6 @@ impl ListFleetHosts {
 impl Endpoint for ListFleetHosts {
     type Output = FleetHostList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v2/private-fleets/{}/hosts",
@@ -46,9 +42,6 @@ impl Endpoint for ListFleetHosts {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::non_empty("fleet", &self.fleet)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<FleetHostList, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -240,14 +233,4 @@ pub struct FleetHostList {
     pub pagination: Option<Pagination>,
 }
 
-impl ListPage for FleetHostList {
-    fn page_len(&self) -> usize {
-        self.data.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        self.total_count
-    }
-}
+list_page!(FleetHostList, data);

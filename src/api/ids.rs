@@ -73,11 +73,16 @@ fn unique_pair() -> (u64, u64) {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = SEED.get_or_init(RandomState::new);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
+    let nanos = crate::time::system_now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    (seed.hash_one((nanos, std::process::id())), count)
+    // A browser has no process id (std's panics there): the seed and the clock remain.
+    #[cfg(not(target_arch = "wasm32"))]
+    let process = std::process::id();
+    #[cfg(target_arch = "wasm32")]
+    let process = 0u32;
+    (seed.hash_one((nanos, process)), count)
 }
 
 /// A fresh unique token: `prefix` and 32 hex digits (printable ASCII). Used for idempotency

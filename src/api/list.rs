@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
-use super::status::{ConnectAddress, PortMapping, connect_address, find_port, pick_host};
+use super::status::PortMapping;
 use super::validate;
+use crate::api::status::reachable;
 
 /// A comparison in a list query (`operator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,27 +183,12 @@ impl ListDeployments {
         self
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListDeployments {
     type Output = DeploymentList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path("/v1/deployments".into())
     }
@@ -219,9 +206,6 @@ impl Endpoint for ListDeployments {
             query.validate()?;
         }
         validate_page(self.page, self.limit)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentList, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -269,20 +253,7 @@ impl DeploymentSummary {
         self.ready == Some(true)
     }
 
-    /// The port named `name` (map key, else a mapping whose `name` matches).
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// Host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
 
 /// The answer of `GET /v1/deployments`.

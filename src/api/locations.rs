@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, Query, Target};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::list_page;
+use super::pagination::page_setters;
+use super::pagination::{Pagination, validate_page};
 use super::status::Location;
 use super::validate;
 
@@ -62,27 +64,12 @@ impl ListLocations {
         self
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListLocations {
     type Output = LocationList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path("/v1/locations".into())
     }
@@ -109,9 +96,6 @@ impl Endpoint for ListLocations {
             }
         }
         validate_page(self.page, self.limit)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<LocationList, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -164,14 +148,4 @@ pub struct LocationList {
     pub pagination: Option<Pagination>,
 }
 
-impl ListPage for LocationList {
-    fn page_len(&self) -> usize {
-        self.locations.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        self.total_count
-    }
-}
+list_page!(LocationList, locations);

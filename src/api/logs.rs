@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{Endpoint, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -28,9 +28,6 @@ impl GetContainerLogs {
 impl Endpoint for GetContainerLogs {
     type Output = ContainerLogs;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v1/deployment/{}/container-logs",
@@ -39,9 +36,6 @@ impl Endpoint for GetContainerLogs {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<ContainerLogs, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -2,9 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{
-    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
-};
+use super::endpoint::{Endpoint, Query, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -176,9 +174,6 @@ fn parse_time(field: &str, text: &str) -> Result<TimeKey, EdgegapError> {
 impl Endpoint for GetMetrics {
     type Output = DeploymentMetrics;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v1/metrics/deployment/{}",
@@ -225,9 +220,6 @@ impl Endpoint for GetMetrics {
             validate::non_empty("steps", steps)?;
         }
         Ok(())
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentMetrics, EdgegapError> {
-        decode_json(response)
     }
 }
 

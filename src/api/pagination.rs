@@ -145,3 +145,43 @@ pub(crate) fn validate_page(
     }
     Ok(())
 }
+
+/// The `page` and `limit` setters of a list request whose fields are `page: Option<u32>` and
+/// `limit: Option<u32>`, written once for every list.
+macro_rules! page_setters {
+    () => {
+        /// Sets the page number (from 1).
+        #[must_use]
+        pub fn page(mut self, page: u32) -> Self {
+            self.page = Some(page);
+            self
+        }
+
+        /// Sets the page size.
+        #[must_use]
+        pub fn limit(mut self, limit: u32) -> Self {
+            self.limit = Some(limit);
+            self
+        }
+    };
+}
+pub(crate) use page_setters;
+
+/// [`ListPage`] for a list answer with its items in the field `$items`, and `total_count` and
+/// `pagination` fields.
+macro_rules! list_page {
+    ($ty:ty, $items:ident) => {
+        impl $crate::api::ListPage for $ty {
+            fn page_len(&self) -> usize {
+                self.$items.len()
+            }
+            fn pagination(&self) -> Option<&$crate::api::Pagination> {
+                self.pagination.as_ref()
+            }
+            fn total(&self) -> Option<u64> {
+                self.total_count
+            }
+        }
+    };
+}
+pub(crate) use list_page;

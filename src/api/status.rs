@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::endpoint::{Endpoint, EndpointClass, HttpResponse, Method, Query, Target, decode_json};
+use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
@@ -259,22 +259,32 @@ impl DeploymentStatus {
         self.current_status.is_ready()
     }
 
-    /// The port named `name`. Falls back to a mapping whose `name` field matches, for maps keyed
-    /// by something else.
-    pub fn port(&self, name: &str) -> Option<&PortMapping> {
-        find_port(&self.ports, name)
-    }
-
-    /// Host to connect to: the public IP, else the FQDN.
-    pub fn host(&self) -> Option<&str> {
-        pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
-    }
-
-    /// Where players connect for port `port_name`: public IP (or FQDN) and the external port.
-    pub fn address(&self, port_name: &str) -> Option<ConnectAddress> {
-        connect_address(self.host(), self.port(port_name))
-    }
+    reachable!();
 }
+
+/// The `port`, `host` and `address` methods of an answer that says where a server is
+/// reached: `ports` by name, `public_ip` and `fqdn`.
+macro_rules! reachable {
+    () => {
+        /// The port named `name`: the map key, else a mapping whose `name` field matches (for
+        /// maps keyed by something else).
+        pub fn port(&self, name: &str) -> Option<&$crate::api::PortMapping> {
+            $crate::api::status::find_port(&self.ports, name)
+        }
+
+        /// The host to connect to: the public IP, else the FQDN.
+        pub fn host(&self) -> Option<&str> {
+            $crate::api::status::pick_host(self.public_ip.as_deref(), self.fqdn.as_deref())
+        }
+
+        /// Where players connect for port `port_name`: the public IP (else the FQDN) and the
+        /// port's `external`.
+        pub fn address(&self, port_name: &str) -> Option<$crate::api::ConnectAddress> {
+            $crate::api::status::connect_address(self.host(), self.port(port_name))
+        }
+    };
+}
+pub(crate) use reachable;
 
 /// The port named `name`: the map key, else a mapping whose `name` field matches.
 pub(crate) fn find_port<'a>(
@@ -351,9 +361,6 @@ impl GetStatus {
 impl Endpoint for GetStatus {
     type Output = DeploymentStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(format!(
             "/v1/status/{}",
@@ -365,9 +372,6 @@ impl Endpoint for GetStatus {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         super::validate::request_id(&self.request_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -406,9 +410,6 @@ impl AwaitStatusChange {
 impl Endpoint for AwaitStatusChange {
     type Output = DeploymentStatus;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         GetStatus::new(self.request_id.clone()).target()
     }
@@ -423,8 +424,5 @@ impl Endpoint for AwaitStatusChange {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         super::validate::request_id(&self.request_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentStatus, EdgegapError> {
-        decode_json(response)
     }
 }

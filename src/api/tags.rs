@@ -3,12 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{
-    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
-};
+use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
+use super::pagination::page_setters;
 use super::pagination::{ListPage, Pagination, validate_page};
 use super::validate;
 
@@ -94,27 +93,12 @@ impl ListTags {
         }
     }
 
-    /// Sets the page number (from 1).
-    #[must_use]
-    pub fn page(mut self, page: u32) -> Self {
-        self.page = Some(page);
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
+    page_setters!();
 }
 
 impl Endpoint for ListTags {
     type Output = TagList;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(tags_path(&self.request_id))
     }
@@ -124,9 +108,6 @@ impl Endpoint for ListTags {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
         validate_page(self.page, self.limit)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<TagList, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -152,18 +133,12 @@ impl GetTag {
 impl Endpoint for GetTag {
     type Output = DeploymentTag;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         Target::Path(tag_path(&self.request_id, &self.name))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
         validate::tag_name("name", &self.name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -201,9 +176,6 @@ impl Endpoint for CreateTag {
     fn validate(&self) -> Result<(), EdgegapError> {
         validate::request_id(&self.request_id)?;
         validate::tag_name("name", &self.name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -249,9 +221,6 @@ impl Endpoint for UpdateTag {
         validate::request_id(&self.request_id)?;
         validate::tag_name("name", &self.name)?;
         validate::tag_name("new_name", &self.new_name)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -65,6 +65,12 @@ pub(crate) fn stop_on_exit(world: &mut World) {
         }
     }
     drive(world);
+    // A browser frame cannot wait: answers arrive only after it returns. The stops are sent
+    // (handed to `fetch`), not awaited (see the browser engine's docs in `crate::http`).
+    if cfg!(target_arch = "wasm32") {
+        pump(world);
+        return;
+    }
     let deadline = now + config.exit_stop_wait;
     loop {
         let open: Vec<Entity> = guarded

@@ -76,8 +76,8 @@ pub use self::state::{
     Searching, Unmatched,
 };
 
-use super::EdgegapSystems;
 use super::request::EdgegapAppExt;
+use super::systems::EdgegapSystems;
 use crate::api::{Endpoint, EndpointVisitor, for_each_endpoint};
 
 /// Adds the matchmaker client: the [`Matchmaker`] system parameter and its searches. See the

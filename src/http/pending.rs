@@ -105,6 +105,8 @@ impl ReplyTo {
             reply,
             decoded,
         });
+        #[cfg(target_arch = "wasm32")]
+        self.ticket.answered();
     }
 }
 
@@ -156,6 +158,20 @@ pub(crate) struct Ticket {
     /// [`WAITING`], [`ABANDONED`] (never started), or 1 + the start in nanoseconds after
     /// `since`.
     state: AtomicU64,
+    /// In the browser: whether the caller gave up (started or not: an open fetch is then
+    /// aborted), and who to wake.
+    #[cfg(target_arch = "wasm32")]
+    wakers: std::sync::Mutex<Wakers>,
+}
+
+/// In the browser: the fetch to abort when the caller gives up, and the caller awaiting the
+/// answer ([`super::send`]).
+#[cfg(target_arch = "wasm32")]
+#[derive(Debug, Default)]
+struct Wakers {
+    gave_up: bool,
+    engine: Option<std::task::Waker>,
+    caller: Option<std::task::Waker>,
 }
 
 const WAITING: u64 = 0;
@@ -167,7 +183,16 @@ impl Ticket {
         Self {
             since,
             state: AtomicU64::new(WAITING),
+            #[cfg(target_arch = "wasm32")]
+            wakers: std::sync::Mutex::default(),
         }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn wakers(&self) -> std::sync::MutexGuard<'_, Wakers> {
+        self.wakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn at(&self, state: u64) -> Option<Instant> {
@@ -200,14 +225,52 @@ impl Ticket {
     }
 
     /// Gives up on the answer; when the request started, if it ever did (then no later).
+    /// In the browser this wakes the fetch, which aborts.
     pub(crate) fn abandon(&self) -> Option<Instant> {
-        match self
-            .state
-            .compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
-        {
+        let started = match self.state.compare_exchange(
+            WAITING,
+            ABANDONED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
             Ok(_) => None,
             Err(state) => self.at(state),
+        };
+        #[cfg(target_arch = "wasm32")]
+        {
+            let mut wakers = self.wakers();
+            wakers.gave_up = true;
+            if let Some(engine) = wakers.engine.take() {
+                engine.wake();
+            }
         }
+        started
+    }
+
+    /// In the browser: ready once the caller gave up (the fetch is then aborted).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn poll_abandoned(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut wakers = self.wakers();
+        if wakers.gave_up {
+            return std::task::Poll::Ready(());
+        }
+        wakers.engine = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+
+    /// In the browser: the answer was sent; wakes a caller awaiting it.
+    #[cfg(target_arch = "wasm32")]
+    fn answered(&self) {
+        let caller = self.wakers().caller.take();
+        if let Some(caller) = caller {
+            caller.wake();
+        }
+    }
+
+    /// In the browser: `cx` is woken when the answer is sent.
+    #[cfg(target_arch = "wasm32")]
+    fn wake_on_answer(&self, cx: &std::task::Context<'_>) {
+        self.wakers().caller = Some(cx.waker().clone());
     }
 }
 
@@ -253,6 +316,17 @@ impl PendingResponse {
             Ok(answered) => Some(answered.reply),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Err(vanished())),
+        }
+    }
+
+    /// In the browser: the answer, or `Pending` with `cx` woken when it arrives.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn poll_reply(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Reply> {
+        // Registered before looking, so an answer sent in between still wakes `cx`.
+        self.ticket.wake_on_answer(cx);
+        match self.try_take() {
+            Some(reply) => std::task::Poll::Ready(reply),
+            None => std::task::Poll::Pending,
         }
     }
 }

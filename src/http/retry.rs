@@ -2,7 +2,7 @@
 //! client transport and the server plugin's calls alike.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use crate::api::EdgegapError;
 
@@ -118,7 +118,7 @@ impl RetryPolicy {
 /// A number in `[0, 1)`, good enough for jitter (not for anything secret).
 fn random_unit() -> f64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
-    let nanos = SystemTime::now()
+    let nanos = crate::time::system_now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);

@@ -1,9 +1,11 @@
-//! The programs the workspace's tests start that are not Rust crates (`redis-server`, an OCI
-//! registry, ...), in one table ([`SERVICES`]).
+//! The programs the workspace's tests start that are not Rust crates of the workspace
+//! (`redis-server`, an OCI registry, a headless browser, ...), in one table ([`SERVICES`]).
 //!
 //! One mechanism for all of them:
 //! - `cargo xtask test` (the README's test command) installs every missing one from the
-//!   table with the system package manager, then runs the tests;
+//!   table — a Debian package with `apt-get`, a Rust target with `rustup`, a crate's binaries
+//!   with `cargo install` at the exact version the workspace locks ([`Install`]) — then runs
+//!   the tests;
 //! - a test asks for its program with [`require`], which either finds it or stops the test
 //!   with one line saying how to get it (never a panic deep inside a test).
 //!
@@ -17,13 +19,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A program some tests start.
+/// How a service is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Install {
+    /// A Debian package: `apt-get install <package>`.
+    Apt(&'static str),
+    /// A Rust compilation target: `rustup target add <target>`. Installed when its standard
+    /// library is in the toolchain's sysroot.
+    RustTarget(&'static str),
+    /// A crate's binaries: `cargo install <krate> --version <v>`, where `v` is the version of
+    /// `same_as` in the workspace's `Cargo.lock` (a CLI that must match a library exactly,
+    /// as `wasm-bindgen-cli` must match `wasm-bindgen`). Installed when `<program> --version`
+    /// ends with that version.
+    CargoLocked {
+        /// The crate to install.
+        krate: &'static str,
+        /// The locked crate whose version it must have.
+        same_as: &'static str,
+    },
+}
+
+/// A program (or target) some tests need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Service {
-    /// The executable's name, looked up on `PATH` (and in the system directories).
+    /// The executable's name, looked up on `PATH` (and in the system directories); for an
+    /// [`Install::RustTarget`], the target's name.
     pub program: &'static str,
-    /// The Debian package that provides it.
-    pub package: &'static str,
+    /// How to install it.
+    pub install: Install,
     /// Which tests need it, for the message when it is missing.
     pub needed_by: &'static str,
 }
@@ -32,18 +55,41 @@ pub struct Service {
 pub const SERVICES: &[Service] = &[
     Service {
         program: "redis-server",
-        package: "redis-server",
+        install: Install::Apt("redis-server"),
         needed_by: "the gateway's replica tests and load bench",
     },
     Service {
         program: "docker-registry",
-        package: "docker-registry",
+        install: Install::Apt("docker-registry"),
         needed_by: "the cargo-edgegap release tests (a real OCI registry on loopback)",
     },
     Service {
         program: "skopeo",
-        package: "skopeo",
+        install: Install::Apt("skopeo"),
         needed_by: "the cargo-edgegap release tests (an independent OCI client)",
+    },
+    Service {
+        program: "chromium",
+        install: Install::Apt("chromium"),
+        needed_by: "the browser tests (headless Chromium)",
+    },
+    Service {
+        program: "chromedriver",
+        install: Install::Apt("chromium-driver"),
+        needed_by: "the browser tests (WebDriver for headless Chromium)",
+    },
+    Service {
+        program: "wasm32-unknown-unknown",
+        install: Install::RustTarget("wasm32-unknown-unknown"),
+        needed_by: "the browser tests (the client plugin built for the browser)",
+    },
+    Service {
+        program: "wasm-bindgen-test-runner",
+        install: Install::CargoLocked {
+            krate: "wasm-bindgen-cli",
+            same_as: "wasm-bindgen",
+        },
+        needed_by: "the browser tests (runs wasm-bindgen-test in Chromium)",
     },
 ];
 
@@ -93,18 +139,107 @@ fn is_executable(path: &Path) -> bool {
 /// The one line that says how to get a missing service.
 pub fn missing(service: &Service) -> String {
     format!(
-        "`{}` is not installed ({} need it): run `cargo xtask test`, which installs what the tests need, or `apt-get install {}`",
-        service.program, service.needed_by, service.package
+        "`{}` is not installed ({} need it): run `cargo xtask test`, which installs what the tests need, or `{}`",
+        service.program,
+        service.needed_by,
+        install_command(service).join(" ")
     )
 }
 
-/// The path of `program`, a service of [`SERVICES`].
+/// The command that installs `service` (for a [`Install::CargoLocked`] crate, at the locked
+/// version, or `<version in Cargo.lock>` when the lock cannot be read).
+pub fn install_command(service: &Service) -> Vec<String> {
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match service.install {
+        Install::Apt(package) => words(&["apt-get", "install", package]),
+        Install::RustTarget(target) => words(&["rustup", "target", "add", target]),
+        Install::CargoLocked { krate, same_as } => {
+            let version =
+                locked_version(same_as).unwrap_or_else(|| format!("<{same_as} in Cargo.lock>"));
+            words(&["cargo", "install", krate, "--version", &version])
+        }
+    }
+}
+
+/// Whether `service` is installed (for a [`Install::CargoLocked`] one: at the locked version).
+pub fn is_installed(service: &Service) -> bool {
+    match service.install {
+        Install::Apt(_) => find(service.program).is_some(),
+        Install::RustTarget(target) => has_rust_target(target),
+        Install::CargoLocked { same_as, .. } => {
+            let (Some(path), Some(version)) = (find(service.program), locked_version(same_as))
+            else {
+                return false;
+            };
+            Command::new(path)
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| {
+                    String::from_utf8_lossy(&out.stdout)
+                        .trim()
+                        .ends_with(&version)
+                })
+        }
+    }
+}
+
+/// Whether the active toolchain has `target`'s standard library.
+fn has_rust_target(target: &str) -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        .is_some_and(|sysroot| {
+            sysroot
+                .join("lib/rustlib")
+                .join(target)
+                .join("lib")
+                .is_dir()
+        })
+}
+
+/// The version of `krate` in the workspace's `Cargo.lock` (the highest, if several).
+pub fn locked_version(krate: &str) -> Option<String> {
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    let text = std::fs::read_to_string(lock).ok()?;
+    versions_in_lock(&text, krate).into_iter().max_by(|a, b| {
+        let parts =
+            |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+        parts(a).cmp(&parts(b))
+    })
+}
+
+fn versions_in_lock(lock: &str, krate: &str) -> Vec<String> {
+    let name = format!("name = \"{krate}\"");
+    let mut lines = lock.lines().map(str::trim);
+    let mut found = Vec::new();
+    while let Some(line) = lines.next() {
+        if line == name
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+        {
+            found.push(version.to_owned());
+        }
+    }
+    found
+}
+
+/// The path of `program`, a service of [`SERVICES`] (for an [`Install::CargoLocked`] one, at
+/// the locked version).
 ///
 /// # Panics
-/// When it is not installed, with the one line of [`missing`]: the test stops at its start.
+/// When it is not installed (or is a Rust target, which has no path), with the one line of
+/// [`missing`]: the test stops at its start.
 pub fn require(program: &str) -> PathBuf {
     let service = service(program);
-    find(program).unwrap_or_else(|| panic!("{}", missing(service)))
+    find(program)
+        .filter(|_| is_installed(service))
+        .unwrap_or_else(|| panic!("{}", missing(service)))
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released: good enough for a server started next).
@@ -409,13 +544,39 @@ mod tests {
         for service in SERVICES {
             let line = missing(service);
             assert!(!line.contains('\n'));
-            assert!(line.contains(service.package) && line.contains("cargo xtask test"));
+            assert!(line.contains("cargo xtask test"), "{line}");
+            assert!(line.contains(&install_command(service).join(" ")), "{line}");
         }
+        let cli = service("wasm-bindgen-test-runner");
+        let version = locked_version("wasm-bindgen").expect("wasm-bindgen is locked");
+        assert!(
+            missing(cli).ends_with(&format!(
+                "`cargo install wasm-bindgen-cli --version {version}`"
+            )),
+            "{}",
+            missing(cli)
+        );
         assert!(
             find("sh").is_some(),
             "a program every unix machine has is found"
         );
         assert!(find("no-such-program-edgegap").is_none());
+    }
+
+    #[test]
+    fn locked_versions_are_read_from_the_lock_file() {
+        let lock = "[[package]]\nname = \"a\"\nversion = \"0.2.9\"\n\n[[package]]\nname = \"ab\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"a\"\nversion = \"0.2.10\"\n";
+        assert_eq!(versions_in_lock(lock, "a"), ["0.2.9", "0.2.10"]);
+        assert!(versions_in_lock(lock, "b").is_empty());
+        assert!(locked_version("serde").is_some());
+        assert!(locked_version("no-such-crate-edgegap").is_none());
+        let host = Command::new("rustc").arg("-vV").output().unwrap();
+        let host = String::from_utf8_lossy(&host.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+            .unwrap();
+        assert!(has_rust_target(&host), "the host's own target `{host}`");
+        assert!(!has_rust_target("no-such-target"));
     }
 
     #[test]

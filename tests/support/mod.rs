@@ -14,6 +14,7 @@
 )]
 
 pub mod examples;
+pub mod logs;
 pub mod process;
 pub mod raw;
 pub mod reorder;

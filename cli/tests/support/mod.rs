@@ -11,7 +11,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use edgegap_emulator::{Emulator, EmulatorHandle};
 use edgegap_test_services::{TempDir, require};
+
+/// The API token of the emulators the tests release into (never printed: the tests check).
+pub const API_TOKEN: &str = "emu-Api-Token-5f0dSecret";
+
+/// An in-process emulator configured only through its API (no declared versions), token
+/// [`API_TOKEN`], no rate limits, zero-time lifecycle steps.
+pub fn api() -> EmulatorHandle {
+    Emulator::builder()
+        .token(API_TOKEN)
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .start()
+        .expect("the emulator starts")
+}
+
+/// Points `command` at `emulator`'s API (`EDGEGAP_BASE_URL`, `EDGEGAP_TOKEN`).
+pub fn with_api(command: &mut Command, emulator: &EmulatorHandle) {
+    command
+        .env("EDGEGAP_BASE_URL", emulator.base_url())
+        .env("EDGEGAP_TOKEN", emulator.token());
+}
 
 /// The workspace root (this crate's parent directory).
 pub fn workspace_root() -> PathBuf {
@@ -104,9 +126,11 @@ pub fn run(mut command: Command, limit: Duration) -> Outcome {
 
 /// A server package of a few lines, in a temporary directory: `[workspace]` of its own,
 /// `src/main.rs` printing `marker`, `assets/`, and `metadata` as its
-/// `[package.metadata.edgegap]` table body.
+/// `[package.metadata.edgegap]` table body; and an emulator ([`api`]) its releases make their
+/// app version in.
 pub struct Fixture {
     dir: TempDir,
+    emulator: EmulatorHandle,
 }
 
 impl Fixture {
@@ -129,7 +153,20 @@ impl Fixture {
         )
         .expect("main.rs");
         std::fs::write(root.join("assets/maps/forest.txt"), "trees\n").expect("asset");
-        Self { dir }
+        Self {
+            dir,
+            emulator: api(),
+        }
+    }
+
+    /// The emulator its releases make their app version in.
+    pub fn emulator(&self) -> &EmulatorHandle {
+        &self.emulator
+    }
+
+    /// The app versions made so far, `(app, version)`.
+    pub fn versions(&self) -> Vec<(String, String)> {
+        self.emulator.app_versions()
     }
 
     /// The package's directory.
@@ -138,8 +175,8 @@ impl Fixture {
     }
 
     /// `cargo-edgegap release --dev --json --base <base> --manifest-path <its Cargo.toml>`
-    /// with the registry variables for `host` (project `proj`, no credentials) and any
-    /// `extra` flags.
+    /// with the registry variables for `host` (project `proj`, no credentials), its
+    /// emulator's API variables, and any `extra` flags.
     pub fn release(&self, host: &str, base: &str, extra: &[&str]) -> Command {
         let mut command = cli();
         command
@@ -149,6 +186,7 @@ impl Fixture {
             .args(extra)
             .env("EDGEGAP_REGISTRY", host)
             .env("EDGEGAP_REGISTRY_PROJECT", "proj");
+        with_api(&mut command, &self.emulator);
         command
     }
 }
@@ -490,4 +528,34 @@ pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what} within {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Calls `endpoint` on `emulator`'s API with the tool's own client.
+pub fn call<E: bevy_edgegap::api::Endpoint>(
+    emulator: &EmulatorHandle,
+    endpoint: &E,
+) -> Result<E::Output, bevy_edgegap::api::EdgegapError> {
+    let api = cargo_edgegap::deployments::Api::new(&cargo_edgegap::env::ApiSettings {
+        base_url: emulator.base_url(),
+        token: bevy_edgegap::api::Secret::new(emulator.token()),
+    })
+    .expect("an API client");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(api.call(endpoint))
+}
+
+/// Version `version` of `app` as `emulator` answers it.
+pub fn version_of(
+    emulator: &EmulatorHandle,
+    app: &str,
+    version: &str,
+) -> bevy_edgegap::api::AppVersion {
+    call(
+        emulator,
+        &bevy_edgegap::api::GetAppVersion::new(app, version),
+    )
+    .unwrap_or_else(|e| panic!("version `{version}` of `{app}`: {e}"))
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::tags::check_tag_name;
 use crate::reply::{self, Reply};
-use crate::request::Ctx;
+use crate::request::{Ctx, typed};
 use crate::state::lifecycle::{self, NewDeployment};
 use crate::state::{Shared, Webhooks};
 use crate::webhooks::check_url;
@@ -82,7 +82,7 @@ struct V2Body {
 }
 
 /// A 400 naming `field` and its problem.
-fn bad(field: &str, problem: impl Into<String>) -> Reply {
+pub(crate) fn bad(field: &str, problem: impl Into<String>) -> Reply {
     let problem = problem.into();
     reply::invalid(
         400,
@@ -169,13 +169,7 @@ fn parse_v2(shared: &Shared, ctx: &Ctx, fleet: bool) -> Result<NewDeployment, Re
             json!({ *field: format!("unknown field for v2; use {instead}") }),
         ));
     }
-    let body: V2Body = serde_json::from_value(value).map_err(|e| {
-        reply::invalid(
-            400,
-            format!("Invalid request: {e}"),
-            json!({ "body": e.to_string() }),
-        )
-    })?;
+    let body: V2Body = typed(value, "body")?;
     if body.application.is_empty() {
         return Err(bad("application", "must not be empty"));
     }
@@ -354,15 +348,9 @@ pub(crate) fn deploy_v1(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     if !value.is_object() {
         return bad("body", "must be a JSON object");
     }
-    let body: V1Body = match serde_json::from_value(value) {
+    let body: V1Body = match typed(value, "body") {
         Ok(b) => b,
-        Err(e) => {
-            return reply::invalid(
-                400,
-                format!("Invalid request: {e}"),
-                json!({ "body": e.to_string() }),
-            );
-        }
+        Err(reply) => return reply,
     };
     if body.ip_list.is_some() && body.geo_ip_list.is_some() {
         return bad("ip_list", "and `geo_ip_list` are mutually exclusive");

@@ -5,7 +5,6 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::config::VersionKind;
 use crate::process::Sample;
 use crate::reply::{self, Reply};
 use crate::request::Ctx;
@@ -143,7 +142,7 @@ pub(crate) fn metrics(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             &json!({ "message": format!("Unprocessable: more than {MAX_POINTS} steps") }),
         );
     }
-    let simulated = matches!(d.version.kind, VersionKind::Simulated);
+    let simulated = !d.version.kind.is_process();
     let samples: Vec<Sample> = d
         .samples
         .iter()

@@ -139,19 +139,9 @@ fn bad(field: &str, problem: &str) -> Reply {
 /// `POST /v1/deployments/bulk-stop`: filters on `request_id` / `deployment_tags` with
 /// `any`/`all`/`not`, ANDed; stops the matching active deployments.
 pub(crate) fn bulk_stop(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
-    let value = match ctx.json_body() {
-        Ok(v) => v,
-        Err(reply) => return reply,
-    };
-    let body: BulkBody = match serde_json::from_value(value) {
+    let body: BulkBody = match ctx.typed_body("body") {
         Ok(b) => b,
-        Err(e) => {
-            return reply::invalid(
-                400,
-                format!("Invalid request: {e}"),
-                json!({ "body": e.to_string() }),
-            );
-        }
+        Err(reply) => return reply,
     };
     for (i, f) in body.filters.iter().enumerate() {
         if !["request_id", "deployment_tags"].contains(&f.field.as_str()) {

@@ -46,14 +46,7 @@ pub(crate) fn check_tag_name(name: &str, max: usize) -> Result<(), String> {
 
 /// Reads `{"name"}` (1..=`max_tag_length` characters).
 fn tag_name(shared: &Shared, ctx: &Ctx) -> Result<String, Reply> {
-    let value = ctx.json_body()?;
-    let body: TagBody = serde_json::from_value(value).map_err(|e| {
-        reply::invalid(
-            400,
-            format!("Invalid request: {e}"),
-            json!({ "name": e.to_string() }),
-        )
-    })?;
+    let body: TagBody = ctx.typed_body("name")?;
     check_tag_name(&body.name, shared.settings.max_tag_length).map_err(|problem| {
         reply::invalid(
             400,

@@ -25,6 +25,7 @@ pub(crate) enum MmRoute {
 }
 
 /// Every endpoint served (paths as Edgegap's SDKs call them, no version prefix).
+#[rustfmt::skip]
 const TABLE: &[(&str, &str, MmRoute)] = &[
     ("GET", "/monitor", MmRoute::Monitor),
     ("GET", "/locations/beacons", MmRoute::Beacons),
@@ -32,31 +33,15 @@ const TABLE: &[(&str, &str, MmRoute)] = &[
     ("GET", "/groups/{group_id}", MmRoute::GetGroup),
     ("DELETE", "/groups/{group_id}", MmRoute::DeleteGroup),
     ("POST", "/groups/{group_id}/members", MmRoute::CreateMember),
-    (
-        "GET",
-        "/groups/{group_id}/members/{member_id}",
-        MmRoute::GetMember,
-    ),
-    (
-        "PATCH",
-        "/groups/{group_id}/members/{member_id}",
-        MmRoute::UpdateMember,
-    ),
-    (
-        "DELETE",
-        "/groups/{group_id}/members/{member_id}",
-        MmRoute::DeleteMember,
-    ),
+    ("GET", "/groups/{group_id}/members/{member_id}", MmRoute::GetMember),
+    ("PATCH", "/groups/{group_id}/members/{member_id}", MmRoute::UpdateMember),
+    ("DELETE", "/groups/{group_id}/members/{member_id}", MmRoute::DeleteMember),
     ("POST", "/tickets", MmRoute::CreateTicket),
     ("GET", "/tickets/{ticket_id}", MmRoute::GetTicket),
     ("DELETE", "/tickets/{ticket_id}", MmRoute::DeleteTicket),
     ("POST", "/backfills", MmRoute::CreateBackfill),
     ("GET", "/backfills/{backfill_id}", MmRoute::GetBackfill),
-    (
-        "DELETE",
-        "/backfills/{backfill_id}",
-        MmRoute::DeleteBackfill,
-    ),
+    ("DELETE", "/backfills/{backfill_id}", MmRoute::DeleteBackfill),
 ];
 
 /// Classifies a matchmaker request by method and path.

@@ -9,6 +9,29 @@ use serde_json::{Map, Value};
 
 use super::rules::{Kind, Rule};
 
+/// A matchmaker configuration with one profile, `profile`, that deploys `app` `version` with
+/// the `initial` rules and the `expansions` given (Edgegap's JSON, version 3.3.2): tickets
+/// expire after 5 minutes and are removed a minute later, idle groups after 5 minutes. The
+/// answer is JSON to change further (`config["inspect"] = true.into()`) before
+/// [`EmulatorBuilder::matchmaker`](crate::EmulatorBuilder::matchmaker) takes it as text.
+pub fn matchmaker_config(
+    profile: &str,
+    (app, version): (&str, &str),
+    rules: Value,
+    expansions: Value,
+) -> Value {
+    serde_json::json!({
+        "version": "3.3.2",
+        "profiles": { profile: {
+            "ticket_expiration_period": "5m",
+            "ticket_removal_period": "1m",
+            "group_inactivity_removal_period": "5m",
+            "application": { "name": app, "version": version },
+            "rules": { "initial": rules, "expansions": expansions },
+        }},
+    })
+}
+
 /// Why a matchmaker configuration was refused (the emulator refuses what Edgegap's dashboard
 /// refuses, and a few typos it could not act on).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! `TERMINATING → TERMINATED` after a stop (SIGTERM, then SIGKILL after the grace period).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -55,7 +56,7 @@ fn allocate_ports(shared: &Shared, version: &AppVersion) -> Vec<Port> {
         .map(|spec| {
             let (internal, external) = match version.kind {
                 VersionKind::Simulated => (spec.internal, shared.simulated_port()),
-                VersionKind::Command { .. } => {
+                VersionKind::Command { .. } | VersionKind::Image(_) => {
                     let port = process::free_port(&spec.protocol, &mut lock(&shared.used_ports));
                     (port, port)
                 }
@@ -125,7 +126,7 @@ fn injected_env(base: &str, d: &Deployment, new: &NewDeployment) -> BTreeMap<Str
     put("ARBITRIUM_DEPLOYMENT_TAGS", new.tags.join(","));
     put("ARBITRIUM_HOST_ID", d.host_id.clone());
     put("ARBITRIUM_HOST_BASE_CLOCK_FREQUENCY", "2000".to_owned());
-    let (cpu, mem) = new.resources.unwrap_or((256, 512));
+    let (cpu, mem) = new.resources.unwrap_or(new.version.resources);
     put("ARBITRIUM_DEPLOYMENT_VCPU_UNITS", cpu.to_string());
     put("ARBITRIUM_DEPLOYMENT_MEMORY_MB", mem.to_string());
     put("ARBITRIUM_BEACON_ENABLED", "false".to_owned());
@@ -406,12 +407,21 @@ async fn run(shared: Arc<Shared>, id: String) {
             }
             pause(&shared).await;
         }
-        VersionKind::Command { program, .. } => {
-            // DEPLOYING lasts a step, as the image pull does on Edgegap, before the launch.
+        VersionKind::Command { .. } | VersionKind::Image(_) => {
+            // DEPLOYING lasts a step, as the image pull does on Edgegap, before the launch
+            // (and, for an image version, as long as its pull).
             pause(&shared).await;
-            if let Err(error) = launch(&shared, &id) {
-                let detail = format!("failed to start `{}`: {error}", program.display());
+            let started = match target(&shared, &id, &version).await {
+                Ok(target) => {
+                    let program = target.program.display().to_string();
+                    launch(&shared, &id, target)
+                        .map_err(|error| format!("failed to start `{program}`: {error}"))
+                }
+                Err(detail) => Err(detail),
+            };
+            if let Err(detail) = started {
                 tracing::warn!("deployment `{id}`: {detail}");
+                shared.images.remove_deployment(&id);
                 transition_if(&shared, &id, Phase::is_starting, Phase::Error, Some(detail));
                 settle(&shared, &id);
                 return;
@@ -460,21 +470,59 @@ impl process::Watcher for DeploymentWatcher {
     }
 }
 
-/// Launches the command of deployment `id` with its injected environment (nothing for a
-/// simulated version or an unknown id).
-fn launch(shared: &Arc<Shared>, id: &str) -> std::io::Result<()> {
+/// What a process deployment launches.
+#[derive(Debug)]
+struct Target {
+    program: PathBuf,
+    args: Vec<String>,
+    cwd: Option<PathBuf>,
+    /// Set before the injected environment (an image's `Env`).
+    env: Vec<(String, String)>,
+}
+
+/// The program of a command version; for an image version, its image pulled and unpacked for
+/// deployment `id` (the error is the deployment's `error_detail`).
+async fn target(shared: &Shared, id: &str, version: &AppVersion) -> Result<Target, String> {
+    match &version.kind {
+        VersionKind::Command { program, args } => Ok(Target {
+            program: program.clone(),
+            args: args.clone(),
+            cwd: None,
+            env: Vec::new(),
+        }),
+        VersionKind::Image(source) => {
+            tracing::debug!("deployment `{id}`: pulling `{source}`");
+            let prepared = shared
+                .images
+                .prepare(source, id, version.pull_timeout)
+                .await
+                .map_err(|error| format!("image `{source}`: {error}"))?;
+            Ok(Target {
+                program: prepared.program,
+                args: prepared.args,
+                cwd: Some(prepared.cwd),
+                env: prepared.env,
+            })
+        }
+        VersionKind::Simulated => Err("a simulated version has nothing to launch".into()),
+    }
+}
+
+/// Launches `target` for deployment `id` with its injected environment (nothing for an
+/// unknown id).
+fn launch(shared: &Arc<Shared>, id: &str, target: Target) -> std::io::Result<()> {
     let launch = {
         let deployments = shared.deployments();
         let Some(d) = deployments.by_id.get(id) else {
             return Ok(());
         };
-        let VersionKind::Command { program, args } = &d.version.kind else {
-            return Ok(());
-        };
+        let mut env: BTreeMap<String, String> = target.env.into_iter().collect();
+        env.extend(d.env.clone());
         process::Launch {
-            program: program.clone(),
-            args: args.clone(),
-            env: d.env.clone(),
+            program: target.program,
+            args: target.args,
+            env,
+            cwd: target.cwd,
             logs: Arc::clone(&d.logs),
             lifeline: shared
                 .lifeline
@@ -618,6 +666,8 @@ fn process_exited(shared: &Arc<Shared>, id: &str, code: i32, message: String) {
         lock(&shared.used_ports).remove(&port.external);
     }
     drop(deployments);
+    // The image it ran from is not needed any more (nothing for other kinds).
+    shared.images.remove_deployment(id);
     match phase {
         Phase::Terminated | Phase::Error => {}
         Phase::Terminating => {

@@ -129,10 +129,7 @@ impl Deployment {
     /// The container's output: the captured stdout+stderr of a launched process, or synthetic
     /// lines for a simulated version.
     pub(crate) fn log_text(&self) -> String {
-        if matches!(
-            self.version.kind,
-            crate::config::VersionKind::Command { .. }
-        ) {
+        if self.version.kind.is_process() {
             return crate::util::lock(&self.logs).text.clone();
         }
         let mut text = format!(

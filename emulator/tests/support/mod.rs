@@ -2,6 +2,8 @@
 //! emulators most tests start, and waits with a deadline.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
+pub mod oci;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -29,6 +31,11 @@ impl Answer {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The body's `message`, or `""` when there is none.
+    pub fn message(&self) -> &str {
+        self.json["message"].as_str().unwrap_or_default()
     }
 }
 
@@ -98,6 +105,11 @@ pub fn api(emu: &EmulatorHandle, method: &str, path: &str, body: Option<&Value>)
         Some(&auth),
         body.as_deref(),
     )
+}
+
+/// The status of an API call without a body.
+pub fn status_of(emu: &EmulatorHandle, method: &str, path: &str) -> u16 {
+    api(emu, method, path, None).status
 }
 
 /// A v2 deploy body for `app`/`version`.
@@ -327,20 +339,15 @@ pub const MM_TOKEN: &str = "mm-secret-token-4f1c";
 /// is the `rules.initial` object, `expansions` the `rules.expansions` one; tickets expire after
 /// 5 minutes and are removed a minute later; groups idle for 5 minutes are removed.
 pub fn mm_config(name: &str, rules: Value, expansions: Value) -> String {
-    json!({
-        "version": "3.3.2",
-        "inspect": true,
-        "max_deployment_retry_count": 2,
-        "allowed_cors_origins": ["https://play.example.com", "https://*.my-game.com", "localhost"],
-        "profiles": { name: {
-            "ticket_expiration_period": "5m",
-            "ticket_removal_period": "1m",
-            "group_inactivity_removal_period": "5m",
-            "application": { "name": "game", "version": "v1" },
-            "rules": { "initial": rules, "expansions": expansions },
-        }},
-    })
-    .to_string()
+    let mut config = edgegap_emulator::matchmaker_config(name, ("game", "v1"), rules, expansions);
+    config["inspect"] = true.into();
+    config["max_deployment_retry_count"] = 2.into();
+    config["allowed_cors_origins"] = json!([
+        "https://play.example.com",
+        "https://*.my-game.com",
+        "localhost"
+    ]);
+    config.to_string()
 }
 
 /// `team_count` teams of `min..=max` players (a `player_count` rule named `match_size`).

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::ownership::plausible_id;
 use super::state::AppState;
 use crate::error::ApiError;
-use crate::upstream::same_secret;
+use crate::secret::same_secret;
 use crate::view::{Confirmation, Entry};
 
 /// `POST /webhooks/{secret}`. A wrong secret is 404. The webhook is passed to every replica

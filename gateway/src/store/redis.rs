@@ -253,7 +253,7 @@ impl Seal {
         let (status, headers, body) = (parts.next()?, parts.next()?, parts.next()?);
         let signed = [at, b"\n", status, b"\n", headers, b"\n", body].concat();
         let expected = self.mac(id, &signed);
-        if !crate::upstream::same_secret(mac, expected.as_bytes()) {
+        if !crate::secret::same_secret(mac, expected.as_bytes()) {
             return None;
         }
         Some(StatusRecord {
@@ -301,34 +301,6 @@ impl RedisStore {
             seal: Seal(hmac(secret, &[b"edgegap-gateway redis records"])),
             skew: DEFAULT_SKEW,
         })
-    }
-
-    /// The store the gateway configured by `config` uses: `redis_url`, `redis_prefix`,
-    /// `redis_ca_file`, the secret derived from the owner key, `status.max_clock_skew_ms`.
-    /// Another process holding the same config (a replica, a tool) shares its state.
-    pub fn for_config(config: &crate::GatewayConfig) -> Result<Self, crate::GatewayError> {
-        use crate::GatewayError;
-        let url = config
-            .redis_url
-            .as_ref()
-            .ok_or_else(|| GatewayError::Config("no redis_url".into()))?;
-        let owner_key =
-            crate::auth::OwnerKey::new(config.owner_key.as_ref(), &config.upstream.token);
-        let mut store = Self::new(url.expose(), &owner_key.redis_secret())
-            .map_err(|e| GatewayError::Config(format!("invalid redis URL: {e}")))?
-            .with_max_clock_skew(Duration::from_millis(config.status.max_clock_skew_ms));
-        if let Some(file) = &config.redis_ca_file {
-            let pem = std::fs::read(file).map_err(|e| {
-                GatewayError::Config(format!("cannot read redis_ca_file `{file}`: {e}"))
-            })?;
-            store = store
-                .with_root_certificate(pem)
-                .map_err(|e| GatewayError::Config(format!("redis_ca_file `{file}`: {e}")))?;
-        }
-        if let Some(prefix) = &config.redis_prefix {
-            store = store.with_prefix(prefix);
-        }
-        Ok(store)
     }
 
     /// Every key, and the channel, start with `prefix` instead of the derived one.

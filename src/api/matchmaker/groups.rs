@@ -6,11 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
+use super::shared::{
     Assignment, MatchStatus, MatchmakerAccess, attributes_json, mm_auth, mm_id, mm_target,
     string_or_empty,
 };
-use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target, decode_json};
+use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target};
 use crate::api::error::EdgegapError;
 use crate::api::lenient;
 use crate::api::validate;
@@ -26,6 +26,39 @@ pub struct GroupRequest<A = serde_json::Value> {
     pub player_ip: Option<String>,
     /// The player's attributes: one key per rule of the profile (but `player_count`).
     pub attributes: A,
+}
+
+impl<A> GroupRequest<A> {
+    /// A search of `profile` with `attributes`, not ready yet, from the address the
+    /// matchmaker sees.
+    pub fn new(profile: impl Into<String>, attributes: A) -> Self {
+        Self {
+            profile: profile.into(),
+            is_ready: false,
+            player_ip: None,
+            attributes,
+        }
+    }
+}
+
+/// The `ready` and `player_ip` setters of a request that holds a [`GroupRequest`] in
+/// `request`: the group's creation and a member's.
+macro_rules! request_setters {
+    () => {
+        /// Whether this player is ready (default `false`).
+        #[must_use]
+        pub fn ready(mut self, ready: bool) -> Self {
+            self.request.is_ready = ready;
+            self
+        }
+
+        /// The player's public IP (default: the address the matchmaker sees).
+        #[must_use]
+        pub fn player_ip(mut self, ip: impl Into<String>) -> Self {
+            self.request.player_ip = Some(ip.into());
+            self
+        }
+    };
 }
 
 impl<A: Serialize> GroupRequest<A> {
@@ -103,28 +136,11 @@ impl<A> CreateGroup<A> {
     pub fn new(access: MatchmakerAccess, profile: impl Into<String>, attributes: A) -> Self {
         Self {
             access,
-            request: GroupRequest {
-                profile: profile.into(),
-                is_ready: false,
-                player_ip: None,
-                attributes,
-            },
+            request: GroupRequest::new(profile, attributes),
         }
     }
 
-    /// Whether the owner is ready (default `false`).
-    #[must_use]
-    pub fn ready(mut self, ready: bool) -> Self {
-        self.request.is_ready = ready;
-        self
-    }
-
-    /// The player's public IP (default: the address the matchmaker sees).
-    #[must_use]
-    pub fn player_ip(mut self, ip: impl Into<String>) -> Self {
-        self.request.player_ip = Some(ip.into());
-        self
-    }
+    request_setters!();
 }
 
 impl<A> Endpoint for CreateGroup<A>
@@ -148,9 +164,6 @@ where
     fn validate(&self) -> Result<(), EdgegapError> {
         self.access.validate()?;
         self.request.validate()
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -177,28 +190,11 @@ impl<A> CreateGroupMember<A> {
         Self {
             access,
             group_id: group_id.into(),
-            request: GroupRequest {
-                profile: profile.into(),
-                is_ready: false,
-                player_ip: None,
-                attributes,
-            },
+            request: GroupRequest::new(profile, attributes),
         }
     }
 
-    /// Whether the member is ready (default `false`).
-    #[must_use]
-    pub fn ready(mut self, ready: bool) -> Self {
-        self.request.is_ready = ready;
-        self
-    }
-
-    /// The player's public IP (default: the address the matchmaker sees).
-    #[must_use]
-    pub fn player_ip(mut self, ip: impl Into<String>) -> Self {
-        self.request.player_ip = Some(ip.into());
-        self
-    }
+    request_setters!();
 }
 
 impl<A> Endpoint for CreateGroupMember<A>
@@ -224,9 +220,6 @@ where
         mm_id("group_id", &self.group_id)?;
         self.request.validate()
     }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
-    }
 }
 
 /// `GET /groups/{group_id}`.
@@ -251,9 +244,6 @@ impl GetGroup {
 impl Endpoint for GetGroup {
     type Output = GroupView;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         mm_target(&self.access, &["groups", &self.group_id])
     }
@@ -263,9 +253,6 @@ impl Endpoint for GetGroup {
     fn validate(&self) -> Result<(), EdgegapError> {
         self.access.validate()?;
         mm_id("group_id", &self.group_id)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupView, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -366,9 +353,6 @@ impl GetGroupMember {
 impl Endpoint for GetGroupMember {
     type Output = GroupMember;
 
-    fn method(&self) -> Method {
-        Method::Get
-    }
     fn target(&self) -> Target {
         self.0.target()
     }
@@ -377,9 +361,6 @@ impl Endpoint for GetGroupMember {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         self.0.validate()
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -429,9 +410,6 @@ impl Endpoint for UpdateGroupMember {
     }
     fn validate(&self) -> Result<(), EdgegapError> {
         self.member.validate()
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<GroupMember, EdgegapError> {
-        decode_json(response)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{
+use super::shared::{
     Assignment, MatchStatus, MatchTicket, MatchmakerAccess, attributes_json, mm_auth, mm_id,
     mm_target,
 };
@@ -19,7 +19,7 @@ use crate::api::validate;
 #[serde(default)]
 pub struct Ticket {
     /// The ticket id.
-    #[serde(deserialize_with = "super::string_or_empty")]
+    #[serde(deserialize_with = "super::shared::string_or_empty")]
     pub id: String,
     /// Its profile.
     #[serde(deserialize_with = "lenient::opt_string")]
@@ -107,9 +107,6 @@ where
         self.access.validate()?;
         validate::non_empty("profile", &self.profile)?;
         attributes_json(&self.attributes).map(drop)
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Ticket, EdgegapError> {
-        decode_json(response)
     }
 }
 
@@ -235,7 +232,7 @@ impl<'de> Deserialize<'de> for BackfillStatus {
 #[serde(default)]
 pub struct Backfill {
     /// The backfill id.
-    #[serde(deserialize_with = "super::string_or_empty")]
+    #[serde(deserialize_with = "super::shared::string_or_empty")]
     pub id: String,
     /// Its profile.
     #[serde(deserialize_with = "lenient::opt_string")]
@@ -323,8 +320,5 @@ where
             })?;
         }
         Ok(())
-    }
-    fn decode_success(&self, response: &HttpResponse) -> Result<Backfill, EdgegapError> {
-        decode_json(response)
     }
 }

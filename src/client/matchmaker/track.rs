@@ -182,7 +182,8 @@ pub(crate) fn schedule_poll(world: &mut World, entity: Entity, wait: std::time::
 
 /// A number in `[0, 1)` that differs between entities and between polls.
 fn jitter(entity: Entity) -> f64 {
-    let nanos = std::time::SystemTime::now()
+    // The crate's clock: std's `SystemTime::now` panics in the browser.
+    let nanos = crate::time::system_now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let mixed = (entity.to_bits() ^ u64::from(nanos)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
