@@ -131,7 +131,8 @@ pub async fn deploy(api: &Api, options: &DeployOptions, out: &Output) -> Result<
     request = request.tag(&marker);
     let id = match api.call(&request).await {
         Ok(answer) => answer.request_id,
-        Err(error) if error.outcome_unknown() => {
+        // A 422 that names its deployment says what was made (reported below, in ERROR).
+        Err(error) if error.outcome_unknown() && error.request_id().is_none() => {
             out.step(&format!(
                 "the deploy's answer was lost ({error}); looking for a deployment tagged `{marker}`"
             ));

@@ -196,6 +196,24 @@ fn a_deploy_whose_answer_is_lost_is_found_by_its_tag() {
     );
 }
 
+/// A `5xx` may come after the deployment was made (a proxy's error page): the deploy looks
+/// for its tag rather than saying nothing was made, and says so when none carries it.
+#[test]
+fn a_deploy_answered_5xx_is_looked_for_by_its_tag() {
+    let emulator = emulator(Duration::ZERO);
+    emulator.add_fault(Fault::new(Route::DeployV2, FaultKind::Html502).times(1));
+    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4"]);
+    assert_eq!(outcome.code, 1, "{outcome:#?}");
+    assert!(emulator.deployments().is_empty(), "the 502 made nothing");
+    assert!(
+        outcome
+            .stderr
+            .contains("looking for a deployment tagged `cli-")
+            && outcome.stderr.contains("check with `cargo edgegap list`"),
+        "{outcome:#?}"
+    );
+}
+
 #[test]
 fn a_deploy_made_in_error_names_its_deployment() {
     let emulator = emulator(Duration::ZERO);
