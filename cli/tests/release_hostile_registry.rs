@@ -250,7 +250,10 @@ fn a_version_not_made_after_the_push_names_the_image_and_a_retry_makes_it() {
     // any 5xx may come after the work was done).
     for (status, says) in [
         (424, "version `v1` of app `tiny-server` was not made"),
-        (500, "whether version `v1` of app `tiny-server` was made is not known"),
+        (
+            500,
+            "whether version `v1` of app `tiny-server` was made is not known",
+        ),
     ] {
         fixture
             .emulator()
