@@ -1,71 +1,130 @@
-//! Per-frame cost of the client plugin: idle, and with 1,000 tracked READY deployments,
-//! against an app without it.
+//! Per-frame cost of the client plugin: idle, and with 1,000 and 10,000 tracked READY
+//! deployments, with Bevy's multi-threaded executor and with the single-threaded one, against
+//! an app without the plugin. Prints its figures.
+//!
+//! The deployments are real: deployed on the emulator, followed with `Edgegap::track` until
+//! READY, then polled within Edgegap's documented status budget (20 a second). With 1,000 or
+//! more, every poll is overdue and waits for the budget: the busiest steady state, and the
+//! same poll work for 1,000 and 10,000. The apps run in alternated blocks of frames; each row
+//! gives the median block mean and the median, over rounds, of the app's frame minus the bare
+//! app's in the same round (the plugin's cost).
 //!
 //! `cargo bench -p bevy_edgegap --bench client_frame`
 
+mod support;
+
 use std::time::Duration;
 
-use bevy::ecs::schedule::SingleThreadedExecutor;
+use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
-use bevy_edgegap::api::{DeploymentStatus, Status};
+use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
 use bevy_edgegap::prelude::*;
-use bevy_edgegap::test_utils::app as plugin_app;
-use criterion::{Criterion, criterion_group, criterion_main};
+use bevy_edgegap::test_utils::{app as plugin_app, run_until};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use support::{Executor, alternate, bare_app, print_rows};
 
-fn bare_app() -> App {
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins);
-    app.finish();
-    app.cleanup();
-    app
-}
+const ROUNDS: usize = 31;
+const FEW: usize = 1_000;
+const MANY: usize = 10_000;
 
-/// Runs every schedule on the calling thread: less scheduling noise, so the plugin's own cost
-/// shows.
-fn single_threaded(mut app: App) -> App {
-    for (_, schedule) in app.world_mut().resource_mut::<Schedules>().iter_mut() {
-        schedule.set_executor(SingleThreadedExecutor::new());
-    }
-    app
-}
-
-fn frames(c: &mut Criterion) {
-    let mut group = c.benchmark_group("frame");
-    let config = || EdgegapConfig::new("http://127.0.0.1:9", "t");
-    let mut bare = bare_app();
-    group.bench_function("minimal_plugins", |b| b.iter(|| bare.update()));
-    let mut idle = plugin_app(config());
-    group.bench_function("client_plugin_idle", |b| b.iter(|| idle.update()));
-    let mut bare_st = single_threaded(bare_app());
-    group.bench_function("minimal_plugins_single_threaded", |b| {
-        b.iter(|| bare_st.update())
-    });
-    let mut idle_st = single_threaded(plugin_app(config()));
-    group.bench_function("client_plugin_idle_single_threaded", |b| {
-        b.iter(|| idle_st.update())
-    });
-    let mut tracked = single_threaded(plugin_app(config()));
-    for i in 0..1000 {
-        let status = DeploymentStatus {
-            request_id: format!("{i:012x}").as_str().into(),
-            current_status: Status::Ready,
-            ..Default::default()
+/// Deploys `n` deployments on the emulator (plain HTTP, 64 at a time) and returns their ids.
+fn deploy(emu: &EmulatorHandle, n: usize) -> Vec<String> {
+    let request = DeployRequest::new("game", "v1")
+        .user_ip("1.2.3.4")
+        .to_request(&emu.base_url(), &Secret::new(emu.token()))
+        .expect("a valid deploy");
+    let mut ids = Vec::with_capacity(n);
+    let mut pending = std::collections::VecDeque::new();
+    while ids.len() < n {
+        while pending.len() < 64 && ids.len() + pending.len() < n {
+            pending.push_back(bevy_edgegap::http::spawn_request(request.clone()));
+        }
+        let answer = loop {
+            if let Some(answer) = pending.front().and_then(|p| p.try_take()) {
+                pending.pop_front();
+                break answer.expect("the deploy is answered");
+            }
+            std::thread::yield_now();
         };
-        tracked.world_mut().spawn(Deployment::from_status(status));
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).expect("json");
+        ids.push(body["request_id"].as_str().expect("an id").to_owned());
     }
-    group.bench_function(
-        "client_plugin_1000_ready_deployments_single_threaded",
-        |b| b.iter(|| tracked.update()),
-    );
-    group.finish();
+    ids
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
-        .sample_size(50)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    targets = frames
+/// A plugin app following `ids` until every one is READY (polled without a budget), then
+/// polling within the documented budget.
+fn tracking_app(emu: &EmulatorHandle, ids: &[String], executor: Executor) -> App {
+    let config = EdgegapConfig::new(emu.base_url(), emu.token());
+    let mut app = plugin_app(config.clone().with_rate_limits(RateLimits::none()));
+    executor.apply(&mut app);
+    let ids = ids.to_vec();
+    let n = ids.len();
+    app.world_mut()
+        .run_system_once(move |mut edgegap: Edgegap| {
+            for id in &ids {
+                edgegap.track(id.as_str());
+            }
+        })
+        .expect("runs");
+    run_until(
+        &mut app,
+        "every deployment READY",
+        Duration::from_secs(300),
+        |w| w.query_filtered::<(), With<Running>>().iter(w).count() == n,
+    );
+    app.insert_resource(config.with_rate_limits(RateLimits::documented()));
+    app
 }
-criterion_main!(benches);
+
+fn main() {
+    // Criterion's arguments (`--bench`) are ignored: this bench prints its own figures.
+    let emu = Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .lifecycle_step(Duration::ZERO)
+        .without_rate_limits()
+        .start()
+        .expect("the emulator starts");
+    let ids = deploy(&emu, MANY);
+    let idle_config = || EdgegapConfig::new("http://127.0.0.1:9", "t");
+    println!(
+        "client_frame: median of {ROUNDS} alternated rounds; tracked deployments are READY and \
+         polled within the documented status budget (20/s)"
+    );
+    for executor in Executor::BOTH {
+        let mut bare = bare_app();
+        executor.apply(&mut bare);
+        let mut idle = plugin_app(idle_config());
+        executor.apply(&mut idle);
+        let mut few = tracking_app(&emu, &ids[..FEW], executor);
+        let mut many = tracking_app(&emu, &ids, executor);
+        let sent_before = [&few, &many].map(|app| app.world().resource::<EdgegapStats>().sent);
+        let samples = alternate(
+            &mut [&mut bare, &mut idle, &mut few, &mut many],
+            ROUNDS,
+            executor.block(),
+        );
+        print_rows(
+            executor,
+            &[
+                "minimal_plugins",
+                "client plugin, idle",
+                "1,000 tracked READY deployments",
+                "10,000 tracked READY deployments",
+            ],
+            &samples,
+        );
+        let sent = [&few, &many]
+            .map(|app| app.world().resource::<EdgegapStats>().sent)
+            .iter()
+            .zip(sent_before)
+            .map(|(after, before)| after - before)
+            .collect::<Vec<_>>();
+        println!(
+            "  {:<16} status polls sent while timed: {} (1,000), {} (10,000)",
+            executor.name(),
+            sent[0],
+            sent[1]
+        );
+    }
+}

@@ -1,102 +1,117 @@
-//! Per-frame cost of the matchmaker client with 1,000 searches at once: the emulator's
-//! matchmaker holds 1,000 searching players (a profile nobody can fill), the client polls
-//! them within its rate budget (default 10 requests/s), and each frame is timed against an
-//! app without the plugin. Prints its figures.
+//! Per-frame cost of the matchmaker client: idle, and with 1,000 searches at once, with Bevy's
+//! multi-threaded executor and with the single-threaded one, against an app without the
+//! plugin. Prints its figures.
+//!
+//! A stub matchmaker on loopback (`tests/support/stub.rs`) holds 1,000 searching players: it
+//! answers every create and poll with `SEARCHING`. (The emulator's matchmaker runs a matching
+//! pass over every searching group on each request, so with 1,000 searching groups it serves
+//! about two requests a second: too slow to set this up.) The searches are made without a rate
+//! limit, then polled within the client's default budget (10 requests a second): every poll
+//! is overdue and waits for the budget, the busiest steady state. The apps run in alternated
+//! blocks of frames, as in `client_frame`.
 //!
 //! `cargo bench -p bevy_edgegap --bench matchmaker_frame`
 
+#[path = "../tests/support/stub.rs"]
+#[expect(dead_code, reason = "the bench answers every request alike")]
+mod stub;
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bevy::ecs::schedule::SingleThreadedExecutor;
+use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator};
+use bevy_edgegap::test_utils::run_until;
 use serde_json::json;
+use stub::{Answer, Stub};
+use support::{Executor, alternate, app_with, bare_app, print_rows};
 
+const ROUNDS: usize = 31;
 const SEARCHES: usize = 1000;
-const FRAMES: usize = 2000;
 
-fn single_threaded(mut app: App) -> App {
-    for (_, schedule) in app.world_mut().resource_mut::<Schedules>().iter_mut() {
-        schedule.set_executor(SingleThreadedExecutor::new());
-    }
+fn matchmaker_app(stub: &Stub, executor: Executor) -> App {
+    let mut app = app_with(|app| {
+        app.add_plugins(MatchmakerPlugin::new(MatchmakerConfig::new(
+            stub.base_url.clone(),
+            "mm-token",
+        )));
+    });
+    executor.apply(&mut app);
     app
 }
 
-/// Mean and worst frame over `FRAMES` frames.
-fn time_frames(app: &mut App) -> (Duration, Duration) {
-    let mut worst = Duration::ZERO;
+/// An app with `SEARCHES` searches, all searching, polled within the default budget.
+fn searching_app(stub: &Stub, executor: Executor) -> (App, Duration) {
+    let mut app = matchmaker_app(stub, executor);
+    let budget = app.world().resource::<MatchmakerConfig>().rate_limit;
+    app.world_mut()
+        .resource_mut::<MatchmakerConfig>()
+        .rate_limit = None;
     let start = Instant::now();
-    for _ in 0..FRAMES {
-        let frame = Instant::now();
-        app.update();
-        worst = worst.max(frame.elapsed());
-    }
-    (start.elapsed() / FRAMES as u32, worst)
+    app.world_mut()
+        .run_system_once(|mut matchmaker: Matchmaker| {
+            for _ in 0..SEARCHES {
+                matchmaker.find_match("crowd", json!({}));
+            }
+        })
+        .expect("runs");
+    run_until(
+        &mut app,
+        "every search searching",
+        Duration::from_secs(300),
+        |w| w.query_filtered::<(), With<Searching>>().iter(w).count() == SEARCHES,
+    );
+    let joined = start.elapsed();
+    app.world_mut()
+        .resource_mut::<MatchmakerConfig>()
+        .rate_limit = budget;
+    (app, joined)
 }
 
 fn main() {
     // Criterion's arguments (`--bench`) are ignored: this bench prints its own figures.
-    let config = json!({
-        "version": "3.3.2",
-        "profiles": { "crowd": {
-            "ticket_expiration_period": "1h",
-            "ticket_removal_period": "1m",
-            "group_inactivity_removal_period": "1h",
-            "application": { "name": "game", "version": "v1" },
-            "rules": { "initial": { "match_size": { "type": "player_count",
-                "attributes": { "team_count": 2, "min_team_size": 2000, "max_team_size": 2000 } } },
-                "expansions": {} },
-        }},
+    // `POST /groups` makes member `n` of group `n`; every poll finds it searching.
+    let created = AtomicUsize::new(0);
+    let stub = Stub::start(move |request, _| {
+        let n = match request.path.strip_prefix("/groups/") {
+            Some(rest) => rest.split('/').next().unwrap_or_default().to_owned(),
+            None => created.fetch_add(1, Ordering::Relaxed).to_string(),
+        };
+        Answer::json(
+            200,
+            json!({ "member_id": n, "group_id": n, "is_ready": true, "status": "SEARCHING",
+                "ticket_id": n })
+            .to_string(),
+        )
     });
-    let emu = Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1"))
-        .matchmaker(config.to_string())
-        .start()
-        .expect("the emulator starts");
-
-    let mut bare = App::new();
-    bare.add_plugins(MinimalPlugins);
-    bare.finish();
-    let mut bare = single_threaded(bare);
-    let (bare_mean, bare_worst) = time_frames(&mut bare);
-
-    let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .add_plugins(MatchmakerPlugin::new(MatchmakerConfig::new(
-            emu.matchmaker_url(),
-            emu.matchmaker_token(),
-        )));
-    app.finish();
-    let mut app = single_threaded(app);
-    let (idle_mean, _) = time_frames(&mut app);
-    let id = app.world_mut().register_system(|mut mm: Matchmaker| {
-        for _ in 0..SEARCHES {
-            mm.find_match("crowd", json!({}));
-        }
-    });
-    app.world_mut().run_system(id).expect("runs");
-    let start = Instant::now();
-    let mut searching = 0;
-    while searching < SEARCHES {
-        app.update();
-        searching = app
-            .world_mut()
-            .query_filtered::<(), With<Searching>>()
-            .iter(app.world())
-            .count();
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "not all searching"
+    println!(
+        "matchmaker_frame: median of {ROUNDS} alternated rounds; {SEARCHES} searches polled \
+         within the default budget (10/s)"
+    );
+    for executor in Executor::BOTH {
+        let mut bare = bare_app();
+        executor.apply(&mut bare);
+        let mut idle = matchmaker_app(&stub, executor);
+        let (mut searching, joined) = searching_app(&stub, executor);
+        let samples = alternate(
+            &mut [&mut bare, &mut idle, &mut searching],
+            ROUNDS,
+            executor.block(),
+        );
+        print_rows(
+            executor,
+            &[
+                "minimal_plugins",
+                "matchmaker plugin, idle",
+                "1,000 searching",
+            ],
+            &samples,
+        );
+        println!(
+            "  {:<16} {SEARCHES} groups created and searching in {joined:.2?} (no rate limit)",
+            executor.name()
         );
     }
-    let joined = start.elapsed();
-    let (mean, worst) = time_frames(&mut app);
-    println!("matchmaker_frame: {SEARCHES} searches, {FRAMES} frames each, single-threaded");
-    println!("  minimal_plugins           mean {bare_mean:>10.2?}  worst {bare_worst:>10.2?}");
-    println!("  matchmaker idle           mean {idle_mean:>10.2?}");
-    println!("  {SEARCHES} searching (polled)  mean {mean:>10.2?}  worst {worst:>10.2?}");
-    println!(
-        "  {SEARCHES} groups created and searching in {joined:.2?} (rate budget 10/s for polls only)"
-    );
 }

@@ -169,6 +169,7 @@ pub mod matchmaker;
 mod poll;
 mod reconcile;
 mod request;
+mod schedule;
 pub mod stats;
 mod stop;
 mod systems;

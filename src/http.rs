@@ -66,8 +66,8 @@ use std::time::Duration;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use self::native::Engine;
+pub(crate) use self::pending::{Answered, Decode, Decoded, EngineOptions, ReplyTo, Ticket, Timing};
 pub use self::pending::{DEFAULT_MAX_BODY_BYTES, PendingResponse};
-pub(crate) use self::pending::{EngineOptions, Timing};
 pub use self::retry::RetryPolicy;
 #[cfg(target_arch = "wasm32")]
 pub(crate) use self::wasm::Engine;
@@ -80,8 +80,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Sends `request` on the shared default engine, to be answered within
 /// [`DEFAULT_REQUEST_TIMEOUT`]. Never blocks.
 pub fn spawn_request(request: HttpRequest) -> PendingResponse {
-    let deadline = time::after(Instant::now(), Some(DEFAULT_REQUEST_TIMEOUT));
-    shared_engine().submit(request, Timing::by(deadline))
+    let now = Instant::now();
+    let deadline = time::after(now, Some(DEFAULT_REQUEST_TIMEOUT));
+    let (pending, reply) = PendingResponse::new(now);
+    shared_engine().send(std::sync::Arc::new(request), Timing::by(deadline), reply);
+    pending
 }
 
 /// Sends `request` and waits for the answer (any status code is an answer), at most

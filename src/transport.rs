@@ -11,7 +11,7 @@
 //! class).
 //!
 //! Nothing here is ever dropped for back-pressure: a request over the in-flight cap or over
-//! its class's rate budget waits in the queue. The engine gets up to four times its worker
+//! its class's rate budget waits in the queue. The engine gets up to sixteen times its worker
 //! count ([`handed_cap`]): each worker one request on the wire and the next ones in line, so
 //! it starts the next one the moment it finishes, without waiting for the next frame. A
 //! call's budget runs from its real start, not from when it was handed over. A request handed
@@ -42,8 +42,10 @@ mod job;
 mod rate;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crossbeam_channel::{Receiver, Sender};
 use tracing::{debug, trace};
 
 use self::job::Queued;
@@ -51,55 +53,21 @@ pub(crate) use self::job::{Job, Payload};
 pub use self::rate::RateLimits;
 use self::rate::{PerClass, RateLimiter};
 use crate::api::{EdgegapError, EndpointClass, HttpRequest, HttpResponse, api_error};
-use crate::http::{Engine, EngineOptions, PendingResponse, Timing, shared_engine};
+use crate::http::{
+    Answered, Decoded, Engine, EngineOptions, ReplyTo, Ticket, Timing, shared_engine,
+};
 use crate::time::Instant;
 
-/// Where an answer will show up: [`PendingResponse`] in the plugin, a channel in tests.
-trait Pending: Send + Sync + 'static {
-    /// The answer, once it arrived.
-    fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>>;
-    /// When the request started (left the engine's queue for the wire), once it has.
-    fn started(&self) -> Option<Instant>;
-    /// Gives up on the answer (a request not started yet is then never sent); when the
-    /// request started, if it did.
-    fn abandon(&self) -> Option<Instant>;
-}
-
-impl Pending for PendingResponse {
-    fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
-        PendingResponse::try_take(self)
-    }
-    fn started(&self) -> Option<Instant> {
-        PendingResponse::started(self)
-    }
-    fn abandon(&self) -> Option<Instant> {
-        PendingResponse::abandon(self)
-    }
-}
-
-/// An answer known before sending (the engine could not be built).
-struct Resolved(Option<Result<HttpResponse, EdgegapError>>);
-
-impl Pending for Resolved {
-    fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
-        self.0.clone()
-    }
-    fn started(&self) -> Option<Instant> {
-        None
-    }
-    fn abandon(&self) -> Option<Instant> {
-        None
-    }
-}
-
 /// How many requests a transport hands to its engine at once, per worker: one on the wire and
-/// three next in line, so a worker that finishes starts the next request at once instead of
-/// waiting for the next frame to hand it one, even when a frame comes late (measured with
-/// `benches/client_throughput.rs`: one next in line left the plugin 1.55–1.73× a plain agent,
-/// three 1.37–1.46×). The workers (and so requests on the wire) stay at `max_in_flight`, and
-/// time spent waiting for a worker does not count against a call's budget
-/// ([`Queued::timing`]).
-const HANDED_PER_WORKER: usize = 4;
+/// fifteen next in line, so a worker that finishes starts the next request at once instead of
+/// waiting for the next frame to hand it one, even when a frame comes late — on a busy machine
+/// the game's thread can be off the CPU for milliseconds (measured with
+/// `benches/client_throughput.rs`, plugin over a plain agent: one next in line 1.55–1.73×,
+/// three 1.37–1.46× on an idle machine; on a machine loaded 6–12 on 2 cores, three 1.54 and
+/// fifteen 1.39, medians of 8 alternated invocations). The workers (and so requests on the
+/// wire) stay at `max_in_flight`; time spent waiting for a worker does not count against a
+/// call's budget ([`Queued::timing`]), and a request given up on while it waits is never sent.
+const HANDED_PER_WORKER: usize = 16;
 
 /// Requests handed to the engine at most, for `max_in_flight` workers.
 fn handed_cap(max_in_flight: usize) -> usize {
@@ -108,7 +76,11 @@ fn handed_cap(max_in_flight: usize) -> usize {
 
 struct InFlight<O, P> {
     queued: Queued<O, P>,
-    pending: Box<dyn Pending>,
+    /// Its answer's token on the transport's channel (one per attempt: a late answer to an
+    /// earlier attempt is never taken for this one's).
+    token: u64,
+    /// Shared with the worker: when it started; giving it up.
+    ticket: Arc<Ticket>,
     /// When it was handed to the engine.
     sent_at: Instant,
     /// When it must start, and be answered, by.
@@ -116,6 +88,23 @@ struct InFlight<O, P> {
     /// Counted by its class's rate limiter as unstarted: handed over under a limit, its
     /// start not recorded yet.
     pinned: bool,
+}
+
+impl<O, P> InFlight<O, P> {
+    /// When it must be answered by, if it has started; when it must start by, if not
+    /// (`None`: never).
+    fn deadline(&self) -> Option<Instant> {
+        self.timing.end(self.ticket.started())
+    }
+
+    /// The earliest its deadline can be, looked at `now`: a request not started yet may start
+    /// any moment and then have only its timeout.
+    fn earliest_deadline(&self, now: Instant) -> Option<Instant> {
+        match self.ticket.started() {
+            Some(started) => self.timing.end(Some(started)),
+            None => min_instant(Some(self.timing.start_by), self.timing.end(Some(now))),
+        }
+    }
 }
 
 /// A job's end, handed back by [`Transport::poll`] for the caller to deliver.
@@ -126,6 +115,9 @@ pub(crate) struct Outcome<O, P> {
     pub payload: P,
     /// The final answer (any status: the last attempt's) or the error that ended the call.
     pub result: Result<HttpResponse, EdgegapError>,
+    /// The answer, decoded by the engine's worker with the payload's decoder
+    /// ([`Payload::decoder`]) when it is a success (its body and headers are then emptied).
+    pub decoded: Option<Decoded>,
 }
 
 /// Counters the plugin exposes as `EdgegapStats` and Bevy diagnostics.
@@ -143,6 +135,7 @@ pub(crate) struct Counters {
 /// The queue, the in-flight set, limiters and counters, for jobs owned by `O` carrying `P`.
 pub(crate) struct Transport<O, P> {
     next_seq: u64,
+    next_token: u64,
     /// One FIFO per class, ordered by `seq` (retries keep their place).
     queues: PerClass<VecDeque<Queued<O, P>>>,
     /// Retries waiting for their backoff.
@@ -156,12 +149,18 @@ pub(crate) struct Transport<O, P> {
     /// The engine this transport sends with; `None` until configured (the shared default
     /// engine is used then), `Err` when its options were refused (bad root certificate).
     engine: Option<Result<Engine, (EngineOptions, EdgegapError)>>,
+    /// Where the engine answers this transport's requests, made with the first one (so an
+    /// empty transport costs no allocation).
+    answers: Option<(Sender<Answered>, Receiver<Answered>)>,
+    /// No request in flight reaches its deadline before then (`None`: none can).
+    next_deadline: Option<Instant>,
 }
 
 impl<O, P> Default for Transport<O, P> {
     fn default() -> Self {
         Self {
             next_seq: 0,
+            next_token: 0,
             queues: PerClass::default(),
             delayed: Vec::new(),
             in_flight: Vec::new(),
@@ -170,12 +169,15 @@ impl<O, P> Default for Transport<O, P> {
             queued: 0,
             counters: Counters::default(),
             engine: None,
+            answers: None,
+            next_deadline: None,
         }
     }
 }
 
 impl<O: Copy, P: Payload> Transport<O, P> {
-    /// Jobs waiting to be sent (retries in backoff included).
+    /// Jobs waiting to be sent (retries in backoff included; a job whose owner is gone counts
+    /// until its turn comes).
     pub(crate) fn queued(&self) -> usize {
         self.queued + self.delayed.len()
     }
@@ -210,6 +212,14 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         slots.min(tokens)
     }
 
+    /// When a request of `class` held back by its rate budget may next start: when the
+    /// earliest start in its window leaves it (`None`: unlimited, or nothing recorded, so only
+    /// an answer freeing a slot makes room). Call after [`Transport::spare`].
+    pub(crate) fn next_room(&self, class: EndpointClass, limits: &RateLimits) -> Option<Instant> {
+        limits.get(class)?;
+        self.limiters[class].next_expiry()
+    }
+
     /// Adds a job at the back of its class's queue.
     pub(crate) fn enqueue(&mut self, job: Job<O, P>) {
         trace!("queued `{}` `{}`", job.label, job.path());
@@ -226,6 +236,7 @@ impl<O: Copy, P: Payload> Transport<O, P> {
             owner,
             payload,
             result: Err(error),
+            decoded: None,
         });
     }
 
@@ -236,16 +247,19 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         self.queued += 1;
     }
 
-    /// Collects answers, applies deadlines and retries, and drops jobs whose owner is gone.
-    /// Returns the outcomes to deliver, in resolution order.
+    /// Collects answers, applies deadlines and retries, and drops requests whose owner is gone
+    /// (queued ones are dropped when their turn comes, by [`Transport::dispatch`]). Returns the
+    /// outcomes to deliver, in resolution order. Costs nothing per request in flight but the
+    /// owner check: answers come through one channel, and deadlines are looked at only once
+    /// the earliest one may have passed.
     pub(crate) fn poll(&mut self, now: Instant, alive: impl Fn(O) -> bool) -> Vec<Outcome<O, P>> {
         let mut out = std::mem::take(&mut self.resolved);
-        if self.queued == 0 && self.delayed.is_empty() && self.in_flight.is_empty() {
+        if self.in_flight.is_empty() && self.delayed.is_empty() {
             return out;
         }
-        // Cancelled: the owner is gone. Nothing is delivered.
-        let before = self.in_flight.len() + self.delayed.len() + self.queued;
-        // A request on the wire that follows orphans is kept to its answer.
+        // Cancelled: the owner is gone. Nothing is delivered. A request on the wire that
+        // follows orphans is kept to its answer.
+        let before = self.in_flight.len() + self.delayed.len();
         let mut i = 0;
         while i < self.in_flight.len() {
             let job = &self.in_flight[i].queued.job;
@@ -257,95 +271,40 @@ impl<O: Copy, P: Payload> Transport<O, P> {
             }
         }
         self.delayed.retain(|q| alive(q.job.owner));
-        let mut queued = 0;
-        for queue in self.queues.values_mut() {
-            queue.retain(|q| alive(q.job.owner));
-            queued += queue.len();
-        }
-        self.queued = queued;
-        let cancelled = before - (self.in_flight.len() + self.delayed.len() + self.queued);
+        let cancelled = before - (self.in_flight.len() + self.delayed.len());
         if cancelled > 0 {
             debug!("cancelled `{cancelled}` edgegap calls whose owner is gone");
             self.counters.cancelled += cancelled as u64;
         }
 
-        // Answers and deadlines.
-        let mut i = 0;
-        while i < self.in_flight.len() {
-            let flight = &self.in_flight[i];
-            let answer = match flight.pending.try_take() {
-                Some(answer) => Some(answer),
-                None if flight
-                    .timing
-                    .end(flight.pending.started())
-                    .is_some_and(|end| now >= end) =>
-                {
-                    Some(Err(EdgegapError::Timeout))
-                }
-                None => None,
-            };
-            let Some(answer) = answer else {
-                i += 1;
-                continue;
-            };
-            // Abandoning `pending` discards a late answer (a request that never left the
-            // engine's queue is not sent at all).
-            let flight = self.in_flight.swap_remove(i);
-            let started = self.settle(&flight);
-            let InFlight {
-                mut queued,
-                sent_at,
-                ..
-            } = flight;
-            // The budget runs from the first attempt's real start (never started: from when
-            // it was handed over).
-            let first_sent = *queued.first_sent.get_or_insert(started.unwrap_or(sent_at));
-            self.counters.last_latency =
-                Some(now.saturating_duration_since(started.unwrap_or(sent_at)));
-            let budget_spent = queued.budget_end(first_sent).is_some_and(|end| now >= end);
-            let job = &queued.job;
-            if matches!(answer, Err(EdgegapError::Timeout)) {
-                self.counters.timeouts += 1;
-                debug!(
-                    "`{}` `{}`: attempt `{}` timed out (budget `{:?}`)",
-                    job.label,
-                    job.path(),
-                    queued.attempts,
-                    job.budget
-                );
-                if budget_spent {
-                    self.finish(queued, Err(EdgegapError::Timeout), &mut out);
-                    continue;
-                }
+        // Answers, then deadlines.
+        let answers = self.answers.take();
+        if let Some((_, answers)) = &answers {
+            while let Ok(answered) = answers.try_recv() {
+                let Some(i) = self
+                    .in_flight
+                    .iter()
+                    .position(|f| f.token == answered.token)
+                else {
+                    continue; // given up on (cancelled, timed out): discarded
+                };
+                let flight = self.in_flight.swap_remove(i);
+                self.answered(flight, answered.reply, answered.decoded, now, &mut out);
             }
-            let failure = match &answer {
-                Ok(response) if job.payload.is_success(response.status) => None,
-                Ok(response) => Some(api_error(response)),
-                Err(error) => Some(error.clone()),
-            };
-            let retry_at = failure.as_ref().and_then(|error| {
-                let delay = job.retry.next_attempt(
-                    error,
-                    job.idempotent,
-                    queued.attempts,
-                    now.saturating_duration_since(first_sent),
-                    job.budget,
-                )?;
-                debug!(
-                    "`{}` `{}`: attempt `{}` failed ({error}); retrying in `{delay:?}`",
-                    job.label,
-                    job.path(),
-                    queued.attempts
-                );
-                now.checked_add(delay)
-            });
-            match retry_at {
-                Some(at) => {
-                    self.counters.retries += 1;
-                    queued.not_before = Some(at);
-                    self.delayed.push(queued);
+        }
+        self.answers = answers;
+        if self.next_deadline.is_some_and(|at| now >= at) {
+            self.next_deadline = None;
+            let mut i = 0;
+            while i < self.in_flight.len() {
+                if self.in_flight[i].deadline().is_some_and(|end| now >= end) {
+                    let flight = self.in_flight.swap_remove(i);
+                    self.answered(flight, Err(EdgegapError::Timeout), None, now, &mut out);
+                } else {
+                    let next = self.in_flight[i].earliest_deadline(now);
+                    self.next_deadline = min_instant(self.next_deadline, next);
+                    i += 1;
                 }
-                None => self.finish(queued, answer, &mut out),
             }
         }
 
@@ -362,11 +321,80 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         out
     }
 
+    /// What became of `flight`: `answer` (an answer, or a timeout), resolved or retried.
+    fn answered(
+        &mut self,
+        flight: InFlight<O, P>,
+        answer: Result<HttpResponse, EdgegapError>,
+        decoded: Option<Decoded>,
+        now: Instant,
+        out: &mut Vec<Outcome<O, P>>,
+    ) {
+        // Abandoning the ticket discards a late answer (a request that never left the
+        // engine's queue is not sent at all).
+        let started = self.settle(&flight);
+        let InFlight {
+            mut queued,
+            sent_at,
+            ..
+        } = flight;
+        // The budget runs from the first attempt's real start (never started: from when
+        // it was handed over).
+        let first_sent = *queued.first_sent.get_or_insert(started.unwrap_or(sent_at));
+        self.counters.last_latency =
+            Some(now.saturating_duration_since(started.unwrap_or(sent_at)));
+        let budget_spent = queued.budget_end(first_sent).is_some_and(|end| now >= end);
+        let job = &queued.job;
+        if matches!(answer, Err(EdgegapError::Timeout)) {
+            self.counters.timeouts += 1;
+            debug!(
+                "`{}` `{}`: attempt `{}` timed out (budget `{:?}`)",
+                job.label,
+                job.path(),
+                queued.attempts,
+                job.budget
+            );
+            if budget_spent {
+                self.finish(queued, Err(EdgegapError::Timeout), None, out);
+                return;
+            }
+        }
+        let failure = match &answer {
+            Ok(response) if job.payload.is_success(response.status) => None,
+            Ok(response) => Some(api_error(response)),
+            Err(error) => Some(error.clone()),
+        };
+        let retry_at = failure.as_ref().and_then(|error| {
+            let delay = job.retry.next_attempt(
+                error,
+                job.idempotent,
+                queued.attempts,
+                now.saturating_duration_since(first_sent),
+                job.budget,
+            )?;
+            debug!(
+                "`{}` `{}`: attempt `{}` failed ({error}); retrying in `{delay:?}`",
+                job.label,
+                job.path(),
+                queued.attempts
+            );
+            now.checked_add(delay)
+        });
+        match retry_at {
+            Some(at) => {
+                self.counters.retries += 1;
+                queued.not_before = Some(at);
+                self.delayed.push(queued);
+            }
+            None => self.finish(queued, answer, decoded, out),
+        }
+    }
+
     /// Gives up on `flight`'s answer, and counts it in its rate window from its real start
     /// (not at all if it never started). Returns that start.
     fn settle(&mut self, flight: &InFlight<O, P>) -> Option<Instant> {
         // (A request whose start is already counted is not counted twice.)
-        let started = flight.pending.abandon();
+        let started = flight.ticket.abandon();
         if flight.pinned
             && let Some(at) = started
         {
@@ -389,7 +417,7 @@ impl<O: Copy, P: Payload> Transport<O, P> {
     fn note_starts(&mut self) {
         for flight in &mut self.in_flight {
             if flight.pinned
-                && let Some(at) = flight.pending.started()
+                && let Some(at) = flight.ticket.started()
             {
                 flight.pinned = false;
                 self.limiters[flight.queued.job.class].record(at);
@@ -401,6 +429,7 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         &mut self,
         queued: Queued<O, P>,
         result: Result<HttpResponse, EdgegapError>,
+        decoded: Option<Decoded>,
         out: &mut Vec<Outcome<O, P>>,
     ) {
         self.counters.resolved += 1;
@@ -408,6 +437,7 @@ impl<O: Copy, P: Payload> Transport<O, P> {
             owner: queued.job.owner,
             payload: queued.job.payload,
             result,
+            decoded,
         });
     }
 
@@ -441,21 +471,28 @@ impl<O: Copy, P: Payload> Transport<O, P> {
 
     /// Hands queued jobs to the engine, oldest first, while the rate budgets allow and the
     /// engine has fewer than [`handed_cap`] (each worker one on the wire, the next in line),
-    /// on the engine set by [`Transport::use_engine`] (the shared default engine before).
-    pub(crate) fn dispatch(&mut self, limits: &RateLimits, max_in_flight: usize, now: Instant) {
+    /// on the engine set by [`Transport::use_engine`] (the shared default engine before). A
+    /// job whose owner is gone (`alive`) is dropped when its turn comes, unsent.
+    pub(crate) fn dispatch(
+        &mut self,
+        limits: &RateLimits,
+        max_in_flight: usize,
+        now: Instant,
+        alive: impl Fn(O) -> bool,
+    ) {
         let engine = self.engine.take();
         match &engine {
-            Some(Ok(engine)) => {
-                self.dispatch_with(limits, max_in_flight, now, |request, timing| {
-                    Box::new(engine.submit(request, timing))
+            Some(Ok(engine)) => self.dispatch_with(limits, max_in_flight, now, alive, |r, t, a| {
+                engine.send(r, t, a)
+            }),
+            None => self.dispatch_with(limits, max_in_flight, now, alive, |r, t, a| {
+                shared_engine().send(r, t, a)
+            }),
+            Some(Err((_, error))) => {
+                self.dispatch_with(limits, max_in_flight, now, alive, |_, _, reply| {
+                    reply.answer(Err(error.clone()))
                 })
             }
-            None => self.dispatch_with(limits, max_in_flight, now, |request, timing| {
-                Box::new(shared_engine().submit(request, timing))
-            }),
-            Some(Err((_, error))) => self.dispatch_with(limits, max_in_flight, now, |_, _| {
-                Box::new(Resolved(Some(Err(error.clone()))))
-            }),
         }
         self.engine = engine;
     }
@@ -466,7 +503,8 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         limits: &RateLimits,
         max_in_flight: usize,
         now: Instant,
-        mut send: impl FnMut(HttpRequest, Timing) -> Box<dyn Pending>,
+        alive: impl Fn(O) -> bool,
+        mut send: impl FnMut(Arc<HttpRequest>, Timing, ReplyTo),
     ) {
         let cap = handed_cap(max_in_flight);
         if self.queued == 0 {
@@ -481,6 +519,12 @@ impl<O: Copy, P: Payload> Transport<O, P> {
                     self.limiters[class].available(limits.get(class), now, unstarted[class]);
             }
         }
+        let to = self
+            .answers
+            .get_or_insert_with(crossbeam_channel::unbounded)
+            .0
+            .clone();
+        let mut cancelled = 0;
         while self.in_flight.len() < cap && self.queued > 0 {
             // The oldest head among the classes with budget left.
             let mut best: Option<(EndpointClass, u64)> = None;
@@ -497,6 +541,10 @@ impl<O: Copy, P: Payload> Transport<O, P> {
                 break;
             };
             self.queued -= 1;
+            if !alive(queued.job.owner) {
+                cancelled += 1;
+                continue;
+            }
             available[class] -= 1;
             let pinned = limits.get(class).is_some();
             queued.attempts += 1;
@@ -508,14 +556,30 @@ impl<O: Copy, P: Payload> Transport<O, P> {
                 queued.job.path(),
                 queued.attempts
             );
-            let pending = send(queued.job.request.clone(), timing);
-            self.in_flight.push(InFlight {
+            let token = self.next_token;
+            self.next_token += 1;
+            let ticket = Arc::new(Ticket::new(now));
+            let reply = ReplyTo {
+                to: to.clone(),
+                token,
+                ticket: Arc::clone(&ticket),
+                decode: queued.job.payload.decoder(),
+            };
+            send(Arc::clone(&queued.job.request), timing, reply);
+            let flight = InFlight {
                 queued,
-                pending,
+                token,
+                ticket,
                 sent_at: now,
                 timing,
                 pinned,
-            });
+            };
+            self.next_deadline = min_instant(self.next_deadline, flight.earliest_deadline(now));
+            self.in_flight.push(flight);
+        }
+        if cancelled > 0 {
+            debug!("cancelled `{cancelled}` queued edgegap calls whose owner is gone");
+            self.counters.cancelled += cancelled;
         }
         // Jobs still waiting only because of a rate budget.
         for class in EndpointClass::ALL {
@@ -529,6 +593,14 @@ impl<O: Copy, P: Payload> Transport<O, P> {
                 }
             }
         }
+    }
+}
+
+/// The earlier of two optional instants (`None` is "never").
+fn min_instant(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -569,7 +641,7 @@ mod tests {
             owner,
             class,
             idempotent,
-            request: request(),
+            request: Arc::new(request()),
             payload: Probe(sink.clone()),
             budget: Duration::from_secs(10),
             attempt_timeout: None,
@@ -583,43 +655,40 @@ mod tests {
     /// A sender whose answers the test controls.
     #[derive(Default)]
     struct Wire {
-        senders: Vec<crossbeam_channel::Sender<Result<HttpResponse, EdgegapError>>>,
-        starts: Vec<Arc<Mutex<Option<Instant>>>>,
+        senders: Vec<Line>,
+        /// Each request's ticket: the test starts one that waited for a worker.
+        starts: Vec<Arc<Ticket>>,
     }
 
-    /// An answer the test sends, to a request that started at `.1` (set by the test for a
-    /// request that waits for a worker first).
-    struct Channel(
-        crossbeam_channel::Receiver<Result<HttpResponse, EdgegapError>>,
-        Arc<Mutex<Option<Instant>>>,
-    );
+    /// One request's answer line, as the engine's worker holds it.
+    #[derive(Clone)]
+    struct Line(crossbeam_channel::Sender<Answered>, u64);
 
-    impl Pending for Channel {
-        fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
-            self.0.try_recv().ok()
-        }
-        fn started(&self) -> Option<Instant> {
-            *self.1.lock().unwrap()
-        }
-        fn abandon(&self) -> Option<Instant> {
-            *self.1.lock().unwrap()
+    impl Line {
+        fn send(&self, reply: Result<HttpResponse, EdgegapError>) -> Result<(), ()> {
+            let answered = Answered {
+                token: self.1,
+                reply,
+                decoded: None,
+            };
+            self.0.send(answered).map_err(|_| ())
         }
     }
 
     impl Wire {
         /// Puts the request on the wire at `now`.
-        fn send(&mut self, request: HttpRequest, now: Instant) -> Box<dyn Pending> {
-            self.queue(request, Some(now))
+        fn send(&mut self, reply: ReplyTo, now: Instant) {
+            self.queue(reply, Some(now));
         }
 
         /// Takes the request, started at `started` (`None`: waiting for a worker; the test
-        /// sets the start later through `starts`).
-        fn queue(&mut self, _request: HttpRequest, started: Option<Instant>) -> Box<dyn Pending> {
-            let (tx, rx) = crossbeam_channel::bounded(1);
-            self.senders.push(tx);
-            let start = Arc::new(Mutex::new(started));
-            self.starts.push(start.clone());
-            Box::new(Channel(rx, start))
+        /// starts it later through `starts`).
+        fn queue(&mut self, reply: ReplyTo, started: Option<Instant>) {
+            if let Some(at) = started {
+                reply.ticket.start(at);
+            }
+            self.senders.push(Line(reply.to, reply.token));
+            self.starts.push(reply.ticket);
         }
     }
 
@@ -642,28 +711,31 @@ mod tests {
         let mut wire = Wire::default();
         let limits = RateLimits::none();
         let now = Instant::now();
-        for i in 0..20 {
-            t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
+        // Four workers: four on the wire and the rest of the cap next in line; four more
+        // wait in the transport's queue.
+        let cap = handed_cap(4);
+        assert_eq!(cap, 4 * HANDED_PER_WORKER);
+        let total = cap + 4;
+        for i in 0..total {
+            t.enqueue(job(i as u32 + 1, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 4, now, |r, _| wire.send(r, now));
-        // Four workers: four on the wire and twelve next in line.
-        assert_eq!(handed_cap(4), 16);
-        assert_eq!(t.in_flight(), 16);
+        t.dispatch_with(&limits, 4, now, |_| true, |_, _, a| wire.send(a, now));
+        assert_eq!(t.in_flight(), cap);
         assert_eq!(t.queued(), 4);
         let mut answered = 0;
-        while answered < 20 {
+        while answered < total {
             let tx = wire.senders[answered].clone();
             tx.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
             answered += 1;
             deliver_all(t.poll(now, |_| true));
-            t.dispatch_with(&limits, 4, now, |r, _| wire.send(r, now));
+            t.dispatch_with(&limits, 4, now, |_| true, |_, _, a| wire.send(a, now));
             assert!(t.in_flight() <= handed_cap(4));
         }
         let got = sink.0.lock().unwrap();
-        assert_eq!(got.len(), 20);
+        assert_eq!(got.len(), total);
         // FIFO: delivered in the order they were queued.
         let owners: Vec<u32> = got.iter().map(|(owner, _)| *owner).collect();
-        assert_eq!(owners, (1..=20).collect::<Vec<_>>());
+        assert_eq!(owners, (1..=total as u32).collect::<Vec<_>>());
         assert!(t.is_idle());
     }
 
@@ -678,17 +750,25 @@ mod tests {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
         t.enqueue(job(100, EndpointClass::Other, true, &sink));
-        t.dispatch_with(&limits, 64, start, |r, _| wire.send(r, start));
+        t.dispatch_with(&limits, 64, start, |_| true, |_, _, a| wire.send(a, start));
         // 3 status + the unlimited one that was behind them.
         assert_eq!(t.in_flight(), 4);
         assert_eq!(t.counters.rate_limit_waits, 4);
-        t.dispatch_with(&limits, 64, start + Duration::from_millis(999), |r, _| {
-            wire.send(r, start + Duration::from_millis(999))
-        });
+        t.dispatch_with(
+            &limits,
+            64,
+            start + Duration::from_millis(999),
+            |_| true,
+            |_, _, a| wire.send(a, start + Duration::from_millis(999)),
+        );
         assert_eq!(t.in_flight(), 4, "no new start inside the same second");
-        t.dispatch_with(&limits, 64, start + Duration::from_secs(1), |r, _| {
-            wire.send(r, start + Duration::from_secs(1))
-        });
+        t.dispatch_with(
+            &limits,
+            64,
+            start + Duration::from_secs(1),
+            |_| true,
+            |_, _, a| wire.send(a, start + Duration::from_secs(1)),
+        );
         assert_eq!(t.in_flight(), 7);
         assert_eq!(t.queued(), 1);
     }
@@ -707,22 +787,46 @@ mod tests {
         for i in 0..6 {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 8, at(0), |r, _| wire.queue(r, None));
+        t.dispatch_with(&limits, 8, at(0), |_| true, |_, _, a| wire.queue(a, None));
         assert_eq!(wire.senders.len(), 2);
         // Still waiting for a worker 1.5 s later: both still count.
-        t.dispatch_with(&limits, 8, at(1500), |r, _| wire.queue(r, None));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(1500),
+            |_| true,
+            |_, _, a| wire.queue(a, None),
+        );
         assert_eq!(wire.senders.len(), 2, "unstarted requests hold their place");
         // They start at 1.6 s: nothing more until 2.6 s.
-        *wire.starts[0].lock().unwrap() = Some(at(1600));
-        *wire.starts[1].lock().unwrap() = Some(at(1600));
-        t.dispatch_with(&limits, 8, at(2000), |r, _| wire.queue(r, None));
+        wire.starts[0].start(at(1600));
+        wire.starts[1].start(at(1600));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(2000),
+            |_| true,
+            |_, _, a| wire.queue(a, None),
+        );
         assert_eq!(wire.senders.len(), 2, "counted from the real start");
-        t.dispatch_with(&limits, 8, at(2600), |r, _| wire.queue(r, None));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(2600),
+            |_| true,
+            |_, _, a| wire.queue(a, None),
+        );
         assert_eq!(wire.senders.len(), 4);
         // The two new ones time out without ever leaving the queue (their budget is 10 s):
         // never sent, they stop counting at once.
         deliver_all(t.poll(at(12_600), |_| true));
-        t.dispatch_with(&limits, 8, at(12_600), |r, _| wire.queue(r, None));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(12_600),
+            |_| true,
+            |_, _, a| wire.queue(a, None),
+        );
         assert!(wire.senders.len() >= 6, "{}", wire.senders.len());
     }
 
@@ -738,9 +842,15 @@ mod tests {
         // Budgets of 10 s.
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, at(0), |r, _| wire.queue(r, None));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            at(0),
+            |_| true,
+            |_, _, a| wire.queue(a, None),
+        );
         // The first starts after waiting 5 s for a worker; the second never does.
-        *wire.starts[0].lock().unwrap() = Some(at(5_000));
+        wire.starts[0].start(at(5_000));
         deliver_all(t.poll(at(9_999), |_| true));
         assert_eq!(t.in_flight(), 2);
         deliver_all(t.poll(at(10_000), |_| true));
@@ -767,7 +877,13 @@ mod tests {
         let mut j = job(1, EndpointClass::Deploy, false, &sink);
         j.budget = Duration::from_secs(2);
         t.enqueue(j);
-        t.dispatch_with(&RateLimits::none(), 8, start, |r, _| wire.send(r, start));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            start,
+            |_| true,
+            |_, _, a| wire.send(a, start),
+        );
         deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
         assert!(sink.0.lock().unwrap().is_empty());
         deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
@@ -781,7 +897,8 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_secs(3),
-            |r, _| wire.send(r, start + Duration::from_secs(3)),
+            |_| true,
+            |_, _, a| wire.send(a, start + Duration::from_secs(3)),
         );
         deliver_all(t.poll(start + Duration::from_secs(3), |_| true));
         assert_eq!(wire.senders.len(), 1);
@@ -796,7 +913,13 @@ mod tests {
         let mut wire = Wire::default();
         let start = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, start, |r, _| wire.send(r, start));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            start,
+            |_| true,
+            |_, _, a| wire.send(a, start),
+        );
         wire.senders[0]
             .send(Ok(HttpResponse::new(429, r#"{"message":"slow down"}"#)
                 .with_header("Retry-After", "1")))
@@ -809,7 +932,8 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_millis(500),
-            |r, _| wire.send(r, start + Duration::from_millis(500)),
+            |_| true,
+            |_, _, a| wire.send(a, start + Duration::from_millis(500)),
         );
         assert_eq!(wire.senders.len(), 1, "not before Retry-After");
         deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
@@ -817,7 +941,8 @@ mod tests {
             &RateLimits::none(),
             8,
             start + Duration::from_secs(1),
-            |r, _| wire.send(r, start + Duration::from_secs(1)),
+            |_| true,
+            |_, _, a| wire.send(a, start + Duration::from_secs(1)),
         );
         assert_eq!(wire.senders.len(), 2);
         wire.senders[1]
@@ -835,7 +960,13 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            now,
+            |_| true,
+            |_, _, a| wire.send(a, now),
+        );
         for tx in &wire.senders {
             tx.send(Ok(HttpResponse::new(503, "{}"))).unwrap();
         }
@@ -854,7 +985,13 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(&RateLimits::none(), 1, now, |r, _| wire.send(r, now));
+        t.dispatch_with(
+            &RateLimits::none(),
+            1,
+            now,
+            |_| true,
+            |_, _, a| wire.send(a, now),
+        );
         let (gone, queued_gone) = (1, 2);
         wire.senders[0]
             .send(Ok(HttpResponse::new(200, "{}")))
@@ -882,19 +1019,31 @@ mod tests {
         t.enqueue(j);
         let limits = RateLimits::none();
         let at = |ms: u64| start + Duration::from_millis(ms);
-        t.dispatch_with(&limits, 8, at(0), |r, _| wire.send(r, at(0)));
+        t.dispatch_with(&limits, 8, at(0), |_| true, |_, _, a| wire.send(a, at(0)));
         deliver_all(t.poll(at(999), |_| true));
         assert_eq!(t.counters.retries, 0);
         // The first attempt times out at 1 s: retried after 100 ms.
         deliver_all(t.poll(at(1000), |_| true));
         assert_eq!(t.counters.retries, 1);
         deliver_all(t.poll(at(1100), |_| true));
-        t.dispatch_with(&limits, 8, at(1100), |r, _| wire.send(r, at(1100)));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(1100),
+            |_| true,
+            |_, _, a| wire.send(a, at(1100)),
+        );
         assert_eq!(wire.senders.len(), 2);
         // The second times out at 2.1 s; a retry at 2.3 s still fits the 2.5 s budget.
         deliver_all(t.poll(at(2100), |_| true));
         deliver_all(t.poll(at(2300), |_| true));
-        t.dispatch_with(&limits, 8, at(2300), |r, _| wire.send(r, at(2300)));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(2300),
+            |_| true,
+            |_, _, a| wire.send(a, at(2300)),
+        );
         assert_eq!(wire.senders.len(), 3);
         assert!(sink.0.lock().unwrap().is_empty());
         // The third attempt is cut by the budget, not its own timeout: the call ends.
@@ -917,7 +1066,13 @@ mod tests {
         j.budget = Duration::MAX;
         j.retry.max_backoff = Duration::MAX;
         t.enqueue(j);
-        t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            now,
+            |_| true,
+            |_, _, a| wire.send(a, now),
+        );
         wire.senders[0]
             .send(Ok(
                 HttpResponse::new(429, "{}").with_header("Retry-After", "18446744073709551615")
@@ -930,7 +1085,13 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         let later = now + crate::api::MAX_RETRY_AFTER + Duration::from_secs(1);
         deliver_all(t.poll(later, |_| true));
-        t.dispatch_with(&RateLimits::none(), 8, later, |r, _| wire.send(r, later));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            later,
+            |_| true,
+            |_, _, a| wire.send(a, later),
+        );
         assert_eq!(wire.senders.len(), 2, "the retry went out");
     }
 
@@ -950,7 +1111,13 @@ mod tests {
         let mut follower = job(3, EndpointClass::Status, true, &sink);
         follower.follow_orphan = true;
         t.enqueue(follower);
-        t.dispatch_with(&RateLimits::none(), 8, now, |r, _| wire.send(r, now));
+        t.dispatch_with(
+            &RateLimits::none(),
+            8,
+            now,
+            |_| true,
+            |_, _, a| wire.send(a, now),
+        );
         assert_eq!(t.in_flight(), 3);
         // Every owner is gone before any answer.
         deliver_all(t.poll(now, |_| false));
@@ -970,5 +1137,87 @@ mod tests {
         assert_eq!(t.counters.cancelled, 2);
         assert!(t.is_idle());
         assert_eq!(wire.senders.len(), 3, "nothing was sent again");
+    }
+
+    /// A queued job whose owner is gone is dropped, unsent, when its turn comes, and takes no
+    /// place in the rate budget.
+    #[test]
+    fn a_queued_job_whose_owner_is_gone_is_never_sent() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let limits = RateLimits::none().with(EndpointClass::Status, Some(1));
+        let t0 = Instant::now();
+        for i in 1..=3 {
+            t.enqueue(job(i, EndpointClass::Status, true, &sink));
+        }
+        t.dispatch_with(&limits, 8, t0, |_| true, |_, _, a| wire.send(a, t0));
+        assert_eq!((t.in_flight(), t.queued()), (1, 2));
+        let later = t0 + Duration::from_secs(1);
+        t.dispatch_with(
+            &limits,
+            8,
+            later,
+            |owner| owner != 2,
+            |_, _, a| wire.send(a, later),
+        );
+        assert_eq!(
+            wire.senders.len(),
+            2,
+            "the third went out in the second's place"
+        );
+        assert_eq!((t.in_flight(), t.queued()), (2, 0));
+        assert_eq!(t.counters.cancelled, 1);
+        for line in &wire.senders {
+            line.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
+        }
+        deliver_all(t.poll(later, |_| true));
+        let owners: Vec<u32> = sink.0.lock().unwrap().iter().map(|(o, _)| *o).collect();
+        assert_eq!(owners, vec![1, 3]);
+        assert!(t.is_idle());
+    }
+
+    /// Each attempt has its own token: the late answer of an attempt that timed out is not
+    /// taken for the retry's.
+    #[test]
+    fn a_late_answer_is_never_taken_for_the_retrys() {
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        let mut wire = Wire::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut j = job(1, EndpointClass::Status, true, &sink);
+        j.attempt_timeout = Some(Duration::from_secs(1));
+        j.retry = RetryPolicy {
+            jitter: 0.0,
+            initial_backoff: Duration::from_millis(100),
+            ..RetryPolicy::default()
+        };
+        t.enqueue(j);
+        let limits = RateLimits::none();
+        t.dispatch_with(&limits, 8, at(0), |_| true, |_, _, a| wire.send(a, at(0)));
+        deliver_all(t.poll(at(1000), |_| true));
+        assert_eq!(t.counters.retries, 1, "the first attempt timed out");
+        deliver_all(t.poll(at(1100), |_| true));
+        t.dispatch_with(
+            &limits,
+            8,
+            at(1100),
+            |_| true,
+            |_, _, a| wire.send(a, at(1100)),
+        );
+        assert_eq!(wire.senders.len(), 2);
+        // The first attempt's answer comes late, a 500: it is discarded.
+        wire.senders[0]
+            .send(Ok(HttpResponse::new(500, "{}")))
+            .unwrap();
+        deliver_all(t.poll(at(1200), |_| true));
+        assert!(sink.0.lock().unwrap().is_empty());
+        assert_eq!(t.in_flight(), 1);
+        wire.senders[1]
+            .send(Ok(HttpResponse::new(200, "{}")))
+            .unwrap();
+        deliver_all(t.poll(at(1300), |_| true));
+        assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(200))]);
     }
 }

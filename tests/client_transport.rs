@@ -316,8 +316,8 @@ fn tracked_deployments_share_the_status_budget() {
 }
 
 /// A worker that finishes a call starts the next queued one at once, without waiting for
-/// the next frame: after a single frame, four times the in-flight cap reach the API (each
-/// worker one on the wire and three next in line), while never more than the cap are on the
+/// the next frame: after a single frame, sixteen times the in-flight cap reach the API (each
+/// worker one on the wire and fifteen next in line), while never more than the cap are on the
 /// wire.
 #[test]
 fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
@@ -325,24 +325,24 @@ fn workers_start_the_next_queued_call_without_waiting_for_a_frame() {
     let mut app = app(config(&emu)
         .with_max_in_flight(4)
         .with_rate_limits(RateLimits::none()));
-    statuses(&mut app, "aaaaaaaaaaaa", 40);
+    statuses(&mut app, "aaaaaaaaaaaa", 100);
     app.update();
     // No more frames: only the engine's workers run from here.
-    support::wait_until("16 requests without a frame", LIMIT, || {
-        emu.request_count(Route::Status) >= 16
+    support::wait_until("64 requests without a frame", LIMIT, || {
+        emu.request_count(Route::Status) >= 64
     });
-    assert_eq!(emu.request_count(Route::Status), 16);
+    assert_eq!(emu.request_count(Route::Status), 64);
     // And no further: the rest waits for frames (the ECS hands them over). A check that
     // something does not happen, over a window with no frames.
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(emu.request_count(Route::Status), 16);
+    assert_eq!(emu.request_count(Route::Status), 64);
     assert!(emu.connections_accepted() <= 4);
     // Frames deliver everything.
     collect::<EdgegapResponse<GetStatus>>(&mut app);
-    run_until(&mut app, "all 40 answers", LIMIT, |world| {
-        seen_in::<EdgegapResponse<GetStatus>>(world).len() >= 40
+    run_until(&mut app, "all 100 answers", LIMIT, |world| {
+        seen_in::<EdgegapResponse<GetStatus>>(world).len() >= 100
     });
-    assert_eq!(emu.request_count(Route::Status), 40);
+    assert_eq!(emu.request_count(Route::Status), 100);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! `Deployment*` messages/events, and the answers and commands the lifecycle trades in.
 //! Nothing here acts; `lifecycle` decides and `track` applies.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use bevy::ecs::component::Component;
@@ -11,6 +11,7 @@ use bevy::ecs::event::EntityEvent;
 use bevy::ecs::message::Message;
 use bevy::ecs::resource::Resource;
 
+use super::schedule::PollSchedule;
 use crate::api::{
     ConnectAddress, DeployResponse, DeploymentStatus, EdgegapError, RequestId, Status, StopResponse,
 };
@@ -408,15 +409,18 @@ pub(crate) enum Phase {
     Ended,
 }
 
-/// Answers waiting for the lifecycle, the poll schedule, ready deadlines, reconcile times and
-/// the id → entity index.
+/// Answers waiting for the lifecycle, the poll schedule, ready deadlines, reconcile times,
+/// the id → entity index and the deployments with a long-poll out. Nothing here is scanned
+/// per frame: a frame looks at the earliest time of each set (see [`Tracker::due`]).
 #[derive(Resource, Default)]
 pub(crate) struct Tracker {
     pub(crate) inbox: Vec<(Entity, Answer)>,
-    pub(crate) schedule: BTreeSet<(Instant, Entity)>,
+    pub(crate) polls: PollSchedule,
     pub(crate) ready_deadlines: BTreeSet<(Instant, Entity)>,
     pub(crate) reconciles: BTreeSet<(Instant, Entity)>,
     pub(crate) index: HashMap<RequestId, Entity>,
+    /// Deployments whose status poll on its way is a long-poll (the gateway holds it).
+    pub(crate) long_polls: HashSet<Entity>,
 }
 
 impl Tracker {
@@ -425,11 +429,12 @@ impl Tracker {
         self.inbox.push((entity, answer));
     }
 
-    /// Whether anything is due at `now` (or waiting in the inbox).
+    /// Whether anything is due at `now` (or waiting in the inbox): a look at the earliest
+    /// time of each set, whatever the number of deployments.
     pub(crate) fn due(&self, now: Instant) -> bool {
         let due = |set: &BTreeSet<(Instant, Entity)>| set.first().is_some_and(|&(at, _)| at <= now);
         !self.inbox.is_empty()
-            || due(&self.schedule)
+            || self.polls.is_due(now)
             || due(&self.ready_deadlines)
             || due(&self.reconciles)
     }

@@ -234,7 +234,7 @@ impl<'w, 's> Edgegap<'w, 's> {
             let mut tracker = world.resource_mut::<Tracker>();
             tracker.index.insert(request_id, entity);
             // First poll right away.
-            tracker.schedule.insert((now, entity));
+            tracker.polls.insert(now, entity);
         });
         entity
     }

@@ -6,6 +6,7 @@ use bevy::ecs::system::Res;
 use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
+use super::deployment::Tracker;
 use super::request::{EdgegapTransport, receive_on};
 use super::stats;
 use super::track::{drive, track_deployments};
@@ -18,8 +19,10 @@ pub(crate) fn receive_responses(world: &mut World) {
     }
     let freed = receive_on::<EdgegapTransport>(world);
     drive(world);
-    // Refill the slots just freed from the queue now rather than in `PostUpdate`.
+    // Refill the slots just freed from the queue now rather than in `PostUpdate`; due polls
+    // that found no room may find some now.
     if freed {
+        world.resource_mut::<Tracker>().polls.room_freed();
         send_requests(world);
     }
 }
@@ -46,7 +49,9 @@ pub(crate) fn send_requests(world: &mut World) {
         &config.root_certificates,
         config.max_body_bytes,
     );
-    transport.dispatch(&config.rate_limits, max_in_flight, now);
+    transport.dispatch(&config.rate_limits, max_in_flight, now, |entity| {
+        world.get_entity(entity).is_ok()
+    });
     let snapshot = stats::EdgegapStats::from_transport(&transport);
     world.resource_mut::<EdgegapTransport>().0 = transport;
     stats::record(world, snapshot);

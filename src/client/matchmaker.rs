@@ -141,10 +141,14 @@ impl Plugin for MatchmakerPlugin {
                         .run_if(track::transport_busy),
                 ),
             );
+        // Only while a measure runs: an exclusive system every frame would cost the frame a
+        // sync point.
         #[cfg(not(target_arch = "wasm32"))]
         app.add_message::<BeaconsMeasured>().add_systems(
             PreUpdate,
-            beacons::collect_measures.in_set(EdgegapSystems::Receive),
+            beacons::collect_measures
+                .in_set(EdgegapSystems::Receive)
+                .run_if(bevy::ecs::schedule::common_conditions::any_with_component::<beacons::Measuring>),
         );
     }
 }

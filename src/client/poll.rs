@@ -30,38 +30,18 @@ pub(crate) fn issue_polls(world: &mut World, now: Instant) {
         EdgegapMode::Direct => None,
     };
     let deadline = config.deadline;
-    let spare = world.resource_mut::<EdgegapTransport>().0.spare(
-        EndpointClass::Status,
-        &limits,
-        max_in_flight,
-        now,
-    );
-    let mut due = Vec::new();
-    {
-        let mut tracker = world.resource_mut::<Tracker>();
-        while due.len() < spare {
-            let Some(&(at, entity)) = tracker.schedule.first() else {
-                break;
-            };
-            if at > now {
-                break;
-            }
-            tracker.schedule.pop_first();
-            due.push((at, entity));
-        }
-    }
+    let transport = &mut world.resource_mut::<EdgegapTransport>().0;
+    let room = transport.spare(EndpointClass::Status, &limits, max_in_flight, now);
+    let next_room = transport.next_room(EndpointClass::Status, &limits);
+    let due = world
+        .resource_mut::<Tracker>()
+        .polls
+        .take_due(now, room, || next_room);
     if due.is_empty() {
         return;
     }
     // Long-polls held now (a despawned deployment's no longer counts).
-    let mut held = match hold {
-        Some(_) => world
-            .query::<&Deployment>()
-            .iter(world)
-            .filter(|d| d.long_poll_sent.is_some())
-            .count(),
-        None => 0,
-    };
+    let mut held = world.resource::<Tracker>().long_polls.len();
     for (at, entity) in due {
         let Some(mut deployment) = world.get_mut::<Deployment>(entity) else {
             continue;
@@ -77,16 +57,22 @@ pub(crate) fn issue_polls(world: &mut World, now: Instant) {
         // Long-poll once the status is known (the first poll learns it at once) and the last
         // poll succeeded (after a failure, plain polls find out at once whether it is over).
         let long = deployment.last.is_some() && deployment.unobserved == 0;
-        match hold {
+        let long_poll = match hold {
             Some(wait) if long && held < long_poll_cap(max_in_flight) => {
                 held += 1;
                 deployment.long_poll_sent = Some(now);
-                let since = deployment.status.clone();
+                Some((wait, deployment.status.clone()))
+            }
+            _ => None,
+        };
+        match long_poll {
+            Some((wait, since)) => {
+                world.resource_mut::<Tracker>().long_polls.insert(entity);
                 let poll = AwaitStatusChange::new(request_id, since, wait);
                 // Held up to `wait`, then answered like any call.
                 send_poll(world, entity, poll, Some(deadline.saturating_add(wait)));
             }
-            _ => send_poll(world, entity, GetStatus::new(request_id), None),
+            None => send_poll(world, entity, GetStatus::new(request_id), None),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! user calls, status polls, stops, deploys and reconcile searches alike. Also
 //! [`EdgegapResponse`], and how a result reaches the ECS.
 
+use std::sync::Arc;
+
 use bevy::app::App;
 use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
@@ -12,7 +14,7 @@ use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
 use crate::api::{EdgegapError, Endpoint, HttpRequest, HttpResponse};
-use crate::http::RetryPolicy;
+use crate::http::{Decode, Decoded, RetryPolicy};
 use crate::time::Instant;
 use crate::transport::{Job, Outcome, Payload, Transport};
 
@@ -109,26 +111,64 @@ impl EdgegapAppExt for App {
 }
 
 /// Receives the final outcome of a call the transport hands back: decodes it with the
-/// endpoint's types and delivers it to the ECS. `result` is the last answer (any status) or
-/// the error that ended the call. The transport itself never sees a `World`.
+/// endpoint's types (or takes what the engine's worker decoded) and delivers it to the ECS.
+/// `result` is the last answer (any status) or the error that ended the call. The transport
+/// itself never sees a `World`.
 pub(crate) trait Delivery: Send + Sync + 'static {
     /// Whether `status` is a success for the endpoint (anything else may be retried).
     fn is_success(&self, status: u16) -> bool;
+    /// Decodes a success on the engine's worker, off the frame.
+    fn decoder(&self) -> Arc<dyn Decode>;
     /// Delivers the outcome for `owner`, which exists.
-    fn deliver(
-        self: Box<Self>,
-        world: &mut World,
-        owner: Entity,
-        result: Result<HttpResponse, EdgegapError>,
-    );
+    fn deliver(self: Box<Self>, world: &mut World, owner: Entity, outcome: Answer);
     /// Receives the outcome of a call whose owner is gone: only a call queued with
     /// `follow_orphan` gets here with an answer; the others do nothing.
-    fn orphaned(self: Box<Self>, world: &mut World, result: Result<HttpResponse, EdgegapError>);
+    fn orphaned(self: Box<Self>, world: &mut World, outcome: Answer);
+}
+
+/// A call's final answer as the transport hands it back: the last answer (any status) or the
+/// error that ended the call, and the answer decoded by the engine's worker, if it was.
+pub(crate) struct Answer {
+    pub(crate) result: Result<HttpResponse, EdgegapError>,
+    pub(crate) decoded: Option<Decoded>,
+}
+
+impl Answer {
+    /// An error known without sending anything.
+    fn error(error: EdgegapError) -> Self {
+        Self {
+            result: Err(error),
+            decoded: None,
+        }
+    }
+
+    /// The answer decoded with `endpoint`: what the worker decoded, else decoded here.
+    fn decode<E: Endpoint>(self, endpoint: &E) -> Result<E::Output, EdgegapError> {
+        match self
+            .decoded
+            .and_then(|decoded| decoded.downcast::<Result<E::Output, EdgegapError>>().ok())
+        {
+            Some(decoded) => *decoded,
+            None => self.result.and_then(|response| endpoint.decode(&response)),
+        }
+    }
 }
 
 impl Payload for Box<dyn Delivery> {
     fn is_success(&self, status: u16) -> bool {
         (**self).is_success(status)
+    }
+
+    fn decoder(&self) -> Option<Arc<dyn Decode>> {
+        Some((**self).decoder())
+    }
+}
+
+/// Every endpoint decodes its success answers where they arrive.
+impl<E: Endpoint> Decode for E {
+    fn decode_answer(&self, response: &HttpResponse) -> Option<Decoded> {
+        self.is_success(response.status)
+            .then(|| Box::new(self.decode_success(response)) as Decoded)
     }
 }
 
@@ -149,12 +189,14 @@ pub(crate) fn deliver_outcomes(
         owner,
         payload,
         result,
+        decoded,
     } in outcomes
     {
+        let answer = Answer { result, decoded };
         if world.get_entity(owner).is_ok() {
-            payload.deliver(world, owner, result);
+            payload.deliver(world, owner, answer);
         } else {
-            payload.orphaned(world, result);
+            payload.orphaned(world, answer);
         }
     }
 }
@@ -166,17 +208,41 @@ pub(crate) fn short_name<E>() -> &'static str {
     base.rsplit("::").next().unwrap_or(base)
 }
 
-/// Writes the message (when registered) and triggers the event on its entity (when alive).
+/// Writes the message (when registered) and triggers the event on its entity (when alive and
+/// an observer watches it: an event nobody observes is neither cloned nor triggered).
 pub(crate) fn emit<M>(world: &mut World, event: M)
 where
     M: Message + Clone + for<'a> EntityEvent<Trigger<'a>: Default>,
 {
-    if world.contains_resource::<Messages<M>>() {
-        world.write_message(event.clone());
+    let target = event.event_target();
+    let observed = world.get_entity(target).is_ok() && observed::<M>(world, target);
+    match (world.contains_resource::<Messages<M>>(), observed) {
+        (true, true) => {
+            world.write_message(event.clone());
+            world.trigger(event);
+        }
+        (true, false) => {
+            world.write_message(event);
+        }
+        (false, true) => world.trigger(event),
+        (false, false) => {}
     }
-    if world.get_entity(event.event_target()).is_ok() {
-        world.trigger(event);
-    }
+}
+
+/// Whether triggering `M` on `target` would run an observer: a global one, one watching
+/// `target`, or (to be safe) one watching a component.
+fn observed<M: for<'a> EntityEvent<Trigger<'a>: Default>>(world: &World, target: Entity) -> bool {
+    let Some(key) = world.event_key::<M>() else {
+        return false; // never observed nor triggered
+    };
+    world
+        .observers()
+        .try_get_observers(key)
+        .is_some_and(|observers| {
+            !observers.global_observers().is_empty()
+                || observers.entity_observers().contains_key(&target)
+                || !observers.component_observers().is_empty()
+        })
 }
 
 /// What runs after a call resolved (its response emitted, if it is emitted at all).
@@ -236,7 +302,8 @@ impl<E: Endpoint> Handling<E> {
 /// Decodes with `E`, emits [`EdgegapResponse<E>`] (if asked), runs `then`, despawns a
 /// finished call entity.
 struct TypedCall<E: Endpoint> {
-    endpoint: E,
+    /// Shared with the engine's worker, which decodes a success with it.
+    endpoint: Arc<E>,
     respond: bool,
     then: Option<Then<E>>,
     orphaned: Option<Orphaned<E>>,
@@ -250,13 +317,12 @@ where
         self.endpoint.is_success(status)
     }
 
-    fn deliver(
-        self: Box<Self>,
-        world: &mut World,
-        owner: Entity,
-        result: Result<HttpResponse, EdgegapError>,
-    ) {
-        let result = result.and_then(|response| self.endpoint.decode(&response));
+    fn decoder(&self) -> Arc<dyn Decode> {
+        self.endpoint.clone()
+    }
+
+    fn deliver(self: Box<Self>, world: &mut World, owner: Entity, answer: Answer) {
+        let result = answer.decode(&*self.endpoint);
         if let Err(error) = &result {
             bevy::log::debug!("`{}` failed: {error}", short_name::<E>());
         }
@@ -280,10 +346,9 @@ where
         }
     }
 
-    fn orphaned(self: Box<Self>, world: &mut World, result: Result<HttpResponse, EdgegapError>) {
+    fn orphaned(self: Box<Self>, world: &mut World, answer: Answer) {
         if let Some(orphaned) = self.orphaned {
-            let result = result.and_then(|response| self.endpoint.decode(&response));
-            orphaned(world, result);
+            orphaned(world, answer.decode(&*self.endpoint));
         }
     }
 }
@@ -356,7 +421,7 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
     let idempotent = endpoint.idempotent() || how.key.is_some();
     let follow_orphan = how.orphaned.is_some();
     let delivery: Box<dyn Delivery> = Box::new(TypedCall {
-        endpoint,
+        endpoint: Arc::new(endpoint),
         respond: how.respond,
         then: how.then,
         orphaned: how.orphaned,
@@ -367,7 +432,7 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
         let error = built.err().unwrap_or_else(|| {
             EdgegapError::Config("the client plugin's transport is not in the world".into())
         });
-        delivery.deliver(world, owner, Err(error));
+        delivery.deliver(world, owner, Answer::error(error));
         return;
     };
     match built {
@@ -375,7 +440,7 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
             owner,
             class,
             idempotent,
-            request,
+            request: request.into(),
             payload: delivery,
             budget,
             attempt_timeout: None,
@@ -411,12 +476,12 @@ pub(crate) fn deliver_error<E: Endpoint>(
     E::Output: Clone,
 {
     let delivery: Box<dyn Delivery> = Box::new(TypedCall {
-        endpoint,
+        endpoint: Arc::new(endpoint),
         respond: true,
         then: None,
         orphaned: None,
     });
-    delivery.deliver(world, owner, Err(error));
+    delivery.deliver(world, owner, Answer::error(error));
 }
 
 #[cfg(test)]

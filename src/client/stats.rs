@@ -35,7 +35,7 @@ pub(crate) const PATHS: [&DiagnosticPath; 5] = [
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct EdgegapStats {
     /// Requests handed to the engine now: on the wire, or next in line for a worker (at
-    /// most four times `max_in_flight`).
+    /// most sixteen times `max_in_flight`).
     pub in_flight: usize,
     /// Calls waiting now (in-flight cap, rate budget, retry backoff).
     pub queued: usize,

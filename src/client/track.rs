@@ -39,25 +39,33 @@ pub(crate) fn drive(world: &mut World) {
 }
 
 fn apply(world: &mut World, entity: Entity, answer: Answer) {
-    let Some(deployment) = world.get::<Deployment>(entity).cloned() else {
+    let policy = Policy::new(world.resource::<EdgegapConfig>());
+    let now = Instant::now();
+    // The component is moved out for the step and written back in place: no clone of the
+    // last status answer, no archetype move.
+    let Some(mut held) = world.get_mut::<Deployment>(entity) else {
         if let Answer::StopRequested(Some(call)) = answer {
             cancel(world, call);
         }
         return;
     };
-    let policy = Policy::new(world.resource::<EdgegapConfig>());
-    let now = Instant::now();
+    let deployment = std::mem::replace(&mut *held, Deployment::created(now));
+    let before = lifecycle::phase(&deployment);
     let step = lifecycle::step(deployment, answer, now, &policy);
     let phase = lifecycle::phase(&step.deployment);
     let request_id = step.deployment.request_id.clone();
+    let long_poll_out = step.deployment.long_poll_sent.is_some();
+    *held = step.deployment;
+    let mut tracker = world.resource_mut::<Tracker>();
     if let Some(id) = &request_id {
-        world
-            .resource_mut::<Tracker>()
-            .index
-            .insert(id.clone(), entity);
+        tracker.index.insert(id.clone(), entity);
     }
-    world.entity_mut(entity).insert(step.deployment);
-    set_phase(world, entity, phase);
+    if !long_poll_out {
+        tracker.long_polls.remove(&entity);
+    }
+    if phase != before || !has_marker(world, entity, phase) {
+        set_phase(world, entity, phase);
+    }
     for command in step.commands {
         carry_out(world, entity, command, now);
     }
@@ -79,24 +87,39 @@ fn set_phase(world: &mut World, entity: Entity, phase: Phase) {
     };
 }
 
+/// Whether `entity` carries `phase`'s marker.
+fn has_marker(world: &World, entity: Entity, phase: Phase) -> bool {
+    let e = world.entity(entity);
+    match phase {
+        Phase::Deploying => e.contains::<Deploying>(),
+        Phase::Reconciling => e.contains::<Reconciling>(),
+        Phase::Starting => e.contains::<Starting>(),
+        Phase::Running => e.contains::<Running>(),
+        Phase::Stopping => e.contains::<Stopping>(),
+        Phase::Ended => e.contains::<Ended>(),
+    }
+}
+
 fn carry_out(world: &mut World, entity: Entity, command: Command, now: Instant) {
     match command {
         Command::Poll(wait) => {
             let at = later(now, wait);
-            let Some(mut deployment) = world.get::<Deployment>(entity).cloned() else {
+            let Some(mut deployment) = world.get_mut::<Deployment>(entity) else {
                 return;
             };
-            let mut tracker = world.resource_mut::<Tracker>();
-            if let Some(old) = deployment.next_poll.take() {
-                tracker.schedule.remove(&(old, entity));
+            let old = deployment.next_poll.take();
+            // One on its way: its answer schedules the next.
+            let polling = deployment.polling;
+            if !polling {
+                deployment.next_poll = Some(at);
             }
-            if deployment.polling {
-                // One on its way: its answer schedules the next.
-                return;
+            let polls = &mut world.resource_mut::<Tracker>().polls;
+            if let Some(old) = old {
+                polls.remove(old, entity);
             }
-            tracker.schedule.insert((at, entity));
-            deployment.next_poll = Some(at);
-            world.entity_mut(entity).insert(deployment);
+            if !polling {
+                polls.insert(at, entity);
+            }
         }
         Command::Stop { request_id, call } => {
             debug!("stopping deployment `{request_id}`");
@@ -266,13 +289,14 @@ fn ready_timeouts(world: &mut World, now: Instant) {
     drive(world);
 }
 
-/// Keeps the id index in step when a `Deployment` goes away.
+/// Keeps the id index and the long-polls out in step when a `Deployment` goes away.
 pub(crate) fn on_deployment_removed(
     removed: On<Remove, Deployment>,
     deployments: Query<&Deployment>,
     mut tracker: ResMut<Tracker>,
 ) {
     let entity = removed.event_target();
+    tracker.long_polls.remove(&entity);
     if let Ok(deployment) = deployments.get(entity)
         && let Some(id) = &deployment.request_id
         && tracker.index.get(id) == Some(&entity)

@@ -8,8 +8,10 @@
 //! - **Time.** Every request carries its [`Timing`]: when it must start by, and how long it may
 //!   take once started. A worker gives ureq what is left of that as the global timeout
 //!   (connect, TLS, write, read, body), so a hung server holds a worker at most until then. A
-//!   request not started by `start_by` — or whose [`PendingResponse`] was dropped — while it
-//!   waited for a worker is not sent at all.
+//!   request not started by `start_by` — or whose caller gave up on it (its [`Ticket`]) —
+//!   while it waited for a worker is not sent at all.
+//! - **Answers** go to the caller's channel with the request's token ([`ReplyTo`]); a success
+//!   is decoded there, on the worker, when the request carries a decoder.
 //! - **Bodies** are read up to [`EngineOptions::max_body_bytes`]; more is an error.
 //! - **Errors** are classified by the kind of ureq error, never by their text: DNS, connect
 //!   and TLS-setup failures happen before a byte of the request is written, so they are
@@ -23,19 +25,19 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use super::pending::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
+use super::pending::{EngineOptions, ReplyTo, Timing};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse, Method};
 use crate::time::{self, Instant};
 
 /// One request handed to the workers.
 struct Work {
-    request: HttpRequest,
+    /// Shared with the caller, who keeps it for a retry.
+    request: Arc<HttpRequest>,
     /// When it must start, and be answered, by; or [`EdgegapError::Timeout`].
     timing: Timing,
-    reply: Sender<Reply>,
-    /// Shared with the [`PendingResponse`]: whether anybody still waits for the answer, and
-    /// when a worker started the request.
-    ticket: Arc<Ticket>,
+    /// Where the answer goes, with the [`Ticket`] saying whether anybody still waits for it
+    /// and when a worker started the request.
+    reply: ReplyTo,
 }
 
 /// What the workers share.
@@ -132,21 +134,17 @@ impl Engine {
         self.shared.started.load(Ordering::SeqCst)
     }
 
-    /// Queues `request`, to start and be answered within `timing` (see [`Timing`]). Never
-    /// blocks.
-    pub(crate) fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
-        let (reply, rx) = crossbeam_channel::bounded(1);
-        let ticket = Arc::new(Ticket::default());
+    /// Queues `request`, to start and be answered within `timing` (see [`Timing`]), the
+    /// answer going to `reply`. Never blocks.
+    pub(crate) fn send(&self, request: Arc<HttpRequest>, timing: Timing, reply: ReplyTo) {
         let work = Work {
             request,
             timing,
             reply,
-            ticket: ticket.clone(),
         };
         // The receiver lives in `shared`, which lives as long as `self`: this cannot fail.
         let _ = self.queue.send(work);
         self.grow();
-        PendingResponse::new(rx, ticket)
     }
 
     /// Starts a worker when requests wait and no worker is idle, up to the cap.
@@ -197,11 +195,11 @@ fn work_loop(shared: &Shared) {
         };
         let result = match left {
             Some(left) if !left.is_zero() => {
-                if !work.ticket.start(now) {
+                if !work.reply.ticket.start(now) {
                     continue; // nobody waits for the answer: not sent at all
                 }
                 // A panic inside the HTTP stack must not cost a worker (nor its slot forever).
-                let run = || execute(&shared.agent, work.request, left, shared.max_body_bytes);
+                let run = || execute(&shared.agent, &work.request, left, shared.max_body_bytes);
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
                     Err(EdgegapError::transport(true, "the HTTP client panicked"))
                 })
@@ -209,7 +207,7 @@ fn work_loop(shared: &Shared) {
             _ => Err(EdgegapError::Timeout),
         };
         // The caller may have gone (deadline passed, call cancelled): the answer is discarded.
-        let _ = work.reply.send(result);
+        work.reply.answer(result);
     }
 }
 
@@ -264,7 +262,7 @@ impl ureq::unversioned::resolver::Resolver for InlineResolver {
 /// Sends `request` on the calling thread with `agent`, allowing it `time` in all.
 fn execute(
     agent: &ureq::Agent,
-    request: HttpRequest,
+    request: &HttpRequest,
     time: Duration,
     max_body_bytes: u64,
 ) -> Result<HttpResponse, EdgegapError> {
@@ -278,18 +276,18 @@ fn execute(
         .uri(request.url.as_str());
     for (name, value) in &request.headers {
         // Checked one by one so a bad one is named; its value is never shown.
-        if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        let Ok(header) = ureq::http::HeaderName::from_bytes(name.as_bytes()) else {
             return Err(unsent(format!("`{name}` is not a valid HTTP header name")));
-        }
-        if ureq::http::HeaderValue::from_str(value).is_err() {
+        };
+        let Ok(value) = ureq::http::HeaderValue::from_str(value) else {
             return Err(unsent(format!(
                 "the value of header `{name}` has characters not allowed in HTTP headers"
             )));
-        }
-        builder = builder.header(name.as_str(), value.as_str());
+        };
+        builder = builder.header(header, value);
     }
     let outgoing = builder
-        .body(request.body)
+        .body(request.body.as_slice())
         .map_err(|_| unsent("the request URL is not a valid URL".to_owned()))?;
     let outgoing = agent
         .configure_request(outgoing)

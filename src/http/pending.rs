@@ -1,11 +1,15 @@
 //! What an engine and its caller share: how the engine is built ([`EngineOptions`]), when a
-//! request may start and must end ([`Timing`]), and the handle on its answer
-//! ([`PendingResponse`], with the [`Ticket`] that orders "started" against "given up").
+//! request may start and must end ([`Timing`]), where its answer goes ([`ReplyTo`]: a channel
+//! shared by every request of one caller, the request's token in it, and the [`Ticket`] that
+//! orders "started" against "given up"), and [`PendingResponse`], the handle of a request
+//! sent alone.
 
-use std::sync::{Arc, Mutex};
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::api::{EdgegapError, HttpResponse};
 use crate::time::Instant;
@@ -38,6 +42,73 @@ impl Default for EngineOptions {
 
 /// What a worker sends back: the answer (any status) or why there is none.
 pub(crate) type Reply = Result<HttpResponse, EdgegapError>;
+
+/// A success answer decoded where it arrived (an engine's worker thread), for its caller to
+/// downcast to the type its [`Decode`] produced.
+pub(crate) type Decoded = Box<dyn Any + Send + Sync>;
+
+/// Decodes a success answer where it arrives, off the caller's thread (the client plugin's
+/// frame never pays for JSON decoding). `None`: not decoded there (not a success), the caller
+/// decodes.
+pub(crate) trait Decode: Send + Sync {
+    /// The decoded answer, if `response` is a success.
+    fn decode_answer(&self, response: &HttpResponse) -> Option<Decoded>;
+}
+
+/// What an engine hands back for one request: its token and its reply (with the decoded
+/// answer when the request carried a [`Decode`] and the answer is a success).
+pub(crate) struct Answered {
+    pub token: u64,
+    pub reply: Reply,
+    pub decoded: Option<Decoded>,
+}
+
+/// Where an engine answers one request.
+pub(crate) struct ReplyTo {
+    /// The caller's channel, shared by all its requests.
+    pub to: Sender<Answered>,
+    /// This request's token on it.
+    pub token: u64,
+    /// Shared with the caller: whether it gave up, and when the request started.
+    pub ticket: Arc<Ticket>,
+    /// Decodes a success answer on arrival.
+    pub decode: Option<Arc<dyn Decode>>,
+}
+
+impl ReplyTo {
+    /// Answers the request (decoding a success with its [`Decode`]); a caller that is gone
+    /// discards it.
+    pub(crate) fn answer(self, reply: Reply) {
+        // A decoder that panics costs the decoded answer only: the caller decodes again.
+        let decoded = match (&reply, &self.decode) {
+            (Ok(response), Some(decode)) => {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    decode.decode_answer(response)
+                }))
+                .ok()
+                .flatten()
+            }
+            _ => None,
+        };
+        // Decoded, the body and headers are not needed any more (only a failure's are read):
+        // freed here rather than on the caller's thread.
+        let reply = match (reply, &decoded) {
+            (Ok(mut response), Some(_)) => {
+                response.body = Vec::new();
+                response.headers = Vec::new();
+                Ok(response)
+            }
+            (reply, _) => reply,
+        };
+        let _ = self.to.send(Answered {
+            token: self.token,
+            reply,
+            decoded,
+        });
+        #[cfg(target_arch = "wasm32")]
+        self.ticket.answered();
+    }
+}
 
 /// When a request handed to an engine may start and how long it may take once started.
 /// Time spent waiting for a worker counts only against `start_by`.
@@ -76,74 +147,122 @@ impl Timing {
     }
 }
 
-/// What a request's sender and its [`PendingResponse`] share: whether the caller gave up on
-/// the answer, and when the request actually started (left the queue for the wire). One lock
-/// orders the two, so a request is either started before the caller gives up (and the caller
-/// learns when), or never sent.
-#[derive(Debug, Default)]
-pub(crate) struct Ticket(Mutex<TicketState>);
+/// What a request's sender and its caller share: whether the caller gave up on the answer,
+/// and when the request actually started (left the queue for the wire). One atomic orders the
+/// two, so a request is either started before the caller gives up (and the caller learns
+/// when), or never sent.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    /// When the request was handed over: starts are kept as nanoseconds after it.
+    since: Instant,
+    /// [`WAITING`], [`ABANDONED`] (never started), or 1 + the start in nanoseconds after
+    /// `since`.
+    state: AtomicU64,
+    /// In the browser: whether the caller gave up (started or not: an open fetch is then
+    /// aborted), and who to wake.
+    #[cfg(target_arch = "wasm32")]
+    wakers: std::sync::Mutex<Wakers>,
+}
 
+/// In the browser: the fetch to abort when the caller gives up, and the caller awaiting the
+/// answer ([`super::send`]).
+#[cfg(target_arch = "wasm32")]
 #[derive(Debug, Default)]
-struct TicketState {
-    abandoned: bool,
-    started: Option<Instant>,
-    /// In the browser: the fetch to abort when the caller gives up.
-    #[cfg(target_arch = "wasm32")]
+struct Wakers {
+    gave_up: bool,
     engine: Option<std::task::Waker>,
-    /// In the browser: the caller awaiting the answer ([`super::send`]).
-    #[cfg(target_arch = "wasm32")]
     caller: Option<std::task::Waker>,
 }
 
+const WAITING: u64 = 0;
+const ABANDONED: u64 = u64::MAX;
+
 impl Ticket {
-    fn state(&self) -> std::sync::MutexGuard<'_, TicketState> {
-        self.0
+    /// A ticket for a request handed over at `since`.
+    pub(crate) fn new(since: Instant) -> Self {
+        Self {
+            since,
+            state: AtomicU64::new(WAITING),
+            #[cfg(target_arch = "wasm32")]
+            wakers: std::sync::Mutex::default(),
+        }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn wakers(&self) -> std::sync::MutexGuard<'_, Wakers> {
+        self.wakers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn at(&self, state: u64) -> Option<Instant> {
+        match state {
+            WAITING | ABANDONED => None,
+            nanos => self.since.checked_add(Duration::from_nanos(nanos - 1)),
+        }
+    }
+
     /// Marks the request started at `now`, unless the caller already gave up: whether to send.
     pub(crate) fn start(&self, now: Instant) -> bool {
-        let mut state = self.state();
-        if state.abandoned {
-            return false;
+        let nanos = now.saturating_duration_since(self.since).as_nanos();
+        let state = u64::try_from(nanos)
+            .unwrap_or(u64::MAX - 2)
+            .min(u64::MAX - 2)
+            + 1;
+        match self
+            .state
+            .compare_exchange(WAITING, state, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(ABANDONED) => false,
+            Err(_) => true, // started already
         }
-        state.started.get_or_insert(now);
-        true
     }
 
     /// When the request started, if it has.
-    fn started(&self) -> Option<Instant> {
-        self.state().started
+    pub(crate) fn started(&self) -> Option<Instant> {
+        self.at(self.state.load(Ordering::Acquire))
     }
 
     /// Gives up on the answer; when the request started, if it ever did (then no later).
     /// In the browser this wakes the fetch, which aborts.
-    fn abandon(&self) -> Option<Instant> {
-        let mut state = self.state();
-        state.abandoned = true;
+    pub(crate) fn abandon(&self) -> Option<Instant> {
+        let started = match self.state.compare_exchange(
+            WAITING,
+            ABANDONED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => None,
+            Err(state) => self.at(state),
+        };
         #[cfg(target_arch = "wasm32")]
-        if let Some(engine) = state.engine.take() {
-            engine.wake();
+        {
+            let mut wakers = self.wakers();
+            wakers.gave_up = true;
+            if let Some(engine) = wakers.engine.take() {
+                engine.wake();
+            }
         }
-        state.started
+        started
     }
 
     /// In the browser: ready once the caller gave up (the fetch is then aborted).
     #[cfg(target_arch = "wasm32")]
     pub(crate) fn poll_abandoned(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        let mut state = self.state();
-        if state.abandoned {
+        let mut wakers = self.wakers();
+        if wakers.gave_up {
             return std::task::Poll::Ready(());
         }
-        state.engine = Some(cx.waker().clone());
+        wakers.engine = Some(cx.waker().clone());
         std::task::Poll::Pending
     }
 
     /// In the browser: the answer was sent; wakes a caller awaiting it.
     #[cfg(target_arch = "wasm32")]
-    pub(crate) fn answered(&self) {
-        if let Some(caller) = self.state().caller.take() {
+    fn answered(&self) {
+        let caller = self.wakers().caller.take();
+        if let Some(caller) = caller {
             caller.wake();
         }
     }
@@ -151,7 +270,7 @@ impl Ticket {
     /// In the browser: `cx` is woken when the answer is sent.
     #[cfg(target_arch = "wasm32")]
     fn wake_on_answer(&self, cx: &std::task::Context<'_>) {
-        self.state().caller = Some(cx.waker().clone());
+        self.wakers().caller = Some(cx.waker().clone());
     }
 }
 
@@ -159,20 +278,29 @@ impl Ticket {
 /// answer (a request still waiting for a worker is then not sent at all).
 #[derive(Debug)]
 pub struct PendingResponse {
-    rx: Receiver<Reply>,
+    rx: Receiver<Answered>,
     ticket: Arc<Ticket>,
 }
 
 impl PendingResponse {
-    pub(crate) fn new(rx: Receiver<Reply>, ticket: Arc<Ticket>) -> Self {
-        Self { rx, ticket }
+    /// A request handed over at `now`: the handle, and where the engine answers it.
+    pub(crate) fn new(now: Instant) -> (Self, ReplyTo) {
+        let (to, rx) = crossbeam_channel::bounded(1);
+        let ticket = Arc::new(Ticket::new(now));
+        let reply = ReplyTo {
+            to,
+            token: 0,
+            ticket: Arc::clone(&ticket),
+            decode: None,
+        };
+        (Self { rx, ticket }, reply)
     }
 
     /// The answer, once it has arrived. A worker that vanished without answering resolves as
     /// a transport error that may have been sent.
     pub fn try_take(&self) -> Option<Result<HttpResponse, EdgegapError>> {
         match self.rx.try_recv() {
-            Ok(result) => Some(result),
+            Ok(answered) => Some(answered.reply),
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => Some(Err(vanished())),
         }
@@ -185,7 +313,7 @@ impl PendingResponse {
     )]
     pub(crate) fn wait(&self, timeout: Duration) -> Option<Reply> {
         match self.rx.recv_timeout(timeout) {
-            Ok(result) => Some(result),
+            Ok(answered) => Some(answered.reply),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Err(vanished())),
         }
@@ -201,17 +329,6 @@ impl PendingResponse {
             None => std::task::Poll::Pending,
         }
     }
-
-    /// When the request left the engine's queue for the wire, once it has.
-    pub(crate) fn started(&self) -> Option<Instant> {
-        self.ticket.started()
-    }
-
-    /// Gives up on the answer: a request still waiting for a worker is then never sent.
-    /// Returns when the request started, if it did (the rate limiter counts it from then).
-    pub(crate) fn abandon(&self) -> Option<Instant> {
-        self.ticket.abandon()
-    }
 }
 
 impl Drop for PendingResponse {
@@ -223,4 +340,35 @@ impl Drop for PendingResponse {
 /// The answer of a worker that ended without sending one.
 fn vanished() -> EdgegapError {
     EdgegapError::transport(true, "the HTTP worker ended without an answer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_is_started_or_abandoned_never_both() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let started = Ticket::new(t0);
+        assert_eq!(started.started(), None);
+        assert!(started.start(at(5)));
+        assert!(started.start(at(9)), "a second start changes nothing");
+        assert_eq!(started.started(), Some(at(5)));
+        assert_eq!(started.abandon(), Some(at(5)), "abandoned after its start");
+        assert_eq!(started.started(), Some(at(5)));
+
+        let dropped = Ticket::new(t0);
+        assert_eq!(dropped.abandon(), None);
+        assert!(!dropped.start(at(1)), "never sent once abandoned");
+        assert_eq!(dropped.started(), None);
+
+        let at_once = Ticket::new(t0);
+        assert!(at_once.start(t0));
+        assert_eq!(
+            at_once.started(),
+            Some(t0),
+            "a start at the handover is a start"
+        );
+    }
 }

@@ -11,15 +11,18 @@
 //!
 //! - **In-flight cap.** At most `max_in_flight` fetches are open at once; the rest wait in the
 //!   engine's own FIFO and start the moment one ends (from the fetch's completion, not the
-//!   next frame). A request whose [`PendingResponse`] was dropped, or whose
+//!   next frame). A request its caller gave up on (its [`Ticket`]: a dropped
+//!   [`PendingResponse`](super::PendingResponse), or the transport), or whose
 //!   [`Timing::start_by`] passed, while it waited is not sent at all.
 //! - **A deadline that really cancels.** Each fetch races a timer set to the end of its
 //!   [`Timing`]: when the timer wins, the fetch is aborted (`AbortController::abort`: the
 //!   browser closes the connection or cancels the stream) and the call resolves as
-//!   [`EdgegapError::Timeout`]. Dropping or abandoning the [`PendingResponse`] (the transport
-//!   gave up, the owner is gone) aborts it too. A late answer is never delivered.
-//! - **Each request resolves once.** Its answer goes into a one-slot channel exactly once (or
-//!   never, when nobody waits for it any more); nothing is dropped for back-pressure.
+//!   [`EdgegapError::Timeout`]. A caller giving up on the answer (the transport's deadline,
+//!   the owner is gone, a dropped `PendingResponse`) aborts it too. A late answer is never
+//!   delivered.
+//! - **Each request resolves once.** Its answer goes to its caller's channel ([`ReplyTo`],
+//!   with the attempt's token) exactly once (or never, when nobody waits for it any more);
+//!   nothing is dropped for back-pressure.
 //! - **Dropping a task cancels it on wasm.** Each fetch runs in its own future, spawned with
 //!   `wasm_bindgen_futures::spawn_local` (not a Bevy `Task` that a drop would cancel), which
 //!   owns everything the call needs until it resolves; the engine's queue is drained from
@@ -72,7 +75,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -82,7 +84,7 @@ use web_sys::{
     RequestCredentials, RequestInit, RequestMode, RequestRedirect, Response, ResponseType,
 };
 
-use super::pending::{EngineOptions, PendingResponse, Reply, Ticket, Timing};
+use super::pending::{EngineOptions, Reply, ReplyTo, Ticket, Timing};
 use crate::api::{EdgegapError, HttpRequest, HttpResponse};
 use crate::time::Instant;
 
@@ -99,10 +101,11 @@ extern "C" {
 
 /// One request handed to the engine.
 struct Work {
-    request: HttpRequest,
+    /// Shared with the caller, who keeps it for a retry.
+    request: Arc<HttpRequest>,
     timing: Timing,
-    reply: Sender<Reply>,
-    ticket: Arc<Ticket>,
+    /// Where the answer goes, with the [`Ticket`] saying whether anybody still waits for it.
+    reply: ReplyTo,
 }
 
 /// The engine's queue and its count of open fetches.
@@ -174,19 +177,16 @@ impl Engine {
         &self.options
     }
 
-    /// Queues `request`, to start and be answered within `timing` (see [`Timing`]). Never
-    /// blocks; starts it at once when fewer than `max_in_flight` fetches are open.
-    pub(crate) fn submit(&self, request: HttpRequest, timing: Timing) -> PendingResponse {
-        let (reply, rx) = crossbeam_channel::bounded(1);
-        let ticket = Arc::new(Ticket::default());
+    /// Queues `request`, to start and be answered within `timing` (see [`Timing`]), the
+    /// answer going to `reply`. Never blocks; starts it at once when fewer than
+    /// `max_in_flight` fetches are open.
+    pub(crate) fn send(&self, request: Arc<HttpRequest>, timing: Timing, reply: ReplyTo) {
         self.shared.slots().queue.push_back(Work {
             request,
             timing,
             reply,
-            ticket: ticket.clone(),
         });
         start_next(&self.shared);
-        PendingResponse::new(rx, ticket)
     }
 }
 
@@ -206,10 +206,10 @@ fn start_next(shared: &Arc<Shared>) {
         };
         let now = Instant::now();
         if now >= work.timing.start_by {
-            answer(&work, Err(EdgegapError::Timeout));
+            work.reply.answer(Err(EdgegapError::Timeout));
             continue; // not sent: too late to start
         }
-        if !work.ticket.start(now) {
+        if !work.reply.ticket.start(now) {
             continue; // nobody waits for the answer: not sent at all
         }
         shared.slots().open += 1;
@@ -217,8 +217,9 @@ fn start_next(shared: &Arc<Shared>) {
         wasm_bindgen_futures::spawn_local(async move {
             let end = work.timing.end(Some(now));
             let limit = slot.0.max_body_bytes;
-            if let Some(reply) = exchange(&work.request, end, &work.ticket, limit).await {
-                answer(&work, reply);
+            let answer = exchange(&work.request, end, &work.reply.ticket, limit).await;
+            if let Some(answer) = answer {
+                work.reply.answer(answer);
             }
             // Frees the slot and starts the next request, however the fetch ended.
             drop(slot);
@@ -235,12 +236,6 @@ impl Drop for Slot {
         self.0.slots().open -= 1;
         start_next(&self.0);
     }
-}
-
-/// Hands `reply` to whoever waits for it (nobody, if the caller gave up: it is discarded).
-fn answer(work: &Work, reply: Reply) {
-    let _ = work.reply.send(reply);
-    work.ticket.answered();
 }
 
 /// How a race between an awaited step, the deadline and the caller ended.

@@ -47,7 +47,7 @@ impl<E: Endpoint> Call<E> {
             owner: (),
             class: endpoint.class(),
             idempotent: endpoint.idempotent(),
-            request,
+            request: request.into(),
             payload: endpoint,
             budget,
             attempt_timeout: Some(attempt_timeout),
@@ -62,7 +62,8 @@ impl<E: Endpoint> Call<E> {
     /// Advances the call; `Some` once it has ended.
     pub fn poll(&mut self, now: Instant) -> Option<Outcome<E::Output>> {
         // Sends the first attempt, or a retry whose backoff is over.
-        self.transport.dispatch(&RateLimits::none(), 1, now);
+        self.transport
+            .dispatch(&RateLimits::none(), 1, now, |()| true);
         let outcome = self.transport.poll(now, |()| true).pop()?;
         let attempts = self.transport.counters.sent as u32;
         let result = outcome.result.and_then(|response| {

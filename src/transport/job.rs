@@ -3,17 +3,25 @@
 //! transport's record of its attempts.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::{Endpoint, EndpointClass, HttpRequest};
-use crate::http::{RetryPolicy, Timing};
+use crate::http::{Decode, RetryPolicy, Timing};
 use crate::time::{self, Instant};
 
 /// What the transport needs of a job's payload: which answers are a success (anything else
-/// may be retried). The payload itself travels with the job and comes back in its outcome.
+/// may be retried), and optionally how the engine's worker decodes one. The payload itself
+/// travels with the job and comes back in its outcome.
 pub(crate) trait Payload: Send + Sync + 'static {
     /// Whether `status` is a success for the call.
     fn is_success(&self, status: u16) -> bool;
+
+    /// Decodes a success where it arrives (see [`crate::http::Decode`]); `None`: the caller
+    /// decodes the outcome itself.
+    fn decoder(&self) -> Option<Arc<dyn Decode>> {
+        None
+    }
 }
 
 /// An endpoint is its own payload: the server plugin's calls get it back to decode with.
@@ -32,8 +40,9 @@ pub(crate) struct Job<O, P> {
     pub class: EndpointClass,
     /// Whether sending it twice is harmless.
     pub idempotent: bool,
-    /// The request (contains the token: never log it whole).
-    pub request: HttpRequest,
+    /// The request (contains the token: never log it whole), shared with the engine for each
+    /// attempt.
+    pub request: Arc<HttpRequest>,
     /// Returned with the outcome; judges which answers are a success.
     pub payload: P,
     /// The call's budget: time allowed from the first attempt's start to the final answer,
@@ -141,12 +150,12 @@ mod tests {
             owner: 1,
             class: EndpointClass::Status,
             idempotent: true,
-            request: HttpRequest {
+            request: Arc::new(HttpRequest {
                 method: Method::Get,
                 url: url.into(),
                 headers: vec![("Authorization".into(), "token secret".into())],
                 body: Vec::new(),
-            },
+            }),
             payload: (),
             budget: Duration::from_secs(10),
             attempt_timeout: None,

@@ -18,11 +18,6 @@ impl<T> PerClass<T> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (EndpointClass, &T)> {
         EndpointClass::ALL.into_iter().zip(&self.0)
     }
-
-    /// The values, in [`EndpointClass::ALL`] order.
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
-        self.0.iter_mut()
-    }
 }
 
 impl<T> Index<EndpointClass> for PerClass<T> {
@@ -129,6 +124,13 @@ impl RateLimiter {
         }
     }
 
+    /// When the earliest start recorded leaves the window (`None`: none recorded).
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        self.starts
+            .front()
+            .and_then(|&first| first.checked_add(Self::WINDOW))
+    }
+
     /// Records a start at `at` (which may be earlier than starts already recorded).
     pub(crate) fn record(&mut self, at: Instant) {
         let i = self.starts.partition_point(|&s| s <= at);
@@ -194,7 +196,13 @@ mod tests {
             2,
             "the 100 ms start expired"
         );
+        assert_eq!(
+            limiter.next_expiry(),
+            Some(at(1500)),
+            "the 500 ms start leaves next"
+        );
         assert_eq!(limiter.available(Some(3), at(1500), 0), 3);
+        assert_eq!(limiter.next_expiry(), None);
         assert_eq!(limiter.available(None, at(0), 99), usize::MAX);
     }
 }

@@ -2,7 +2,6 @@
 //! the messages/events, and [`step`], the lifecycle as one pure function of the state, an
 //! answer and the time. Nothing here acts: `track` applies what `step` returns.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bevy::ecs::component::Component;
@@ -12,6 +11,7 @@ use bevy::ecs::message::Message;
 use bevy::ecs::resource::Resource;
 
 use crate::api::{Assignment, ConnectAddress, EdgegapError, GroupMember, MatchStatus};
+use crate::client::schedule::PollSchedule;
 use crate::time::Instant;
 
 /// A player's (or party member's) search, made by [`Matchmaker`](super::Matchmaker): the
@@ -452,13 +452,13 @@ pub(crate) fn phase(state: &Matchmaking) -> Phase {
 #[derive(Resource, Default)]
 pub(crate) struct MatchTracker {
     pub(crate) inbox: Vec<(Entity, Answer)>,
-    pub(crate) schedule: BTreeSet<(Instant, Entity)>,
+    pub(crate) polls: PollSchedule,
 }
 
 impl MatchTracker {
-    /// Whether anything waits or is due at `now`.
+    /// Whether anything waits or is due at `now` (a look at the earliest poll time only).
     pub(crate) fn due(&self, now: Instant) -> bool {
-        !self.inbox.is_empty() || self.schedule.first().is_some_and(|&(at, _)| at <= now)
+        !self.inbox.is_empty() || self.polls.is_due(now)
     }
 }
 

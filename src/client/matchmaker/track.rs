@@ -144,15 +144,15 @@ fn carry_out(world: &mut World, entity: Entity, command: Command) {
     };
     match command {
         Command::Poll(wait) => {
-            let mut tracker = world.resource_mut::<MatchTracker>();
+            let polls = &mut world.resource_mut::<MatchTracker>().polls;
             if let Some(old) = state.next_poll.take() {
-                tracker.schedule.remove(&(old, entity));
+                polls.remove(old, entity);
             }
             if !state.polling {
                 // Up to a tenth more, so that many clients do not poll in step.
                 let wait = wait.mul_f64(1.0 + jitter(entity) * 0.1);
                 let at = crate::client::deployment::later(Instant::now(), wait);
-                tracker.schedule.insert((at, entity));
+                polls.insert(at, entity);
                 state.next_poll = Some(at);
             }
             world.entity_mut(entity).insert(state);
@@ -253,25 +253,13 @@ pub(crate) fn issue_polls(world: &mut World, now: Instant) {
     let config = world.resource::<MatchmakerConfig>();
     let limits = limits(config);
     let (max_in_flight, access) = (config.max_in_flight, config.access());
-    let spare = world.resource_mut::<MatchmakerTransport>().0.spare(
-        EndpointClass::Other,
-        &limits,
-        max_in_flight,
-        now,
-    );
-    let mut due = Vec::new();
-    {
-        let mut tracker = world.resource_mut::<MatchTracker>();
-        while due.len() < spare {
-            match tracker.schedule.first() {
-                Some(&(at, entity)) if at <= now => {
-                    tracker.schedule.pop_first();
-                    due.push((at, entity));
-                }
-                _ => break,
-            }
-        }
-    }
+    let transport = &mut world.resource_mut::<MatchmakerTransport>().0;
+    let room = transport.spare(EndpointClass::Other, &limits, max_in_flight, now);
+    let next_room = transport.next_room(EndpointClass::Other, &limits);
+    let due = world
+        .resource_mut::<MatchTracker>()
+        .polls
+        .take_due(now, room, || next_room);
     for (at, entity) in due {
         let Some(mut state) = world.get_mut::<Matchmaking>(entity) else {
             continue;
@@ -315,6 +303,7 @@ pub(crate) fn receive(world: &mut World) {
     let freed = receive_on::<MatchmakerTransport>(world);
     drive(world);
     if freed {
+        world.resource_mut::<MatchTracker>().polls.room_freed();
         send(world);
     }
 }
@@ -331,11 +320,12 @@ pub(crate) fn send(world: &mut World) {
     let now = Instant::now();
     let config = world.resource::<MatchmakerConfig>();
     let (limits, max_in_flight) = (limits(config), config.max_in_flight);
-    let mut transport = world.resource_mut::<MatchmakerTransport>();
-    transport
-        .0
-        .use_engine(max_in_flight, &[], crate::http::DEFAULT_MAX_BODY_BYTES);
-    transport.0.dispatch(&limits, max_in_flight, now);
+    let mut transport = std::mem::take(&mut world.resource_mut::<MatchmakerTransport>().0);
+    transport.use_engine(max_in_flight, &[], crate::http::DEFAULT_MAX_BODY_BYTES);
+    transport.dispatch(&limits, max_in_flight, now, |entity| {
+        world.get_entity(entity).is_ok()
+    });
+    world.resource_mut::<MatchmakerTransport>().0 = transport;
 }
 
 /// Run condition: calls queued, in flight or resolved.
