@@ -56,7 +56,7 @@ fn the_gateway_serves_every_route_of_the_table_and_nothing_else() {
         let expected = match route.kind {
             GatewayRouteKind::Deploy | GatewayRouteKind::Status | GatewayRouteKind::Stop => 401,
             GatewayRouteKind::Webhook => 404, // a wrong secret
-            GatewayRouteKind::Health | GatewayRouteKind::Ready => 200,
+            GatewayRouteKind::Health | GatewayRouteKind::Ready | GatewayRouteKind::Metrics => 200,
         };
         assert_eq!(
             answer.status,
