@@ -690,6 +690,25 @@ mod tests {
             self.senders.push(Line(reply.to, reply.token));
             self.starts.push(reply.ticket);
         }
+
+        /// Dispatches `t`'s queue under `limits` with `max_in_flight`, at `now`, every owner
+        /// alive; each request taken as [`Wire::queue`] takes it.
+        fn dispatch(
+            &mut self,
+            t: &mut Transport<u32, Probe>,
+            limits: &RateLimits,
+            max_in_flight: usize,
+            now: Instant,
+            started: Option<Instant>,
+        ) {
+            t.dispatch_with(
+                limits,
+                max_in_flight,
+                now,
+                |_| true,
+                |_, _, a| self.queue(a, started),
+            );
+        }
     }
 
     /// What a caller does with the outcomes: here, records them in their payload's sink.
@@ -719,7 +738,7 @@ mod tests {
         for i in 0..total {
             t.enqueue(job(i as u32 + 1, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 4, now, |_| true, |_, _, a| wire.send(a, now));
+        wire.dispatch(&mut t, &limits, 4, now, Some(now));
         assert_eq!(t.in_flight(), cap);
         assert_eq!(t.queued(), 4);
         let mut answered = 0;
@@ -728,7 +747,7 @@ mod tests {
             tx.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
             answered += 1;
             deliver_all(t.poll(now, |_| true));
-            t.dispatch_with(&limits, 4, now, |_| true, |_, _, a| wire.send(a, now));
+            wire.dispatch(&mut t, &limits, 4, now, Some(now));
             assert!(t.in_flight() <= handed_cap(4));
         }
         let got = sink.0.lock().unwrap();
@@ -750,24 +769,24 @@ mod tests {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
         t.enqueue(job(100, EndpointClass::Other, true, &sink));
-        t.dispatch_with(&limits, 64, start, |_| true, |_, _, a| wire.send(a, start));
+        wire.dispatch(&mut t, &limits, 64, start, Some(start));
         // 3 status + the unlimited one that was behind them.
         assert_eq!(t.in_flight(), 4);
         assert_eq!(t.counters.rate_limit_waits, 4);
-        t.dispatch_with(
+        wire.dispatch(
+            &mut t,
             &limits,
             64,
             start + Duration::from_millis(999),
-            |_| true,
-            |_, _, a| wire.send(a, start + Duration::from_millis(999)),
+            Some(start + Duration::from_millis(999)),
         );
         assert_eq!(t.in_flight(), 4, "no new start inside the same second");
-        t.dispatch_with(
+        wire.dispatch(
+            &mut t,
             &limits,
             64,
             start + Duration::from_secs(1),
-            |_| true,
-            |_, _, a| wire.send(a, start + Duration::from_secs(1)),
+            Some(start + Duration::from_secs(1)),
         );
         assert_eq!(t.in_flight(), 7);
         assert_eq!(t.queued(), 1);
@@ -787,46 +806,22 @@ mod tests {
         for i in 0..6 {
             t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 8, at(0), |_| true, |_, _, a| wire.queue(a, None));
+        wire.dispatch(&mut t, &limits, 8, at(0), None);
         assert_eq!(wire.senders.len(), 2);
         // Still waiting for a worker 1.5 s later: both still count.
-        t.dispatch_with(
-            &limits,
-            8,
-            at(1500),
-            |_| true,
-            |_, _, a| wire.queue(a, None),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(1500), None);
         assert_eq!(wire.senders.len(), 2, "unstarted requests hold their place");
         // They start at 1.6 s: nothing more until 2.6 s.
         wire.starts[0].start(at(1600));
         wire.starts[1].start(at(1600));
-        t.dispatch_with(
-            &limits,
-            8,
-            at(2000),
-            |_| true,
-            |_, _, a| wire.queue(a, None),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(2000), None);
         assert_eq!(wire.senders.len(), 2, "counted from the real start");
-        t.dispatch_with(
-            &limits,
-            8,
-            at(2600),
-            |_| true,
-            |_, _, a| wire.queue(a, None),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(2600), None);
         assert_eq!(wire.senders.len(), 4);
         // The two new ones time out without ever leaving the queue (their budget is 10 s):
         // never sent, they stop counting at once.
         deliver_all(t.poll(at(12_600), |_| true));
-        t.dispatch_with(
-            &limits,
-            8,
-            at(12_600),
-            |_| true,
-            |_, _, a| wire.queue(a, None),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(12_600), None);
         assert!(wire.senders.len() >= 6, "{}", wire.senders.len());
     }
 
@@ -842,13 +837,7 @@ mod tests {
         // Budgets of 10 s.
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            at(0),
-            |_| true,
-            |_, _, a| wire.queue(a, None),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, at(0), None);
         // The first starts after waiting 5 s for a worker; the second never does.
         wire.starts[0].start(at(5_000));
         deliver_all(t.poll(at(9_999), |_| true));
@@ -877,13 +866,7 @@ mod tests {
         let mut j = job(1, EndpointClass::Deploy, false, &sink);
         j.budget = Duration::from_secs(2);
         t.enqueue(j);
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            start,
-            |_| true,
-            |_, _, a| wire.send(a, start),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, start, Some(start));
         deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
         assert!(sink.0.lock().unwrap().is_empty());
         deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
@@ -893,12 +876,12 @@ mod tests {
         );
         // The late answer goes nowhere, and the deploy is not sent again.
         let _ = wire.senders[0].send(Ok(HttpResponse::new(202, "{}")));
-        t.dispatch_with(
+        wire.dispatch(
+            &mut t,
             &RateLimits::none(),
             8,
             start + Duration::from_secs(3),
-            |_| true,
-            |_, _, a| wire.send(a, start + Duration::from_secs(3)),
+            Some(start + Duration::from_secs(3)),
         );
         deliver_all(t.poll(start + Duration::from_secs(3), |_| true));
         assert_eq!(wire.senders.len(), 1);
@@ -913,13 +896,7 @@ mod tests {
         let mut wire = Wire::default();
         let start = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            start,
-            |_| true,
-            |_, _, a| wire.send(a, start),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, start, Some(start));
         wire.senders[0]
             .send(Ok(HttpResponse::new(429, r#"{"message":"slow down"}"#)
                 .with_header("Retry-After", "1")))
@@ -928,21 +905,21 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         assert_eq!(t.counters.retries, 1);
         deliver_all(t.poll(start + Duration::from_millis(500), |_| true));
-        t.dispatch_with(
+        wire.dispatch(
+            &mut t,
             &RateLimits::none(),
             8,
             start + Duration::from_millis(500),
-            |_| true,
-            |_, _, a| wire.send(a, start + Duration::from_millis(500)),
+            Some(start + Duration::from_millis(500)),
         );
         assert_eq!(wire.senders.len(), 1, "not before Retry-After");
         deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
-        t.dispatch_with(
+        wire.dispatch(
+            &mut t,
             &RateLimits::none(),
             8,
             start + Duration::from_secs(1),
-            |_| true,
-            |_, _, a| wire.send(a, start + Duration::from_secs(1)),
+            Some(start + Duration::from_secs(1)),
         );
         assert_eq!(wire.senders.len(), 2);
         wire.senders[1]
@@ -960,13 +937,7 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            now,
-            |_| true,
-            |_, _, a| wire.send(a, now),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
         for tx in &wire.senders {
             tx.send(Ok(HttpResponse::new(503, "{}"))).unwrap();
         }
@@ -985,13 +956,7 @@ mod tests {
         let now = Instant::now();
         t.enqueue(job(1, EndpointClass::Status, true, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        t.dispatch_with(
-            &RateLimits::none(),
-            1,
-            now,
-            |_| true,
-            |_, _, a| wire.send(a, now),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 1, now, Some(now));
         let (gone, queued_gone) = (1, 2);
         wire.senders[0]
             .send(Ok(HttpResponse::new(200, "{}")))
@@ -1019,31 +984,19 @@ mod tests {
         t.enqueue(j);
         let limits = RateLimits::none();
         let at = |ms: u64| start + Duration::from_millis(ms);
-        t.dispatch_with(&limits, 8, at(0), |_| true, |_, _, a| wire.send(a, at(0)));
+        wire.dispatch(&mut t, &limits, 8, at(0), Some(at(0)));
         deliver_all(t.poll(at(999), |_| true));
         assert_eq!(t.counters.retries, 0);
         // The first attempt times out at 1 s: retried after 100 ms.
         deliver_all(t.poll(at(1000), |_| true));
         assert_eq!(t.counters.retries, 1);
         deliver_all(t.poll(at(1100), |_| true));
-        t.dispatch_with(
-            &limits,
-            8,
-            at(1100),
-            |_| true,
-            |_, _, a| wire.send(a, at(1100)),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(1100), Some(at(1100)));
         assert_eq!(wire.senders.len(), 2);
         // The second times out at 2.1 s; a retry at 2.3 s still fits the 2.5 s budget.
         deliver_all(t.poll(at(2100), |_| true));
         deliver_all(t.poll(at(2300), |_| true));
-        t.dispatch_with(
-            &limits,
-            8,
-            at(2300),
-            |_| true,
-            |_, _, a| wire.send(a, at(2300)),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(2300), Some(at(2300)));
         assert_eq!(wire.senders.len(), 3);
         assert!(sink.0.lock().unwrap().is_empty());
         // The third attempt is cut by the budget, not its own timeout: the call ends.
@@ -1066,13 +1019,7 @@ mod tests {
         j.budget = Duration::MAX;
         j.retry.max_backoff = Duration::MAX;
         t.enqueue(j);
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            now,
-            |_| true,
-            |_, _, a| wire.send(a, now),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
         wire.senders[0]
             .send(Ok(
                 HttpResponse::new(429, "{}").with_header("Retry-After", "18446744073709551615")
@@ -1085,13 +1032,7 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         let later = now + crate::api::MAX_RETRY_AFTER + Duration::from_secs(1);
         deliver_all(t.poll(later, |_| true));
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            later,
-            |_| true,
-            |_, _, a| wire.send(a, later),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, later, Some(later));
         assert_eq!(wire.senders.len(), 2, "the retry went out");
     }
 
@@ -1111,13 +1052,7 @@ mod tests {
         let mut follower = job(3, EndpointClass::Status, true, &sink);
         follower.follow_orphan = true;
         t.enqueue(follower);
-        t.dispatch_with(
-            &RateLimits::none(),
-            8,
-            now,
-            |_| true,
-            |_, _, a| wire.send(a, now),
-        );
+        wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
         assert_eq!(t.in_flight(), 3);
         // Every owner is gone before any answer.
         deliver_all(t.poll(now, |_| false));
@@ -1151,7 +1086,7 @@ mod tests {
         for i in 1..=3 {
             t.enqueue(job(i, EndpointClass::Status, true, &sink));
         }
-        t.dispatch_with(&limits, 8, t0, |_| true, |_, _, a| wire.send(a, t0));
+        wire.dispatch(&mut t, &limits, 8, t0, Some(t0));
         assert_eq!((t.in_flight(), t.queued()), (1, 2));
         let later = t0 + Duration::from_secs(1);
         t.dispatch_with(
@@ -1195,17 +1130,11 @@ mod tests {
         };
         t.enqueue(j);
         let limits = RateLimits::none();
-        t.dispatch_with(&limits, 8, at(0), |_| true, |_, _, a| wire.send(a, at(0)));
+        wire.dispatch(&mut t, &limits, 8, at(0), Some(at(0)));
         deliver_all(t.poll(at(1000), |_| true));
         assert_eq!(t.counters.retries, 1, "the first attempt timed out");
         deliver_all(t.poll(at(1100), |_| true));
-        t.dispatch_with(
-            &limits,
-            8,
-            at(1100),
-            |_| true,
-            |_, _, a| wire.send(a, at(1100)),
-        );
+        wire.dispatch(&mut t, &limits, 8, at(1100), Some(at(1100)));
         assert_eq!(wire.senders.len(), 2);
         // The first attempt's answer comes late, a 500: it is discarded.
         wire.senders[0]
