@@ -371,4 +371,45 @@ mod tests {
             "a start at the handover is a start"
         );
     }
+
+    /// A decoder that panics on the worker costs the decoded answer only: the reply arrives
+    /// with its body, for the caller to decode (and report) itself; a decoder that works
+    /// frees the body on the worker.
+    #[test]
+    fn a_panicking_decoder_still_answers_with_the_body() {
+        struct Panics;
+        impl Decode for Panics {
+            fn decode_answer(&self, _: &HttpResponse) -> Option<Decoded> {
+                panic!("a hostile answer")
+            }
+        }
+        struct Works;
+        impl Decode for Works {
+            fn decode_answer(&self, response: &HttpResponse) -> Option<Decoded> {
+                Some(Box::new(response.status))
+            }
+        }
+        let (to, answers) = crossbeam_channel::unbounded();
+        let decoders: [Arc<dyn Decode>; 2] = [Arc::new(Panics), Arc::new(Works)];
+        for (token, decode) in (1..).zip(decoders) {
+            let reply_to = ReplyTo {
+                to: to.clone(),
+                token,
+                ticket: Arc::new(Ticket::new(Instant::now())),
+                decode: Some(decode),
+            };
+            // The panic is caught; its message still goes to stderr.
+            reply_to.answer(Ok(HttpResponse::new(200, r#"{"ok":true}"#)));
+        }
+        let panicked = answers.try_recv().expect("answered despite the panic");
+        assert_eq!(panicked.token, 1);
+        assert!(panicked.decoded.is_none());
+        let body = panicked.reply.expect("the success itself").body;
+        assert_eq!(body, br#"{"ok":true}"#);
+        let decoded = answers.try_recv().expect("answered");
+        assert_eq!(decoded.token, 2);
+        let status = decoded.decoded.expect("decoded").downcast::<u16>().ok();
+        assert_eq!(status.as_deref(), Some(&200));
+        assert!(decoded.reply.expect("the success").body.is_empty());
+    }
 }
