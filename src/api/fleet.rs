@@ -1,8 +1,6 @@
 //! Private-fleet hosts (`GET /v2/private-fleets/{fleet}/hosts`).
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::endpoint::{Endpoint, EndpointClass, Target, encode_component};
 use super::error::EdgegapError;
@@ -76,24 +74,7 @@ impl HostStatus {
     }
 }
 
-impl fmt::Display for HostStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
-    }
-}
-
-impl Serialize for HostStatus {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_wire())
-    }
-}
-
-impl<'de> Deserialize<'de> for HostStatus {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Ok(Self::parse(&s))
-    }
-}
+lenient::wire_string!(HostStatus);
 
 /// A host's beacon (when beacons are enabled).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -224,3 +224,42 @@ pub(crate) fn f64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::E
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<Scalar>::deserialize(d)?.and_then(Scalar::into_text))
 }
+
+/// `Display`, `Serialize` and `Deserialize` of an open enum kept on the wire as its string:
+/// a type with `parse(&str) -> Self` and `as_wire(&self) -> &str`. `null_is_default`: a
+/// `null` or missing value decodes as `Default` (the matchmaker's statuses); otherwise a
+/// string is required.
+macro_rules! wire_string {
+    ($ty:ty) => {
+        $crate::api::lenient::wire_string!(@common $ty);
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::parse(&s))
+            }
+        }
+    };
+    ($ty:ty, null_is_default) => {
+        $crate::api::lenient::wire_string!(@common $ty);
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok($crate::api::lenient::opt_string(deserializer)?
+                    .map(|s| Self::parse(&s))
+                    .unwrap_or_default())
+            }
+        }
+    };
+    (@common $ty:ty) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_wire())
+            }
+        }
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_wire())
+            }
+        }
+    };
+}
+pub(crate) use wire_string;

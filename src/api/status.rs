@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::endpoint::{Endpoint, EndpointClass, Query, Target};
 use super::error::EdgegapError;
@@ -99,30 +99,13 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
-    }
-}
-
 impl From<&str> for Status {
     fn from(value: &str) -> Self {
         Self::parse(value)
     }
 }
 
-impl Serialize for Status {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_wire())
-    }
-}
-
-impl<'de> Deserialize<'de> for Status {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Ok(Self::parse(&s))
-    }
-}
+lenient::wire_string!(Status);
 
 /// One entry of a deployment's `ports` map.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -3,9 +3,8 @@
 
 use crate::api::status::reachable;
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::api::endpoint::{Auth, Endpoint, Target, encode_component, strip_scheme};
 use crate::api::error::EdgegapError;
@@ -209,25 +208,7 @@ impl MatchStatus {
     }
 }
 
-impl fmt::Display for MatchStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
-    }
-}
-
-impl Serialize for MatchStatus {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_wire())
-    }
-}
-
-impl<'de> Deserialize<'de> for MatchStatus {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(lenient::opt_string(deserializer)?
-            .map(|s| Self::parse(&s))
-            .unwrap_or_default())
-    }
-}
+lenient::wire_string!(MatchStatus, null_is_default);
 
 /// Where a matched player connects: the server the matchmaker deployed (`HOST_ASSIGNED`), or
 /// the one a backfill found. Ports may come as strings (Edgegap's SDK models) or numbers.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::shared::{
     Assignment, MatchStatus, MatchTicket, MatchmakerAccess, attributes_json, mm_auth, mm_id,
@@ -213,19 +213,7 @@ impl BackfillStatus {
     }
 }
 
-impl Serialize for BackfillStatus {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_wire())
-    }
-}
-
-impl<'de> Deserialize<'de> for BackfillStatus {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(lenient::opt_string(deserializer)?
-            .map(|s| Self::parse(&s))
-            .unwrap_or_default())
-    }
-}
+lenient::wire_string!(BackfillStatus, null_is_default);
 
 /// The backfill answer (`POST /backfills`, `GET /backfills/{id}`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
