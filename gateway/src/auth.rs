@@ -58,9 +58,31 @@ impl OwnerKey {
     /// The default webhook path secret: 32 hex digits of HMAC-SHA256(key, a fixed label).
     /// The same for every replica and across restarts, and unguessable without the key.
     pub(crate) fn webhook_secret(&self) -> String {
-        let digest = hmac(&self.0, b"edgegap-gateway webhook path");
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        hex16(&hmac(&self.0, b"edgegap-gateway webhook path"))
     }
+
+    /// The proof the webhook URLs of `owner`'s deployments carry (`?owner=<tag>&proof=<this>`):
+    /// 32 hex digits of HMAC-SHA256(key, a fixed label and the owner tag). Only the gateway
+    /// and Edgegap see it; a READY webhook carrying it is believed for that owner's live
+    /// deployments alone (`service/webhook.rs`), so even a player who learnt their own proof
+    /// could only lie to themselves.
+    pub(crate) fn webhook_proof(&self, owner: &str) -> String {
+        let mut message = b"edgegap-gateway webhook proof\0".to_vec();
+        message.extend_from_slice(owner.as_bytes());
+        hex16(&hmac(&self.0, &message))
+    }
+
+    /// The webhook URL `owner`'s deploys carry: `base` (`<public_url>/webhooks/<secret>`)
+    /// with the owner tag and its [proof](OwnerKey::webhook_proof). Owner tags are hex
+    /// digits and `-`: nothing to escape.
+    pub(crate) fn webhook_url(&self, base: &str, owner: &str) -> String {
+        format!("{base}?owner={owner}&proof={}", self.webhook_proof(owner))
+    }
+}
+
+/// The first 16 bytes of `digest`, in hex.
+fn hex16(digest: &[u8; 32]) -> String {
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {

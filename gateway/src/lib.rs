@@ -54,22 +54,25 @@
 //!   seconds, capped at 25; default 25 when only `since` is given). The answer is the normal
 //!   status JSON, with the new status, or the unchanged one at timeout. Without `since`, or
 //!   with `wait=0`, it is answered at once, exactly like a plain `GET`. Without webhooks, a
-//!   held request re-reads (coalesced) once per interval; it is woken at once by a confirmed
-//!   webhook or a stop. Ownership is checked before holding (404 otherwise); a bad `wait` is
+//!   held request re-reads (coalesced) once per interval; it is woken at once by a believed or
+//!   confirmed webhook, or a stop. Ownership is checked before holding (404 otherwise); a bad `wait` is
 //!   400.
 //! - **Webhooks.** With a public URL ([`GatewayBuilder::public_url`]), every deploy carries
 //!   `webhook_on_ready`, `webhook_on_error` and `webhook_on_terminated` pointing at
-//!   `<public_url>/webhooks/<secret>` (a client's own webhook, where the policy allows one,
-//!   is kept). The secret is unguessable: configured, or derived from the owner key so every
-//!   replica agrees. A webhook with a wrong secret is 404; with the right one, the gateway
-//!   does not believe its body: when someone waits on that deployment, ONE upstream status
-//!   read (shared with any read sent after the webhook arrived) refreshes the view, and that
-//!   read wakes the waiters. A forged webhook costs one status read and changes nothing.
+//!   `<public_url>/webhooks/<secret>?owner=<tag>&proof=<hex>` (a client's own webhook, where
+//!   the policy allows one, is kept). The secret is unguessable: configured, or derived from
+//!   the owner key so every replica agrees; the proof is a MAC of the owner tag under the
+//!   owner key. A webhook with a wrong secret is 404. A READY webhook with its owner's proof,
+//!   the owner's tag in its body and the deployment in the owner's live set is believed: its
+//!   body is the status, as if read when it arrived, and it wakes the waiters on every
+//!   replica with no upstream read. Any other webhook is not believed: when someone waits on
+//!   that deployment, ONE upstream status read (shared with any read sent after the webhook
+//!   arrived) refreshes the view, and that read wakes the waiters. A forged webhook costs one
+//!   status read and changes nothing.
 //!
 //! - **Webhooks instead of polling.** With webhooks, a held request re-reads only every
 //!   [`StatusConfig::fallback_ms`] (default 10 s), in case a webhook is lost: a player
-//!   waiting for READY typically costs two upstream status reads (the first ask, the
-//!   webhook's confirmation).
+//!   waiting for READY typically costs one upstream read (the first ask).
 //!
 //! Shared state (idempotency keys, live counts, rate buckets, the status view) lives behind
 //! the [`Store`] trait; [`MemoryStore`] is the default, for one process. Replicas share it
@@ -425,7 +428,7 @@ impl GatewayBuilder {
             webhook_secret,
             webhook_url: webhook_url.clone(),
             stopping: stop_rx.clone(),
-            owner_key,
+            owner_key: owner_key.clone(),
             proxies: auth::TrustedProxies::parse(&config.trusted_proxies)?,
             verifier,
             policy: config.policy.clone(),
@@ -505,6 +508,7 @@ impl GatewayBuilder {
             held,
             open,
             webhook_url,
+            owner_key,
             stop: stop_tx,
             thread: Mutex::new(Some(thread)),
         })
@@ -532,6 +536,7 @@ pub struct GatewayHandle {
     held: Arc<AtomicUsize>,
     open: Arc<AtomicUsize>,
     webhook_url: Option<String>,
+    owner_key: auth::OwnerKey,
     stop: watch::Sender<bool>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -563,6 +568,16 @@ impl GatewayHandle {
     #[must_use]
     pub fn webhook_url(&self) -> Option<&str> {
         self.webhook_url.as_deref()
+    }
+
+    /// The webhook URL the deploys of the player with owner tag `owner` carry: the
+    /// [`webhook_url`](GatewayHandle::webhook_url) with `?owner=<tag>&proof=<hex>`, the proof
+    /// that makes their READY webhook believed without an upstream read. Contains secrets: do
+    /// not log it.
+    #[must_use]
+    pub fn webhook_url_for(&self, owner: &str) -> Option<String> {
+        let base = self.webhook_url.as_deref()?;
+        Some(self.owner_key.webhook_url(base, owner))
     }
 
     /// Status requests held by long-poll (`?since=&wait=`) right now: waiting for their

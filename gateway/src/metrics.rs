@@ -15,7 +15,7 @@
 //! | `edgegap_gateway_open_connections` | gauge: client connections open now | — |
 //! | `edgegap_gateway_live_deployments` | gauge: deployments in this replica's view (asked about within 2 min) not known to be over | — |
 //! | `edgegap_gateway_ready_notify_seconds` | histogram: from the first sign of READY at this replica (a webhook's arrival, else the read that showed it) to the first answer showing READY | — |
-//! | `edgegap_gateway_webhooks_total` | counter: webhooks received | `outcome` (`accepted`, `wrong_secret`, `bad_body`) |
+//! | `edgegap_gateway_webhooks_total` | counter: webhooks received | `outcome` (`believed`: a proven READY; `accepted`: confirmed by a read; `wrong_secret`, `bad_body`) |
 //! | `edgegap_gateway_webhook_confirmations_total` | counter: reads confirming webhooks | `result` (`read`, `failed`) |
 
 use std::borrow::Cow;
@@ -58,7 +58,10 @@ struct ResultLabels {
 /// What a webhook got (`edgegap_gateway_webhooks_total{outcome}`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum WebhookOutcome {
+    /// Confirmed by a read.
     Accepted,
+    /// A proven READY, believed without a read.
+    Believed,
     WrongSecret,
     BadBody,
 }
@@ -195,6 +198,7 @@ impl Metrics {
     pub(crate) fn webhook(&self, outcome: WebhookOutcome) {
         let outcome = match outcome {
             WebhookOutcome::Accepted => "accepted",
+            WebhookOutcome::Believed => "believed",
             WebhookOutcome::WrongSecret => "wrong_secret",
             WebhookOutcome::BadBody => "bad_body",
         };

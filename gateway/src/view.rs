@@ -760,6 +760,32 @@ impl StatusView {
         Ok(snapshot)
     }
 
+    /// Edgegap's proven READY webhook for `id` (`service/webhook.rs`) arrived at `arrived`,
+    /// carrying `status` (decoded from `response`): kept as a status read sent then, here and
+    /// in the store, which wakes the requests held on it on every replica. Like a read's
+    /// record, it is dropped where a newer read or a later stop is known.
+    pub(crate) async fn believe(
+        &self,
+        id: &str,
+        status: DeploymentStatus,
+        response: HttpResponse,
+        arrived: Instant,
+    ) {
+        let read_at_us = self.clock.floor_us(arrived);
+        let at = self.clock.instant(read_at_us);
+        if let Some(entry) = self.existing(id) {
+            let snapshot = Arc::new(Snapshot::read(Ok((status, response.clone())), at));
+            entry.offer(&snapshot);
+        }
+        let record = StatusRecord {
+            read_at_us,
+            response,
+        };
+        if let Err(error) = self.store.put_record(id, record, RECORD_KEEP).await {
+            tracing::debug!("sharing the READY webhook of `{id}`: {error}");
+        }
+    }
+
     /// Forgets what is known of `id` (after a stop), here and on every gateway, so the next
     /// read goes upstream.
     pub(crate) async fn invalidate(&self, id: &str) {

@@ -397,12 +397,13 @@ fn a_webhook_at_one_replica_wakes_a_request_held_on_the_other() {
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(
         upstream_reads(&emu) - before,
-        2,
-        "one read when asked, one to confirm the webhook (pages of the list)"
+        1,
+        "one read when asked (a page of the list); the READY webhook, proven, is believed at \
+         A and reaches B as a record through the store"
     );
-    // A answers from the record B shared: no read.
+    // A answers from the record it shared: no read.
     assert_eq!(current(&status(&a, &alice, &id)), "Status.READY");
-    assert_eq!(upstream_reads(&emu) - before, 2);
+    assert_eq!(upstream_reads(&emu) - before, 1);
     assert_eq!(emu.request_count(Route::Status), 0);
 }
 

@@ -1,7 +1,8 @@
 //! The gateway at scale: coalesced status reads (at most one upstream read per deployment per
 //! interval, however many clients ask; in bulk, one page of the list for many deployments),
-//! long-poll (`?since=<Status.X>&wait=<seconds>`), and webhooks that wake held requests after
-//! one confirming read. Everything is counted with the emulator's request log, never timed.
+//! long-poll (`?since=<Status.X>&wait=<seconds>`), and webhooks that wake held requests: a READY
+//! carrying its owner's proof at once, any other after one confirming read. Everything is
+//! counted with the emulator's request log, never timed.
 
 mod support;
 
@@ -180,6 +181,19 @@ fn webhook_gateway(
         .unwrap()
 }
 
+/// A deployment of [`GATED`] by `player`, held at DEPLOYING upstream (nothing moves on unless
+/// the test opens the gate), which the gateway's first status answer shows.
+fn deploying(
+    emu: &edgegap_emulator::EmulatorHandle,
+    gw: &edgegap_gateway::GatewayHandle,
+    player: &str,
+) -> String {
+    let id = deploy_gated(gw, player).request_id();
+    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
+    assert_eq!(current(&status(gw, player, &id)), "Status.DEPLOYING");
+    id
+}
+
 #[test]
 fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interval() {
     let emu = emulator();
@@ -191,10 +205,8 @@ fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interv
     assert!(hook.starts_with(&format!("{}/webhooks/", gw.base_url())));
     let before = upstream_reads(&emu);
     let alice = token("alice");
-    let id = deploy_gated(&gw, &alice).request_id();
-    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
-    let first = current(&status(&gw, &alice, &id));
-    assert_eq!(first, "Status.DEPLOYING");
+    let id = deploying(&emu, &gw, &alice);
+    let first = "Status.DEPLOYING";
     // The view never refreshes on its own (interval: 300 s); only the READY webhook can
     // answer this before its 20 s.
     let answer = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
@@ -203,13 +215,130 @@ fn ready_reaches_a_long_polling_client_by_webhook_without_waiting_for_the_interv
     assert_eq!(current(&answer), "Status.READY");
     assert_eq!(
         upstream_reads(&emu) - before,
-        2,
-        "one read when asked, one to confirm the webhook"
+        1,
+        "one read when asked (a page of the list); the READY webhook carries its owner's \
+         proof and is believed without a read"
     );
-    // Both pages of the list: it says READY, and that it is on its way (the emulator's
-    // DEPLOYING, as the gateway names a deployment the list shows not READY yet).
     assert_eq!(emu.request_count(Route::Status), 0);
-    assert!(!logs().contains(&hook), "the webhook secret was logged");
+    let proven = gw.webhook_url_for(&owner_tag(&emu, &id)).unwrap();
+    assert!(proven.starts_with(&format!("{hook}?owner=")), "{proven}");
+    let logged = logs();
+    assert!(!logged.contains(&hook), "the webhook secret was logged");
+    let proof = proven.rsplit("proof=").next().unwrap();
+    assert!(!logged.contains(proof), "a webhook proof was logged");
+}
+
+/// A READY body as Edgegap's webhook carries it, for `id` tagged `tags`, at a made-up address
+/// (the gated deployment is not READY upstream: only a believed webhook shows this one).
+fn ready_body(id: &str, tags: &[&str]) -> String {
+    serde_json::json!({
+        "request_id": id,
+        "current_status": "Status.READY",
+        "running": true,
+        "fqdn": "believed.example",
+        "public_ip": "203.0.113.7",
+        "tags": tags,
+        "ports": {},
+    })
+    .to_string()
+}
+
+/// A webhook gateway and Alice's deployment held at DEPLOYING: `(emulator, gateway, Alice's
+/// token, the deployment, her owner tag)`.
+fn alice_deploying() -> (
+    edgegap_emulator::EmulatorHandle,
+    edgegap_gateway::GatewayHandle,
+    String,
+    String,
+    String,
+) {
+    let emu = emulator();
+    let gw = webhook_gateway(&emu, FOREVER);
+    let alice = token("alice");
+    let id = deploying(&emu, &gw, &alice);
+    let owner = owner_tag(&emu, &id);
+    (emu, gw, alice, id, owner)
+}
+
+#[test]
+fn a_proven_ready_webhook_wakes_its_player_with_no_upstream_read() {
+    let (emu, gw, alice, id, owner) = alice_deploying();
+    let first = "Status.DEPLOYING";
+    let hook = gw.webhook_url_for(&owner).unwrap();
+    let before = upstream_reads(&emu);
+    let answer = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
+        let posted = send("POST", &hook, &[], Some(&ready_body(&id, &[&owner])));
+        assert_eq!(posted.status, 204, "{}", posted.text);
+    });
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(answer.json["fqdn"], "believed.example");
+    assert_eq!(upstream_reads(&emu) - before, 0, "believed without a read");
+    // Later asks are answered from it too, and another player still gets 404.
+    assert_eq!(status(&gw, &alice, &id).json["fqdn"], "believed.example");
+    assert_eq!(status(&gw, &token("mallory"), &id).status, 404);
+    assert_eq!(upstream_reads(&emu) - before, 0);
+}
+
+#[test]
+fn webhooks_short_of_a_proof_for_a_live_deployment_of_their_tag_are_confirmed_by_a_read() {
+    let (emu, gw, alice, id, owner) = alice_deploying();
+    let first = "Status.DEPLOYING";
+    let bob = deploy_gated(&gw, &token("bob")).request_id();
+    let bobs = owner_tag(&emu, &bob);
+    let base = gw.webhook_url().unwrap().to_owned();
+    let proven = gw.webhook_url_for(&owner).unwrap();
+    let lies = [
+        // Alice's tag, a wrong proof.
+        (
+            format!("{base}?owner={owner}&proof=0123456789abcdef0123456789abcdef"),
+            ready_body(&id, &[&owner]),
+        ),
+        // Bob's proof, about Alice's deployment (tagged hers, or his).
+        (
+            gw.webhook_url_for(&bobs).unwrap(),
+            ready_body(&id, &[&owner]),
+        ),
+        // Alice's proof, a body without her tag.
+        (proven.clone(), ready_body(&id, &["someone-else"])),
+    ];
+    let answer = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
+        for (confirmed, (url, body)) in lies.iter().enumerate() {
+            let posted = send("POST", url, &[], Some(body));
+            assert_eq!(posted.status, 204, "{}", posted.text);
+            // Each is confirmed by a status read (the list cannot say ERROR), which shows
+            // no change: the request stays held.
+            wait_until("the confirming read", || {
+                emu.request_count(Route::Status) == confirmed + 1
+            });
+        }
+        // The real thing wakes it.
+        let posted = send("POST", &proven, &[], Some(&ready_body(&id, &[&owner])));
+        assert_eq!(posted.status, 204, "{}", posted.text);
+    });
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(emu.request_count(Route::Status), lies.len());
+}
+
+#[test]
+fn a_proven_ready_webhook_after_its_player_stopped_the_deployment_is_not_believed() {
+    let (emu, gw, alice, id, owner) = alice_deploying();
+    let hook = gw.webhook_url_for(&owner).unwrap();
+    // Edgegap stops a deployment that is not READY yet once it is: its READY webhook may
+    // still come.
+    assert!(matches!(stop(&gw, &alice, &id).status, 200 | 202));
+    let first = current(&status(&gw, &alice, &id));
+    assert_ne!(first, "Status.READY");
+    let reads = emu.request_count(Route::Status);
+    let held = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
+        let posted = send("POST", &hook, &[], Some(&ready_body(&id, &[&owner])));
+        assert_eq!(posted.status, 204, "{}", posted.text);
+        wait_until("the confirming read", || {
+            emu.request_count(Route::Status) > reads
+        });
+        gw.shutdown();
+    });
+    assert_eq!(current(&held), first);
+    assert_ne!(held.json["fqdn"], "believed.example");
 }
 
 #[test]
@@ -220,10 +349,8 @@ fn forged_webhooks_change_nothing() {
     let before = upstream_reads(&emu);
     let alice = token("alice");
     // Held at DEPLOYING: nothing moves on unless the test opens the gate.
-    let id = deploy_gated(&gw, &alice).request_id();
-    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
-    let first = current(&status(&gw, &alice, &id));
-    assert_eq!(first, "Status.DEPLOYING");
+    let id = deploying(&emu, &gw, &alice);
+    let first = "Status.DEPLOYING";
     let lie = serde_json::json!({ "request_id": id, "current_status": "Status.READY" }).to_string();
 
     // A wrong secret: 404, and nothing read upstream.
@@ -272,10 +399,8 @@ fn without_a_public_url_no_webhook_wakes_a_held_request() {
     assert!(gw.webhook_url().is_none());
     let before = upstream_reads(&emu);
     let alice = token("alice");
-    let id = deploy_gated(&gw, &alice).request_id();
-    assert!(emu.wait_for_status(&id, "Status.DEPLOYING", Duration::from_secs(10)));
-    let first = current(&status(&gw, &alice, &id));
-    assert_eq!(first, "Status.DEPLOYING");
+    let id = deploying(&emu, &gw, &alice);
+    let first = "Status.DEPLOYING";
     let _gate = open_gate(&emu, &id);
     assert!(emu.wait_for_status(&id, "Status.READY", Duration::from_secs(10)));
     // READY upstream, but nothing tells the gateway: the hold ends with the view's status.

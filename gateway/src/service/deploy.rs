@@ -146,7 +146,9 @@ async fn deploy_new(
     }
     reserve_slot(state, player).await?;
     request.tags.push(player.owner.clone());
-    if let Some(url) = &state.webhook_url {
+    if let Some(base) = &state.webhook_url {
+        // Carries the owner's proof: its READY webhook is believed without a read.
+        let url = state.owner_key.webhook_url(base, &player.owner);
         // A client's own webhook (allowed by `policy.webhooks`) is kept.
         for slot in [
             &mut request.webhook_on_ready,
