@@ -238,7 +238,9 @@ fn ready_body(id: &str, tags: &[&str]) -> String {
         "fqdn": "believed.example",
         "public_ip": "203.0.113.7",
         "tags": tags,
-        "ports": {},
+        "ports": {
+            "gameport": { "name": "gameport", "internal": 7777, "external": 31500, "protocol": "UDP" }
+        },
     })
     .to_string()
 }
@@ -279,14 +281,39 @@ fn a_proven_ready_webhook_wakes_its_player_with_no_upstream_read() {
     assert_eq!(upstream_reads(&emu) - before, 0);
 }
 
+/// Posts each of `lies` (URL, body) about Alice's deployment `id` while her request is held:
+/// each costs one confirming status read (the list cannot say ERROR), which shows no change,
+/// so the request stays held; then the proven READY wakes it. At most three (the
+/// confirmations one deployment gets at once).
+fn confirmed_one_by_one(
+    emu: &edgegap_emulator::EmulatorHandle,
+    gw: &edgegap_gateway::GatewayHandle,
+    (alice, id, owner): (&str, &str, &str),
+    lies: &[(String, String)],
+) {
+    let reads = emu.request_count(Route::Status);
+    let proven = gw.webhook_url_for(owner).unwrap();
+    let answer = while_held(gw, alice, id, "since=Status.DEPLOYING&wait=20", || {
+        for (confirmed, (url, body)) in lies.iter().enumerate() {
+            let posted = send("POST", url, &[], Some(body));
+            assert_eq!(posted.status, 204, "{}", posted.text);
+            wait_until("the confirming read", || {
+                emu.request_count(Route::Status) == reads + confirmed + 1
+            });
+        }
+        let posted = send("POST", &proven, &[], Some(&ready_body(id, &[owner])));
+        assert_eq!(posted.status, 204, "{}", posted.text);
+    });
+    assert_eq!(current(&answer), "Status.READY");
+    assert_eq!(emu.request_count(Route::Status), reads + lies.len());
+}
+
 #[test]
 fn webhooks_short_of_a_proof_for_a_live_deployment_of_their_tag_are_confirmed_by_a_read() {
     let (emu, gw, alice, id, owner) = alice_deploying();
-    let first = "Status.DEPLOYING";
     let bob = deploy_gated(&gw, &token("bob")).request_id();
     let bobs = owner_tag(&emu, &bob);
     let base = gw.webhook_url().unwrap().to_owned();
-    let proven = gw.webhook_url_for(&owner).unwrap();
     let lies = [
         // Alice's tag, a wrong proof.
         (
@@ -299,24 +326,33 @@ fn webhooks_short_of_a_proof_for_a_live_deployment_of_their_tag_are_confirmed_by
             ready_body(&id, &[&owner]),
         ),
         // Alice's proof, a body without her tag.
-        (proven.clone(), ready_body(&id, &["someone-else"])),
+        (
+            gw.webhook_url_for(&owner).unwrap(),
+            ready_body(&id, &["someone-else"]),
+        ),
     ];
-    let answer = while_held(&gw, &alice, &id, &format!("since={first}&wait=20"), || {
-        for (confirmed, (url, body)) in lies.iter().enumerate() {
-            let posted = send("POST", url, &[], Some(body));
-            assert_eq!(posted.status, 204, "{}", posted.text);
-            // Each is confirmed by a status read (the list cannot say ERROR), which shows
-            // no change: the request stays held.
-            wait_until("the confirming read", || {
-                emu.request_count(Route::Status) == confirmed + 1
-            });
-        }
-        // The real thing wakes it.
-        let posted = send("POST", &proven, &[], Some(&ready_body(&id, &[&owner])));
-        assert_eq!(posted.status, 204, "{}", posted.text);
+    confirmed_one_by_one(&emu, &gw, (&alice, &id, &owner), &lies);
+}
+
+#[test]
+fn a_proven_ready_webhook_a_player_could_not_connect_with_is_confirmed_by_a_read() {
+    let (emu, gw, alice, id, owner) = alice_deploying();
+    // Alice's proof and tag, READY without a host or a port: the webhook body's shape is not
+    // documented, so only what a status read of a READY deployment says is believed.
+    let ready = serde_json::from_str::<serde_json::Value>(&ready_body(&id, &[&owner])).unwrap();
+    let mut no_port = ready.clone();
+    no_port["ports"]["gameport"]["external"] = serde_json::Value::Null;
+    let mut no_host = ready;
+    no_host["fqdn"] = serde_json::Value::Null;
+    no_host["public_ip"] = serde_json::Value::Null;
+    let bare = serde_json::json!({
+        "request_id": id,
+        "current_status": "Status.READY",
+        "tags": [owner],
     });
-    assert_eq!(current(&answer), "Status.READY");
-    assert_eq!(emu.request_count(Route::Status), lies.len());
+    let proven = gw.webhook_url_for(&owner).unwrap();
+    let lies = [no_port, no_host, bare].map(|body| (proven.clone(), body.to_string()));
+    confirmed_one_by_one(&emu, &gw, (&alice, &id, &owner), &lies);
 }
 
 #[test]

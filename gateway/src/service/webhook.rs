@@ -4,8 +4,9 @@
 //! by the gateway and seen only by Edgegap) is believed at once: its body, Edgegap's status
 //! JSON, becomes the deployment's status as if read when the webhook arrived, and wakes the
 //! requests held on it on every replica, with no upstream read. It is believed only when the
-//! body says READY for that deployment, tagged with that owner, and the store knows the
-//! deployment as one of that owner's live ones (a stop removes it first).
+//! body says READY for that deployment, tagged with that owner, with what a player needs to
+//! connect (a host, every port's external port), and the store knows the deployment as one of
+//! that owner's live ones (a stop removes it first).
 //!
 //! Every other claim (a webhook without a proof or with a wrong one, ERROR, TERMINATED, a body
 //! in another shape) is never believed: it triggers one confirming upstream read, which wakes
@@ -97,7 +98,8 @@ fn proven_owner<'q>(state: &AppState, query: Option<&'q str>) -> Option<&'q str>
 }
 
 /// Believes a proven webhook (see the module docs) when its body says READY for `id`, tagged
-/// with `owner`, and the store knows `id` as one of `owner`'s live deployments. `false`: the
+/// with `owner`, with a host and every port's external port, and the store knows `id` as one
+/// of `owner`'s live deployments. `false`: the
 /// webhook is confirmed by a read instead.
 async fn believe_ready(
     state: &AppState,
@@ -110,7 +112,12 @@ async fn believe_ready(
     let Ok(status) = GetStatus::new(id).decode(&response) else {
         return false;
     };
+    // All a player needs to connect, as a status read of a READY deployment says it.
+    let reachable = status.host().is_some()
+        && !status.ports.is_empty()
+        && status.ports.values().all(|port| port.external.is_some());
     let claim = status.current_status.is_ready()
+        && reachable
         && status.request_id.as_str() == id
         && status.tags.iter().any(|tag| tag == owner);
     if !claim {
