@@ -38,49 +38,25 @@ fn the_redis_store_keeps_the_store_contract() {
         .with_timeout(REDIS_TIMEOUT);
     block(async {
         let window = Duration::from_secs(60);
-        assert_eq!(
+        let claim = async |owner: &str| {
             store
-                .claim_idempotency("a", "k", window, STALE)
+                .claim_idempotency(owner, "k", window, STALE)
                 .await
-                .unwrap(),
-            Claim::New
-        );
-        assert_eq!(
-            store
-                .claim_idempotency("a", "k", window, STALE)
-                .await
-                .unwrap(),
-            Claim::InProgress
-        );
-        assert_eq!(
-            store
-                .claim_idempotency("b", "k", window, STALE)
-                .await
-                .unwrap(),
-            Claim::New
-        );
+                .unwrap()
+        };
+        assert_eq!(claim("a").await, Claim::New);
+        assert_eq!(claim("a").await, Claim::InProgress);
+        assert_eq!(claim("b").await, Claim::New);
         store
             .finish_idempotency("a", "k", Some("id1".into()), window)
             .await
             .unwrap();
-        assert_eq!(
-            store
-                .claim_idempotency("a", "k", window, STALE)
-                .await
-                .unwrap(),
-            Claim::Done("id1".into())
-        );
+        assert_eq!(claim("a").await, Claim::Done("id1".into()));
         store
             .finish_idempotency("b", "k", None, window)
             .await
             .unwrap();
-        assert_eq!(
-            store
-                .claim_idempotency("b", "k", window, STALE)
-                .await
-                .unwrap(),
-            Claim::New
-        );
+        assert_eq!(claim("b").await, Claim::New);
 
         assert!(store.reserve_live("o", 2, STALE).await.unwrap());
         assert!(store.reserve_live("o", 2, STALE).await.unwrap());
@@ -422,35 +398,7 @@ fn many_clients_polling_through_two_replicas_cause_one_upstream_read_per_deploym
             .unwrap()
     };
     let (a, b) = (replica(), replica());
-    let alice = token("alice");
-    let first = deploy(&a, &alice, None).request_id();
-    let second = deploy(&b, &alice, None).request_id();
-    for id in [&first, &second] {
-        assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(10)));
-    }
-    let before = upstream_reads(&emu);
-    std::thread::scope(|scope| {
-        for client in 0..CLIENTS {
-            let (a, b, alice, first, second) = (&a, &b, &alice, &first, &second);
-            scope.spawn(move || {
-                for poll in 0..POLLS {
-                    let id = if (client + poll) % 2 == 0 {
-                        first
-                    } else {
-                        second
-                    };
-                    let answer = if (client / 2 + poll) % 2 == 0 {
-                        status(a, alice, id)
-                    } else {
-                        status(b, alice, id)
-                    };
-                    assert_eq!(current(&answer), "Status.READY");
-                    assert_eq!(answer.json["request_id"], id.as_str());
-                }
-            });
-        }
-    });
-    let reads = upstream_reads(&emu) - before;
+    let (alice, [first, _], reads) = poll_two_ready(&emu, &[&a, &b], CLIENTS, POLLS);
     assert!(
         (1..=2).contains(&reads),
         "{reads} upstream reads for {} client reads of two deployments through two replicas \

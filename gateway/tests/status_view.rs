@@ -24,31 +24,8 @@ fn many_clients_polling_one_deployment_cause_one_upstream_read_per_interval() {
         .status_interval(FOREVER)
         .start()
         .unwrap();
-    let alice = token("alice");
-    let first = deploy(&gw, &alice, None).request_id();
-    let second = deploy(&gw, &alice, None).request_id();
-    for id in [&first, &second] {
-        assert!(emu.wait_for_status(id, "Status.READY", Duration::from_secs(10)));
-    }
-    let before = upstream_reads(&emu);
-    std::thread::scope(|scope| {
-        for client in 0..CLIENTS {
-            let (gw, alice, first, second) = (&gw, &alice, &first, &second);
-            scope.spawn(move || {
-                for poll in 0..POLLS {
-                    let id = if (client + poll) % 2 == 0 {
-                        first
-                    } else {
-                        second
-                    };
-                    let answer = status(gw, alice, id);
-                    assert_eq!(current(&answer), "Status.READY");
-                    assert_eq!(answer.json["request_id"], id.as_str());
-                }
-            });
-        }
-    });
-    let reads = upstream_reads(&emu) - before;
+    let (alice, [first, _], reads) = poll_two_ready(&emu, &[&gw], CLIENTS, POLLS);
+    let after = upstream_reads(&emu);
     assert!(
         (1..=2).contains(&reads),
         "{reads} upstream reads for {} client reads of two deployments within one interval",
@@ -58,7 +35,7 @@ fn many_clients_polling_one_deployment_cause_one_upstream_read_per_interval() {
     assert_eq!(emu.request_count(Route::Status), 0);
     // Another player still gets 404 from the same view, with no upstream read.
     assert_eq!(status(&gw, &token("mallory"), &first).status, 404);
-    assert_eq!(upstream_reads(&emu) - before, reads);
+    assert_eq!(upstream_reads(&emu), after);
 
     // A stop makes the view out of date: the next read goes upstream and shows it.
     assert!(matches!(stop(&gw, &alice, &first).status, 200 | 202));

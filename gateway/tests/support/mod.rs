@@ -221,3 +221,37 @@ pub fn owner_tag(emu: &EmulatorHandle, id: &str) -> String {
         .find(|t| t.starts_with(edgegap_gateway::OWNER_TAG_PREFIX))
         .unwrap_or_else(|| panic!("`{id}` has no owner tag"))
 }
+
+/// Alice's two deployments, made through `gateways` in turn and READY upstream, polled by
+/// `clients` threads of `polls` status requests each, alternating deployments and gateways;
+/// every answer says READY about the deployment asked. Returns Alice's token, the two
+/// deployments and the upstream reads the polls cost.
+pub fn poll_two_ready(
+    emu: &EmulatorHandle,
+    gateways: &[&GatewayHandle],
+    clients: usize,
+    polls: usize,
+) -> (String, [String; 2], usize) {
+    let alice = token("alice");
+    let ids = [0, 1].map(|i| deploy(gateways[i % gateways.len()], &alice, None).request_id());
+    for id in &ids {
+        assert!(emu.wait_for_status(id, "Status.READY", std::time::Duration::from_secs(10)));
+    }
+    let before = upstream_reads(emu);
+    std::thread::scope(|scope| {
+        for client in 0..clients {
+            let (alice, ids) = (&alice, &ids);
+            scope.spawn(move || {
+                for poll in 0..polls {
+                    let id = &ids[(client + poll) % 2];
+                    let gw = gateways[(client / 2 + poll) % gateways.len()];
+                    let answer = status(gw, alice, id);
+                    assert_eq!(current(&answer), "Status.READY");
+                    assert_eq!(answer.json["request_id"], id.as_str());
+                }
+            });
+        }
+    });
+    let reads = upstream_reads(emu) - before;
+    (alice, ids, reads)
+}
