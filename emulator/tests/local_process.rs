@@ -9,7 +9,8 @@ use std::time::Duration;
 use edgegap_emulator::AppVersion;
 use serde_json::Value;
 use support::{
-    api, command_emulator, deploy, deploy_body, script, status_of, wait_status, wait_until,
+    api, command_emulator, container_logs, deploy, deploy_body, script, status_of, wait_status,
+    wait_until,
 };
 
 #[test]
@@ -28,21 +29,15 @@ fn crash_becomes_error_with_logs_and_crash_data() {
             .is_some_and(|d| d.contains("exit") && d.contains('3')),
         "{status}"
     );
-    let logs = api(
-        &emu,
-        "GET",
-        &format!("/v1/deployment/{id}/container-logs"),
-        None,
-    );
-    assert_eq!(logs.status, 200);
+    let logs = container_logs(&emu, &id);
     assert!(
-        logs.json["logs"]
+        logs["logs"]
             .as_str()
             .is_some_and(|l| l.contains("booting") && l.contains("boom")),
-        "{logs:?}"
+        "{logs}"
     );
-    assert_eq!(logs.json["crash_data"]["exit_code"], 3);
-    assert_eq!(logs.json["encoding"], "utf-8");
+    assert_eq!(logs["crash_data"]["exit_code"], 3);
+    assert_eq!(logs["encoding"], "utf-8");
     assert_eq!(emu.deployment(&id).expect("known").exit_code, Some(3));
     assert_eq!(
         api(&emu, "GET", "/v1/locations", None).status,

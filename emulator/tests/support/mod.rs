@@ -112,6 +112,18 @@ pub fn status_of(emu: &EmulatorHandle, method: &str, path: &str) -> u16 {
     api(emu, method, path, None).status
 }
 
+/// `GET /v1/deployment/{id}/container-logs` (asserting 200): the logs object.
+pub fn container_logs(emu: &EmulatorHandle, id: &str) -> Value {
+    let logs = api(
+        emu,
+        "GET",
+        &format!("/v1/deployment/{id}/container-logs"),
+        None,
+    );
+    assert_eq!(logs.status, 200, "container logs answered {logs:?}");
+    logs.json
+}
+
 /// A v2 deploy body for `app`/`version`.
 pub fn deploy_body(app: &str, version: &str) -> Value {
     serde_json::json!({
