@@ -5,8 +5,10 @@ mod support;
 
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator};
-use support::{api, container_logs, deploy_ready, deploy_tagged, emulator, status_of, wait_status};
+use support::{
+    api, container_logs, deploy_ready, deploy_tagged, emulator, game_v1_builder, status_of,
+    wait_status,
+};
 
 #[test]
 fn container_logs_and_metrics_of_a_simulated_deployment() {
@@ -88,11 +90,7 @@ fn container_logs_and_metrics_of_a_simulated_deployment() {
 #[test]
 fn container_logs_are_gone_once_terminated_unless_configured() {
     for keep in [false, true] {
-        let mut builder = Emulator::builder()
-            .token("t")
-            .app_version(AppVersion::simulated("game", "v1"))
-            .without_rate_limits()
-            .lifecycle_step(Duration::ZERO);
+        let mut builder = game_v1_builder().lifecycle_step(Duration::ZERO);
         if keep {
             builder = builder.logs_after_termination(true);
         }

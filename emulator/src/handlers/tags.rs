@@ -125,6 +125,12 @@ pub(crate) fn create(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     if !shared.deployments().by_id.contains_key(id) {
         return not_found(id);
     }
+    add_tag_named_in_body(shared, ctx, id)
+}
+
+/// Adds the tag the body names (`{"name"}`) to deployment `id`, whose existence and access the
+/// caller checked before reading the body.
+fn add_tag_named_in_body(shared: &Shared, ctx: &Ctx, id: &str) -> Reply {
     let name = match tag_name(shared, ctx) {
         Ok(n) => n,
         Err(reply) => return reply,
@@ -223,14 +229,7 @@ pub(crate) fn context_create_tag(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             return reply;
         }
     }
-    let name = match tag_name(shared, ctx) {
-        Ok(n) => n,
-        Err(reply) => return reply,
-    };
-    match shared.deployments().by_id.get_mut(id) {
-        Some(d) => add_tag(d, name),
-        None => not_found(id),
-    }
+    add_tag_named_in_body(shared, ctx, id)
 }
 
 /// `DELETE /v1/context/{id}/{security_number}/tags/{name}`: 204.

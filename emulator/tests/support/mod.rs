@@ -212,13 +212,18 @@ pub fn spawn_binary_printing(
     (child, printed)
 }
 
-/// An emulator with token `t`, one simulated version `game`/`v1`, no rate limits and zero-time
-/// lifecycle steps.
-pub fn quick_emulator() -> EmulatorHandle {
+/// A builder with token `t`, one simulated version `game`/`v1` and no rate limits: what a test
+/// of one setting (a lifecycle step, a body limit) starts from.
+pub fn game_v1_builder() -> EmulatorBuilder {
     Emulator::builder()
         .token("t")
         .app_version(AppVersion::simulated("game", "v1"))
         .without_rate_limits()
+}
+
+/// [`game_v1_builder`] with zero-time lifecycle steps, started.
+pub fn quick_emulator() -> EmulatorHandle {
+    game_v1_builder()
         .lifecycle_step(Duration::ZERO)
         .start()
         .expect("starts")
