@@ -9,7 +9,7 @@ use edgegap_emulator::AppVersion;
 use serde_json::json;
 use support::{
     create_group, duel_config, join_group, matchmaker_builder, matchmaker_emulator, member_path,
-    mm, mm_config, player_count, wait_member, wait_status,
+    mm, size_only_config, wait_member, wait_status,
 };
 
 #[test]
@@ -83,11 +83,7 @@ fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() 
 
 #[test]
 fn leaving_before_the_match() {
-    let config = mm_config(
-        "squad",
-        json!({ "match_size": player_count(2, 2, 2) }),
-        json!({}),
-    );
+    let config = size_only_config("squad", 2, 2, 2);
     let emu = matchmaker_emulator(&config);
     // Forming: a member leaves, the group stays.
     let owner = create_group(&emu, "squad", json!({}), false);

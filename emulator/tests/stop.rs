@@ -10,8 +10,8 @@ use std::time::Duration;
 use edgegap_emulator::{Emulator, Route};
 use serde_json::json;
 use support::{
-    api, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, game_emulator,
-    game_v1_builder, quick_emulator, send, status_of, wait_status,
+    api, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, game_emulator, quick_emulator,
+    send, status_of, stepped_emulator, wait_status,
 };
 
 #[test]
@@ -60,10 +60,7 @@ fn stop_errored_deployment_answers_200() {
 
 #[test]
 fn stop_before_ready_is_deferred_until_ready() {
-    let emu = game_v1_builder()
-        .lifecycle_step(Duration::from_millis(30))
-        .start()
-        .expect("starts");
+    let emu = stepped_emulator(Duration::from_millis(30));
     let id = deploy(&emu, &deploy_body("game", "v1"));
     let stop = api(&emu, "DELETE", &format!("/v1/stop/{id}"), None);
     assert_eq!(stop.status, 202, "{stop:?}");

@@ -221,12 +221,17 @@ pub fn game_v1_builder() -> EmulatorBuilder {
         .without_rate_limits()
 }
 
-/// [`game_v1_builder`] with zero-time lifecycle steps, started.
-pub fn quick_emulator() -> EmulatorHandle {
+/// [`game_v1_builder`] with lifecycle steps of `step`, started.
+pub fn stepped_emulator(step: Duration) -> EmulatorHandle {
     game_v1_builder()
-        .lifecycle_step(Duration::ZERO)
+        .lifecycle_step(step)
         .start()
         .expect("starts")
+}
+
+/// [`game_v1_builder`] with zero-time lifecycle steps, started.
+pub fn quick_emulator() -> EmulatorHandle {
+    stepped_emulator(Duration::ZERO)
 }
 
 /// Deploys `game`/`v1` and waits until it is READY.
@@ -451,13 +456,19 @@ pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value 
     last
 }
 
-/// [`mm_config`] with one profile, `duel`: two teams of one player, no other rule.
-pub fn duel_config() -> String {
+/// [`mm_config`] with one profile `name` whose only rule is its size: `team_count` teams of
+/// `min..=max` players; no expansion.
+pub fn size_only_config(name: &str, team_count: u32, min: u32, max: u32) -> String {
     mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
+        name,
+        json!({ "match_size": player_count(team_count, min, max) }),
         json!({}),
     )
+}
+
+/// [`size_only_config`] `duel`: two teams of one player.
+pub fn duel_config() -> String {
+    size_only_config("duel", 2, 1, 1)
 }
 
 /// A `KEY=VALUE` file (what `env > file` writes) as pairs.
