@@ -37,6 +37,25 @@ pub struct EnvVar {
     pub is_hidden: bool,
 }
 
+impl EnvVar {
+    /// A visible variable.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            is_hidden: false,
+        }
+    }
+
+    /// A hidden variable: encrypted at rest, not shown in Edgegap's dashboard.
+    pub fn hidden(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            is_hidden: true,
+            ..Self::new(key, value)
+        }
+    }
+}
+
 /// `{"url": ".."}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
@@ -125,22 +144,14 @@ impl DeployRequest {
     /// Adds a visible environment variable.
     #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.environment_variables.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: false,
-        });
+        self.environment_variables.push(EnvVar::new(key, value));
         self
     }
 
     /// Adds a hidden (encrypted at rest) environment variable.
     #[must_use]
     pub fn hidden_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.environment_variables.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: true,
-        });
+        self.environment_variables.push(EnvVar::hidden(key, value));
         self
     }
 

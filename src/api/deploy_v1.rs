@@ -118,22 +118,14 @@ impl DeployV1Request {
     /// Adds a visible environment variable.
     #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env_vars.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: false,
-        });
+        self.env_vars.push(EnvVar::new(key, value));
         self
     }
 
     /// Adds a hidden (encrypted at rest) environment variable.
     #[must_use]
     pub fn hidden_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env_vars.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: true,
-        });
+        self.env_vars.push(EnvVar::hidden(key, value));
         self
     }
 
