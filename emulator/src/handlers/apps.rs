@@ -14,9 +14,8 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::deploy::bad;
 use super::lists::page;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::Shared;
 use crate::state::apps::{App, Version, VersionFields};

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::{Deployment, Shared};
 use crate::util::{iso_time, parse_time};
@@ -160,41 +160,35 @@ impl Check {
     }
 }
 
-fn bad_query(problem: impl Into<String>) -> Reply {
-    let problem = problem.into();
-    reply::invalid(
-        400,
-        format!("Invalid request: `query` {problem}"),
-        json!({ "query": problem }),
-    )
-}
-
 fn parse_query(text: Option<&str>) -> Result<(Vec<Check>, Vec<OrderBy>), Reply> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Ok((Vec::new(), Vec::new()));
     };
     let query: Query =
-        serde_json::from_str(text).map_err(|e| bad_query(format!("is not valid: {e}")))?;
+        serde_json::from_str(text).map_err(|e| bad("query", format!("is not valid: {e}")))?;
     let mut checks = Vec::new();
     for (i, f) in query.filters.into_iter().enumerate() {
         if !FIELDS.contains(&f.field.as_str()) {
-            return Err(bad_query(format!(
-                "filters[{i}].field must be one of {}",
-                FIELDS.join(", ")
-            )));
+            return Err(bad(
+                "query",
+                format!("filters[{i}].field must be one of {}", FIELDS.join(", ")),
+            ));
         }
         if !OPERATORS.contains(&f.operator.as_str()) {
-            return Err(bad_query(format!(
-                "filters[{i}].operator must be one of {}",
-                OPERATORS.join(", ")
-            )));
+            return Err(bad(
+                "query",
+                format!(
+                    "filters[{i}].operator must be one of {}",
+                    OPERATORS.join(", ")
+                ),
+            ));
         }
         let operands = if matches!(f.operator.as_str(), "in" | "nin") {
             let Some(items) = f.value.as_array() else {
-                return Err(bad_query(format!(
-                    "filters[{i}].value must be an array for `{}`",
-                    f.operator
-                )));
+                return Err(bad(
+                    "query",
+                    format!("filters[{i}].value must be an array for `{}`", f.operator),
+                ));
             };
             items
                 .iter()
@@ -203,7 +197,7 @@ fn parse_query(text: Option<&str>) -> Result<(Vec<Check>, Vec<OrderBy>), Reply> 
         } else {
             scalar(&f.field, &f.value).map(|s| vec![s])
         }
-        .map_err(|problem| bad_query(format!("filters[{i}]: {problem}")))?;
+        .map_err(|problem| bad("query", format!("filters[{i}]: {problem}")))?;
         checks.push(Check {
             field: f.field,
             operator: f.operator,
@@ -212,15 +206,16 @@ fn parse_query(text: Option<&str>) -> Result<(Vec<Check>, Vec<OrderBy>), Reply> 
     }
     for (i, o) in query.order_by.iter().enumerate() {
         if !FIELDS.contains(&o.field.as_str()) {
-            return Err(bad_query(format!(
-                "order_by[{i}].field must be one of {}",
-                FIELDS.join(", ")
-            )));
+            return Err(bad(
+                "query",
+                format!("order_by[{i}].field must be one of {}", FIELDS.join(", ")),
+            ));
         }
         if !matches!(o.order.as_deref(), None | Some("asc" | "desc")) {
-            return Err(bad_query(format!(
-                "order_by[{i}].order must be `asc` or `desc`"
-            )));
+            return Err(bad(
+                "query",
+                format!("order_by[{i}].order must be `asc` or `desc`"),
+            ));
         }
     }
     Ok((checks, query.order_by))

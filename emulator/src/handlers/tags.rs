@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::lists::page;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::{Deployment, Shared, Tag};
 use crate::util::v1_time;
@@ -47,13 +47,8 @@ pub(crate) fn check_tag_name(name: &str, max: usize) -> Result<(), String> {
 /// Reads `{"name"}` (1..=`max_tag_length` characters).
 fn tag_name(shared: &Shared, ctx: &Ctx) -> Result<String, Reply> {
     let body: TagBody = ctx.typed_body("name")?;
-    check_tag_name(&body.name, shared.settings.max_tag_length).map_err(|problem| {
-        reply::invalid(
-            400,
-            format!("Invalid request: `name` {problem}"),
-            json!({ "name": problem }),
-        )
-    })?;
+    check_tag_name(&body.name, shared.settings.max_tag_length)
+        .map_err(|problem| bad("name", problem))?;
     Ok(body.name)
 }
 
