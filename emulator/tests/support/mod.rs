@@ -312,6 +312,31 @@ pub fn script(version: &str, body: &str) -> AppVersion {
         .grace_period(Duration::from_secs(2))
 }
 
+/// A [`command_emulator`] serving [`script`] `version` alone, and one deployment of it (not
+/// waited on).
+pub fn script_deployment(version: &str, body: &str) -> (EmulatorHandle, String) {
+    deployment_of(script(version, body), version)
+}
+
+/// A [`command_emulator`] serving `app_version` (version `version` of `game`) alone, and one
+/// deployment of it (not waited on).
+pub fn deployment_of(app_version: AppVersion, version: &str) -> (EmulatorHandle, String) {
+    let emu = command_emulator(vec![app_version]);
+    let id = deploy(&emu, &deploy_body("game", version));
+    (emu, id)
+}
+
+/// [`deployment_of`] a [`script`] `version` that sleeps without opening its TCP port `game`,
+/// which must accept before READY: the deployment stays DEPLOYING (waited for).
+pub fn port_waiting_deployment(version: &str) -> (EmulatorHandle, String) {
+    let waiting = script(version, "exec sleep 30")
+        .port("game", 7777, "TCP")
+        .wait_for_port(true);
+    let (emu, id) = deployment_of(waiting, version);
+    wait_status(&emu, &id, "Status.DEPLOYING");
+    (emu, id)
+}
+
 /// A path in this test process's temporary folder.
 pub fn temp_file(name: &str) -> PathBuf {
     temp_dir("test").join(name)
