@@ -8,20 +8,28 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::config::{Location, PrivateHost};
 use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::{Deployment, Shared};
 use crate::util::{iso_time, parse_time};
 
-/// A page of a list: which items, and the six-key `pagination` object.
+/// A page of a list: its items as JSON, the list's length and the six-key `pagination` object.
 pub(crate) struct Page {
-    pub start: usize,
-    pub end: usize,
+    pub items: Vec<Value>,
+    pub total: usize,
     pub pagination: Value,
 }
 
-/// Reads `page` (≥ 1, default 1) and `limit` (≥ 1, default `default_limit`, at most 1000).
-pub(crate) fn page(ctx: &Ctx, total: usize, default_limit: usize) -> Result<Page, Reply> {
+/// The page of `all` that `page` (≥ 1, default 1) and `limit` (≥ 1, default `default_limit`,
+/// at most 1000) ask for, each item written by `to_json`.
+pub(crate) fn page<T>(
+    ctx: &Ctx,
+    all: &[T],
+    default_limit: usize,
+    to_json: impl FnMut(&T) -> Value,
+) -> Result<Page, Reply> {
+    let total = all.len();
     let number = |key: &str, default: usize| -> Result<usize, Reply> {
         match ctx.query(key) {
             None => Ok(default),
@@ -58,8 +66,8 @@ pub(crate) fn page(ctx: &Ctx, total: usize, default_limit: usize) -> Result<Page
         "has_previous": page > 1,
     });
     Ok(Page {
-        start,
-        end,
+        items: all[start..end].iter().map(to_json).collect(),
+        total,
         pagination,
     })
 }
@@ -242,21 +250,18 @@ pub(crate) fn list_deployments(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             if descending { ord.reverse() } else { ord }
         });
     }
-    let total = selected.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let page = match page(ctx, &selected, shared.settings.default_page_size, |d| {
+        d.list_item_json()
+    }) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let data: Vec<Value> = selected[page.start..page.end]
-        .iter()
-        .map(|d| d.list_item_json())
-        .collect();
     reply::json(
         200,
         &json!({
-            "data": data,
-            "total_count": total,
-            "count": total,
+            "data": page.items,
+            "total_count": page.total,
+            "count": page.total,
             "pagination": page.pagination,
             "message": [],
         }),
@@ -297,33 +302,34 @@ pub(crate) fn locations(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
                 .is_none_or(|t| t.is_empty() || l.kind.eq_ignore_ascii_case(t))
         })
         .collect();
-    let total = selected.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let location_item = |l: &&Location| {
+        let mut item = crate::state::views::location_json(l);
+        item["type"] = json!(l.kind);
+        if with_tags {
+            item["tags"] = l
+                .tags
+                .iter()
+                .map(|(k, v)| json!({ "key": k, "value": v }))
+                .collect();
+        }
+        item
+    };
+    let page = match page(
+        ctx,
+        &selected,
+        shared.settings.default_page_size,
+        location_item,
+    ) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let items: Vec<Value> = selected[page.start..page.end]
-        .iter()
-        .map(|l| {
-            let mut item = crate::state::views::location_json(l);
-            item["type"] = json!(l.kind);
-            if with_tags {
-                item["tags"] = l
-                    .tags
-                    .iter()
-                    .map(|(k, v)| json!({ "key": k, "value": v }))
-                    .collect();
-            }
-            item
-        })
-        .collect();
     reply::json(
         200,
         &json!({
-            "locations": items,
+            "locations": page.items,
             "messages": [],
-            "total_count": total,
-            "count": total,
+            "total_count": page.total,
+            "count": page.total,
             "pagination": page.pagination,
         }),
     )
@@ -361,48 +367,45 @@ pub(crate) fn fleet_hosts(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             .fold((0u64, 0u64), |(c, m), (dc, dm)| (c + dc, m + dm))
     };
     let total = hosts.len();
-    let page = match page(ctx, total, total.max(1)) {
+    let host_item = |h: &PrivateHost| {
+        let (cpu, mem) = active_on(&h.host_id);
+        json!({
+            "host_id": h.host_id,
+            "status": h.status,
+            "ip_address": "127.0.0.1",
+            "latitude": h.latitude,
+            "longitude": h.longitude,
+            "city": h.city,
+            "country": h.country,
+            "continent": h.continent,
+            "allocated_cpu_units": cpu,
+            "allocated_memory_mb": mem,
+            "allocatable_cpu_units": u64::from(h.cpu_units).saturating_sub(cpu),
+            "allocatable_memory_mb": u64::from(h.memory_mb).saturating_sub(mem),
+            "beacon": null,
+            "created_at": now,
+            "updated_at": now,
+            "centroid": {
+                "label": fleet,
+                "latitude": h.latitude.unwrap_or(0.0),
+                "longitude": h.longitude.unwrap_or(0.0),
+                "radius_km": 100.0,
+                "desired_host_count": total,
+            },
+            "delete_schedule": null,
+            "fleet_host_specifications": {
+                "cpu_units": h.cpu_units,
+                "memory_mb": h.memory_mb,
+                "base_clock_speed_mhz": 2000,
+            },
+        })
+    };
+    let page = match page(ctx, hosts, total.max(1), host_item) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let data: Vec<Value> = hosts[page.start..page.end]
-        .iter()
-        .map(|h| {
-            let (cpu, mem) = active_on(&h.host_id);
-            json!({
-                "host_id": h.host_id,
-                "status": h.status,
-                "ip_address": "127.0.0.1",
-                "latitude": h.latitude,
-                "longitude": h.longitude,
-                "city": h.city,
-                "country": h.country,
-                "continent": h.continent,
-                "allocated_cpu_units": cpu,
-                "allocated_memory_mb": mem,
-                "allocatable_cpu_units": u64::from(h.cpu_units).saturating_sub(cpu),
-                "allocatable_memory_mb": u64::from(h.memory_mb).saturating_sub(mem),
-                "beacon": null,
-                "created_at": now,
-                "updated_at": now,
-                "centroid": {
-                    "label": fleet,
-                    "latitude": h.latitude.unwrap_or(0.0),
-                    "longitude": h.longitude.unwrap_or(0.0),
-                    "radius_km": 100.0,
-                    "desired_host_count": total,
-                },
-                "delete_schedule": null,
-                "fleet_host_specifications": {
-                    "cpu_units": h.cpu_units,
-                    "memory_mb": h.memory_mb,
-                    "base_clock_speed_mhz": 2000,
-                },
-            })
-        })
-        .collect();
     reply::json(
         200,
-        &json!({ "data": data, "total_count": total, "count": total, "pagination": page.pagination }),
+        &json!({ "data": page.items, "total_count": page.total, "count": page.total, "pagination": page.pagination }),
     )
 }

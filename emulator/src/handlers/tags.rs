@@ -89,15 +89,13 @@ pub(crate) fn list(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let Some(d) = deployments.by_id.get(id) else {
         return not_found(id);
     };
-    let total = d.tags.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let page = match page(ctx, &d.tags, shared.settings.default_page_size, tag_json) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let tags: Vec<Value> = d.tags[page.start..page.end].iter().map(tag_json).collect();
     reply::json(
         200,
-        &json!({ "tags": tags, "total_count": total, "count": total, "pagination": page.pagination }),
+        &json!({ "tags": page.items, "total_count": page.total, "count": page.total, "pagination": page.pagination }),
     )
 }
 
