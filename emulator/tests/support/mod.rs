@@ -466,6 +466,16 @@ pub fn member_path(member: &Value) -> String {
     )
 }
 
+/// `PATCH` a member's `is_ready` (what a player's "Ready" button sends).
+pub fn set_ready(emu: &EmulatorHandle, member: &Value, ready: bool) -> Answer {
+    mm(
+        emu,
+        "PATCH",
+        &member_path(member),
+        Some(&json!({ "is_ready": ready })),
+    )
+}
+
 /// Polls a member until its `status` is `status`; returns that answer (panics after 10 s).
 pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value {
     let path = member_path(member);
