@@ -31,7 +31,7 @@ pub(super) fn create(mm: &Matchmaker, ctx: &Ctx) -> Result<Reply, Reply> {
     let mut team_ids = Vec::new();
     for (id, ticket) in tickets {
         let attributes = ticket.get("attributes").unwrap_or(&Value::Null);
-        let attrs = decode_attributes(&profile, attributes)
+        let attrs = decode_attributes(profile, attributes)
             .map_err(|problem| bad(format!("ticket `{id}`: {problem}")))?;
         let group = ticket
             .get("group_id")
