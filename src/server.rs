@@ -98,6 +98,7 @@ use bevy::state::state::FreelyMutableState;
 
 use crate::http::RetryPolicy;
 
+mod announce;
 mod call;
 mod config;
 mod context;

@@ -36,8 +36,7 @@ struct Observed(usize);
 
 #[test]
 fn the_server_reads_its_context_and_changes_its_tags() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.init_resource::<Observed>()
@@ -74,8 +73,7 @@ fn the_server_reads_its_context_and_changes_its_tags() {
 
 #[test]
 fn adding_an_existing_tag_reports_the_conflict() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     let first: ContextTagAdded = ask(&mut app, AddContextTag::new("dup"));
@@ -105,8 +103,7 @@ fn assert_invalid<T: std::fmt::Debug>(result: Result<T, EdgegapError>, variable:
 
 #[test]
 fn a_missing_context_variable_is_named_and_nothing_is_sent() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_CONTEXT_TOKEN");
     let mut app = server(ArbitriumEnv::from_vars(vars.clone()));
@@ -122,8 +119,7 @@ fn a_missing_context_variable_is_named_and_nothing_is_sent() {
 
 #[test]
 fn the_frame_that_asks_sends_the_context_read() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
     app.world_mut().write_message(ReadContext);

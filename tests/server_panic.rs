@@ -30,8 +30,7 @@ fn server(emu: &EmulatorHandle, id: &str) -> App {
 
 #[test]
 fn a_panic_the_app_survives_sends_nothing() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(&emu, &id);
     // A worker thread panics and the game carries on (as Bevy does with a panicking task).
     let joined = std::thread::spawn(|| panic!("a worker breaks")).join();
@@ -52,8 +51,7 @@ fn a_panic_the_app_survives_sends_nothing() {
 
 #[test]
 fn a_panic_that_ends_the_app_self_stops_once() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(&emu, &id);
     app.add_systems(Update, || panic!("a system breaks"));
     // The app is moved in: the panic unwinds out of its update and drops it, as `App::run`
@@ -64,17 +62,12 @@ fn a_panic_that_ends_the_app_self_stops_once() {
     assert!(ended.is_err());
     // The attempt blocks while the app is dropped: the request has arrived.
     assert_eq!(emu.request_count(Route::SelfStop), 1);
-    assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
-    assert_eq!(
-        emu.deployment(&id).unwrap().stopped_by.as_deref(),
-        Some("self")
-    );
+    support::assert_self_stopped(&emu, &id);
 }
 
 #[test]
 fn an_error_exit_still_self_stops_once() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(&emu, &id);
     assert_eq!(emu.request_count(Route::SelfStop), 0);
     app.world_mut().write_message(AppExit::error());
@@ -82,11 +75,7 @@ fn an_error_exit_still_self_stops_once() {
     // when `update` returns.
     app.update();
     assert_eq!(emu.request_count(Route::SelfStop), 1);
-    assert!(emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)));
-    assert_eq!(
-        emu.deployment(&id).unwrap().stopped_by.as_deref(),
-        Some("self")
-    );
+    support::assert_self_stopped(&emu, &id);
     // Exactly once: more error exits, and the app's end, send nothing more.
     app.world_mut().write_message(AppExit::error());
     app.update();

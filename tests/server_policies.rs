@@ -16,7 +16,10 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
-use support::process::{MODE, ServerRun, mark};
+use support::process::{
+    MODE, ServerRun, deployed_mode, mark, mark_and_exit, mark_self_stop_failed,
+    mark_shutdown_requested,
+};
 use support::reorder::{Order, Proxy};
 
 /// The origin of the reordering proxy, when the self-stop goes through one.
@@ -38,10 +41,9 @@ enum MatchState {
 #[test]
 #[ignore = "run by the emulator as a deployment's process"]
 fn server_policies_main() {
-    if std::env::var_os("ARBITRIUM_REQUEST_ID").is_none() {
+    let Some(mode) = deployed_mode() else {
         return;
-    }
-    let mode = std::env::var(MODE).unwrap_or_default();
+    };
     let mut env = ArbitriumEnv::from_env().expect("on a deployment");
     if let Ok(via) = std::env::var(VIA) {
         // The same path, through the proxy's origin.
@@ -84,26 +86,12 @@ fn server_policies_main() {
                     ));
                 }
             },
-            |mut failed: MessageReader<SelfStopFailed>| {
-                for failed in failed.read() {
-                    mark(format!("MARKER self-stop failed: {}", failed.error));
-                }
-            },
-            |mut requested: MessageReader<ShutdownRequested>| {
-                for request in requested.read() {
-                    mark(format!("MARKER shutdown requested {:?}", request.reason));
-                }
-            },
+            mark_self_stop_failed,
+            mark_shutdown_requested,
         )
             .chain(),
     )
-    .add_systems(
-        OnEnter(MatchState::ShuttingDown),
-        |mut exit: MessageWriter<AppExit>| {
-            mark("MARKER shutting down");
-            exit.write(AppExit::Success);
-        },
-    );
+    .add_systems(OnEnter(MatchState::ShuttingDown), mark_and_exit);
     let exit = app.run();
     mark(format!("MARKER exit {exit:?}"));
     assert_eq!(exit, AppExit::Success);
@@ -161,12 +149,7 @@ fn assert_policy_stops(mode: &str, logged: &str, reason: &str) -> String {
 /// self-stop, and the process exited 0 by itself (well inside the emulator's 5 s before
 /// `SIGKILL`), the game having seen no failure. Returns what the server wrote.
 fn self_stopped_cleanly(run: &ServerRun) -> String {
-    assert!(
-        run.emu
-            .wait_for_status(&run.id, "Status.TERMINATED", Duration::from_secs(30)),
-        "not terminated; the server wrote:\n{}",
-        run.out()
-    );
+    run.wait_until_terminated();
     let (info, out) = run.wait_for_exit(Duration::from_secs(10));
     assert_eq!(info.exit_code, Some(0), "the server wrote:\n{out}");
     assert_eq!(info.stopped_by.as_deref(), Some("self"), "{out}");

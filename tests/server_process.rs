@@ -16,7 +16,10 @@ use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
 use futures_lite::future::block_on;
-use support::process::{MODE, ServerRun, mark};
+use support::process::{
+    MODE, ServerRun, deployed_mode, mark, mark_and_exit, mark_self_stop_failed,
+    mark_shutdown_requested,
+};
 
 // Modes: `self_stop`: finish the match at once and self-stop; `wait`: run until `SIGTERM`;
 // `panic`: panic in a system (the panic ends the app, which self-stops).
@@ -33,10 +36,9 @@ enum MatchState {
 #[test]
 #[ignore = "run by the emulator as a deployment's process"]
 fn server_process_main() {
-    if std::env::var_os("ARBITRIUM_REQUEST_ID").is_none() {
+    let Some(mode) = deployed_mode() else {
         return;
-    }
-    let mode = std::env::var(MODE).unwrap_or_default();
+    };
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(5))),
@@ -83,25 +85,11 @@ fn server_process_main() {
                     ));
                 }
             },
-            |mut failed: MessageReader<SelfStopFailed>| {
-                for failed in failed.read() {
-                    mark(format!("MARKER self-stop failed: {}", failed.error));
-                }
-            },
-            |mut requested: MessageReader<ShutdownRequested>| {
-                for request in requested.read() {
-                    mark(format!("MARKER shutdown requested {:?}", request.reason));
-                }
-            },
+            mark_self_stop_failed,
+            mark_shutdown_requested,
         ),
     )
-    .add_systems(
-        OnEnter(MatchState::ShuttingDown),
-        |mut exit: MessageWriter<AppExit>| {
-            mark("MARKER shutting down");
-            exit.write(AppExit::Success);
-        },
-    );
+    .add_systems(OnEnter(MatchState::ShuttingDown), mark_and_exit);
     let exit = app.run();
     mark(format!("MARKER exit {exit:?} in mode {mode}"));
     assert_eq!(exit, AppExit::Success);
@@ -114,12 +102,7 @@ fn start(mode: &str) -> ServerRun {
 #[test]
 fn a_finished_match_self_stops_and_the_process_exits_cleanly() {
     let run = start("self_stop");
-    assert!(
-        run.emu
-            .wait_for_status(&run.id, "Status.TERMINATED", Duration::from_secs(30)),
-        "not terminated; the server wrote:\n{}",
-        run.out()
-    );
+    run.wait_until_terminated();
     let (info, logs) = run.wait_for_exit(Duration::from_secs(10));
     assert_eq!(info.exit_code, Some(0), "logs:\n{logs}");
     assert_eq!(info.stopped_by.as_deref(), Some("self"), "logs:\n{logs}");
@@ -175,12 +158,7 @@ fn a_stopped_server_hears_sigterm_and_exits_within_its_grace() {
 #[test]
 fn a_panicking_server_still_stops_its_deployment() {
     let run = start("panic");
-    assert!(
-        run.emu
-            .wait_for_status(&run.id, "Status.TERMINATED", Duration::from_secs(30)),
-        "not terminated; the server wrote:\n{}",
-        run.out()
-    );
+    run.wait_until_terminated();
     let (info, out) = run.wait_for_exit(Duration::from_secs(10));
     assert_eq!(info.stopped_by.as_deref(), Some("self"), "{out}");
     assert_ne!(info.exit_code, Some(0), "a panic exited 0; {out}");

@@ -129,8 +129,7 @@ struct Observed(usize);
 
 #[test]
 fn entering_the_finished_state_stops_the_deployment_once() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.init_resource::<Observed>().add_observer(
         |done: On<SelfStopCompleted>, mut seen: ResMut<Observed>| {
@@ -147,10 +146,7 @@ fn entering_the_finished_state_stops_the_deployment_once() {
         done.response.map(|r| r.http_status),
         Some(200 | 202)
     ));
-    assert!(
-        emu.wait_for_status(&id, "Status.TERMINATED", Duration::from_secs(10)),
-        "the deployment was not terminated"
-    );
+    support::assert_self_stopped(&emu, &id);
     assert_eq!(settle(&mut app), 0);
     assert_eq!(
         app.world().resource::<Observed>().0,
@@ -158,16 +154,11 @@ fn entering_the_finished_state_stops_the_deployment_once() {
         "observers saw it once"
     );
     assert_eq!(emu.request_count(Route::SelfStop), 1);
-    assert_eq!(
-        emu.deployment(&id).unwrap().stopped_by.as_deref(),
-        Some("self")
-    );
 }
 
 #[test]
 fn requests_made_while_running_or_after_success_send_nothing_more() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.world_mut().write_message(SelfStop);
@@ -182,8 +173,7 @@ fn requests_made_while_running_or_after_success_send_nothing_more() {
 
 #[test]
 fn three_503s_are_retried_until_success() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)).times(3));
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
@@ -196,8 +186,7 @@ fn three_503s_are_retried_until_success() {
 
 #[test]
 fn a_429_is_retried_after_retry_after() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     emu.add_fault(
         Fault::new(
             Route::SelfStop,
@@ -216,8 +205,7 @@ fn a_429_is_retried_after_retry_after() {
 
 #[test]
 fn retries_stop_after_the_configured_time() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Status(503)));
     let retry = RetryPolicy {
         max_elapsed: Some(Duration::from_millis(300)),
@@ -236,8 +224,7 @@ fn retries_stop_after_the_configured_time() {
 
 #[test]
 fn an_already_terminated_deployment_counts_as_stopped() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let stop = StopDeployment::new(id.as_str())
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
@@ -256,8 +243,7 @@ fn an_already_terminated_deployment_counts_as_stopped() {
 
 #[test]
 fn a_wrong_token_fails_clearly_without_retrying() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut vars = emu.deployment(&id).unwrap().env;
     let wrong = "00000000000000000000000000000000";
     vars.insert("ARBITRIUM_DELETE_TOKEN".into(), wrong.into());
@@ -282,8 +268,7 @@ fn a_wrong_token_fails_clearly_without_retrying() {
 
 #[test]
 fn a_missing_delete_url_fails_without_sending() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.remove("ARBITRIUM_DELETE_URL");
     let mut app = server(ArbitriumEnv::from_vars(vars).unwrap(), fast_retry());
@@ -303,8 +288,7 @@ fn a_missing_delete_url_fails_without_sending() {
 
 #[test]
 fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut vars = emu.deployment(&id).unwrap().env;
     vars.insert(
         "ARBITRIUM_DELETE_URL".into(),
@@ -327,8 +311,7 @@ fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
 
 #[test]
 fn the_frame_that_asks_sends_the_self_stop() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(env_of(&emu, &id), fast_retry());
     app.world_mut().write_message(SelfStop);
     app.update();
@@ -343,8 +326,7 @@ fn the_frame_that_asks_sends_the_self_stop() {
 
 #[test]
 fn an_attempt_without_an_answer_times_out_and_is_retried() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     emu.add_fault(Fault::new(Route::SelfStop, FaultKind::Hang(Duration::from_secs(3))).times(1));
     let plugin = EdgegapServerPlugin::new().with_attempt_timeout(Duration::from_millis(300));
     let mut app = server_with(env_of(&emu, &id), fast_retry(), plugin);
@@ -359,8 +341,7 @@ fn an_attempt_without_an_answer_times_out_and_is_retried() {
 fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
     use bevy::time::TimeUpdateStrategy;
 
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let plugin = EdgegapServerPlugin::new().stop_if_no_player_within(Duration::from_secs(10));
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
@@ -390,16 +371,12 @@ fn a_policy_self_stops_once_with_its_reason_on_frame_time() {
     app.world_mut().write_message(SelfStop);
     assert_eq!(settle(&mut app), 0);
     assert_eq!(emu.request_count(Route::SelfStop), 1);
-    assert_eq!(
-        emu.deployment(&id).unwrap().stopped_by.as_deref(),
-        Some("self")
-    );
+    support::assert_self_stopped(&emu, &id);
 }
 
 #[test]
 fn the_first_reason_is_the_one_reported() {
-    let emu = support::simulated_emulator();
-    let id = support::deploy_ready(&emu, support::game_v1());
+    let (emu, id) = support::ready_deployment();
     let mut app = server(env_of(&emu, &id), fast_retry());
     finish(&mut app);
     app.update();

@@ -120,17 +120,7 @@ fn a_registry_serving_another_digest_is_reported_not_trusted() {
         (put && request.path.contains("/manifests/") && matches!(request.method, "HEAD" | "GET"))
             .then(|| {
                 let other = format!("sha256:{}", "0".repeat(64));
-                Reply::Answer(
-                    200,
-                    vec![
-                        (
-                            "Content-Type".into(),
-                            cargo_edgegap::image::OCI_MANIFEST.into(),
-                        ),
-                        ("Docker-Content-Digest".into(), other),
-                    ],
-                    b"{}".to_vec(),
-                )
+                Reply::manifest(other, b"{}".to_vec())
             })
     });
     let outcome = release_into(&fixture, &registry, "none", &[]);
@@ -161,17 +151,7 @@ fn a_corrupt_base_layer_is_refused_before_anything_is_uploaded() {
     let registry = working_registry(move |request| {
         let path = request.path;
         if path == "/v2/base/img/manifests/1" {
-            return Some(Reply::Answer(
-                200,
-                vec![
-                    (
-                        "Content-Type".into(),
-                        cargo_edgegap::image::OCI_MANIFEST.into(),
-                    ),
-                    ("Docker-Content-Digest".into(), manifest_digest.clone()),
-                ],
-                manifest.clone(),
-            ));
+            return Some(Reply::manifest(manifest_digest.clone(), manifest.clone()));
         }
         if request.method == "GET" && path == format!("/v2/base/img/blobs/{config_digest}") {
             return Some(Reply::Answer(200, vec![], config.clone()));

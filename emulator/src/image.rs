@@ -175,12 +175,7 @@ impl<'a> Session<'a> {
                 if self.authorization.is_some() {
                     return Err(self.unauthorized());
                 }
-                let challenge = response
-                    .headers()
-                    .get(hyper::header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
+                let challenge = header_text(&response, hyper::header::WWW_AUTHENTICATE);
                 self.authorization = Some(self.authorize(&challenge, step).await?);
                 response =
                     request(&host, &path, accept, self.authorization.as_deref(), step).await?;
@@ -188,12 +183,7 @@ impl<'a> Session<'a> {
             match response.status().as_u16() {
                 401 | 403 => return Err(self.unauthorized()),
                 301 | 302 | 303 | 307 | 308 => {
-                    let location = response
-                        .headers()
-                        .get(hyper::header::LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned();
+                    let location = header_text(&response, hyper::header::LOCATION);
                     (host, path) = redirect_target(&host, &location, step)?;
                 }
                 _ => return Ok(response),
@@ -317,6 +307,16 @@ fn query_encode(value: &str) -> String {
 
 /// Where a `Location` (or a bearer realm) points: a path on `host`, or an `http://` URL on a
 /// loopback registry. Anything else is refused: the emulator talks to loopback only.
+/// The text of `response`'s header `name`; empty when absent or not text.
+fn header_text(response: &Response<Incoming>, name: hyper::header::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn redirect_target(host: &str, location: &str, step: &str) -> Result<(String, String), PullError> {
     if location.starts_with('/') {
         return Ok((host.to_owned(), location.to_owned()));

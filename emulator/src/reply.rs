@@ -47,6 +47,16 @@ pub(crate) fn invalid(status: u16, message: impl Into<String>, details: Value) -
     )
 }
 
+/// A 400 naming `field` and its problem.
+pub(crate) fn bad(field: &str, problem: impl Into<String>) -> Reply {
+    let problem = problem.into();
+    invalid(
+        400,
+        format!("Invalid request: `{field}` {problem}"),
+        json!({ field: problem }),
+    )
+}
+
 /// v1's `Error` schema is `{"message"}` only: drops the `details` of a 4xx JSON answer (the
 /// message already names the field), keeping status and headers.
 pub(crate) fn without_details(reply: Reply) -> Reply {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use edgegap_emulator::{AppVersion, Emulator, Route};
 use serde_json::{Value, json};
 use support::{
-    api, assert_pagination, deploy, deploy_body, matchmaker_emulator, mm_config, player_count,
-    status_of, wait_status,
+    api, assert_pagination, deploy, deploy_body, matchmaker_emulator, size_only_config, status_of,
+    wait_status,
 };
 
 fn emulator() -> edgegap_emulator::EmulatorHandle {
@@ -374,11 +374,7 @@ fn verify_image_answers_424_when_the_manifest_cannot_be_fetched() {
 
 #[test]
 fn declared_versions_are_listed_and_a_matchmakers_cannot_be_deleted() {
-    let config = mm_config(
-        "casual",
-        json!({ "match_size": player_count(1, 2, 4) }),
-        json!({}),
-    );
+    let config = size_only_config("casual", 1, 2, 4);
     let emu = matchmaker_emulator(&config);
     let version = api(&emu, "GET", "/v1/app/game/version/v1", None);
     assert_eq!(version.status, 200, "{version:?}");

@@ -8,9 +8,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator, Route};
+use edgegap_emulator::{Emulator, Route};
 use serde_json::json;
-use support::{api, deploy_body, deploy_ready, emulator, game_emulator, quick_emulator, send};
+use support::{
+    api, deploy_body, deploy_ready, emulator, game_emulator, game_v1_builder, quick_emulator, send,
+};
 
 #[test]
 fn auth_needs_the_token_scheme() {
@@ -129,10 +131,7 @@ fn v1_errors_are_message_only_and_v2_errors_keep_details() {
 
 #[test]
 fn bad_input_never_panics_and_names_the_problem() {
-    let emu = Emulator::builder()
-        .token("t")
-        .app_version(AppVersion::simulated("game", "v1"))
-        .without_rate_limits()
+    let emu = game_v1_builder()
         .max_body_bytes(4096)
         .start()
         .expect("starts");

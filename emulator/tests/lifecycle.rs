@@ -5,9 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator};
 use serde_json::json;
-use support::{api, deploy, deploy_body, game_emulator, wait_status, wait_until};
+use support::{api, deploy, deploy_body, game_emulator, stepped_emulator, wait_status, wait_until};
 
 const ORDER: [&str; 6] = [
     "Status.INITIALIZING",
@@ -78,13 +77,7 @@ fn deploy_answers_a_request_id_and_status_reaches_ready_in_order() {
 
 #[test]
 fn lifecycle_steps_one_status_per_step() {
-    let emu = Emulator::builder()
-        .token("t")
-        .app_version(AppVersion::simulated("game", "v1"))
-        .without_rate_limits()
-        .lifecycle_step(Duration::from_millis(40))
-        .start()
-        .expect("starts");
+    let emu = stepped_emulator(Duration::from_millis(40));
     let id = deploy(&emu, &deploy_body("game", "v1"));
     let mut seen: Vec<String> = Vec::new();
     wait_until("READY", Duration::from_secs(10), || {

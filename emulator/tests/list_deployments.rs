@@ -5,11 +5,11 @@ mod support;
 
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, EmulatorHandle};
 use serde_json::{Value, json};
 use support::{
-    api, assert_pagination, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, status_of,
-    wait_status,
+    api, assert_pagination, deploy, deploy_body, deploy_ready, deploy_tagged, emulator,
+    game_v1_builder, status_of, wait_status,
 };
 
 fn list(emu: &EmulatorHandle, query: Option<Value>, extra: &str) -> support::Answer {
@@ -259,11 +259,8 @@ fn list_items_carry_only_documented_fields() {
 
 #[test]
 fn the_official_status_filter_example_works_as_documented() {
-    let emu = Emulator::builder()
-        .token("t")
-        .app_version(AppVersion::simulated("game", "v1"))
+    let emu = game_v1_builder()
         .app_version(AppVersion::simulated("game", "stuck").never_ready())
-        .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
         .start()
         .expect("starts");

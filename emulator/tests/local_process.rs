@@ -9,16 +9,13 @@ use std::time::Duration;
 use edgegap_emulator::AppVersion;
 use serde_json::Value;
 use support::{
-    api, command_emulator, deploy, deploy_body, script, status_of, wait_status, wait_until,
+    api, container_logs, deployment_of, port_waiting_deployment, script_deployment, status_of,
+    wait_status, wait_until,
 };
 
 #[test]
 fn crash_becomes_error_with_logs_and_crash_data() {
-    let emu = command_emulator(vec![script(
-        "crash",
-        "echo booting; echo boom >&2; sleep 0.1; exit 3",
-    )]);
-    let id = deploy(&emu, &deploy_body("game", "crash"));
+    let (emu, id) = script_deployment("crash", "echo booting; echo boom >&2; sleep 0.1; exit 3");
     wait_status(&emu, &id, "Status.ERROR");
     let status = api(&emu, "GET", &format!("/v1/status/{id}"), None).json;
     assert_eq!(status["error"], true);
@@ -28,21 +25,15 @@ fn crash_becomes_error_with_logs_and_crash_data() {
             .is_some_and(|d| d.contains("exit") && d.contains('3')),
         "{status}"
     );
-    let logs = api(
-        &emu,
-        "GET",
-        &format!("/v1/deployment/{id}/container-logs"),
-        None,
-    );
-    assert_eq!(logs.status, 200);
+    let logs = container_logs(&emu, &id);
     assert!(
-        logs.json["logs"]
+        logs["logs"]
             .as_str()
             .is_some_and(|l| l.contains("booting") && l.contains("boom")),
-        "{logs:?}"
+        "{logs}"
     );
-    assert_eq!(logs.json["crash_data"]["exit_code"], 3);
-    assert_eq!(logs.json["encoding"], "utf-8");
+    assert_eq!(logs["crash_data"]["exit_code"], 3);
+    assert_eq!(logs["encoding"], "utf-8");
     assert_eq!(emu.deployment(&id).expect("known").exit_code, Some(3));
     assert_eq!(
         api(&emu, "GET", "/v1/locations", None).status,
@@ -55,8 +46,7 @@ fn crash_becomes_error_with_logs_and_crash_data() {
 
 #[test]
 fn clean_exit_becomes_terminated() {
-    let emu = command_emulator(vec![script("done", "sleep 0.1; exit 0")]);
-    let id = deploy(&emu, &deploy_body("game", "done"));
+    let (emu, id) = script_deployment("done", "sleep 0.1; exit 0");
     wait_status(&emu, &id, "Status.TERMINATED");
     let info = emu.deployment(&id).expect("known");
     assert_eq!(
@@ -68,13 +58,10 @@ fn clean_exit_becomes_terminated() {
 
 #[test]
 fn a_missing_program_is_an_error_not_a_crash() {
-    let emu = command_emulator(vec![AppVersion::command(
-        "game",
+    let (emu, id) = deployment_of(
+        AppVersion::command("game", "missing", "/nonexistent/server", ["--x"]),
         "missing",
-        "/nonexistent/server",
-        ["--x"],
-    )]);
-    let id = deploy(&emu, &deploy_body("game", "missing"));
+    );
     wait_status(&emu, &id, "Status.ERROR");
     let detail = emu
         .deployment(&id)
@@ -85,13 +72,7 @@ fn a_missing_program_is_an_error_not_a_crash() {
 
 #[test]
 fn wait_for_port_holds_deploying_until_the_port_accepts() {
-    let emu = command_emulator(vec![
-        script("port", "exec sleep 30")
-            .port("game", 7777, "TCP")
-            .wait_for_port(true),
-    ]);
-    let id = deploy(&emu, &deploy_body("game", "port"));
-    wait_status(&emu, &id, "Status.DEPLOYING");
+    let (emu, id) = port_waiting_deployment("port");
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(
         emu.deployment(&id).expect("known").status,
@@ -106,8 +87,7 @@ fn wait_for_port_holds_deploying_until_the_port_accepts() {
 
 #[test]
 fn metrics_sample_the_real_process() {
-    let emu = command_emulator(vec![script("busy", "while :; do :; done")]);
-    let id = deploy(&emu, &deploy_body("game", "busy"));
+    let (emu, id) = script_deployment("busy", "while :; do :; done");
     wait_status(&emu, &id, "Status.READY");
     let path = format!("/v1/metrics/deployment/{id}?raw=true");
     let mut answer = api(&emu, "GET", &path, None);

@@ -5,28 +5,24 @@ mod support;
 
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator};
-use support::{api, deploy_ready, deploy_tagged, emulator, status_of, wait_status};
+use support::{
+    api, container_logs, deploy_ready, deploy_tagged, emulator, game_v1_builder, status_of,
+    wait_status,
+};
 
 #[test]
 fn container_logs_and_metrics_of_a_simulated_deployment() {
     let emu = emulator();
     let id = deploy_tagged(&emu, "v1", &[]);
-    let logs = api(
-        &emu,
-        "GET",
-        &format!("/v1/deployment/{id}/container-logs"),
-        None,
-    );
-    assert_eq!(logs.status, 200);
+    let logs = container_logs(&emu, &id);
     assert!(
-        logs.json["logs"]
+        logs["logs"]
             .as_str()
             .is_some_and(|l| l.contains(&id) && l.lines().count() >= 3),
-        "{logs:?}"
+        "{logs}"
     );
-    assert!(logs.json["crash_data"].is_null());
-    assert_eq!(emu.logs(&id), logs.json["logs"].as_str().map(str::to_owned));
+    assert!(logs["crash_data"].is_null());
+    assert_eq!(emu.logs(&id), logs["logs"].as_str().map(str::to_owned));
     assert_eq!(
         api(
             &emu,
@@ -94,11 +90,7 @@ fn container_logs_and_metrics_of_a_simulated_deployment() {
 #[test]
 fn container_logs_are_gone_once_terminated_unless_configured() {
     for keep in [false, true] {
-        let mut builder = Emulator::builder()
-            .token("t")
-            .app_version(AppVersion::simulated("game", "v1"))
-            .without_rate_limits()
-            .lifecycle_step(Duration::ZERO);
+        let mut builder = game_v1_builder().lifecycle_step(Duration::ZERO);
         if keep {
             builder = builder.logs_after_termination(true);
         }

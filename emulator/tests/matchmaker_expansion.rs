@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    create_group, matchmaker_emulator, member_path, mm, mm_config, player_count, wait_member,
+    create_group, matchmaker_emulator, member_path, mm, mm_config, player_count, size_only_config,
+    wait_member,
 };
 
 #[test]
@@ -102,11 +103,7 @@ fn a_full_match_does_not_wait() {
 
 #[test]
 fn the_expiration_is_the_last_chance_for_a_partial_match() {
-    let config = mm_config(
-        "squad",
-        json!({ "match_size": player_count(1, 2, 4) }),
-        json!({}),
-    );
+    let config = size_only_config("squad", 1, 2, 4);
     let emu = matchmaker_emulator(&config);
     let a = create_group(&emu, "squad", json!({}), true);
     let b = create_group(&emu, "squad", json!({}), true);

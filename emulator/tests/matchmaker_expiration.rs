@@ -7,17 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    create_group, matchmaker_emulator, member_path, mm, mm_config, player_count, wait_member,
-    wait_until,
+    create_group, matchmaker_emulator, member_path, mm, size_only_config, wait_member, wait_until,
 };
 
 /// Two teams of two: two solo players never fill it, even partially.
 fn config() -> String {
-    mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 2, 2) }),
-        json!({}),
-    )
+    size_only_config("duel", 2, 2, 2)
 }
 
 #[test]

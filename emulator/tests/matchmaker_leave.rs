@@ -9,7 +9,7 @@ use edgegap_emulator::AppVersion;
 use serde_json::json;
 use support::{
     create_group, duel_config, join_group, matchmaker_builder, matchmaker_emulator, member_path,
-    mm, mm_config, player_count, wait_member, wait_status,
+    mm, set_ready, size_only_config, wait_member, wait_status,
 };
 
 #[test]
@@ -43,12 +43,7 @@ fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() 
     let refusals = [
         mm(&emu, "DELETE", &member_path(&player), None),
         mm(&emu, "DELETE", &format!("/groups/{gid}"), None),
-        mm(
-            &emu,
-            "PATCH",
-            &member_path(&player),
-            Some(&json!({ "is_ready": false })),
-        ),
+        set_ready(&emu, &player, false),
         mm(&emu, "DELETE", &ticket_path, None),
     ];
     for answer in &refusals {
@@ -83,11 +78,7 @@ fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() 
 
 #[test]
 fn leaving_before_the_match() {
-    let config = mm_config(
-        "squad",
-        json!({ "match_size": player_count(2, 2, 2) }),
-        json!({}),
-    );
+    let config = size_only_config("squad", 2, 2, 2);
     let emu = matchmaker_emulator(&config);
     // Forming: a member leaves, the group stays.
     let owner = create_group(&emu, "squad", json!({}), false);
@@ -101,12 +92,7 @@ fn leaving_before_the_match() {
     );
     // Searching: a member leaving cancels the whole group.
     let friend = join_group(&emu, &gid, "squad", json!({}), true);
-    let ready = mm(
-        &emu,
-        "PATCH",
-        &member_path(&owner),
-        Some(&json!({ "is_ready": true })),
-    );
+    let ready = set_ready(&emu, &owner, true);
     assert_eq!(ready.json["status"], "SEARCHING");
     assert!(ready.json["ticket_id"].is_string());
     assert_eq!(mm(&emu, "DELETE", &member_path(&friend), None).status, 204);
@@ -130,12 +116,7 @@ fn leaving_before_the_match() {
     );
     // Un-readying stops a search: back to forming, the ticket dropped.
     let solo = create_group(&emu, "squad", json!({}), true);
-    let unready = mm(
-        &emu,
-        "PATCH",
-        &member_path(&solo),
-        Some(&json!({ "is_ready": false })),
-    );
+    let unready = set_ready(&emu, &solo, false);
     assert_eq!(unready.json["status"], "INITIAL");
     assert!(unready.json["ticket_id"].is_null());
     let old_ticket = solo["ticket_id"].as_str().expect("ticket");

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use support::{
     create_group, duel_config, join_group, matchmaker_emulator, member_path, mm, mm_config,
-    player_count, wait_member,
+    player_count, set_ready, wait_member,
 };
 
 fn config() -> String {
@@ -55,12 +55,7 @@ fn two_solos_and_a_party_of_two_share_one_server() {
         "no partial match in the initial stage"
     );
 
-    let ready = mm(
-        &emu,
-        "PATCH",
-        &member_path(&owner),
-        Some(&json!({ "is_ready": true })),
-    );
+    let ready = set_ready(&emu, &owner, true);
     assert_eq!(ready.status, 200, "{ready:?}");
     assert_eq!(ready.json["is_ready"], true);
 

@@ -7,8 +7,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator};
-use support::{deploy, deploy_body, wait_status};
+use support::{script_deployment, wait_status};
 
 #[test]
 fn a_non_utf8_host_variable_is_passed_through_and_the_launch_succeeds() {
@@ -21,25 +20,13 @@ fn a_non_utf8_host_variable_is_passed_through_and_the_launch_succeeds() {
         );
     }
     let out = support::temp_dir("non-utf8").join("value.txt");
-    let emu = Emulator::builder()
-        .token("t")
-        .app_version(AppVersion::command(
-            "game",
-            "v1",
-            "/bin/sh",
-            [
-                "-c".to_owned(),
-                format!(
-                    "printf %s \"$EDGEGAP_EMULATOR_TEST_LATIN1\" > {}; sleep 30",
-                    out.display()
-                ),
-            ],
-        ))
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("starts");
-    let id = deploy(&emu, &deploy_body("game", "v1"));
+    let (emu, id) = script_deployment(
+        "v1",
+        &format!(
+            "printf %s \"$EDGEGAP_EMULATOR_TEST_LATIN1\" > {}; sleep 30",
+            out.display()
+        ),
+    );
     wait_status(&emu, &id, "Status.READY");
     support::wait_until("the value written", Duration::from_secs(10), || {
         std::fs::read(&out).is_ok_and(|v| v == b"caf\xe9")

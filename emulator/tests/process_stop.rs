@@ -7,19 +7,17 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator};
 use support::{
-    alive, command_emulator, deploy, deploy_body, script, send, spawn_binary, status_of, temp_dir,
-    wait_status, wait_until,
+    alive, command_emulator, deploy, deploy_body, deployment_of, port_waiting_deployment, script,
+    script_deployment, send, spawn_binary, status_of, temp_dir, wait_status, wait_until,
 };
 
 #[test]
 fn stop_sends_sigterm_and_the_process_exits_gracefully() {
-    let emu = command_emulator(vec![script(
+    let (emu, id) = script_deployment(
         "trap",
         "trap 'echo got-sigterm; exit 0' TERM; echo started; while :; do sleep 0.05; done",
-    )]);
-    let id = deploy(&emu, &deploy_body("game", "trap"));
+    );
     wait_status(&emu, &id, "Status.READY");
     wait_until("output", Duration::from_secs(10), || {
         emu.logs(&id).is_some_and(|l| l.contains("started"))
@@ -42,14 +40,12 @@ fn stop_sends_sigterm_and_the_process_exits_gracefully() {
 
 #[test]
 fn sigkill_after_the_grace_period() {
-    let emu = command_emulator(vec![
-        script(
-            "stubborn",
-            "trap '' TERM; echo started; while :; do sleep 0.05; done",
-        )
-        .grace_period(Duration::from_millis(300)),
-    ]);
-    let id = deploy(&emu, &deploy_body("game", "stubborn"));
+    let stubborn = script(
+        "stubborn",
+        "trap '' TERM; echo started; while :; do sleep 0.05; done",
+    )
+    .grace_period(Duration::from_millis(300));
+    let (emu, id) = deployment_of(stubborn, "stubborn");
     wait_status(&emu, &id, "Status.READY");
     wait_until("output", Duration::from_secs(10), || {
         emu.logs(&id).is_some_and(|l| l.contains("started"))
@@ -65,13 +61,7 @@ fn sigkill_after_the_grace_period() {
 
 #[test]
 fn stop_while_waiting_for_the_port_ends_it() {
-    let emu = command_emulator(vec![
-        script("closed", "exec sleep 30")
-            .port("game", 7777, "TCP")
-            .wait_for_port(true),
-    ]);
-    let id = deploy(&emu, &deploy_body("game", "closed"));
-    wait_status(&emu, &id, "Status.DEPLOYING");
+    let (emu, id) = port_waiting_deployment("closed");
     wait_until("the process", Duration::from_secs(10), || {
         emu.deployment(&id).is_some_and(|d| d.pid.is_some())
     });
@@ -154,39 +144,22 @@ fn the_whole_process_group_ends_with_a_stop_or_an_exit() {
     let (stopped_pid, exited_pid) = (dir.join("stopped.pid"), dir.join("exited.pid"));
     let _ = std::fs::remove_file(&stopped_pid);
     let _ = std::fs::remove_file(&exited_pid);
-    let emu = Emulator::builder()
-        .token("t")
-        .app_version(
-            AppVersion::command(
-                "game",
-                "stopped",
-                "/bin/sh",
-                [
-                    "-c".to_owned(),
-                    format!(
-                        "sleep 300 & echo $! > {}; trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                        stopped_pid.display()
-                    ),
-                ],
-            )
-            .grace_period(Duration::from_secs(2)),
-        )
-        .app_version(AppVersion::command(
-            "game",
+    let emu = command_emulator(vec![
+        script(
+            "stopped",
+            &format!(
+                "sleep 300 & echo $! > {}; trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                stopped_pid.display()
+            ),
+        ),
+        script(
             "exits",
-            "/bin/sh",
-            [
-                "-c".to_owned(),
-                format!(
-                    "sleep 300 & echo $! > {}; sleep 0.3; exit 0",
-                    exited_pid.display()
-                ),
-            ],
-        ))
-        .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
-        .start()
-        .expect("starts");
+            &format!(
+                "sleep 300 & echo $! > {}; sleep 0.3; exit 0",
+                exited_pid.display()
+            ),
+        ),
+    ]);
     let stopped = deploy(&emu, &deploy_body("game", "stopped"));
     wait_status(&emu, &stopped, "Status.READY");
     let grandchild = read_pid(&stopped_pid);

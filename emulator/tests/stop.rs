@@ -7,11 +7,11 @@ mod support;
 use std::thread;
 use std::time::Duration;
 
-use edgegap_emulator::{AppVersion, Emulator, Route};
+use edgegap_emulator::{Emulator, Route};
 use serde_json::json;
 use support::{
     api, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, game_emulator, quick_emulator,
-    send, status_of, wait_status,
+    send, status_of, stepped_emulator, wait_status,
 };
 
 #[test]
@@ -60,13 +60,7 @@ fn stop_errored_deployment_answers_200() {
 
 #[test]
 fn stop_before_ready_is_deferred_until_ready() {
-    let emu = Emulator::builder()
-        .token("t")
-        .app_version(AppVersion::simulated("game", "v1"))
-        .without_rate_limits()
-        .lifecycle_step(Duration::from_millis(30))
-        .start()
-        .expect("starts");
+    let emu = stepped_emulator(Duration::from_millis(30));
     let id = deploy(&emu, &deploy_body("game", "v1"));
     let stop = api(&emu, "DELETE", &format!("/v1/stop/{id}"), None);
     assert_eq!(stop.status, 202, "{stop:?}");

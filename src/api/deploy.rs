@@ -37,6 +37,56 @@ pub struct EnvVar {
     pub is_hidden: bool,
 }
 
+impl EnvVar {
+    /// A visible variable.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            is_hidden: false,
+        }
+    }
+
+    /// A hidden variable: encrypted at rest, not shown in Edgegap's dashboard.
+    pub fn hidden(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            is_hidden: true,
+            ..Self::new(key, value)
+        }
+    }
+}
+
+/// The `env`, `hidden_env` and `tag` setters of a deploy body whose variables are the
+/// `Vec<EnvVar>` field `$envs` and whose tags are `tags: Vec<String>` (the v2 and the legacy
+/// v1 deploy).
+macro_rules! env_and_tag_setters {
+    ($envs:ident) => {
+        /// Adds a visible environment variable.
+        #[must_use]
+        pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+            self.$envs
+                .push($crate::api::deploy::EnvVar::new(key, value));
+            self
+        }
+
+        /// Adds a hidden (encrypted at rest) environment variable.
+        #[must_use]
+        pub fn hidden_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+            self.$envs
+                .push($crate::api::deploy::EnvVar::hidden(key, value));
+            self
+        }
+
+        /// Adds a deployment tag.
+        #[must_use]
+        pub fn tag(mut self, tag: impl Into<String>) -> Self {
+            self.tags.push(tag.into());
+            self
+        }
+    };
+}
+pub(crate) use env_and_tag_setters;
+
 /// `{"url": ".."}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
@@ -122,34 +172,7 @@ impl DeployRequest {
         self
     }
 
-    /// Adds a visible environment variable.
-    #[must_use]
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.environment_variables.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: false,
-        });
-        self
-    }
-
-    /// Adds a hidden (encrypted at rest) environment variable.
-    #[must_use]
-    pub fn hidden_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.environment_variables.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: true,
-        });
-        self
-    }
-
-    /// Adds a deployment tag.
-    #[must_use]
-    pub fn tag(mut self, tag: impl Into<String>) -> Self {
-        self.tags.push(tag.into());
-        self
-    }
+    env_and_tag_setters!(environment_variables);
 
     /// Only place where the image is already cached.
     #[must_use]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::deploy::EnvVar;
+use super::deploy::{EnvVar, env_and_tag_setters};
 use super::endpoint::{Endpoint, EndpointClass, Method, Target};
 use super::error::EdgegapError;
 use super::filter::LocationFilter;
@@ -115,34 +115,7 @@ impl DeployV1Request {
         self
     }
 
-    /// Adds a visible environment variable.
-    #[must_use]
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env_vars.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: false,
-        });
-        self
-    }
-
-    /// Adds a hidden (encrypted at rest) environment variable.
-    #[must_use]
-    pub fn hidden_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env_vars.push(EnvVar {
-            key: key.into(),
-            value: value.into(),
-            is_hidden: true,
-        });
-        self
-    }
-
-    /// Adds a deployment tag.
-    #[must_use]
-    pub fn tag(mut self, tag: impl Into<String>) -> Self {
-        self.tags.push(tag.into());
-        self
-    }
+    env_and_tag_setters!(env_vars);
 
     /// POST the status JSON to `url` when READY or in ERROR.
     #[must_use]

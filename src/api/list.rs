@@ -9,7 +9,7 @@ use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
 use super::pagination::page_setters;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::{Pagination, list_page, validate_page};
 use super::status::PortMapping;
 use super::validate;
 use crate::api::status::reachable;
@@ -283,14 +283,4 @@ impl DeploymentList {
     }
 }
 
-impl ListPage for DeploymentList {
-    fn page_len(&self) -> usize {
-        self.data.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        DeploymentList::total(self)
-    }
-}
+list_page!(DeploymentList, data, DeploymentList::total);

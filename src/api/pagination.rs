@@ -167,10 +167,14 @@ macro_rules! page_setters {
 }
 pub(crate) use page_setters;
 
-/// [`ListPage`] for a list answer with its items in the field `$items`, and `total_count` and
-/// `pagination` fields.
+/// [`ListPage`] for a list answer with its items in the field `$items`, a `pagination` field,
+/// and its total in `total_count` (or given by the method `$total`, for lists that also
+/// answer an older `count`).
 macro_rules! list_page {
     ($ty:ty, $items:ident) => {
+        $crate::api::pagination::list_page!($ty, $items, |list: &$ty| list.total_count);
+    };
+    ($ty:ty, $items:ident, $total:expr) => {
         impl $crate::api::pagination::ListPage for $ty {
             fn page_len(&self) -> usize {
                 self.$items.len()
@@ -179,7 +183,7 @@ macro_rules! list_page {
                 self.pagination.as_ref()
             }
             fn total(&self) -> Option<u64> {
-                self.total_count
+                ($total)(self)
             }
         }
     };

@@ -8,7 +8,7 @@ use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
 use super::pagination::page_setters;
-use super::pagination::{ListPage, Pagination, validate_page};
+use super::pagination::{Pagination, list_page, validate_page};
 use super::validate;
 
 fn tags_path(request_id: &RequestId) -> String {
@@ -60,17 +60,7 @@ impl TagList {
     }
 }
 
-impl ListPage for TagList {
-    fn page_len(&self) -> usize {
-        self.tags.len()
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-    fn total(&self) -> Option<u64> {
-        TagList::total(self)
-    }
-}
+list_page!(TagList, tags, TagList::total);
 
 /// `GET /v1/deployments/{request_id}/tags`.
 #[derive(Debug, Clone, PartialEq, Eq)]

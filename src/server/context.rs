@@ -5,6 +5,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, warn};
 use bevy::prelude::*;
 
+use super::announce::Announce;
 use super::call::{Call, Outcome};
 use super::config::ServerConfig;
 use super::env::ArbitriumEnv;
@@ -109,27 +110,9 @@ fn start<E: Endpoint>(
 /// Writes the answers, as messages and as global events.
 #[derive(SystemParam)]
 pub(crate) struct ContextAnswers<'w, 's> {
-    read: MessageWriter<'w, ContextRead>,
-    added: MessageWriter<'w, ContextTagAdded>,
-    removed: MessageWriter<'w, ContextTagRemoved>,
-    commands: Commands<'w, 's>,
-}
-
-impl ContextAnswers<'_, '_> {
-    fn read(&mut self, answer: ContextRead) {
-        self.commands.trigger(answer.clone());
-        self.read.write(answer);
-    }
-
-    fn added(&mut self, answer: ContextTagAdded) {
-        self.commands.trigger(answer.clone());
-        self.added.write(answer);
-    }
-
-    fn removed(&mut self, answer: ContextTagRemoved) {
-        self.commands.trigger(answer.clone());
-        self.removed.write(answer);
-    }
+    read: Announce<'w, 's, ContextRead>,
+    added: Announce<'w, 's, ContextTagAdded>,
+    removed: Announce<'w, 's, ContextTagRemoved>,
 }
 
 /// Starts the context calls asked for and sends their first attempts in the same frame. Runs
@@ -151,7 +134,7 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.reads.push(call),
             Err(error) => {
                 warn!("cannot read the deployment context: {error}");
-                answers.read(ContextRead { result: Err(error) });
+                answers.read.send(ContextRead { result: Err(error) });
             }
         }
         started = true;
@@ -163,7 +146,7 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.adds.push((add.name.clone(), call)),
             Err(error) => {
                 warn!("cannot add tag `{}`: {error}", add.name);
-                answers.added(ContextTagAdded {
+                answers.added.send(ContextTagAdded {
                     name: add.name.clone(),
                     result: Err(error),
                 });
@@ -178,7 +161,7 @@ pub(crate) fn start_context_calls(
             Ok(call) => calls.removes.push((remove.name.clone(), call)),
             Err(error) => {
                 warn!("cannot remove tag `{}`: {error}", remove.name);
-                answers.removed(ContextTagRemoved {
+                answers.removed.send(ContextTagRemoved {
                     name: remove.name.clone(),
                     result: Err(error),
                 });
@@ -216,7 +199,7 @@ fn send_and_poll(calls: &mut ContextCalls, answers: &mut ContextAnswers) {
             "context read: `{}`",
             if result.is_ok() { "ok" } else { "failed" }
         );
-        answers.read(ContextRead { result });
+        answers.read.send(ContextRead { result });
     });
     drain(
         &mut calls.adds,
@@ -224,7 +207,7 @@ fn send_and_poll(calls: &mut ContextCalls, answers: &mut ContextAnswers) {
         |(_, call), now| call.poll(now),
         |(name, _), result| {
             debug!("tag `{name}` added: `{}`", result.is_ok());
-            answers.added(ContextTagAdded {
+            answers.added.send(ContextTagAdded {
                 name: name.clone(),
                 result,
             });
@@ -236,7 +219,7 @@ fn send_and_poll(calls: &mut ContextCalls, answers: &mut ContextAnswers) {
         |(_, call), now| call.poll(now),
         |(name, _), result| {
             debug!("tag `{name}` removed: `{}`", result.is_ok());
-            answers.removed(ContextTagRemoved {
+            answers.removed.send(ContextTagRemoved {
                 name: name.clone(),
                 result,
             });

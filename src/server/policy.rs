@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
+use super::announce::Announce;
 use super::match_env::MatchEnv;
 use super::self_stop::{SelfStopReason, SelfStopper};
 
@@ -117,9 +118,8 @@ pub(crate) fn check_no_shows(
     seen: (Res<MatchEnv>, Res<MatchArrivals>, Res<PlayerCount>),
     time: Res<Time<Real>>,
     mut done: Local<bool>,
-    mut no_show: MessageWriter<PlayerNoShow>,
+    mut no_show: Announce<PlayerNoShow>,
     mut stopper: ResMut<SelfStopper>,
-    mut commands: Commands,
 ) {
     if *done || time.elapsed() < policy.grace {
         return;
@@ -137,8 +137,7 @@ pub(crate) fn check_no_shows(
             ticket_id,
             grace: policy.grace,
         };
-        commands.trigger(event.clone());
-        no_show.write(event);
+        no_show.send(event);
     }
     if nobody && policy.stop_if_nobody_shows {
         stopper.request(SelfStopReason::NoShow(policy.grace));

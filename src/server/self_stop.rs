@@ -11,6 +11,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::log::{debug, error, info, warn};
 use bevy::prelude::*;
 
+use super::announce::Announce;
 use super::call::{Call, Outcome};
 use super::config::ServerConfig;
 use super::env::ArbitriumEnv;
@@ -242,21 +243,8 @@ pub(crate) fn request_on_enter(state: String) -> impl FnMut(ResMut<SelfStopper>)
 /// Writes the results, as messages and as global events.
 #[derive(SystemParam)]
 pub(crate) struct Report<'w, 's> {
-    completed: MessageWriter<'w, SelfStopCompleted>,
-    failed: MessageWriter<'w, SelfStopFailed>,
-    commands: Commands<'w, 's>,
-}
-
-impl Report<'_, '_> {
-    fn completed(&mut self, result: SelfStopCompleted) {
-        self.commands.trigger(result.clone());
-        self.completed.write(result);
-    }
-
-    fn failed(&mut self, result: SelfStopFailed) {
-        self.commands.trigger(result.clone());
-        self.failed.write(result);
-    }
+    completed: Announce<'w, 's, SelfStopCompleted>,
+    failed: Announce<'w, 's, SelfStopFailed>,
 }
 
 /// The self-stop has an answer: report it; `Done` unless it failed.
@@ -273,7 +261,7 @@ fn finish(
                 "self-stop accepted (`{}`) after `{attempts}` attempt(s)",
                 response.http_status
             );
-            report.completed(SelfStopCompleted {
+            report.completed.send(SelfStopCompleted {
                 reason,
                 already_terminated: false,
                 sigterm_first: false,
@@ -284,7 +272,7 @@ fn finish(
         }
         Err(error) if error.is_already_terminated() => {
             info!("self-stop: the deployment was already terminated");
-            report.completed(SelfStopCompleted {
+            report.completed.send(SelfStopCompleted {
                 reason,
                 already_terminated: true,
                 sigterm_first: false,
@@ -295,7 +283,7 @@ fn finish(
         }
         Err(error) => {
             error!("self-stop ({reason}) failed after `{attempts}` attempt(s): {error}");
-            report.failed(SelfStopFailed {
+            report.failed.send(SelfStopFailed {
                 reason,
                 error,
                 attempts,
@@ -316,7 +304,7 @@ fn stopped_by_sigterm(stopper: &mut SelfStopper, reason: SelfStopReason, report:
     if let Some(last) = &stopper.last_resort {
         last.done.store(true, Ordering::SeqCst);
     }
-    report.completed(SelfStopCompleted {
+    report.completed.send(SelfStopCompleted {
         reason,
         already_terminated: false,
         sigterm_first: true,
@@ -381,7 +369,7 @@ pub(crate) fn start_self_stop(
         },
         Err(error) => {
             error!("self-stop of `{}` impossible: {error}", env.request_id());
-            report.failed(SelfStopFailed {
+            report.failed.send(SelfStopFailed {
                 reason,
                 error,
                 attempts: 0,

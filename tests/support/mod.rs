@@ -176,3 +176,27 @@ pub fn deploy_ready(emu: &EmulatorHandle, request: DeployRequest) -> String {
     );
     id
 }
+
+/// A [`simulated_emulator`] and one READY deployment of [`game_v1`] on it: where a server test
+/// starts.
+pub fn ready_deployment() -> (EmulatorHandle, String) {
+    let emu = simulated_emulator();
+    let id = deploy_ready(&emu, game_v1());
+    (emu, id)
+}
+
+/// Waits (10 s at most) until deployment `id` is TERMINATED, and checks that its own server
+/// stopped it (`stopped_by` = self).
+pub fn assert_self_stopped(emu: &EmulatorHandle, id: &str) {
+    assert!(
+        emu.wait_for_status(id, "Status.TERMINATED", Duration::from_secs(10)),
+        "`{id}` was not terminated"
+    );
+    assert_eq!(
+        emu.deployment(id)
+            .expect("a known deployment")
+            .stopped_by
+            .as_deref(),
+        Some("self")
+    );
+}

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use bevy::log::BoxedLayer;
 use bevy::log::tracing_subscriber::fmt;
-use bevy::prelude::App;
+use bevy::prelude::*;
+use bevy_edgegap::prelude::{SelfStopFailed, ShutdownRequested};
 use edgegap_emulator::{AppVersion, DeploymentInfo, EmulatorHandle};
 
 /// What the server process should do.
@@ -28,6 +29,33 @@ pub fn mark(line: impl AsRef<str>) {
     {
         let _ = writeln!(file, "{line}");
     }
+}
+
+/// Server side: the mode this process was launched in as a deployment, or `None` when it runs
+/// as a plain (ignored) test without the injected environment.
+pub fn deployed_mode() -> Option<String> {
+    std::env::var_os("ARBITRIUM_REQUEST_ID")?;
+    Some(std::env::var(MODE).unwrap_or_default())
+}
+
+/// Server side: a system marking each [`SelfStopFailed`].
+pub fn mark_self_stop_failed(mut failed: MessageReader<SelfStopFailed>) {
+    for failed in failed.read() {
+        mark(format!("MARKER self-stop failed: {}", failed.error));
+    }
+}
+
+/// Server side: a system marking each [`ShutdownRequested`] with its reason.
+pub fn mark_shutdown_requested(mut requested: MessageReader<ShutdownRequested>) {
+    for request in requested.read() {
+        mark(format!("MARKER shutdown requested {:?}", request.reason));
+    }
+}
+
+/// Server side: the system of the shutting-down state: marks it and ends the app with success.
+pub fn mark_and_exit(mut exit: MessageWriter<AppExit>) {
+    mark("MARKER shutting down");
+    exit.write(AppExit::Success);
 }
 
 /// Server side: `LogPlugin::custom_layer` writing every log line to the out file too.
@@ -119,6 +147,16 @@ impl ServerRun {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits (30 s at most) until the deployment is terminated.
+    pub fn wait_until_terminated(&self) {
+        assert!(
+            self.emu
+                .wait_for_status(&self.id, "Status.TERMINATED", Duration::from_secs(30)),
+            "not terminated; the server wrote:\n{}",
+            self.out()
+        );
     }
 
     /// Waits until the process has exited; returns the deployment and what the server wrote.

@@ -241,6 +241,21 @@ impl Reply {
             Vec::new(),
         )
     }
+
+    /// A `200` with the OCI manifest `body`, whose digest is `digest`.
+    pub fn manifest(digest: String, body: Vec<u8>) -> Self {
+        Self::Answer(
+            200,
+            vec![
+                (
+                    "Content-Type".into(),
+                    cargo_edgegap::image::OCI_MANIFEST.into(),
+                ),
+                ("Docker-Content-Digest".into(), digest),
+            ],
+            body,
+        )
+    }
 }
 
 /// A request as the fake's handler sees it.
@@ -456,17 +471,7 @@ fn standard(request: &Request<'_>, manifests: &Mutex<HashMap<String, Vec<u8>>>) 
             match manifests.lock().expect("lock").get(path) {
                 Some(body) => {
                     let d = digest(body);
-                    Reply::Answer(
-                        200,
-                        vec![
-                            (
-                                "Content-Type".into(),
-                                cargo_edgegap::image::OCI_MANIFEST.into(),
-                            ),
-                            ("Docker-Content-Digest".into(), d),
-                        ],
-                        body.clone(),
-                    )
+                    Reply::manifest(d, body.clone())
                 }
                 None => Reply::Answer(
                     404,

@@ -14,9 +14,8 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::deploy::bad;
 use super::lists::page;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::Shared;
 use crate::state::apps::{App, Version, VersionFields};
@@ -215,18 +214,18 @@ pub(crate) fn delete_app(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
 /// `GET /v1/apps` (`page`, `limit`).
 pub(crate) fn list_apps(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let catalog = shared.catalog();
-    let total = catalog.apps.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let page = match page(
+        ctx,
+        &catalog.apps,
+        shared.settings.default_page_size,
+        app_json,
+    ) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let apps: Vec<Value> = catalog.apps[page.start..page.end]
-        .iter()
-        .map(app_json)
-        .collect();
     reply::json(
         200,
-        &json!({ "applications": apps, "total_count": total, "pagination": page.pagination }),
+        &json!({ "applications": page.items, "total_count": page.total, "pagination": page.pagination }),
     )
 }
 
@@ -575,17 +574,14 @@ pub(crate) fn list_versions(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
         return app_not_found(app);
     }
     let versions: Vec<&Version> = catalog.versions_of(app).collect();
-    let total = versions.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let page = match page(ctx, &versions, shared.settings.default_page_size, |v| {
+        version_json(v)
+    }) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let items: Vec<Value> = versions[page.start..page.end]
-        .iter()
-        .map(|v| version_json(v))
-        .collect();
     reply::json(
         200,
-        &json!({ "versions": items, "total_count": total, "pagination": page.pagination }),
+        &json!({ "versions": page.items, "total_count": page.total, "pagination": page.pagination }),
     )
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::tags::check_tag_name;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::{Ctx, typed};
 use crate::state::lifecycle::{self, NewDeployment};
 use crate::state::{Shared, Webhooks};
@@ -79,16 +79,6 @@ struct V2Body {
     webhook_on_terminated: Option<Webhook>,
     #[serde(default)]
     private_host_ids: Option<Vec<String>>,
-}
-
-/// A 400 naming `field` and its problem.
-pub(crate) fn bad(field: &str, problem: impl Into<String>) -> Reply {
-    let problem = problem.into();
-    reply::invalid(
-        400,
-        format!("Invalid request: `{field}` {problem}"),
-        json!({ field: problem }),
-    )
 }
 
 fn check_webhook(field: &str, hook: Option<&Webhook>) -> Result<Option<String>, Reply> {

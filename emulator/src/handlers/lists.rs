@@ -8,20 +8,28 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::reply::{self, Reply};
+use crate::config::{Location, PrivateHost};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::{Deployment, Shared};
 use crate::util::{iso_time, parse_time};
 
-/// A page of a list: which items, and the six-key `pagination` object.
+/// A page of a list: its items as JSON, the list's length and the six-key `pagination` object.
 pub(crate) struct Page {
-    pub start: usize,
-    pub end: usize,
+    pub items: Vec<Value>,
+    pub total: usize,
     pub pagination: Value,
 }
 
-/// Reads `page` (≥ 1, default 1) and `limit` (≥ 1, default `default_limit`, at most 1000).
-pub(crate) fn page(ctx: &Ctx, total: usize, default_limit: usize) -> Result<Page, Reply> {
+/// The page of `all` that `page` (≥ 1, default 1) and `limit` (≥ 1, default `default_limit`,
+/// at most 1000) ask for, each item written by `to_json`.
+pub(crate) fn page<T>(
+    ctx: &Ctx,
+    all: &[T],
+    default_limit: usize,
+    to_json: impl FnMut(&T) -> Value,
+) -> Result<Page, Reply> {
+    let total = all.len();
     let number = |key: &str, default: usize| -> Result<usize, Reply> {
         match ctx.query(key) {
             None => Ok(default),
@@ -58,8 +66,8 @@ pub(crate) fn page(ctx: &Ctx, total: usize, default_limit: usize) -> Result<Page
         "has_previous": page > 1,
     });
     Ok(Page {
-        start,
-        end,
+        items: all[start..end].iter().map(to_json).collect(),
+        total,
         pagination,
     })
 }
@@ -160,41 +168,35 @@ impl Check {
     }
 }
 
-fn bad_query(problem: impl Into<String>) -> Reply {
-    let problem = problem.into();
-    reply::invalid(
-        400,
-        format!("Invalid request: `query` {problem}"),
-        json!({ "query": problem }),
-    )
-}
-
 fn parse_query(text: Option<&str>) -> Result<(Vec<Check>, Vec<OrderBy>), Reply> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Ok((Vec::new(), Vec::new()));
     };
     let query: Query =
-        serde_json::from_str(text).map_err(|e| bad_query(format!("is not valid: {e}")))?;
+        serde_json::from_str(text).map_err(|e| bad("query", format!("is not valid: {e}")))?;
     let mut checks = Vec::new();
     for (i, f) in query.filters.into_iter().enumerate() {
         if !FIELDS.contains(&f.field.as_str()) {
-            return Err(bad_query(format!(
-                "filters[{i}].field must be one of {}",
-                FIELDS.join(", ")
-            )));
+            return Err(bad(
+                "query",
+                format!("filters[{i}].field must be one of {}", FIELDS.join(", ")),
+            ));
         }
         if !OPERATORS.contains(&f.operator.as_str()) {
-            return Err(bad_query(format!(
-                "filters[{i}].operator must be one of {}",
-                OPERATORS.join(", ")
-            )));
+            return Err(bad(
+                "query",
+                format!(
+                    "filters[{i}].operator must be one of {}",
+                    OPERATORS.join(", ")
+                ),
+            ));
         }
         let operands = if matches!(f.operator.as_str(), "in" | "nin") {
             let Some(items) = f.value.as_array() else {
-                return Err(bad_query(format!(
-                    "filters[{i}].value must be an array for `{}`",
-                    f.operator
-                )));
+                return Err(bad(
+                    "query",
+                    format!("filters[{i}].value must be an array for `{}`", f.operator),
+                ));
             };
             items
                 .iter()
@@ -203,7 +205,7 @@ fn parse_query(text: Option<&str>) -> Result<(Vec<Check>, Vec<OrderBy>), Reply> 
         } else {
             scalar(&f.field, &f.value).map(|s| vec![s])
         }
-        .map_err(|problem| bad_query(format!("filters[{i}]: {problem}")))?;
+        .map_err(|problem| bad("query", format!("filters[{i}]: {problem}")))?;
         checks.push(Check {
             field: f.field,
             operator: f.operator,
@@ -212,15 +214,16 @@ fn parse_query(text: Option<&str>) -> Result<(Vec<Check>, Vec<OrderBy>), Reply> 
     }
     for (i, o) in query.order_by.iter().enumerate() {
         if !FIELDS.contains(&o.field.as_str()) {
-            return Err(bad_query(format!(
-                "order_by[{i}].field must be one of {}",
-                FIELDS.join(", ")
-            )));
+            return Err(bad(
+                "query",
+                format!("order_by[{i}].field must be one of {}", FIELDS.join(", ")),
+            ));
         }
         if !matches!(o.order.as_deref(), None | Some("asc" | "desc")) {
-            return Err(bad_query(format!(
-                "order_by[{i}].order must be `asc` or `desc`"
-            )));
+            return Err(bad(
+                "query",
+                format!("order_by[{i}].order must be `asc` or `desc`"),
+            ));
         }
     }
     Ok((checks, query.order_by))
@@ -247,21 +250,18 @@ pub(crate) fn list_deployments(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             if descending { ord.reverse() } else { ord }
         });
     }
-    let total = selected.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let page = match page(ctx, &selected, shared.settings.default_page_size, |d| {
+        d.list_item_json()
+    }) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let data: Vec<Value> = selected[page.start..page.end]
-        .iter()
-        .map(|d| d.list_item_json())
-        .collect();
     reply::json(
         200,
         &json!({
-            "data": data,
-            "total_count": total,
-            "count": total,
+            "data": page.items,
+            "total_count": page.total,
+            "count": page.total,
             "pagination": page.pagination,
             "message": [],
         }),
@@ -302,33 +302,34 @@ pub(crate) fn locations(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
                 .is_none_or(|t| t.is_empty() || l.kind.eq_ignore_ascii_case(t))
         })
         .collect();
-    let total = selected.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let location_item = |l: &&Location| {
+        let mut item = crate::state::views::location_json(l);
+        item["type"] = json!(l.kind);
+        if with_tags {
+            item["tags"] = l
+                .tags
+                .iter()
+                .map(|(k, v)| json!({ "key": k, "value": v }))
+                .collect();
+        }
+        item
+    };
+    let page = match page(
+        ctx,
+        &selected,
+        shared.settings.default_page_size,
+        location_item,
+    ) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let items: Vec<Value> = selected[page.start..page.end]
-        .iter()
-        .map(|l| {
-            let mut item = crate::state::views::location_json(l);
-            item["type"] = json!(l.kind);
-            if with_tags {
-                item["tags"] = l
-                    .tags
-                    .iter()
-                    .map(|(k, v)| json!({ "key": k, "value": v }))
-                    .collect();
-            }
-            item
-        })
-        .collect();
     reply::json(
         200,
         &json!({
-            "locations": items,
+            "locations": page.items,
             "messages": [],
-            "total_count": total,
-            "count": total,
+            "total_count": page.total,
+            "count": page.total,
             "pagination": page.pagination,
         }),
     )
@@ -366,48 +367,45 @@ pub(crate) fn fleet_hosts(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             .fold((0u64, 0u64), |(c, m), (dc, dm)| (c + dc, m + dm))
     };
     let total = hosts.len();
-    let page = match page(ctx, total, total.max(1)) {
+    let host_item = |h: &PrivateHost| {
+        let (cpu, mem) = active_on(&h.host_id);
+        json!({
+            "host_id": h.host_id,
+            "status": h.status,
+            "ip_address": "127.0.0.1",
+            "latitude": h.latitude,
+            "longitude": h.longitude,
+            "city": h.city,
+            "country": h.country,
+            "continent": h.continent,
+            "allocated_cpu_units": cpu,
+            "allocated_memory_mb": mem,
+            "allocatable_cpu_units": u64::from(h.cpu_units).saturating_sub(cpu),
+            "allocatable_memory_mb": u64::from(h.memory_mb).saturating_sub(mem),
+            "beacon": null,
+            "created_at": now,
+            "updated_at": now,
+            "centroid": {
+                "label": fleet,
+                "latitude": h.latitude.unwrap_or(0.0),
+                "longitude": h.longitude.unwrap_or(0.0),
+                "radius_km": 100.0,
+                "desired_host_count": total,
+            },
+            "delete_schedule": null,
+            "fleet_host_specifications": {
+                "cpu_units": h.cpu_units,
+                "memory_mb": h.memory_mb,
+                "base_clock_speed_mhz": 2000,
+            },
+        })
+    };
+    let page = match page(ctx, hosts, total.max(1), host_item) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let data: Vec<Value> = hosts[page.start..page.end]
-        .iter()
-        .map(|h| {
-            let (cpu, mem) = active_on(&h.host_id);
-            json!({
-                "host_id": h.host_id,
-                "status": h.status,
-                "ip_address": "127.0.0.1",
-                "latitude": h.latitude,
-                "longitude": h.longitude,
-                "city": h.city,
-                "country": h.country,
-                "continent": h.continent,
-                "allocated_cpu_units": cpu,
-                "allocated_memory_mb": mem,
-                "allocatable_cpu_units": u64::from(h.cpu_units).saturating_sub(cpu),
-                "allocatable_memory_mb": u64::from(h.memory_mb).saturating_sub(mem),
-                "beacon": null,
-                "created_at": now,
-                "updated_at": now,
-                "centroid": {
-                    "label": fleet,
-                    "latitude": h.latitude.unwrap_or(0.0),
-                    "longitude": h.longitude.unwrap_or(0.0),
-                    "radius_km": 100.0,
-                    "desired_host_count": total,
-                },
-                "delete_schedule": null,
-                "fleet_host_specifications": {
-                    "cpu_units": h.cpu_units,
-                    "memory_mb": h.memory_mb,
-                    "base_clock_speed_mhz": 2000,
-                },
-            })
-        })
-        .collect();
     reply::json(
         200,
-        &json!({ "data": data, "total_count": total, "count": total, "pagination": page.pagination }),
+        &json!({ "data": page.items, "total_count": page.total, "count": page.total, "pagination": page.pagination }),
     )
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use crate::process::Sample;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::{Phase, Shared};
 use crate::util::{metrics_time, parse_metrics_time};
@@ -70,14 +70,6 @@ fn model(points: &[(SystemTime, f64)]) -> Value {
         "datasets": points.iter().map(|(_, v)| (v * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
         "timestamps": points.iter().map(|(t, _)| metrics_time(*t)).collect::<Vec<_>>(),
     })
-}
-
-fn bad(field: &str, problem: &str) -> Reply {
-    reply::invalid(
-        400,
-        format!("Invalid request: `{field}` {problem}"),
-        json!({ field: problem }),
-    )
 }
 
 /// `GET /v1/metrics/deployment/{request_id}`: CPU (percent of one core) and memory (MB, RSS)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::reply::{self, Reply, unknown_deployment};
+use crate::reply::{self, Reply, bad, unknown_deployment};
 use crate::request::Ctx;
 use crate::state::lifecycle::{carry_out, record_stop};
 use crate::state::{Phase, Shared};
@@ -126,14 +126,6 @@ struct BulkFilter {
 #[derive(Debug, Deserialize)]
 struct BulkBody {
     filters: Vec<BulkFilter>,
-}
-
-fn bad(field: &str, problem: &str) -> Reply {
-    reply::invalid(
-        400,
-        format!("Invalid request: `{field}` {problem}"),
-        json!({ field: problem }),
-    )
 }
 
 /// `POST /v1/deployments/bulk-stop`: filters on `request_id` / `deployment_tags` with

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::lists::page;
-use crate::reply::{self, Reply};
+use crate::reply::{self, Reply, bad};
 use crate::request::Ctx;
 use crate::state::{Deployment, Shared, Tag};
 use crate::util::v1_time;
@@ -47,13 +47,8 @@ pub(crate) fn check_tag_name(name: &str, max: usize) -> Result<(), String> {
 /// Reads `{"name"}` (1..=`max_tag_length` characters).
 fn tag_name(shared: &Shared, ctx: &Ctx) -> Result<String, Reply> {
     let body: TagBody = ctx.typed_body("name")?;
-    check_tag_name(&body.name, shared.settings.max_tag_length).map_err(|problem| {
-        reply::invalid(
-            400,
-            format!("Invalid request: `name` {problem}"),
-            json!({ "name": problem }),
-        )
-    })?;
+    check_tag_name(&body.name, shared.settings.max_tag_length)
+        .map_err(|problem| bad("name", problem))?;
     Ok(body.name)
 }
 
@@ -94,15 +89,13 @@ pub(crate) fn list(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     let Some(d) = deployments.by_id.get(id) else {
         return not_found(id);
     };
-    let total = d.tags.len();
-    let page = match page(ctx, total, shared.settings.default_page_size) {
+    let page = match page(ctx, &d.tags, shared.settings.default_page_size, tag_json) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let tags: Vec<Value> = d.tags[page.start..page.end].iter().map(tag_json).collect();
     reply::json(
         200,
-        &json!({ "tags": tags, "total_count": total, "count": total, "pagination": page.pagination }),
+        &json!({ "tags": page.items, "total_count": page.total, "count": page.total, "pagination": page.pagination }),
     )
 }
 
@@ -125,6 +118,12 @@ pub(crate) fn create(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
     if !shared.deployments().by_id.contains_key(id) {
         return not_found(id);
     }
+    add_tag_named_in_body(shared, ctx, id)
+}
+
+/// Adds the tag the body names (`{"name"}`) to deployment `id`, whose existence and access the
+/// caller checked before reading the body.
+fn add_tag_named_in_body(shared: &Shared, ctx: &Ctx, id: &str) -> Reply {
     let name = match tag_name(shared, ctx) {
         Ok(n) => n,
         Err(reply) => return reply,
@@ -223,14 +222,7 @@ pub(crate) fn context_create_tag(shared: &Arc<Shared>, ctx: &Ctx) -> Reply {
             return reply;
         }
     }
-    let name = match tag_name(shared, ctx) {
-        Ok(n) => n,
-        Err(reply) => return reply,
-    };
-    match shared.deployments().by_id.get_mut(id) {
-        Some(d) => add_tag(d, name),
-        None => not_found(id),
-    }
+    add_tag_named_in_body(shared, ctx, id)
 }
 
 /// `DELETE /v1/context/{id}/{security_number}/tags/{name}`: 204.

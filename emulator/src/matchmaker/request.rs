@@ -104,20 +104,26 @@ pub(crate) fn attributes(
     body: &Map<String, Value>,
 ) -> Result<(Value, Vec<Attr>), Reply> {
     let value = body.get("attributes").cloned().unwrap_or(Value::Null);
-    let size = value.to_string().len();
-    if size > MAX_ATTRIBUTES_BYTES {
-        return Err(bad(format!(
-            "`attributes` is {size} bytes of JSON, more than {MAX_ATTRIBUTES_BYTES}"
-        )));
-    }
-    let attrs = rules::decode(&profile.rules, &value).map_err(|problem| {
-        bad(format!(
-            "attributes do not match profile `{}`: {problem}",
-            profile.name
-        ))
-    })?;
+    let attrs = decode_attributes(profile, &value).map_err(bad)?;
     let value = if value.is_null() { json!({}) } else { value };
     Ok((value, attrs))
+}
+
+/// A player's (or a backfill ticket's) `attributes` decoded for `profile`'s rules: at most
+/// [`MAX_ATTRIBUTES_BYTES`] of JSON, one value per rule; else what is wrong.
+pub(crate) fn decode_attributes(profile: &Profile, value: &Value) -> Result<Vec<Attr>, String> {
+    let size = value.to_string().len();
+    if size > MAX_ATTRIBUTES_BYTES {
+        return Err(format!(
+            "`attributes` is {size} bytes of JSON, more than {MAX_ATTRIBUTES_BYTES}"
+        ));
+    }
+    rules::decode(&profile.rules, value).map_err(|problem| {
+        format!(
+            "attributes do not match profile `{}`: {problem}",
+            profile.name
+        )
+    })
 }
 
 /// `player_ip` from the body (an IP address, or null/absent: the caller's address).

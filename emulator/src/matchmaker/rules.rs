@@ -237,26 +237,27 @@ impl Pool {
 
     /// `MM_EQUALITY`: the `string_equality` values, by rule name.
     pub(crate) fn equality(&self, rules: &[Rule]) -> Value {
-        let map: Map<String, Value> = rules
-            .iter()
-            .zip(&self.acc)
-            .filter_map(|(rule, acc)| match acc {
-                Acc::Text(t) => Some((rule.name.clone(), json!(t))),
-                _ => None,
-            })
-            .collect();
-        Value::Object(map)
+        self.by_rule(rules, |acc| match acc {
+            Acc::Text(t) => Some(json!(t)),
+            _ => None,
+        })
     }
 
     /// `MM_INTERSECTION`: the values every ticket shares, by `intersection` rule name.
     pub(crate) fn intersection(&self, rules: &[Rule]) -> Value {
+        self.by_rule(rules, |acc| match acc {
+            Acc::Set(s) => Some(json!(s)),
+            _ => None,
+        })
+    }
+
+    /// A JSON object of what `value` makes of each rule's accumulated value, by rule name
+    /// (rules it makes nothing of are left out).
+    fn by_rule(&self, rules: &[Rule], value: impl Fn(&Acc) -> Option<Value>) -> Value {
         let map: Map<String, Value> = rules
             .iter()
             .zip(&self.acc)
-            .filter_map(|(rule, acc)| match acc {
-                Acc::Set(s) => Some((rule.name.clone(), json!(s))),
-                _ => None,
-            })
+            .filter_map(|(rule, acc)| Some((rule.name.clone(), value(acc)?)))
             .collect();
         Value::Object(map)
     }

@@ -247,30 +247,22 @@ fn apply(d: &mut Deployment, to: Phase, detail: Option<String>) -> Option<Fired>
         Phase::Terminated => d.removed_at = Some(now),
         _ => {}
     }
-    let urls: Vec<(&'static str, String)> = match to {
-        Phase::Ready => [
+    let hooks = match to {
+        Phase::Ready => vec![
             ("on_ready", &d.webhooks.on_ready),
             ("webhook_url", &d.webhooks.v1),
-        ]
-        .into_iter()
-        .filter_map(|(k, u)| u.clone().map(|u| (k, u)))
-        .collect(),
-        Phase::Error => [
+        ],
+        Phase::Error => vec![
             ("on_error", &d.webhooks.on_error),
             ("webhook_url", &d.webhooks.v1),
-        ]
-        .into_iter()
-        .filter_map(|(k, u)| u.clone().map(|u| (k, u)))
-        .collect(),
-        Phase::Terminated => d
-            .webhooks
-            .on_terminated
-            .clone()
-            .map(|u| ("on_terminated", u))
-            .into_iter()
-            .collect(),
+        ],
+        Phase::Terminated => vec![("on_terminated", &d.webhooks.on_terminated)],
         _ => Vec::new(),
     };
+    let urls: Vec<(&'static str, String)> = hooks
+        .into_iter()
+        .filter_map(|(k, u)| u.clone().map(|u| (k, u)))
+        .collect();
     tracing::debug!("deployment `{}` is now `{}`", d.request_id, to.as_str());
     (!urls.is_empty()).then(|| Fired {
         urls,

@@ -112,6 +112,18 @@ pub fn status_of(emu: &EmulatorHandle, method: &str, path: &str) -> u16 {
     api(emu, method, path, None).status
 }
 
+/// `GET /v1/deployment/{id}/container-logs` (asserting 200): the logs object.
+pub fn container_logs(emu: &EmulatorHandle, id: &str) -> Value {
+    let logs = api(
+        emu,
+        "GET",
+        &format!("/v1/deployment/{id}/container-logs"),
+        None,
+    );
+    assert_eq!(logs.status, 200, "container logs answered {logs:?}");
+    logs.json
+}
+
 /// A v2 deploy body for `app`/`version`.
 pub fn deploy_body(app: &str, version: &str) -> Value {
     serde_json::json!({
@@ -200,16 +212,26 @@ pub fn spawn_binary_printing(
     (child, printed)
 }
 
-/// An emulator with token `t`, one simulated version `game`/`v1`, no rate limits and zero-time
-/// lifecycle steps.
-pub fn quick_emulator() -> EmulatorHandle {
+/// A builder with token `t`, one simulated version `game`/`v1` and no rate limits: what a test
+/// of one setting (a lifecycle step, a body limit) starts from.
+pub fn game_v1_builder() -> EmulatorBuilder {
     Emulator::builder()
         .token("t")
         .app_version(AppVersion::simulated("game", "v1"))
         .without_rate_limits()
-        .lifecycle_step(Duration::ZERO)
+}
+
+/// [`game_v1_builder`] with lifecycle steps of `step`, started.
+pub fn stepped_emulator(step: Duration) -> EmulatorHandle {
+    game_v1_builder()
+        .lifecycle_step(step)
         .start()
         .expect("starts")
+}
+
+/// [`game_v1_builder`] with zero-time lifecycle steps, started.
+pub fn quick_emulator() -> EmulatorHandle {
+    stepped_emulator(Duration::ZERO)
 }
 
 /// Deploys `game`/`v1` and waits until it is READY.
@@ -288,6 +310,31 @@ pub fn command_emulator(versions: Vec<AppVersion>) -> EmulatorHandle {
 pub fn script(version: &str, body: &str) -> AppVersion {
     AppVersion::command("game", version, "/bin/sh", ["-c", body])
         .grace_period(Duration::from_secs(2))
+}
+
+/// A [`command_emulator`] serving [`script`] `version` alone, and one deployment of it (not
+/// waited on).
+pub fn script_deployment(version: &str, body: &str) -> (EmulatorHandle, String) {
+    deployment_of(script(version, body), version)
+}
+
+/// A [`command_emulator`] serving `app_version` (version `version` of `game`) alone, and one
+/// deployment of it (not waited on).
+pub fn deployment_of(app_version: AppVersion, version: &str) -> (EmulatorHandle, String) {
+    let emu = command_emulator(vec![app_version]);
+    let id = deploy(&emu, &deploy_body("game", version));
+    (emu, id)
+}
+
+/// [`deployment_of`] a [`script`] `version` that sleeps without opening its TCP port `game`,
+/// which must accept before READY: the deployment stays DEPLOYING (waited for).
+pub fn port_waiting_deployment(version: &str) -> (EmulatorHandle, String) {
+    let waiting = script(version, "exec sleep 30")
+        .port("game", 7777, "TCP")
+        .wait_for_port(true);
+    let (emu, id) = deployment_of(waiting, version);
+    wait_status(&emu, &id, "Status.DEPLOYING");
+    (emu, id)
 }
 
 /// A path in this test process's temporary folder.
@@ -419,6 +466,16 @@ pub fn member_path(member: &Value) -> String {
     )
 }
 
+/// `PATCH` a member's `is_ready` (what a player's "Ready" button sends).
+pub fn set_ready(emu: &EmulatorHandle, member: &Value, ready: bool) -> Answer {
+    mm(
+        emu,
+        "PATCH",
+        &member_path(member),
+        Some(&json!({ "is_ready": ready })),
+    )
+}
+
 /// Polls a member until its `status` is `status`; returns that answer (panics after 10 s).
 pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value {
     let path = member_path(member);
@@ -434,13 +491,19 @@ pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value 
     last
 }
 
-/// [`mm_config`] with one profile, `duel`: two teams of one player, no other rule.
-pub fn duel_config() -> String {
+/// [`mm_config`] with one profile `name` whose only rule is its size: `team_count` teams of
+/// `min..=max` players; no expansion.
+pub fn size_only_config(name: &str, team_count: u32, min: u32, max: u32) -> String {
     mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
+        name,
+        json!({ "match_size": player_count(team_count, min, max) }),
         json!({}),
     )
+}
+
+/// [`size_only_config`] `duel`: two teams of one player.
+pub fn duel_config() -> String {
+    size_only_config("duel", 2, 1, 1)
 }
 
 /// A `KEY=VALUE` file (what `env > file` writes) as pairs.

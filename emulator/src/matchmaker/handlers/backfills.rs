@@ -3,9 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::matchmaker::Matchmaker;
-use crate::matchmaker::request::{
-    Ctx, MAX_ATTRIBUTES_BYTES, MAX_LIVE, bad, full, not_found, profile,
-};
+use crate::matchmaker::request::{Ctx, MAX_LIVE, bad, decode_attributes, full, not_found, profile};
 use crate::matchmaker::rules;
 use crate::matchmaker::state::{Backfill, BackfillStatus};
 use crate::reply::{self, Reply};
@@ -32,18 +30,9 @@ pub(super) fn create(mm: &Matchmaker, ctx: &Ctx) -> Result<Reply, Reply> {
     let mut groups: Vec<(String, Vec<Vec<rules::Attr>>)> = Vec::new();
     let mut team_ids = Vec::new();
     for (id, ticket) in tickets {
-        let attributes = ticket.get("attributes").cloned().unwrap_or(Value::Null);
-        if attributes.to_string().len() > MAX_ATTRIBUTES_BYTES {
-            return Err(bad(format!(
-                "ticket `{id}`: `attributes` is larger than {MAX_ATTRIBUTES_BYTES} bytes of JSON"
-            )));
-        }
-        let attrs = rules::decode(&profile.rules, &attributes).map_err(|problem| {
-            bad(format!(
-                "ticket `{id}`: attributes do not match profile `{}`: {problem}",
-                profile.name
-            ))
-        })?;
+        let attributes = ticket.get("attributes").unwrap_or(&Value::Null);
+        let attrs = decode_attributes(profile, attributes)
+            .map_err(|problem| bad(format!("ticket `{id}`: {problem}")))?;
         let group = ticket
             .get("group_id")
             .and_then(Value::as_str)
