@@ -13,6 +13,7 @@ use bevy::ecs::resource::Resource;
 use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
+use super::wake;
 use crate::api::{EdgegapError, Endpoint, HttpRequest, HttpResponse};
 use crate::http::{Decode, Decoded, RetryPolicy};
 use crate::time::Instant;
@@ -426,6 +427,9 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
         then: how.then,
         orphaned: how.orphaned,
     });
+    // A call refused before sending resolves on the next frame: wake the app for it (the
+    // hook is otherwise handed over when calls are dispatched).
+    let hook = built.is_err().then(|| wake::hook(world).cloned()).flatten();
     let Some(mut transport) = world.get_resource_mut::<T>() else {
         // No plugin (or its transport is out of the world for a moment): resolve right here,
         // never drop the call.
@@ -449,7 +453,11 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
             secret_url: false,
             follow_orphan,
         }),
-        Err(error) => transport.transport().resolve_now(owner, delivery, error),
+        Err(error) => {
+            let transport = transport.transport();
+            transport.use_wake(hook.as_ref());
+            transport.resolve_now(owner, delivery, error);
+        }
     }
 }
 
