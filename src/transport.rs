@@ -301,6 +301,8 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         // Answers, then deadlines.
         let answers = self.answers.take();
         if let Some((_, answers)) = &answers {
+            // One allocation for the batch instead of regrowing (and moving) it answer by answer.
+            out.reserve(answers.len());
             while let Ok(answered) = answers.try_recv() {
                 let Some(i) = self
                     .in_flight

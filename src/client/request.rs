@@ -202,11 +202,12 @@ pub(crate) fn deliver_outcomes(
     }
 }
 
-/// The endpoint's short type name, for logs.
+/// The endpoint's short type name, for logs. Runs for every call: single-character searches
+/// (a `memchr` each way), no substring searcher.
 pub(crate) fn short_name<E>() -> &'static str {
     let full = std::any::type_name::<E>();
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
+    let base = full.find('<').map_or(full, |generics| &full[..generics]);
+    base.rfind(':').map_or(base, |path| &base[path + 1..])
 }
 
 /// Writes the message (when registered) and triggers the event on its entity (when alive and
@@ -500,6 +501,8 @@ mod tests {
     #[test]
     fn short_names() {
         assert_eq!(short_name::<GetStatus>(), "GetStatus");
+        assert_eq!(short_name::<u32>(), "u32");
+        assert_eq!(short_name::<Vec<GetStatus>>(), "Vec");
         assert_eq!(
             short_name::<EdgegapResponse<GetStatus>>(),
             "EdgegapResponse"
