@@ -40,6 +40,8 @@ fn emulator() -> (EmulatorHandle, String) {
 }
 
 const CALLS: usize = 1000;
+/// Frames the plugin paths ran, in all (printed per run by `THROUGHPUT_ONLY`).
+static FRAMES: AtomicUsize = AtomicUsize::new(0);
 const CONCURRENCY: usize = 8;
 /// Runs of each path, alternated; the medians are compared (the machine is shared: take the
 /// ratio, not the absolute figures).
@@ -117,6 +119,7 @@ fn through_plugin(emu: &EmulatorHandle, id: &str, frames: Frames) -> Duration {
     });
     while app.world().resource::<Done>().0 < CALLS {
         app.update();
+        FRAMES.fetch_add(1, Ordering::Relaxed);
         if frames == Frames::Yielding {
             std::thread::yield_now();
         }
@@ -221,9 +224,13 @@ fn profile_one(emu: &EmulatorHandle, id: &str, only: &str) {
     let (mut walls, mut cpu, mut main_cpu) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for i in 0..runs {
         let (main, all) = (cpu_time("thread-self"), process_cpu_time());
+        FRAMES.store(0, Ordering::Relaxed);
         let wall = run();
         let (main, all) = (cpu_time("thread-self") - main, process_cpu_time() - all);
-        println!("{only} run {i}: {wall:?}; CPU {all:?}, {main:?} of it on the main thread");
+        let frames = FRAMES.load(Ordering::Relaxed);
+        println!(
+            "{only} run {i}: {wall:?}; CPU {all:?}, {main:?} of it on the main thread; {frames} plugin frames"
+        );
         (walls, cpu, main_cpu) = (walls + wall, cpu + all, main_cpu + main);
     }
     let per_call = |d: Duration| d / (runs * CALLS) as u32;
@@ -300,13 +307,13 @@ fn throughput(_c: &mut Criterion) {
         woken_single.push(through_plugin(&emu, &id, Frames::WokenSingleThreaded));
         engine.push(plain_spawn_request(&emu, &id));
     }
-    let (plugin_runs, plugin_yield_runs, plugin_woken_runs, engine_runs, baseline_runs) = (
+    let (plugin_runs, plugin_yield_runs, engine_runs, baseline_runs) = (
         plugin.clone(),
         plugin_yield.clone(),
-        plugin_woken.clone(),
         engine.clone(),
         baseline.clone(),
     );
+    let (plugin_woken_runs, woken_single_runs) = (plugin_woken.clone(), woken_single.clone());
     let (plugin, plugin_yield, plugin_single, plugin_woken, woken_single, engine, baseline) = (
         median(plugin),
         median(plugin_yield),
@@ -331,6 +338,7 @@ fn throughput(_c: &mut Criterion) {
     let paired_plugin = paired(&plugin_runs);
     let paired_yield = paired(&plugin_yield_runs);
     let paired_woken = paired(&plugin_woken_runs);
+    let paired_woken_single = paired(&woken_single_runs);
     let paired_engine = paired(&engine_runs);
     println!("throughput: {CALLS} status calls, {CONCURRENCY} in flight, medians of {RUNS} runs");
     println!("  plugin, frames back to back:          {plugin:?}");
@@ -352,7 +360,7 @@ fn throughput(_c: &mut Criterion) {
         ratio(engine, baseline),
     );
     println!(
-        "  paired (median of each run over the baseline run beside it): plugin {paired_plugin:.2}, plugin(yield) {paired_yield:.2}, plugin(woken) {paired_woken:.2}, engine {paired_engine:.2} (goal <= 1.2)"
+        "  paired (median of each run over the baseline run beside it): plugin {paired_plugin:.2}, plugin(yield) {paired_yield:.2}, plugin(woken) {paired_woken:.2}, plugin(woken, single-threaded) {paired_woken_single:.2}, engine {paired_engine:.2} (goal <= 1.2)"
     );
     println!(
         "  connections the emulator accepted in all: {}",
