@@ -7,10 +7,13 @@ mod support;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::api::{EdgegapError, GetStatus};
 use bevy_edgegap::client::EdgegapWake;
 use bevy_edgegap::prelude::*;
+use edgegap_emulator::{AppVersion, Emulator, matchmaker_config};
+use serde_json::json;
 use support::{app, call, collect, config, deploy, game_v1, result_of, seen, simulated_emulator};
 
 /// How long a blocked runner waits for a wake before the test fails: far beyond any answer
@@ -168,4 +171,42 @@ fn without_a_hook_results_arrive_with_frames() {
     let asked = call(&mut app, move |eg| eg.status(id.as_str()));
     assert!(result_of::<GetStatus>(&mut app, asked).is_ok());
     assert_eq!(woken.calls(), 1, "no hook, no call");
+}
+
+/// The matchmaker's own transport wakes the app too: a matchmaker-only app whose runner runs a
+/// frame only when woken sees its search join a group.
+#[test]
+fn the_matchmaker_transport_wakes_the_app_too() {
+    let rules = json!({ "match_size": { "type": "player_count",
+        "attributes": { "team_count": 1, "min_team_size": 2, "max_team_size": 2 } } });
+    let config = matchmaker_config("duo", ("game", "v1"), rules, json!({})).to_string();
+    let emu = Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .without_rate_limits()
+        .lifecycle_step(Duration::ZERO)
+        .matchmaker(&config)
+        .matchmaker_token("mm-wake-token")
+        .matchmaker_manual_clock()
+        .start()
+        .expect("the emulator starts");
+    let woken = Arc::new(Woken::default());
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(MatchmakerPlugin::new(
+            MatchmakerConfig::new(emu.matchmaker_url(), emu.matchmaker_token())
+                .with_rate_limit(None),
+        ))
+        .insert_resource(woken.hook());
+    app.finish();
+    collect::<GroupJoined>(&mut app);
+    let searching = app
+        .world_mut()
+        .run_system_once(|mut matchmaker: Matchmaker| matchmaker.find_match("duo", json!({})))
+        .expect("the matchmaker plugin is there");
+    app.update();
+    while seen::<GroupJoined>(&app).is_empty() {
+        woken.wait("the matchmaker's answer");
+        app.update();
+    }
+    assert_eq!(seen::<GroupJoined>(&app)[0].entity, searching);
 }
