@@ -1,13 +1,15 @@
 //! Wall time of 1,000 status calls against the emulator on loopback (rate limits off), 8 in
-//! flight: through the client plugin, through the plugin's engine without the ECS, and through
-//! a plain keep-alive `ureq` Agent on 8 threads (the baseline). Ratios are measured in one run.
+//! flight: through the client plugin (game loops: frames back to back, yielding, on the
+//! single-threaded executor, or woken by answers through `EdgegapWake`), through the plugin's
+//! engine without the ECS, and through a plain keep-alive `ureq` Agent on 8 threads (the
+//! baseline). Ratios are measured in one run.
 //!
 //! `cargo bench -p bevy_edgegap --bench client_throughput`
 //!
 //! To profile one path alone (under `valgrind --tool=callgrind`, say), set
 //! `THROUGHPUT_ONLY=plugin|plugin-yield|plugin-single|plugin-woken|plugin-woken-single|engine|ureq`
-//! and `THROUGHPUT_RUNS=n`:
-//! it then runs that path `n` times after one warm-up run and prints each run's time.
+//! and `THROUGHPUT_RUNS=n`: it then runs that path `n` times after one warm-up run and prints
+//! each run's time, CPU time and plugin frames.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
