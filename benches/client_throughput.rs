@@ -1,19 +1,24 @@
 //! Wall time of 1,000 status calls against the emulator on loopback (rate limits off), 8 in
-//! flight: through the client plugin, through the plugin's engine without the ECS, and through
-//! a plain keep-alive `ureq` Agent on 8 threads (the baseline). Ratios are measured in one run.
+//! flight: through the client plugin (game loops: frames back to back, yielding, on the
+//! single-threaded executor, or woken by answers through `EdgegapWake`), through the plugin's
+//! engine without the ECS, and through a plain keep-alive `ureq` Agent on 8 threads (the
+//! baseline). Ratios are measured in one run.
 //!
 //! `cargo bench -p bevy_edgegap --bench client_throughput`
 //!
 //! To profile one path alone (under `valgrind --tool=callgrind`, say), set
-//! `THROUGHPUT_ONLY=plugin|plugin-yield|plugin-single|engine|ureq` and `THROUGHPUT_RUNS=n`:
-//! it then runs that path `n` times after one warm-up run and prints each run's time.
+//! `THROUGHPUT_ONLY=plugin|plugin-yield|plugin-single|plugin-woken|plugin-woken-single|engine|ureq`
+//! and `THROUGHPUT_RUNS=n`: it then runs that path `n` times after one warm-up run and prints
+//! each run's time, CPU time and plugin frames.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::prelude::*;
 use bevy_edgegap::api::{Endpoint, GetStatus, Secret};
+use bevy_edgegap::client::EdgegapWake;
 use bevy_edgegap::prelude::*;
 use bevy_edgegap::test_utils::{app as plugin_app, call};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -37,6 +42,8 @@ fn emulator() -> (EmulatorHandle, String) {
 }
 
 const CALLS: usize = 1000;
+/// Frames the plugin paths ran, in all (printed per run by `THROUGHPUT_ONLY`).
+static FRAMES: AtomicUsize = AtomicUsize::new(0);
 const CONCURRENCY: usize = 8;
 /// Runs of each path, alternated; the medians are compared (the machine is shared: take the
 /// ratio, not the absolute figures).
@@ -52,21 +59,44 @@ enum Frames {
     /// Back to back, every schedule on the single-threaded executor (no task-pool wake-ups:
     /// shows what the default executor's frame costs on 2 cores).
     SingleThreaded,
+    /// A reactive loop (winit's `desktop_app`, a server sleeping to its tick): a frame, then
+    /// the thread blocks until the plugin's [`EdgegapWake`] hook says an answer waits.
+    Woken,
+    /// Woken, every schedule on the single-threaded executor (a headless server's choice).
+    WokenSingleThreaded,
 }
 
-/// 1,000 status calls issued in one frame; frames run back to back until all resolved
-/// (see [`Frames`]; yielding leaves the CPU to the
-/// HTTP threads as a paced game loop would).
+impl Frames {
+    fn single_threaded(self) -> bool {
+        matches!(self, Self::SingleThreaded | Self::WokenSingleThreaded)
+    }
+
+    fn woken(self) -> bool {
+        matches!(self, Self::Woken | Self::WokenSingleThreaded)
+    }
+}
+
+/// 1,000 status calls issued in one frame; frames run until all resolved (see [`Frames`];
+/// yielding leaves the CPU to the HTTP threads as a paced game loop would, and a woken loop
+/// leaves it to them until an answer waits).
 fn through_plugin(emu: &EmulatorHandle, id: &str, frames: Frames) -> Duration {
     let mut app = plugin_app(
         EdgegapConfig::new(emu.base_url(), emu.token())
             .with_max_in_flight(CONCURRENCY)
             .with_rate_limits(RateLimits::none()),
     );
-    if frames == Frames::SingleThreaded {
+    if frames.single_threaded() {
         for (_, schedule) in app.world_mut().resource_mut::<Schedules>().iter_mut() {
             schedule.set_executor(SingleThreadedExecutor::new());
         }
+    }
+    let woken = Arc::new((Mutex::new(false), Condvar::new()));
+    if frames.woken() {
+        let hook = Arc::clone(&woken);
+        app.insert_resource(EdgegapWake::new(move || {
+            *hook.0.lock().unwrap() = true;
+            hook.1.notify_one();
+        }));
     }
     #[derive(Resource, Default)]
     struct Done(usize);
@@ -91,8 +121,18 @@ fn through_plugin(emu: &EmulatorHandle, id: &str, frames: Frames) -> Duration {
     });
     while app.world().resource::<Done>().0 < CALLS {
         app.update();
+        FRAMES.fetch_add(1, Ordering::Relaxed);
         if frames == Frames::Yielding {
             std::thread::yield_now();
+        }
+        if frames.woken() && app.world().resource::<Done>().0 < CALLS {
+            let (lock, signal) = &*woken;
+            let limit = Duration::from_secs(120).saturating_sub(start.elapsed());
+            let (mut answered, wait) = signal
+                .wait_timeout_while(lock.lock().unwrap(), limit, |answered| !*answered)
+                .unwrap();
+            assert!(!wait.timed_out(), "plugin run never woken");
+            *answered = false;
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
@@ -175,6 +215,8 @@ fn profile_one(emu: &EmulatorHandle, id: &str, only: &str) {
         "plugin" => through_plugin(emu, id, Frames::BackToBack),
         "plugin-yield" => through_plugin(emu, id, Frames::Yielding),
         "plugin-single" => through_plugin(emu, id, Frames::SingleThreaded),
+        "plugin-woken" => through_plugin(emu, id, Frames::Woken),
+        "plugin-woken-single" => through_plugin(emu, id, Frames::WokenSingleThreaded),
         "engine" => plain_spawn_request(emu, id),
         "ureq" => plain_ureq(emu, id),
         "frames" => bare_frames(),
@@ -184,9 +226,13 @@ fn profile_one(emu: &EmulatorHandle, id: &str, only: &str) {
     let (mut walls, mut cpu, mut main_cpu) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for i in 0..runs {
         let (main, all) = (cpu_time("thread-self"), process_cpu_time());
+        FRAMES.store(0, Ordering::Relaxed);
         let wall = run();
         let (main, all) = (cpu_time("thread-self") - main, process_cpu_time() - all);
-        println!("{only} run {i}: {wall:?}; CPU {all:?}, {main:?} of it on the main thread");
+        let frames = FRAMES.load(Ordering::Relaxed);
+        println!(
+            "{only} run {i}: {wall:?}; CPU {all:?}, {main:?} of it on the main thread; {frames} plugin frames"
+        );
         (walls, cpu, main_cpu) = (walls + wall, cpu + all, main_cpu + main);
     }
     let per_call = |d: Duration| d / (runs * CALLS) as u32;
@@ -250,13 +296,17 @@ fn throughput(_c: &mut Criterion) {
     through_plugin(&emu, &id, Frames::BackToBack);
     plain_spawn_request(&emu, &id);
     plain_ureq(&emu, &id);
-    let (mut plugin, mut plugin_yield, mut plugin_single, mut engine, mut baseline) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    through_plugin(&emu, &id, Frames::Woken);
+    let (mut plugin, mut plugin_yield, mut plugin_single) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut plugin_woken, mut woken_single) = (Vec::new(), Vec::new());
+    let (mut engine, mut baseline) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
         baseline.push(plain_ureq(&emu, &id));
         plugin.push(through_plugin(&emu, &id, Frames::BackToBack));
         plugin_yield.push(through_plugin(&emu, &id, Frames::Yielding));
         plugin_single.push(through_plugin(&emu, &id, Frames::SingleThreaded));
+        plugin_woken.push(through_plugin(&emu, &id, Frames::Woken));
+        woken_single.push(through_plugin(&emu, &id, Frames::WokenSingleThreaded));
         engine.push(plain_spawn_request(&emu, &id));
     }
     let (plugin_runs, plugin_yield_runs, engine_runs, baseline_runs) = (
@@ -265,10 +315,13 @@ fn throughput(_c: &mut Criterion) {
         engine.clone(),
         baseline.clone(),
     );
-    let (plugin, plugin_yield, plugin_single, engine, baseline) = (
+    let (plugin_woken_runs, woken_single_runs) = (plugin_woken.clone(), woken_single.clone());
+    let (plugin, plugin_yield, plugin_single, plugin_woken, woken_single, engine, baseline) = (
         median(plugin),
         median(plugin_yield),
         median(plugin_single),
+        median(plugin_woken),
+        median(woken_single),
         median(engine),
         median(baseline),
     );
@@ -286,24 +339,30 @@ fn throughput(_c: &mut Criterion) {
     };
     let paired_plugin = paired(&plugin_runs);
     let paired_yield = paired(&plugin_yield_runs);
+    let paired_woken = paired(&plugin_woken_runs);
+    let paired_woken_single = paired(&woken_single_runs);
     let paired_engine = paired(&engine_runs);
     println!("throughput: {CALLS} status calls, {CONCURRENCY} in flight, medians of {RUNS} runs");
     println!("  plugin, frames back to back:          {plugin:?}");
     println!("  plugin, yield between frames:         {plugin_yield:?}");
     println!("  plugin, single-threaded executor:     {plugin_single:?}");
+    println!("  plugin, frames woken by answers:      {plugin_woken:?} (EdgegapWake)");
+    println!("  plugin, woken, single-threaded:       {woken_single:?}");
     println!("  http::spawn_request, window of {CONCURRENCY}:   {engine:?} (the engine, no ECS)");
     println!(
         "  plain ureq Agent, {CONCURRENCY} threads:          {baseline:?} (keep-alive baseline)"
     );
     println!(
-        "  ratio plugin/ureq {:.2}, plugin(yield)/ureq {:.2}, plugin(single-threaded)/ureq {:.2}, engine/ureq {:.2} (goal <= 1.2)",
+        "  ratio plugin/ureq {:.2}, plugin(yield)/ureq {:.2}, plugin(single-threaded)/ureq {:.2}, plugin(woken)/ureq {:.2}, plugin(woken, single-threaded)/ureq {:.2}, engine/ureq {:.2} (goal <= 1.2)",
         ratio(plugin, baseline),
         ratio(plugin_yield, baseline),
         ratio(plugin_single, baseline),
+        ratio(plugin_woken, baseline),
+        ratio(woken_single, baseline),
         ratio(engine, baseline),
     );
     println!(
-        "  paired (median of each run over the baseline run beside it): plugin {paired_plugin:.2}, plugin(yield) {paired_yield:.2}, engine {paired_engine:.2} (goal <= 1.2)"
+        "  paired (median of each run over the baseline run beside it): plugin {paired_plugin:.2}, plugin(yield) {paired_yield:.2}, plugin(woken) {paired_woken:.2}, plugin(woken, single-threaded) {paired_woken_single:.2}, engine {paired_engine:.2} (goal <= 1.2)"
     );
     println!(
         "  connections the emulator accepted in all: {}",

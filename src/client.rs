@@ -145,6 +145,27 @@
 //! re-sending it with the same key. Any other call resolves at once with
 //! [`EdgegapError::Config`](crate::api::EdgegapError::Config).
 //!
+//! # Waking an app that waits between frames
+//!
+//! Results are delivered by a frame. An app whose loop waits between frames (winit's
+//! reactive modes, `WinitSettings::desktop_app()`; a headless server sleeping to its tick)
+//! would see an answer only at its next frame, seconds later in reactive mode. Insert an
+//! [`EdgegapWake`] resource: the HTTP worker calls its hook as soon as an answer waits (once
+//! per batch, with no lock held), and the hook wakes the loop. With winit, through the event
+//! loop's proxy (`bevy_edgegap` does not depend on `bevy_winit`):
+//!
+//! ```ignore
+//! use bevy::winit::{EventLoopProxyWrapper, WinitUserEvent};
+//! let proxy = (**app.world().resource::<EventLoopProxyWrapper>()).clone();
+//! app.insert_resource(EdgegapWake::new(move || {
+//!     let _ = proxy.send_event(WinitUserEvent::WakeUp);
+//! }));
+//! ```
+//!
+//! See [`EdgegapWake`] for a headless loop and for what still needs a frame (retries after
+//! their backoff, polls due later). On the 1,000-call bench a loop that blocks until woken
+//! leaves both cores to the HTTP threads between answers (README, "Performance").
+//!
 //! # Statistics
 //!
 //! [`EdgegapStats`] holds the transport's counters. [`EdgegapDiagnosticsPlugin`] (opt-in; in
@@ -174,6 +195,7 @@ pub mod stats;
 mod stop;
 mod systems;
 mod track;
+mod wake;
 
 use bevy::app::{App, AppExit, Last, Plugin, PostUpdate, PreUpdate, Startup};
 use bevy::ecs::schedule::IntoScheduleConfigs;
@@ -192,6 +214,7 @@ pub use self::matchmaker::{Matchmaker, MatchmakerConfig, MatchmakerPlugin};
 pub use self::request::{EdgegapAppExt, EdgegapCall, EdgegapResponse, KeepCall};
 pub use self::stats::EdgegapStats;
 pub use self::systems::EdgegapSystems;
+pub use self::wake::EdgegapWake;
 pub use crate::transport::RateLimits;
 
 use self::deployment::Tracker;

@@ -66,7 +66,9 @@ use std::time::Duration;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use self::native::Engine;
-pub(crate) use self::pending::{Answered, Decode, Decoded, EngineOptions, ReplyTo, Ticket, Timing};
+pub(crate) use self::pending::{
+    Answered, Decode, Decoded, EngineOptions, ReplyTo, Ticket, Timing, Wake, WakeFn,
+};
 pub use self::pending::{DEFAULT_MAX_BODY_BYTES, PendingResponse};
 pub use self::retry::RetryPolicy;
 #[cfg(target_arch = "wasm32")]

@@ -119,6 +119,10 @@
 //!   whether it was stopped.
 //! - `429`s should not happen: the client keeps Edgegap's documented rate limits itself. If they
 //!   do (limits shared with other tools), they are retried after `Retry-After`.
+//! - Results arrive with a frame. If your loop waits between frames (winit's
+//!   `WinitSettings::desktop_app()`, a server sleeping to its tick) and answers seem late,
+//!   insert an [`EdgegapWake`](client::EdgegapWake): its hook wakes the loop as soon as an
+//!   answer waits (the winit proxy recipe is on that type).
 #![warn(missing_docs)]
 
 pub mod api;

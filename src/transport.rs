@@ -54,7 +54,7 @@ pub use self::rate::RateLimits;
 use self::rate::{PerClass, RateLimiter};
 use crate::api::{EdgegapError, EndpointClass, HttpRequest, HttpResponse, api_error};
 use crate::http::{
-    Answered, Decoded, Engine, EngineOptions, ReplyTo, Ticket, Timing, shared_engine,
+    Answered, Decoded, Engine, EngineOptions, ReplyTo, Ticket, Timing, Wake, WakeFn, shared_engine,
 };
 use crate::time::Instant;
 
@@ -154,6 +154,8 @@ pub(crate) struct Transport<O, P> {
     answers: Option<(Sender<Answered>, Receiver<Answered>)>,
     /// No request in flight reaches its deadline before then (`None`: none can).
     next_deadline: Option<Instant>,
+    /// Called when an answer waits for the next [`Transport::poll`] ([`Transport::use_wake`]).
+    wake: Option<Arc<Wake>>,
 }
 
 impl<O, P> Default for Transport<O, P> {
@@ -171,6 +173,7 @@ impl<O, P> Default for Transport<O, P> {
             engine: None,
             answers: None,
             next_deadline: None,
+            wake: None,
         }
     }
 }
@@ -230,7 +233,7 @@ impl<O: Copy, P: Payload> Transport<O, P> {
     }
 
     /// Resolves a call without sending it (it is handed back by the next
-    /// [`Transport::poll`]).
+    /// [`Transport::poll`], and the wake hook is called for it).
     pub(crate) fn resolve_now(&mut self, owner: O, payload: P, error: EdgegapError) {
         self.resolved.push(Outcome {
             owner,
@@ -238,6 +241,20 @@ impl<O: Copy, P: Payload> Transport<O, P> {
             result: Err(error),
             decoded: None,
         });
+        if let Some(wake) = &self.wake {
+            wake.answered();
+        }
+    }
+
+    /// Calls `hook` when an answer waits for the next [`Transport::poll`]: from the engine's
+    /// thread the answer arrived on, once until that poll (`None`: nobody to wake). Requests
+    /// already handed to the engine keep the hook they were sent with.
+    pub(crate) fn use_wake(&mut self, hook: Option<&WakeFn>) {
+        match (hook, &self.wake) {
+            (None, _) => self.wake = None,
+            (Some(hook), Some(wake)) if Arc::ptr_eq(hook, wake.hook()) => {}
+            (Some(hook), _) => self.wake = Some(Arc::new(Wake::new(Arc::clone(hook)))),
+        }
     }
 
     fn requeue(&mut self, queued: Queued<O, P>) {
@@ -253,6 +270,10 @@ impl<O: Copy, P: Payload> Transport<O, P> {
     /// owner check: answers come through one channel, and deadlines are looked at only once
     /// the earliest one may have passed.
     pub(crate) fn poll(&mut self, now: Instant, alive: impl Fn(O) -> bool) -> Vec<Outcome<O, P>> {
+        // Before looking: an answer that arrives from now on wakes the caller again.
+        if let Some(wake) = &self.wake {
+            wake.rearm();
+        }
         let mut out = std::mem::take(&mut self.resolved);
         if self.in_flight.is_empty() && self.delayed.is_empty() {
             return out;
@@ -280,6 +301,8 @@ impl<O: Copy, P: Payload> Transport<O, P> {
         // Answers, then deadlines.
         let answers = self.answers.take();
         if let Some((_, answers)) = &answers {
+            // One allocation for the batch instead of regrowing (and moving) it answer by answer.
+            out.reserve(answers.len());
             while let Ok(answered) = answers.try_recv() {
                 let Some(i) = self
                     .in_flight
@@ -524,6 +547,11 @@ impl<O: Copy, P: Payload> Transport<O, P> {
             .get_or_insert_with(crossbeam_channel::unbounded)
             .0
             .clone();
+        // A late answer to a request given up on may have used the wake since the last poll:
+        // the answers to these requests wake the caller again.
+        if let Some(wake) = &self.wake {
+            wake.rearm();
+        }
         let mut cancelled = 0;
         while self.in_flight.len() < cap && self.queued > 0 {
             // The oldest head among the classes with budget left.
@@ -564,6 +592,7 @@ impl<O: Copy, P: Payload> Transport<O, P> {
                 token,
                 ticket: Arc::clone(&ticket),
                 decode: queued.job.payload.decoder(),
+                wake: self.wake.clone(),
             };
             send(Arc::clone(&queued.job.request), timing, reply);
             let flight = InFlight {
@@ -1148,5 +1177,85 @@ mod tests {
             .unwrap();
         deliver_all(t.poll(at(1300), |_| true));
         assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(200))]);
+    }
+
+    /// The wake hook is called once per batch of answers until the next poll, and a late
+    /// answer to a request given up on (which calls it while nothing is in flight) never
+    /// swallows the wake of the requests dispatched after it.
+    #[test]
+    fn answers_call_the_wake_once_per_batch_and_a_late_one_swallows_no_wake() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&calls);
+        let hook: WakeFn = Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let called = || calls.load(Ordering::SeqCst);
+        let sink = Sink::default();
+        let mut t = Transport::default();
+        t.use_wake(Some(&hook));
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Hands the queue over at `now`, every request started at once, and returns the
+        // answer lines as the engine's workers hold them.
+        let dispatch = |t: &mut Transport<u32, Probe>, now: Instant| {
+            let mut replies = Vec::new();
+            t.dispatch_with(
+                &RateLimits::none(),
+                8,
+                now,
+                |_| true,
+                |_, _, reply| {
+                    reply.ticket.start(now);
+                    replies.push(reply);
+                },
+            );
+            replies
+        };
+        let ok = || Ok(HttpResponse::new(200, "{}"));
+
+        // Two answers before the caller looks: one call.
+        t.enqueue(job(1, EndpointClass::Status, true, &sink));
+        t.enqueue(job(2, EndpointClass::Status, true, &sink));
+        for reply in dispatch(&mut t, at(0)) {
+            reply.answer(ok());
+        }
+        assert_eq!(called(), 1, "one call for the batch");
+        deliver_all(t.poll(at(1), |_| true));
+        assert_eq!(sink.0.lock().unwrap().len(), 2);
+
+        // A request times out; its late answer arrives while nothing is in flight.
+        let mut late = job(3, EndpointClass::Status, true, &sink);
+        late.budget = Duration::from_millis(100);
+        t.enqueue(late);
+        let late = dispatch(&mut t, at(2));
+        deliver_all(t.poll(at(200), |_| true));
+        assert!(t.is_idle());
+        for reply in late {
+            reply.answer(ok());
+        }
+        assert_eq!(
+            called(),
+            2,
+            "the late answer calls it (the caller finds nothing)"
+        );
+
+        // The next request's answer wakes the caller again.
+        t.enqueue(job(4, EndpointClass::Status, true, &sink));
+        for reply in dispatch(&mut t, at(300)) {
+            reply.answer(ok());
+        }
+        assert_eq!(called(), 3, "the late answer swallowed no wake");
+        deliver_all(t.poll(at(301), |_| true));
+        let owners: Vec<u32> = sink.0.lock().unwrap().iter().map(|(o, _)| *o).collect();
+        assert_eq!(owners, vec![1, 2, 3, 4]);
+
+        // A call resolved without sending calls it too; without a hook nothing does.
+        t.resolve_now(5, Probe(sink.clone()), EdgegapError::Timeout);
+        assert_eq!(called(), 4);
+        t.use_wake(None);
+        deliver_all(t.poll(at(302), |_| true));
+        t.resolve_now(6, Probe(sink.clone()), EdgegapError::Timeout);
+        assert_eq!(called(), 4);
     }
 }

@@ -392,7 +392,11 @@ pub trait Endpoint: Send + Sync + 'static {
                         "the base URL `{base}` must start with http:// or https://"
                     )));
                 }
-                format!("{base}{path}")
+                // Pushed, not `format!`ted: this runs for every call (no formatter, no regrowth).
+                let mut url = String::with_capacity(base.len() + path.len());
+                url.push_str(base);
+                url.push_str(&path);
+                url
             }
             Target::Url(url) => url,
         };
@@ -401,7 +405,9 @@ pub trait Endpoint: Send + Sync + 'static {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str(&encode_query(&query));
         }
-        let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
+        // Room for Accept, Authorization and Content-Type from the start.
+        let mut headers = Vec::with_capacity(3);
+        headers.push(("Accept".to_owned(), "application/json".to_owned()));
         match self.auth() {
             Auth::ApiToken => {
                 let (scheme, token) = match credentials {
@@ -414,7 +420,11 @@ pub trait Endpoint: Send + Sync + 'static {
                         "no API token: set EDGEGAP_TOKEN or EdgegapConfig's token".into(),
                     ));
                 }
-                headers.push(("Authorization".to_owned(), format!("{scheme} {key}")));
+                let mut value = String::with_capacity(scheme.len() + 1 + key.len());
+                value.push_str(scheme);
+                value.push(' ');
+                value.push_str(key);
+                headers.push(("Authorization".to_owned(), value));
             }
             Auth::Raw(token) => {
                 if token.is_empty() {
@@ -491,13 +501,17 @@ pub fn api_error(response: &HttpResponse) -> EdgegapError {
 
 /// Percent-encodes one URL component (RFC 3986 unreserved characters are kept).
 pub(crate) fn encode_component(value: &str) -> String {
+    let unreserved = |byte: u8| byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte);
+    // Ids are unreserved throughout: one scan and a copy (this runs for every call).
+    if value.bytes().all(unreserved) {
+        return value.to_owned();
+    }
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
+        if unreserved(byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
         }
     }
     out

@@ -182,7 +182,7 @@ impl EdgegapConfig {
         self
     }
 
-    /// Requests on the wire at once (default 8): the engine's worker threads. Three times as
+    /// Requests on the wire at once (default 8): the engine's worker threads. Fifteen times as
     /// many are handed to the engine next in line, so a worker that finishes starts the next
     /// call without waiting for a frame; the rest waits in a FIFO queue. Waiting, in either,
     /// does not count against [`EdgegapConfig::with_deadline`].

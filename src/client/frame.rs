@@ -10,6 +10,7 @@ use super::deployment::Tracker;
 use super::request::{EdgegapTransport, receive_on};
 use super::stats;
 use super::track::{drive, track_deployments};
+use super::wake;
 use crate::time::Instant;
 
 /// [`EdgegapSystems::Receive`](super::super::EdgegapSystems::Receive).
@@ -49,6 +50,7 @@ pub(crate) fn send_requests(world: &mut World) {
         &config.root_certificates,
         config.max_body_bytes,
     );
+    transport.use_wake(wake::hook(world));
     transport.dispatch(&config.rate_limits, max_in_flight, now, |entity| {
         world.get_entity(entity).is_ok()
     });

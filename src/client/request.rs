@@ -13,6 +13,7 @@ use bevy::ecs::resource::Resource;
 use bevy::ecs::world::World;
 
 use super::config::EdgegapConfig;
+use super::wake;
 use crate::api::{EdgegapError, Endpoint, HttpRequest, HttpResponse};
 use crate::http::{Decode, Decoded, RetryPolicy};
 use crate::time::Instant;
@@ -201,11 +202,12 @@ pub(crate) fn deliver_outcomes(
     }
 }
 
-/// The endpoint's short type name, for logs.
+/// The endpoint's short type name, for logs. Runs for every call: single-character searches
+/// (a `memchr` each way), no substring searcher.
 pub(crate) fn short_name<E>() -> &'static str {
     let full = std::any::type_name::<E>();
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
+    let base = full.find('<').map_or(full, |generics| &full[..generics]);
+    base.rfind(':').map_or(base, |path| &base[path + 1..])
 }
 
 /// Writes the message (when registered) and triggers the event on its entity (when alive and
@@ -426,6 +428,9 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
         then: how.then,
         orphaned: how.orphaned,
     });
+    // A call refused before sending resolves on the next frame: wake the app for it (the
+    // hook is otherwise handed over when calls are dispatched).
+    let hook = built.is_err().then(|| wake::hook(world).cloned()).flatten();
     let Some(mut transport) = world.get_resource_mut::<T>() else {
         // No plugin (or its transport is out of the world for a moment): resolve right here,
         // never drop the call.
@@ -449,7 +454,11 @@ pub(crate) fn enqueue_on<T: TransportResource, E: Endpoint>(
             secret_url: false,
             follow_orphan,
         }),
-        Err(error) => transport.transport().resolve_now(owner, delivery, error),
+        Err(error) => {
+            let transport = transport.transport();
+            transport.use_wake(hook.as_ref());
+            transport.resolve_now(owner, delivery, error);
+        }
     }
 }
 
@@ -492,6 +501,8 @@ mod tests {
     #[test]
     fn short_names() {
         assert_eq!(short_name::<GetStatus>(), "GetStatus");
+        assert_eq!(short_name::<u32>(), "u32");
+        assert_eq!(short_name::<Vec<GetStatus>>(), "Vec");
         assert_eq!(
             short_name::<EdgegapResponse<GetStatus>>(),
             "EdgegapResponse"

@@ -6,7 +6,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -73,6 +73,8 @@ pub(crate) struct ReplyTo {
     pub ticket: Arc<Ticket>,
     /// Decodes a success answer on arrival.
     pub decode: Option<Arc<dyn Decode>>,
+    /// Wakes the caller once its answer waits in the channel.
+    pub wake: Option<Arc<Wake>>,
 }
 
 impl ReplyTo {
@@ -100,13 +102,72 @@ impl ReplyTo {
             }
             (reply, _) => reply,
         };
-        let _ = self.to.send(Answered {
+        let sent = self.to.send(Answered {
             token: self.token,
             reply,
             decoded,
         });
         #[cfg(target_arch = "wasm32")]
         self.ticket.answered();
+        // After the answer is in the channel, never before: the woken caller finds it there.
+        if let (Ok(()), Some(wake)) = (sent, &self.wake) {
+            wake.answered();
+        }
+    }
+}
+
+/// A caller's wake hook, called from wherever an answer arrives (an engine's worker thread
+/// natively) to tell the caller an answer waits for it.
+pub(crate) type WakeFn = Arc<dyn Fn() + Send + Sync>;
+
+/// Calls a caller's [`WakeFn`] when answers wait in its channel: once, until the caller
+/// [`rearm`](Wake::rearm)s it right before it next looks (so a burst of answers costs one
+/// call). The hook runs with no lock held, on the thread that sent the answer; a hook that
+/// panics costs nothing but that call.
+pub(crate) struct Wake {
+    hook: WakeFn,
+    /// Whether the hook was called since the caller last rearmed it.
+    called: AtomicBool,
+}
+
+impl Wake {
+    /// A wake calling `hook`.
+    pub(crate) fn new(hook: WakeFn) -> Self {
+        Self {
+            hook,
+            called: AtomicBool::new(false),
+        }
+    }
+
+    /// The hook it calls.
+    pub(crate) fn hook(&self) -> &WakeFn {
+        &self.hook
+    }
+
+    /// The caller is about to look at its channel: the next answer calls the hook again.
+    pub(crate) fn rearm(&self) {
+        // A swap, not a store: it reads the flag an answer's sender set, so that answer is
+        // visible to the look that follows (or it arrives later and calls the hook again).
+        self.called.swap(false, Ordering::SeqCst);
+    }
+
+    /// An answer waits in the channel: calls the hook unless it was called since the last
+    /// [`Wake::rearm`].
+    pub(crate) fn answered(&self) {
+        if self.called.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.hook)())).is_err() {
+            tracing::warn!("the wake hook panicked; the answer waits for the next frame");
+        }
+    }
+}
+
+impl std::fmt::Debug for Wake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wake")
+            .field("called", &self.called.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
@@ -292,6 +353,7 @@ impl PendingResponse {
             token: 0,
             ticket: Arc::clone(&ticket),
             decode: None,
+            wake: None,
         };
         (Self { rx, ticket }, reply)
     }
@@ -397,6 +459,7 @@ mod tests {
                 token,
                 ticket: Arc::new(Ticket::new(Instant::now())),
                 decode: Some(decode),
+                wake: None,
             };
             // The panic is caught; its message still goes to stderr.
             reply_to.answer(Ok(HttpResponse::new(200, r#"{"ok":true}"#)));
@@ -411,5 +474,41 @@ mod tests {
         let status = decoded.decoded.expect("decoded").downcast::<u16>().ok();
         assert_eq!(status.as_deref(), Some(&200));
         assert!(decoded.reply.expect("the success").body.is_empty());
+    }
+
+    /// A wake calls its hook once until rearmed, after the answer is in the channel; a hook
+    /// that panics is caught (the worker calling it lives on) and the answer still arrives.
+    #[test]
+    fn a_wake_calls_its_hook_once_per_rearm_and_survives_a_panic() {
+        use std::sync::atomic::AtomicU32;
+        let (to, answers) = crossbeam_channel::unbounded::<Answered>();
+        let calls = Arc::new(AtomicU32::new(0));
+        let (counter, seen) = (Arc::clone(&calls), answers.clone());
+        let wake = Arc::new(Wake::new(Arc::new(move || {
+            assert!(
+                !seen.is_empty(),
+                "called before the answer was in the channel"
+            );
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+        let reply_to = |token| ReplyTo {
+            to: to.clone(),
+            token,
+            ticket: Arc::new(Ticket::new(Instant::now())),
+            decode: None,
+            wake: Some(Arc::clone(&wake)),
+        };
+        reply_to(1).answer(Ok(HttpResponse::new(200, "{}")));
+        reply_to(2).answer(Ok(HttpResponse::new(200, "{}")));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one call until rearmed");
+        wake.rearm();
+        assert_eq!(answers.try_iter().count(), 2);
+        reply_to(3).answer(Err(EdgegapError::Timeout));
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "rearmed: called again");
+
+        let panics = Wake::new(Arc::new(|| panic!("a hostile hook")));
+        panics.answered();
+        panics.rearm();
+        panics.answered();
     }
 }

@@ -21,6 +21,7 @@ use crate::api::{
 use crate::client::request::{
     ClientTransport, Handling, Prepared, TransportResource, emit, enqueue_on, receive_on,
 };
+use crate::client::wake;
 use crate::http::RetryPolicy;
 use crate::time::Instant;
 use crate::transport::RateLimits;
@@ -322,6 +323,7 @@ pub(crate) fn send(world: &mut World) {
     let (limits, max_in_flight) = (limits(config), config.max_in_flight);
     let mut transport = std::mem::take(&mut world.resource_mut::<MatchmakerTransport>().0);
     transport.use_engine(max_in_flight, &[], crate::http::DEFAULT_MAX_BODY_BYTES);
+    transport.use_wake(wake::hook(world));
     transport.dispatch(&limits, max_in_flight, now, |entity| {
         world.get_entity(entity).is_ok()
     });
