@@ -7,7 +7,7 @@
 //! `cargo bench -p bevy_edgegap --bench client_throughput`
 //!
 //! To profile one path alone (under `valgrind --tool=callgrind`, say), set
-//! `THROUGHPUT_ONLY=plugin|plugin-yield|plugin-single|plugin-woken|plugin-woken-single|engine|ureq`
+//! `THROUGHPUT_ONLY=plugin|plugin-yield|plugin-single|plugin-woken|plugin-woken-single|engine|ureq|ureq-decoded`
 //! and `THROUGHPUT_RUNS=n`: it then runs that path `n` times after one warm-up run and prints
 //! each run's time, CPU time and plugin frames.
 
@@ -171,8 +171,10 @@ fn plain_spawn_request(emu: &EmulatorHandle, id: &str) -> Duration {
 }
 
 /// The baseline: the same calls with one plain keep-alive `ureq` Agent shared by
-/// `CONCURRENCY` threads.
-fn plain_ureq(emu: &EmulatorHandle, id: &str) -> Duration {
+/// `CONCURRENCY` threads. `decode`: each answer is also decoded into the
+/// [`DeploymentStatus`](bevy_edgegap::api::DeploymentStatus) the plugin delivers (the same
+/// work as the plugin's; without it the baseline only reads the bytes).
+fn plain_ureq(emu: &EmulatorHandle, id: &str, decode: bool) -> Duration {
     let request = GetStatus::new(id)
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
         .unwrap();
@@ -192,7 +194,12 @@ fn plain_ureq(emu: &EmulatorHandle, id: &str) -> Duration {
                     }
                     let mut response = call.call().expect("answer");
                     assert_eq!(response.status().as_u16(), 200);
-                    response.body_mut().read_to_vec().expect("body");
+                    let body = response.body_mut().read_to_vec().expect("body");
+                    if decode {
+                        let status: bevy_edgegap::api::DeploymentStatus =
+                            serde_json::from_slice(&body).expect("a status");
+                        std::hint::black_box(status);
+                    }
                 }
             });
         }
@@ -218,7 +225,8 @@ fn profile_one(emu: &EmulatorHandle, id: &str, only: &str) {
         "plugin-woken" => through_plugin(emu, id, Frames::Woken),
         "plugin-woken-single" => through_plugin(emu, id, Frames::WokenSingleThreaded),
         "engine" => plain_spawn_request(emu, id),
-        "ureq" => plain_ureq(emu, id),
+        "ureq" => plain_ureq(emu, id, false),
+        "ureq-decoded" => plain_ureq(emu, id, true),
         "frames" => bare_frames(),
         other => panic!("THROUGHPUT_ONLY: unknown path `{other}`"),
     };
@@ -295,13 +303,15 @@ fn throughput(_c: &mut Criterion) {
     // Warm up every path once, then alternate, so each ratio compares runs of the same minute.
     through_plugin(&emu, &id, Frames::BackToBack);
     plain_spawn_request(&emu, &id);
-    plain_ureq(&emu, &id);
+    plain_ureq(&emu, &id, false);
+    plain_ureq(&emu, &id, true);
     through_plugin(&emu, &id, Frames::Woken);
     let (mut plugin, mut plugin_yield, mut plugin_single) = (Vec::new(), Vec::new(), Vec::new());
     let (mut plugin_woken, mut woken_single) = (Vec::new(), Vec::new());
-    let (mut engine, mut baseline) = (Vec::new(), Vec::new());
+    let (mut engine, mut baseline, mut decoded) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        baseline.push(plain_ureq(&emu, &id));
+        baseline.push(plain_ureq(&emu, &id, false));
+        decoded.push(plain_ureq(&emu, &id, true));
         plugin.push(through_plugin(&emu, &id, Frames::BackToBack));
         plugin_yield.push(through_plugin(&emu, &id, Frames::Yielding));
         plugin_single.push(through_plugin(&emu, &id, Frames::SingleThreaded));
@@ -325,6 +335,7 @@ fn throughput(_c: &mut Criterion) {
         median(engine),
         median(baseline),
     );
+    let decoded = median(decoded);
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     // Each run's plugin time over the baseline run just before it, then the median: robust to
     // the machine's speed drifting between runs.
@@ -360,6 +371,16 @@ fn throughput(_c: &mut Criterion) {
         ratio(plugin_woken, baseline),
         ratio(woken_single, baseline),
         ratio(engine, baseline),
+    );
+    println!(
+        "  plain ureq Agent, decoding each answer: {decoded:?} (the same typed answer as the plugin's)"
+    );
+    println!(
+        "  ratio over the decoding agent: plugin {:.2}, plugin(yield) {:.2}, plugin(woken) {:.2}, engine {:.2} (goal <= 1.2)",
+        ratio(plugin, decoded),
+        ratio(plugin_yield, decoded),
+        ratio(plugin_woken, decoded),
+        ratio(engine, decoded),
     );
     println!(
         "  paired (median of each run over the baseline run beside it): plugin {paired_plugin:.2}, plugin(yield) {paired_yield:.2}, plugin(woken) {paired_woken:.2}, plugin(woken, single-threaded) {paired_woken_single:.2}, engine {paired_engine:.2} (goal <= 1.2)"
