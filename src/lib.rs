@@ -198,9 +198,9 @@ pub mod prelude {
         Deploying, Deployment, DeploymentCreated, DeploymentFailed, DeploymentReady,
         DeploymentStatusChanged, DeploymentTerminated, DeploymentUnobserved, Edgegap,
         EdgegapAppExt, EdgegapCall, EdgegapClientPlugin, EdgegapConfig, EdgegapDiagnosticsPlugin,
-        EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, Ended, FailureReason, KeepCall,
-        PollPolicy, RateLimits, Reconciling, Running, Starting, StopOnDespawn, StopOnExit,
-        Stopping, Unobserved,
+        EdgegapMode, EdgegapResponse, EdgegapStats, EdgegapSystems, EdgegapWake, Ended,
+        FailureReason, KeepCall, PollPolicy, RateLimits, Reconciling, Running, Starting,
+        StopOnDespawn, StopOnExit, Stopping, Unobserved,
     };
     #[cfg(any(feature = "client", feature = "server"))]
     pub use crate::http::RetryPolicy;
