@@ -99,6 +99,8 @@ pub(crate) struct Entry {
     fetch: tokio::sync::Mutex<()>,
     /// Webhook confirmations: one confirming task at a time, spaced out.
     confirming: Mutex<Confirming>,
+    /// Proven READY webhooks believed (`service/webhook.rs`), spaced out as confirmations.
+    beliefs: Mutex<Bucket>,
     /// The last stop this gateway sent for the deployment; held while one is sent, so one
     /// stop per deployment is in flight (`service/stop.rs`).
     stops: tokio::sync::Mutex<Option<LastStop>>,
@@ -134,9 +136,41 @@ struct Confirming {
     pending: Option<Instant>,
     /// Whether a confirming task runs.
     running: bool,
-    /// Confirmations available now (a bucket of [`CONFIRM_BURST`], one more per interval).
+    /// Confirmations available now.
+    bucket: Bucket,
+}
+
+/// Webhooks of one deployment handled now: [`CONFIRM_BURST`] at once, one more per interval.
+#[derive(Debug)]
+struct Bucket {
     tokens: f64,
     refilled: Instant,
+}
+
+impl Bucket {
+    fn new() -> Self {
+        Self {
+            tokens: CONFIRM_BURST,
+            refilled: Instant::now(),
+        }
+    }
+
+    /// Refilled for the time since the last look: one per `every`.
+    fn refill(&mut self, every: Duration) {
+        let now = Instant::now();
+        let earned = now.duration_since(self.refilled).as_secs_f64() / every.as_secs_f64();
+        self.tokens = (self.tokens + earned).min(CONFIRM_BURST);
+        self.refilled = now;
+    }
+
+    /// Takes one if there is one.
+    fn take(&mut self) -> bool {
+        let available = self.tokens >= 1.0;
+        if available {
+            self.tokens -= 1.0;
+        }
+        available
+    }
 }
 
 impl Entry {
@@ -148,9 +182,9 @@ impl Entry {
             confirming: Mutex::new(Confirming {
                 pending: None,
                 running: false,
-                tokens: CONFIRM_BURST,
-                refilled: Instant::now(),
+                bucket: Bucket::new(),
             }),
+            beliefs: Mutex::new(Bucket::new()),
             stops: tokio::sync::Mutex::new(None),
             page: Mutex::new(None),
             webhook_at: Mutex::new(None),
@@ -208,26 +242,30 @@ impl Entry {
         !std::mem::replace(&mut confirming.running, true)
     }
 
+    /// Whether a proven READY webhook may be believed now: three at once, then one per
+    /// `every` (a flood of them, should a proof leak, costs the store little).
+    pub(crate) fn take_belief(&self, every: Duration) -> bool {
+        let mut beliefs = self.beliefs.lock().unwrap_or_else(PoisonError::into_inner);
+        beliefs.refill(every.max(Duration::from_millis(1)));
+        beliefs.take()
+    }
+
     /// What the confirming task does next; `every`: one confirmation per this, after the burst.
     pub(crate) fn next_confirmation(&self, every: Duration) -> Confirmation {
-        let now = Instant::now();
+        let every = every.max(Duration::from_millis(1));
         let mut confirming = self
             .confirming
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let every = every.max(Duration::from_millis(1));
-        let earned = now.duration_since(confirming.refilled).as_secs_f64() / every.as_secs_f64();
-        confirming.tokens = (confirming.tokens + earned).min(CONFIRM_BURST);
-        confirming.refilled = now;
+        confirming.bucket.refill(every);
         if confirming.pending.is_none() || !self.has_waiters() {
             confirming.pending = None;
             confirming.running = false;
             return Confirmation::Done;
         }
-        if confirming.tokens < 1.0 {
-            return Confirmation::Wait(every.mul_f64(1.0 - confirming.tokens));
+        if !confirming.bucket.take() {
+            return Confirmation::Wait(every.mul_f64(1.0 - confirming.bucket.tokens));
         }
-        confirming.tokens -= 1.0;
         confirming
             .pending
             .take()

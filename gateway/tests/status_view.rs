@@ -286,6 +286,28 @@ fn confirmed_one_by_one(
 }
 
 #[test]
+fn a_flood_of_proven_webhooks_is_believed_three_times_then_once_per_interval() {
+    let (emu, gw, _alice, id, owner) = alice_deploying();
+    let hook = gw.webhook_url_for(&owner).unwrap();
+    let before = upstream_reads(&emu);
+    for _ in 0..10 {
+        let posted = send("POST", &hook, &[], Some(&ready_body(&id, &[&owner])));
+        assert_eq!(posted.status, 204, "{}", posted.text);
+    }
+    let text = scrape(&gw);
+    let outcome = |outcome| {
+        metric_sum(
+            &text,
+            "edgegap_gateway_webhooks_total",
+            &[("outcome", outcome)],
+        )
+    };
+    // The rest are treated as unproven: nobody waits on the deployment, so nothing is read.
+    assert_eq!((outcome("believed"), outcome("accepted")), (3.0, 7.0));
+    assert_eq!(upstream_reads(&emu), before);
+}
+
+#[test]
 fn webhooks_short_of_a_proof_for_a_live_deployment_of_their_tag_are_confirmed_by_a_read() {
     let (emu, gw, alice, id, owner) = alice_deploying();
     let bob = deploy_gated(&gw, &token("bob")).request_id();

@@ -6,7 +6,8 @@
 //! requests held on it on every replica, with no upstream read. It is believed only when the
 //! body says READY for that deployment, tagged with that owner, with what a player needs to
 //! connect (a host, every port's external port), and the store knows the deployment as one of
-//! that owner's live ones (a stop removes it first).
+//! that owner's live ones (a stop removes it first). Three are believed at once per deployment,
+//! then one per status interval; the rest are treated as unproven.
 //!
 //! Every other claim (a webhook without a proof or with a wrong one, ERROR, TERMINATED, a body
 //! in another shape) is never believed: it triggers one confirming upstream read, which wakes
@@ -120,7 +121,7 @@ async fn believe_ready(
         && reachable
         && status.request_id.as_str() == id
         && status.tags.iter().any(|tag| tag == owner);
-    if !claim {
+    if !claim || !state.view.entry(id).take_belief(state.view.interval()) {
         return false;
     }
     match state.store.live(owner).await {
