@@ -647,6 +647,18 @@ mod tests {
     #[derive(Clone, Default)]
     struct Sink(Arc<Mutex<Delivered>>);
 
+    impl Sink {
+        /// The owners delivered so far, in order.
+        fn owners(&self) -> Vec<u32> {
+            self.0
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(owner, _)| *owner)
+                .collect()
+        }
+    }
+
     /// A payload that says where its outcome is recorded.
     struct Probe(Sink);
 
@@ -720,6 +732,13 @@ mod tests {
             self.starts.push(reply.ticket);
         }
 
+        /// Answers every request on the wire with `status`.
+        fn answer_all(&self, status: u16) {
+            for line in &self.senders {
+                line.send(Ok(HttpResponse::new(status, "{}"))).unwrap();
+            }
+        }
+
         /// Dispatches `t`'s queue under `limits` with `max_in_flight`, at `now`, every owner
         /// alive; each request taken as [`Wire::queue`] takes it.
         fn dispatch(
@@ -779,11 +798,8 @@ mod tests {
             wire.dispatch(&mut t, &limits, 4, now, Some(now));
             assert!(t.in_flight() <= handed_cap(4));
         }
-        let got = sink.0.lock().unwrap();
-        assert_eq!(got.len(), total);
-        // FIFO: delivered in the order they were queued.
-        let owners: Vec<u32> = got.iter().map(|(owner, _)| *owner).collect();
-        assert_eq!(owners, (1..=total as u32).collect::<Vec<_>>());
+        // Every one, FIFO: delivered in the order they were queued.
+        assert_eq!(sink.owners(), (1..=total as u32).collect::<Vec<_>>());
         assert!(t.is_idle());
     }
 
@@ -967,9 +983,7 @@ mod tests {
         t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
         t.enqueue(job(2, EndpointClass::Status, true, &sink));
         wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
-        for tx in &wire.senders {
-            tx.send(Ok(HttpResponse::new(503, "{}"))).unwrap();
-        }
+        wire.answer_all(503);
         deliver_all(t.poll(now, |_| true));
         let got = sink.0.lock().unwrap().clone();
         assert_eq!(got.len(), 1, "only the deploy resolves; the GET is retried");
@@ -1132,12 +1146,9 @@ mod tests {
         );
         assert_eq!((t.in_flight(), t.queued()), (2, 0));
         assert_eq!(t.counters.cancelled, 1);
-        for line in &wire.senders {
-            line.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
-        }
+        wire.answer_all(200);
         deliver_all(t.poll(later, |_| true));
-        let owners: Vec<u32> = sink.0.lock().unwrap().iter().map(|(o, _)| *o).collect();
-        assert_eq!(owners, vec![1, 3]);
+        assert_eq!(sink.owners(), vec![1, 3]);
         assert!(t.is_idle());
     }
 
@@ -1247,8 +1258,7 @@ mod tests {
         }
         assert_eq!(called(), 3, "the late answer swallowed no wake");
         deliver_all(t.poll(at(301), |_| true));
-        let owners: Vec<u32> = sink.0.lock().unwrap().iter().map(|(o, _)| *o).collect();
-        assert_eq!(owners, vec![1, 2, 3, 4]);
+        assert_eq!(sink.owners(), vec![1, 2, 3, 4]);
 
         // A call resolved without sending calls it too; without a hook nothing does.
         t.resolve_now(5, Probe(sink.clone()), EdgegapError::Timeout);

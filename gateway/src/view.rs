@@ -798,23 +798,22 @@ impl StatusView {
         Ok(snapshot)
     }
 
-    /// Edgegap's proven READY webhook for `id` (`service/webhook.rs`) arrived at `arrived`,
-    /// carrying `status` (decoded from `response`): kept as a status read sent then, here and
-    /// in the store, which wakes the requests held on it on every replica. Like a read's
+    /// Edgegap's proven READY webhook for `id` (`service/webhook.rs`; its `entry` here) arrived
+    /// at `arrived`, carrying `status` (decoded from `response`): kept as a status read sent
+    /// then, here and in the store, which wakes the requests held on it on every replica. Like a read's
     /// record, it is dropped where a newer read or a later stop is known.
     pub(crate) async fn believe(
         &self,
         id: &str,
+        entry: &Entry,
         status: DeploymentStatus,
         response: HttpResponse,
         arrived: Instant,
     ) {
         let read_at_us = self.clock.floor_us(arrived);
         let at = self.clock.instant(read_at_us);
-        if let Some(entry) = self.existing(id) {
-            let snapshot = Arc::new(Snapshot::read(Ok((status, response.clone())), at));
-            entry.offer(&snapshot);
-        }
+        let snapshot = Arc::new(Snapshot::read(Ok((status, response.clone())), at));
+        entry.offer(&snapshot);
         let record = StatusRecord {
             read_at_us,
             response,

@@ -121,7 +121,11 @@ async fn believe_ready(
         && reachable
         && status.request_id.as_str() == id
         && status.tags.iter().any(|tag| tag == owner);
-    if !claim || !state.view.entry(id).take_belief(state.view.interval()) {
+    if !claim {
+        return false;
+    }
+    let entry = state.view.entry(id);
+    if !entry.take_belief(state.view.interval()) {
         return false;
     }
     match state.store.live(owner).await {
@@ -133,7 +137,10 @@ async fn believe_ready(
         }
     }
     tracing::debug!("READY webhook for `{id}` believed");
-    state.view.believe(id, status, response, arrived).await;
+    state
+        .view
+        .believe(id, &entry, status, response, arrived)
+        .await;
     true
 }
 
