@@ -242,12 +242,27 @@ pub fn require(program: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{}", missing(service)))
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released: good enough for a server started next).
+/// A free TCP port on 127.0.0.1 (bound, then released: good enough for a server started next),
+/// never one this process handed out before. Two tests starting servers at once could
+/// otherwise be given the same just-released port: one server then fails to bind, and its
+/// test's readiness probe reaches the other test's server (a registry test had its request
+/// reset, most likely by a Redis, which resets HTTP requests).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a loopback port")
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..1000 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind a loopback port");
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
+    panic!("no loopback port this process has not handed out already, in 1000 tries")
 }
 
 /// A child process of a test, killed (and reaped) when dropped.
