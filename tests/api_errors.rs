@@ -206,6 +206,22 @@ fn undecodable_success_is_decode_error_with_body() {
         .decode(&HttpResponse::new(200, r#"{"create_time": "x"}"#))
         .unwrap_err();
     assert!(matches!(err, EdgegapError::Decode { .. }), "{err:?}");
+    // A body that is not UTF-8 (JSON must be) is a decode error that keeps the body's text,
+    // whether the bad bytes sit inside a string or outside one.
+    for bytes in [&b"{\"request_id\":\"a\xff\"}"[..], &b"\xfe{}"[..]] {
+        let response = HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: bytes.to_vec(),
+        };
+        match GetStatus::new("a").decode(&response).unwrap_err() {
+            EdgegapError::Decode { status, body, .. } => {
+                assert_eq!(status, 200);
+                assert_eq!(body, String::from_utf8_lossy(bytes));
+            }
+            other => panic!("expected Decode, got {other:?}"),
+        }
+    }
 }
 
 #[test]
