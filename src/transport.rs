@@ -771,11 +771,55 @@ mod tests {
         }
     }
 
+    /// A transport under test, the wire its requests go out on, and where its outcomes are
+    /// recorded.
+    #[derive(Default)]
+    struct Rig {
+        sink: Sink,
+        t: Transport<u32, Probe>,
+        wire: Wire,
+    }
+
+    impl Rig {
+        /// Queues a job of `owner`'s.
+        fn enqueue(&mut self, owner: u32, class: EndpointClass, idempotent: bool) {
+            let job = job(owner, class, idempotent, &self.sink);
+            self.t.enqueue(job);
+        }
+
+        /// Hands the queue to the wire under `limits` with `max_in_flight` workers, at `now`
+        /// (`started`: as [`Wire::queue`] takes it).
+        fn dispatch(
+            &mut self,
+            limits: &RateLimits,
+            max_in_flight: usize,
+            now: Instant,
+            started: Option<Instant>,
+        ) {
+            self.wire
+                .dispatch(&mut self.t, limits, max_in_flight, now, started);
+        }
+
+        /// Hands the queue over at `now` with no rate limit and 8 workers, each request
+        /// started at once.
+        fn send(&mut self, now: Instant) {
+            self.dispatch(&RateLimits::none(), 8, now, Some(now));
+        }
+
+        /// Polls at `now`, every owner alive, and records what it hands back.
+        fn poll(&mut self, now: Instant) {
+            deliver_all(self.t.poll(now, |_| true));
+        }
+
+        /// What was delivered so far.
+        fn delivered(&self) -> Delivered {
+            self.sink.0.lock().unwrap().clone()
+        }
+    }
+
     #[test]
     fn over_the_cap_waits_and_nothing_is_lost() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let limits = RateLimits::none();
         let now = Instant::now();
         // Four workers: four on the wire and the rest of the cap next in line; four more
@@ -784,57 +828,53 @@ mod tests {
         assert_eq!(cap, 4 * HANDED_PER_WORKER);
         let total = cap + 4;
         for i in 0..total {
-            t.enqueue(job(i as u32 + 1, EndpointClass::Status, true, &sink));
+            r.enqueue(i as u32 + 1, EndpointClass::Status, true);
         }
-        wire.dispatch(&mut t, &limits, 4, now, Some(now));
-        assert_eq!(t.in_flight(), cap);
-        assert_eq!(t.queued(), 4);
+        r.dispatch(&limits, 4, now, Some(now));
+        assert_eq!(r.t.in_flight(), cap);
+        assert_eq!(r.t.queued(), 4);
         let mut answered = 0;
         while answered < total {
-            let tx = wire.senders[answered].clone();
+            let tx = r.wire.senders[answered].clone();
             tx.send(Ok(HttpResponse::new(200, "{}"))).unwrap();
             answered += 1;
-            deliver_all(t.poll(now, |_| true));
-            wire.dispatch(&mut t, &limits, 4, now, Some(now));
-            assert!(t.in_flight() <= handed_cap(4));
+            r.poll(now);
+            r.dispatch(&limits, 4, now, Some(now));
+            assert!(r.t.in_flight() <= handed_cap(4));
         }
         // Every one, FIFO: delivered in the order they were queued.
-        assert_eq!(sink.owners(), (1..=total as u32).collect::<Vec<_>>());
-        assert!(t.is_idle());
+        assert_eq!(r.sink.owners(), (1..=total as u32).collect::<Vec<_>>());
+        assert!(r.t.is_idle());
     }
 
     #[test]
     fn rate_limit_defers_but_keeps_order() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let limits = RateLimits::none().with(EndpointClass::Status, Some(3));
         let start = Instant::now();
         for i in 0..7 {
-            t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
+            r.enqueue(i + 1, EndpointClass::Status, true);
         }
-        t.enqueue(job(100, EndpointClass::Other, true, &sink));
-        wire.dispatch(&mut t, &limits, 64, start, Some(start));
+        r.enqueue(100, EndpointClass::Other, true);
+        r.dispatch(&limits, 64, start, Some(start));
         // 3 status + the unlimited one that was behind them.
-        assert_eq!(t.in_flight(), 4);
-        assert_eq!(t.counters.rate_limit_waits, 4);
-        wire.dispatch(
-            &mut t,
+        assert_eq!(r.t.in_flight(), 4);
+        assert_eq!(r.t.counters.rate_limit_waits, 4);
+        r.dispatch(
             &limits,
             64,
             start + Duration::from_millis(999),
             Some(start + Duration::from_millis(999)),
         );
-        assert_eq!(t.in_flight(), 4, "no new start inside the same second");
-        wire.dispatch(
-            &mut t,
+        assert_eq!(r.t.in_flight(), 4, "no new start inside the same second");
+        r.dispatch(
             &limits,
             64,
             start + Duration::from_secs(1),
             Some(start + Duration::from_secs(1)),
         );
-        assert_eq!(t.in_flight(), 7);
-        assert_eq!(t.queued(), 1);
+        assert_eq!(r.t.in_flight(), 7);
+        assert_eq!(r.t.queued(), 1);
     }
 
     /// A request handed to the engine counts in its class's window from the moment it is
@@ -842,181 +882,150 @@ mod tests {
     /// cannot let a later one start in the same second; one never sent stops counting.
     #[test]
     fn requests_waiting_for_a_worker_count_until_a_second_after_their_start() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let limits = RateLimits::none().with(EndpointClass::Status, Some(2));
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         for i in 0..6 {
-            t.enqueue(job(i + 1, EndpointClass::Status, true, &sink));
+            r.enqueue(i + 1, EndpointClass::Status, true);
         }
-        wire.dispatch(&mut t, &limits, 8, at(0), None);
-        assert_eq!(wire.senders.len(), 2);
+        r.dispatch(&limits, 8, at(0), None);
+        assert_eq!(r.wire.senders.len(), 2);
         // Still waiting for a worker 1.5 s later: both still count.
-        wire.dispatch(&mut t, &limits, 8, at(1500), None);
-        assert_eq!(wire.senders.len(), 2, "unstarted requests hold their place");
+        r.dispatch(&limits, 8, at(1500), None);
+        assert_eq!(
+            r.wire.senders.len(),
+            2,
+            "unstarted requests hold their place"
+        );
         // They start at 1.6 s: nothing more until 2.6 s.
-        wire.starts[0].start(at(1600));
-        wire.starts[1].start(at(1600));
-        wire.dispatch(&mut t, &limits, 8, at(2000), None);
-        assert_eq!(wire.senders.len(), 2, "counted from the real start");
-        wire.dispatch(&mut t, &limits, 8, at(2600), None);
-        assert_eq!(wire.senders.len(), 4);
+        r.wire.starts[0].start(at(1600));
+        r.wire.starts[1].start(at(1600));
+        r.dispatch(&limits, 8, at(2000), None);
+        assert_eq!(r.wire.senders.len(), 2, "counted from the real start");
+        r.dispatch(&limits, 8, at(2600), None);
+        assert_eq!(r.wire.senders.len(), 4);
         // The two new ones time out without ever leaving the queue (their budget is 10 s):
         // never sent, they stop counting at once.
-        deliver_all(t.poll(at(12_600), |_| true));
-        wire.dispatch(&mut t, &limits, 8, at(12_600), None);
-        assert!(wire.senders.len() >= 6, "{}", wire.senders.len());
+        r.poll(at(12_600));
+        r.dispatch(&limits, 8, at(12_600), None);
+        assert!(r.wire.senders.len() >= 6, "{}", r.wire.senders.len());
     }
 
     /// A call's budget runs from its real start: time waiting for a worker does not count,
     /// but a call no worker started within its whole budget times out without being sent.
     #[test]
     fn the_budget_runs_from_the_real_start() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         // Budgets of 10 s.
-        t.enqueue(job(1, EndpointClass::Status, true, &sink));
-        t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        wire.dispatch(&mut t, &RateLimits::none(), 8, at(0), None);
+        r.enqueue(1, EndpointClass::Status, true);
+        r.enqueue(2, EndpointClass::Status, true);
+        r.dispatch(&RateLimits::none(), 8, at(0), None);
         // The first starts after waiting 5 s for a worker; the second never does.
-        wire.starts[0].start(at(5_000));
-        deliver_all(t.poll(at(9_999), |_| true));
-        assert_eq!(t.in_flight(), 2);
-        deliver_all(t.poll(at(10_000), |_| true));
+        r.wire.starts[0].start(at(5_000));
+        r.poll(at(9_999));
+        assert_eq!(r.t.in_flight(), 2);
+        r.poll(at(10_000));
         assert_eq!(
-            t.in_flight(),
+            r.t.in_flight(),
             1,
             "the unstarted one timed out at its budget"
         );
-        deliver_all(t.poll(at(14_999), |_| true));
-        assert_eq!(t.in_flight(), 1, "started at 5 s: 10 s from then");
-        deliver_all(t.poll(at(15_000), |_| true));
-        assert_eq!(t.in_flight(), 0);
-        let got = sink.0.lock().unwrap();
+        r.poll(at(14_999));
+        assert_eq!(r.t.in_flight(), 1, "started at 5 s: 10 s from then");
+        r.poll(at(15_000));
+        assert_eq!(r.t.in_flight(), 0);
+        let got = r.delivered();
         assert_eq!(got.len(), 2);
         assert!(got.iter().all(|(_, r)| *r == Err(EdgegapError::Timeout)));
     }
 
     #[test]
     fn deadline_resolves_as_timeout_and_late_answer_is_discarded() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let start = Instant::now();
-        let mut j = job(1, EndpointClass::Deploy, false, &sink);
+        let mut j = job(1, EndpointClass::Deploy, false, &r.sink);
         j.budget = Duration::from_secs(2);
-        t.enqueue(j);
-        wire.dispatch(&mut t, &RateLimits::none(), 8, start, Some(start));
-        deliver_all(t.poll(start + Duration::from_millis(1999), |_| true));
-        assert!(sink.0.lock().unwrap().is_empty());
-        deliver_all(t.poll(start + Duration::from_secs(2), |_| true));
-        assert_eq!(
-            sink.0.lock().unwrap().as_slice(),
-            &[(1, Err(EdgegapError::Timeout))]
-        );
+        r.t.enqueue(j);
+        r.send(start);
+        r.poll(start + Duration::from_millis(1999));
+        assert!(r.delivered().is_empty());
+        r.poll(start + Duration::from_secs(2));
+        assert_eq!(r.delivered().as_slice(), &[(1, Err(EdgegapError::Timeout))]);
         // The late answer goes nowhere, and the deploy is not sent again.
-        let _ = wire.senders[0].send(Ok(HttpResponse::new(202, "{}")));
-        wire.dispatch(
-            &mut t,
-            &RateLimits::none(),
-            8,
-            start + Duration::from_secs(3),
-            Some(start + Duration::from_secs(3)),
-        );
-        deliver_all(t.poll(start + Duration::from_secs(3), |_| true));
-        assert_eq!(wire.senders.len(), 1);
-        assert_eq!(sink.0.lock().unwrap().len(), 1);
-        assert!(t.is_idle());
+        let _ = r.wire.senders[0].send(Ok(HttpResponse::new(202, "{}")));
+        r.send(start + Duration::from_secs(3));
+        r.poll(start + Duration::from_secs(3));
+        assert_eq!(r.wire.senders.len(), 1);
+        assert_eq!(r.delivered().len(), 1);
+        assert!(r.t.is_idle());
     }
 
     #[test]
     fn rate_limited_answers_are_retried_after_retry_after() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let start = Instant::now();
-        t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
-        wire.dispatch(&mut t, &RateLimits::none(), 8, start, Some(start));
-        wire.senders[0]
+        r.enqueue(1, EndpointClass::Deploy, false);
+        r.send(start);
+        r.wire.senders[0]
             .send(Ok(HttpResponse::new(429, r#"{"message":"slow down"}"#)
                 .with_header("Retry-After", "1")))
             .unwrap();
-        deliver_all(t.poll(start, |_| true));
-        assert!(sink.0.lock().unwrap().is_empty());
-        assert_eq!(t.counters.retries, 1);
-        deliver_all(t.poll(start + Duration::from_millis(500), |_| true));
-        wire.dispatch(
-            &mut t,
-            &RateLimits::none(),
-            8,
-            start + Duration::from_millis(500),
-            Some(start + Duration::from_millis(500)),
-        );
-        assert_eq!(wire.senders.len(), 1, "not before Retry-After");
-        deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
-        wire.dispatch(
-            &mut t,
-            &RateLimits::none(),
-            8,
-            start + Duration::from_secs(1),
-            Some(start + Duration::from_secs(1)),
-        );
-        assert_eq!(wire.senders.len(), 2);
-        wire.senders[1]
+        r.poll(start);
+        assert!(r.delivered().is_empty());
+        assert_eq!(r.t.counters.retries, 1);
+        r.poll(start + Duration::from_millis(500));
+        r.send(start + Duration::from_millis(500));
+        assert_eq!(r.wire.senders.len(), 1, "not before Retry-After");
+        r.poll(start + Duration::from_secs(1));
+        r.send(start + Duration::from_secs(1));
+        assert_eq!(r.wire.senders.len(), 2);
+        r.wire.senders[1]
             .send(Ok(HttpResponse::new(202, r#"{"request_id":"x"}"#)))
             .unwrap();
-        deliver_all(t.poll(start + Duration::from_secs(1), |_| true));
-        assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(202))]);
+        r.poll(start + Duration::from_secs(1));
+        assert_eq!(r.delivered().as_slice(), &[(1, Ok(202))]);
     }
 
     #[test]
     fn a_post_that_may_have_been_processed_is_not_retried() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let now = Instant::now();
-        t.enqueue(job(1, EndpointClass::Deploy, false, &sink));
-        t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
-        wire.answer_all(503);
-        deliver_all(t.poll(now, |_| true));
-        let got = sink.0.lock().unwrap().clone();
+        r.enqueue(1, EndpointClass::Deploy, false);
+        r.enqueue(2, EndpointClass::Status, true);
+        r.send(now);
+        r.wire.answer_all(503);
+        r.poll(now);
+        let got = r.delivered();
         assert_eq!(got.len(), 1, "only the deploy resolves; the GET is retried");
         assert_eq!(got[0].0, 1);
-        assert_eq!(t.counters.retries, 1);
+        assert_eq!(r.t.counters.retries, 1);
     }
 
     #[test]
     fn despawned_owner_cancels_without_delivery() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let now = Instant::now();
-        t.enqueue(job(1, EndpointClass::Status, true, &sink));
-        t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        wire.dispatch(&mut t, &RateLimits::none(), 1, now, Some(now));
+        r.enqueue(1, EndpointClass::Status, true);
+        r.enqueue(2, EndpointClass::Status, true);
+        r.dispatch(&RateLimits::none(), 1, now, Some(now));
         let (gone, queued_gone) = (1, 2);
-        wire.senders[0]
+        r.wire.senders[0]
             .send(Ok(HttpResponse::new(200, "{}")))
             .unwrap();
-        deliver_all(t.poll(now, |e| e != gone && e != queued_gone));
-        assert!(sink.0.lock().unwrap().is_empty());
-        assert_eq!(t.counters.cancelled, 2);
-        assert!(t.is_idle());
+        deliver_all(r.t.poll(now, |e| e != gone && e != queued_gone));
+        assert!(r.delivered().is_empty());
+        assert_eq!(r.t.counters.cancelled, 2);
+        assert!(r.t.is_idle());
     }
 
     #[test]
     fn a_timed_out_attempt_is_retried_until_the_budget_ends() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let start = Instant::now();
-        let mut j = job(1, EndpointClass::Status, true, &sink);
+        let mut j = job(1, EndpointClass::Status, true, &r.sink);
         j.attempt_timeout = Some(Duration::from_secs(1));
         j.budget = Duration::from_millis(2500);
         j.retry = RetryPolicy {
@@ -1024,46 +1033,40 @@ mod tests {
             initial_backoff: Duration::from_millis(100),
             ..RetryPolicy::default()
         };
-        t.enqueue(j);
-        let limits = RateLimits::none();
+        r.t.enqueue(j);
         let at = |ms: u64| start + Duration::from_millis(ms);
-        wire.dispatch(&mut t, &limits, 8, at(0), Some(at(0)));
-        deliver_all(t.poll(at(999), |_| true));
-        assert_eq!(t.counters.retries, 0);
+        r.send(at(0));
+        r.poll(at(999));
+        assert_eq!(r.t.counters.retries, 0);
         // The first attempt times out at 1 s: retried after 100 ms.
-        deliver_all(t.poll(at(1000), |_| true));
-        assert_eq!(t.counters.retries, 1);
-        deliver_all(t.poll(at(1100), |_| true));
-        wire.dispatch(&mut t, &limits, 8, at(1100), Some(at(1100)));
-        assert_eq!(wire.senders.len(), 2);
+        r.poll(at(1000));
+        assert_eq!(r.t.counters.retries, 1);
+        r.poll(at(1100));
+        r.send(at(1100));
+        assert_eq!(r.wire.senders.len(), 2);
         // The second times out at 2.1 s; a retry at 2.3 s still fits the 2.5 s budget.
-        deliver_all(t.poll(at(2100), |_| true));
-        deliver_all(t.poll(at(2300), |_| true));
-        wire.dispatch(&mut t, &limits, 8, at(2300), Some(at(2300)));
-        assert_eq!(wire.senders.len(), 3);
-        assert!(sink.0.lock().unwrap().is_empty());
+        r.poll(at(2100));
+        r.poll(at(2300));
+        r.send(at(2300));
+        assert_eq!(r.wire.senders.len(), 3);
+        assert!(r.delivered().is_empty());
         // The third attempt is cut by the budget, not its own timeout: the call ends.
-        deliver_all(t.poll(at(2500), |_| true));
-        assert_eq!(
-            sink.0.lock().unwrap().as_slice(),
-            &[(1, Err(EdgegapError::Timeout))]
-        );
-        assert!(t.is_idle());
+        r.poll(at(2500));
+        assert_eq!(r.delivered().as_slice(), &[(1, Err(EdgegapError::Timeout))]);
+        assert!(r.t.is_idle());
     }
 
     #[test]
     fn huge_budgets_and_retry_after_never_overflow() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let now = Instant::now();
-        let mut j = job(1, EndpointClass::Status, true, &sink);
+        let mut j = job(1, EndpointClass::Status, true, &r.sink);
         j.attempt_timeout = Some(Duration::MAX);
         j.budget = Duration::MAX;
         j.retry.max_backoff = Duration::MAX;
-        t.enqueue(j);
-        wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
-        wire.senders[0]
+        r.t.enqueue(j);
+        r.send(now);
+        r.wire.senders[0]
             .send(Ok(
                 HttpResponse::new(429, "{}").with_header("Retry-After", "18446744073709551615")
             ))
@@ -1071,12 +1074,12 @@ mod tests {
         // The attempt's end cannot be represented and `Retry-After` is clamped where it is
         // parsed (`MAX_RETRY_AFTER`): no panic, nothing resolved early, and the retry goes out
         // once the clamped delay is over instead of never.
-        deliver_all(t.poll(now, |_| true));
-        assert!(sink.0.lock().unwrap().is_empty());
+        r.poll(now);
+        assert!(r.delivered().is_empty());
         let later = now + crate::api::MAX_RETRY_AFTER + Duration::from_secs(1);
-        deliver_all(t.poll(later, |_| true));
-        wire.dispatch(&mut t, &RateLimits::none(), 8, later, Some(later));
-        assert_eq!(wire.senders.len(), 2, "the retry went out");
+        r.poll(later);
+        r.send(later);
+        assert_eq!(r.wire.senders.len(), 2, "the retry went out");
     }
 
     /// A request on the wire that follows orphans is kept to its answer after its owner is
@@ -1084,110 +1087,106 @@ mod tests {
     /// again: a follower's retry waits in backoff, where a gone owner cancels it.
     #[test]
     fn a_job_that_follows_orphans_is_kept_to_its_answer() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let now = Instant::now();
-        let mut deploy = job(1, EndpointClass::Deploy, false, &sink);
+        let mut deploy = job(1, EndpointClass::Deploy, false, &r.sink);
         deploy.follow_orphan = true;
-        t.enqueue(deploy);
-        t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        let mut follower = job(3, EndpointClass::Status, true, &sink);
+        r.t.enqueue(deploy);
+        r.enqueue(2, EndpointClass::Status, true);
+        let mut follower = job(3, EndpointClass::Status, true, &r.sink);
         follower.follow_orphan = true;
-        t.enqueue(follower);
-        wire.dispatch(&mut t, &RateLimits::none(), 8, now, Some(now));
-        assert_eq!(t.in_flight(), 3);
+        r.t.enqueue(follower);
+        r.send(now);
+        assert_eq!(r.t.in_flight(), 3);
         // Every owner is gone before any answer.
-        deliver_all(t.poll(now, |_| false));
-        assert_eq!(t.counters.cancelled, 1, "only the one that does not follow");
-        assert_eq!(t.in_flight(), 2);
-        wire.senders[0]
+        deliver_all(r.t.poll(now, |_| false));
+        assert_eq!(
+            r.t.counters.cancelled, 1,
+            "only the one that does not follow"
+        );
+        assert_eq!(r.t.in_flight(), 2);
+        r.wire.senders[0]
             .send(Ok(HttpResponse::new(202, r#"{"request_id":"x"}"#)))
             .unwrap();
-        wire.senders[2]
+        r.wire.senders[2]
             .send(Ok(HttpResponse::new(503, "{}")))
             .unwrap();
-        deliver_all(t.poll(now, |_| false));
-        assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(202))]);
+        deliver_all(r.t.poll(now, |_| false));
+        assert_eq!(r.delivered().as_slice(), &[(1, Ok(202))]);
         // The follower's 503 went to backoff; its gone owner cancels it there.
-        assert_eq!(t.counters.retries, 1);
-        deliver_all(t.poll(now + Duration::from_secs(30), |_| false));
-        assert_eq!(t.counters.cancelled, 2);
-        assert!(t.is_idle());
-        assert_eq!(wire.senders.len(), 3, "nothing was sent again");
+        assert_eq!(r.t.counters.retries, 1);
+        deliver_all(r.t.poll(now + Duration::from_secs(30), |_| false));
+        assert_eq!(r.t.counters.cancelled, 2);
+        assert!(r.t.is_idle());
+        assert_eq!(r.wire.senders.len(), 3, "nothing was sent again");
     }
 
     /// A queued job whose owner is gone is dropped, unsent, when its turn comes, and takes no
     /// place in the rate budget.
     #[test]
     fn a_queued_job_whose_owner_is_gone_is_never_sent() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let limits = RateLimits::none().with(EndpointClass::Status, Some(1));
         let t0 = Instant::now();
         for i in 1..=3 {
-            t.enqueue(job(i, EndpointClass::Status, true, &sink));
+            r.enqueue(i, EndpointClass::Status, true);
         }
-        wire.dispatch(&mut t, &limits, 8, t0, Some(t0));
-        assert_eq!((t.in_flight(), t.queued()), (1, 2));
+        r.dispatch(&limits, 8, t0, Some(t0));
+        assert_eq!((r.t.in_flight(), r.t.queued()), (1, 2));
         let later = t0 + Duration::from_secs(1);
-        t.dispatch_with(
+        r.t.dispatch_with(
             &limits,
             8,
             later,
             |owner| owner != 2,
-            |_, _, a| wire.send(a, later),
+            |_, _, a| r.wire.send(a, later),
         );
         assert_eq!(
-            wire.senders.len(),
+            r.wire.senders.len(),
             2,
             "the third went out in the second's place"
         );
-        assert_eq!((t.in_flight(), t.queued()), (2, 0));
-        assert_eq!(t.counters.cancelled, 1);
-        wire.answer_all(200);
-        deliver_all(t.poll(later, |_| true));
-        assert_eq!(sink.owners(), vec![1, 3]);
-        assert!(t.is_idle());
+        assert_eq!((r.t.in_flight(), r.t.queued()), (2, 0));
+        assert_eq!(r.t.counters.cancelled, 1);
+        r.wire.answer_all(200);
+        r.poll(later);
+        assert_eq!(r.sink.owners(), vec![1, 3]);
+        assert!(r.t.is_idle());
     }
 
     /// Each attempt has its own token: the late answer of an attempt that timed out is not
     /// taken for the retry's.
     #[test]
     fn a_late_answer_is_never_taken_for_the_retrys() {
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        let mut wire = Wire::default();
+        let mut r = Rig::default();
         let start = Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
-        let mut j = job(1, EndpointClass::Status, true, &sink);
+        let mut j = job(1, EndpointClass::Status, true, &r.sink);
         j.attempt_timeout = Some(Duration::from_secs(1));
         j.retry = RetryPolicy {
             jitter: 0.0,
             initial_backoff: Duration::from_millis(100),
             ..RetryPolicy::default()
         };
-        t.enqueue(j);
-        let limits = RateLimits::none();
-        wire.dispatch(&mut t, &limits, 8, at(0), Some(at(0)));
-        deliver_all(t.poll(at(1000), |_| true));
-        assert_eq!(t.counters.retries, 1, "the first attempt timed out");
-        deliver_all(t.poll(at(1100), |_| true));
-        wire.dispatch(&mut t, &limits, 8, at(1100), Some(at(1100)));
-        assert_eq!(wire.senders.len(), 2);
+        r.t.enqueue(j);
+        r.send(at(0));
+        r.poll(at(1000));
+        assert_eq!(r.t.counters.retries, 1, "the first attempt timed out");
+        r.poll(at(1100));
+        r.send(at(1100));
+        assert_eq!(r.wire.senders.len(), 2);
         // The first attempt's answer comes late, a 500: it is discarded.
-        wire.senders[0]
+        r.wire.senders[0]
             .send(Ok(HttpResponse::new(500, "{}")))
             .unwrap();
-        deliver_all(t.poll(at(1200), |_| true));
-        assert!(sink.0.lock().unwrap().is_empty());
-        assert_eq!(t.in_flight(), 1);
-        wire.senders[1]
+        r.poll(at(1200));
+        assert!(r.delivered().is_empty());
+        assert_eq!(r.t.in_flight(), 1);
+        r.wire.senders[1]
             .send(Ok(HttpResponse::new(200, "{}")))
             .unwrap();
-        deliver_all(t.poll(at(1300), |_| true));
-        assert_eq!(sink.0.lock().unwrap().as_slice(), &[(1, Ok(200))]);
+        r.poll(at(1300));
+        assert_eq!(r.delivered().as_slice(), &[(1, Ok(200))]);
     }
 
     /// The wake hook is called once per batch of answers until the next poll, and a late
@@ -1202,9 +1201,8 @@ mod tests {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         let called = || calls.load(Ordering::SeqCst);
-        let sink = Sink::default();
-        let mut t = Transport::default();
-        t.use_wake(Some(&hook));
+        let mut r = Rig::default();
+        r.t.use_wake(Some(&hook));
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         // Hands the queue over at `now`, every request started at once, and returns the
@@ -1226,22 +1224,22 @@ mod tests {
         let ok = || Ok(HttpResponse::new(200, "{}"));
 
         // Two answers before the caller looks: one call.
-        t.enqueue(job(1, EndpointClass::Status, true, &sink));
-        t.enqueue(job(2, EndpointClass::Status, true, &sink));
-        for reply in dispatch(&mut t, at(0)) {
+        r.enqueue(1, EndpointClass::Status, true);
+        r.enqueue(2, EndpointClass::Status, true);
+        for reply in dispatch(&mut r.t, at(0)) {
             reply.answer(ok());
         }
         assert_eq!(called(), 1, "one call for the batch");
-        deliver_all(t.poll(at(1), |_| true));
-        assert_eq!(sink.0.lock().unwrap().len(), 2);
+        r.poll(at(1));
+        assert_eq!(r.delivered().len(), 2);
 
         // A request times out; its late answer arrives while nothing is in flight.
-        let mut late = job(3, EndpointClass::Status, true, &sink);
+        let mut late = job(3, EndpointClass::Status, true, &r.sink);
         late.budget = Duration::from_millis(100);
-        t.enqueue(late);
-        let late = dispatch(&mut t, at(2));
-        deliver_all(t.poll(at(200), |_| true));
-        assert!(t.is_idle());
+        r.t.enqueue(late);
+        let late = dispatch(&mut r.t, at(2));
+        r.poll(at(200));
+        assert!(r.t.is_idle());
         for reply in late {
             reply.answer(ok());
         }
@@ -1252,20 +1250,20 @@ mod tests {
         );
 
         // The next request's answer wakes the caller again.
-        t.enqueue(job(4, EndpointClass::Status, true, &sink));
-        for reply in dispatch(&mut t, at(300)) {
+        r.enqueue(4, EndpointClass::Status, true);
+        for reply in dispatch(&mut r.t, at(300)) {
             reply.answer(ok());
         }
         assert_eq!(called(), 3, "the late answer swallowed no wake");
-        deliver_all(t.poll(at(301), |_| true));
-        assert_eq!(sink.owners(), vec![1, 2, 3, 4]);
+        r.poll(at(301));
+        assert_eq!(r.sink.owners(), vec![1, 2, 3, 4]);
 
         // A call resolved without sending calls it too; without a hook nothing does.
-        t.resolve_now(5, Probe(sink.clone()), EdgegapError::Timeout);
+        r.t.resolve_now(5, Probe(r.sink.clone()), EdgegapError::Timeout);
         assert_eq!(called(), 4);
-        t.use_wake(None);
-        deliver_all(t.poll(at(302), |_| true));
-        t.resolve_now(6, Probe(sink.clone()), EdgegapError::Timeout);
+        r.t.use_wake(None);
+        r.poll(at(302));
+        r.t.resolve_now(6, Probe(r.sink.clone()), EdgegapError::Timeout);
         assert_eq!(called(), 4);
     }
 }
