@@ -251,6 +251,7 @@ fn plain_spawn_request(target: &Target) -> Duration {
 /// work as the plugin's; without it the baseline only reads the bytes).
 fn plain_ureq(target: &Target, decode: bool) -> Duration {
     let request = target.status_request();
+    let status = GetStatus::new(target.id.as_str());
     // Keeps a connection per thread alive, as the plugin's engine does (ureq keeps 3 per host
     // by default: 8 threads on 3 kept connections opened about 85 new ones per 1,000 calls).
     let agent = ureq::Agent::config_builder()
@@ -273,8 +274,13 @@ fn plain_ureq(target: &Target, decode: bool) -> Duration {
                     assert_eq!(response.status().as_u16(), 200);
                     let body = response.body_mut().read_to_vec().expect("body");
                     if decode {
-                        let status: bevy_edgegap::api::DeploymentStatus =
-                            serde_json::from_slice(&body).expect("a status");
+                        // As the plugin decodes it (`Endpoint::decode`).
+                        let answer = bevy_edgegap::api::HttpResponse {
+                            status: 200,
+                            headers: Vec::new(),
+                            body,
+                        };
+                        let status = status.decode(&answer).expect("a status");
                         std::hint::black_box(status);
                     }
                 }
