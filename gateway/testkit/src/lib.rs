@@ -68,41 +68,7 @@ pub fn token(player: &str) -> String {
     edgegap_gateway::dev_token(SECRET, player, Duration::from_secs(600)).unwrap()
 }
 
-/// An answer: status, every header, body text and JSON.
-#[derive(Debug)]
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// Every header, as sent.
-    pub headers: Vec<(String, String)>,
-    /// The body as text.
-    pub text: String,
-    /// The body as JSON (`Null` when it is not).
-    pub json: Value,
-}
-
-impl Answer {
-    /// The header `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The `message` of an error answer.
-    pub fn message(&self) -> &str {
-        self.json["message"].as_str().unwrap_or_default()
-    }
-
-    /// The `request_id`; panics (failing the test) when there is none.
-    pub fn request_id(&self) -> String {
-        self.json["request_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no request_id in {} {}", self.status, self.text))
-            .to_owned()
-    }
-}
+pub use edgegap_test_services::http::Answer;
 
 /// Sends a request with these headers. Every answer is checked: the organisation token is in
 /// no header and no body, and errors are `{"message"}`.
@@ -117,36 +83,15 @@ pub fn try_send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Result<Answer, String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(20))
-        .build();
-    let mut request = agent.request(method, url);
+    let answer =
+        edgegap_test_services::http::send(method, url, headers, body, Duration::from_secs(20))?;
+    let Answer {
+        status,
+        headers,
+        text,
+        json,
+    } = &answer;
     for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request
-            .set("Content-Type", "application/json")
-            .send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = response.status();
-    let headers: Vec<(String, String)> = response
-        .headers_names()
-        .into_iter()
-        .map(|name| {
-            let value = response.header(&name).unwrap_or_default().to_owned();
-            (name, value)
-        })
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    for (name, value) in &headers {
         assert!(
             !value.contains(ORG_TOKEN) && !name.contains(ORG_TOKEN),
             "the organisation token leaked in header `{name}`"
@@ -156,18 +101,13 @@ pub fn try_send(
         !text.contains(ORG_TOKEN),
         "the organisation token leaked: {text}"
     );
-    if status >= 400 {
+    if *status >= 400 {
         assert!(
             json["message"].is_string(),
             "error {status} without a {{\"message\"}}: {text}"
         );
     }
-    Ok(Answer {
-        status,
-        headers,
-        text,
-        json,
-    })
+    Ok(answer)
 }
 
 fn bearer(token: &str) -> String {
@@ -235,12 +175,14 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// A loopback address no one listens on right now.
+/// A loopback address no one listens on right now, never one this process handed out
+/// before ([`edgegap_test_services::free_port`]).
 pub fn free_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    (
+        std::net::Ipv4Addr::LOCALHOST,
+        edgegap_test_services::free_port(),
+    )
+        .into()
 }
 
 /// `POST /v2/deployments` for `game`/`v1` with this token and optional key.
