@@ -154,14 +154,7 @@ impl<'w, 's> Matchmaker<'w, 's> {
     where
         E::Output: Clone,
     {
-        let call = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<E>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
-            send_mm(world, call, endpoint, Handling::respond());
-        });
-        call
+        self.call(move |_| endpoint)
     }
 
     /// `GET /monitor`: [`EdgegapResponse<GetMonitor>`](crate::client::EdgegapResponse) on the
@@ -208,12 +201,21 @@ impl<'w, 's> Matchmaker<'w, 's> {
     where
         E::Output: Clone,
     {
+        self.call(move |world| make(access(world)))
+    }
+
+    /// A call entity for `E`; the endpoint `make` builds (from the world, when the commands
+    /// are applied) is sent with the result delivered on it.
+    fn call<E: Endpoint>(&mut self, make: impl FnOnce(&World) -> E + Send + 'static) -> Entity
+    where
+        E::Output: Clone,
+    {
         let call = self
             .commands
             .spawn(EdgegapCall::new(short_name::<E>()))
             .id();
         self.commands.queue(move |world: &mut World| {
-            let endpoint = make(access(world));
+            let endpoint = make(world);
             send_mm(world, call, endpoint, Handling::respond());
         });
         call
