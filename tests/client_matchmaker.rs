@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{
     AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route, matchmaker_config,
+    player_count_rule,
 };
 use serde_json::{Value, json};
 
@@ -19,11 +20,6 @@ fn mm_config(profile: &str, rules: Value, expansions: Value) -> String {
     let mut config = matchmaker_config(profile, ("game", "v1"), rules, expansions);
     config["max_deployment_retry_count"] = 2.into();
     config.to_string()
-}
-
-fn player_count(teams: u32, min: u32, max: u32) -> Value {
-    json!({ "type": "player_count",
-        "attributes": { "team_count": teams, "min_team_size": min, "max_team_size": max } })
 }
 
 fn emulator(config: &str, fault: Option<Fault>) -> EmulatorHandle {
@@ -128,7 +124,7 @@ fn two_v_two() -> String {
     mm_config(
         "ranked-2v2",
         json!({
-            "match_size": player_count(2, 2, 2),
+            "match_size": player_count_rule(2, 2, 2),
             "selected_game_mode": { "type": "string_equality" },
         }),
         json!({}),
@@ -214,7 +210,7 @@ fn a_ticket_matches_only_after_the_expansion() {
     let config = mm_config(
         "duel",
         json!({
-            "match_size": player_count(2, 1, 1),
+            "match_size": player_count_rule(2, 1, 1),
             "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
         }),
         json!({ "30": { "elo": { "max_difference": 500 } } }),
@@ -251,7 +247,7 @@ fn a_ticket_matches_only_after_the_expansion() {
 fn leaving_after_the_match_was_found_still_gets_the_assignment() {
     let config = mm_config(
         "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
+        json!({ "match_size": player_count_rule(2, 1, 1) }),
         json!({}),
     );
     // The server is READY only once its TCP port accepts: the test opens it after the leave.
@@ -358,7 +354,7 @@ fn an_unmatched_search_is_cancelled_then_removed() {
 fn a_deployment_in_error_is_retried_and_the_players_are_assigned() {
     let config = mm_config(
         "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
+        json!({ "match_size": player_count_rule(2, 1, 1) }),
         json!({}),
     );
     let fault = Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1);
@@ -388,7 +384,7 @@ fn a_deployment_in_error_is_retried_and_the_players_are_assigned() {
 fn a_resumed_search_gets_its_assignment_and_beacons_are_measured() {
     let config = mm_config(
         "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
+        json!({ "match_size": player_count_rule(2, 1, 1) }),
         json!({}),
     );
     let emu = emulator(&config, None);

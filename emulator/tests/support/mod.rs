@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, PrivateHost};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, PrivateHost, player_count_rule,
+};
 use serde_json::{Value, json};
 
 pub use edgegap_test_services::http::Answer;
@@ -328,12 +330,6 @@ pub fn mm_config(name: &str, rules: Value, expansions: Value) -> String {
     config.to_string()
 }
 
-/// `team_count` teams of `min..=max` players (a `player_count` rule named `match_size`).
-pub fn player_count(team_count: u32, min: u32, max: u32) -> Value {
-    json!({ "type": "player_count",
-        "attributes": { "team_count": team_count, "min_team_size": min, "max_team_size": max } })
-}
-
 /// An emulator builder with a matchmaker on `config`, token [`MM_TOKEN`], a manual matchmaker
 /// clock, API token `t`, no rate limits, zero-time lifecycle steps, and no app version yet.
 pub fn matchmaker_builder(config: &str) -> EmulatorBuilder {
@@ -435,7 +431,7 @@ pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value 
 pub fn size_only_config(name: &str, team_count: u32, min: u32, max: u32) -> String {
     mm_config(
         name,
-        json!({ "match_size": player_count(team_count, min, max) }),
+        json!({ "match_size": player_count_rule(team_count, min, max) }),
         json!({}),
     )
 }
