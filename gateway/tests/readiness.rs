@@ -4,7 +4,6 @@
 
 mod support;
 
-use edgegap_gateway::Gateway;
 use support::*;
 
 fn probe(gw: &edgegap_gateway::GatewayHandle, path: &str) -> Answer {
@@ -31,10 +30,8 @@ fn readyz_checks_the_store_and_edgegap_while_healthz_stays_live() {
     );
 
     // Edgegap refuses the organisation token: not ready either, and the token is not told.
-    let refused = Gateway::builder()
+    let refused = builder(&emu)
         .upstream(emu.base_url(), "not-the-organisation-token")
-        .allow(APP, VERSION)
-        .hs256_secret(SECRET)
         .start()
         .unwrap();
     let unready = probe(&refused, "/readyz");

@@ -142,8 +142,7 @@ fn the_redis_store_keeps_the_store_contract() {
 fn two_replicas_share_idempotency_keys_and_quotas() {
     let redis = Redis::start();
     let emu = emulator();
-    let a = builder(&emu).redis(redis.url()).start().unwrap();
-    let b = builder(&emu).redis(redis.url()).start().unwrap();
+    let [a, b] = replicas(&emu, &redis.url());
     let alice = token("alice");
     let first = deploy(&a, &alice, Some("join-1"));
     assert_eq!(first.status, 202, "{}", first.text);
