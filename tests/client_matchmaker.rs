@@ -120,6 +120,15 @@ fn has<C: Component>(app: &App, entity: Entity) -> bool {
     app.world().get::<C>(entity).is_some()
 }
 
+/// Profile `duel`: two teams of one, no expansion.
+fn duel() -> String {
+    mm_config(
+        "duel",
+        json!({ "match_size": player_count_rule(2, 1, 1) }),
+        json!({}),
+    )
+}
+
 fn two_v_two() -> String {
     mm_config(
         "ranked-2v2",
@@ -245,11 +254,7 @@ fn a_ticket_matches_only_after_the_expansion() {
 /// assignment comes; nothing is reported cancelled.
 #[test]
 fn leaving_after_the_match_was_found_still_gets_the_assignment() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count_rule(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel();
     // The server is READY only once its TCP port accepts: the test opens it after the leave.
     let emu = Emulator::builder()
         .token("t")
@@ -352,11 +357,7 @@ fn an_unmatched_search_is_cancelled_then_removed() {
 
 #[test]
 fn a_deployment_in_error_is_retried_and_the_players_are_assigned() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count_rule(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel();
     let fault = Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1);
     let emu = emulator(&config, Some(fault));
     let mut app = app(&emu);
@@ -382,11 +383,7 @@ fn a_deployment_in_error_is_retried_and_the_players_are_assigned() {
 
 #[test]
 fn a_resumed_search_gets_its_assignment_and_beacons_are_measured() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count_rule(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel();
     let emu = emulator(&config, None);
     let mut first = app(&emu);
     let a = with_matchmaker(&mut first, |mm| mm.find_match("duel", json!({})));
