@@ -13,7 +13,8 @@ use crate::api::{
     CreateGroup, CreateGroupMember, EdgegapError, Endpoint, GetMonitor, GroupMember, ListBeacons,
     MatchmakerAccess, UpdateGroupMember,
 };
-use crate::client::request::{EdgegapCall, Handling, short_name};
+use crate::client::edgegap::queue_call;
+use crate::client::request::Handling;
 
 /// Finds matches through Edgegap's matchmaker from any system or observer, like
 /// [`Commands`]. A search is an entity carrying [`Matchmaking`] and a phase marker
@@ -210,15 +211,10 @@ impl<'w, 's> Matchmaker<'w, 's> {
     where
         E::Output: Clone,
     {
-        let call = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<E>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
+        queue_call::<E>(&mut self.commands, move |world, call| {
             let endpoint = make(world);
             send_mm(world, call, endpoint, Handling::respond());
-        });
-        call
+        })
     }
 }
 
