@@ -158,6 +158,17 @@ impl EmulatorHandle {
         }
     }
 
+    /// The deployments not `Status.TERMINATED` after waiting up to `within` for each: servers
+    /// left running, what a test that stops everything asserts is empty. Each is as
+    /// [`deployments`](Self::deployments) saw it before the wait.
+    #[must_use]
+    pub fn not_terminated(&self, within: Duration) -> Vec<DeploymentInfo> {
+        self.deployments()
+            .into_iter()
+            .filter(|d| !self.wait_for_status(&d.request_id, "Status.TERMINATED", within))
+            .collect()
+    }
+
     /// The matchmaker's base URL, `http://127.0.0.1:PORT` (no trailing slash; not
     /// [`base_url`](Self::base_url)); empty when the emulator has no matchmaker.
     #[must_use]

@@ -301,13 +301,8 @@ fn run_players(settings: &Settings, webhooks: bool) -> PlayersReport {
     let wall = start.elapsed();
     let rss = processes.iter().map(|p| rss_mib(p.pid())).collect();
 
+    let leaked = emu.not_terminated(Duration::from_secs(10)).len();
     let deployments = emu.deployments();
-    let leaked = deployments
-        .iter()
-        .filter(|d| {
-            !emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(10))
-        })
-        .count();
     let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
     for d in &deployments {
         for tag in d

@@ -14,14 +14,8 @@ use support::*;
 
 /// Every deployment the emulator made is over (stopped through the gateway).
 fn assert_none_left(emu: &edgegap_emulator::EmulatorHandle) {
-    for d in emu.deployments() {
-        assert!(
-            emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(10)),
-            "`{}` leaked: {}",
-            d.request_id,
-            d.status
-        );
-    }
+    let leaked = emu.not_terminated(Duration::from_secs(10));
+    assert!(leaked.is_empty(), "leaked: {leaked:?}");
 }
 
 #[test]
