@@ -370,6 +370,14 @@ pub fn create_group(emu: &EmulatorHandle, profile: &str, attributes: Value, read
     answer.json
 }
 
+/// `POST /tickets` (a solo player, the deprecated way); asserts 201 and returns the ticket.
+pub fn create_ticket(emu: &EmulatorHandle, profile: &str, attributes: Value) -> Value {
+    let body = json!({ "profile": profile, "attributes": attributes });
+    let answer = mm(emu, "POST", "/tickets", Some(&body));
+    assert_eq!(answer.status, 201, "create ticket answered {answer:?}");
+    answer.json
+}
+
 /// Two solo players ready in profile `duel` ([`create_group`]), once both are `status`
 /// ([`wait_member`]): their member answers.
 pub fn duel(emu: &EmulatorHandle, status: &str) -> [Value; 2] {
