@@ -258,12 +258,7 @@ fn leaving_after_the_match_was_found_still_gets_the_assignment() {
     // The server is READY only once its TCP port accepts: the test opens it after the leave.
     let emu = Emulator::builder()
         .token("t")
-        .app_version(
-            AppVersion::command("game", "v1", "/bin/sh", ["-c", "exec sleep 60"])
-                .port("gameport", 7777, "TCP")
-                .wait_for_port(true)
-                .grace_period(Duration::from_secs(1)),
-        )
+        .app_version(AppVersion::gated("game", "v1", "gameport", 7777))
         .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
         .matchmaker(config)
@@ -287,8 +282,9 @@ fn leaving_after_the_match_was_found_still_gets_the_assignment() {
     with_matchmaker(&mut app, move |mm| mm.leave(a));
     run_until(&mut app, "the match", |w| w.get::<Matched>(a).is_some());
     let deployment = emu.deployments().pop().expect("one deployment");
-    let port = deployment.ports["gameport"].0;
-    let _server = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+    let _server = emu
+        .open_port(&deployment.request_id, "gameport")
+        .expect("the port is free");
     run_until(&mut app, "the assignment after the refused leave", |w| {
         w.get::<Assigned>(a).is_some()
     });

@@ -49,14 +49,8 @@ pub fn emulator_with(tweak: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> 
             .app_version(AppVersion::simulated(APP, VERSION).port("gameport", 7777, "UDP"))
             .app_version(AppVersion::simulated(APP, "v2").port("gameport", 7777, "UDP"))
             .app_version(AppVersion::simulated("other", VERSION).port("gameport", 7777, "UDP"))
-            .app_version(
-                // A process that listens nowhere: the gate port is the test's to open.
-                AppVersion::command(APP, GATED, "/bin/sh", ["-c", "exec sleep 600"])
-                    .port("gate", 7000, "TCP")
-                    .port("gameport", 7777, "UDP")
-                    .wait_for_port(true)
-                    .grace_period(Duration::from_secs(1)),
-            )
+            // The gate port is the test's to open.
+            .app_version(AppVersion::gated(APP, GATED, "gate", 7000).port("gameport", 7777, "UDP"))
             .lifecycle_step(Duration::ZERO),
     )
     .start()
@@ -209,11 +203,8 @@ pub fn deploy_gated(gw: &impl Gw, token: &str) -> Answer {
 /// Opens the gate of `id` (a deployment of [`GATED`]): the emulator turns it READY once it
 /// connects to the returned listener, so keep that alive until READY.
 pub fn open_gate(emu: &EmulatorHandle, id: &str) -> std::net::TcpListener {
-    let port = emu
-        .deployment(id)
-        .and_then(|d| d.ports.get("gate").map(|p| p.0))
-        .unwrap_or_else(|| panic!("`{id}` is not a deployment of `{GATED}`"));
-    std::net::TcpListener::bind(("127.0.0.1", port)).expect("the gate port is free")
+    emu.open_port(id, "gate")
+        .unwrap_or_else(|e| panic!("`{id}` is no deployment of `{GATED}` with its gate free: {e}"))
 }
 
 /// `POST /v2/deployments` with this body, token and optional key.
