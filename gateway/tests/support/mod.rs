@@ -68,6 +68,15 @@ pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
         .redis_timeout(REDIS_TIMEOUT)
 }
 
+/// Asserts `answer` says to try again later: `status`, with a `Retry-After`.
+pub fn assert_retry_later(answer: &Answer, status: u16) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert!(
+        answer.header("retry-after").is_some(),
+        "no Retry-After: {answer:?}"
+    );
+}
+
 /// Two gateways from [`builder`] sharing the Redis at `redis_url`: replicas.
 pub fn replicas(emu: &EmulatorHandle, redis_url: &str) -> [GatewayHandle; 2] {
     [(); 2].map(|()| {
