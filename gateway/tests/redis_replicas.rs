@@ -22,6 +22,13 @@ const STALE: Duration = Duration::from_secs(60);
 /// The secret the replicas of these tests share (a gateway derives it from its owner key).
 const SHARED: &[u8] = b"the replicas' shared secret";
 
+/// A store on `redis`, as a replica's.
+fn store_on(redis: &Redis) -> RedisStore {
+    RedisStore::new(&redis.url(), SHARED)
+        .unwrap()
+        .with_timeout(REDIS_TIMEOUT)
+}
+
 fn block<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -33,9 +40,7 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 #[test]
 fn the_redis_store_keeps_the_store_contract() {
     let redis = Redis::start();
-    let store = RedisStore::new(&redis.url(), SHARED)
-        .unwrap()
-        .with_timeout(REDIS_TIMEOUT);
+    let store = store_on(&redis);
     block(async {
         let window = Duration::from_secs(60);
         let claim = async |owner: &str| {
@@ -132,9 +137,7 @@ fn the_redis_store_keeps_the_store_contract() {
         );
     });
     // A second store on the same server sees the same state (another replica).
-    let other = RedisStore::new(&redis.url(), SHARED)
-        .unwrap()
-        .with_timeout(REDIS_TIMEOUT);
+    let other = store_on(&redis);
     assert_eq!(block(other.live("o")).unwrap(), vec!["y".into()]);
 }
 
@@ -248,12 +251,8 @@ fn a_redis_stall_longer_than_the_store_timeout_is_503_and_a_shorter_one_is_waite
 #[test]
 fn the_redis_store_shares_status_records_read_locks_and_events() {
     let redis = Redis::start();
-    let a = RedisStore::new(&redis.url(), SHARED)
-        .unwrap()
-        .with_timeout(REDIS_TIMEOUT);
-    let b = RedisStore::new(&redis.url(), SHARED)
-        .unwrap()
-        .with_timeout(REDIS_TIMEOUT);
+    let a = store_on(&redis);
+    let b = store_on(&redis);
     let lock = Duration::from_secs(5);
     let keep = Duration::from_secs(60);
     let record = |at: u64, body: &str| StatusRecord {
