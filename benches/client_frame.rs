@@ -15,13 +15,12 @@ mod support;
 
 use std::time::Duration;
 
-use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
 use bevy_edgegap::prelude::*;
-use bevy_edgegap::test_utils::{app as plugin_app, run_until};
+use bevy_edgegap::test_utils::app as plugin_app;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
-use support::{Executor, alternate, bare_app, print_rows};
+use support::{Executor, alternate, bare_app, print_rows, start_until};
 
 const ROUNDS: usize = 31;
 const FEW: usize = 1_000;
@@ -60,19 +59,12 @@ fn tracking_app(emu: &EmulatorHandle, ids: &[String], executor: Executor) -> App
     executor.apply(&mut app);
     let ids = ids.to_vec();
     let n = ids.len();
-    app.world_mut()
-        .run_system_once(move |mut edgegap: Edgegap| {
-            for id in &ids {
-                edgegap.track(id.as_str());
-            }
-        })
-        .expect("runs");
-    run_until(
-        &mut app,
-        "every deployment READY",
-        Duration::from_secs(300),
-        |w| w.query_filtered::<(), With<Running>>().iter(w).count() == n,
-    );
+    let track = move |mut edgegap: Edgegap| {
+        for id in &ids {
+            edgegap.track(id.as_str());
+        }
+    };
+    start_until::<Running, _>(&mut app, track, "every deployment READY", n);
     app.insert_resource(config.with_rate_limits(RateLimits::documented()));
     app
 }

@@ -20,13 +20,11 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use bevy_edgegap::test_utils::run_until;
 use serde_json::json;
 use stub::{Answer, Stub};
-use support::{Executor, alternate, app_with, bare_app, print_rows};
+use support::{Executor, alternate, app_with, bare_app, print_rows, start_until};
 
 const ROUNDS: usize = 31;
 const SEARCHES: usize = 1000;
@@ -50,19 +48,12 @@ fn searching_app(stub: &Stub, executor: Executor) -> (App, Duration) {
         .resource_mut::<MatchmakerConfig>()
         .rate_limit = None;
     let start = Instant::now();
-    app.world_mut()
-        .run_system_once(|mut matchmaker: Matchmaker| {
-            for _ in 0..SEARCHES {
-                matchmaker.find_match("crowd", json!({}));
-            }
-        })
-        .expect("runs");
-    run_until(
-        &mut app,
-        "every search searching",
-        Duration::from_secs(300),
-        |w| w.query_filtered::<(), With<Searching>>().iter(w).count() == SEARCHES,
-    );
+    let search = |mut matchmaker: Matchmaker| {
+        for _ in 0..SEARCHES {
+            matchmaker.find_match("crowd", json!({}));
+        }
+    };
+    start_until::<Searching, _>(&mut app, search, "every search searching", SEARCHES);
     let joined = start.elapsed();
     app.world_mut()
         .resource_mut::<MatchmakerConfig>()

@@ -49,9 +49,10 @@ use bevy::state::app::StatesPlugin;
 use bevy_edgegap::prelude::*;
 
 /// The app-version port name this server listens on.
-const GAME_PORT: &str = "gameport";
+pub const GAME_PORT: &str = "gameport";
 
-/// The server. `pub` so that `examples/local_match.rs` runs this same code as its server role.
+/// The server. `pub` so that `local_match` and `matchmaking` run this same code as their server
+/// role (through `examples/common`).
 pub fn main() -> AppExit {
     let rules = MatchRules::from_env();
     App::new()

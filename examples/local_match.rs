@@ -36,22 +36,20 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bevy::app::ScheduleRunnerPlugin;
-use bevy::log::{Level, LogPlugin};
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{Emulator, EmulatorHandle};
 use edgegap_gateway::{Gateway, GatewayHandle};
 
-// The server role: the dedicated server example, compiled into this binary.
-#[path = "dedicated_server.rs"]
-mod dedicated_server;
+// What this example shares with `matchmaking`, with the server role: the dedicated server
+// example, compiled into this binary.
+mod common;
 
-/// The application and version the emulator knows, as on the Edgegap dashboard.
+use common::{GAME_PORT, VERSION};
+
+/// The application the emulator knows, as on the Edgegap dashboard (its version:
+/// [`VERSION`]; the port name declared on it, and looked up by both sides: [`GAME_PORT`]).
 const APP: &str = "local-match";
-const VERSION: &str = "v1";
-/// The port name declared on the app version, and looked up by both sides.
-const GAME_PORT: &str = "gameport";
 /// Rounds in the match (the server reads `MATCH_ROUNDS`), and the pause between two.
 const ROUNDS: u32 = 5;
 const ROUND_PAUSE: Duration = Duration::from_millis(400);
@@ -71,17 +69,10 @@ const PLAYER: &str = "player-1";
 const PLAYER_TOKEN_SECRET: &[u8] = b"local-match auth backend secret, never shipped";
 
 fn main() -> AppExit {
-    // Launched by the emulator as the deployment's process: be the dedicated server.
-    if std::env::args().any(|arg| arg == "--server") {
-        return dedicated_server::main();
-    }
-
-    let emu = match start_emulator() {
-        Ok(emu) => Arc::new(emu),
-        Err(error) => {
-            eprintln!("local_match FAILED: cannot start the emulator: {error}");
-            return AppExit::error();
-        }
+    // Launched by the emulator as the deployment's process, this binary is the dedicated server.
+    let emu = match common::server_or_emulator("local_match", start_emulator) {
+        Ok(emu) => emu,
+        Err(exit) => return exit,
     };
     println!(
         "local_match: Edgegap emulator on {} (offline), app `{APP}` version `{VERSION}`",
@@ -123,15 +114,7 @@ fn main() -> AppExit {
 
     let exit = App::new()
         .add_plugins((
-            MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(
-                1.0 / 60.0,
-            ))),
-            // Warnings only (on stderr): this example prints its own progress on stdout.
-            LogPlugin {
-                level: Level::WARN,
-                filter: "edgegap_emulator=error,edgegap_gateway=error".into(),
-                ..default()
-            },
+            common::headless("edgegap_emulator=error,edgegap_gateway=error"),
             EdgegapClientPlugin::new(config),
         ))
         .insert_resource(Emu(Arc::clone(&emu)))
@@ -174,17 +157,8 @@ fn start_gateway(
 
 /// The emulator, with one app version launching this binary as the server.
 fn start_emulator() -> Result<EmulatorHandle, Box<dyn std::error::Error>> {
-    let this_binary = std::env::current_exe()?;
-    let server = AppVersion::command(APP, VERSION, this_binary, ["--server"])
-        .port(GAME_PORT, 7777, "UDP")
-        .env("MATCH_ROUNDS", ROUNDS.to_string())
-        // A server nobody joins ends its match (and deployment) on its own.
-        .env("MATCH_TIME_LIMIT_SECS", "30")
-        // The emulator captures the server's output: keep it free of colour codes.
-        .env("NO_COLOR", "1")
-        .grace_period(Duration::from_secs(3));
     Ok(Emulator::builder()
-        .app_version(server)
+        .app_version(common::this_binary_as_server(APP, ROUNDS, 30)?)
         .lifecycle_step(LIFECYCLE_STEP)
         .start()?)
 }

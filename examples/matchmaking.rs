@@ -26,36 +26,29 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bevy::app::ScheduleRunnerPlugin;
-use bevy::log::{Level, LogPlugin};
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{Emulator, EmulatorHandle};
 use serde_json::json;
 
-// The server role: the dedicated server example, compiled into this binary.
-#[path = "dedicated_server.rs"]
-mod dedicated_server;
+// What this example shares with `local_match`, with the server role: the dedicated server
+// example, compiled into this binary.
+mod common;
+
+use common::{GAME_PORT, VERSION};
 
 const APP: &str = "matchmaking";
-const VERSION: &str = "v1";
 const PROFILE: &str = "ranked-2v2";
-const GAME_PORT: &str = "gameport";
 /// Rounds of the whole match (every player's `PING` counts one).
 const ROUNDS: u32 = 12;
 const OVERALL_TIMEOUT: Duration = Duration::from_secs(60);
 const SEND_EVERY: Duration = Duration::from_millis(150);
 
 fn main() -> AppExit {
-    if std::env::args().any(|arg| arg == "--server") {
-        return dedicated_server::main();
-    }
-    let emu = match start_emulator() {
-        Ok(emu) => Arc::new(emu),
-        Err(error) => {
-            eprintln!("matchmaking FAILED: cannot start the emulator: {error}");
-            return AppExit::error();
-        }
+    // Launched by the emulator as the deployment's process, this binary is the dedicated server.
+    let emu = match common::server_or_emulator("matchmaking", start_emulator) {
+        Ok(emu) => emu,
+        Err(exit) => return exit,
     };
     println!(
         "matchmaking: matchmaker on {} (offline), profile `{PROFILE}`: two teams of two",
@@ -66,14 +59,7 @@ fn main() -> AppExit {
         .with_poll_interval(Duration::from_millis(200));
     let exit = App::new()
         .add_plugins((
-            MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(
-                1.0 / 60.0,
-            ))),
-            LogPlugin {
-                level: Level::WARN,
-                filter: "edgegap_emulator=error".into(),
-                ..default()
-            },
+            common::headless("edgegap_emulator=error"),
             MatchmakerPlugin::new(config),
         ))
         .insert_resource(Emu(Arc::clone(&emu)))
@@ -91,12 +77,7 @@ fn main() -> AppExit {
 }
 
 fn start_emulator() -> Result<EmulatorHandle, Box<dyn std::error::Error>> {
-    let server = AppVersion::command(APP, VERSION, std::env::current_exe()?, ["--server"])
-        .port(GAME_PORT, 7777, "UDP")
-        .env("MATCH_ROUNDS", ROUNDS.to_string())
-        .env("MATCH_TIME_LIMIT_SECS", "40")
-        .env("NO_COLOR", "1")
-        .grace_period(Duration::from_secs(3));
+    let server = common::this_binary_as_server(APP, ROUNDS, 40)?;
     // The dashboard's JSON (matchmaker 3.3.x).
     let matchmaker = json!({
         "version": "3.3.2",

@@ -35,6 +35,14 @@ fn deploy(app: &mut App) -> RequestId {
     created.request_id
 }
 
+/// The emulator, a client of it, and one deployment that client made.
+fn deployed() -> (EmulatorHandle, App, RequestId) {
+    let emu = emulator();
+    let mut app = app_for(&emu);
+    let id = deploy(&mut app);
+    (emu, app, id)
+}
+
 fn app_for(emu: &EmulatorHandle) -> App {
     support::logs::capture();
     app(config(emu))
@@ -42,9 +50,7 @@ fn app_for(emu: &EmulatorHandle) -> App {
 
 #[test]
 fn deploy_and_deploy_to_fleet() {
-    let emu = emulator();
-    let mut app = app_for(&emu);
-    let id = deploy(&mut app);
+    let (emu, mut app, id) = deployed();
     assert!(emu.deployment(id.as_str()).is_some());
     let unknown = ask::<DeployRequest>(&mut app, |eg| {
         eg.deploy(DeployRequest::new("no-such-game", "v1").user_ip("1.2.3.4"))
@@ -85,9 +91,7 @@ fn deploy_and_deploy_to_fleet() {
 
 #[test]
 fn status_and_stop() {
-    let emu = emulator();
-    let mut app = app_for(&emu);
-    let id = deploy(&mut app);
+    let (emu, mut app, id) = deployed();
     let status_id = id.clone();
     let status = ask::<GetStatus>(&mut app, move |eg| eg.status(status_id)).unwrap();
     assert_eq!(status.request_id, id);
@@ -105,9 +109,7 @@ fn status_and_stop() {
 
 #[test]
 fn bulk_stop_and_list_deployments() {
-    let emu = emulator();
-    let mut app = app_for(&emu);
-    let id = deploy(&mut app);
+    let (emu, mut app, id) = deployed();
     let list =
         ask::<ListDeployments>(&mut app, |eg| eg.list_deployments(ListDeployments::new())).unwrap();
     assert!(list.data.iter().any(|d| d.request_id == id), "{list:?}");
@@ -138,9 +140,7 @@ fn bulk_stop_and_list_deployments() {
 
 #[test]
 fn locations_logs_metrics_and_fleet_hosts() {
-    let emu = emulator();
-    let mut app = app_for(&emu);
-    let id = deploy(&mut app);
+    let (_emu, mut app, id) = deployed();
 
     let locations =
         ask::<ListLocations>(&mut app, |eg| eg.locations(ListLocations::new())).unwrap();
@@ -174,9 +174,7 @@ fn locations_logs_metrics_and_fleet_hosts() {
 
 #[test]
 fn tags() {
-    let emu = emulator();
-    let mut app = app_for(&emu);
-    let id = deploy(&mut app);
+    let (emu, mut app, id) = deployed();
 
     let i = id.clone();
     let created = ask::<CreateTag>(&mut app, move |eg| eg.create_tag(i, "blue")).unwrap();

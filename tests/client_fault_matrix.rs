@@ -146,17 +146,15 @@ fn a_thousand_calls_under_mixed_faults_leak_lose_and_duplicate_nothing() {
     app.update();
 
     let emulated = emu.deployments();
-    let mut leaked = Vec::new();
-    for d in &emulated {
-        let stopped =
-            emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(5))
-                || emu
-                    .deployment(&d.request_id)
-                    .is_some_and(|d| d.stopped_by.is_some());
-        if !stopped {
-            leaked.push((d.request_id.clone(), d.status.clone()));
-        }
-    }
+    let leaked: Vec<(String, String)> = emu
+        .not_terminated(Duration::from_secs(5))
+        .into_iter()
+        .filter(|d| {
+            emu.deployment(&d.request_id)
+                .is_none_or(|d| d.stopped_by.is_none())
+        })
+        .map(|d| (d.request_id, d.status))
+        .collect();
     // No deploy carried out twice: each correlation tag on at most one deployment.
     let mut by_tag: HashMap<String, usize> = HashMap::new();
     for d in &emulated {

@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{
     AppVersion, Emulator, EmulatorHandle, Fault, FaultKind, Route, matchmaker_config,
+    player_count_rule,
 };
 use serde_json::{Value, json};
 
@@ -19,11 +20,6 @@ fn mm_config(profile: &str, rules: Value, expansions: Value) -> String {
     let mut config = matchmaker_config(profile, ("game", "v1"), rules, expansions);
     config["max_deployment_retry_count"] = 2.into();
     config.to_string()
-}
-
-fn player_count(teams: u32, min: u32, max: u32) -> Value {
-    json!({ "type": "player_count",
-        "attributes": { "team_count": teams, "min_team_size": min, "max_team_size": max } })
 }
 
 fn emulator(config: &str, fault: Option<Fault>) -> EmulatorHandle {
@@ -124,11 +120,20 @@ fn has<C: Component>(app: &App, entity: Entity) -> bool {
     app.world().get::<C>(entity).is_some()
 }
 
+/// Profile `duel`: two teams of one, no expansion.
+fn duel() -> String {
+    mm_config(
+        "duel",
+        json!({ "match_size": player_count_rule(2, 1, 1) }),
+        json!({}),
+    )
+}
+
 fn two_v_two() -> String {
     mm_config(
         "ranked-2v2",
         json!({
-            "match_size": player_count(2, 2, 2),
+            "match_size": player_count_rule(2, 2, 2),
             "selected_game_mode": { "type": "string_equality" },
         }),
         json!({}),
@@ -214,7 +219,7 @@ fn a_ticket_matches_only_after_the_expansion() {
     let config = mm_config(
         "duel",
         json!({
-            "match_size": player_count(2, 1, 1),
+            "match_size": player_count_rule(2, 1, 1),
             "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
         }),
         json!({ "30": { "elo": { "max_difference": 500 } } }),
@@ -249,20 +254,11 @@ fn a_ticket_matches_only_after_the_expansion() {
 /// assignment comes; nothing is reported cancelled.
 #[test]
 fn leaving_after_the_match_was_found_still_gets_the_assignment() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel();
     // The server is READY only once its TCP port accepts: the test opens it after the leave.
     let emu = Emulator::builder()
         .token("t")
-        .app_version(
-            AppVersion::command("game", "v1", "/bin/sh", ["-c", "exec sleep 60"])
-                .port("gameport", 7777, "TCP")
-                .wait_for_port(true)
-                .grace_period(Duration::from_secs(1)),
-        )
+        .app_version(AppVersion::gated("game", "v1", "gameport", 7777))
         .without_rate_limits()
         .lifecycle_step(Duration::ZERO)
         .matchmaker(config)
@@ -286,8 +282,9 @@ fn leaving_after_the_match_was_found_still_gets_the_assignment() {
     with_matchmaker(&mut app, move |mm| mm.leave(a));
     run_until(&mut app, "the match", |w| w.get::<Matched>(a).is_some());
     let deployment = emu.deployments().pop().expect("one deployment");
-    let port = deployment.ports["gameport"].0;
-    let _server = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+    let _server = emu
+        .open_port(&deployment.request_id, "gameport")
+        .expect("the port is free");
     run_until(&mut app, "the assignment after the refused leave", |w| {
         w.get::<Assigned>(a).is_some()
     });
@@ -356,11 +353,7 @@ fn an_unmatched_search_is_cancelled_then_removed() {
 
 #[test]
 fn a_deployment_in_error_is_retried_and_the_players_are_assigned() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel();
     let fault = Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1);
     let emu = emulator(&config, Some(fault));
     let mut app = app(&emu);
@@ -386,11 +379,7 @@ fn a_deployment_in_error_is_retried_and_the_players_are_assigned() {
 
 #[test]
 fn a_resumed_search_gets_its_assignment_and_beacons_are_measured() {
-    let config = mm_config(
-        "duel",
-        json!({ "match_size": player_count(2, 1, 1) }),
-        json!({}),
-    );
+    let config = duel();
     let emu = emulator(&config, None);
     let mut first = app(&emu);
     let a = with_matchmaker(&mut first, |mm| mm.find_match("duel", json!({})));

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, matchmaker_config};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorHandle, matchmaker_config, player_count_rule,
+};
 use serde_json::json;
 
 const MM_TOKEN: &str = "mm-secret-7c1d9e0f";
@@ -17,8 +19,7 @@ const WRONG: &str = "mm-wrong-4b8a2c";
 
 fn emulator() -> EmulatorHandle {
     let rules = json!({
-        "match_size": { "type": "player_count",
-            "attributes": { "team_count": 2, "min_team_size": 1, "max_team_size": 1 } },
+        "match_size": player_count_rule(2, 1, 1),
         "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
     });
     let config = matchmaker_config("ranked", ("game", "v1"), rules, json!({}));

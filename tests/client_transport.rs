@@ -11,7 +11,9 @@ use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, EdgegapError, EndpointClass, GetStatus};
 use bevy_edgegap::client::stats;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, Fault, FaultKind, Route};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, Fault, FaultKind, Route,
+};
 use support::{app, ask, call, collect, config, quick, run_for, run_until, seen, seen_in};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -20,6 +22,15 @@ fn builder() -> EmulatorBuilder {
     Emulator::builder()
         .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
         .lifecycle_step(Duration::ZERO)
+}
+
+/// An emulator from [`builder`] without rate limits, where `fault` applies.
+fn with_fault(fault: Fault) -> EmulatorHandle {
+    builder()
+        .without_rate_limits()
+        .fault(fault)
+        .start()
+        .unwrap()
 }
 
 /// Issues `n` status calls in one frame.
@@ -36,14 +47,10 @@ fn statuses(app: &mut App, id: &str, n: usize) {
 
 #[test]
 fn two_hundred_calls_in_one_frame_all_resolve_within_the_in_flight_cap() {
-    let emu = builder()
-        .without_rate_limits()
-        .fault(Fault::new(
-            Route::Status,
-            FaultKind::Latency(Duration::from_millis(5)),
-        ))
-        .start()
-        .unwrap();
+    let emu = with_fault(Fault::new(
+        Route::Status,
+        FaultKind::Latency(Duration::from_millis(5)),
+    ));
     let mut app = app(config(&emu)
         .with_max_in_flight(4)
         .with_rate_limits(RateLimits::none()));
@@ -136,11 +143,7 @@ fn server_limits_below_the_clients_are_retried_after_retry_after() {
 
 #[test]
 fn server_errors_on_idempotent_calls_are_retried() {
-    let emu = builder()
-        .without_rate_limits()
-        .fault(Fault::new(Route::Status, FaultKind::Status(503)).times(2))
-        .start()
-        .unwrap();
+    let emu = with_fault(Fault::new(Route::Status, FaultKind::Status(503)).times(2));
     let mut app = app(config(&emu).with_retry(RetryPolicy {
         initial_backoff: Duration::from_millis(20),
         ..RetryPolicy::default()
@@ -166,11 +169,7 @@ fn server_errors_on_idempotent_calls_are_retried() {
 fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
     // Far longer than the deadline: a call that waited for the server would take this long.
     let hang = Duration::from_secs(60);
-    let emu = builder()
-        .without_rate_limits()
-        .fault(Fault::new(Route::Status, FaultKind::Hang(hang)))
-        .start()
-        .unwrap();
+    let emu = with_fault(Fault::new(Route::Status, FaultKind::Hang(hang)));
     let deadline = Duration::from_millis(500);
     let mut app = app(config(&emu).with_deadline(deadline));
     collect::<EdgegapResponse<GetStatus>>(&mut app);
@@ -194,14 +193,10 @@ fn a_hung_endpoint_resolves_as_timeout_at_the_deadline() {
 
 #[test]
 fn a_deploy_that_times_out_is_not_sent_again() {
-    let emu = builder()
-        .without_rate_limits()
-        .fault(Fault::new(
-            Route::DeployV2,
-            FaultKind::Hang(Duration::from_secs(3)),
-        ))
-        .start()
-        .unwrap();
+    let emu = with_fault(Fault::new(
+        Route::DeployV2,
+        FaultKind::Hang(Duration::from_secs(3)),
+    ));
     let mut app = app(config(&emu)
         .with_deadline(Duration::from_millis(400))
         .with_max_reconciles(2));
@@ -230,14 +225,10 @@ fn a_deploy_that_times_out_is_not_sent_again() {
 
 #[test]
 fn a_call_whose_entity_is_despawned_is_cancelled_without_error() {
-    let emu = builder()
-        .without_rate_limits()
-        .fault(Fault::new(
-            Route::Status,
-            FaultKind::Latency(Duration::from_millis(200)),
-        ))
-        .start()
-        .unwrap();
+    let emu = with_fault(Fault::new(
+        Route::Status,
+        FaultKind::Latency(Duration::from_millis(200)),
+    ));
     let mut app = app(config(&emu));
     collect::<EdgegapResponse<GetStatus>>(&mut app);
     let (cancelled, kept) = {

@@ -12,7 +12,7 @@ use bevy::prelude::*;
 use bevy_edgegap::api::{EdgegapError, GetStatus};
 use bevy_edgegap::client::EdgegapWake;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, matchmaker_config};
+use edgegap_emulator::{AppVersion, Emulator, matchmaker_config, player_count_rule};
 use serde_json::json;
 use support::{app, call, collect, config, deploy, game_v1, result_of, seen, simulated_emulator};
 
@@ -177,8 +177,7 @@ fn without_a_hook_results_arrive_with_frames() {
 /// frame only when woken sees its search join a group.
 #[test]
 fn the_matchmaker_transport_wakes_the_app_too() {
-    let rules = json!({ "match_size": { "type": "player_count",
-        "attributes": { "team_count": 1, "min_team_size": 2, "max_team_size": 2 } } });
+    let rules = json!({ "match_size": player_count_rule(1, 2, 2) });
     let config = matchmaker_config("duo", ("game", "v1"), rules, json!({})).to_string();
     let emu = Emulator::builder()
         .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))

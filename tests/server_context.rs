@@ -10,7 +10,7 @@ use bevy::prelude::*;
 use bevy_edgegap::api::EdgegapError;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::Route;
-use support::{next_message, wait_until};
+use support::next_message;
 
 fn server(env: Option<ArbitriumEnv>) -> App {
     let mut app = App::new();
@@ -122,12 +122,5 @@ fn the_frame_that_asks_sends_the_context_read() {
     let (emu, id) = support::ready_deployment();
     let env = ArbitriumEnv::from_vars(emu.deployment(&id).unwrap().env).unwrap();
     let mut app = server(Some(env));
-    app.world_mut().write_message(ReadContext);
-    app.update();
-    // No more frames: the request must already be on its way.
-    wait_until(
-        "the request of the frame that wrote `ReadContext`",
-        Duration::from_secs(5),
-        || emu.request_count(Route::Context) > 0,
-    );
+    support::one_frame_sends(&mut app, ReadContext, &emu, Route::Context);
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy_edgegap::api::*;
 use bevy_edgegap::prelude::*;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, matchmaker_config};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorHandle, matchmaker_config, player_count_rule,
+};
 use serde_json::json;
 
 const MM_TOKEN: &str = "mm-token-no-show";
@@ -18,8 +20,7 @@ const MM_TOKEN: &str = "mm-token-no-show";
 /// One team of two; `backfill_group_size` lets a server ask for one more player.
 fn config() -> String {
     let rules = json!({
-        "match_size": { "type": "player_count",
-            "attributes": { "team_count": 1, "min_team_size": 2, "max_team_size": 2 } },
+        "match_size": player_count_rule(1, 2, 2),
         "backfill_group_size": { "type": "intersection", "attributes": { "overlap": 1 } },
     });
     matchmaker_config("coop", ("game", "v1"), rules, json!({})).to_string()

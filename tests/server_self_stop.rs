@@ -12,7 +12,7 @@ use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 use edgegap_emulator::{EmulatorHandle, Fault, FaultKind, Route};
 use futures_lite::future::block_on;
-use support::{run_until, wait_until};
+use support::run_until;
 
 #[derive(States, Debug, Clone, PartialEq, Eq, Hash, Default)]
 enum MatchState {
@@ -313,14 +313,7 @@ fn a_delete_url_that_is_not_http_fails_naming_the_variable_and_why() {
 fn the_frame_that_asks_sends_the_self_stop() {
     let (emu, id) = support::ready_deployment();
     let mut app = server(env_of(&emu, &id), fast_retry());
-    app.world_mut().write_message(SelfStop);
-    app.update();
-    // No more frames: the request must already be on its way.
-    wait_until(
-        "the request of the frame that wrote `SelfStop`",
-        Duration::from_secs(5),
-        || emu.request_count(Route::SelfStop) > 0,
-    );
+    support::one_frame_sends(&mut app, SelfStop, &emu, Route::SelfStop);
     assert_eq!(emu.request_count(Route::SelfStop), 1);
 }
 

@@ -22,6 +22,16 @@ fn emulator() -> EmulatorHandle {
         .unwrap()
 }
 
+/// A client of `emu` with at most `cap` calls in flight and no rate limits, collecting the
+/// status answers ([`answered`]).
+fn counting_app(emu: &EmulatorHandle, cap: usize) -> App {
+    let mut app = app(config(emu)
+        .with_max_in_flight(cap)
+        .with_rate_limits(RateLimits::none()));
+    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    app
+}
+
 fn answered(world: &World) -> usize {
     seen_in::<EdgegapResponse<GetStatus>>(world).len()
 }
@@ -30,10 +40,7 @@ fn answered(world: &World) -> usize {
 fn a_thousand_sequential_calls_open_at_most_max_in_flight_connections() {
     const CAP: usize = 8;
     let emu = emulator();
-    let mut app = app(config(&emu)
-        .with_max_in_flight(CAP)
-        .with_rate_limits(RateLimits::none()));
-    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    let mut app = counting_app(&emu, CAP);
     for i in 1..=1000 {
         // One call at a time: the next is issued once the previous one answered.
         call(&mut app, |eg| eg.status("a69f8e3e0555"));
@@ -52,10 +59,7 @@ fn a_thousand_sequential_calls_open_at_most_max_in_flight_connections() {
 fn a_burst_over_the_cap_opens_at_most_the_cap() {
     const CAP: usize = 4;
     let emu = emulator();
-    let mut app = app(config(&emu)
-        .with_max_in_flight(CAP)
-        .with_rate_limits(RateLimits::none()));
-    collect::<EdgegapResponse<GetStatus>>(&mut app);
+    let mut app = counting_app(&emu, CAP);
     call(&mut app, |eg| {
         let mut last = Entity::PLACEHOLDER;
         for _ in 0..1000 {

@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use bevy::ecs::schedule::SingleThreadedExecutor;
+use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
+use bevy_edgegap::test_utils::run_until;
 
 /// Which executor an app's schedules run on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -42,6 +44,20 @@ impl Executor {
             }
         }
     }
+}
+
+/// Runs `start` once, then frames until `n` entities have `C` (at most 300 s): the calls a
+/// bench measures with, all in their steady state.
+pub fn start_until<C: Component, M>(
+    app: &mut App,
+    start: impl IntoSystem<(), (), M>,
+    what: &str,
+    n: usize,
+) {
+    app.world_mut().run_system_once(start).expect("runs");
+    run_until(app, what, Duration::from_secs(300), |w| {
+        w.query_filtered::<(), With<C>>().iter(w).count() == n
+    });
 }
 
 /// `App::new()` + `MinimalPlugins`, finished.

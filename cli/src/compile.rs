@@ -132,32 +132,31 @@ pub fn select(
             .map(|t| t.name.as_str())
             .collect()
     };
+    // The target `name` of `kind` (a `one` of the package's `many`), or why not.
+    let named = |name: &str, kind: TargetKind, one: &str, many: &str| {
+        let found = targets(kind);
+        if found.contains(&name) {
+            Ok(name.to_owned())
+        } else {
+            Err(Error::Usage(format!(
+                "package `{}` has no {one} `{name}` (its {many}: {})",
+                chosen.name,
+                list(&found)
+            )))
+        }
+    };
     let (target, kind) = match (bin, example) {
         (Some(_), Some(_)) => {
             return Err(Error::Usage("give --bin or --example, not both".to_owned()));
         }
-        (Some(name), None) => {
-            let bins = targets(TargetKind::Bin);
-            if !bins.contains(&name) {
-                return Err(Error::Usage(format!(
-                    "package `{}` has no binary `{name}` (its binaries: {})",
-                    chosen.name,
-                    list(&bins)
-                )));
-            }
-            (name.to_owned(), Kind::Bin)
-        }
-        (None, Some(name)) => {
-            let examples = targets(TargetKind::Example);
-            if !examples.contains(&name) {
-                return Err(Error::Usage(format!(
-                    "package `{}` has no example `{name}` (its examples: {})",
-                    chosen.name,
-                    list(&examples)
-                )));
-            }
-            (name.to_owned(), Kind::Example)
-        }
+        (Some(name), None) => (
+            named(name, TargetKind::Bin, "binary", "binaries")?,
+            Kind::Bin,
+        ),
+        (None, Some(name)) => (
+            named(name, TargetKind::Example, "example", "examples")?,
+            Kind::Example,
+        ),
         (None, None) => {
             let bins = targets(TargetKind::Bin);
             match (bins.as_slice(), chosen.default_run.as_deref()) {

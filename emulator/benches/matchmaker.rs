@@ -12,7 +12,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, matchmaker_config};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorHandle, matchmaker_config, player_count_rule,
+};
 use serde_json::{Value, json};
 use support::rss_mib;
 
@@ -23,8 +25,7 @@ const TOKEN: &str = "bench-mm-token";
 
 fn config() -> String {
     let rules = json!({
-        "match_size": { "type": "player_count",
-            "attributes": { "team_count": 2, "min_team_size": 2, "max_team_size": 2 } },
+        "match_size": player_count_rule(2, 2, 2),
         "beacons": { "type": "latencies",
             "attributes": { "difference": 60, "max_latency": 150 } },
         "elo": { "type": "number_difference", "attributes": { "max_difference": 150 } },

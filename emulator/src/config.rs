@@ -163,6 +163,23 @@ impl AppVersion {
         )
     }
 
+    /// A command version whose deployments stay `Status.DEPLOYING` until the test opens their
+    /// TCP port `port_name` ([`EmulatorHandle::open_port`](crate::EmulatorHandle::open_port)):
+    /// the process listens nowhere (`sleep`) and READY waits for the port
+    /// ([`wait_for_port`](Self::wait_for_port)). For a test that needs a status that has not
+    /// moved on yet, instead of assuming it is faster than the lifecycle.
+    pub fn gated(
+        app: impl Into<String>,
+        version: impl Into<String>,
+        port_name: impl Into<String>,
+        internal: u16,
+    ) -> Self {
+        Self::command(app, version, "/bin/sh", ["-c", "exec sleep 600"])
+            .port(port_name, internal, "TCP")
+            .wait_for_port(true)
+            .grace_period(Duration::from_secs(1))
+    }
+
     /// Declares a port. For simulated versions `internal` is reported as is and the external
     /// port is a unique number; for command versions a real free port replaces both.
     /// `protocol` is Edgegap's (`UDP`, `TCP`, `TCP/UDP`, `HTTP`, `HTTPS`, `WS`, `WSS`).

@@ -1,5 +1,6 @@
 //! [`EmulatorHandle`]: the running emulator, and what tests can observe through it.
 
+use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -156,6 +157,34 @@ impl EmulatorHandle {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// Listens on the port `port_name` of deployment `request_id` (its loopback port): a
+    /// [`AppVersion::gated`](crate::AppVersion::gated) deployment then becomes READY. The
+    /// port stays open while the listener lives. `NotFound` when there is no such deployment
+    /// or port.
+    pub fn open_port(&self, request_id: &str, port_name: &str) -> std::io::Result<TcpListener> {
+        let port = self
+            .deployment(request_id)
+            .and_then(|d| d.ports.get(port_name).map(|p| p.0))
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no port `{port_name}` on deployment `{request_id}`"),
+                )
+            })?;
+        TcpListener::bind(("127.0.0.1", port))
+    }
+
+    /// The deployments not `Status.TERMINATED` after waiting up to `within` for each: servers
+    /// left running, what a test that stops everything asserts is empty. Each is as
+    /// [`deployments`](Self::deployments) saw it before the wait.
+    #[must_use]
+    pub fn not_terminated(&self, within: Duration) -> Vec<DeploymentInfo> {
+        self.deployments()
+            .into_iter()
+            .filter(|d| !self.wait_for_status(&d.request_id, "Status.TERMINATED", within))
+            .collect()
     }
 
     /// The matchmaker's base URL, `http://127.0.0.1:PORT` (no trailing slash; not

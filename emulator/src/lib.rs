@@ -67,7 +67,7 @@ pub use config::{AppVersion, Location, PrivateHost};
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultKind};
 pub use handle::EmulatorHandle;
-pub use matchmaker::{MatchmakerConfigError, matchmaker_config};
+pub use matchmaker::{MatchmakerConfigError, matchmaker_config, player_count_rule};
 pub use snapshot::{DeploymentInfo, RecordedRequest};
 
 /// Entry point: [`Emulator::builder`].

@@ -37,7 +37,7 @@ use crate::util::random_hex;
 use beacons::Beacon;
 use clock::Clock;
 use config::Config;
-pub use config::{MatchmakerConfigError, matchmaker_config};
+pub use config::{MatchmakerConfigError, matchmaker_config, player_count_rule};
 pub(crate) use service::Matchmaker;
 use state::State;
 

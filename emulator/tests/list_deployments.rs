@@ -275,12 +275,6 @@ fn the_official_status_filter_example_works_as_documented() {
         None,
     );
     assert_eq!(answer.status, 200, "{answer:?}");
-    let ids: Vec<&str> = answer.json["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(|d| d["request_id"].as_str())
-        .collect();
-    assert_eq!(ids, [a.as_str()]);
+    assert_eq!(ids(&answer), [a.as_str()]);
     assert_eq!(answer.json["total_count"], 1);
 }

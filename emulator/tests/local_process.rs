@@ -98,18 +98,14 @@ fn metrics_sample_the_real_process() {
             .is_some_and(|d| d.len() >= 2)
     });
     assert_eq!(answer.status, 200);
-    let mem: Vec<f64> = answer.json["mem"]["datasets"]
-        .as_array()
-        .expect("mem")
-        .iter()
-        .filter_map(Value::as_f64)
-        .collect();
-    let cpu: Vec<f64> = answer.json["cpu"]["datasets"]
-        .as_array()
-        .expect("cpu")
-        .iter()
-        .filter_map(Value::as_f64)
-        .collect();
+    let [mem, cpu] = ["mem", "cpu"].map(|metric| {
+        answer.json[metric]["datasets"]
+            .as_array()
+            .expect(metric)
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect::<Vec<f64>>()
+    });
     assert!(mem.iter().all(|m| *m > 0.0), "RSS in MB: {mem:?}");
     assert!(
         cpu.last().is_some_and(|c| *c > 1.0),

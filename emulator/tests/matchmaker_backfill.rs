@@ -4,16 +4,15 @@
 
 mod support;
 
+use edgegap_emulator::player_count_rule;
 use serde_json::{Map, Value, json};
-use support::{
-    create_group, matchmaker_emulator, mm, mm_config, player_count, wait_member, wait_until,
-};
+use support::{create_group, matchmaker_emulator, mm, mm_config, wait_member, wait_until};
 
 fn config() -> String {
     mm_config(
         "coop",
         json!({
-            "match_size": player_count(1, 2, 2),
+            "match_size": player_count_rule(1, 2, 2),
             "backfill_group_size": { "type": "intersection", "attributes": { "overlap": 1 } },
         }),
         json!({}),

@@ -5,9 +5,10 @@ mod support;
 
 use std::time::Duration;
 
+use edgegap_emulator::player_count_rule;
 use edgegap_emulator::{AppVersion, Emulator, EmulatorError, MatchmakerConfigError};
 use serde_json::{Value, json};
-use support::{mm_config, player_count, send, spawn_binary_printing, temp_dir};
+use support::{mm_config, send, spawn_binary_printing, temp_dir};
 
 fn start(config: &str) -> Result<edgegap_emulator::EmulatorHandle, EmulatorError> {
     Emulator::builder()
@@ -27,7 +28,7 @@ fn refusal(config: &str) -> MatchmakerConfigError {
 fn valid() -> Value {
     serde_json::from_str(&mm_config(
         "casual",
-        json!({ "match_size": player_count(1, 2, 4) }),
+        json!({ "match_size": player_count_rule(1, 2, 4) }),
         json!({ "30": { "match_size": { "min_team_size": 1 } } }),
     ))
     .expect("JSON")

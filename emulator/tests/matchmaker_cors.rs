@@ -4,10 +4,21 @@
 
 mod support;
 
-use support::{MM_TOKEN, duel_config, matchmaker_emulator, send_with};
+use edgegap_emulator::EmulatorHandle;
+use support::{Answer, MM_TOKEN, duel_config, matchmaker_emulator, send_with};
 
-fn emulator() -> edgegap_emulator::EmulatorHandle {
+fn emulator() -> EmulatorHandle {
     matchmaker_emulator(&duel_config())
+}
+
+/// `GET /monitor` with the matchmaker's token, from a page at `origin`.
+fn monitor_from(emu: &EmulatorHandle, origin: &str) -> Answer {
+    send_with(
+        "GET",
+        &format!("{}/monitor", emu.matchmaker_url()),
+        &[("Authorization", MM_TOKEN), ("Origin", origin)],
+        None,
+    )
 }
 
 #[test]
@@ -19,12 +30,7 @@ fn allowed_origins_get_cors_headers() {
         "https://eu.my-game.com",
         "https://a.b.my-game.com",
     ] {
-        let answer = send_with(
-            "GET",
-            &monitor,
-            &[("Authorization", MM_TOKEN), ("Origin", origin)],
-            None,
-        );
+        let answer = monitor_from(&emu, origin);
         assert_eq!(answer.status, 200);
         assert_eq!(
             answer.header("Access-Control-Allow-Origin"),
@@ -85,12 +91,7 @@ fn other_origins_get_none() {
         "https://play.example.com.evil.org",
         "null",
     ] {
-        let answer = send_with(
-            "GET",
-            &monitor,
-            &[("Authorization", MM_TOKEN), ("Origin", origin)],
-            None,
-        );
+        let answer = monitor_from(&emu, origin);
         assert_eq!(answer.status, 200, "CORS is enforced by the browser");
         assert_eq!(
             answer.header("Access-Control-Allow-Origin"),

@@ -4,8 +4,7 @@
 mod support;
 
 use edgegap_emulator::{AppVersion, Fault, FaultKind, Route};
-use serde_json::json;
-use support::{create_group, duel_config, matchmaker_builder, wait_member};
+use support::{duel, duel_config, matchmaker_builder};
 
 fn config() -> String {
     duel_config()
@@ -18,10 +17,7 @@ fn a_deployment_in_error_is_retried_then_host_assigned() {
         .fault(Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1))
         .start()
         .expect("starts");
-    let a = create_group(&emu, "duel", json!({}), true);
-    let b = create_group(&emu, "duel", json!({}), true);
-    let a = wait_member(&emu, &a, "HOST_ASSIGNED");
-    let b = wait_member(&emu, &b, "HOST_ASSIGNED");
+    let [a, b] = duel(&emu, "HOST_ASSIGNED");
     assert_eq!(a["assignment"], b["assignment"]);
     let deployments = emu.deployments();
     assert_eq!(deployments.len(), 2, "{deployments:?}");
@@ -51,10 +47,7 @@ fn a_refused_deploy_call_is_retried() {
         .fault(Fault::new(Route::DeployV2, FaultKind::Status(503)).times(2))
         .start()
         .expect("starts");
-    let a = create_group(&emu, "duel", json!({}), true);
-    let b = create_group(&emu, "duel", json!({}), true);
-    wait_member(&emu, &a, "HOST_ASSIGNED");
-    wait_member(&emu, &b, "HOST_ASSIGNED");
+    duel(&emu, "HOST_ASSIGNED");
     assert_eq!(emu.faults_injected(Route::DeployV2), 2);
     assert_eq!(
         emu.deployments().len(),
@@ -69,10 +62,7 @@ fn a_match_is_cancelled_after_its_last_retry() {
         .app_version(AppVersion::simulated("game", "v1").fail_with("Pull image timeout exceeded"))
         .start()
         .expect("starts");
-    let a = create_group(&emu, "duel", json!({}), true);
-    let b = create_group(&emu, "duel", json!({}), true);
-    let a = wait_member(&emu, &a, "CANCELLED");
-    wait_member(&emu, &b, "CANCELLED");
+    let [a, _] = duel(&emu, "CANCELLED");
     assert!(a["assignment"].is_null());
     let deployments = emu.deployments();
     assert_eq!(

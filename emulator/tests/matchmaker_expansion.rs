@@ -5,10 +5,10 @@ mod support;
 
 use std::time::Duration;
 
+use edgegap_emulator::player_count_rule;
 use serde_json::json;
 use support::{
-    create_group, matchmaker_emulator, member_path, mm, mm_config, player_count, size_only_config,
-    wait_member,
+    create_group, matchmaker_emulator, member_path, mm, mm_config, size_only_config, wait_member,
 };
 
 #[test]
@@ -16,7 +16,7 @@ fn a_ticket_matches_only_after_the_expansion_relaxes_a_rule() {
     let config = mm_config(
         "duel",
         json!({
-            "match_size": player_count(2, 1, 1),
+            "match_size": player_count_rule(2, 1, 1),
             "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
         }),
         json!({ "30": { "elo": { "max_difference": 500 } } }),
@@ -54,7 +54,7 @@ fn casual() -> String {
     // Edgegap's casual template: one team of 2 to 4; a lone player may play after 30 s.
     mm_config(
         "casual",
-        json!({ "match_size": player_count(1, 2, 4) }),
+        json!({ "match_size": player_count_rule(1, 2, 4) }),
         json!({ "30": { "match_size": { "min_team_size": 1 } } }),
     )
 }
@@ -122,7 +122,7 @@ fn the_expiration_is_the_last_chance_for_a_partial_match() {
 fn without_a_manual_clock_timers_run_on_wall_time() {
     let config = mm_config(
         "casual",
-        json!({ "match_size": player_count(1, 2, 4) }),
+        json!({ "match_size": player_count_rule(1, 2, 4) }),
         json!({ "1": { "match_size": { "min_team_size": 1 } } }),
     );
     let emu = edgegap_emulator::Emulator::builder()

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{
-    create_group, matchmaker_emulator, member_path, mm, size_only_config, wait_member, wait_until,
+    create_group, create_ticket, matchmaker_emulator, member_path, mm, size_only_config,
+    wait_member, wait_until,
 };
 
 /// Two teams of two: two solo players never fill it, even partially.
@@ -19,15 +20,9 @@ fn config() -> String {
 fn an_unmatched_ticket_is_cancelled_then_removed() {
     let emu = matchmaker_emulator(&config());
     let alone = create_group(&emu, "duel", json!({}), true);
-    let ticket = mm(
-        &emu,
-        "POST",
-        "/tickets",
-        Some(&json!({ "profile": "duel", "attributes": {} })),
-    );
-    assert_eq!(ticket.status, 201, "{ticket:?}");
-    assert_eq!(ticket.json["status"], "SEARCHING");
-    let ticket_path = format!("/tickets/{}", ticket.json["id"].as_str().expect("id"));
+    let ticket = create_ticket(&emu, "duel", json!({}));
+    assert_eq!(ticket["status"], "SEARCHING");
+    let ticket_path = format!("/tickets/{}", ticket["id"].as_str().expect("id"));
     let path = member_path(&alone);
 
     emu.advance_matchmaker_clock(Duration::from_secs(299));

@@ -3,13 +3,11 @@
 
 mod support;
 
-use std::time::Duration;
-
 use edgegap_emulator::AppVersion;
 use serde_json::json;
 use support::{
-    create_group, duel_config, join_group, matchmaker_builder, matchmaker_emulator, member_path,
-    mm, set_ready, size_only_config, wait_member, wait_status,
+    create_group, create_ticket, duel_config, join_group, matchmaker_builder, matchmaker_emulator,
+    member_path, mm, set_ready, size_only_config, wait_member, wait_status,
 };
 
 #[test]
@@ -18,23 +16,12 @@ fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() 
     // The server is READY only once its TCP port accepts: the test opens it, so the match
     // stays MATCH_FOUND for as long as the test needs.
     let emu = matchmaker_builder(&config)
-        .app_version(
-            AppVersion::command("game", "v1", "/bin/sh", ["-c", "exec sleep 60"])
-                .port("gameport", 7777, "TCP")
-                .wait_for_port(true)
-                .grace_period(Duration::from_secs(1)),
-        )
+        .app_version(AppVersion::gated("game", "v1", "gameport", 7777))
         .start()
         .expect("starts");
     let player = create_group(&emu, "duel", json!({}), true);
-    let ticket = mm(
-        &emu,
-        "POST",
-        "/tickets",
-        Some(&json!({ "profile": "duel", "attributes": {} })),
-    );
-    assert_eq!(ticket.status, 201);
-    let ticket_path = format!("/tickets/{}", ticket.json["id"].as_str().expect("id"));
+    let ticket = create_ticket(&emu, "duel", json!({}));
+    let ticket_path = format!("/tickets/{}", ticket["id"].as_str().expect("id"));
     let found = wait_member(&emu, &player, "MATCH_FOUND");
     assert!(found["assignment"].is_null());
     assert!(found["team_id"].is_string(), "teams are set at MATCH_FOUND");
@@ -58,7 +45,9 @@ fn leaving_after_the_match_is_found_is_refused_and_the_assignment_still_comes() 
     let deployment = emu.deployments().pop().expect("one deployment");
     wait_status(&emu, &deployment.request_id, "Status.DEPLOYING");
     let port = deployment.ports["gameport"].0;
-    let _server = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the given port is free");
+    let _server = emu
+        .open_port(&deployment.request_id, "gameport")
+        .expect("the given port is free");
     let assigned = wait_member(&emu, &player, "HOST_ASSIGNED");
     assert_eq!(
         assigned["assignment"]["ports"]["gameport"]["external"],

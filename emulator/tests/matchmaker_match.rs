@@ -5,17 +5,18 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use edgegap_emulator::player_count_rule;
 use serde_json::{Value, json};
 use support::{
     create_group, duel_config, join_group, matchmaker_emulator, member_path, mm, mm_config,
-    player_count, set_ready, wait_member,
+    set_ready, wait_member,
 };
 
 fn config() -> String {
     mm_config(
         "ranked-2v2",
         json!({
-            "match_size": player_count(2, 2, 2),
+            "match_size": player_count_rule(2, 2, 2),
             "selected_game_mode": { "type": "string_equality" },
             "selected_map": { "type": "intersection", "attributes": { "overlap": 1 } },
         }),

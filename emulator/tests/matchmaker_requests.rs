@@ -4,16 +4,15 @@
 
 mod support;
 
+use edgegap_emulator::player_count_rule;
 use serde_json::{Value, json};
-use support::{
-    MM_TOKEN, create_group, join_group, matchmaker_emulator, mm, mm_config, player_count, send,
-};
+use support::{MM_TOKEN, create_group, join_group, matchmaker_emulator, mm, mm_config, send};
 
 fn config() -> String {
     mm_config(
         "ranked",
         json!({
-            "match_size": player_count(2, 2, 2),
+            "match_size": player_count_rule(2, 2, 2),
             "beacons": { "type": "latencies", "attributes": { "difference": 100, "max_latency": 200 } },
             "elo": { "type": "number_difference", "attributes": { "max_difference": 50 } },
             "mode": { "type": "string_equality" },

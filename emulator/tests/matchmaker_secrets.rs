@@ -7,8 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use edgegap_emulator::{AppVersion, Emulator};
-use serde_json::json;
-use support::{MM_TOKEN, create_group, duel_config, matchmaker_emulator, send, wait_member};
+use support::{MM_TOKEN, duel, duel_config, matchmaker_emulator, send};
 
 /// Everything the emulator logs, at every level.
 #[derive(Clone, Default)]
@@ -53,10 +52,7 @@ fn the_token_is_never_logged_nor_in_errors_nor_in_debug_output() {
         assert_eq!(answer.status, 401);
         assert!(!answer.text.contains(MM_TOKEN));
     }
-    let a = create_group(&emu, "duel", json!({}), true);
-    let b = create_group(&emu, "duel", json!({}), true);
-    wait_member(&emu, &a, "HOST_ASSIGNED");
-    wait_member(&emu, &b, "HOST_ASSIGNED");
+    duel(&emu, "HOST_ASSIGNED");
     // A refused configuration, and a refused token, say why without the token.
     let refused = Emulator::builder()
         .matchmaker(config.clone())

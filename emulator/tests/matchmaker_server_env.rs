@@ -5,10 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::json;
 use support::{
-    create_group, duel_config, matchmaker_builder, read_env_file, script, temp_file, wait_member,
-    wait_until,
+    duel, duel_config, matchmaker_builder, read_env_file, script, temp_file, wait_until,
 };
 
 #[test]
@@ -27,10 +25,7 @@ fn the_server_process_gets_the_match_environment() {
         )
         .start()
         .expect("starts");
-    let a = create_group(&emu, "duel", json!({}), true);
-    let b = create_group(&emu, "duel", json!({}), true);
-    let a = wait_member(&emu, &a, "HOST_ASSIGNED");
-    wait_member(&emu, &b, "HOST_ASSIGNED");
+    let [a, _] = duel(&emu, "HOST_ASSIGNED");
     wait_until("the env file", Duration::from_secs(10), || out.exists());
     let env = read_env_file(&out);
     let info = emu.deployments().pop().expect("one deployment");

@@ -28,8 +28,7 @@ fn documented_rate_limit_answers_429_with_retry_after() {
         }
     };
     let secs: u64 = limited
-        .retry_after
-        .as_deref()
+        .header("retry-after")
         .and_then(|v| v.parse().ok())
         .expect("Retry-After seconds");
     assert!(secs >= 1);

@@ -7,25 +7,27 @@ mod support;
 use std::thread;
 use std::time::Duration;
 
-use edgegap_emulator::{Emulator, Route};
+use edgegap_emulator::{Emulator, EmulatorHandle, Route};
 use serde_json::json;
 use support::{
-    api, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, game_emulator, quick_emulator,
-    send, status_of, stepped_emulator, wait_status,
+    Answer, api, deploy, deploy_body, deploy_ready, deploy_tagged, emulator, game_emulator,
+    quick_emulator, send, status_of, stepped_emulator, wait_status,
 };
+
+/// `DELETE /v1/stop/{id}`, asserting `status` and a message that names the deployment.
+fn stop(emu: &EmulatorHandle, id: &str, status: u16) -> Answer {
+    let stop = api(emu, "DELETE", &format!("/v1/stop/{id}"), None);
+    assert_eq!(stop.status, status, "{stop:?}");
+    assert!(stop.message().contains(id), "{stop:?}");
+    stop
+}
 
 #[test]
 fn stop_ready_then_gone() {
     let emu = game_emulator();
     let id = deploy(&emu, &deploy_body("game", "v1"));
     wait_status(&emu, &id, "Status.READY");
-    let stop = api(&emu, "DELETE", &format!("/v1/stop/{id}"), None);
-    assert_eq!(stop.status, 200, "{stop:?}");
-    assert!(
-        stop.json["message"]
-            .as_str()
-            .is_some_and(|m| m.contains(&id))
-    );
+    let stop = stop(&emu, &id, 200);
     assert_eq!(stop.json["deployment_summary"]["request_id"], json!(id));
     assert_eq!(
         stop.json["deployment_summary"]["current_status"],
@@ -62,13 +64,7 @@ fn stop_errored_deployment_answers_200() {
 fn stop_before_ready_is_deferred_until_ready() {
     let emu = stepped_emulator(Duration::from_millis(30));
     let id = deploy(&emu, &deploy_body("game", "v1"));
-    let stop = api(&emu, "DELETE", &format!("/v1/stop/{id}"), None);
-    assert_eq!(stop.status, 202, "{stop:?}");
-    assert!(
-        stop.json["message"]
-            .as_str()
-            .is_some_and(|m| m.contains(&id))
-    );
+    let stop = stop(&emu, &id, 202);
     assert!(stop.json.get("deployment_summary").is_none());
     wait_status(&emu, &id, "Status.TERMINATED");
     let info = emu.deployment(&id).expect("known");

@@ -301,13 +301,8 @@ fn run_players(settings: &Settings, webhooks: bool) -> PlayersReport {
     let wall = start.elapsed();
     let rss = processes.iter().map(|p| rss_mib(p.pid())).collect();
 
+    let leaked = emu.not_terminated(Duration::from_secs(10)).len();
     let deployments = emu.deployments();
-    let leaked = deployments
-        .iter()
-        .filter(|d| {
-            !emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(10))
-        })
-        .count();
     let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
     for d in &deployments {
         for tag in d
@@ -471,6 +466,33 @@ fn print_heading(title: &str) {
     println!("|---|---|---|---|");
 }
 
+/// READY -> player: `p50 / p99 (max)`.
+fn notified(report: &PlayersReport) -> String {
+    format!(
+        "{} / {} ({})",
+        ms(report.notified_p50),
+        ms(report.notified_p99),
+        ms(report.notified_max)
+    )
+}
+
+/// The row of retryable refusals, both runs.
+fn print_refusals(hooks: &PlayersReport, polling: &PlayersReport) {
+    println!(
+        "| retryable refusals seen by players (429/502/503) | report | {} | {} |",
+        hooks.refused, polling.refused
+    );
+}
+
+/// The webhooks run, then the polling-only one.
+fn run_both(settings: &Settings) -> (PlayersReport, PlayersReport) {
+    let hooks = run_players(settings, true);
+    eprintln!("webhooks run done in {:.1} s", hooks.wall.as_secs_f64());
+    let polling = run_players(settings, false);
+    eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
+    (hooks, polling)
+}
+
 /// The rows whose goal is 0 (lost, duplicated, leaked, failed players), both runs.
 fn print_zero_rows(hooks: &PlayersReport, polling: &PlayersReport) {
     for (name, h, p) in [
@@ -585,14 +607,10 @@ fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersRepo
         verdict(polling.rate_limited == 0)
     );
     println!(
-        "| READY -> player p50 / p99 (max) | p99 <= 100 ms with webhooks, <= 1.5 s without | {} / {} ({}) {} | {} / {} ({}) {} |",
-        ms(hooks.notified_p50),
-        ms(hooks.notified_p99),
-        ms(hooks.notified_max),
+        "| READY -> player p50 / p99 (max) | p99 <= 100 ms with webhooks, <= 1.5 s without | {} {} | {} {} |",
+        notified(hooks),
         verdict(hooks.notified_p99 <= Duration::from_millis(100)),
-        ms(polling.notified_p50),
-        ms(polling.notified_p99),
-        ms(polling.notified_max),
+        notified(polling),
         verdict(polling.notified_p99 <= Duration::from_millis(1500))
     );
     print_zero_rows(hooks, polling);
@@ -604,10 +622,7 @@ fn print_scale(settings: &Settings, hooks: &PlayersReport, polling: &PlayersRepo
         rss(&polling.rss_live),
         verdict(peak(polling) <= 64.0)
     );
-    println!(
-        "| retryable refusals seen by players (429/502/503) | report | {} | {} |",
-        hooks.refused, polling.refused
-    );
+    print_refusals(hooks, polling);
     println!(
         "| run time (arrivals, READY, then every stop) | report | {:.1} s | {:.1} s |",
         hooks.wall.as_secs_f64(),
@@ -623,10 +638,7 @@ fn main() {
             "load (scale): {} players at {}/s, lifecycle step {:?}; webhooks run, then polling only",
             settings.players, settings.rate, settings.step
         );
-        let hooks = run_players(&settings, true);
-        eprintln!("webhooks run done in {:.1} s", hooks.wall.as_secs_f64());
-        let polling = run_players(&settings, false);
-        eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
+        let (hooks, polling) = run_both(&settings);
         print_scale(&settings, &hooks, &polling);
         return;
     }
@@ -639,10 +651,7 @@ fn main() {
         settings.hammer_secs,
         settings.hammer_threads
     );
-    let hooks = run_players(&settings, true);
-    eprintln!("webhooks run done in {:.1} s", hooks.wall.as_secs_f64());
-    let polling = run_players(&settings, false);
-    eprintln!("polling run done in {:.1} s", polling.wall.as_secs_f64());
+    let (hooks, polling) = run_both(&settings);
     let hammered = hammer(&settings);
 
     print_heading(&format!(
@@ -670,19 +679,12 @@ fn main() {
         polling.status_max
     );
     println!(
-        "| READY -> client notified p50 / p99 (max) | p99 <= 100 ms with webhooks | {} / {} ({}) {} | {} / {} ({}) (report) |",
-        ms(hooks.notified_p50),
-        ms(hooks.notified_p99),
-        ms(hooks.notified_max),
+        "| READY -> client notified p50 / p99 (max) | p99 <= 100 ms with webhooks | {} {} | {} (report) |",
+        notified(&hooks),
         verdict(hooks.notified_p99 <= Duration::from_millis(100)),
-        ms(polling.notified_p50),
-        ms(polling.notified_p99),
-        ms(polling.notified_max)
+        notified(&polling)
     );
-    println!(
-        "| retryable refusals seen by players (429/502/503) | report | {} | {} |",
-        hooks.refused, polling.refused
-    );
+    print_refusals(&hooks, &polling);
     println!(
         "| run time | report | {:.1} s | {:.1} s |",
         hooks.wall.as_secs_f64(),

@@ -4,11 +4,27 @@
 
 mod support;
 
-use edgegap_gateway::{GatewayBuilder, GatewayConfig, GatewayError};
+use edgegap_gateway::{GatewayBuilder, GatewayConfig, GatewayError, GatewayHandle};
 use support::*;
 
 const PAGE: &str = "http://127.0.0.1:8000";
 const GAME: &str = "https://game.example.com";
+
+/// `GET /v1/status/…` without a token (401), from a page at `origin`.
+fn unauthorised_status(gw: &GatewayHandle, origin: &str) -> Answer {
+    send(
+        "GET",
+        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
+        &[("Origin", origin)],
+        None,
+    )
+}
+
+/// Asserts `answer` has no `Access-Control-*` header (saying which when it has).
+fn assert_no_cors(answer: &Answer) {
+    let cors = cors_headers(answer);
+    assert!(cors.is_empty(), "{cors:?}");
+}
 
 /// The `Access-Control-*` headers of `answer`.
 fn cors_headers(answer: &Answer) -> Vec<&str> {
@@ -97,7 +113,7 @@ fn preflight_is_answered_for_allowed_origins_only() {
     // A preflight without an Origin is not a browser's: refused too.
     let bare = send("OPTIONS", &deploys, &[], None);
     assert_eq!(bare.status, 403);
-    assert!(cors_headers(&bare).is_empty());
+    assert_no_cors(&bare);
 }
 
 #[test]
@@ -127,22 +143,12 @@ fn answers_to_an_allowed_origin_carry_it_errors_included() {
         deploy.headers
     );
     // A refusal is readable by the page too (else the browser reports a network error).
-    let refused = send(
-        "GET",
-        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
-        &[("Origin", PAGE)],
-        None,
-    );
+    let refused = unauthorised_status(&gw, PAGE);
     assert_eq!(refused.status, 401, "{}", refused.text);
     assert_eq!(refused.header("access-control-allow-origin"), Some(PAGE));
     // Another origin's request is still served (CORS is not authentication), but nothing
     // tells its page it may read the answer.
-    let foreign = send(
-        "GET",
-        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
-        &[("Origin", GAME)],
-        None,
-    );
+    let foreign = unauthorised_status(&gw, GAME);
     assert_eq!(foreign.status, 401);
     assert_eq!(foreign.header("access-control-allow-origin"), None);
 }
@@ -153,19 +159,10 @@ fn without_a_list_there_is_no_cors_header_at_all() {
     let gw = gateway(&emu);
     let options = preflight(&format!("{}/v2/deployments", gw.base_url()), PAGE);
     assert!(!(200..300).contains(&options.status), "{}", options.status);
-    assert!(
-        cors_headers(&options).is_empty(),
-        "{:?}",
-        cors_headers(&options)
-    );
-    let get = send(
-        "GET",
-        &format!("{}/v1/status/aaaaaaaaaaaa", gw.base_url()),
-        &[("Origin", PAGE)],
-        None,
-    );
+    assert_no_cors(&options);
+    let get = unauthorised_status(&gw, PAGE);
     assert_eq!(get.status, 401);
-    assert!(cors_headers(&get).is_empty(), "{:?}", cors_headers(&get));
+    assert_no_cors(&get);
 }
 
 #[test]
@@ -214,7 +211,7 @@ fn the_environment_replaces_the_files_origins() {
     assert_eq!(from_env.header("access-control-allow-origin"), Some(PAGE));
     let from_file = preflight(&deploys, GAME);
     assert_eq!(from_file.status, 403, "the file's list was replaced");
-    assert!(cors_headers(&from_file).is_empty());
+    assert_no_cors(&from_file);
 }
 
 /// Edgegap's organisation API sends no CORS headers (a browser must never hold that token);
@@ -225,11 +222,7 @@ fn the_emulators_deployment_api_answers_no_browser() {
     let emu = emulator();
     let auth = format!("token {}", emu.token());
     let options = preflight(&format!("{}/v2/deployments", emu.base_url()), PAGE);
-    assert!(
-        cors_headers(&options).is_empty(),
-        "{:?}",
-        cors_headers(&options)
-    );
+    assert_no_cors(&options);
     let list = send(
         "GET",
         &format!("{}/v1/deployments", emu.base_url()),
@@ -237,5 +230,5 @@ fn the_emulators_deployment_api_answers_no_browser() {
         None,
     );
     assert_eq!(list.status, 200, "{}", list.text);
-    assert!(cors_headers(&list).is_empty(), "{:?}", cors_headers(&list));
+    assert_no_cors(&list);
 }

@@ -14,14 +14,8 @@ use support::*;
 
 /// Every deployment the emulator made is over (stopped through the gateway).
 fn assert_none_left(emu: &edgegap_emulator::EmulatorHandle) {
-    for d in emu.deployments() {
-        assert!(
-            emu.wait_for_status(&d.request_id, "Status.TERMINATED", Duration::from_secs(10)),
-            "`{}` leaked: {}",
-            d.request_id,
-            d.status
-        );
-    }
+    let leaked = emu.not_terminated(Duration::from_secs(10));
+    assert!(leaked.is_empty(), "leaked: {leaked:?}");
 }
 
 #[test]
@@ -236,8 +230,7 @@ fn edgegap_failures_are_502_or_503_with_retry_after() {
     let alice = token("alice");
     emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Status(500)).times(1));
     let failed = deploy(&gw, &alice, Some("k"));
-    assert_eq!(failed.status, 502, "{}", failed.text);
-    assert!(failed.header("Retry-After").is_some());
+    assert_retry_later(&failed, 502);
     emu.add_fault(Fault::new(Route::DeployV2, FaultKind::Html502).times(1));
     assert_eq!(deploy(&gw, &alice, Some("k")).status, 502);
     emu.add_fault(

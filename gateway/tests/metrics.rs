@@ -106,8 +106,7 @@ fn a_running_gateway_counts_its_upstream_calls_as_the_emulator_saw_them() {
 fn two_replicas_each_count_their_own_and_together_what_the_emulator_saw() {
     let redis = Redis::start();
     let emu = emulator();
-    let a = builder(&emu).redis(redis.url()).start().unwrap();
-    let b = builder(&emu).redis(redis.url()).start().unwrap();
+    let [a, b] = replicas(&emu, &redis.url());
     let (alice, bob) = (token("alice"), token("bob"));
     let first = deploy(&a, &alice, None).request_id();
     let second = deploy(&b, &bob, None).request_id();

@@ -5,7 +5,6 @@
 mod support;
 
 use edgegap_emulator::{Fault, FaultKind, Route};
-use edgegap_gateway::Gateway;
 use support::*;
 
 #[test]
@@ -56,10 +55,8 @@ fn the_organisation_token_is_in_no_log_line() {
 #[test]
 fn a_gateway_with_a_wrong_organisation_token_says_so_without_leaking_either() {
     let emu = emulator();
-    let gw = Gateway::builder()
+    let gw = builder(&emu)
         .upstream(emu.base_url(), "not-the-org-token")
-        .allow(APP, VERSION)
-        .hs256_secret(SECRET)
         .start()
         .unwrap();
     let answer = deploy(&gw, &token("alice"), None);

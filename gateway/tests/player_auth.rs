@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use edgegap_gateway::{Gateway, KeyAlgorithm};
+use edgegap_gateway::KeyAlgorithm;
 use serde_json::json;
 use support::*;
 
@@ -135,9 +135,7 @@ fn public_keys_verify_their_algorithm_and_refuse_confusion() {
             "rsa.pub.pem",
         ),
     ] {
-        let gw = Gateway::builder()
-            .upstream(emu.base_url(), emu.token())
-            .allow(APP, VERSION)
+        let gw = keyless_builder(&emu)
             .public_key_pem(alg, key(public))
             .max_live_per_player(100)
             .start()
@@ -208,20 +206,11 @@ fn issuer_and_audience_are_checked_when_configured() {
 fn anonymous_mode_is_explicit_and_warns() {
     let emu = emulator();
     // Without a key and without anonymous mode, the gateway does not start.
-    let error = Gateway::builder()
-        .upstream(emu.base_url(), emu.token())
-        .allow(APP, VERSION)
-        .start()
-        .unwrap_err();
+    let error = keyless_builder(&emu).start().unwrap_err();
     assert!(error.to_string().contains("no player-token key"), "{error}");
 
     capture_logs();
-    let gw = Gateway::builder()
-        .upstream(emu.base_url(), emu.token())
-        .allow(APP, VERSION)
-        .anonymous(true)
-        .start()
-        .unwrap();
+    let gw = keyless_builder(&emu).anonymous(true).start().unwrap();
     assert!(logs().contains("ANONYMOUS MODE"));
     let answer = send(
         "POST",
@@ -248,9 +237,7 @@ fn a_binary_hs256_secret_is_used_byte_for_byte() {
     // 32 random-looking bytes, not valid UTF-8, as an auth backend may generate them.
     let secret: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
     assert!(std::str::from_utf8(&secret).is_err());
-    let gw = Gateway::builder()
-        .upstream(emu.base_url(), emu.token())
-        .allow(APP, VERSION)
+    let gw = keyless_builder(&emu)
         .hs256_secret(secret.clone())
         .start()
         .unwrap();
@@ -265,11 +252,7 @@ fn a_binary_hs256_secret_is_used_byte_for_byte() {
 fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let emu = emulator();
     let anonymous = |trust: bool| {
-        let builder = Gateway::builder()
-            .upstream(emu.base_url(), emu.token())
-            .allow(APP, VERSION)
-            .anonymous(true)
-            .max_live_per_player(5);
+        let builder = keyless_builder(&emu).anonymous(true).max_live_per_player(5);
         let builder = if trust {
             builder.trusted_proxy("127.0.0.0/8")
         } else {
@@ -422,9 +405,7 @@ fn status_forwarded(gw: &edgegap_gateway::GatewayHandle, id: &str, lines: &[&str
 #[test]
 fn every_forwarded_for_line_counts_and_mapped_addresses_are_ipv4() {
     let emu = emulator();
-    let gw = Gateway::builder()
-        .upstream(emu.base_url(), emu.token())
-        .allow(APP, VERSION)
+    let gw = keyless_builder(&emu)
         .anonymous(true)
         .trusted_proxy("127.0.0.0/8")
         .start()

@@ -42,14 +42,9 @@ impl<'w, 's> Edgegap<'w, 's> {
     where
         E::Output: Clone,
     {
-        let entity = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<E>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
-            enqueue(world, entity, endpoint, Handling::respond());
-        });
-        entity
+        queue_call::<E>(&mut self.commands, move |world, call| {
+            enqueue(world, call, endpoint, Handling::respond());
+        })
     }
 
     /// Deploys (`POST /v2/deployments`) and returns the **deployment entity**: it carries a
@@ -105,14 +100,9 @@ impl<'w, 's> Edgegap<'w, 's> {
 
     /// Like [`Edgegap::stop`], with the stop's options.
     pub fn stop_with(&mut self, stop: StopDeployment) -> Entity {
-        let call = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<StopDeployment>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
+        queue_call::<StopDeployment>(&mut self.commands, move |world, call| {
             send_stop(world, Some(call), stop);
-        });
-        call
+        })
     }
 
     /// Stops the deployment of `deployment` (an entity from [`Edgegap::deploy`] or
@@ -121,11 +111,7 @@ impl<'w, 's> Edgegap<'w, 's> {
     /// Returns the stop call's entity; every such call resolves exactly once, as
     /// [`EdgegapError::Cancelled`] if the deployment is never created.
     pub fn stop_deployment(&mut self, deployment: Entity) -> Entity {
-        let call = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<StopDeployment>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
+        queue_call::<StopDeployment>(&mut self.commands, move |world, call| {
             if world.get::<Deployment>(deployment).is_none() {
                 deliver_error(
                     world,
@@ -138,8 +124,7 @@ impl<'w, 's> Edgegap<'w, 's> {
             world
                 .resource_mut::<Tracker>()
                 .push(deployment, Answer::StopRequested(Some(call)));
-        });
-        call
+        })
     }
 
     /// `POST /v1/deployments/bulk-stop`: stops every deployment matching the filters.
@@ -238,4 +223,16 @@ impl<'w, 's> Edgegap<'w, 's> {
         });
         entity
     }
+}
+
+/// Spawns the entity of a call to `E` and queues `send` (with the world and that entity) for
+/// when the commands are applied; returns the entity. Every call method of [`Edgegap`] and
+/// of the matchmaker's parameter starts this way.
+pub(crate) fn queue_call<E: 'static>(
+    commands: &mut Commands,
+    send: impl FnOnce(&mut World, Entity) + Send + 'static,
+) -> Entity {
+    let call = commands.spawn(EdgegapCall::new(short_name::<E>())).id();
+    commands.queue(move |world: &mut World| send(world, call));
+    call
 }

@@ -12,7 +12,11 @@
 //! A test then starts its own instance on a free loopback port ([`Redis::start`],
 //! [`Registry::start`], [`Registry::with_htpasswd`], [`Spawned`]), killed when dropped, so
 //! tests never share a server.
+//!
+//! [`http::send`] is the small HTTP client the tests that call a server share.
 #![warn(missing_docs)]
+
+pub mod http;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

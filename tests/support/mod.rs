@@ -28,7 +28,7 @@ use bevy_edgegap::api::{DeployRequest, EdgegapError, Endpoint, Secret};
 use bevy_edgegap::http::send;
 use bevy_edgegap::prelude::*;
 pub use bevy_edgegap::test_utils::{app, call, result_of, run_until};
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle, Route};
 use futures_lite::future::block_on;
 
 /// A config pointing at `emu`, with quick polls.
@@ -85,6 +85,21 @@ pub fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) 
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Writes `message` and runs one frame, no more: the request that frame asked for must be on
+/// its way to `route` all the same (waited for without frames, at most 5 s).
+pub fn one_frame_sends<M: Message>(app: &mut App, message: M, emu: &EmulatorHandle, route: Route) {
+    app.world_mut().write_message(message);
+    app.update();
+    wait_until(
+        &format!(
+            "the request of the frame that wrote `{}`",
+            ShortName::of::<M>()
+        ),
+        Duration::from_secs(5),
+        || emu.request_count(route) > 0,
+    );
 }
 
 /// Runs frames for `window` of wall time. Only for checks that something does *not* happen

@@ -29,7 +29,6 @@ struct File {
     logs_after_termination: Option<bool>,
     max_tag_length: Option<usize>,
     body_timeout_ms: Option<u64>,
-    #[serde(default)]
     rate_limits: Option<RateLimits>,
     #[serde(default)]
     app_versions: Vec<Version>,

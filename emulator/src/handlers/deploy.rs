@@ -59,25 +59,17 @@ struct V2Body {
     application: String,
     version: String,
     users: Vec<User>,
-    #[serde(default)]
     #[expect(
         dead_code,
         reason = "accepted and validated for type only: there is no placement"
     )]
     require_cached_locations: Option<bool>,
-    #[serde(default)]
     resources: Option<Resources>,
-    #[serde(default)]
     environment_variables: Option<Vec<EnvVar>>,
-    #[serde(default)]
     tags: Option<Vec<String>>,
-    #[serde(default)]
     webhook_on_ready: Option<Webhook>,
-    #[serde(default)]
     webhook_on_error: Option<Webhook>,
-    #[serde(default)]
     webhook_on_terminated: Option<Webhook>,
-    #[serde(default)]
     private_host_ids: Option<Vec<String>>,
 }
 
@@ -293,7 +285,6 @@ struct GeoIp {
 struct V1EnvVar {
     key: String,
     value: String,
-    #[serde(default)]
     #[expect(
         dead_code,
         reason = "accepted (as a bool or a string, per old docs), not used"
@@ -311,21 +302,13 @@ struct V1Filter {
 #[derive(Debug, Deserialize)]
 struct V1Body {
     app_name: String,
-    #[serde(default)]
     version_name: Option<String>,
-    #[serde(default)]
     ip_list: Option<Vec<String>>,
-    #[serde(default)]
     geo_ip_list: Option<Vec<GeoIp>>,
-    #[serde(default)]
     env_vars: Option<Vec<V1EnvVar>>,
-    #[serde(default)]
     webhook_url: Option<String>,
-    #[serde(default)]
     tags: Option<Vec<String>>,
-    #[serde(default)]
     container_log_storage: Option<Value>,
-    #[serde(default)]
     filters: Option<Vec<V1Filter>>,
 }
 

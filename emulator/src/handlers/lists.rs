@@ -82,7 +82,6 @@ struct Filter {
 #[derive(Debug, Deserialize)]
 struct OrderBy {
     field: String,
-    #[serde(default)]
     order: Option<String>,
 }
 

@@ -32,6 +32,13 @@ pub fn matchmaker_config(
     })
 }
 
+/// A `player_count` rule (Edgegap's JSON, for [`matchmaker_config`]'s rules): `team_count`
+/// teams of `min..=max` players each.
+pub fn player_count_rule(team_count: u32, min: u32, max: u32) -> Value {
+    serde_json::json!({ "type": "player_count",
+        "attributes": { "team_count": team_count, "min_team_size": min, "max_team_size": max } })
+}
+
 /// Why a matchmaker configuration was refused (the emulator refuses what Edgegap's dashboard
 /// refuses, and a few typos it could not act on).
 #[derive(Debug, Clone, PartialEq, Eq)]

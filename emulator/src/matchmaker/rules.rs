@@ -412,23 +412,21 @@ mod tests {
         let pool = Pool::new(&kinds).add(&kinds, &[&a]).expect("alone");
         let fits = |t: &Vec<Attr>| pool.add(&kinds, &[t]).is_some();
         assert!(fits(&ticket(110.0, 1040.0, "ranked", &["Vault"])));
-        assert!(
-            !fits(&ticket(130.0, 1000.0, "ranked", &["Vault"])),
-            "latency difference"
-        );
-        assert!(
-            !fits(&ticket(250.0, 1000.0, "ranked", &["Vault"])),
-            "over max latency"
-        );
-        assert!(!fits(&ticket(20.0, 1051.0, "ranked", &["Vault"])), "elo");
-        assert!(
-            !fits(&ticket(20.0, 1000.0, "Ranked", &["Vault"])),
-            "case-sensitive"
-        );
-        assert!(
-            !fits(&ticket(20.0, 1000.0, "ranked", &["Dock"])),
-            "no shared map"
-        );
+        for (refused, why) in [
+            (
+                ticket(130.0, 1000.0, "ranked", &["Vault"]),
+                "latency difference",
+            ),
+            (
+                ticket(250.0, 1000.0, "ranked", &["Vault"]),
+                "over max latency",
+            ),
+            (ticket(20.0, 1051.0, "ranked", &["Vault"]), "elo"),
+            (ticket(20.0, 1000.0, "Ranked", &["Vault"]), "case-sensitive"),
+            (ticket(20.0, 1000.0, "ranked", &["Dock"]), "no shared map"),
+        ] {
+            assert!(!fits(&refused), "{why}");
+        }
         // A group is judged on its average elo.
         let high = ticket(20.0, 1100.0, "ranked", &["Vault"]);
         let low = ticket(20.0, 960.0, "ranked", &["Vault"]);

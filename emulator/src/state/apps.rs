@@ -26,11 +26,8 @@ pub(crate) struct App {
 pub(crate) struct PortFields {
     pub port: i64,
     pub protocol: String,
-    #[serde(default)]
     pub to_check: Option<bool>,
-    #[serde(default)]
     pub tls_upgrade: Option<bool>,
-    #[serde(default)]
     pub name: Option<String>,
 }
 

@@ -9,70 +9,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edgegap_emulator::{AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, PrivateHost};
+use edgegap_emulator::{
+    AppVersion, Emulator, EmulatorBuilder, EmulatorHandle, PrivateHost, player_count_rule,
+};
 use serde_json::{Value, json};
 
-/// An answer: status, headers we care about, body as JSON (or `Value::Null` + raw text).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub retry_after: Option<String>,
-    pub content_type: Option<String>,
-    /// Every header, names lower-cased.
-    pub headers: Vec<(String, String)>,
-    pub text: String,
-    pub json: Value,
-}
-
-impl Answer {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body's `message`, or `""` when there is none.
-    pub fn message(&self) -> &str {
-        self.json["message"].as_str().unwrap_or_default()
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(10))
-        .build()
-}
-
-fn finish(result: Result<ureq::Response, ureq::Error>) -> Answer {
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    let status = response.status();
-    let retry_after = response.header("Retry-After").map(str::to_owned);
-    let content_type = response.header("Content-Type").map(str::to_owned);
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| {
-            let value = response.header(&n)?.to_owned();
-            Some((n.to_ascii_lowercase(), value))
-        })
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        retry_after,
-        content_type,
-        headers,
-        text,
-        json,
-    }
-}
+pub use edgegap_test_services::http::Answer;
 
 /// Sends `method url` with `Authorization: <auth>` (if any) and a raw body (if any).
 pub fn send(method: &str, url: &str, auth: Option<&str>, body: Option<&str>) -> Answer {
@@ -82,17 +24,8 @@ pub fn send(method: &str, url: &str, auth: Option<&str>, body: Option<&str>) -> 
 
 /// Sends `method url` with `headers` and a raw body (if any).
 pub fn send_with(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
-    let mut request = agent().request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request
-            .set("Content-Type", "application/json")
-            .send_string(body),
-        None => request.call(),
-    };
-    finish(result)
+    edgegap_test_services::http::send(method, url, headers, body, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("transport error: {e}"))
 }
 
 /// An API call with `Authorization: token <emu.token()>`.
@@ -397,12 +330,6 @@ pub fn mm_config(name: &str, rules: Value, expansions: Value) -> String {
     config.to_string()
 }
 
-/// `team_count` teams of `min..=max` players (a `player_count` rule named `match_size`).
-pub fn player_count(team_count: u32, min: u32, max: u32) -> Value {
-    json!({ "type": "player_count",
-        "attributes": { "team_count": team_count, "min_team_size": min, "max_team_size": max } })
-}
-
 /// An emulator builder with a matchmaker on `config`, token [`MM_TOKEN`], a manual matchmaker
 /// clock, API token `t`, no rate limits, zero-time lifecycle steps, and no app version yet.
 pub fn matchmaker_builder(config: &str) -> EmulatorBuilder {
@@ -441,6 +368,22 @@ pub fn create_group(emu: &EmulatorHandle, profile: &str, attributes: Value, read
     let answer = mm(emu, "POST", "/groups", Some(&body));
     assert_eq!(answer.status, 201, "create group answered {answer:?}");
     answer.json
+}
+
+/// `POST /tickets` (a solo player, the deprecated way); asserts 201 and returns the ticket.
+pub fn create_ticket(emu: &EmulatorHandle, profile: &str, attributes: Value) -> Value {
+    let body = json!({ "profile": profile, "attributes": attributes });
+    let answer = mm(emu, "POST", "/tickets", Some(&body));
+    assert_eq!(answer.status, 201, "create ticket answered {answer:?}");
+    answer.json
+}
+
+/// Two solo players ready in profile `duel` ([`create_group`]), once both are `status`
+/// ([`wait_member`]): their member answers.
+pub fn duel(emu: &EmulatorHandle, status: &str) -> [Value; 2] {
+    let a = create_group(emu, "duel", json!({}), true);
+    let b = create_group(emu, "duel", json!({}), true);
+    [wait_member(emu, &a, status), wait_member(emu, &b, status)]
 }
 
 /// `POST /groups/{gid}/members`; asserts 201 and returns the member answer.
@@ -496,7 +439,7 @@ pub fn wait_member(emu: &EmulatorHandle, member: &Value, status: &str) -> Value 
 pub fn size_only_config(name: &str, team_count: u32, min: u32, max: u32) -> String {
     mm_config(
         name,
-        json!({ "match_size": player_count(team_count, min, max) }),
+        json!({ "match_size": player_count_rule(team_count, min, max) }),
         json!({}),
     )
 }

@@ -49,14 +49,8 @@ pub fn emulator_with(tweak: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> 
             .app_version(AppVersion::simulated(APP, VERSION).port("gameport", 7777, "UDP"))
             .app_version(AppVersion::simulated(APP, "v2").port("gameport", 7777, "UDP"))
             .app_version(AppVersion::simulated("other", VERSION).port("gameport", 7777, "UDP"))
-            .app_version(
-                // A process that listens nowhere: the gate port is the test's to open.
-                AppVersion::command(APP, GATED, "/bin/sh", ["-c", "exec sleep 600"])
-                    .port("gate", 7000, "TCP")
-                    .port("gameport", 7777, "UDP")
-                    .wait_for_port(true)
-                    .grace_period(Duration::from_secs(1)),
-            )
+            // The gate port is the test's to open.
+            .app_version(AppVersion::gated(APP, GATED, "gate", 7000).port("gameport", 7777, "UDP"))
             .lifecycle_step(Duration::ZERO),
     )
     .start()
@@ -68,41 +62,7 @@ pub fn token(player: &str) -> String {
     edgegap_gateway::dev_token(SECRET, player, Duration::from_secs(600)).unwrap()
 }
 
-/// An answer: status, every header, body text and JSON.
-#[derive(Debug)]
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// Every header, as sent.
-    pub headers: Vec<(String, String)>,
-    /// The body as text.
-    pub text: String,
-    /// The body as JSON (`Null` when it is not).
-    pub json: Value,
-}
-
-impl Answer {
-    /// The header `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The `message` of an error answer.
-    pub fn message(&self) -> &str {
-        self.json["message"].as_str().unwrap_or_default()
-    }
-
-    /// The `request_id`; panics (failing the test) when there is none.
-    pub fn request_id(&self) -> String {
-        self.json["request_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no request_id in {} {}", self.status, self.text))
-            .to_owned()
-    }
-}
+pub use edgegap_test_services::http::Answer;
 
 /// Sends a request with these headers. Every answer is checked: the organisation token is in
 /// no header and no body, and errors are `{"message"}`.
@@ -117,36 +77,15 @@ pub fn try_send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Result<Answer, String> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(20))
-        .build();
-    let mut request = agent.request(method, url);
+    let answer =
+        edgegap_test_services::http::send(method, url, headers, body, Duration::from_secs(20))?;
+    let Answer {
+        status,
+        headers,
+        text,
+        json,
+    } = &answer;
     for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request
-            .set("Content-Type", "application/json")
-            .send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(e.to_string()),
-    };
-    let status = response.status();
-    let headers: Vec<(String, String)> = response
-        .headers_names()
-        .into_iter()
-        .map(|name| {
-            let value = response.header(&name).unwrap_or_default().to_owned();
-            (name, value)
-        })
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    for (name, value) in &headers {
         assert!(
             !value.contains(ORG_TOKEN) && !name.contains(ORG_TOKEN),
             "the organisation token leaked in header `{name}`"
@@ -156,18 +95,13 @@ pub fn try_send(
         !text.contains(ORG_TOKEN),
         "the organisation token leaked: {text}"
     );
-    if status >= 400 {
+    if *status >= 400 {
         assert!(
             json["message"].is_string(),
             "error {status} without a {{\"message\"}}: {text}"
         );
     }
-    Ok(Answer {
-        status,
-        headers,
-        text,
-        json,
-    })
+    Ok(answer)
 }
 
 fn bearer(token: &str) -> String {
@@ -235,12 +169,14 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// A loopback address no one listens on right now.
+/// A loopback address no one listens on right now, never one this process handed out
+/// before ([`edgegap_test_services::free_port`]).
 pub fn free_address() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    (
+        std::net::Ipv4Addr::LOCALHOST,
+        edgegap_test_services::free_port(),
+    )
+        .into()
 }
 
 /// `POST /v2/deployments` for `game`/`v1` with this token and optional key.
@@ -267,11 +203,8 @@ pub fn deploy_gated(gw: &impl Gw, token: &str) -> Answer {
 /// Opens the gate of `id` (a deployment of [`GATED`]): the emulator turns it READY once it
 /// connects to the returned listener, so keep that alive until READY.
 pub fn open_gate(emu: &EmulatorHandle, id: &str) -> std::net::TcpListener {
-    let port = emu
-        .deployment(id)
-        .and_then(|d| d.ports.get("gate").map(|p| p.0))
-        .unwrap_or_else(|| panic!("`{id}` is not a deployment of `{GATED}`"));
-    std::net::TcpListener::bind(("127.0.0.1", port)).expect("the gate port is free")
+    emu.open_port(id, "gate")
+        .unwrap_or_else(|e| panic!("`{id}` is no deployment of `{GATED}` with its gate free: {e}"))
 }
 
 /// `POST /v2/deployments` with this body, token and optional key.

@@ -50,16 +50,41 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
-/// The builder every test starts from: this emulator, `game`/`v1`, HS256 with [`SECRET`],
-/// and a Redis call allowed [`REDIS_TIMEOUT`] (when a test adds Redis).
-pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
+/// A builder for this emulator and `game`/`v1` with no way for players to authenticate yet:
+/// the test says how (the builder of the tests of player authentication).
+pub fn keyless_builder(emu: &EmulatorHandle) -> GatewayBuilder {
     capture_logs();
     Gateway::builder()
         .upstream(emu.base_url(), emu.token())
         .allow(APP, VERSION)
+}
+
+/// The builder every test starts from: [`keyless_builder`], HS256 with [`SECRET`], and a
+/// Redis call allowed [`REDIS_TIMEOUT`] (when a test adds Redis).
+pub fn builder(emu: &EmulatorHandle) -> GatewayBuilder {
+    keyless_builder(emu)
         .hs256_secret(SECRET)
         .max_live_per_player(1)
         .redis_timeout(REDIS_TIMEOUT)
+}
+
+/// Asserts `answer` says to try again later: `status`, with a `Retry-After`.
+pub fn assert_retry_later(answer: &Answer, status: u16) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert!(
+        answer.header("retry-after").is_some(),
+        "no Retry-After: {answer:?}"
+    );
+}
+
+/// Two gateways from [`builder`] sharing the Redis at `redis_url`: replicas.
+pub fn replicas(emu: &EmulatorHandle, redis_url: &str) -> [GatewayHandle; 2] {
+    [(); 2].map(|()| {
+        builder(emu)
+            .redis(redis_url)
+            .start()
+            .expect("replica starts")
+    })
 }
 
 /// A gateway from [`builder`], started.

@@ -13,7 +13,8 @@ use crate::api::{
     CreateGroup, CreateGroupMember, EdgegapError, Endpoint, GetMonitor, GroupMember, ListBeacons,
     MatchmakerAccess, UpdateGroupMember,
 };
-use crate::client::request::{EdgegapCall, Handling, short_name};
+use crate::client::edgegap::queue_call;
+use crate::client::request::Handling;
 
 /// Finds matches through Edgegap's matchmaker from any system or observer, like
 /// [`Commands`]. A search is an entity carrying [`Matchmaking`] and a phase marker
@@ -154,14 +155,7 @@ impl<'w, 's> Matchmaker<'w, 's> {
     where
         E::Output: Clone,
     {
-        let call = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<E>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
-            send_mm(world, call, endpoint, Handling::respond());
-        });
-        call
+        self.call(move |_| endpoint)
     }
 
     /// `GET /monitor`: [`EdgegapResponse<GetMonitor>`](crate::client::EdgegapResponse) on the
@@ -208,15 +202,19 @@ impl<'w, 's> Matchmaker<'w, 's> {
     where
         E::Output: Clone,
     {
-        let call = self
-            .commands
-            .spawn(EdgegapCall::new(short_name::<E>()))
-            .id();
-        self.commands.queue(move |world: &mut World| {
-            let endpoint = make(access(world));
+        self.call(move |world| make(access(world)))
+    }
+
+    /// A call entity for `E`; the endpoint `make` builds (from the world, when the commands
+    /// are applied) is sent with the result delivered on it.
+    fn call<E: Endpoint>(&mut self, make: impl FnOnce(&World) -> E + Send + 'static) -> Entity
+    where
+        E::Output: Clone,
+    {
+        queue_call::<E>(&mut self.commands, move |world, call| {
+            let endpoint = make(world);
             send_mm(world, call, endpoint, Handling::respond());
-        });
-        call
+        })
     }
 }
 
