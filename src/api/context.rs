@@ -27,7 +27,7 @@ use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
 use super::lenient;
 use super::status::{Location, PortMapping, Status};
-use super::stop::RedactedUrl;
+use super::stop::debug_injected;
 use super::tags::DeploymentTag;
 use super::validate;
 use crate::api::status::reachable;
@@ -41,7 +41,6 @@ pub struct DeploymentContext {
     /// Deployment id.
     pub request_id: RequestId,
     /// Public IP of the host.
-    #[serde(default)]
     pub public_ip: Option<String>,
     /// Current state (`"Status.READY"`).
     #[serde(default)]
@@ -53,13 +52,11 @@ pub struct DeploymentContext {
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub whitelisting_active: Option<bool>,
     /// `<request_id>.pr.edgegap.net`.
-    #[serde(default)]
     pub fqdn: Option<String>,
     /// Ports by name.
     #[serde(default, deserialize_with = "lenient::map_or_null")]
     pub ports: BTreeMap<String, PortMapping>,
     /// Where it runs.
-    #[serde(default)]
     pub location: Option<Location>,
     /// The deployment's tags, as they are now (unlike `ARBITRIUM_DEPLOYMENT_TAGS`, fixed at start).
     #[serde(default, deserialize_with = "lenient::strings")]
@@ -107,10 +104,7 @@ impl GetContext {
 impl std::fmt::Debug for GetContext {
     /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GetContext")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
-            .finish()
+        debug_injected(f, "GetContext", &self.url, &self.token).finish()
     }
 }
 
@@ -155,9 +149,7 @@ impl CreateContextTag {
 impl std::fmt::Debug for CreateContextTag {
     /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateContextTag")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
+        debug_injected(f, "CreateContextTag", &self.url, &self.token)
             .field("name", &self.name)
             .finish()
     }
@@ -219,9 +211,7 @@ impl DeleteContextTag {
 impl std::fmt::Debug for DeleteContextTag {
     /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeleteContextTag")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
+        debug_injected(f, "DeleteContextTag", &self.url, &self.token)
             .field("name", &self.name)
             .finish()
     }

@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, encode_component};
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
-use super::pagination::page_setters;
-use super::pagination::{Pagination, list_page, validate_page};
+use super::pagination::paged_list;
+use super::pagination::{Pagination, list_page};
 use super::validate;
 
 fn tags_path(request_id: &RequestId) -> String {
@@ -28,10 +28,8 @@ pub struct DeploymentTag {
     /// The tag.
     pub name: String,
     /// When it was created (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
-    #[serde(default)]
     pub create_time: Option<String>,
     /// When it was last changed.
-    #[serde(default)]
     pub last_updated: Option<String>,
 }
 
@@ -62,43 +60,14 @@ impl TagList {
 
 list_page!(TagList, tags, TagList::total);
 
-/// `GET /v1/deployments/{request_id}/tags`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListTags {
-    /// The deployment.
-    pub request_id: RequestId,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Page size.
-    pub limit: Option<u32>,
-}
-
-impl ListTags {
-    /// Tags of `request_id`.
-    pub fn new(request_id: impl Into<RequestId>) -> Self {
-        Self {
-            request_id: request_id.into(),
-            page: None,
-            limit: None,
-        }
-    }
-
-    page_setters!();
-}
-
-impl Endpoint for ListTags {
-    type Output = TagList;
-
-    fn target(&self) -> Target {
-        Target::Path(tags_path(&self.request_id))
-    }
-    fn query(&self) -> Vec<(String, String)> {
-        Query::new().page(self.page, self.limit).build()
-    }
-    fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate_page(self.page, self.limit)
-    }
+paged_list! {
+    /// `GET /v1/deployments/{request_id}/tags`.
+    pub struct ListTags {
+        /// The deployment.
+        pub request_id: RequestId,
+    } -> TagList;
+    path: tags_path;
+    check: validate::request_id;
 }
 
 /// `GET /v1/deployments/{request_id}/tags/{name}`.
