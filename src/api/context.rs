@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Target, decode_json, encode_component,
+    Auth, Endpoint, HttpResponse, Method, Target, decode_json_or, encode_component,
 };
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
@@ -79,8 +79,16 @@ impl DeploymentContext {
     reachable!();
 }
 
-const URL_VAR: &str = "ARBITRIUM_CONTEXT_URL";
-const TOKEN_VAR: &str = "ARBITRIUM_CONTEXT_TOKEN";
+/// The injected `ARBITRIUM_CONTEXT_URL` and `ARBITRIUM_CONTEXT_TOKEN` are set and usable: the
+/// first check of every context call.
+fn check_injected(url: &str, token: &Secret) -> Result<(), EdgegapError> {
+    validate::injected(
+        "ARBITRIUM_CONTEXT_URL",
+        Some(url),
+        "ARBITRIUM_CONTEXT_TOKEN",
+        Some(token),
+    )
+}
 
 /// `GET $ARBITRIUM_CONTEXT_URL` with `Authorization: $ARBITRIUM_CONTEXT_TOKEN` (raw).
 #[derive(Clone, PartialEq, Eq)]
@@ -118,7 +126,7 @@ impl Endpoint for GetContext {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))
+        check_injected(&self.url, &self.token)
     }
 }
 
@@ -171,17 +179,14 @@ impl Endpoint for CreateContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))?;
+        check_injected(&self.url, &self.token)?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DeploymentTag {
-                name: self.name.clone(),
-                ..DeploymentTag::default()
-            });
-        }
-        decode_json(response)
+        decode_json_or(response, || DeploymentTag {
+            name: self.name.clone(),
+            ..DeploymentTag::default()
+        })
     }
 }
 
@@ -234,7 +239,7 @@ impl Endpoint for DeleteContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))?;
+        check_injected(&self.url, &self.token)?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {

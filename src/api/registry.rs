@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json, encode_component};
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json_or, encode_component};
 use super::error::EdgegapError;
 use super::lenient;
 use super::pagination::{list_answer, paged_list};
@@ -97,10 +97,7 @@ impl Endpoint for DeleteImageTag {
         check_tag(&self.tag_name)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeletedImageTag, EdgegapError> {
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DeletedImageTag::default());
-        }
-        decode_json(response)
+        decode_json_or(response, DeletedImageTag::default)
     }
 }
 

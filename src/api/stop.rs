@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
+    Auth, Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component, is_blank,
 };
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
@@ -63,7 +63,7 @@ impl StopResponse {
 }
 
 fn decode_stop(response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
-    let mut out = if response.body.iter().all(u8::is_ascii_whitespace) {
+    let mut out = if is_blank(response) {
         StopResponse::default()
     } else {
         match decode_json::<StopResponse>(response) {

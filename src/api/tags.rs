@@ -22,6 +22,12 @@ fn tag_path(request_id: &RequestId, name: &str) -> String {
     format!("{}/{}", tags_path(request_id), encode_component(name))
 }
 
+/// The checks of a request naming tag `name` of deployment `request_id`.
+fn check_tag(request_id: &RequestId, name: &str) -> Result<(), EdgegapError> {
+    validate::request_id(request_id)?;
+    validate::tag_name("name", name)
+}
+
 /// A deployment tag (`DeploymentTagResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeploymentTag {
@@ -96,8 +102,7 @@ impl Endpoint for GetTag {
         Target::Path(tag_path(&self.request_id, &self.name))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)
+        check_tag(&self.request_id, &self.name)
     }
 }
 
@@ -133,8 +138,7 @@ impl Endpoint for CreateTag {
         Some(serde_json::json!({ "name": self.name }))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)
+        check_tag(&self.request_id, &self.name)
     }
 }
 
@@ -177,8 +181,7 @@ impl Endpoint for UpdateTag {
         Some(serde_json::json!({ "name": self.new_name }))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)?;
+        check_tag(&self.request_id, &self.name)?;
         validate::tag_name("new_name", &self.new_name)
     }
 }
@@ -215,8 +218,7 @@ impl Endpoint for DeleteTag {
         status == 204
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)
+        check_tag(&self.request_id, &self.name)
     }
     fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {
         Ok(())

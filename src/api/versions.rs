@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::apps::{app_path, check_app_name, check_length};
 use super::endpoint::{
-    Endpoint, HttpResponse, Method, Target, api_error, encode_component, redact_secrets,
+    Endpoint, HttpResponse, Method, Target, api_error, encode_component, is_blank, redact_secrets,
 };
 use super::error::EdgegapError;
 use super::ids::Secret;
@@ -882,7 +882,7 @@ impl Endpoint for DeleteAppVersion {
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<AppVersionDeleted, EdgegapError> {
         // An empty body is a success too (the answer carries nothing the caller needs).
-        if response.body.iter().all(u8::is_ascii_whitespace) {
+        if is_blank(response) {
             return Ok(AppVersionDeleted::default());
         }
         decode_scrubbed(response, &[])
