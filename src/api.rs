@@ -70,7 +70,10 @@
 //!      hides any token or injected URL), public fields, `new(..)` taking the required parts
 //!      as `impl Into<..>`, `#[must_use]` builder methods for the optional ones; a list takes
 //!      `page: Option<u32>` and `limit: Option<u32>`, and `page_setters!();` in its `impl`
-//!      writes their `page(n)` and `limit(n)` builders.
+//!      writes their `page(n)` and `limit(n)` builders. A list of what is under one key (the
+//!      tags of a deployment, the versions of an app) is one `paged_list!` (request, `new`,
+//!      page setters and `impl Endpoint` from the key, its path and its check; see
+//!      `ListTags`).
 //!    - `impl Endpoint`: `method` only when not `GET`; `target` (`Target::Path` with every path parameter through
 //!      `encode_component`, or `Target::Url` for an injected URL or another service's base
 //!      URL); `query` built with `Query::new()` (`.opt(name, value)`, `.page(page, limit)`);
@@ -84,10 +87,14 @@
 //!      a new class is a transport change.
 //!    - The answer: `#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]`
 //!      with public fields. `#[serde(default)]` on the struct when every key is optional,
-//!      else on each optional field; `Option` for what a spec may omit or send as `null`; the
-//!      crate's `lenient` deserializers where sources disagree on a type; unknown keys are
-//!      ignored. A list answer keeps `pagination: Option<Pagination>` and implements
-//!      [`ListPage`], so every walk pages it with [`ListPage::next_page`].
+//!      else on each optional field that is not a plain `Option` (serde reads a missing
+//!      `Option` as `None`; a `deserialize_with` field needs `default`); `Option` for what a
+//!      spec may omit or send as `null`; the crate's `lenient` deserializers where sources
+//!      disagree on a type (`lenient::wire_names!` for an open enum's wire names); unknown
+//!      keys are ignored. A list answer keeps `pagination: Option<Pagination>` and implements
+//!      [`ListPage`], so every walk pages it with [`ListPage::next_page`]: one `list_answer!`
+//!      when it is only its items, `total_count` and `pagination` (see `ApplicationList`),
+//!      else the struct written out and `list_page!` for its [`ListPage`].
 //! 2. **Register it** in [`for_each_endpoint`] (below, in this file) with a valid example
 //!    value, and add its row to the table above. The client plugin then registers its result
 //!    message (`EdgegapResponse<E>`, readable with a `MessageReader`), and the property tests

@@ -8,11 +8,19 @@ fn ok(status: u16, body: &str) -> HttpResponse {
     HttpResponse::new(status, body)
 }
 
+/// `decode` of an answer that must decode: the one step of most tests here.
+trait Decoded: Endpoint {
+    #[track_caller]
+    fn decoded(&self, status: u16, body: &str) -> Self::Output {
+        self.decode(&ok(status, body)).unwrap()
+    }
+}
+
+impl<E: Endpoint> Decoded for E {}
+
 #[test]
 fn status_2024_with_whitelisting_and_sockets() {
-    let s = GetStatus::new("c0653765de3b")
-        .decode(&ok(200, include_str!("fixtures/status_2024.json")))
-        .unwrap();
+    let s = GetStatus::new("c0653765de3b").decoded(200, include_str!("fixtures/status_2024.json"));
     assert_eq!(s.request_id.as_str(), "c0653765de3b");
     assert_eq!(s.current_status, Status::Ready);
     assert_eq!(s.last_status, Some(Status::Deploying));
@@ -30,9 +38,7 @@ fn status_2024_with_whitelisting_and_sockets() {
 
 #[test]
 fn status_2026_with_max_duration_without_whitelisting() {
-    let s = GetStatus::new("c0653765de3b")
-        .decode(&ok(200, include_str!("fixtures/status_2026.json")))
-        .unwrap();
+    let s = GetStatus::new("c0653765de3b").decoded(200, include_str!("fixtures/status_2026.json"));
     assert_eq!(s.whitelisting_active, None);
     assert_eq!(s.max_duration, Some(1440));
     assert_eq!(s.sockets, None);
@@ -48,9 +54,8 @@ fn status_2026_with_max_duration_without_whitelisting() {
 
 #[test]
 fn status_with_nulls_strings_and_unknown_fields() {
-    let s = GetStatus::new("c0653765de3b")
-        .decode(&ok(200, include_str!("fixtures/status_lenient.json")))
-        .unwrap();
+    let s =
+        GetStatus::new("c0653765de3b").decoded(200, include_str!("fixtures/status_lenient.json"));
     assert_eq!(s.current_status, Status::Deploying);
     assert_eq!(s.running, Some(false));
     assert_eq!(s.elapsed_time, Some(0));
@@ -71,16 +76,14 @@ fn status_with_nulls_strings_and_unknown_fields() {
 fn v2_deploy_202() {
     let r = DeployRequest::new("my-game-server", "v1")
         .user_ip("1.2.3.4")
-        .decode(&ok(202, include_str!("fixtures/deploy_v2_202.json")))
-        .unwrap();
+        .decoded(202, include_str!("fixtures/deploy_v2_202.json"));
     assert_eq!(r.request_id.as_str(), "a69f8e3e0555");
 }
 
 #[test]
 fn v1_deploy_200_documented() {
     let r = DeployV1Request::new("my-game-server")
-        .decode(&ok(200, include_str!("fixtures/deploy_v1_200.json")))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/deploy_v1_200.json"));
     assert_eq!(
         r,
         DeployV1Response {
@@ -106,8 +109,7 @@ fn v1_deploy_200_documented() {
 #[test]
 fn v1_deploy_lenient() {
     let r = DeployV1Request::new("my-game-server")
-        .decode(&ok(200, include_str!("fixtures/deploy_v1_lenient.json")))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/deploy_v1_lenient.json"));
     assert_eq!(r.request_user_count, Some(3));
     assert!(r.tags.is_empty());
     assert_eq!(r.city, None);
@@ -129,14 +131,10 @@ fn v1_deploy_lenient() {
 #[test]
 fn stop_200_and_202() {
     let stop = StopDeployment::new("93924761ccde");
-    let r = stop
-        .decode(&ok(200, include_str!("fixtures/stop_200.json")))
-        .unwrap();
+    let r = stop.decoded(200, include_str!("fixtures/stop_200.json"));
     assert!(!r.is_deferred());
     assert_eq!(r.deployment_summary.unwrap().current_status, Status::Ready);
-    let r = stop
-        .decode(&ok(202, include_str!("fixtures/stop_202.json")))
-        .unwrap();
+    let r = stop.decoded(202, include_str!("fixtures/stop_202.json"));
     assert!(r.is_deferred());
     assert!(r.deployment_summary.is_none());
     assert_eq!(
@@ -159,14 +157,11 @@ fn bulk_stop_200_and_202() {
             },
         ],
     };
-    assert_eq!(stop.decode(&ok(200, body)).unwrap(), expected);
-    assert_eq!(stop.decode(&ok(202, body)).unwrap(), expected);
+    assert_eq!(stop.decoded(200, body), expected);
+    assert_eq!(stop.decoded(202, body), expected);
+    assert_eq!(stop.decoded(202, ""), BulkStopResponse::default());
     assert_eq!(
-        stop.decode(&ok(202, "")).unwrap(),
-        BulkStopResponse::default()
-    );
-    assert_eq!(
-        stop.decode(&ok(200, r#"{"processable": null}"#)).unwrap(),
+        stop.decoded(200, r#"{"processable": null}"#),
         BulkStopResponse::default()
     );
     assert!(stop.decode(&ok(204, body)).is_err());
@@ -174,9 +169,7 @@ fn bulk_stop_200_and_202() {
 
 #[test]
 fn deployments_list_documented() {
-    let list = ListDeployments::new()
-        .decode(&ok(200, include_str!("fixtures/deployments_list.json")))
-        .unwrap();
+    let list = ListDeployments::new().decoded(200, include_str!("fixtures/deployments_list.json"));
     assert_eq!(list.total_count, Some(1));
     assert_eq!(list.total(), Some(1));
     assert!(list.message.is_empty());
@@ -205,12 +198,8 @@ fn deployments_list_documented() {
 
 #[test]
 fn deployments_list_lenient() {
-    let list = ListDeployments::new()
-        .decode(&ok(
-            200,
-            include_str!("fixtures/deployments_list_lenient.json"),
-        ))
-        .unwrap();
+    let list =
+        ListDeployments::new().decoded(200, include_str!("fixtures/deployments_list_lenient.json"));
     assert_eq!(list.total_count, None);
     assert_eq!(list.total(), Some(2));
     assert!(list.message.is_empty());
@@ -230,9 +219,7 @@ fn deployments_list_lenient() {
 
 #[test]
 fn locations_documented_and_2026() {
-    let list = ListLocations::new()
-        .decode(&ok(200, include_str!("fixtures/locations.json")))
-        .unwrap();
+    let list = ListLocations::new().decoded(200, include_str!("fixtures/locations.json"));
     assert_eq!(
         list.locations,
         vec![LocationInfo {
@@ -255,9 +242,7 @@ fn locations_documented_and_2026() {
     assert_eq!(list.total_count, Some(1));
     assert!(list.pagination.is_some());
 
-    let list = ListLocations::new()
-        .decode(&ok(200, include_str!("fixtures/locations_2026.json")))
-        .unwrap();
+    let list = ListLocations::new().decoded(200, include_str!("fixtures/locations_2026.json"));
     assert_eq!(list.locations.len(), 2);
     assert_eq!(list.locations[0].location.latitude, Some(50.1109));
     assert_eq!(list.locations[0].location_type, None);
@@ -271,8 +256,7 @@ fn locations_documented_and_2026() {
 #[test]
 fn container_logs_documented_and_minimal() {
     let logs = GetContainerLogs::new("2d35052ec4e9")
-        .decode(&ok(200, include_str!("fixtures/container_logs.json")))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/container_logs.json"));
     assert_eq!(
         logs,
         ContainerLogs {
@@ -288,11 +272,7 @@ fn container_logs_documented_and_minimal() {
         }
     );
     let logs = GetContainerLogs::new("2d35052ec4e9")
-        .decode(&ok(
-            200,
-            include_str!("fixtures/container_logs_minimal.json"),
-        ))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/container_logs_minimal.json"));
     assert_eq!(logs.logs.as_deref(), Some(""));
     assert_eq!(logs.crash_data, None);
     assert_eq!(logs.encoding, None);
@@ -300,9 +280,7 @@ fn container_logs_documented_and_minimal() {
 
 #[test]
 fn metrics_documented() {
-    let m = GetMetrics::new("2d35052ec4e9")
-        .decode(&ok(200, include_str!("fixtures/metrics.json")))
-        .unwrap();
+    let m = GetMetrics::new("2d35052ec4e9").decoded(200, include_str!("fixtures/metrics.json"));
     let total = m.total.unwrap();
     assert_eq!(
         total.receive_total.unwrap(),
@@ -323,9 +301,8 @@ fn metrics_documented() {
 
 #[test]
 fn metrics_numeric_strings_nulls_and_missing_keys() {
-    let m = GetMetrics::new("2d35052ec4e9")
-        .decode(&ok(200, include_str!("fixtures/metrics_lenient.json")))
-        .unwrap();
+    let m =
+        GetMetrics::new("2d35052ec4e9").decoded(200, include_str!("fixtures/metrics_lenient.json"));
     let cpu = m.cpu.unwrap();
     assert_eq!(cpu.labels.len(), 3);
     assert_eq!(&cpu.datasets[..2], &[0.25, 1.0]);
@@ -347,9 +324,8 @@ fn metrics_numeric_strings_nulls_and_missing_keys() {
 
 #[test]
 fn fleet_hosts_documented() {
-    let list = ListFleetHosts::new("test-fleet")
-        .decode(&ok(200, include_str!("fixtures/fleet_hosts.json")))
-        .unwrap();
+    let list =
+        ListFleetHosts::new("test-fleet").decoded(200, include_str!("fixtures/fleet_hosts.json"));
     assert_eq!(list.total_count, Some(1));
     assert!(list.pagination.is_some());
     let h = &list.data[0];
@@ -385,8 +361,7 @@ fn fleet_hosts_documented() {
 #[test]
 fn fleet_hosts_2026_03_without_pagination_nulls_and_unknown_status() {
     let list = ListFleetHosts::new("test-fleet")
-        .decode(&ok(200, include_str!("fixtures/fleet_hosts_2026_03.json")))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/fleet_hosts_2026_03.json"));
     assert_eq!(list.total_count, None);
     assert_eq!(list.pagination, None);
     let pending = &list.data[0];
@@ -404,9 +379,7 @@ fn fleet_hosts_2026_03_without_pagination_nulls_and_unknown_status() {
 
 #[test]
 fn tag_list_2026_total_count_and_full_pagination() {
-    let list = ListTags::new("2d35052ec4e9")
-        .decode(&ok(200, include_str!("fixtures/tags_2026.json")))
-        .unwrap();
+    let list = ListTags::new("2d35052ec4e9").decoded(200, include_str!("fixtures/tags_2026.json"));
     assert_eq!(list.total_count, Some(1));
     assert_eq!(list.count, None);
     assert_eq!(list.total(), Some(1));
@@ -423,9 +396,7 @@ fn tag_list_2026_total_count_and_full_pagination() {
 
 #[test]
 fn tag_list_2024_count_and_empty_pagination() {
-    let list = ListTags::new("2d35052ec4e9")
-        .decode(&ok(200, include_str!("fixtures/tags_2024.json")))
-        .unwrap();
+    let list = ListTags::new("2d35052ec4e9").decoded(200, include_str!("fixtures/tags_2024.json"));
     assert_eq!(list.total_count, None);
     assert_eq!(list.count, Some(2));
     assert_eq!(list.total(), Some(2));
@@ -438,14 +409,12 @@ fn tag_list_2024_count_and_empty_pagination() {
 #[test]
 fn application_2026_2024_and_lenient() {
     // The 2026 spec's example (S1 `Application`).
-    let app = GetApp::new("my-game-server")
-        .decode(&ok(
-            200,
-            r#"{"name":"my-game-server","is_active":true,"image":"",
+    let app = GetApp::new("my-game-server").decoded(
+        200,
+        r#"{"name":"my-game-server","is_active":true,"image":"",
                 "create_time":"2026-04-22 12:00:46.444265",
                 "last_updated":"2026-04-22 12:00:46.444265"}"#,
-        ))
-        .unwrap();
+    );
     assert_eq!(
         app,
         Application {
@@ -458,19 +427,14 @@ fn application_2026_2024_and_lenient() {
     );
     // The 2024 swagger's example: `is_telemetry_agent_active`, gone since, is ignored.
     let old = GetApp::new("Example App")
-        .decode(&ok(
-            200,
+        .decoded(200,
             r#"{"is_telemetry_agent_active":false,"image":"iVBORw0KGgoAAAANSUhEUg[...]AAABJRU5ErkJggg==",
                 "last_updated":"2024-05-26 12:00:45.831041","is_active":true,
-                "create_time":"2024-05-26 12:00:45.831041","name":"Example App"}"#,
-        ))
-        .unwrap();
+                "create_time":"2024-05-26 12:00:45.831041","name":"Example App"}"#);
     assert_eq!(old.name, "Example App");
     assert_eq!(old.is_active, Some(true));
     // Nulls, a boolean as text, missing keys.
-    let lenient = GetApp::new("a")
-        .decode(&ok(200, r#"{"name":"a","is_active":"false","image":null}"#))
-        .unwrap();
+    let lenient = GetApp::new("a").decoded(200, r#"{"name":"a","is_active":"false","image":null}"#);
     assert_eq!((lenient.is_active, lenient.image), (Some(false), None));
     // No name: not an application.
     assert!(matches!(
@@ -492,20 +456,10 @@ fn tag_get_create_update_and_delete() {
         create_time: Some("2022-01-01 00:00:00.000000".into()),
         last_updated: Some("2022-01-01 00:00:00.000000".into()),
     };
+    assert_eq!(GetTag::new("a", "v1.0.0").decoded(200, body), expected);
+    assert_eq!(CreateTag::new("a", "v1.0.0").decoded(200, body), expected);
     assert_eq!(
-        GetTag::new("a", "v1.0.0").decode(&ok(200, body)).unwrap(),
-        expected
-    );
-    assert_eq!(
-        CreateTag::new("a", "v1.0.0")
-            .decode(&ok(200, body))
-            .unwrap(),
-        expected
-    );
-    assert_eq!(
-        UpdateTag::new("a", "old", "v1.0.0")
-            .decode(&ok(200, body))
-            .unwrap(),
+        UpdateTag::new("a", "old", "v1.0.0").decoded(200, body),
         expected
     );
     let delete = DeleteTag::new("a", "v1.0.0");
@@ -520,11 +474,8 @@ fn tag_get_create_update_and_delete() {
 #[test]
 fn stop_200_with_summary_in_an_unexpected_shape_is_still_a_stop() {
     let r = StopDeployment::new("93924761ccde")
-        .decode(&ok(
-            200,
-            r#"{"message": "Instance 93924761ccde will be deleted", "deployment_summary": {"current_status": 7}}"#,
-        ))
-        .unwrap();
+        .decoded(200,
+            r#"{"message": "Instance 93924761ccde will be deleted", "deployment_summary": {"current_status": 7}}"#);
     assert_eq!(
         r.message.as_deref(),
         Some("Instance 93924761ccde will be deleted")
@@ -541,19 +492,13 @@ fn stop_200_with_summary_in_an_unexpected_shape_is_still_a_stop() {
 #[test]
 fn large_integers_keep_every_digit_and_fractions_are_refused() {
     let s = GetStatus::new("a")
-        .decode(&ok(
-            200,
-            r#"{"request_id": "a", "current_status": "Status.READY", "elapsed_time": 9007199254740993, "sockets": "9007199254740993"}"#,
-        ))
-        .unwrap();
+        .decoded(200,
+            r#"{"request_id": "a", "current_status": "Status.READY", "elapsed_time": 9007199254740993, "sockets": "9007199254740993"}"#);
     assert_eq!(s.elapsed_time, Some(9_007_199_254_740_993));
     assert_eq!(s.sockets, Some(9_007_199_254_740_993));
     let s = GetStatus::new("a")
-        .decode(&ok(
-            200,
-            r#"{"request_id": "a", "current_status": "Status.READY", "elapsed_time": 12.0, "sockets": "3.0"}"#,
-        ))
-        .unwrap();
+        .decoded(200,
+            r#"{"request_id": "a", "current_status": "Status.READY", "elapsed_time": 12.0, "sockets": "3.0"}"#);
     assert_eq!((s.elapsed_time, s.sockets), (Some(12), Some(3)));
     for bad in [r#""1.5""#, "1.5", "-1", "true"] {
         let body = format!(r#"{{"request_id": "a", "current_status": "READY", "sockets": {bad}}}"#);
@@ -569,12 +514,10 @@ fn large_integers_keep_every_digit_and_fractions_are_refused() {
 
 #[test]
 fn tags_as_a_single_string_and_hidden_flag_as_text() {
-    let s = GetStatus::new("a")
-        .decode(&ok(
-            200,
-            r#"{"request_id": "a", "current_status": "READY", "tags": "solo"}"#,
-        ))
-        .unwrap();
+    let s = GetStatus::new("a").decoded(
+        200,
+        r#"{"request_id": "a", "current_status": "READY", "tags": "solo"}"#,
+    );
     assert_eq!(s.tags, ["solo"]);
     let var: EnvVar =
         serde_json::from_str(r#"{"key": "K", "value": "v", "is_hidden": "true"}"#).unwrap();
@@ -585,9 +528,7 @@ fn tags_as_a_single_string_and_hidden_flag_as_text() {
 
 #[test]
 fn deployment_summary_connect_address() {
-    let list = ListDeployments::new()
-        .decode(&ok(200, include_str!("fixtures/deployments_list.json")))
-        .unwrap();
+    let list = ListDeployments::new().decoded(200, include_str!("fixtures/deployments_list.json"));
     let d = &list.data[0];
     assert!(d.is_ready());
     assert_eq!(
@@ -598,13 +539,11 @@ fn deployment_summary_connect_address() {
         })
     );
     assert_eq!(d.address("missing"), None);
-    let list = ListDeployments::new()
-        .decode(&ok(
-            200,
-            r#"{"data": [{"request_id": "a", "fqdn": "a.pr.edgegap.net", "public_ip": " ",
+    let list = ListDeployments::new().decoded(
+        200,
+        r#"{"data": [{"request_id": "a", "fqdn": "a.pr.edgegap.net", "public_ip": " ",
                 "ports": {"7777": {"name": "game", "external": 30000}}}]}"#,
-        ))
-        .unwrap();
+    );
     let d = &list.data[0];
     assert!(!d.is_ready());
     assert_eq!(
@@ -785,6 +724,15 @@ fn all_optional_models_read_an_empty_object_and_required_keys_stay_required() {
         assert!(error.to_string().contains(missing), "{error}");
     }
     refused::<DeploymentStatus>("request_id");
+    let no_status = serde_json::from_str::<DeploymentStatus>(r#"{"request_id": "a"}"#);
+    assert!(
+        no_status
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("current_status"),
+        "a status answer without `current_status` is refused"
+    );
     refused::<DeploymentSummary>("request_id");
     refused::<DeploymentTag>("name");
     refused::<FleetHost>("host_id");
@@ -796,16 +744,9 @@ fn all_optional_models_read_an_empty_object_and_required_keys_stay_required() {
 fn applications_create_update_delete_and_list() {
     let body = r#"{"name":"my-game-server","is_active":true,"image":"",
         "create_time":"2026-04-22 12:00:46.444265","last_updated":"2026-04-22 12:00:46.444265"}"#;
-    let created = CreateApp::new("my-game-server")
-        .decode(&ok(200, body))
-        .unwrap();
+    let created = CreateApp::new("my-game-server").decoded(200, body);
     assert_eq!(created.name, "my-game-server");
-    assert_eq!(
-        UpdateApp::new("my-game-server")
-            .decode(&ok(200, body))
-            .unwrap(),
-        created
-    );
+    assert_eq!(UpdateApp::new("my-game-server").decoded(200, body), created);
     // A duplicate is a 409 the caller can tell apart.
     let duplicate = CreateApp::new("my-game-server")
         .decode(&ok(409, r#"{"message":"Application already exists"}"#))
@@ -814,28 +755,20 @@ fn applications_create_update_delete_and_list() {
     // Delete answers 200 with an empty body.
     assert_eq!(DeleteApp::new("a").decode(&ok(200, "")), Ok(()));
     // The list: the 2026 item and the 2024 one (`is_telemetry_agent_active` ignored).
-    let list = ListApps::new()
-        .decode(&ok(200, include_str!("fixtures/apps_list.json")))
-        .unwrap();
+    let list = ListApps::new().decoded(200, include_str!("fixtures/apps_list.json"));
     assert_eq!(list.applications.len(), 2);
     assert_eq!(list.applications[1].name, "Example App");
     assert_eq!(list.total_count, Some(2));
     assert_eq!(list.next_page(1, 20), None);
     // The 2024 swagger's list: no count, no pagination.
-    let old = ListApps::new()
-        .decode(&ok(200, r#"{"applications":[{"name":"Example App"}]}"#))
-        .unwrap();
+    let old = ListApps::new().decoded(200, r#"{"applications":[{"name":"Example App"}]}"#);
     assert_eq!((old.applications.len(), old.total_count), (1, None));
 }
 
 #[test]
 fn app_version_create_answer_2026_keeps_the_token_secret() {
     let saved = CreateAppVersion::new("my-game-server", "v", "r", "p/i", "t", 256, 512)
-        .decode(&ok(
-            200,
-            include_str!("fixtures/app_version_create_200.json"),
-        ))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/app_version_create_200.json"));
     assert_eq!(saved.success, Some(true));
     let version = saved.version.expect("the version");
     assert_eq!(version.name, "2024.01.30-16.23.00-UTC");
@@ -867,17 +800,14 @@ fn app_version_create_answer_2026_keeps_the_token_secret() {
     );
     assert!(debug.contains("robot$my-org-cv2l3w3vy6fg+app-version-pull"));
     // An update's answer may come without the version.
-    let updated = UpdateAppVersion::new("a", "v")
-        .decode(&ok(200, r#"{"success":true}"#))
-        .unwrap();
+    let updated = UpdateAppVersion::new("a", "v").decoded(200, r#"{"success":true}"#);
     assert_eq!((updated.success, updated.version), (Some(true), None));
 }
 
 #[test]
 fn app_version_list_2024_with_secret_envs_and_legacy_keys() {
-    let list = ListAppVersions::new("a")
-        .decode(&ok(200, include_str!("fixtures/app_versions_2024.json")))
-        .unwrap();
+    let list =
+        ListAppVersions::new("a").decoded(200, include_str!("fixtures/app_versions_2024.json"));
     assert_eq!(list.versions.len(), 2);
     let version = &list.versions[0];
     assert_eq!(version.name, "name");
@@ -892,14 +822,12 @@ fn app_version_list_2024_with_secret_envs_and_legacy_keys() {
     );
     assert!(!debug.contains("\"private_token\""), "{debug}");
     // A version answer's env may say `is_hidden` (the 2026 schema) and carry no value.
-    let version = GetAppVersion::new("a", "v")
-        .decode(&ok(
-            200,
-            r#"{"name":"v","envs":[{"key":"K","value":"hidden-Val","is_hidden":true},
+    let version = GetAppVersion::new("a", "v").decoded(
+        200,
+        r#"{"name":"v","envs":[{"key":"K","value":"hidden-Val","is_hidden":true},
                 {"key":"M","is_secret":"false","value":"forest"},{"key":"N","value":null}],
                 "ports":null,"restart_policy":"on_failure","private_token":null}"#,
-        ))
-        .unwrap();
+    );
     assert!(version.envs[0].is_secret && !version.envs[1].is_secret);
     assert_eq!(version.envs[2].value, None);
     assert_eq!(version.restart_policy, Some(RestartPolicy::OnFailure));
@@ -909,17 +837,15 @@ fn app_version_list_2024_with_secret_envs_and_legacy_keys() {
         !debug.contains("hidden-Val") && debug.contains("forest"),
         "{debug}"
     );
-    let odd = GetAppVersion::new("a", "v")
-        .decode(&ok(200, r#"{"name":"v","restart_policy":"sometimes"}"#))
-        .unwrap();
+    let odd =
+        GetAppVersion::new("a", "v").decoded(200, r#"{"name":"v","restart_policy":"sometimes"}"#);
     assert_eq!(
         odd.restart_policy,
         Some(RestartPolicy::Other("sometimes".into()))
     );
     assert_eq!(
         DeleteAppVersion::new("a", "v")
-            .decode(&ok(200, r#"{"success":true,"message":"deleted"}"#))
-            .unwrap()
+            .decoded(200, r#"{"success":true,"message":"deleted"}"#)
             .message
             .as_deref(),
         Some("deleted")
@@ -977,9 +903,8 @@ fn app_version_errors_never_carry_a_secret() {
 
 #[test]
 fn registry_tags_list_and_delete() {
-    let list = ListImageTags::new("my-game-server")
-        .decode(&ok(200, include_str!("fixtures/image_tags.json")))
-        .unwrap();
+    let list =
+        ListImageTags::new("my-game-server").decoded(200, include_str!("fixtures/image_tags.json"));
     assert_eq!(list.data.len(), 1);
     let tag = &list.data[0];
     assert_eq!(tag.tag, "2024.01.30-16.23.00-UTC");
@@ -993,17 +918,13 @@ fn registry_tags_list_and_delete() {
     assert_eq!(artifact.artifact_deleted, Some(false));
     assert_eq!(list.next_page(1, 20), None);
     let deleted = DeleteImageTag::new("my-game-server", "1.0.0")
-        .decode(&ok(200, include_str!("fixtures/image_tag_deleted.json")))
-        .unwrap();
+        .decoded(200, include_str!("fixtures/image_tag_deleted.json"));
     assert_eq!(deleted.deleted_tag.as_deref(), Some("1.0.0"));
     assert_eq!(deleted.artifact.unwrap().artifact_deleted, Some(true));
     // Lenient: a size as text, tags as null.
     let lenient = ListImageTags::new("g")
-        .decode(&ok(
-            200,
-            r#"{"data":[{"tag":"v1","artifact":{"size_mb":"12.5","remaining_tags":null}}],"total_count":"1"}"#,
-        ))
-        .unwrap();
+        .decoded(200,
+            r#"{"data":[{"tag":"v1","artifact":{"size_mb":"12.5","remaining_tags":null}}],"total_count":"1"}"#);
     assert_eq!(
         lenient.data[0].artifact.as_ref().unwrap().size_mb,
         Some(12.5)

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, encode_component};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::list_page;
-use super::pagination::page_setters;
-use super::pagination::{Pagination, validate_page};
+use super::pagination::{list_answer, page_setters, validate_page};
 use super::validate;
 
 /// Shortest application name Edgegap accepts.
@@ -288,25 +286,16 @@ pub struct Application {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub image: Option<String>,
     /// When it was created (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
-    #[serde(default)]
     pub create_time: Option<String>,
     /// When it was last changed.
-    #[serde(default)]
     pub last_updated: Option<String>,
 }
 
-/// The answer of [`ListApps`]: `applications`, `total_count`, `pagination`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ApplicationList {
-    /// This page's applications.
-    #[serde(deserialize_with = "lenient::vec_or_null")]
-    pub applications: Vec<Application>,
-    /// Total across pages.
-    #[serde(deserialize_with = "lenient::opt_u64")]
-    pub total_count: Option<u64>,
-    /// Pagination.
-    pub pagination: Option<Pagination>,
+list_answer! {
+    /// The answer of [`ListApps`]: `applications`, `total_count`, `pagination`.
+    #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct ApplicationList {
+        /// This page's applications.
+        pub applications: Vec<Application>,
+    }
 }
-
-list_page!(ApplicationList, applications);

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json};
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json_or};
 use super::error::EdgegapError;
 use super::filter::FilterType;
 use super::ids::RequestId;
@@ -147,9 +147,6 @@ impl Endpoint for BulkStop {
         Ok(())
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<BulkStopResponse, EdgegapError> {
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(BulkStopResponse::default());
-        }
-        decode_json(response)
+        decode_json_or(response, BulkStopResponse::default)
     }
 }

@@ -21,13 +21,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Target, decode_json, encode_component,
+    Auth, Endpoint, HttpResponse, Method, Target, decode_json_or, encode_component,
 };
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
 use super::lenient;
 use super::status::{Location, PortMapping, Status};
-use super::stop::RedactedUrl;
+use super::stop::debug_injected;
 use super::tags::DeploymentTag;
 use super::validate;
 use crate::api::status::reachable;
@@ -41,7 +41,6 @@ pub struct DeploymentContext {
     /// Deployment id.
     pub request_id: RequestId,
     /// Public IP of the host.
-    #[serde(default)]
     pub public_ip: Option<String>,
     /// Current state (`"Status.READY"`).
     #[serde(default)]
@@ -53,13 +52,11 @@ pub struct DeploymentContext {
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub whitelisting_active: Option<bool>,
     /// `<request_id>.pr.edgegap.net`.
-    #[serde(default)]
     pub fqdn: Option<String>,
     /// Ports by name.
     #[serde(default, deserialize_with = "lenient::map_or_null")]
     pub ports: BTreeMap<String, PortMapping>,
     /// Where it runs.
-    #[serde(default)]
     pub location: Option<Location>,
     /// The deployment's tags, as they are now (unlike `ARBITRIUM_DEPLOYMENT_TAGS`, fixed at start).
     #[serde(default, deserialize_with = "lenient::strings")]
@@ -82,8 +79,16 @@ impl DeploymentContext {
     reachable!();
 }
 
-const URL_VAR: &str = "ARBITRIUM_CONTEXT_URL";
-const TOKEN_VAR: &str = "ARBITRIUM_CONTEXT_TOKEN";
+/// The injected `ARBITRIUM_CONTEXT_URL` and `ARBITRIUM_CONTEXT_TOKEN` are set and usable: the
+/// first check of every context call.
+fn check_injected(url: &str, token: &Secret) -> Result<(), EdgegapError> {
+    validate::injected(
+        "ARBITRIUM_CONTEXT_URL",
+        Some(url),
+        "ARBITRIUM_CONTEXT_TOKEN",
+        Some(token),
+    )
+}
 
 /// `GET $ARBITRIUM_CONTEXT_URL` with `Authorization: $ARBITRIUM_CONTEXT_TOKEN` (raw).
 #[derive(Clone, PartialEq, Eq)]
@@ -107,10 +112,7 @@ impl GetContext {
 impl std::fmt::Debug for GetContext {
     /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GetContext")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
-            .finish()
+        debug_injected(f, "GetContext", &self.url, &self.token).finish()
     }
 }
 
@@ -124,7 +126,7 @@ impl Endpoint for GetContext {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))
+        check_injected(&self.url, &self.token)
     }
 }
 
@@ -155,9 +157,7 @@ impl CreateContextTag {
 impl std::fmt::Debug for CreateContextTag {
     /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateContextTag")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
+        debug_injected(f, "CreateContextTag", &self.url, &self.token)
             .field("name", &self.name)
             .finish()
     }
@@ -179,17 +179,14 @@ impl Endpoint for CreateContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))?;
+        check_injected(&self.url, &self.token)?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeploymentTag, EdgegapError> {
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DeploymentTag {
-                name: self.name.clone(),
-                ..DeploymentTag::default()
-            });
-        }
-        decode_json(response)
+        decode_json_or(response, || DeploymentTag {
+            name: self.name.clone(),
+            ..DeploymentTag::default()
+        })
     }
 }
 
@@ -219,9 +216,7 @@ impl DeleteContextTag {
 impl std::fmt::Debug for DeleteContextTag {
     /// Hides the URL's secret part ([`redacted_url`](super::redacted_url)) and the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeleteContextTag")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
+        debug_injected(f, "DeleteContextTag", &self.url, &self.token)
             .field("name", &self.name)
             .finish()
     }
@@ -244,7 +239,7 @@ impl Endpoint for DeleteContextTag {
         Auth::Raw(self.token.clone())
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::injected(URL_VAR, Some(&self.url), TOKEN_VAR, Some(&self.token))?;
+        check_injected(&self.url, &self.token)?;
         validate::tag_name("name", &self.name)
     }
     fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {

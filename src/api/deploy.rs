@@ -113,10 +113,10 @@ pub struct DeployRequest {
     /// Players the placement should be close to (at least one).
     pub users: Vec<User>,
     /// Only place where the image is cached.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub require_cached_locations: Option<bool>,
     /// Resource override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
     /// Environment variables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -125,13 +125,13 @@ pub struct DeployRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// POSTed when READY.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_on_ready: Option<Webhook>,
     /// POSTed on ERROR.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_on_error: Option<Webhook>,
     /// POSTed when TERMINATED.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_on_terminated: Option<Webhook>,
 }
 

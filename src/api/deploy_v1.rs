@@ -40,7 +40,7 @@ pub struct DeployV1Request {
     /// Application name.
     pub app_name: String,
     /// Version name (`None`: the last created version).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version_name: Option<String>,
     /// Players by IP.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -55,19 +55,19 @@ pub struct DeployV1Request {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// POSTed with the status JSON when the deployment is READY or in ERROR.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     /// Location filters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<LocationFilter>,
     /// Container log storage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_log_storage: Option<ContainerLogStorageConfig>,
     /// Container command override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// Container arguments override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
 }
 
@@ -231,34 +231,26 @@ pub struct DeployV1Response {
     /// The new deployment's id.
     pub request_id: RequestId,
     /// The deployment's FQDN.
-    #[serde(default)]
     pub request_dns: Option<String>,
     /// Application name.
-    #[serde(default)]
     pub request_app: Option<String>,
     /// Version name.
-    #[serde(default)]
     pub request_version: Option<String>,
     /// How many players the placement used.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub request_user_count: Option<u64>,
     /// City.
-    #[serde(default)]
     pub city: Option<String>,
     /// Country.
-    #[serde(default)]
     pub country: Option<String>,
     /// Continent.
-    #[serde(default)]
     pub continent: Option<String>,
     /// State, province, …
-    #[serde(default)]
     pub administrative_division: Option<String>,
     /// Deployment tags.
     #[serde(default, deserialize_with = "lenient::vec_or_null")]
     pub tags: Vec<String>,
     /// Container log storage.
-    #[serde(default)]
     pub container_log_storage: Option<ContainerLogStorageConfig>,
     /// Location filters applied.
     #[serde(default, deserialize_with = "lenient::vec_or_null")]

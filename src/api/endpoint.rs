@@ -470,6 +470,24 @@ pub(crate) fn decode_json<T: DeserializeOwned>(response: &HttpResponse) -> Resul
     serde_json::from_str(text).map_err(|e| bad(&e))
 }
 
+/// Whether the body is empty or white space only: a success that carries nothing (the
+/// deletes and stops Edgegap answers without a body).
+pub(crate) fn is_blank(response: &HttpResponse) -> bool {
+    response.body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// [`decode_json`], or `blank()` when the body [`is_blank`].
+pub(crate) fn decode_json_or<T: DeserializeOwned>(
+    response: &HttpResponse,
+    blank: impl FnOnce() -> T,
+) -> Result<T, EdgegapError> {
+    if is_blank(response) {
+        Ok(blank())
+    } else {
+        decode_json(response)
+    }
+}
+
 /// Turns a non-success answer into [`EdgegapError::Api`]. Reads Edgegap's `{"message"}` (and the
 /// v2 422 `request_id`) when the body is JSON; otherwise keeps the raw text (an HTML 502 from a
 /// proxy still yields its status code and body).

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::endpoint::{Endpoint, EndpointClass, Target, encode_component};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::Pagination;
-use super::pagination::list_page;
+use super::pagination::list_answer;
 use super::validate;
 
 /// `GET /v2/private-fleets/{fleet}/hosts` (10 req/s): the hosts of a private fleet, whose
@@ -54,25 +53,10 @@ pub enum HostStatus {
     Other(String),
 }
 
-impl HostStatus {
-    /// Parses `"ACTIVE"`, `"active"`, …
-    pub fn parse(value: &str) -> Self {
-        match value.trim().to_ascii_uppercase().as_str() {
-            "PENDING" => Self::Pending,
-            "ACTIVE" => Self::Active,
-            _ => Self::Other(value.to_owned()),
-        }
-    }
-
-    /// The wire form.
-    pub fn as_wire(&self) -> &str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Active => "ACTIVE",
-            Self::Other(s) => s,
-        }
-    }
-}
+lenient::wire_names!(HostStatus, prefix: "", {
+    Pending => "PENDING",
+    Active => "ACTIVE",
+});
 
 lenient::wire_string!(HostStatus);
 
@@ -141,10 +125,8 @@ pub struct FleetHost {
     /// Host id (e.g. `alpha-north-america-95fab093`).
     pub host_id: String,
     /// State.
-    #[serde(default)]
     pub status: Option<HostStatus>,
     /// IP address.
-    #[serde(default)]
     pub ip_address: Option<String>,
     /// Latitude.
     #[serde(default, deserialize_with = "lenient::opt_f64")]
@@ -153,13 +135,10 @@ pub struct FleetHost {
     #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub longitude: Option<f64>,
     /// City.
-    #[serde(default)]
     pub city: Option<String>,
     /// Country.
-    #[serde(default)]
     pub country: Option<String>,
     /// Continent.
-    #[serde(default)]
     pub continent: Option<String>,
     /// CPU units in use.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
@@ -174,22 +153,16 @@ pub struct FleetHost {
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub allocatable_memory_mb: Option<u64>,
     /// Beacon.
-    #[serde(default)]
     pub beacon: Option<HostBeacon>,
     /// Created (ISO 8601, UTC).
-    #[serde(default)]
     pub created_at: Option<String>,
     /// Updated (ISO 8601, UTC).
-    #[serde(default)]
     pub updated_at: Option<String>,
     /// Placement area.
-    #[serde(default)]
     pub centroid: Option<Centroid>,
     /// Scheduled deletion.
-    #[serde(default)]
     pub delete_schedule: Option<DeleteSchedule>,
     /// Machine.
-    #[serde(default)]
     pub fleet_host_specifications: Option<FleetHostSpecifications>,
 }
 
@@ -200,18 +173,12 @@ impl FleetHost {
     }
 }
 
-/// The answer of `GET /v2/private-fleets/{fleet}/hosts`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FleetHostList {
-    /// The hosts.
-    #[serde(deserialize_with = "lenient::vec_or_null")]
-    pub data: Vec<FleetHost>,
-    /// Total (OAS2 since 2026-06).
-    #[serde(deserialize_with = "lenient::opt_u64")]
-    pub total_count: Option<u64>,
-    /// Pagination (OAS2 since 2026-06).
-    pub pagination: Option<Pagination>,
+list_answer! {
+    /// The answer of `GET /v2/private-fleets/{fleet}/hosts` (`total_count` and `pagination`
+    /// since OAS2 2026-06).
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    pub struct FleetHostList {
+        /// The hosts.
+        pub data: Vec<FleetHost>,
+    }
 }
-
-list_page!(FleetHostList, data);

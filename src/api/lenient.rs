@@ -263,3 +263,47 @@ macro_rules! wire_string {
     };
 }
 pub(crate) use wire_string;
+
+/// `parse` and `as_wire` of an open enum (one with an `Other(String)` variant), from one table
+/// of its variants and their wire names, so that reading and writing always agree. `parse`
+/// trims the value, drops the wire `prefix` (as written or in lower case: `Status.`/`status.`),
+/// reads the rest in any letter case as one of the variant's spellings (the first is the
+/// wire form, the others are also accepted) and keeps anything else as `Other`, as sent.
+/// `as_wire` writes `prefix` and the first spelling.
+macro_rules! wire_names {
+    ($ty:ty, prefix: $prefix:literal, {
+        $($variant:ident => $wire:literal $(| $alias:literal)*),+ $(,)?
+    }) => {
+        impl $ty {
+            #[doc = concat!(
+                "Parses a wire value (`", $prefix, "` optional, any letter case); anything ",
+                "unknown is kept as `Other`, as sent."
+            )]
+            pub fn parse(value: &str) -> Self {
+                let bare = $crate::api::lenient::strip_wire_prefix(value.trim(), $prefix);
+                match bare.to_ascii_uppercase().as_str() {
+                    $($wire $(| $alias)* => Self::$variant,)+
+                    _ => Self::Other(value.to_owned()),
+                }
+            }
+
+            /// The wire form (an `Other` keeps its text as sent).
+            pub fn as_wire(&self) -> &str {
+                match self {
+                    $(Self::$variant => concat!($prefix, $wire),)+
+                    Self::Other(other) => other,
+                }
+            }
+        }
+    };
+}
+pub(crate) use wire_names;
+
+/// `value` without `prefix`, written as is or in lower case (`Status.` or `status.`).
+pub(crate) fn strip_wire_prefix<'a>(value: &'a str, prefix: &str) -> &'a str {
+    let lower = || prefix.bytes().map(|b| b.to_ascii_lowercase());
+    match value.get(..prefix.len()) {
+        Some(head) if head == prefix || head.bytes().eq(lower()) => &value[prefix.len()..],
+        _ => value,
+    }
+}

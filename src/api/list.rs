@@ -160,27 +160,28 @@ impl ListDeployments {
         self
     }
 
-    /// Adds a filter to the query.
+    /// The query with `change` applied (an empty query when none is set yet): the one way
+    /// the builders below edit it, through [`DeploymentQuery`]'s own builders.
+    fn edit_query(mut self, change: impl FnOnce(DeploymentQuery) -> DeploymentQuery) -> Self {
+        let query = change(self.query.take().unwrap_or_default());
+        self.query(query)
+    }
+
+    /// Adds a filter to the query ([`DeploymentQuery::filter`]).
     #[must_use]
     pub fn filter(
-        mut self,
+        self,
         field: impl Into<String>,
         operator: QueryOperator,
         value: impl Into<serde_json::Value>,
     ) -> Self {
-        self.query = Some(
-            self.query
-                .unwrap_or_default()
-                .filter(field, operator, value),
-        );
-        self
+        self.edit_query(|query| query.filter(field, operator, value))
     }
 
-    /// Adds a sort key to the query.
+    /// Adds a sort key to the query ([`DeploymentQuery::order_by`]).
     #[must_use]
-    pub fn order_by(mut self, field: impl Into<String>, order: SortOrder) -> Self {
-        self.query = Some(self.query.unwrap_or_default().order_by(field, order));
-        self
+    pub fn order_by(self, field: impl Into<String>, order: SortOrder) -> Self {
+        self.edit_query(|query| query.order_by(field, order))
     }
 
     page_setters!();
@@ -216,16 +217,13 @@ pub struct DeploymentSummary {
     /// Deployment id.
     pub request_id: RequestId,
     /// `<request_id>.pr.edgegap.net`.
-    #[serde(default)]
     pub fqdn: Option<String>,
     /// When it started (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
-    #[serde(default)]
     pub start_time: Option<String>,
     /// Whether it is READY.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub ready: Option<bool>,
     /// Public IP of the host.
-    #[serde(default)]
     pub public_ip: Option<String>,
     /// Ports by name.
     #[serde(default, deserialize_with = "lenient::map_or_null")]

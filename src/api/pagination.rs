@@ -167,6 +167,109 @@ macro_rules! page_setters {
 }
 pub(crate) use page_setters;
 
+/// A list answer that is only its items, `total_count` and `pagination` (every key optional;
+/// `null` items read as none): the struct, with those two fields added after the items, and
+/// its [`ListPage`]. A list answer with more keys is written out and gets its [`ListPage`]
+/// from [`list_page!`].
+macro_rules! list_answer {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $(#[$items_doc:meta])*
+            pub $items:ident: Vec<$item:ty> $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        #[serde(default)]
+        pub struct $name {
+            $(#[$items_doc])*
+            #[serde(deserialize_with = "crate::api::lenient::vec_or_null")]
+            pub $items: Vec<$item>,
+            /// Total across pages.
+            #[serde(deserialize_with = "crate::api::lenient::opt_u64")]
+            pub total_count: Option<u64>,
+            /// Pagination.
+            pub pagination: Option<$crate::api::pagination::Pagination>,
+        }
+
+        $crate::api::pagination::list_page!($name, $items);
+    };
+}
+pub(crate) use list_answer;
+
+/// A paged list of the resources under one key (the tags of a deployment, the versions of an
+/// app): the request struct with its key field and `page` and `limit` added, `new(key)` and
+/// the page setters, and an [`Endpoint`](crate::api::endpoint::Endpoint) that `GET`s
+/// `$path(&key)` with `page` and `limit` in the query, after `$check(&key)` and
+/// [`validate_page`]. Trailing items go into the `Endpoint` impl (a `decode` of its own).
+///
+/// ```ignore
+/// paged_list! {
+///     /// `GET /v1/deployments/{request_id}/tags`.
+///     pub struct ListTags {
+///         /// The deployment.
+///         pub request_id: RequestId,
+///     } -> TagList;
+///     path: tags_path;
+///     check: validate::request_id;
+/// }
+/// ```
+macro_rules! paged_list {
+    (
+        $(#[$doc:meta])*
+        pub struct $name:ident {
+            $(#[$key_doc:meta])*
+            pub $key:ident: $key_ty:ty $(,)?
+        } -> $output:ty;
+        path: $path:expr;
+        check: $check:expr;
+        $($endpoint_item:tt)*
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            $(#[$key_doc])*
+            pub $key: $key_ty,
+            /// Page number, from 1.
+            pub page: Option<u32>,
+            /// Page size.
+            pub limit: Option<u32>,
+        }
+
+        impl $name {
+            #[doc = concat!("The first page of the list under `", stringify!($key), "`.")]
+            pub fn new($key: impl Into<$key_ty>) -> Self {
+                Self {
+                    $key: $key.into(),
+                    page: None,
+                    limit: None,
+                }
+            }
+
+            $crate::api::pagination::page_setters!();
+        }
+
+        impl $crate::api::endpoint::Endpoint for $name {
+            type Output = $output;
+
+            fn target(&self) -> $crate::api::endpoint::Target {
+                $crate::api::endpoint::Target::Path(($path)(&self.$key))
+            }
+            fn query(&self) -> Vec<(String, String)> {
+                $crate::api::endpoint::Query::new()
+                    .page(self.page, self.limit)
+                    .build()
+            }
+            fn validate(&self) -> Result<(), $crate::api::error::EdgegapError> {
+                ($check)(&self.$key)?;
+                $crate::api::pagination::validate_page(self.page, self.limit)
+            }
+            $($endpoint_item)*
+        }
+    };
+}
+pub(crate) use paged_list;
+
 /// [`ListPage`] for a list answer with its items in the field `$items`, a `pagination` field,
 /// and its total in `total_count` (or given by the method `$total`, for lists that also
 /// answer an older `count`).

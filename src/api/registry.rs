@@ -9,14 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{
-    Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
-};
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, decode_json_or, encode_component};
 use super::error::EdgegapError;
 use super::lenient;
-use super::pagination::list_page;
-use super::pagination::page_setters;
-use super::pagination::{Pagination, validate_page};
+use super::pagination::{list_answer, paged_list};
 use super::validate;
 
 /// `/v1/container-registry/images/{image_name}/tags`, each segment of the name encoded.
@@ -52,44 +48,15 @@ fn check_tag(tag: &str) -> Result<(), EdgegapError> {
     Ok(())
 }
 
-/// `GET /v1/container-registry/images/{image_name}/tags?page=&limit=`: the image's tags,
-/// newest push first as Edgegap lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListImageTags {
-    /// The image (`my-game-server`, or `<project>/my-game-server`).
-    pub image_name: String,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Page size.
-    pub limit: Option<u32>,
-}
-
-impl ListImageTags {
-    /// The tags of `image_name`.
-    pub fn new(image_name: impl Into<String>) -> Self {
-        Self {
-            image_name: image_name.into(),
-            page: None,
-            limit: None,
-        }
-    }
-
-    page_setters!();
-}
-
-impl Endpoint for ListImageTags {
-    type Output = ImageTagList;
-
-    fn target(&self) -> Target {
-        Target::Path(tags_path(&self.image_name))
-    }
-    fn query(&self) -> Vec<(String, String)> {
-        Query::new().page(self.page, self.limit).build()
-    }
-    fn validate(&self) -> Result<(), EdgegapError> {
-        check_image_name(&self.image_name)?;
-        validate_page(self.page, self.limit)
-    }
+paged_list! {
+    /// `GET /v1/container-registry/images/{image_name}/tags?page=&limit=`: the image's tags,
+    /// newest push first as Edgegap lists them.
+    pub struct ListImageTags {
+        /// The image (`my-game-server`, or `<project>/my-game-server`).
+        pub image_name: String,
+    } -> ImageTagList;
+    path: tags_path;
+    check: check_image_name;
 }
 
 /// `DELETE /v1/container-registry/images/{image_name}/tags/{tag_name}`: deletes the tag and
@@ -130,10 +97,7 @@ impl Endpoint for DeleteImageTag {
         check_tag(&self.tag_name)
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<DeletedImageTag, EdgegapError> {
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DeletedImageTag::default());
-        }
-        decode_json(response)
+        decode_json_or(response, DeletedImageTag::default)
     }
 }
 
@@ -164,26 +128,18 @@ pub struct ImageTag {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub last_push_at: Option<String>,
     /// The image it points to.
-    #[serde(default)]
     pub artifact: Option<Artifact>,
 }
 
-/// The answer of [`ListImageTags`]: `data`, and the list's `total_count` and `pagination`
-/// when Edgegap sends them.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ImageTagList {
-    /// This page's tags.
-    #[serde(deserialize_with = "lenient::vec_or_null")]
-    pub data: Vec<ImageTag>,
-    /// Total across pages.
-    #[serde(deserialize_with = "lenient::opt_u64")]
-    pub total_count: Option<u64>,
-    /// Pagination.
-    pub pagination: Option<Pagination>,
+list_answer! {
+    /// The answer of [`ListImageTags`]: `data`, and the list's `total_count` and `pagination`
+    /// when Edgegap sends them.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    pub struct ImageTagList {
+        /// This page's tags.
+        pub data: Vec<ImageTag>,
+    }
 }
-
-list_page!(ImageTagList, data);
 
 /// The answer of [`DeleteImageTag`]: `{"artifact", "deleted_tag"}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

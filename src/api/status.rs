@@ -42,44 +42,19 @@ pub enum Status {
     Other(String),
 }
 
+lenient::wire_names!(Status, prefix: "Status.", {
+    Initializing => "INITIALIZING",
+    Seeking => "SEEKING",
+    Seeked => "SEEKED",
+    Scanning => "SCANNING",
+    Deploying => "DEPLOYING",
+    Ready => "READY",
+    Terminating => "TERMINATING",
+    Terminated => "TERMINATED",
+    Error => "ERROR",
+});
+
 impl Status {
-    /// Parses `"Status.READY"`, `"READY"` or `"ready"`.
-    pub fn parse(value: &str) -> Self {
-        let bare = value.trim();
-        let bare = bare
-            .strip_prefix("Status.")
-            .or_else(|| bare.strip_prefix("status."))
-            .unwrap_or(bare);
-        match bare.to_ascii_uppercase().as_str() {
-            "INITIALIZING" => Self::Initializing,
-            "SEEKING" => Self::Seeking,
-            "SEEKED" => Self::Seeked,
-            "SCANNING" => Self::Scanning,
-            "DEPLOYING" => Self::Deploying,
-            "READY" => Self::Ready,
-            "TERMINATING" => Self::Terminating,
-            "TERMINATED" => Self::Terminated,
-            "ERROR" => Self::Error,
-            _ => Self::Other(value.to_owned()),
-        }
-    }
-
-    /// The wire form, `"Status.READY"` (an [`Status::Other`] keeps its original text).
-    pub fn as_wire(&self) -> &str {
-        match self {
-            Self::Initializing => "Status.INITIALIZING",
-            Self::Seeking => "Status.SEEKING",
-            Self::Seeked => "Status.SEEKED",
-            Self::Scanning => "Status.SCANNING",
-            Self::Deploying => "Status.DEPLOYING",
-            Self::Ready => "Status.READY",
-            Self::Terminating => "Status.TERMINATING",
-            Self::Terminated => "Status.TERMINATED",
-            Self::Error => "Status.ERROR",
-            Self::Other(s) => s,
-        }
-    }
-
     /// `READY`.
     pub fn is_ready(&self) -> bool {
         *self == Self::Ready
@@ -169,16 +144,12 @@ pub struct DeploymentStatus {
     /// Current state.
     pub current_status: Status,
     /// Previous state.
-    #[serde(default)]
     pub last_status: Option<Status>,
     /// `<request_id>.pr.edgegap.net`.
-    #[serde(default)]
     pub fqdn: Option<String>,
     /// Application name.
-    #[serde(default)]
     pub app_name: Option<String>,
     /// Application version name.
-    #[serde(default)]
     pub app_version: Option<String>,
     /// True only when READY for connections.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
@@ -187,10 +158,8 @@ pub struct DeploymentStatus {
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub whitelisting_active: Option<bool>,
     /// When it became READY (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
-    #[serde(default)]
     pub start_time: Option<String>,
     /// When it stopped.
-    #[serde(default)]
     pub removal_time: Option<String>,
     /// Seconds since READY.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
@@ -202,19 +171,15 @@ pub struct DeploymentStatus {
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub error: Option<bool>,
     /// What went wrong, when in error.
-    #[serde(default)]
     pub error_detail: Option<String>,
     /// Ports by name.
     #[serde(default, deserialize_with = "lenient::map_or_null")]
     pub ports: BTreeMap<String, PortMapping>,
     /// Public IP of the host.
-    #[serde(default)]
     pub public_ip: Option<String>,
     /// Sessions (session-based apps).
-    #[serde(default)]
     pub sessions: Option<Vec<serde_json::Value>>,
     /// Where it runs.
-    #[serde(default)]
     pub location: Option<Location>,
     /// Deployment tags.
     #[serde(default, deserialize_with = "lenient::strings")]
@@ -226,10 +191,8 @@ pub struct DeploymentStatus {
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub sockets_usage: Option<u64>,
     /// Container command override.
-    #[serde(default)]
     pub command: Option<String>,
     /// Container arguments override.
-    #[serde(default)]
     pub arguments: Option<String>,
     /// Fields this crate does not model, as sent.
     #[serde(flatten)]

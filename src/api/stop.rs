@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::{
-    Auth, Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component,
+    Auth, Endpoint, HttpResponse, Method, Query, Target, decode_json, encode_component, is_blank,
 };
 use super::error::EdgegapError;
 use super::ids::{RequestId, Secret};
@@ -63,7 +63,7 @@ impl StopResponse {
 }
 
 fn decode_stop(response: &HttpResponse) -> Result<StopResponse, EdgegapError> {
-    let mut out = if response.body.iter().all(u8::is_ascii_whitespace) {
+    let mut out = if is_blank(response) {
         StopResponse::default()
     } else {
         match decode_json::<StopResponse>(response) {
@@ -177,6 +177,20 @@ impl std::fmt::Debug for RedactedUrl<'_> {
     }
 }
 
+/// The `Debug` of an endpoint called through an injected URL and token (self-stop, context),
+/// up to its other fields: `name { url, token }` with the URL's secret part
+/// ([`redacted_url`]) and the token hidden. The caller adds its other fields and finishes.
+pub(crate) fn debug_injected<'a, 'b: 'a>(
+    f: &'a mut std::fmt::Formatter<'b>,
+    name: &str,
+    url: &str,
+    token: &Secret,
+) -> std::fmt::DebugStruct<'a, 'b> {
+    let mut out = f.debug_struct(name);
+    out.field("url", &RedactedUrl(url)).field("token", token);
+    out
+}
+
 /// `DELETE $ARBITRIUM_DELETE_URL` with `Authorization: $ARBITRIUM_DELETE_TOKEN` (raw), from
 /// inside the deployment. Needs no API token. `Debug` hides the URL's secret part
 /// ([`redacted_url`]) and the token.
@@ -207,9 +221,7 @@ impl SelfStopDeployment {
 
 impl std::fmt::Debug for SelfStopDeployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SelfStopDeployment")
-            .field("url", &RedactedUrl(&self.url))
-            .field("token", &self.token)
+        debug_injected(f, "SelfStopDeployment", &self.url, &self.token)
             .field("container_log_storage", &self.container_log_storage)
             .finish()
     }

@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::endpoint::{Endpoint, HttpResponse, Method, Query, Target, encode_component};
+use super::endpoint::{Endpoint, HttpResponse, Method, Target, encode_component};
 use super::error::EdgegapError;
 use super::ids::RequestId;
 use super::lenient;
-use super::pagination::page_setters;
-use super::pagination::{Pagination, list_page, validate_page};
+use super::pagination::paged_list;
+use super::pagination::{Pagination, list_page};
 use super::validate;
 
 fn tags_path(request_id: &RequestId) -> String {
@@ -22,16 +22,20 @@ fn tag_path(request_id: &RequestId, name: &str) -> String {
     format!("{}/{}", tags_path(request_id), encode_component(name))
 }
 
+/// The checks of a request naming tag `name` of deployment `request_id`.
+fn check_tag(request_id: &RequestId, name: &str) -> Result<(), EdgegapError> {
+    validate::request_id(request_id)?;
+    validate::tag_name("name", name)
+}
+
 /// A deployment tag (`DeploymentTagResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeploymentTag {
     /// The tag.
     pub name: String,
     /// When it was created (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC).
-    #[serde(default)]
     pub create_time: Option<String>,
     /// When it was last changed.
-    #[serde(default)]
     pub last_updated: Option<String>,
 }
 
@@ -62,43 +66,14 @@ impl TagList {
 
 list_page!(TagList, tags, TagList::total);
 
-/// `GET /v1/deployments/{request_id}/tags`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListTags {
-    /// The deployment.
-    pub request_id: RequestId,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Page size.
-    pub limit: Option<u32>,
-}
-
-impl ListTags {
-    /// Tags of `request_id`.
-    pub fn new(request_id: impl Into<RequestId>) -> Self {
-        Self {
-            request_id: request_id.into(),
-            page: None,
-            limit: None,
-        }
-    }
-
-    page_setters!();
-}
-
-impl Endpoint for ListTags {
-    type Output = TagList;
-
-    fn target(&self) -> Target {
-        Target::Path(tags_path(&self.request_id))
-    }
-    fn query(&self) -> Vec<(String, String)> {
-        Query::new().page(self.page, self.limit).build()
-    }
-    fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate_page(self.page, self.limit)
-    }
+paged_list! {
+    /// `GET /v1/deployments/{request_id}/tags`.
+    pub struct ListTags {
+        /// The deployment.
+        pub request_id: RequestId,
+    } -> TagList;
+    path: tags_path;
+    check: validate::request_id;
 }
 
 /// `GET /v1/deployments/{request_id}/tags/{name}`.
@@ -127,8 +102,7 @@ impl Endpoint for GetTag {
         Target::Path(tag_path(&self.request_id, &self.name))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)
+        check_tag(&self.request_id, &self.name)
     }
 }
 
@@ -164,8 +138,7 @@ impl Endpoint for CreateTag {
         Some(serde_json::json!({ "name": self.name }))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)
+        check_tag(&self.request_id, &self.name)
     }
 }
 
@@ -208,8 +181,7 @@ impl Endpoint for UpdateTag {
         Some(serde_json::json!({ "name": self.new_name }))
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)?;
+        check_tag(&self.request_id, &self.name)?;
         validate::tag_name("new_name", &self.new_name)
     }
 }
@@ -246,8 +218,7 @@ impl Endpoint for DeleteTag {
         status == 204
     }
     fn validate(&self) -> Result<(), EdgegapError> {
-        validate::request_id(&self.request_id)?;
-        validate::tag_name("name", &self.name)
+        check_tag(&self.request_id, &self.name)
     }
     fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {
         Ok(())

@@ -15,14 +15,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::apps::{app_path, check_app_name, check_length};
 use super::endpoint::{
-    Endpoint, HttpResponse, Method, Query, Target, api_error, encode_component, redact_secrets,
+    Endpoint, HttpResponse, Method, Target, api_error, encode_component, is_blank, redact_secrets,
 };
 use super::error::EdgegapError;
 use super::ids::Secret;
 use super::lenient;
-use super::pagination::list_page;
-use super::pagination::page_setters;
-use super::pagination::{Pagination, validate_page};
+use super::pagination::{list_answer, paged_list};
 use super::validate;
 
 /// Longest version name Edgegap accepts (it is at least one character).
@@ -884,50 +882,22 @@ impl Endpoint for DeleteAppVersion {
     }
     fn decode_success(&self, response: &HttpResponse) -> Result<AppVersionDeleted, EdgegapError> {
         // An empty body is a success too (the answer carries nothing the caller needs).
-        if response.body.iter().all(u8::is_ascii_whitespace) {
+        if is_blank(response) {
             return Ok(AppVersionDeleted::default());
         }
         decode_scrubbed(response, &[])
     }
 }
 
-/// `GET /v1/app/{app_name}/versions`: an application's versions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListAppVersions {
-    /// The application.
-    pub app_name: String,
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Page size.
-    pub limit: Option<u32>,
-}
+paged_list! {
+    /// `GET /v1/app/{app_name}/versions`: an application's versions.
+    pub struct ListAppVersions {
+        /// The application.
+        pub app_name: String,
+    } -> AppVersionList;
+    path: versions_path;
+    check: |app_name: &str| validate::non_empty("app_name", app_name);
 
-impl ListAppVersions {
-    /// The versions of `app_name`.
-    pub fn new(app_name: impl Into<String>) -> Self {
-        Self {
-            app_name: app_name.into(),
-            page: None,
-            limit: None,
-        }
-    }
-
-    page_setters!();
-}
-
-impl Endpoint for ListAppVersions {
-    type Output = AppVersionList;
-
-    fn target(&self) -> Target {
-        Target::Path(versions_path(&self.app_name))
-    }
-    fn query(&self) -> Vec<(String, String)> {
-        Query::new().page(self.page, self.limit).build()
-    }
-    fn validate(&self) -> Result<(), EdgegapError> {
-        validate::non_empty("app_name", &self.app_name)?;
-        validate_page(self.page, self.limit)
-    }
     fn decode(&self, response: &HttpResponse) -> Result<AppVersionList, EdgegapError> {
         decode_version(self, response, &[])
     }
@@ -986,7 +956,6 @@ pub struct AppVersion {
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub max_duration: Option<i64>,
     /// What happens when the server process exits.
-    #[serde(default)]
     pub restart_policy: Option<RestartPolicy>,
     /// Seconds between SIGTERM and the container's end.
     #[serde(default, deserialize_with = "lenient::opt_u64")]
@@ -1055,18 +1024,11 @@ pub struct AppVersionDeleted {
     pub message: Option<String>,
 }
 
-/// The answer of [`ListAppVersions`]: `versions`, `total_count`, `pagination`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AppVersionList {
-    /// This page's versions.
-    #[serde(deserialize_with = "lenient::vec_or_null")]
-    pub versions: Vec<AppVersion>,
-    /// Total across pages.
-    #[serde(deserialize_with = "lenient::opt_u64")]
-    pub total_count: Option<u64>,
-    /// Pagination.
-    pub pagination: Option<Pagination>,
+list_answer! {
+    /// The answer of [`ListAppVersions`]: `versions`, `total_count`, `pagination`.
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    pub struct AppVersionList {
+        /// This page's versions.
+        pub versions: Vec<AppVersion>,
+    }
 }
-
-list_page!(AppVersionList, versions);

@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::shared::{
-    Assignment, MatchStatus, MatchmakerAccess, attributes_json, mm_auth, mm_id, mm_target,
-    string_or_empty,
+    Assignment, MatchStatus, MatchmakerAccess, attributes_json, by_id, mm_auth, mm_id, mm_target,
+    nothing, string_or_empty,
 };
-use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target};
+use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target, decode_json};
 use crate::api::error::EdgegapError;
 use crate::api::lenient;
 use crate::api::validate;
@@ -222,79 +222,14 @@ where
     }
 }
 
-/// `GET /groups/{group_id}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetGroup {
-    /// The matchmaker.
-    pub access: MatchmakerAccess,
-    /// The group.
-    pub group_id: String,
-}
-
-impl GetGroup {
-    /// The group `group_id`.
-    pub fn new(access: MatchmakerAccess, group_id: impl Into<String>) -> Self {
-        Self {
-            access,
-            group_id: group_id.into(),
-        }
-    }
-}
-
-impl Endpoint for GetGroup {
-    type Output = GroupView;
-
-    fn target(&self) -> Target {
-        mm_target(&self.access, &["groups", &self.group_id])
-    }
-    fn auth(&self) -> Auth {
-        mm_auth(&self.access)
-    }
-    fn validate(&self) -> Result<(), EdgegapError> {
-        self.access.validate()?;
-        mm_id("group_id", &self.group_id)
-    }
-}
-
-/// `DELETE /groups/{group_id}`: the owner cancels for every member (`409` once matched).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteGroup {
-    /// The matchmaker.
-    pub access: MatchmakerAccess,
-    /// The group.
-    pub group_id: String,
-}
-
-impl DeleteGroup {
-    /// Deletes the group `group_id`.
-    pub fn new(access: MatchmakerAccess, group_id: impl Into<String>) -> Self {
-        Self {
-            access,
-            group_id: group_id.into(),
-        }
-    }
-}
-
-impl Endpoint for DeleteGroup {
-    type Output = ();
-
-    fn method(&self) -> Method {
-        Method::Delete
-    }
-    fn target(&self) -> Target {
-        mm_target(&self.access, &["groups", &self.group_id])
-    }
-    fn auth(&self) -> Auth {
-        mm_auth(&self.access)
-    }
-    fn validate(&self) -> Result<(), EdgegapError> {
-        self.access.validate()?;
-        mm_id("group_id", &self.group_id)
-    }
-    fn decode_success(&self, _response: &HttpResponse) -> Result<(), EdgegapError> {
-        Ok(())
-    }
-}
+by_id!(
+    /// `GET /groups/{group_id}`.
+    GetGroup, Get, "groups", group_id, GroupView, decode_json
+);
+by_id!(
+    /// `DELETE /groups/{group_id}`: the owner cancels for every member (`409` once matched).
+    DeleteGroup, Delete, "groups", group_id, (), nothing
+);
 
 /// A member of a group, as a path: `/groups/{group_id}/members/{member_id}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

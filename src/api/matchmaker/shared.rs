@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::api::endpoint::{Auth, Endpoint, Target, encode_component, strip_scheme};
+use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Target, encode_component, strip_scheme};
 use crate::api::error::EdgegapError;
 use crate::api::ids::Secret;
 use crate::api::lenient;
@@ -97,6 +97,69 @@ pub(crate) fn mm_auth(access: &MatchmakerAccess) -> Auth {
     Auth::Raw(access.raw_token())
 }
 
+/// A matchmaker resource by its id, `GET` or `DELETE /{collection}/{id}` (a ticket, a
+/// backfill, a group): the request (the access and the id, in the field `$field`), its
+/// `new` and its [`Endpoint`], which decodes a success with `$decode` (`decode_json`, or
+/// [`nothing`] for a delete).
+macro_rules! by_id {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $method:ident, $collection:literal, $field:ident, $output:ty, $decode:expr
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// The matchmaker.
+            pub access: $crate::api::matchmaker::shared::MatchmakerAccess,
+            #[doc = concat!("The id (`", stringify!($field), "`).")]
+            pub $field: String,
+        }
+
+        impl $name {
+            #[doc = concat!("The one with `", stringify!($field), "`.")]
+            pub fn new(
+                access: $crate::api::matchmaker::shared::MatchmakerAccess,
+                $field: impl Into<String>,
+            ) -> Self {
+                Self {
+                    access,
+                    $field: $field.into(),
+                }
+            }
+        }
+
+        impl $crate::api::endpoint::Endpoint for $name {
+            type Output = $output;
+
+            fn method(&self) -> $crate::api::endpoint::Method {
+                $crate::api::endpoint::Method::$method
+            }
+            fn target(&self) -> $crate::api::endpoint::Target {
+                $crate::api::matchmaker::shared::mm_target(&self.access, &[$collection, &self.$field])
+            }
+            fn auth(&self) -> $crate::api::endpoint::Auth {
+                $crate::api::matchmaker::shared::mm_auth(&self.access)
+            }
+            fn validate(&self) -> Result<(), $crate::api::error::EdgegapError> {
+                self.access.validate()?;
+                $crate::api::matchmaker::shared::mm_id(stringify!($field), &self.$field)
+            }
+            fn decode_success(
+                &self,
+                response: &$crate::api::endpoint::HttpResponse,
+            ) -> Result<$output, $crate::api::error::EdgegapError> {
+                $decode(response)
+            }
+        }
+    };
+}
+pub(crate) use by_id;
+
+/// The decoding of a success whose body carries nothing the caller needs (a delete).
+pub(crate) fn nothing(_: &HttpResponse) -> Result<(), EdgegapError> {
+    Ok(())
+}
+
 /// An id used as a path segment: non-empty, no `/`, whitespace or control character, not
 /// `.` or `..` (`..` would leave its segment).
 pub(crate) fn mm_id(field: &str, id: &str) -> Result<(), EdgegapError> {
@@ -170,33 +233,16 @@ pub enum MatchStatus {
     Other(String),
 }
 
+lenient::wire_names!(MatchStatus, prefix: "", {
+    Initial => "INITIAL",
+    Searching => "SEARCHING",
+    TeamFound => "TEAM_FOUND",
+    MatchFound => "MATCH_FOUND",
+    HostAssigned => "HOST_ASSIGNED",
+    Cancelled => "CANCELLED" | "CANCELED",
+});
+
 impl MatchStatus {
-    /// Parses a wire value (case-insensitive).
-    pub fn parse(value: &str) -> Self {
-        match value.trim().to_ascii_uppercase().as_str() {
-            "INITIAL" => Self::Initial,
-            "SEARCHING" => Self::Searching,
-            "TEAM_FOUND" => Self::TeamFound,
-            "MATCH_FOUND" => Self::MatchFound,
-            "HOST_ASSIGNED" => Self::HostAssigned,
-            "CANCELLED" | "CANCELED" => Self::Cancelled,
-            _ => Self::Other(value.to_owned()),
-        }
-    }
-
-    /// The wire value (`HOST_ASSIGNED`).
-    pub fn as_wire(&self) -> &str {
-        match self {
-            Self::Initial => "INITIAL",
-            Self::Searching => "SEARCHING",
-            Self::TeamFound => "TEAM_FOUND",
-            Self::MatchFound => "MATCH_FOUND",
-            Self::HostAssigned => "HOST_ASSIGNED",
-            Self::Cancelled => "CANCELLED",
-            Self::Other(other) => other,
-        }
-    }
-
     /// `MATCH_FOUND` or later (`HOST_ASSIGNED`): leaving is refused (`409`).
     pub fn is_matched(&self) -> bool {
         matches!(self, Self::MatchFound | Self::HostAssigned)

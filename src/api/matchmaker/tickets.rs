@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{
-    Assignment, MatchStatus, MatchTicket, MatchmakerAccess, attributes_json, mm_auth, mm_id,
-    mm_target,
+    Assignment, MatchStatus, MatchTicket, MatchmakerAccess, attributes_json, by_id, mm_auth,
+    mm_target, nothing,
 };
-use crate::api::endpoint::{Auth, Endpoint, HttpResponse, Method, Target, decode_json};
+use crate::api::endpoint::{Auth, Endpoint, Method, Target, decode_json};
 use crate::api::error::EdgegapError;
 use crate::api::lenient;
 use crate::api::validate;
@@ -110,70 +110,21 @@ where
     }
 }
 
-/// A ticket or backfill by id: `GET` or `DELETE /tickets/{id}` or `/backfills/{id}`.
-macro_rules! by_id {
-    ($(#[$doc:meta])* $name:ident, $method:ident, $collection:literal, $output:ty, $decode:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct $name {
-            /// The matchmaker.
-            pub access: MatchmakerAccess,
-            /// The id.
-            pub id: String,
-        }
-
-        impl $name {
-            /// The one with id `id`.
-            pub fn new(access: MatchmakerAccess, id: impl Into<String>) -> Self {
-                Self {
-                    access,
-                    id: id.into(),
-                }
-            }
-        }
-
-        impl Endpoint for $name {
-            type Output = $output;
-
-            fn method(&self) -> Method {
-                Method::$method
-            }
-            fn target(&self) -> Target {
-                mm_target(&self.access, &[$collection, &self.id])
-            }
-            fn auth(&self) -> Auth {
-                mm_auth(&self.access)
-            }
-            fn validate(&self) -> Result<(), EdgegapError> {
-                self.access.validate()?;
-                mm_id("id", &self.id)
-            }
-            fn decode_success(&self, response: &HttpResponse) -> Result<$output, EdgegapError> {
-                $decode(response)
-            }
-        }
-    };
-}
-
-fn nothing(_: &HttpResponse) -> Result<(), EdgegapError> {
-    Ok(())
-}
-
 by_id!(
     /// `GET /tickets/{id}` (`404` once removed).
-    GetTicket, Get, "tickets", Ticket, decode_json
+    GetTicket, Get, "tickets", id, Ticket, decode_json
 );
 by_id!(
     /// `DELETE /tickets/{id}`: cancels the search (`409` once matched, `404` gone).
-    DeleteTicket, Delete, "tickets", (), nothing
+    DeleteTicket, Delete, "tickets", id, (), nothing
 );
 by_id!(
     /// `GET /backfills/{id}`: poll until `ASSIGNED` (`404` once removed).
-    GetBackfill, Get, "backfills", Backfill, decode_json
+    GetBackfill, Get, "backfills", id, Backfill, decode_json
 );
 by_id!(
     /// `DELETE /backfills/{id}`: stop looking for players.
-    DeleteBackfill, Delete, "backfills", (), nothing
+    DeleteBackfill, Delete, "backfills", id, (), nothing
 );
 
 /// A backfill's `status`: `SEARCHING` → `ASSIGNED` (with `assigned_ticket`), or `CANCELLED`
@@ -191,27 +142,11 @@ pub enum BackfillStatus {
     Other(String),
 }
 
-impl BackfillStatus {
-    /// Parses a wire value (case-insensitive).
-    pub fn parse(value: &str) -> Self {
-        match value.trim().to_ascii_uppercase().as_str() {
-            "SEARCHING" => Self::Searching,
-            "ASSIGNED" => Self::Assigned,
-            "CANCELLED" | "CANCELED" => Self::Cancelled,
-            _ => Self::Other(value.to_owned()),
-        }
-    }
-
-    /// The wire value.
-    pub fn as_wire(&self) -> &str {
-        match self {
-            Self::Searching => "SEARCHING",
-            Self::Assigned => "ASSIGNED",
-            Self::Cancelled => "CANCELLED",
-            Self::Other(other) => other,
-        }
-    }
-}
+lenient::wire_names!(BackfillStatus, prefix: "", {
+    Searching => "SEARCHING",
+    Assigned => "ASSIGNED",
+    Cancelled => "CANCELLED" | "CANCELED",
+});
 
 lenient::wire_string!(BackfillStatus, null_is_default);
 
