@@ -43,6 +43,15 @@ fn edgegap(emulator: &EmulatorHandle, args: &[&str]) -> Outcome {
     outcome
 }
 
+/// `deploy` of `v1` with `extra` against an emulator (statuses at once) whose first deploy
+/// answer is `fault`.
+fn deploy_answered(fault: FaultKind, extra: &[&str]) -> (EmulatorHandle, Outcome) {
+    let emulator = emulator(Duration::ZERO);
+    emulator.add_fault(Fault::new(Route::DeployV2, fault).times(1));
+    let outcome = deploy(&emulator, "v1", extra);
+    (emulator, outcome)
+}
+
 /// `deploy --app arena --version <version> <extra…>`.
 fn deploy(emulator: &EmulatorHandle, version: &str, extra: &[&str]) -> Outcome {
     let mut args = vec!["deploy", "--app", "arena", "--version", version];
@@ -172,10 +181,11 @@ fn api_refusals_and_missing_settings_exit_as_they_should() {
 
 #[test]
 fn a_deploy_whose_answer_is_lost_is_found_by_its_tag() {
-    let emulator = emulator(Duration::ZERO);
     // The deployment is made, and the answer does not decode.
-    emulator.add_fault(Fault::new(Route::DeployV2, FaultKind::MalformedJson).times(1));
-    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4", "--wait", "--json"]);
+    let (emulator, outcome) = deploy_answered(
+        FaultKind::MalformedJson,
+        &["--ip", "1.2.3.4", "--wait", "--json"],
+    );
     assert_eq!(outcome.code, 0, "{outcome:#?}");
     let deployments = emulator.deployments();
     assert_eq!(deployments.len(), 1, "one deployment, not two");
@@ -200,9 +210,7 @@ fn a_deploy_whose_answer_is_lost_is_found_by_its_tag() {
 /// for its tag rather than saying nothing was made, and says so when none carries it.
 #[test]
 fn a_deploy_answered_5xx_is_looked_for_by_its_tag() {
-    let emulator = emulator(Duration::ZERO);
-    emulator.add_fault(Fault::new(Route::DeployV2, FaultKind::Html502).times(1));
-    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4"]);
+    let (emulator, outcome) = deploy_answered(FaultKind::Html502, &["--ip", "1.2.3.4"]);
     assert_eq!(outcome.code, 1, "{outcome:#?}");
     assert!(emulator.deployments().is_empty(), "the 502 made nothing");
     assert!(
@@ -216,9 +224,7 @@ fn a_deploy_answered_5xx_is_looked_for_by_its_tag() {
 
 #[test]
 fn a_deploy_made_in_error_names_its_deployment() {
-    let emulator = emulator(Duration::ZERO);
-    emulator.add_fault(Fault::new(Route::DeployV2, FaultKind::CouldNotAllocate).times(1));
-    let outcome = deploy(&emulator, "v1", &["--ip", "1.2.3.4"]);
+    let (emulator, outcome) = deploy_answered(FaultKind::CouldNotAllocate, &["--ip", "1.2.3.4"]);
     assert_eq!(outcome.code, 1, "{outcome:#?}");
     let id = emulator.deployments()[0].request_id.clone();
     assert!(

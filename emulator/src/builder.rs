@@ -10,6 +10,7 @@ use crate::error::EmulatorError;
 use crate::faults::Fault;
 use crate::handle::EmulatorHandle;
 use crate::state::{self, Shared};
+use crate::util::Hidden;
 use crate::{server, util};
 
 /// Configures and starts an emulator.
@@ -29,7 +30,7 @@ impl EmulatorBuilder {
 
     /// The API token clients must send (`Authorization: token <token>`); default random.
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.settings.token = Some(token.into());
+        self.settings.token = Some(Hidden(token.into()));
         self
     }
 
@@ -173,7 +174,7 @@ impl EmulatorBuilder {
 
     /// The matchmaker's token (clients send it raw: `Authorization: <token>`); default random.
     pub fn matchmaker_token(mut self, token: impl Into<String>) -> Self {
-        self.settings.matchmaker.token = Some(token.into());
+        self.settings.matchmaker.token = Some(Hidden(token.into()));
         self
     }
 
@@ -225,8 +226,8 @@ impl EmulatorBuilder {
             )));
         }
         if s.token
-            .as_deref()
-            .is_some_and(|t| t.is_empty() || t.chars().any(char::is_whitespace))
+            .as_ref()
+            .is_some_and(|t| t.0.is_empty() || t.0.chars().any(char::is_whitespace))
         {
             return Err(EmulatorError::Config(
                 "the token must be non-empty without spaces".into(),
@@ -244,7 +245,7 @@ impl EmulatorBuilder {
         let token = settings
             .token
             .clone()
-            .unwrap_or_else(|| util::random_hex(32));
+            .map_or_else(|| util::random_hex(32), |t| t.0);
         let listener = std::net::TcpListener::bind(settings.bind)?;
         listener.set_nonblocking(true)?;
         let mut address = listener.local_addr()?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::classify::Route;
 use crate::faults::Fault;
+use crate::util::{EnvVars, Hidden};
 
 /// One port of an app version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,7 @@ impl VersionKind {
 /// Where an image version's image is: `<host>/<repository>:<tag>` on a plain-http registry
 /// on loopback, pulled as `user` (Basic, or the registry's bearer handshake) when set. Its
 /// `Debug` never shows the token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ImageSource {
     /// `127.0.0.1:5000` (loopback only).
     pub host: String,
@@ -48,19 +49,7 @@ pub(crate) struct ImageSource {
     pub repository: String,
     pub tag: String,
     pub user: Option<String>,
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for ImageSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImageSource")
-            .field("host", &self.host)
-            .field("repository", &self.repository)
-            .field("tag", &self.tag)
-            .field("user", &self.user)
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub token: Option<Hidden>,
 }
 
 impl std::fmt::Display for ImageSource {
@@ -72,14 +61,14 @@ impl std::fmt::Display for ImageSource {
 /// An application version the emulator accepts in deploys: either simulated (status changes on
 /// the clock, no process) or a local command launched as the "container". Its `Debug` names
 /// its variables without their values (a version's variables may be secrets).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[must_use]
 pub struct AppVersion {
     pub(crate) app: String,
     pub(crate) version: String,
     pub(crate) kind: VersionKind,
     pub(crate) ports: Vec<PortSpec>,
-    pub(crate) env: Vec<(String, String)>,
+    pub(crate) env: EnvVars,
     pub(crate) grace: Duration,
     pub(crate) never_ready: bool,
     pub(crate) fail_with: Option<String>,
@@ -92,26 +81,6 @@ pub struct AppVersion {
     pub(crate) pull_timeout: Duration,
 }
 
-impl std::fmt::Debug for AppVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("AppVersion")
-            .field("app", &self.app)
-            .field("version", &self.version)
-            .field("kind", &self.kind)
-            .field("ports", &self.ports)
-            .field("env", &env)
-            .field("grace", &self.grace)
-            .field("never_ready", &self.never_ready)
-            .field("fail_with", &self.fail_with)
-            .field("wait_for_port", &self.wait_for_port)
-            .field("max_duration", &self.max_duration)
-            .field("resources", &self.resources)
-            .field("pull_timeout", &self.pull_timeout)
-            .finish()
-    }
-}
-
 impl AppVersion {
     fn new(app: impl Into<String>, version: impl Into<String>, kind: VersionKind) -> Self {
         Self {
@@ -119,7 +88,7 @@ impl AppVersion {
             version: version.into(),
             kind,
             ports: Vec::new(),
-            env: Vec::new(),
+            env: EnvVars::default(),
             grace: Duration::from_secs(5),
             never_ready: false,
             fail_with: None,
@@ -199,7 +168,7 @@ impl AppVersion {
 
     /// An app-version environment variable (a deploy's `environment_variables` override it).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((key.into(), value.into()));
+        self.env.0.push((key.into(), value.into()));
         self
     }
 
@@ -402,7 +371,7 @@ pub(crate) fn default_rate_limits() -> BTreeMap<Route, u32> {
 pub(crate) struct MatchmakerSettings {
     /// The configuration JSON; `None`: no matchmaker.
     pub config: Option<String>,
-    pub token: Option<String>,
+    pub token: Option<Hidden>,
     pub bind: SocketAddr,
     pub manual_clock: bool,
 }
@@ -422,7 +391,7 @@ impl std::fmt::Debug for MatchmakerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MatchmakerSettings")
             .field("config", &self.config.as_ref().map(|c| c.len()))
-            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("token", &self.token)
             .field("bind", &self.bind)
             .field("manual_clock", &self.manual_clock)
             .finish()
@@ -430,9 +399,9 @@ impl std::fmt::Debug for MatchmakerSettings {
 }
 
 /// Everything the builder (or a config file) sets. Its `Debug` never shows the token.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct Settings {
-    pub token: Option<String>,
+    pub token: Option<Hidden>,
     pub bind: SocketAddr,
     pub lifecycle_step: Duration,
     pub unknown_status: u16,
@@ -476,31 +445,5 @@ impl Default for Settings {
             request_log_bytes: 16 * 1024 * 1024,
             matchmaker: MatchmakerSettings::default(),
         }
-    }
-}
-
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .field("bind", &self.bind)
-            .field("lifecycle_step", &self.lifecycle_step)
-            .field("unknown_status", &self.unknown_status)
-            .field("bulk_stop_status", &self.bulk_stop_status)
-            .field("versions", &self.versions)
-            .field("rate_limits", &self.rate_limits)
-            .field("faults", &self.faults)
-            .field("fleets", &self.fleets)
-            .field("locations", &self.locations)
-            .field("webhook_timeout", &self.webhook_timeout)
-            .field("seed", &self.seed)
-            .field("default_page_size", &self.default_page_size)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("logs_after_termination", &self.logs_after_termination)
-            .field("max_tag_length", &self.max_tag_length)
-            .field("body_timeout", &self.body_timeout)
-            .field("request_log_bytes", &self.request_log_bytes)
-            .field("matchmaker", &self.matchmaker)
-            .finish()
     }
 }

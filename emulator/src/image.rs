@@ -203,7 +203,7 @@ impl<'a> Session<'a> {
 
     fn basic(&self) -> Option<String> {
         use base64::Engine as _;
-        let (user, token) = (self.source.user.as_ref()?, self.source.token.as_ref()?);
+        let (user, token) = (self.source.user.as_ref()?, &self.source.token.as_ref()?.0);
         Some(format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))

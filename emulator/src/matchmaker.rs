@@ -79,14 +79,14 @@ pub(crate) fn prepare(
     let config = config::parse(json, &exists).map_err(EmulatorError::Matchmaker)?;
     if mm
         .token
-        .as_deref()
-        .is_some_and(|t| t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .as_ref()
+        .is_some_and(|t| t.0.is_empty() || t.0.chars().any(|c| c.is_whitespace() || c.is_control()))
     {
         return Err(EmulatorError::Config(
             "the matchmaker token must be non-empty without spaces".into(),
         ));
     }
-    let token = mm.token.clone().unwrap_or_else(|| random_hex(32));
+    let token = mm.token.clone().map_or_else(|| random_hex(32), |t| t.0);
     let listener = std::net::TcpListener::bind(mm.bind)?;
     listener.set_nonblocking(true)?;
     let mut address = listener.local_addr()?;

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use crate::config::{AppVersion, ImageSource, PortSpec, VersionKind};
+use crate::util::{EnvVars, Hidden};
 
 /// An application.
 #[derive(Debug, Clone)]
@@ -142,7 +143,11 @@ impl VersionFields {
             repository: self.docker_image.clone()?,
             tag: self.docker_tag.clone()?,
             user: self.private_username.clone().filter(|u| !u.is_empty()),
-            token: self.private_token.clone().filter(|t| !t.is_empty()),
+            token: self
+                .private_token
+                .clone()
+                .filter(|t| !t.is_empty())
+                .map(Hidden),
         })
     }
 
@@ -163,12 +168,13 @@ impl VersionFields {
                 protocol: p.protocol.clone(),
             })
             .collect();
-        version.env = self
-            .envs
-            .iter()
-            .flatten()
-            .map(|e| (e.key.clone(), e.value.clone()))
-            .collect();
+        version.env = EnvVars(
+            self.envs
+                .iter()
+                .flatten()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect(),
+        );
         let seconds = |value: Option<i64>, default: u64| {
             Duration::from_secs(value.and_then(|v| u64::try_from(v).ok()).unwrap_or(default))
         };
@@ -211,6 +217,7 @@ impl VersionFields {
             envs: Some(
                 version
                     .env
+                    .0
                     .iter()
                     .map(|(key, value)| EnvFields {
                         key: key.clone(),

@@ -130,7 +130,7 @@ fn injected_env(base: &str, d: &Deployment, new: &NewDeployment) -> BTreeMap<Str
     put("ARBITRIUM_DEPLOYMENT_VCPU_UNITS", cpu.to_string());
     put("ARBITRIUM_DEPLOYMENT_MEMORY_MB", mem.to_string());
     put("ARBITRIUM_BEACON_ENABLED", "false".to_owned());
-    for (k, v) in new.version.env.iter().chain(new.env_vars.iter()) {
+    for (k, v) in new.version.env.0.iter().chain(new.env_vars.iter()) {
         put(k, v.clone());
     }
     env

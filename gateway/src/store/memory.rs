@@ -110,6 +110,14 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The state, swept of what expired by now, and that now.
+    fn swept(&self) -> (Instant, MutexGuard<'_, State>) {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.sweep(now);
+        (now, state)
+    }
+
     fn deliver(&self, event: &ViewEvent) {
         let listeners = self
             .listeners
@@ -134,9 +142,7 @@ impl Store for MemoryStore {
         window: Duration,
         stale: Duration,
     ) -> StoreFuture<'a, Claim> {
-        let now = Instant::now();
-        let mut state = self.state();
-        state.sweep(now);
+        let (now, mut state) = self.swept();
         let slot = (owner.to_owned(), key.to_owned());
         let claim = match state.idempotency.get(&slot) {
             Some((Idempotency::Done(id), expires)) if *expires > now => Claim::Done(id.clone()),
@@ -185,9 +191,7 @@ impl Store for MemoryStore {
         max: u32,
         hold: Duration,
     ) -> StoreFuture<'a, bool> {
-        let now = Instant::now();
-        let mut state = self.state();
-        state.sweep(now);
+        let (now, mut state) = self.swept();
         let live = state.live.entry(owner.to_owned()).or_default();
         live.expire(now);
         let used = live.ids.len().saturating_add(live.reserved.len());
@@ -261,9 +265,7 @@ impl Store for MemoryStore {
         burst: u32,
         max_wait: Duration,
     ) -> StoreFuture<'a, Result<Duration, Duration>> {
-        let now = Instant::now();
-        let mut state = self.state();
-        state.sweep(now);
+        let (now, mut state) = self.swept();
         let interval = Duration::from_secs_f64(1.0 / per_second.max(1e-6));
         let burst_span = interval * burst.max(1);
         let bucket = state
@@ -290,9 +292,7 @@ impl Store for MemoryStore {
         fresh_after_us: u64,
         lock: Duration,
     ) -> StoreFuture<'a, ReadClaim> {
-        let now = Instant::now();
-        let mut state = self.state();
-        state.sweep(now);
+        let (now, mut state) = self.swept();
         let not_before = state
             .not_before
             .get(id)
