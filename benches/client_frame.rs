@@ -13,14 +13,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use bevy::prelude::*;
 use bevy_edgegap::api::{DeployRequest, Endpoint, Secret};
 use bevy_edgegap::prelude::*;
 use bevy_edgegap::test_utils::app as plugin_app;
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
-use support::{Executor, alternate, bare_app, print_rows, start_until};
+use edgegap_emulator::EmulatorHandle;
+use support::{Executor, alternate, bare_app, game_emulator, print_rows, start_until};
 
 const ROUNDS: usize = 31;
 const FEW: usize = 1_000;
@@ -71,12 +69,7 @@ fn tracking_app(emu: &EmulatorHandle, ids: &[String], executor: Executor) -> App
 
 fn main() {
     // Criterion's arguments (`--bench`) are ignored: this bench prints its own figures.
-    let emu = Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
-        .lifecycle_step(Duration::ZERO)
-        .without_rate_limits()
-        .start()
-        .expect("the emulator starts");
+    let emu = game_emulator();
     let ids = deploy(&emu, MANY);
     let idle_config = || EdgegapConfig::new("http://127.0.0.1:9", "t");
     println!(

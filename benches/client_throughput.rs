@@ -30,7 +30,14 @@ use bevy_edgegap::client::EdgegapWake;
 use bevy_edgegap::prelude::*;
 use bevy_edgegap::test_utils::{app as plugin_app, call};
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
+use edgegap_emulator::EmulatorHandle;
+
+#[expect(
+    dead_code,
+    reason = "the frame benches' helpers: this bench takes the emulator and medians"
+)]
+mod support;
+use support::{game_emulator, median};
 
 /// Where the calls go: the emulator's base URL (or a proxy's in front of it), its token and
 /// the deployment whose status is read.
@@ -97,12 +104,7 @@ fn delaying_proxy(upstream: SocketAddr, one_way: Duration) -> SocketAddr {
 }
 
 fn emulator() -> (EmulatorHandle, Target) {
-    let emu = Emulator::builder()
-        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
-        .lifecycle_step(Duration::ZERO)
-        .without_rate_limits()
-        .start()
-        .expect("the emulator starts");
+    let emu = game_emulator();
     let request = bevy_edgegap::api::DeployRequest::new("game", "v1")
         .user_ip("1.2.3.4")
         .to_request(&emu.base_url(), &Secret::new(emu.token()))
@@ -288,11 +290,6 @@ fn plain_ureq(target: &Target, decode: bool) -> Duration {
         }
     });
     start.elapsed()
-}
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
 }
 
 /// `THROUGHPUT_ONLY` / `THROUGHPUT_RUNS`: one path alone, for a profiler.

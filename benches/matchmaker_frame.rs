@@ -15,6 +15,10 @@
 #[path = "../tests/support/stub.rs"]
 #[expect(dead_code, reason = "the bench answers every request alike")]
 mod stub;
+#[expect(
+    dead_code,
+    reason = "the client benches' emulator: this bench runs a stub matchmaker"
+)]
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,5 +1,5 @@
-//! What the frame benches share: the single-threaded executor switch, alternated blocks of
-//! frames, medians, and the printed table.
+//! What the client benches share: the emulator they call, the single-threaded executor
+//! switch, alternated blocks of frames, medians, and the printed table.
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +7,7 @@ use bevy::ecs::schedule::SingleThreadedExecutor;
 use bevy::ecs::system::RunSystemOnce;
 use bevy::prelude::*;
 use bevy_edgegap::test_utils::run_until;
+use edgegap_emulator::{AppVersion, Emulator, EmulatorHandle};
 
 /// Which executor an app's schedules run on.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,6 +59,17 @@ pub fn start_until<C: Component, M>(
     run_until(app, what, Duration::from_secs(300), |w| {
         w.query_filtered::<(), With<C>>().iter(w).count() == n
     });
+}
+
+/// The emulator the client benches call: app version `game`/`v1` with one UDP port, READY at
+/// once, no rate limits.
+pub fn game_emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .app_version(AppVersion::simulated("game", "v1").port("gameport", 7777, "UDP"))
+        .lifecycle_step(Duration::ZERO)
+        .without_rate_limits()
+        .start()
+        .expect("the emulator starts")
 }
 
 /// `App::new()` + `MinimalPlugins`, finished.
