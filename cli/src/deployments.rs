@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use bevy_edgegap::api::{
     ConnectAddress, ContainerLogs, DeployRequest, DeploymentStatus, DeploymentSummary,
     EdgegapError, Endpoint, GetContainerLogs, GetStatus, HttpRequest, HttpResponse,
-    ListDeployments, Method, RequestId, Secret, Status, StopDeployment, StopResponse, unique_tag,
+    ListDeployments, ListPage, Method, RequestId, Secret, Status, StopDeployment, StopResponse,
+    unique_tag,
 };
 use serde_json::json;
 
@@ -17,7 +18,9 @@ use crate::output::Output;
 /// How long one API call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// At most this many pages are read by `list` (a server that always says "more" ends).
-const MAX_PAGES: u64 = 100;
+const MAX_PAGES: u32 = 100;
+/// Deployments asked for per page (what the client plugin's and the gateway's walks ask for).
+const PAGE_SIZE: u32 = 100;
 
 /// Edgegap's API, as the commands call it.
 #[derive(Debug)]
@@ -220,19 +223,20 @@ async fn find_tagged(api: &Api, tag: &str) -> Result<Option<RequestId>, Error> {
     Ok(None)
 }
 
-/// Every active deployment, all pages (at most [`MAX_PAGES`]).
+/// Every active deployment, all pages (at most [`MAX_PAGES`]), walked by
+/// [`ListPage::next_page`] as the client plugin and the gateway walk them.
 async fn all_deployments(api: &Api) -> Result<Vec<DeploymentSummary>, Error> {
     let mut all: Vec<DeploymentSummary> = Vec::new();
     let mut page = 1;
-    loop {
+    for _ in 0..MAX_PAGES {
         let answer = api
-            .call(&ListDeployments::new().page(u32::try_from(page).unwrap_or(u32::MAX)))
+            .call(&ListDeployments::new().page(page).limit(PAGE_SIZE))
             .await?;
-        let count = answer.data.len();
+        let next = answer.next_page(page, PAGE_SIZE);
         all.extend(answer.data);
-        match answer.pagination.as_ref().and_then(|p| p.next_page()) {
-            Some(next) if next > page && page < MAX_PAGES && count > 0 => page = next,
-            _ => break,
+        match next {
+            Some(next) => page = next,
+            None => break,
         }
     }
     Ok(all)

@@ -248,3 +248,41 @@ fn deploy_wait_reads_again_after_a_failed_status_read() {
         "{outcome:#?}"
     );
 }
+
+/// `list` walks every page as the plugin and the gateway do (100 a page): the 150 deployments
+/// are all listed, in two list reads.
+#[test]
+fn list_walks_every_page() {
+    let emulator = Emulator::builder()
+        .token(TOKEN)
+        .lifecycle_step(Duration::ZERO)
+        .without_rate_limits()
+        .app_version(AppVersion::simulated("arena", "v1").port("gameport", 7777, "UDP"))
+        .start()
+        .expect("the emulator starts");
+    let auth = format!("token {TOKEN}");
+    let body = serde_json::json!({
+        "application": "arena",
+        "version": "v1",
+        "users": [{"user_type": "ip_address", "user_data": {"ip_address": "1.2.3.4"}}],
+    })
+    .to_string();
+    for _ in 0..150 {
+        let answer = edgegap_test_services::http::send(
+            "POST",
+            &format!("{}/v2/deployments", emulator.base_url()),
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&body),
+            LIMIT,
+        )
+        .expect("the emulator answers");
+        assert_eq!(answer.status, 202, "{answer:?}");
+    }
+    let list = edgegap(&emulator, &["list", "--json"]);
+    assert_eq!(list.code, 0, "{list:#?}");
+    assert_eq!(list.json()["count"], 150, "{list:#?}");
+    assert_eq!(emulator.request_count(Route::ListDeployments), 2);
+}
