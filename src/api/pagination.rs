@@ -203,7 +203,7 @@ pub(crate) use list_answer;
 /// `$path(&key)` with `page` and `limit` in the query, after `$check(&key)` and
 /// [`validate_page`]. Trailing items go into the `Endpoint` impl (a `decode` of its own).
 ///
-/// ```ignore
+/// ```text
 /// paged_list! {
 ///     /// `GET /v1/deployments/{request_id}/tags`.
 ///     pub struct ListTags {
