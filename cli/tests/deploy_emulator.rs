@@ -271,10 +271,7 @@ fn list_walks_every_page() {
         let answer = edgegap_test_services::http::send(
             "POST",
             &format!("{}/v2/deployments", emulator.base_url()),
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
+            &[("Authorization", &auth)],
             Some(&body),
             LIMIT,
         )
